@@ -1,0 +1,93 @@
+import { mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Lake, LakeFile } from "../../ports/lake.ts";
+
+const TMP_SUFFIX = ".inprogress";
+
+/** The lake on the local file system: write to a temporary name, fsync, rename (atomic publish), fsync the directory. */
+export class LocalLake implements Lake {
+  readonly engine = "local";
+  constructor(private readonly root: string) {}
+
+  uri(path: string): string {
+    return pathToFileURL(join(this.root, path)).href;
+  }
+
+  async write(path: string, bytes: Uint8Array): Promise<void> {
+    const target = this.resolve(path);
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = `${target}.${process.pid}${TMP_SUFFIX}`;
+    const fh = await open(tmp, "w");
+    try {
+      await fh.write(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, target);
+    const dir = await open(dirname(target), "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async list(prefix: string): Promise<LakeFile[]> {
+    const base = this.resolve(prefix.replace(/\/+$/, ""));
+    const out: LakeFile[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw e;
+      }
+      for (const e of entries) {
+        const full = join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (e.isFile() && !e.name.endsWith(TMP_SUFFIX)) {
+          out.push({ path: relative(this.root, full).split(sep).join("/"), size: (await stat(full)).size });
+        }
+      }
+    };
+    await walk(base);
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  async read(path: string): Promise<Uint8Array> {
+    return new Uint8Array(await Bun.file(this.resolve(path)).arrayBuffer());
+  }
+
+  /** Leftovers of a write cut short by a crash are never listed; remove them at start. */
+  async removeLeftovers(): Promise<number> {
+    let n = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const full = join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (e.name.endsWith(TMP_SUFFIX)) {
+          await unlink(full);
+          n++;
+        }
+      }
+    };
+    await walk(this.root);
+    return n;
+  }
+
+  async close(): Promise<void> {}
+
+  private resolve(path: string): string {
+    if (path.split("/").some((p) => p === ".." ) || path.startsWith("/")) throw new Error(`lake path must be relative without '..': ${path}`);
+    return join(this.root, path);
+  }
+}

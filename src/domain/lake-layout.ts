@@ -1,0 +1,31 @@
+/**
+ * Where things live in the lake. A file holds one contiguous run of offsets of one bus partition and is
+ * named after it, so a sink that rewrites after a crash produces the same name (a replace, never a
+ * duplicate) and the highest offset on disk tells the sink where to resume.
+ */
+export const LAKE_DIRS = { reports: "reports", deployments: "deployments" } as const;
+export type LakeDataset = keyof typeof LAKE_DIRS;
+
+export interface LakeFileName {
+  dataset: LakeDataset;
+  topic: string;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+}
+
+const pad = (n: number) => String(n).padStart(12, "0");
+
+/** Partitioned by the bus append time (UTC) of the file's first record: date and hour. */
+export function lakePath(f: LakeFileName, appendedAt: number): string {
+  const d = new Date(appendedAt).toISOString();
+  return `${LAKE_DIRS[f.dataset]}/date=${d.slice(0, 10)}/hour=${d.slice(11, 13)}/${f.topic}-p${f.partition}-${pad(f.firstOffset)}-${pad(f.lastOffset)}.parquet`;
+}
+
+const NAME = /^(reports|deployments)\/date=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/([A-Za-z0-9._-]+)-p(\d+)-(\d{12})-(\d{12})\.parquet$/;
+
+export function parseLakePath(path: string): LakeFileName | null {
+  const m = NAME.exec(path);
+  if (!m) return null;
+  return { dataset: m[1] as LakeDataset, topic: m[2]!, partition: Number(m[3]), firstOffset: Number(m[4]), lastOffset: Number(m[5]) };
+}

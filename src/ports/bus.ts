@@ -1,0 +1,88 @@
+/**
+ * The partitioned log (Kafka's role). Semantics follow Kafka so the Kafka adapter is a thin mapping:
+ * topics split into partitions, keyed appends (same key → same partition → ordered), consumer groups
+ * that resume from committed offsets, at-least-once delivery (commit only after the work is durable).
+ */
+
+export const TOPICS = {
+  reports: "student-reports",
+  alerts: "alerts",
+  deadLetters: "reports-dlq",
+} as const;
+
+export interface OutgoingMessage {
+  key: string;
+  value: string | Uint8Array;
+}
+
+export interface BusRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string;
+  value: Uint8Array;
+  /** Append time, epoch ms. */
+  timestamp: number;
+}
+
+/** Records of one partition, in offset order. */
+export interface RecordBatch {
+  topic: string;
+  partition: number;
+  records: BusRecord[];
+}
+
+/** "The next record this group will read", as Kafka commits it. */
+export interface OffsetCommit {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface ConsumerOptions {
+  group: string;
+  topics: string[];
+  /**
+   * auto: offsets after the batch are committed once the handler resolves.
+   * manual: the handler's caller commits with `consumer.commit` (the sink commits after a lake file is durable).
+   */
+  commit: "auto" | "manual";
+  /** Where a group with no committed offset starts. Defaults to earliest: nothing sent before start is skipped. */
+  start?: "earliest" | "latest";
+  maxBatch?: number;
+  /** Called when partitions are taken away (rebalance or stop); uncommitted work for them must be dropped or finished. */
+  onRevoke?: (partitions: Array<{ topic: string; partition: number }>) => Promise<void>;
+  /** Called when partitions are given; the handler may seek (the sink skips what the lake already holds). */
+  onAssign?: (partitions: Array<{ topic: string; partition: number; committed: number }>) => Promise<Array<OffsetCommit> | void>;
+}
+
+export interface Consumer {
+  commit(offsets: OffsetCommit[]): Promise<void>;
+  /** Consume, publish and commit as one unit: the published messages and the offsets become visible together or not at all. */
+  commitWith(publish: Array<{ topic: string; messages: OutgoingMessage[] }>, offsets: OffsetCommit[]): Promise<void>;
+  /** Records not yet committed by this group, per topic-partition (consumer lag). */
+  lag(): Promise<number>;
+  /** Stops fetching, waits for the in-flight batch, then returns. */
+  stop(): Promise<void>;
+}
+
+export interface Bus {
+  readonly engine: string;
+  /** Resolves once every message is durable (embedded: fsync; Kafka: acks=all). Rejects with BusUnavailableError when it cannot take them. */
+  publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  consume(options: ConsumerOptions, handle: (batch: RecordBatch, consumer: Consumer) => Promise<void>): Promise<Consumer>;
+  partitions(topic: string): number;
+  /** Highest offset + 1 per partition. */
+  endOffsets(topic: string): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+/** The broker cannot take writes now; the caller should retry later (ingest answers 503). */
+export class BusUnavailableError extends Error {
+  override name = "BusUnavailableError";
+}
+
+/** Kafka's default partitioner idea: the same key always lands on the same partition. */
+export function partitionFor(key: string, partitions: number): number {
+  return Number(BigInt(Bun.hash.murmur32v2(key) >>> 0) % BigInt(partitions));
+}

@@ -1,0 +1,18 @@
+/** Long-term storage (HDFS's role): immutable files under a root, written whole and published atomically. */
+export interface LakeFile {
+  /** Relative to the lake root, '/'-separated, e.g. reports/date=2026-11-27/hour=09/student-reports-p3-...parquet */
+  path: string;
+  size: number;
+}
+
+export interface Lake {
+  readonly engine: string;
+  /** Absolute location of a lake path for other engines (Spark): file:///… or hdfs://… */
+  uri(path: string): string;
+  /** Durable before it resolves; visible only once complete; replaces a file of the same name (a rewrite after a crash). */
+  write(path: string, bytes: Uint8Array): Promise<void>;
+  /** Complete files under a prefix ("reports/"), sorted by path. Never lists a file being written. */
+  list(prefix: string): Promise<LakeFile[]>;
+  read(path: string): Promise<Uint8Array>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,13 @@
+/** The analytics database (PostgreSQL's role). SQL is the interface: migrations and queries run unchanged on PGlite and PostgreSQL. */
+export type Row = Record<string, unknown>;
+
+export interface SqlRunner {
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Warehouse extends SqlRunner {
+  readonly engine: string;
+  /** Runs fn in one transaction: all of it commits or none of it does. */
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
