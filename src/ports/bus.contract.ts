@@ -1,0 +1,128 @@
+import { afterAll, expect, test } from "bun:test";
+import type { Bus, BusRecord } from "./bus.ts";
+
+/**
+ * The behaviour every Bus adapter must have. `open` returns a bus over the same storage each time (so a
+ * test can close and reopen it); each test uses its own topic-free group names to stay independent.
+ */
+export function busContract(name: string, open: () => Promise<Bus>, opts: { topic: string; outTopic: string }) {
+  const { topic, outTopic } = opts;
+  const dec = new TextDecoder();
+  const buses: Bus[] = [];
+  const fresh = async () => {
+    const b = await open();
+    buses.push(b);
+    return b;
+  };
+  afterAll(async () => {
+    for (const b of buses) await b.close().catch(() => {});
+  });
+  let groupSeq = 0;
+  const group = () => `contract-${name}-${Date.now()}-${groupSeq++}`;
+
+  async function drain(bus: Bus, g: string, want: number, commit: "auto" | "manual" = "auto"): Promise<BusRecord[]> {
+    const got: BusRecord[] = [];
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const c = await bus.consume({ group: g, topics: [topic], commit }, async (batch) => {
+      got.push(...batch.records);
+      if (got.length >= want) resolve();
+    });
+    await Promise.race([done, Bun.sleep(20_000)]);
+    await c.stop();
+    return got;
+  }
+
+  test(`${name}: keyed messages keep their order per key and land on one partition`, async () => {
+    const bus = await fresh();
+    const before = (await bus.endOffsets(topic)).reduce((a, b) => a + b, 0);
+    const msgs = Array.from({ length: 300 }, (_, i) => ({ key: `student-${i % 7}`, value: `m${i}` }));
+    await bus.publish(topic, msgs);
+    const after = await bus.endOffsets(topic);
+    expect(after.reduce((a, b) => a + b, 0) - before).toBe(300);
+    const got = (await drain(bus, group(), before + 300)).slice(-300 - 0);
+    const mine = got.filter((r) => dec.decode(r.value).startsWith("m"));
+    const byKey = new Map<string, BusRecord[]>();
+    for (const r of mine.slice(-300)) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
+    for (const [, rs] of byKey) {
+      expect(new Set(rs.map((r) => r.partition)).size).toBe(1);
+      const nums = rs.map((r) => Number(dec.decode(r.value).slice(1)));
+      expect(nums).toEqual([...nums].sort((a, b) => a - b));
+    }
+  });
+
+  test(`${name}: a group resumes after its committed offsets, and only there`, async () => {
+    const bus = await fresh();
+    const g = group();
+    const end0 = (await bus.endOffsets(topic)).reduce((a, b) => a + b, 0);
+    await bus.publish(topic, Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `first-${i}` })));
+    const first = await drain(bus, g, end0 + 50);
+    expect(first.length).toBe(end0 + 50);
+    await bus.publish(topic, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `second-${i}` })));
+    const second = await drain(bus, g, 20);
+    expect(second.map((r) => dec.decode(r.value)).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `second-${i}`).sort());
+  });
+
+  test(`${name}: without a commit, records are delivered again (at-least-once)`, async () => {
+    const bus = await fresh();
+    const g = group();
+    const end = (await bus.endOffsets(topic)).reduce((a, b) => a + b, 0);
+    await bus.publish(topic, [{ key: "x", value: "uncommitted" }]);
+    const a = await drain(bus, g, end + 1, "manual");
+    const b = await drain(bus, g, end + 1, "manual");
+    expect(a.length).toBe(end + 1);
+    expect(b.length).toBe(end + 1);
+  });
+
+  test(`${name}: a handler that fails gets the same batch again, nothing skipped`, async () => {
+    const bus = await fresh();
+    const g = group();
+    const end = (await bus.endOffsets(topic)).reduce((a, b) => a + b, 0);
+    let failed = false;
+    const seen: string[] = [];
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const c = await bus.consume({ group: g, topics: [topic], commit: "auto" }, async (batch) => {
+      if (!failed) {
+        failed = true;
+        throw new Error("transient");
+      }
+      for (const r of batch.records) seen.push(`${r.partition}:${r.offset}`);
+      if (seen.length >= end) resolve();
+    });
+    await Promise.race([done, Bun.sleep(20_000)]);
+    await c.stop();
+    expect(new Set(seen).size).toBe(end);
+  });
+
+  test(`${name}: commitWith publishes and commits together`, async () => {
+    const bus = await fresh();
+    const g = group();
+    await bus.publish(topic, [{ key: "t", value: "in" }]);
+    const end = (await bus.endOffsets(topic)).reduce((a, b) => a + b, 0);
+    const outBefore = (await bus.endOffsets(outTopic)).reduce((a, b) => a + b, 0);
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    let n = 0;
+    const c = await bus.consume({ group: g, topics: [topic], commit: "manual" }, async (batch, consumer) => {
+      const last = batch.records[batch.records.length - 1]!;
+      await consumer.commitWith([{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `out-${r.offset}` })) }], [
+        { topic, partition: batch.partition, offset: last.offset + 1 },
+      ]);
+      n += batch.records.length;
+      if (n >= end) resolve();
+    });
+    await Promise.race([done, Bun.sleep(20_000)]);
+    await c.stop();
+    const lagAfter = await (async () => {
+      const c2 = await bus.consume({ group: g, topics: [topic], commit: "manual" }, async () => {});
+      const l = await c2.lag();
+      await c2.stop();
+      return l;
+    })();
+    // Everything consumed was committed, and every output was appended.
+    expect(n).toBe(end);
+    expect(lagAfter).toBe(0);
+    expect((await bus.endOffsets(outTopic)).reduce((a, b) => a + b, 0)).toBe(outBefore + n);
+  });
+}
