@@ -1,0 +1,53 @@
+import { encodeDeploymentOrder } from "../../src/domain/deployment-order.ts";
+import { metrics } from "../../src/metrics.ts";
+import { TOPICS, type Bus } from "../../src/ports/bus.ts";
+import type { ThresholdStore } from "../../src/ports/thresholds.ts";
+import type { Log, Running } from "../lifecycle.ts";
+import { judgeBatch } from "./judge.ts";
+import { RecentAlerts } from "./recent-alerts.ts";
+
+export const ALERT_GROUP = "acu-alert";
+
+/**
+ * The alert role: reads reports, publishes a deployment order for each score below its exercise's
+ * threshold. The orders, the dead letters and the consumed offsets are committed together, so a crash
+ * redelivers the batch and the retry publishes the same orders once.
+ */
+export async function startAlert(deps: { bus: Bus; thresholds: ThresholdStore; log: Log; recentCapacity?: number }): Promise<Running> {
+  const { bus, thresholds, log } = deps;
+  const recent = await RecentAlerts.fromBus(bus, deps.recentCapacity ?? 200_000);
+  const consumer = await bus.consume({ group: ALERT_GROUP, topics: [TOPICS.reports], commit: "manual", maxBatch: 2000 }, async (batch, c) => {
+    // One consistent read per batch: every write acknowledged before it applies to these reports.
+    const snap = await thresholds.current();
+    const judged = judgeBatch(batch.records, snap, Date.now());
+    const deadLetters = judged.deadLetters;
+    // A report sent twice (its 202 lost) keeps its id: one patrol, not two.
+    const fresh = new Set<string>();
+    const orders = judged.orders.filter((o) => !recent.has(o.alertId) && !fresh.has(o.alertId) && fresh.add(o.alertId));
+    const last = batch.records[batch.records.length - 1]!;
+    await c.commitWith(
+      [
+        { topic: TOPICS.alerts, messages: orders.map((o) => ({ key: o.studentId, value: encodeDeploymentOrder(o) })) },
+        { topic: TOPICS.deadLetters, messages: deadLetters.map((d) => ({ key: `${d.topic}/${d.partition}/${d.offset}`, value: JSON.stringify(d) })) },
+      ],
+      [{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }],
+    );
+    // Remembered only once published: a failed commit retries the batch with the same orders.
+    for (const id of fresh) recent.add(id);
+    metrics.alertsRaised.inc(orders.length);
+    if (deadLetters.length > 0) {
+      metrics.deadLetters.inc(deadLetters.length);
+      log(`alert: ${deadLetters.length} malformed message(s) sent to ${TOPICS.deadLetters}: ${deadLetters[0]!.reason}`);
+    }
+  });
+  const lagTimer = setInterval(() => {
+    consumer.lag().then((l) => metrics.consumerLag.set({ group: ALERT_GROUP }, l), () => {});
+  }, 2000);
+  return {
+    name: "alert",
+    async stop() {
+      clearInterval(lagTimer);
+      await consumer.stop();
+    },
+  };
+}

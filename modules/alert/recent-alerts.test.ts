@@ -1,0 +1,19 @@
+import { expect, test } from "bun:test";
+import { RecentAlerts } from "./recent-alerts.ts";
+
+test("keeps the newest ids up to its capacity", () => {
+  const r = new RecentAlerts(3);
+  for (const id of ["a", "b", "c", "d"]) r.add(id);
+  expect(r.has("a")).toBe(false);
+  expect(["b", "c", "d"].every((id) => r.has(id))).toBe(true);
+  r.add("d");
+  expect(r.size).toBe(3);
+});
+
+test("stays bounded over many ids", () => {
+  const r = new RecentAlerts(1000);
+  for (let i = 0; i < 200_000; i++) r.add(`id-${i}`);
+  expect(r.size).toBe(1000);
+  expect(r.has("id-199999")).toBe(true);
+  expect(r.has("id-198999")).toBe(false);
+});

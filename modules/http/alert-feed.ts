@@ -1,0 +1,117 @@
+import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/deployment-order.ts";
+import { TOPICS, type Bus, type Consumer } from "../../src/ports/bus.ts";
+import type { Log } from "../lifecycle.ts";
+
+/** A deployment order as the feed delivers it, with its bus position. */
+export interface FeedItem {
+  order: DeploymentOrder;
+  partition: number;
+  offset: number;
+  /** Resume point after this item: next offset per partition of `alerts`. */
+  cursor: string;
+}
+
+/**
+ * Recent deployment orders for the API and the live stream. It reads `alerts` from the start in a group of
+ * its own (no commits: every instance keeps its own view) and keeps the newest `capacity` orders. A
+ * cursor is the next offset of every partition, so any instance can resume any client without gaps.
+ */
+export class AlertFeed {
+  private items: FeedItem[] = [];
+  private readonly seen = new Set<string>();
+  private readonly next: number[];
+  private readonly listeners = new Set<(item: FeedItem) => void>();
+  private consumer: Consumer | null = null;
+  private caughtUp = false;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly capacity: number,
+    private readonly log: Log,
+  ) {
+    this.next = new Array(bus.partitions(TOPICS.alerts)).fill(0);
+  }
+
+  async start(): Promise<void> {
+    const end = await this.bus.endOffsets(TOPICS.alerts);
+    if (end.every((e) => e === 0)) this.caughtUp = true;
+    const group = `acu-http-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+    this.consumer = await this.bus.consume({ group, topics: [TOPICS.alerts], commit: "manual", start: "earliest", maxBatch: 5000 }, async (batch) => {
+      for (const r of batch.records) {
+        this.next[r.partition] = r.offset + 1;
+        let order: DeploymentOrder;
+        try {
+          order = decodeDeploymentOrder(r.value);
+        } catch (e) {
+          this.log(`feed: skipped malformed order at ${r.partition}@${r.offset}: ${(e as Error).message}`);
+          continue;
+        }
+        // Orders are keyed by alertId: a redelivered order is shown once.
+        if (this.seen.has(order.alertId)) continue;
+        this.push({ order, partition: r.partition, offset: r.offset, cursor: this.next.join(".") });
+      }
+      if (!this.caughtUp && this.next.every((n, p) => n >= end[p]!)) this.caughtUp = true;
+    });
+  }
+
+  get ready(): boolean {
+    return this.caughtUp;
+  }
+
+  recent(limit: number, exerciseId?: string): DeploymentOrder[] {
+    const out: DeploymentOrder[] = [];
+    for (let i = this.items.length - 1; i >= 0 && out.length < limit; i--) {
+      const o = this.items[i]!.order;
+      if (!exerciseId || o.exerciseId === exerciseId) out.push(o);
+    }
+    return out;
+  }
+
+  /** Items after a cursor, oldest first; `gap` is true when some were already evicted. */
+  since(cursor: string | null): { items: FeedItem[]; gap: boolean } {
+    if (cursor === null) return { items: [], gap: false };
+    const from = parseCursor(cursor, this.next.length);
+    if (!from) return { items: [], gap: true };
+    const items = this.items.filter((it) => it.offset >= from[it.partition]!);
+    // Evicted: the oldest item kept of a partition is beyond what the client had.
+    const oldest = new Map<number, number>();
+    for (const it of this.items) if (!oldest.has(it.partition)) oldest.set(it.partition, it.offset);
+    let gap = false;
+    for (let p = 0; p < this.next.length; p++) {
+      const o = oldest.get(p);
+      if (o !== undefined && from[p]! < o && this.items.length >= this.capacity) gap = true;
+    }
+    return { items, gap };
+  }
+
+  /** Current resume point (what a client that saw everything would hold). */
+  cursor(): string {
+    return this.next.join(".");
+  }
+
+  subscribe(f: (item: FeedItem) => void): () => void {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+  }
+
+  private push(item: FeedItem): void {
+    this.items.push(item);
+    this.seen.add(item.order.alertId);
+    if (this.items.length > this.capacity * 1.25) {
+      const drop = this.items.splice(0, this.items.length - this.capacity);
+      for (const d of drop) this.seen.delete(d.order.alertId);
+    }
+    for (const f of this.listeners) f(item);
+  }
+}
+
+export function parseCursor(cursor: string, partitions: number): number[] | null {
+  const parts = cursor.split(".");
+  if (parts.length !== partitions) return null;
+  const nums = parts.map(Number);
+  return nums.every((n) => Number.isInteger(n) && n >= 0) ? nums : null;
+}

@@ -1,0 +1,1 @@
+export { startSink, highestWrittenOffsets, SINK_GROUP, type SinkOptions } from "./sink.ts";

@@ -1,0 +1,169 @@
+import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/deployment-order.ts";
+import { lakePath, parseLakePath, type LakeDataset } from "../../src/domain/lake-layout.ts";
+import { decodeReport } from "../../src/domain/report.ts";
+import { encodeDeployments, encodeReports, type LakeReport } from "../../src/formats/parquet.ts";
+import { metrics } from "../../src/metrics.ts";
+import { TOPICS, type Bus, type BusRecord, type Consumer, type OffsetCommit } from "../../src/ports/bus.ts";
+import type { Lake } from "../../src/ports/lake.ts";
+import type { Log, Running } from "../lifecycle.ts";
+
+export const SINK_GROUP = "acu-sink";
+
+export interface SinkOptions {
+  /** Flush a partition's buffer once its oldest record waited this long. */
+  flushAgeMs: number;
+  /** …or once it holds this many records. */
+  flushRecords: number;
+}
+
+const DATASET: Record<string, LakeDataset> = { [TOPICS.reports]: "reports", [TOPICS.alerts]: "deployments" };
+
+interface Buffer {
+  topic: string;
+  partition: number;
+  records: BusRecord[];
+  firstAt: number;
+  /** Next offset expected: a batch redelivered after a failed flush is not buffered twice. */
+  next: number;
+}
+
+/**
+ * The sink role: every report into `reports/`, every deployment order into `deployments/`, as Parquet.
+ * A partition's offsets are committed only after its file is durable in the lake; at start the sink
+ * resumes after the highest offset the lake already holds, so a crash between write and commit
+ * neither loses nor duplicates rows.
+ */
+export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options: SinkOptions }): Promise<Running> {
+  const { bus, lake, log, options } = deps;
+  const buffers = new Map<string, Buffer>();
+  let consumer: Consumer | null = null;
+  let flushing: Promise<void> = Promise.resolve();
+
+  const flushOne = async (b: Buffer): Promise<void> => {
+    if (b.records.length === 0 || !consumer) return;
+    // Take the buffer: records arriving during the write start the next file.
+    const records = b.records;
+    const firstAt = b.firstAt;
+    b.records = [];
+    b.firstAt = Date.now();
+    try {
+      await writeFile(b, records);
+    } catch (e) {
+      b.records = records.concat(b.records);
+      b.firstAt = firstAt;
+      throw e;
+    }
+  };
+
+  const writeFile = async (b: Buffer, records: BusRecord[]): Promise<void> => {
+    const first = records[0]!;
+    const last = records[records.length - 1]!;
+    const dataset = DATASET[b.topic]!;
+    const path = lakePath({ dataset, topic: b.topic, partition: b.partition, firstOffset: first.offset, lastOffset: last.offset }, first.timestamp);
+    const bytes = dataset === "reports" ? encodeReports(toReports(records, log)) : encodeDeployments(toDeployments(records, log));
+    await lake.write(path, bytes);
+    await consumer!.commit([{ topic: b.topic, partition: b.partition, offset: last.offset + 1 }]);
+    metrics.lakeFilesWritten.inc({ dataset });
+    metrics.lakeRowsWritten.inc({ dataset }, records.length);
+  };
+
+  // Flushes are serialised so a timer flush and a size flush never write the same partition at once.
+  const flush = (pred: (b: Buffer) => boolean): Promise<void> => {
+    const run = flushing.then(async () => {
+      for (const b of buffers.values()) if (b.records.length > 0 && pred(b)) await flushOne(b);
+    });
+    flushing = run.catch(() => {});
+    return run;
+  };
+
+  consumer = await bus.consume(
+    {
+      group: SINK_GROUP,
+      topics: [TOPICS.reports, TOPICS.alerts],
+      commit: "manual",
+      maxBatch: 5000,
+      onAssign: async (parts) => {
+        // The lake is the sink's source of truth: skip what a previous run wrote but did not commit.
+        const written = await highestWrittenOffsets(lake);
+        const seeks: OffsetCommit[] = [];
+        for (const p of parts) {
+          const done = written.get(`${p.topic}/${p.partition}`);
+          if (done !== undefined && done + 1 > p.committed) seeks.push({ topic: p.topic, partition: p.partition, offset: done + 1 });
+        }
+        if (seeks.length > 0) log(`sink: resuming ${seeks.length} partition(s) after offsets already in the lake`);
+        return seeks;
+      },
+      onRevoke: async () => {
+        await flush(() => true);
+      },
+    },
+    async (batch) => {
+      const key = `${batch.topic}/${batch.partition}`;
+      let b = buffers.get(key);
+      if (!b) buffers.set(key, (b = { topic: batch.topic, partition: batch.partition, records: [], firstAt: 0, next: 0 }));
+      const fresh = batch.records.filter((r) => r.offset >= b.next);
+      if (fresh.length === 0) return;
+      if (b.records.length === 0) b.firstAt = Date.now();
+      for (const r of fresh) b.records.push(r);
+      b.next = fresh[fresh.length - 1]!.offset + 1;
+      if (b.records.length >= options.flushRecords) await flush((x) => x === b);
+    },
+  );
+
+  const timer = setInterval(() => {
+    const now = Date.now();
+    flush((b) => now - b.firstAt >= options.flushAgeMs).catch((e) => log(`sink: flush failed, will retry: ${(e as Error).message}`));
+  }, Math.max(50, Math.min(1000, options.flushAgeMs / 4)));
+
+  const lagTimer = setInterval(() => {
+    consumer?.lag().then((l) => metrics.consumerLag.set({ group: SINK_GROUP }, l), () => {});
+  }, 2000);
+
+  return {
+    name: "sink",
+    async stop() {
+      clearInterval(timer);
+      clearInterval(lagTimer);
+      await consumer!.stop(); // onRevoke flushes and commits what is buffered
+    },
+  };
+}
+
+function toReports(records: BusRecord[], log: Log): LakeReport[] {
+  const out: LakeReport[] = [];
+  for (const r of records) {
+    try {
+      out.push({ ...decodeReport(r.value), partition: r.partition, offset: r.offset });
+    } catch {
+      // The alert role routes malformed messages to the DLQ; the lake keeps only valid reports.
+    }
+  }
+  if (out.length < records.length) log(`sink: skipped ${records.length - out.length} malformed report message(s)`);
+  return out;
+}
+
+function toDeployments(records: BusRecord[], log: Log): Array<DeploymentOrder & { partition: number; offset: number }> {
+  const out: Array<DeploymentOrder & { partition: number; offset: number }> = [];
+  for (const r of records) {
+    try {
+      out.push({ ...decodeDeploymentOrder(r.value), partition: r.partition, offset: r.offset });
+    } catch (e) {
+      log(`sink: skipped malformed deployment order at ${r.topic}/${r.partition}@${r.offset}: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** Highest offset per topic/partition that the lake already holds. */
+export async function highestWrittenOffsets(lake: Lake): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const dir of ["reports/", "deployments/"]) {
+    for (const f of await lake.list(dir)) {
+      const n = parseLakePath(f.path);
+      if (!n) continue;
+      const k = `${n.topic}/${n.partition}`;
+      if ((out.get(k) ?? -1) < n.lastOffset) out.set(k, n.lastOffset);
+    }
+  }
+  return out;
+}

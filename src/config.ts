@@ -1,0 +1,92 @@
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+
+export const ROLES = ["ingest", "alert", "sink", "analyzer", "http"] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Config {
+  roles: Role[];
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Operator bearer token; generated when not configured. */
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  defaultThreshold: number;
+  partitions: number;
+  analyzerSchedule: string | null;
+  cellSizeDeg: number;
+  regionRadiusKm: number;
+  sinkFlushMs: number;
+  sinkFlushRecords: number;
+  alertFeedCapacity: number;
+}
+
+/** One documented source of truth for flags and variables: `acu --help` prints it. */
+export const ENV_VARS: Array<{ name: string; flag?: string; default: string; help: string }> = [
+  { name: "ACU_HTTP_PORT", flag: "--port", default: "8080", help: "HTTP/WebSocket port (ingest, API, dashboard)" },
+  { name: "ACU_HTTP_HOST", flag: "--host", default: "127.0.0.1", help: "address to listen on" },
+  { name: "ACU_DATA_DIR", flag: "--data-dir", default: "./data", help: "embedded log, thresholds, lake and warehouse" },
+  { name: "ACU_ADMIN_TOKEN", default: "(generated, printed once)", help: "operator bearer token (thresholds, analyzer runs)" },
+  { name: "ACU_DEFAULT_THRESHOLD", default: "50", help: "threshold in whole percent for exercises without one" },
+  { name: "ACU_PARTITIONS", default: "6", help: "partitions of student-reports and alerts (fixed when the log is created)" },
+  { name: "ACU_ANALYZER_SCHEDULE", default: "0 * * * * *", help: "cron (with seconds) for analyzer runs; 'off' for on demand only" },
+  { name: "ACU_CELL_SIZE_DEG", default: "0.1", help: "hotspot grid cell size in degrees (change needs `acu analyze --rebuild`)" },
+  { name: "ACU_REGION_RADIUS_KM", default: "60", help: "a report further than this from every catalogue city is in region 'unknown'" },
+  { name: "ACU_SINK_FLUSH_MS", default: "10000", help: "longest a report waits in the sink before its lake file is written" },
+  { name: "ACU_SINK_FLUSH_RECORDS", default: "50000", help: "records per partition that trigger a lake file" },
+  { name: "ACU_ALERT_FEED_SIZE", default: "20000", help: "deployment orders kept for GET /api/alerts and stream resume" },
+];
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+function num(name: string, raw: string | undefined, def: number, check: (n: number) => boolean, what: string): number {
+  if (raw === undefined || raw === "") return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || !check(n)) throw new ConfigError(`${name}=${raw}: ${what}`);
+  return n;
+}
+
+export function parseRoles(raw: string | undefined): Role[] {
+  if (raw === undefined || raw === "" || raw === "all") return [...ROLES];
+  const roles = raw.split(",").map((r) => r.trim()).filter(Boolean);
+  for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`--role: unknown role "${r}"; roles are ${ROLES.join(", ")} or all`);
+  return [...new Set(roles)] as Role[];
+}
+
+/** Flags override ACU_* variables, which override defaults. */
+export function loadConfig(argv: string[], env: Record<string, string | undefined>): Config {
+  const { values } = parseArgs({
+    args: argv,
+    options: { role: { type: "string" }, port: { type: "string" }, host: { type: "string" }, "data-dir": { type: "string" } },
+    strict: false,
+    allowPositionals: true,
+  });
+  const port = num("port", (values.port as string | undefined) ?? env.ACU_HTTP_PORT, 8080, (n) => Number.isInteger(n) && n >= 0 && n < 65536, "must be a port number 0–65535");
+  const token = env.ACU_ADMIN_TOKEN;
+  if (token !== undefined && token !== "" && token.length < 16) throw new ConfigError("ACU_ADMIN_TOKEN must be at least 16 characters");
+  const schedule = env.ACU_ANALYZER_SCHEDULE ?? "0 * * * * *";
+  return {
+    roles: parseRoles(values.role as string | undefined),
+    port,
+    host: (values.host as string | undefined) ?? env.ACU_HTTP_HOST ?? "127.0.0.1",
+    dataDir: resolve((values["data-dir"] as string | undefined) ?? env.ACU_DATA_DIR ?? "./data"),
+    adminToken: token || crypto.randomUUID().replaceAll("-", ""),
+    adminTokenGenerated: !token,
+    defaultThreshold: num("ACU_DEFAULT_THRESHOLD", env.ACU_DEFAULT_THRESHOLD, 50, (n) => Number.isInteger(n) && n >= 0 && n <= 100, "must be a whole percent 0–100"),
+    partitions: num("ACU_PARTITIONS", env.ACU_PARTITIONS, 6, (n) => Number.isInteger(n) && n >= 1 && n <= 1024, "must be a whole number 1–1024"),
+    analyzerSchedule: schedule === "off" || schedule === "" ? null : schedule,
+    cellSizeDeg: num("ACU_CELL_SIZE_DEG", env.ACU_CELL_SIZE_DEG, 0.1, (n) => n > 0 && n <= 10, "must be a number of degrees in (0, 10]"),
+    regionRadiusKm: num("ACU_REGION_RADIUS_KM", env.ACU_REGION_RADIUS_KM, 60, (n) => n > 0 && n <= 1000, "must be in (0, 1000] km"),
+    sinkFlushMs: num("ACU_SINK_FLUSH_MS", env.ACU_SINK_FLUSH_MS, 10_000, (n) => Number.isInteger(n) && n >= 10, "must be a whole number of milliseconds ≥ 10"),
+    sinkFlushRecords: num("ACU_SINK_FLUSH_RECORDS", env.ACU_SINK_FLUSH_RECORDS, 50_000, (n) => Number.isInteger(n) && n >= 1, "must be a whole number ≥ 1"),
+    alertFeedCapacity: num("ACU_ALERT_FEED_SIZE", env.ACU_ALERT_FEED_SIZE, 20_000, (n) => Number.isInteger(n) && n >= 10, "must be a whole number ≥ 10"),
+  };
+}
+
+/** What `acu config` prints: the resolved settings, secrets masked. */
+export function describeConfig(c: Config, engines: Record<string, string>): Record<string, unknown> {
+  return { ...c, adminToken: c.adminTokenGenerated ? "(generated at start)" : "****", engines };
+}

@@ -1,0 +1,42 @@
+import { expect, test } from "bun:test";
+import type { ThresholdStore } from "./thresholds.ts";
+
+/** Behaviour every ThresholdStore adapter must have. `open` gives a store over shared state; `other` a second client of it. */
+export function thresholdContract(name: string, open: () => Promise<ThresholdStore>, other?: () => Promise<ThresholdStore>) {
+  test(`${name}: set, remove and default each raise the revision and are read back`, async () => {
+    const s = await open();
+    const r0 = (await s.current()).revision;
+    const a = await s.set("ex.contract", 42);
+    expect(a.revision).toBeGreaterThan(r0);
+    expect((await s.current()).thresholds["ex.contract"]).toBe(42);
+    const b = await s.setDefault(55);
+    expect(b.revision).toBeGreaterThan(a.revision);
+    expect((await s.current()).defaultThreshold).toBe(55);
+    const c = await s.remove("ex.contract");
+    expect(c.revision).toBeGreaterThan(b.revision);
+    expect((await s.current()).thresholds["ex.contract"]).toBeUndefined();
+    await s.close();
+  });
+
+  test(`${name}: an acknowledged write is seen by the next current(), 100 times of 100`, async () => {
+    const writer = await open();
+    const reader = other ? await other() : writer;
+    let stale = 0;
+    for (let i = 0; i < 100; i++) {
+      await writer.set("ex.visibility", i % 101);
+      if ((await reader.current()).thresholds["ex.visibility"] !== i % 101) stale++;
+    }
+    expect(stale).toBe(0);
+    await writer.close();
+    if (reader !== writer) await reader.close();
+  });
+
+  test(`${name}: values survive a reopen`, async () => {
+    const s = await open();
+    await s.set("ex.durable", 77);
+    await s.close();
+    const again = await open();
+    expect((await again.current()).thresholds["ex.durable"]).toBe(77);
+    await again.close();
+  });
+}

@@ -1,0 +1,33 @@
+import { afterAll, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { cleanup, operator, postReports, ROOT, startAcu, tempDir } from "./support/acu.ts";
+
+/** dist/acu runs the demo from an empty directory, with no Bun and no node_modules beside it. */
+const dir = tempDir("binary");
+afterAll(() => cleanup(dir));
+
+test("bun run build makes dist/acu, which runs the whole demo from an empty directory", async () => {
+  const build = Bun.spawnSync({ cmd: [process.execPath, "run", "build"], cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  expect(build.exitCode, build.stderr.toString()).toBe(0);
+  expect(existsSync(join(ROOT, "dist/acu"))).toBe(true);
+  // A directory holding nothing but the binary; PATH without bun.
+  const bin = join(dir, "bin");
+  mkdirSync(bin);
+  copyFileSync(join(ROOT, "dist/acu"), join(bin, "acu"));
+  Bun.spawnSync({ cmd: ["chmod", "+x", join(bin, "acu")] });
+  const help = Bun.spawnSync({ cmd: [join(bin, "acu"), "--help"], cwd: dir, env: { PATH: "/usr/bin:/bin" } });
+  expect(help.stdout.toString()).toContain("--role");
+  const acu = await startAcu({ dataDir: join(dir, "data"), cmd: [join(bin, "acu")], cwd: dir, env: { PATH: "/usr/bin:/bin" } });
+  try {
+    const r = await postReports(acu.url, [{ studentId: "s", exerciseId: "bin.ex", score: 3, latitude: 47.2, longitude: -1.55, timestamp: 1764230400000 }]);
+    expect(r.status).toBe(202);
+    const page = await fetch(`${acu.url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("acu");
+    const run = (await (await fetch(`${acu.url}/api/analytics/runs`, { method: "POST", headers: operator })).json()) as { outcome: string };
+    expect(run.outcome).toBe("succeeded");
+  } finally {
+    expect(await acu.stop()).toBe(0);
+  }
+});

@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+export const ROOT = join(import.meta.dir, "../..");
+export const TOKEN = "test-operator-token-0123456789";
+
+/** A free loopback port: bind 0, read it, release it. */
+export function freePort(): number {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const p = s.port!;
+  s.stop(true);
+  return p;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `acu-${prefix}-`));
+}
+
+export interface AcuProcess {
+  proc: Subprocess;
+  url: string;
+  port: number;
+  dataDir: string;
+  output: () => string;
+  stop(signal?: NodeJS.Signals | number): Promise<number>;
+}
+
+/** Starts acu as a real OS process (bun run src/main.ts, or a given command) and waits for /readyz. */
+export async function startAcu(opts: { dataDir: string; env?: Record<string, string>; args?: string[]; cmd?: string[]; cwd?: string; port?: number }): Promise<AcuProcess> {
+  const port = opts.port ?? freePort();
+  let out = "";
+  const proc = Bun.spawn({
+    cmd: [...(opts.cmd ?? [process.execPath, "run", join(ROOT, "src/main.ts")]), ...(opts.args ?? [])],
+    cwd: opts.cwd ?? ROOT,
+    env: {
+      ...process.env,
+      ACU_HTTP_PORT: String(port),
+      ACU_DATA_DIR: opts.dataDir,
+      ACU_ADMIN_TOKEN: TOKEN,
+      ACU_ANALYZER_SCHEDULE: "off",
+      ...opts.env,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    const dec = new TextDecoder();
+    for await (const chunk of s) out += dec.decode(chunk);
+  };
+  void pump(proc.stdout as ReadableStream<Uint8Array>);
+  void pump(proc.stderr as ReadableStream<Uint8Array>);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`acu exited with ${proc.exitCode} before it was ready:\n${out}`);
+    try {
+      const r = await fetch(`${url}/readyz`);
+      if (r.status === 200) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      proc.kill(9);
+      throw new Error(`acu was not ready within 60 s:\n${out}`);
+    }
+    await Bun.sleep(100);
+  }
+  return {
+    proc,
+    url,
+    port,
+    dataDir: opts.dataDir,
+    output: () => out,
+    async stop(signal: NodeJS.Signals | number = "SIGTERM") {
+      if (proc.exitCode === null) proc.kill(signal);
+      return await proc.exited;
+    },
+  };
+}
+
+export function cleanup(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export const operator = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+
+export async function postReports(url: string, body: unknown): Promise<Response> {
+  return fetch(`${url}/api/reports`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+}
+
+/** Waits until `check` returns a truthy value or the time runs out (then throws with `what`). */
+export async function eventually<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await Bun.sleep(everyMs);
+  }
+}
