@@ -18,5 +18,6 @@ export const metrics = {
     buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
     registers: [registry],
   }),
+  duplicatesDropped: new Counter({ name: "acu_duplicates_dropped_total", help: "Resent or republished records the sink kept out of the lake", labelNames: ["dataset"], registers: [registry] }),
   wsClients: new Gauge({ name: "acu_alert_stream_clients", help: "Connected alert-stream WebSocket clients", registers: [registry] }),
 };

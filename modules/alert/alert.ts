@@ -4,7 +4,7 @@ import { TOPICS, type Bus } from "../../src/ports/bus.ts";
 import type { ThresholdStore } from "../../src/ports/thresholds.ts";
 import type { Log, Running } from "../lifecycle.ts";
 import { judgeBatch } from "./judge.ts";
-import { RecentAlerts } from "./recent-alerts.ts";
+import { recentAlertsFromBus } from "./recent-alerts.ts";
 
 export const ALERT_GROUP = "acu-alert";
 
@@ -15,7 +15,7 @@ export const ALERT_GROUP = "acu-alert";
  */
 export async function startAlert(deps: { bus: Bus; thresholds: ThresholdStore; log: Log; recentCapacity?: number }): Promise<Running> {
   const { bus, thresholds, log } = deps;
-  const recent = await RecentAlerts.fromBus(bus, deps.recentCapacity ?? 200_000);
+  const recent = await recentAlertsFromBus(bus, deps.recentCapacity ?? 200_000);
   const consumer = await bus.consume({ group: ALERT_GROUP, topics: [TOPICS.reports], commit: "manual", maxBatch: 2000 }, async (batch, c) => {
     // One consistent read per batch: every write acknowledged before it applies to these reports.
     const snap = await thresholds.current();

@@ -1,7 +1,8 @@
 import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/deployment-order.ts";
-import { lakePath, parseLakePath, type LakeDataset } from "../../src/domain/lake-layout.ts";
+import { lakePath, parseLakePath, type LakeDataset, type LakeFileName } from "../../src/domain/lake-layout.ts";
 import { decodeReport } from "../../src/domain/report.ts";
-import { encodeDeployments, encodeReports, type LakeReport } from "../../src/formats/parquet.ts";
+import { decodeParquet, encodeDeployments, encodeReports, type LakeReport } from "../../src/formats/parquet.ts";
+import { RecentIds } from "../../src/domain/recent-ids.ts";
 import { metrics } from "../../src/metrics.ts";
 import { TOPICS, type Bus, type BusRecord, type Consumer, type OffsetCommit } from "../../src/ports/bus.ts";
 import type { Lake } from "../../src/ports/lake.ts";
@@ -14,6 +15,8 @@ export interface SinkOptions {
   flushAgeMs: number;
   /** …or once it holds this many records. */
   flushRecords: number;
+  /** Ids remembered per dataset to drop a report resent by a laptop (its 202 lost) or an order published twice. */
+  recentIds?: number;
 }
 
 const DATASET: Record<string, LakeDataset> = { [TOPICS.reports]: "reports", [TOPICS.alerts]: "deployments" };
@@ -36,6 +39,11 @@ interface Buffer {
 export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options: SinkOptions }): Promise<Running> {
   const { bus, lake, log, options } = deps;
   const buffers = new Map<string, Buffer>();
+  const capacity = options.recentIds ?? 200_000;
+  const recent: Record<LakeDataset, RecentIds> = {
+    reports: await recentIdsFromLake(lake, "reports", "reportId", capacity),
+    deployments: await recentIdsFromLake(lake, "deployments", "alertId", capacity),
+  };
   let consumer: Consumer | null = null;
   let flushing: Promise<void> = Promise.resolve();
 
@@ -60,8 +68,17 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
     const last = records[records.length - 1]!;
     const dataset = DATASET[b.topic]!;
     const path = lakePath({ dataset, topic: b.topic, partition: b.partition, firstOffset: first.offset, lastOffset: last.offset }, first.timestamp);
-    const bytes = dataset === "reports" ? encodeReports(toReports(records, log)) : encodeDeployments(toDeployments(records, log));
+    // Each id once: the file keeps the offsets it covers in its name, even if it drops a resent copy.
+    const seen = recent[dataset];
+    const fresh = new Set<string>();
+    const keep = <T>(id: (x: T) => string) => (x: T) => !seen.has(id(x)) && !fresh.has(id(x)) && fresh.add(id(x)) !== undefined;
+    const bytes =
+      dataset === "reports"
+        ? encodeReports(toReports(records, log).filter(keep((r) => r.reportId)))
+        : encodeDeployments(toDeployments(records, log).filter(keep((o) => o.alertId)));
     await lake.write(path, bytes);
+    for (const id of fresh) seen.add(id);
+    if (fresh.size < records.length) metrics.duplicatesDropped.inc({ dataset }, records.length - fresh.size);
     await consumer!.commit([{ topic: b.topic, partition: b.partition, offset: last.offset + 1 }]);
     metrics.lakeFilesWritten.inc({ dataset });
     metrics.lakeRowsWritten.inc({ dataset }, records.length);
@@ -152,6 +169,38 @@ function toDeployments(records: BusRecord[], log: Log): Array<DeploymentOrder & 
     }
   }
   return out;
+}
+
+/** Ids of the newest lake files of a dataset, about `capacity` of them, spread over the partitions. */
+async function recentIdsFromLake(lake: Lake, dataset: LakeDataset, column: string, capacity: number): Promise<RecentIds> {
+  const byPartition = new Map<number, LakeFileName[]>();
+  const paths = new Map<LakeFileName, string>();
+  for (const f of await lake.list(`${dataset}/`)) {
+    const n = parseLakePath(f.path);
+    if (!n) continue;
+    byPartition.set(n.partition, [...(byPartition.get(n.partition) ?? []), n]);
+    paths.set(n, f.path);
+  }
+  const per = Math.ceil(capacity / Math.max(1, byPartition.size));
+  const chosen: LakeFileName[] = [];
+  for (const files of byPartition.values()) {
+    // Newest first, until the offsets they cover (their names say how many) fill this partition's share.
+    files.sort((a, b) => b.lastOffset - a.lastOffset);
+    let covered = 0;
+    for (const f of files) {
+      if (covered >= per) break;
+      chosen.push(f);
+      covered += f.lastOffset - f.firstOffset + 1;
+    }
+  }
+  // Oldest first, so the newest ids are the last to be evicted.
+  chosen.sort((a, b) => a.lastOffset - b.lastOffset);
+  const recent = new RecentIds(capacity);
+  for (const f of chosen) {
+    const col = decodeParquet(await lake.read(paths.get(f)!)).getChild(column);
+    if (col) for (const id of col) recent.add(id as string);
+  }
+  return recent;
 }
 
 /** Highest offset per topic/partition that the lake already holds. */
