@@ -11,7 +11,7 @@ mkdirSync(join(root, "dist"), { recursive: true });
 const proc = Bun.spawnSync({
   cmd: [
     process.execPath, "build", "--compile", "--minify-syntax", "--sourcemap=none",
-    "--asset-naming=[name].[ext]",
+    "--asset-naming=[name].[ext]", "--entry-naming=[name]-[hash].[ext]",
     join(root, "src/main.ts"),
     join(pglite, "pglite.wasm"), join(pglite, "initdb.wasm"), join(pglite, "pglite.data"),
     "--outfile", join(root, "dist/acu"),

@@ -218,11 +218,12 @@ async function runAnalyzeCommand(cfg: Config, rebuild: boolean): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const [command] = argv.filter((a) => !a.startsWith("-"));
+  // A sub-command comes first: `acu signal --rate 10`, `acu --port 9000`.
+  const command = argv[0] !== undefined && !argv[0].startsWith("-") ? argv[0] : undefined;
   if (argv.includes("--help") || argv.includes("-h") || command === "help") return void console.log(help());
   if (argv.includes("--version") || command === "version") return void console.log(VERSION);
-  if (command === "signal") return runSignalCommand(argv.slice(argv.indexOf("signal") + 1));
-  const cfg = loadConfig(argv, process.env);
+  if (command === "signal") return runSignalCommand(argv.slice(1));
+  const cfg = loadConfig(command ? argv.slice(1) : argv, process.env);
   if (command === "config") return void console.log(JSON.stringify(describeConfig(cfg, new Engines(cfg).describe()), null, 2));
   if (command === "analyze") return runAnalyzeCommand(cfg, argv.includes("--rebuild"));
   if (command !== undefined) throw new ConfigError(`unknown command "${command}"; see acu --help`);

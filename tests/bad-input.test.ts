@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test, setDefaultTimeout } from "bun:test";
+
+setDefaultTimeout(180_000);
 import { cleanup, operator, postReports, startAcu, tempDir, type AcuProcess } from "./support/acu.ts";
 
 // Every kind of bad input in the data contract gets its 4xx with a message that names what is wrong.

@@ -1,7 +1,10 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, test, setDefaultTimeout } from "bun:test";
+
+setDefaultTimeout(180_000);
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, operator, postReports, ROOT, startAcu, tempDir } from "./support/acu.ts";
+import { cleanup, eventually, operator, postReports, ROOT, startAcu, tempDir } from "./support/acu.ts";
+import { readLake } from "./support/lake.ts";
 
 /** dist/acu runs the demo from an empty directory, with no Bun and no node_modules beside it. */
 const dir = tempDir("binary");
@@ -18,15 +21,20 @@ test("bun run build makes dist/acu, which runs the whole demo from an empty dire
   Bun.spawnSync({ cmd: ["chmod", "+x", join(bin, "acu")] });
   const help = Bun.spawnSync({ cmd: [join(bin, "acu"), "--help"], cwd: dir, env: { PATH: "/usr/bin:/bin" } });
   expect(help.stdout.toString()).toContain("--role");
-  const acu = await startAcu({ dataDir: join(dir, "data"), cmd: [join(bin, "acu")], cwd: dir, env: { PATH: "/usr/bin:/bin" } });
+  const acu = await startAcu({ dataDir: join(dir, "data"), cmd: [join(bin, "acu")], cwd: dir, env: { PATH: "/usr/bin:/bin", ACU_SINK_FLUSH_MS: "200" } });
   try {
     const r = await postReports(acu.url, [{ studentId: "s", exerciseId: "bin.ex", score: 3, latitude: 47.2, longitude: -1.55, timestamp: 1764230400000 }]);
     expect(r.status).toBe(202);
     const page = await fetch(`${acu.url}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("acu");
-    const run = (await (await fetch(`${acu.url}/api/analytics/runs`, { method: "POST", headers: operator })).json()) as { outcome: string };
+    // The Parquet codec and PGlite both run from the binary's embedded files.
+    await eventually("the report in the lake", async () => (await readLake(join(dir, "data"), "reports")).rows.length === 1);
+    const run = (await (await fetch(`${acu.url}/api/analytics/runs`, { method: "POST", headers: operator })).json()) as { outcome: string; rows: number };
     expect(run.outcome).toBe("succeeded");
+    expect(run.rows).toBe(1);
+    const ex = (await (await fetch(`${acu.url}/api/analytics/exercises`)).json()) as { exercises: Array<{ exerciseId: string; reports: number }> };
+    expect(ex.exercises).toEqual([expect.objectContaining({ exerciseId: "bin.ex", reports: 1 })]);
   } finally {
     expect(await acu.stop()).toBe(0);
   }

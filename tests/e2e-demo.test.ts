@@ -1,4 +1,6 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, test, setDefaultTimeout } from "bun:test";
+
+setDefaultTimeout(600_000);
 import { runSignal } from "../modules/signal/index.ts";
 import { deriveReportId } from "../src/domain/report.ts";
 import { regionOf } from "../src/domain/regions.ts";

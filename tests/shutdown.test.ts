@@ -1,4 +1,6 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, test, setDefaultTimeout } from "bun:test";
+
+setDefaultTimeout(180_000);
 import { cleanup, postReports, startAcu, tempDir } from "./support/acu.ts";
 import { readLake } from "./support/lake.ts";
 

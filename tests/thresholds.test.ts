@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test, setDefaultTimeout } from "bun:test";
+
+setDefaultTimeout(180_000);
 import { cleanup, eventually, operator, postReports, startAcu, tempDir, type AcuProcess } from "./support/acu.ts";
 
 /**
