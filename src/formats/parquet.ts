@@ -2,7 +2,7 @@ import { initSync, readParquet, writeParquet, Table as WasmTable, WriterProperti
 // Imported as a file so `bun build --compile` embeds the wasm in the binary.
 import wasmPath from "parquet-wasm/esm/parquet_wasm_bg.wasm" with { type: "file" };
 import {
-  Field, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, TimestampMillisecond, Utf8, makeData, tableFromIPC, tableToIPC,
+  Field, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, TimestampMillisecond, Utf8, makeData, makeVector, tableFromIPC, tableToIPC,
   vectorFromArray,
 } from "apache-arrow";
 import type { Report } from "../domain/report.ts";
@@ -54,9 +54,9 @@ function columns<T extends object>(schema: Schema, rows: T[]): Table {
   const children = schema.fields.map((f) => {
     const key = f.name as keyof T;
     let v;
-    if (f.type instanceof Int64) v = vectorFromArray(BigInt64Array.from(rows, (r) => BigInt(r[key] as number)), f.type);
-    else if (f.type instanceof Float64) v = vectorFromArray(Float64Array.from(rows, (r) => r[key] as number), f.type);
-    else if (f.type instanceof Int32) v = vectorFromArray(Int32Array.from(rows, (r) => r[key] as number), f.type);
+    if (f.type instanceof Int64) v = makeVector(BigInt64Array.from(rows, (r) => BigInt(r[key] as number)));
+    else if (f.type instanceof Float64) v = makeVector(Float64Array.from(rows, (r) => r[key] as number));
+    else if (f.type instanceof Int32) v = makeVector(Int32Array.from(rows, (r) => r[key] as number));
     else v = vectorFromArray(rows.map((r) => r[key]) as never[], f.type);
     // One chunk per column so the columns line up in a single record batch.
     return v.data.length === 1 ? v.data[0]! : v.concat().data[0]!;
