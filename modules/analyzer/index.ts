@@ -1,0 +1,14 @@
+export { startAnalyzer, CELL_SIZE_SETTING, type Analyzer, type AnalyzerDeps, type RunSummary } from "./analyzer.ts";
+export {
+  exerciseStats,
+  hotspots,
+  regionStats,
+  recentRuns,
+  type AnalyzerRun,
+  type ExerciseStat,
+  type ExerciseStats,
+  type Hotspot,
+  type Hotspots,
+  type RegionStat,
+  type RegionStats,
+} from "./queries.ts";

@@ -1,0 +1,190 @@
+import type { SqlRunner } from "../../src/ports/warehouse.ts";
+import { thresholdFor, type ThresholdSnapshot } from "../../src/domain/threshold.ts";
+import { CELL_SIZE_SETTING } from "./analyzer.ts";
+
+/**
+ * Read side of the warehouse for the HTTP API. Failures are decided at query time from the score
+ * histograms and the thresholds of the snapshot (a report fails when bucket = floor(score) < threshold,
+ * exact for whole-percent thresholds), so a threshold change shows at once, without a new analyzer run.
+ */
+
+export interface ExerciseStat {
+  exerciseId: string;
+  reports: number;
+  averageScore: number;
+  failures: number;
+  threshold: number;
+}
+
+export interface ExerciseStats {
+  exercises: ExerciseStat[];
+  /** finished_at (ISO) of the last succeeded analyzer run; null before the first. */
+  asOf: string | null;
+}
+
+export interface Hotspot {
+  /** Centre of the grid cell. */
+  latitude: number;
+  longitude: number;
+  failures: number;
+  reports: number;
+}
+
+export interface Hotspots {
+  exerciseId: string;
+  threshold: number;
+  /** The cell size the warehouse was built with (the configured one before the first run). */
+  cellSizeDeg: number;
+  cells: Hotspot[];
+}
+
+export interface RegionStat {
+  region: string;
+  reports: number;
+  averageScore: number;
+  failures: number;
+}
+
+export interface RegionStats {
+  exerciseId: string | null;
+  regions: RegionStat[];
+}
+
+export interface AnalyzerRun {
+  runId: string;
+  engine: string;
+  startedAt: string;
+  finishedAt: string | null;
+  files: number;
+  rows: number;
+  durationMs: number | null;
+  outcome: "running" | "succeeded" | "failed";
+  error: string | null;
+}
+
+const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', ${ISO})`;
+
+/** The snapshot's per-exercise thresholds as two arrays for unnest($1::text[], $2::float8[]). */
+function thresholdArrays(snap: ThresholdSnapshot): [string[], number[]] {
+  const ids = Object.keys(snap.thresholds);
+  return [ids, ids.map((id) => snap.thresholds[id]!)];
+}
+
+const THRESHOLDS_CTE = `th AS (SELECT u.exercise_id, u.threshold FROM unnest($1::text[], $2::float8[]) AS u(exercise_id, threshold))`;
+
+export async function exerciseStats(w: SqlRunner, snap: ThresholdSnapshot): Promise<ExerciseStats> {
+  const asOf = await w.query<{ as_of: string | null }>(`SELECT ${iso("max(finished_at)")} AS as_of FROM analyzer_runs WHERE outcome = 'succeeded'`);
+  const [ids, values] = thresholdArrays(snap);
+  const rows = await w.query<{ exercise_id: string; reports: number; score_sum: number; failures: number }>(
+    `WITH ${THRESHOLDS_CTE},
+     f AS (
+       SELECT h.exercise_id, sum(h.reports) AS failures
+       FROM region_histogram AS h LEFT JOIN th ON th.exercise_id = h.exercise_id
+       WHERE h.bucket < COALESCE(th.threshold, $3::float8)
+       GROUP BY h.exercise_id)
+     SELECT e.exercise_id, e.reports::float8 AS reports, e.score_sum::float8 AS score_sum, COALESCE(f.failures, 0)::float8 AS failures
+     FROM exercise_totals AS e LEFT JOIN f ON f.exercise_id = e.exercise_id`,
+    [ids, values, snap.defaultThreshold],
+  );
+  const exercises = rows
+    .map((r) => ({
+      exerciseId: r.exercise_id,
+      reports: r.reports,
+      averageScore: r.reports > 0 ? r.score_sum / r.reports : 0,
+      failures: r.failures,
+      threshold: thresholdFor(snap, r.exercise_id),
+    }))
+    .sort((a, b) => byCodeUnits(a.exerciseId, b.exerciseId));
+  return { exercises, asOf: asOf[0]?.as_of ?? null };
+}
+
+/** Cells with the most failures of an exercise (ties: more reports, then south to north, west to east). */
+export async function hotspots(w: SqlRunner, snap: ThresholdSnapshot, exerciseId: string, limit: number, cellSizeDeg: number): Promise<Hotspots> {
+  const threshold = thresholdFor(snap, exerciseId);
+  const n = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+  // The tables hold cells of the size they were built with; a configured size not yet rebuilt would misplace the centres.
+  const stored = await w.query<{ value: string }>(`SELECT value FROM analyzer_settings WHERE key = $1`, [CELL_SIZE_SETTING]);
+  const storedSize = Number(stored[0]?.value);
+  const cell = stored.length > 0 && Number.isFinite(storedSize) && storedSize > 0 ? storedSize : cellSizeDeg;
+  const rows =
+    n === 0
+      ? []
+      : await w.query<{ cell_y: number; cell_x: number; failures: number; reports: number }>(
+          `SELECT cell_y, cell_x, failures, reports FROM (
+             SELECT cell_y, cell_x,
+                    COALESCE(sum(reports) FILTER (WHERE bucket < $2::float8), 0)::float8 AS failures,
+                    sum(reports)::float8 AS reports
+             FROM cell_histogram WHERE exercise_id = $1
+             GROUP BY cell_y, cell_x) AS c
+           WHERE failures > 0
+           ORDER BY failures DESC, reports DESC, cell_y, cell_x
+           LIMIT $3`,
+          [exerciseId, threshold, n],
+        );
+  return {
+    exerciseId,
+    threshold,
+    cellSizeDeg: cell,
+    cells: rows.map((r) => ({ latitude: (r.cell_y + 0.5) * cell, longitude: (r.cell_x + 0.5) * cell, failures: r.failures, reports: r.reports })),
+  };
+}
+
+/** Per region, for one exercise or (exerciseId omitted) all of them, each judged by its own threshold. Most failures first. */
+export async function regionStats(w: SqlRunner, snap: ThresholdSnapshot, exerciseId?: string): Promise<RegionStats> {
+  const [ids, values] = thresholdArrays(snap);
+  const rows = await w.query<{ region: string; reports: number; score_sum: number; failures: number }>(
+    `WITH ${THRESHOLDS_CTE}
+     SELECT h.region,
+            sum(h.reports)::float8 AS reports,
+            sum(h.score_sum)::float8 AS score_sum,
+            COALESCE(sum(h.reports) FILTER (WHERE h.bucket < COALESCE(th.threshold, $3::float8)), 0)::float8 AS failures
+     FROM region_histogram AS h LEFT JOIN th ON th.exercise_id = h.exercise_id
+     WHERE $4::text IS NULL OR h.exercise_id = $4::text
+     GROUP BY h.region`,
+    [ids, values, snap.defaultThreshold, exerciseId ?? null],
+  );
+  const regions = rows
+    .map((r) => ({ region: r.region, reports: r.reports, averageScore: r.reports > 0 ? r.score_sum / r.reports : 0, failures: r.failures }))
+    .sort((a, b) => b.failures - a.failures || b.reports - a.reports || byCodeUnits(a.region, b.region));
+  return { exerciseId: exerciseId ?? null, regions };
+}
+
+/** The latest analyzer runs, newest first. */
+export async function recentRuns(w: SqlRunner, limit: number): Promise<AnalyzerRun[]> {
+  const n = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+  if (n === 0) return [];
+  const rows = await w.query<{
+    run_id: string;
+    engine: string;
+    started_at: string;
+    finished_at: string | null;
+    files: number;
+    rows: number;
+    duration_ms: number | null;
+    outcome: AnalyzerRun["outcome"];
+    error: string | null;
+  }>(
+    `SELECT run_id, engine, ${iso("started_at")} AS started_at, ${iso("finished_at")} AS finished_at,
+            files::int AS files, rows::float8 AS rows,
+            round(extract(epoch FROM (finished_at - started_at)) * 1000)::float8 AS duration_ms,
+            outcome, error
+     FROM analyzer_runs ORDER BY started_at DESC, run_id DESC LIMIT $1`,
+    [n],
+  );
+  return rows.map((r) => ({
+    runId: r.run_id,
+    engine: r.engine,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    files: r.files,
+    rows: r.rows,
+    durationMs: r.duration_ms,
+    outcome: r.outcome,
+    error: r.error,
+  }));
+}
+
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

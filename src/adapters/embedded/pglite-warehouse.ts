@@ -1,0 +1,61 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { mkdir } from "node:fs/promises";
+import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
+import type { Row, SqlRunner, Warehouse } from "../../ports/warehouse.ts";
+
+/** What a compiled binary passes so PGlite does not look for its files next to the JS bundle. */
+export interface PgliteAssets {
+  pgliteWasmModule?: WebAssembly.Module;
+  initdbWasmModule?: WebAssembly.Module;
+  fsBundle?: Blob;
+}
+
+/**
+ * The warehouse embedded in the process: PostgreSQL compiled to WebAssembly, persisted in a data
+ * directory. PGlite has one session and queues callers itself: a query waits for any running
+ * transaction, and transactions run one after another.
+ */
+export class PgliteWarehouse implements Warehouse {
+  readonly engine = "pglite";
+  /** Set inside a transaction callback: the outer runner must not be used there (it would wait forever). */
+  private readonly inTransaction = new AsyncLocalStorage<true>();
+  private closing: Promise<void> | null = null;
+
+  private constructor(private readonly db: PGlite) {}
+
+  static async open(dataDir: string, assets: PgliteAssets = {}): Promise<PgliteWarehouse> {
+    await mkdir(dataDir, { recursive: true });
+    const options: PGliteOptions = { dataDir };
+    if (assets.pgliteWasmModule) options.pgliteWasmModule = assets.pgliteWasmModule;
+    if (assets.initdbWasmModule) options.initdbWasmModule = assets.initdbWasmModule;
+    if (assets.fsBundle) options.fsBundle = assets.fsBundle;
+    const db = new PGlite(options);
+    await db.waitReady;
+    return new PgliteWarehouse(db);
+  }
+
+  async query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
+    this.checkOutside("query");
+    return (await this.db.query<T>(sql, params ?? [])).rows;
+  }
+
+  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    this.checkOutside("transaction");
+    return this.db.transaction((tx) => {
+      const runner: SqlRunner = {
+        query: async <R extends Row = Row>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params ?? [])).rows,
+      };
+      return this.inTransaction.run(true, () => fn(runner));
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.db.closed ? Promise.resolve() : this.db.close();
+    return this.closing;
+  }
+
+  private checkOutside(what: string): void {
+    if (this.inTransaction.getStore())
+      throw new Error(`PgliteWarehouse.${what} called inside a transaction callback: use the callback's runner (PGlite has one session)`);
+  }
+}
