@@ -21,7 +21,7 @@ import { startAlert } from "../modules/alert/index.ts";
 import { startSink } from "../modules/sink/index.ts";
 import { ingestRoutes } from "../modules/ingest/index.ts";
 import { startAnalyzer, exerciseStats, hotspots, regionStats, recentRuns, type Analyzer } from "../modules/analyzer/index.ts";
-import { AlertFeed, apiRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
+import { AlertFeed, apiRoutes, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
 import { runSignal } from "../modules/signal/index.ts";
 import { dashboard } from "../web/assets.ts";
 
@@ -113,8 +113,8 @@ async function runRoles(cfg: Config): Promise<void> {
       if (has("http")) {
         feed = new AlertFeed(await engines.getBus(), cfg.alertFeedCapacity, log);
         await feed.start();
-        const f = feed;
-        running.push({ name: "alert-feed", stop: () => f.stop() });
+        const fd = feed;
+        running.push({ name: "alert-feed", stop: () => fd.stop() });
         const warehouse = await engines.getWarehouse();
         const thresholds = await engines.getThresholds();
         const a = analyzer;
@@ -131,13 +131,12 @@ async function runRoles(cfg: Config): Promise<void> {
             feed,
             analytics,
             operatorToken: cfg.adminToken,
-            ready: () => ({ ready: f.ready, waitingFor: f.ready ? [] : ["alert feed catching up"] }),
             dashboard,
           }),
         );
-      } else {
-        routes.push(apiRoutes({ thresholds: await engines.getThresholds(), feed: null, analytics: null, operatorToken: cfg.adminToken, ready: () => ({ ready: true, waitingFor: [] }), dashboard }));
       }
+      const f = feed;
+      routes.push(opsRoutes({ ready: () => (!f || f.ready ? { ready: true, waitingFor: [] } : { ready: false, waitingFor: ["alert feed catching up"] }) }));
       const server = startHttpServer({ port: cfg.port, hostname: cfg.host, routes, feed, log });
       // The server stops first on shutdown: no new input while the rest finishes.
       running.unshift(server);

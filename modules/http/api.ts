@@ -21,7 +21,6 @@ export interface ApiDeps {
   feed: AlertFeed | null;
   analytics: AnalyticsApi | null;
   operatorToken: string;
-  ready: () => { ready: boolean; waitingFor: string[] };
   dashboard: { html: string; assets: Record<string, { body: string; type: string }> };
 }
 
@@ -135,15 +134,6 @@ export function apiRoutes(deps: ApiDeps): Hono {
     return c.json(await run());
   });
 
-  // ---- operations ----
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", (c) => {
-    const r = deps.ready();
-    return c.json({ ready: r.ready, waitingFor: r.waitingFor }, r.ready ? 200 : 503);
-  });
-  app.get("/metrics", async (c) => c.text(await registry.metrics(), 200, { "Content-Type": registry.contentType }));
-  app.get("/api/openapi.json", (c) => c.json(openApiDocument));
-
   // ---- dashboard ----
   app.get("/", (c) => c.html(deps.dashboard.html));
   app.get("/assets/:name", (c) => {
@@ -151,5 +141,18 @@ export function apiRoutes(deps: ApiDeps): Hono {
     return a ? c.body(a.body, 200, { "Content-Type": a.type }) : c.json({ error: "no such asset" }, 404);
   });
 
+  return app;
+}
+
+/** Health, readiness, metrics and the API contract: served by every process that listens, whatever its roles. */
+export function opsRoutes(deps: { ready: () => { ready: boolean; waitingFor: string[] } }): Hono {
+  const app = new Hono();
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", (c) => {
+    const r = deps.ready();
+    return c.json({ ready: r.ready, waitingFor: r.waitingFor }, r.ready ? 200 : 503);
+  });
+  app.get("/metrics", async (c) => c.text(await registry.metrics(), 200, { "Content-Type": registry.contentType }));
+  app.get("/api/openapi.json", (c) => c.json(openApiDocument));
   return app;
 }

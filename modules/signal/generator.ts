@@ -1,17 +1,9 @@
 import { CITIES, type RegionName } from "../../src/domain/regions.ts";
 import { EXERCISES } from "./exercises.ts";
+import type { ReportInput } from "../../src/domain/report.ts";
 
-/** One report in the wire shape a laptop POSTs to /api/reports. */
-export interface GeneratedReport {
-  studentId: string;
-  exerciseId: string;
-  /** Percent 0–100, two decimals. */
-  score: number;
-  latitude: number;
-  longitude: number;
-  /** Epoch milliseconds. */
-  timestamp: number;
-}
+/** One report in the wire shape a laptop POSTs to /api/reports (timestamp in epoch ms, no reportId). */
+export type GeneratedReport = Omit<ReportInput, "reportId">;
 
 export interface ReportGeneratorOptions {
   seed: number;

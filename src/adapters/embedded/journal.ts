@@ -163,61 +163,113 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function encodeFrame(entries: JournalEntry[], framePos: number): { frame: Uint8Array; messages: StoredMessage[] } {
-  const encoded = entries.map((e) =>
-    e.kind === "message"
-      ? { e, topic: enc.encode(e.topic), key: enc.encode(e.key) }
-      : { e, topic: enc.encode(e.topic), group: enc.encode(e.group) },
-  );
-  let len = 0;
-  for (const x of encoded) {
-    if (x.e.kind === "message") len += 1 + 1 + x.topic.length + 2 + 8 + 2 + (x as { key: Uint8Array }).key.length + 4 + x.e.value.length;
-    else len += 1 + 1 + (x as { group: Uint8Array }).group.length + 1 + x.topic.length + 2 + 8;
+/** Sequential little-endian writes into a frame. */
+class FrameWriter {
+  readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  pos = HEADER;
+  constructor(len: number) {
+    this.bytes = new Uint8Array(HEADER + len);
+    this.view = new DataView(this.bytes.buffer);
   }
-  const frame = new Uint8Array(HEADER + len);
-  const view = new DataView(frame.buffer);
+  u8(v: number) {
+    this.bytes[this.pos++] = v;
+  }
+  u16(v: number) {
+    this.view.setUint16(this.pos, v, true);
+    this.pos += 2;
+  }
+  u32(v: number) {
+    this.view.setUint32(this.pos, v, true);
+    this.pos += 4;
+  }
+  f64(v: number) {
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+  raw(b: Uint8Array) {
+    this.bytes.set(b, this.pos);
+    this.pos += b.length;
+  }
+  /** A string of at most 255 bytes, length-prefixed. */
+  short(b: Uint8Array) {
+    this.u8(b.length);
+    this.raw(b);
+  }
+  seal(): Uint8Array {
+    this.view.setUint32(0, this.bytes.length - HEADER, true);
+    this.view.setUint32(4, Bun.hash.crc32(this.bytes.subarray(HEADER)) >>> 0, true);
+    return this.bytes;
+  }
+}
+
+/** Sequential little-endian reads of a frame's payload. */
+class FrameReader {
+  private readonly view: DataView;
+  pos = 0;
+  constructor(private readonly payload: Uint8Array) {
+    this.view = new DataView(payload.buffer, payload.byteOffset, payload.length);
+  }
+  get done() {
+    return this.pos >= this.payload.length;
+  }
+  u8() {
+    return this.payload[this.pos++]!;
+  }
+  u16() {
+    const v = this.view.getUint16(this.pos, true);
+    this.pos += 2;
+    return v;
+  }
+  u32() {
+    const v = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  f64() {
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+  text(len: number) {
+    const s = dec.decode(this.payload.subarray(this.pos, this.pos + len));
+    this.pos += len;
+    return s;
+  }
+  short() {
+    return this.text(this.u8());
+  }
+}
+
+function encodeFrame(entries: JournalEntry[], framePos: number): { frame: Uint8Array; messages: StoredMessage[] } {
+  const encoded = entries.map((e) => ({ e, topic: enc.encode(e.topic), name: enc.encode(e.kind === "message" ? e.key : e.group) }));
+  let len = 0;
+  for (const { e, topic, name } of encoded) {
+    if (topic.length > 255 || name.length > (e.kind === "message" ? 65535 : 255)) throw new Error("topic, key or group name too long for the embedded log");
+    len += e.kind === "message" ? 1 + 1 + topic.length + 2 + 8 + 2 + name.length + 4 + e.value.length : 1 + 1 + name.length + 1 + topic.length + 2 + 8;
+  }
+  const w = new FrameWriter(len);
   const messages: StoredMessage[] = [];
-  let o = HEADER;
-  for (const x of encoded) {
-    const e = x.e;
+  for (const { e, topic, name } of encoded) {
     if (e.kind === "message") {
-      const key = (x as { key: Uint8Array }).key;
-      if (x.topic.length > 255 || key.length > 65535) throw new Error("topic or key too long for the embedded log");
-      frame[o++] = MESSAGE;
-      frame[o++] = x.topic.length;
-      frame.set(x.topic, o);
-      o += x.topic.length;
-      view.setUint16(o, e.partition, true);
-      o += 2;
-      view.setFloat64(o, e.timestamp, true);
-      o += 8;
-      view.setUint16(o, key.length, true);
-      o += 2;
-      frame.set(key, o);
-      o += key.length;
-      view.setUint32(o, e.value.length, true);
-      o += 4;
-      frame.set(e.value, o);
-      messages.push({ topic: e.topic, partition: e.partition, timestamp: e.timestamp, key: e.key, valuePos: framePos + o, valueLen: e.value.length });
-      o += e.value.length;
+      w.u8(MESSAGE);
+      w.short(topic);
+      w.u16(e.partition);
+      w.f64(e.timestamp);
+      w.u16(name.length);
+      w.raw(name);
+      w.u32(e.value.length);
+      messages.push({ topic: e.topic, partition: e.partition, timestamp: e.timestamp, key: e.key, valuePos: framePos + w.pos, valueLen: e.value.length });
+      w.raw(e.value);
     } else {
-      const group = (x as { group: Uint8Array }).group;
-      frame[o++] = COMMIT;
-      frame[o++] = group.length;
-      frame.set(group, o);
-      o += group.length;
-      frame[o++] = x.topic.length;
-      frame.set(x.topic, o);
-      o += x.topic.length;
-      view.setUint16(o, e.partition, true);
-      o += 2;
-      view.setFloat64(o, e.offset, true);
-      o += 8;
+      w.u8(COMMIT);
+      w.short(name);
+      w.short(topic);
+      w.u16(e.partition);
+      w.f64(e.offset);
     }
   }
-  view.setUint32(0, len, true);
-  view.setUint32(4, Bun.hash.crc32(frame.subarray(HEADER)) >>> 0, true);
-  return { frame, messages };
+  return { frame: w.seal(), messages };
 }
 
 const CHUNK = 8 * 1024 * 1024;
@@ -239,49 +291,32 @@ function replay(fd: number, fileSize: number, visitor: JournalVisitor): number {
     return true;
   };
   while (ensure(pos, HEADER)) {
-    let view = new DataView(buf.buffer, buf.byteOffset);
-    const len = view.getUint32(pos - bufStart, true);
-    const crc = view.getUint32(pos - bufStart + 4, true);
+    const header = new DataView(buf.buffer, buf.byteOffset + pos - bufStart, HEADER);
+    const len = header.getUint32(0, true);
+    const crc = header.getUint32(4, true);
     if (len === 0 || !ensure(pos, HEADER + len)) break;
-    view = new DataView(buf.buffer, buf.byteOffset);
     const start = pos - bufStart + HEADER;
     const payload = buf.subarray(start, start + len);
     if ((Bun.hash.crc32(payload) >>> 0) !== crc) break;
-    let o = 0;
-    const pv = new DataView(payload.buffer, payload.byteOffset, payload.length);
+    const r = new FrameReader(payload);
     const framePos = pos + HEADER;
-    while (o < len) {
-      const kind = payload[o++];
+    while (!r.done) {
+      const kind = r.u8();
       if (kind === MESSAGE) {
-        const tl = payload[o++]!;
-        const topic = dec.decode(payload.subarray(o, o + tl));
-        o += tl;
-        const partition = pv.getUint16(o, true);
-        o += 2;
-        const timestamp = pv.getFloat64(o, true);
-        o += 8;
-        const kl = pv.getUint16(o, true);
-        o += 2;
-        const key = dec.decode(payload.subarray(o, o + kl));
-        o += kl;
-        const vl = pv.getUint32(o, true);
-        o += 4;
-        visitor.message({ topic, partition, timestamp, key, valuePos: framePos + o, valueLen: vl });
-        o += vl;
+        const topic = r.short();
+        const partition = r.u16();
+        const timestamp = r.f64();
+        const key = r.text(r.u16());
+        const valueLen = r.u32();
+        visitor.message({ topic, partition, timestamp, key, valuePos: framePos + r.pos, valueLen });
+        r.pos += valueLen;
       } else if (kind === COMMIT) {
-        const gl = payload[o++]!;
-        const group = dec.decode(payload.subarray(o, o + gl));
-        o += gl;
-        const tl = payload[o++]!;
-        const topic = dec.decode(payload.subarray(o, o + tl));
-        o += tl;
-        const partition = pv.getUint16(o, true);
-        o += 2;
-        const offset = pv.getFloat64(o, true);
-        o += 8;
-        visitor.commit({ group, topic, partition, offset });
+        const group = r.short();
+        const topic = r.short();
+        const partition = r.u16();
+        visitor.commit({ group, topic, partition, offset: r.f64() });
       } else {
-        throw new Error(`embedded log: unknown entry kind ${kind} at ${framePos + o - 1}`);
+        throw new Error(`embedded log: unknown entry kind ${kind} at ${framePos + r.pos - 1}`);
       }
     }
     pos += HEADER + len;
