@@ -3,6 +3,7 @@ import type { AnalyticsEngine } from "../../src/ports/analytics-engine.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import type { SqlRunner, Warehouse } from "../../src/ports/warehouse.ts";
 import { LAKE_DIRS } from "../../src/domain/lake-layout.ts";
+import { metrics } from "../../src/metrics.ts";
 
 /**
  * The analyzer role: every tick, the report files of the lake not yet counted are aggregated by an
@@ -82,6 +83,7 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
 
   const execute = async (what: "run" | "rebuild"): Promise<RunSummary> => {
     const s = await runOnce(what);
+    metrics.analyzerRunSeconds.observe({ outcome: s.outcome }, s.durationMs / 1000);
     if (s.outcome === "succeeded")
       log(`analyzer: ${what} ${s.runId} succeeded (${engine.engine}): ${s.files} file(s), ${s.rows} report(s) in ${s.durationMs} ms`);
     else log(`analyzer: ${what} ${s.runId} failed (${engine.engine}) after ${s.durationMs} ms: ${s.error}`);

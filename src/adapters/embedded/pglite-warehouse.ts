@@ -1,14 +1,11 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdir } from "node:fs/promises";
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
+import { join } from "node:path";
 import type { Row, SqlRunner, Warehouse } from "../../ports/warehouse.ts";
+import type { PgliteAssets } from "./pglite-assets.ts";
+import { ProcessLock } from "./process-lock.ts";
 
-/** What a compiled binary passes so PGlite does not look for its files next to the JS bundle. */
-export interface PgliteAssets {
-  pgliteWasmModule?: WebAssembly.Module;
-  initdbWasmModule?: WebAssembly.Module;
-  fsBundle?: Blob;
-}
 
 /**
  * The warehouse embedded in the process: PostgreSQL compiled to WebAssembly, persisted in a data
@@ -21,17 +18,27 @@ export class PgliteWarehouse implements Warehouse {
   private readonly inTransaction = new AsyncLocalStorage<true>();
   private closing: Promise<void> | null = null;
 
-  private constructor(private readonly db: PGlite) {}
+  private constructor(
+    private readonly db: PGlite,
+    private readonly lock: ProcessLock,
+  ) {}
 
   static async open(dataDir: string, assets: PgliteAssets = {}): Promise<PgliteWarehouse> {
     await mkdir(dataDir, { recursive: true });
+    // PGlite is a single-process database: a second process on the same files would corrupt them.
+    const lock = ProcessLock.acquire(join(dataDir, "LOCK"), "the embedded warehouse");
     const options: PGliteOptions = { dataDir };
     if (assets.pgliteWasmModule) options.pgliteWasmModule = assets.pgliteWasmModule;
     if (assets.initdbWasmModule) options.initdbWasmModule = assets.initdbWasmModule;
     if (assets.fsBundle) options.fsBundle = assets.fsBundle;
-    const db = new PGlite(options);
-    await db.waitReady;
-    return new PgliteWarehouse(db);
+    try {
+      const db = new PGlite(options);
+      await db.waitReady;
+      return new PgliteWarehouse(db, lock);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
   }
 
   async query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
@@ -50,7 +57,7 @@ export class PgliteWarehouse implements Warehouse {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.db.closed ? Promise.resolve() : this.db.close();
+    this.closing ??= (this.db.closed ? Promise.resolve() : this.db.close()).finally(() => this.lock.release());
     return this.closing;
   }
 
