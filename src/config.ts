@@ -20,6 +20,12 @@ export interface Config {
   sinkFlushMs: number;
   sinkFlushRecords: number;
   alertFeedCapacity: number;
+  /** Shared engines; null = the embedded adapter. */
+  kafkaBrokers: string[] | null;
+  kafkaReplication: number | null;
+  etcdEndpoints: string[] | null;
+  etcdPrefix: string;
+  databaseUrl: string | null;
 }
 
 /** One documented source of truth for flags and variables: `acu --help` prints it. */
@@ -36,6 +42,11 @@ export const ENV_VARS: Array<{ name: string; flag?: string; default: string; hel
   { name: "ACU_SINK_FLUSH_MS", default: "10000", help: "longest a report waits in the sink before its lake file is written" },
   { name: "ACU_SINK_FLUSH_RECORDS", default: "50000", help: "records per partition that trigger a lake file" },
   { name: "ACU_ALERT_FEED_SIZE", default: "20000", help: "deployment orders kept for GET /api/alerts and stream resume" },
+  { name: "ACU_KAFKA_BROKERS", default: "(embedded log)", help: "host:port,… of a Kafka cluster for the bus" },
+  { name: "ACU_KAFKA_REPLICATION", default: "min(3, brokers)", help: "replication factor of topics acu creates" },
+  { name: "ACU_ETCD_ENDPOINTS", default: "(embedded file)", help: "http://host:port,… of an etcd cluster for thresholds" },
+  { name: "ACU_ETCD_PREFIX", default: "/acu/thresholds/", help: "etcd key prefix of thresholds" },
+  { name: "ACU_DATABASE_URL", default: "(embedded PGlite)", help: "postgres://… of a PostgreSQL warehouse" },
 ];
 
 export class ConfigError extends Error {
@@ -83,10 +94,45 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     sinkFlushMs: num("ACU_SINK_FLUSH_MS", env.ACU_SINK_FLUSH_MS, 10_000, (n) => Number.isInteger(n) && n >= 10, "must be a whole number of milliseconds ≥ 10"),
     sinkFlushRecords: num("ACU_SINK_FLUSH_RECORDS", env.ACU_SINK_FLUSH_RECORDS, 50_000, (n) => Number.isInteger(n) && n >= 1, "must be a whole number ≥ 1"),
     alertFeedCapacity: num("ACU_ALERT_FEED_SIZE", env.ACU_ALERT_FEED_SIZE, 20_000, (n) => Number.isInteger(n) && n >= 10, "must be a whole number ≥ 10"),
+    kafkaBrokers: list("ACU_KAFKA_BROKERS", env.ACU_KAFKA_BROKERS, /^[A-Za-z0-9.-]+:\d+$/, "host:port"),
+    kafkaReplication: env.ACU_KAFKA_REPLICATION ? num("ACU_KAFKA_REPLICATION", env.ACU_KAFKA_REPLICATION, 1, (n) => Number.isInteger(n) && n >= 1, "must be a whole number ≥ 1") : null,
+    etcdEndpoints: list("ACU_ETCD_ENDPOINTS", env.ACU_ETCD_ENDPOINTS, /^https?:\/\/[A-Za-z0-9.-]+:\d+$/, "http://host:port"),
+    etcdPrefix: env.ACU_ETCD_PREFIX || "/acu/thresholds/",
+    databaseUrl: databaseUrl(env.ACU_DATABASE_URL),
   };
+}
+
+function list(name: string, raw: string | undefined, item: RegExp, shape: string): string[] | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const i of items) if (!item.test(i)) throw new ConfigError(`${name}: "${i}" is not ${shape}`);
+  return items;
+}
+
+function databaseUrl(raw: string | undefined): string | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError("ACU_DATABASE_URL is not a URL (postgres://user:password@host:port/database)");
+  }
+  if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") throw new ConfigError("ACU_DATABASE_URL must start with postgres://");
+  return raw;
+}
+
+/** A URL with its password replaced, for logs and `acu config`. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "****";
+    return u.toString();
+  } catch {
+    return "****";
+  }
 }
 
 /** What `acu config` prints: the resolved settings, secrets masked. */
 export function describeConfig(c: Config, engines: Record<string, string>): Record<string, unknown> {
-  return { ...c, adminToken: c.adminTokenGenerated ? "(generated at start)" : "****", engines };
+  return { ...c, adminToken: c.adminTokenGenerated ? "(generated at start)" : "****", databaseUrl: c.databaseUrl && maskUrl(c.databaseUrl), engines };
 }

@@ -105,13 +105,20 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
         const seeks: OffsetCommit[] = [];
         for (const p of parts) {
           const done = written.get(`${p.topic}/${p.partition}`);
-          if (done !== undefined && done + 1 > p.committed) seeks.push({ topic: p.topic, partition: p.partition, offset: done + 1 });
+          const from = done !== undefined && done + 1 > p.committed ? done + 1 : p.committed;
+          if (from > p.committed) seeks.push({ topic: p.topic, partition: p.partition, offset: from });
+          // Records fetched before the seek takes effect are dropped by offset.
+          buffers.set(`${p.topic}/${p.partition}`, { topic: p.topic, partition: p.partition, records: [], firstAt: 0, next: from });
         }
         if (seeks.length > 0) log(`sink: resuming ${seeks.length} partition(s) after offsets already in the lake`);
         return seeks;
       },
       onRevoke: async () => {
         await flush(() => true);
+      },
+      onLost: async (parts) => {
+        for (const p of parts) buffers.delete(`${p.topic}/${p.partition}`);
+        log(`sink: ${parts.length} partition(s) moved to another member; their unwritten records are left to it`);
       },
     },
     async (batch) => {

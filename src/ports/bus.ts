@@ -50,8 +50,10 @@ export interface ConsumerOptions {
   /** Where a group with no committed offset starts. Defaults to earliest: nothing sent before start is skipped. */
   start?: "earliest" | "latest";
   maxBatch?: number;
-  /** Called when partitions are taken away (rebalance or stop); uncommitted work for them must be dropped or finished. */
+  /** Called on stop while still a member: finish and commit the work in hand for these partitions. */
   onRevoke?: (partitions: Array<{ topic: string; partition: number }>) => Promise<void>;
+  /** Called when partitions were given to another member (a rebalance): drop uncommitted work for them, the new owner redoes it. */
+  onLost?: (partitions: Array<{ topic: string; partition: number }>) => Promise<void>;
   /** Called when partitions are given; the handler may seek (the sink skips what the lake already holds). */
   onAssign?: (partitions: Array<{ topic: string; partition: number; committed: number }>) => Promise<Array<OffsetCommit> | void>;
 }

@@ -5,6 +5,7 @@ import type { Subprocess } from "bun";
 
 export const ROOT = join(import.meta.dir, "../..");
 export const TOKEN = "test-operator-token-0123456789";
+export const ENGINE_VARS = ["ACU_KAFKA_BROKERS", "ACU_ETCD_ENDPOINTS", "ACU_DATABASE_URL", "ACU_HDFS_URL", "ACU_SPARK_MASTER"];
 
 /** A free loopback port: bind 0, read it, release it. */
 export function freePort(): number {
@@ -31,11 +32,14 @@ export interface AcuProcess {
 export async function startAcu(opts: { dataDir: string; env?: Record<string, string>; args?: string[]; cmd?: string[]; cwd?: string; port?: number }): Promise<AcuProcess> {
   const port = opts.port ?? freePort();
   let out = "";
+  // Engine endpoints exported for the contract suites must not leak into a process meant to run embedded.
+  const inherited = { ...process.env };
+  for (const k of ENGINE_VARS) delete inherited[k];
   const proc = Bun.spawn({
     cmd: [...(opts.cmd ?? [process.execPath, "run", join(ROOT, "src/main.ts")]), ...(opts.args ?? [])],
     cwd: opts.cwd ?? ROOT,
     env: {
-      ...process.env,
+      ...inherited,
       ACU_HTTP_PORT: String(port),
       ACU_DATA_DIR: opts.dataDir,
       ACU_ADMIN_TOKEN: TOKEN,

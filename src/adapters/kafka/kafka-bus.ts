@@ -1,0 +1,276 @@
+import { hostname } from "node:os";
+import { Kafka, logLevel, type Admin, type Consumer as KConsumer, type EachBatchPayload, type Producer } from "kafkajs";
+import {
+  BusUnavailableError, type Bus, type BusRecord, type Consumer, type ConsumerOptions, type OffsetCommit, type OutgoingMessage,
+  type RecordBatch,
+} from "../../ports/bus.ts";
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  /** Partitions per topic, used when a topic is created. */
+  partitions: Record<string, number>;
+  /** Replication factor of created topics; default min(3, brokers in the cluster). */
+  replication?: number;
+  clientId?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * The bus on Apache Kafka (kafkajs). Topics are created at open; the producer is idempotent with
+ * acks=all; each consumer is a member of its group; `commitWith` is a Kafka transaction (send + offsets),
+ * and consumers read committed data only, so an order and its consumed offsets appear together or not at all.
+ */
+export class KafkaBus implements Bus {
+  readonly engine = "kafka";
+  private readonly consumers = new Set<KafkaConsumer>();
+
+  private constructor(
+    readonly kafka: Kafka,
+    readonly admin: Admin,
+    private readonly producer: Producer,
+    private readonly partitionCounts: Map<string, number>,
+    readonly log: (line: string) => void,
+  ) {}
+
+  static async open(o: KafkaBusOptions): Promise<KafkaBus> {
+    const log = o.log ?? (() => {});
+    const kafka = new Kafka({
+      clientId: o.clientId ?? "acu",
+      brokers: o.brokers,
+      connectionTimeout: 3000,
+      requestTimeout: 10_000,
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+      logLevel: logLevel.NOTHING,
+    });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+    } catch (e) {
+      throw new Error(`cannot reach Kafka at ${o.brokers.join(",")}: ${(e as Error).message}`);
+    }
+    const cluster = await admin.describeCluster();
+    const replication = o.replication ?? Math.min(3, cluster.brokers.length);
+    const existing = new Set(await admin.listTopics());
+    const missing = Object.entries(o.partitions).filter(([t]) => !existing.has(t));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map(([topic, numPartitions]) => ({
+          topic,
+          numPartitions,
+          replicationFactor: replication,
+          configEntries: [{ name: "min.insync.replicas", value: String(Math.min(2, replication)) }],
+        })),
+      });
+      log(`kafka: created ${missing.map(([t]) => t).join(", ")} (replication ${replication})`);
+    }
+    const meta = await admin.fetchTopicMetadata({ topics: Object.keys(o.partitions) });
+    const counts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    return new KafkaBus(kafka, admin, producer, counts, log);
+  }
+
+  partitions(topic: string): number {
+    const n = this.partitionCounts.get(topic);
+    if (n === undefined) throw new Error(`unknown topic "${topic}"`);
+    return n;
+  }
+
+  async endOffsets(topic: string): Promise<number[]> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const out = new Array<number>(this.partitions(topic)).fill(0);
+    for (const o of offsets) out[o.partition] = Number(o.high);
+    return out;
+  }
+
+  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    try {
+      await this.producer.send({ topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: toBuffer(m.value) })) });
+    } catch (e) {
+      throw new BusUnavailableError(`Kafka did not take ${messages.length} message(s) on ${topic}: ${(e as Error).message}`);
+    }
+  }
+
+  async consume(options: ConsumerOptions, handle: (batch: RecordBatch, consumer: Consumer) => Promise<void>): Promise<Consumer> {
+    for (const t of options.topics) this.partitions(t);
+    const c = new KafkaConsumer(this, options, handle, () => this.consumers.delete(c));
+    this.consumers.add(c);
+    await c.start();
+    return c;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+    await this.producer.disconnect().catch(() => {});
+    await this.admin.disconnect().catch(() => {});
+  }
+}
+
+function toBuffer(v: string | Uint8Array): Buffer {
+  return typeof v === "string" ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+class KafkaConsumer implements Consumer {
+  private readonly consumer: KConsumer;
+  private txProducer: Producer | null = null;
+  private inFlight: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+  private assigned: Array<{ topic: string; partition: number }> = [];
+  private failures = 0;
+
+  constructor(
+    private readonly bus: KafkaBus,
+    private readonly options: ConsumerOptions,
+    private readonly handle: (batch: RecordBatch, consumer: Consumer) => Promise<void>,
+    private readonly onStopped: () => void,
+  ) {
+    this.consumer = bus.kafka.consumer({
+      groupId: options.group,
+      allowAutoTopicCreation: false,
+      readUncommitted: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      rebalanceTimeout: 20_000,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxWaitTimeInMs: 100,
+    });
+  }
+
+  async start(): Promise<void> {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      const assignment = e.payload.memberAssignment as Record<string, number[]>;
+      const now = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
+      const revoked = this.assigned.filter((a) => !now.some((n) => n.topic === a.topic && n.partition === a.partition));
+      this.assigned = now;
+      void this.assignedChanged(now, revoked);
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.start !== "latest" });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  async commit(offsets: OffsetCommit[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+  }
+
+  async commitWith(publish: Array<{ topic: string; messages: OutgoingMessage[] }>, offsets: OffsetCommit[]): Promise<void> {
+    const producer = await this.transactional();
+    const tx = await producer.transaction();
+    try {
+      for (const p of publish) {
+        if (p.messages.length > 0) await tx.send({ topic: p.topic, messages: p.messages.map((m) => ({ key: m.key, value: toBuffer(m.value) })) });
+      }
+      const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
+      for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: String(o.offset) }]);
+      await tx.sendOffsets({ consumerGroupId: this.options.group, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      await tx.commit();
+    } catch (e) {
+      await tx.abort().catch(() => {});
+      throw e;
+    }
+  }
+
+  async lag(): Promise<number> {
+    let lag = 0;
+    const committed = await this.bus.admin.fetchOffsets({ groupId: this.options.group, topics: this.options.topics });
+    for (const t of committed) {
+      const end = await this.bus.endOffsets(t.topic);
+      for (const p of t.partitions) {
+        const c = Number(p.offset);
+        lag += Math.max(0, end[p.partition]! - (c < 0 ? 0 : c));
+      }
+    }
+    return lag;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      // Stop fetching, let the batch in hand finish, then let the owner flush and commit while still a member.
+      this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
+      await this.inFlight?.catch(() => {});
+      await this.options.onRevoke?.(this.assigned).catch((e) => this.bus.log(`kafka: ${this.options.group} revoke: ${(e as Error).message}`));
+      await this.consumer.disconnect().catch(() => {});
+      await this.txProducer?.disconnect().catch(() => {});
+      this.onStopped();
+    })();
+    return this.stopping;
+  }
+
+  /** One transactional producer per consumer; its id names the group and this process. */
+  private async transactional(): Promise<Producer> {
+    if (!this.txProducer) {
+      const p = this.bus.kafka.producer({
+        transactionalId: `acu-${this.options.group}-${hostname()}-${process.pid}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
+      await p.connect();
+      this.txProducer = p;
+    }
+    return this.txProducer;
+  }
+
+  private async assignedChanged(now: Array<{ topic: string; partition: number }>, revoked: Array<{ topic: string; partition: number }>): Promise<void> {
+    try {
+      // Known only after the rebalance: another member may already own them, so their work is dropped, not committed.
+      if (revoked.length > 0) await this.options.onLost?.(revoked);
+      if (!this.options.onAssign || now.length === 0) return;
+      const committed = await this.bus.admin.fetchOffsets({ groupId: this.options.group, topics: [...new Set(now.map((n) => n.topic))] });
+      const parts = now.map((n) => {
+        const c = Number(committed.find((t) => t.topic === n.topic)?.partitions.find((p) => p.partition === n.partition)?.offset ?? -1);
+        return { ...n, committed: c < 0 ? 0 : c };
+      });
+      const seeks = (await this.options.onAssign(parts)) ?? [];
+      for (const s of seeks) this.consumer.seek({ topic: s.topic, partition: s.partition, offset: String(s.offset) });
+    } catch (e) {
+      this.bus.log(`kafka: ${this.options.group} assignment handling failed: ${(e as Error).message}`);
+    }
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (this.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
+    const records: BusRecord[] = batch.messages.map((m) => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: Number(m.offset),
+      key: m.key?.toString() ?? "",
+      value: m.value ? new Uint8Array(m.value.buffer, m.value.byteOffset, m.value.byteLength) : new Uint8Array(),
+      timestamp: Number(m.timestamp),
+    }));
+    const max = this.options.maxBatch ?? 2000;
+    for (let i = 0; i < records.length; i += max) {
+      const slice = records.slice(i, i + max);
+      const last = slice[slice.length - 1]!;
+      const work = (async () => {
+        await this.handle({ topic: batch.topic, partition: batch.partition, records: slice }, this);
+        if (this.options.commit === "auto") await this.commit([{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]);
+      })();
+      this.inFlight = work;
+      try {
+        await work;
+        this.failures = 0;
+      } catch (e) {
+        // At-least-once: fetch the same records again after a pause, never skip them.
+        this.failures++;
+        this.bus.log(`kafka: ${this.options.group} ${batch.topic}/${batch.partition}@${slice[0]!.offset}: ${(e as Error).message}; retrying`);
+        await Bun.sleep(Math.min(5000, 100 * 2 ** Math.min(this.failures, 6)));
+        this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(slice[0]!.offset) });
+        return;
+      } finally {
+        this.inFlight = null;
+      }
+      resolveOffset(String(last.offset));
+      await heartbeat();
+      if (this.stopping || !isRunning() || isStale()) return;
+    }
+  }
+}
