@@ -4,13 +4,16 @@
  * wires adapters to modules.
  */
 import { join } from "node:path";
-import { ConfigError, describeConfig, ENV_VARS, loadConfig, ROLES, type Config } from "./config.ts";
+import { ConfigError, describeConfig, ENV_VARS, loadConfig, maskUrl, ROLES, type Config } from "./config.ts";
 import { EmbeddedLogBus } from "./adapters/embedded/log-bus.ts";
 import { FileThresholdStore } from "./adapters/embedded/file-thresholds.ts";
 import { LocalLake } from "./adapters/embedded/local-lake.ts";
 import { PgliteWarehouse } from "./adapters/embedded/pglite-warehouse.ts";
 import { ArrowAnalyticsEngine } from "./adapters/embedded/arrow-engine.ts";
 import { pgliteAssets } from "./adapters/embedded/pglite-assets.ts";
+import { KafkaBus } from "./adapters/kafka/kafka-bus.ts";
+import { EtcdThresholdStore } from "./adapters/etcd/etcd-thresholds.ts";
+import { PostgresWarehouse } from "./adapters/postgres/postgres-warehouse.ts";
 import { TOPICS, type Bus } from "./ports/bus.ts";
 import type { ThresholdStore } from "./ports/thresholds.ts";
 import type { Lake } from "./ports/lake.ts";
@@ -48,7 +51,10 @@ ${vars}
 Signals: SIGTERM/SIGINT stop taking input, finish and commit in-flight work, and exit 0.`;
 }
 
-/** Embedded engines under the data dir; each opened only when a role needs it. */
+/**
+ * The engines behind the ports, each opened only when a role needs it: a shared engine when its
+ * variable is set (Kafka, etcd, PostgreSQL), else the embedded one under the data dir.
+ */
 class Engines {
   private bus?: Promise<Bus>;
   private thresholds?: Promise<ThresholdStore>;
@@ -57,14 +63,15 @@ class Engines {
   constructor(private readonly cfg: Config) {}
 
   getBus(): Promise<Bus> {
-    return (this.bus ??= EmbeddedLogBus.open(join(this.cfg.dataDir, "bus"), {
-      [TOPICS.reports]: this.cfg.partitions,
-      [TOPICS.alerts]: this.cfg.partitions,
-      [TOPICS.deadLetters]: 1,
-    }));
+    const partitions = { [TOPICS.reports]: this.cfg.partitions, [TOPICS.alerts]: this.cfg.partitions, [TOPICS.deadLetters]: 1 };
+    return (this.bus ??= this.cfg.kafkaBrokers
+      ? KafkaBus.open({ brokers: this.cfg.kafkaBrokers, partitions, replication: this.cfg.kafkaReplication ?? undefined, log })
+      : EmbeddedLogBus.open(join(this.cfg.dataDir, "bus"), partitions));
   }
   getThresholds(): Promise<ThresholdStore> {
-    return (this.thresholds ??= Promise.resolve(FileThresholdStore.open(join(this.cfg.dataDir, "thresholds.json"), this.cfg.defaultThreshold)));
+    return (this.thresholds ??= this.cfg.etcdEndpoints
+      ? EtcdThresholdStore.open({ endpoints: this.cfg.etcdEndpoints, prefix: this.cfg.etcdPrefix, defaultThreshold: this.cfg.defaultThreshold, log })
+      : Promise.resolve(FileThresholdStore.open(join(this.cfg.dataDir, "thresholds.json"), this.cfg.defaultThreshold)));
   }
   getLake(): Promise<Lake> {
     return (this.lake ??= (async () => {
@@ -75,13 +82,22 @@ class Engines {
   }
   getWarehouse(): Promise<Warehouse> {
     return (this.warehouse ??= (async () => {
-      const w = await PgliteWarehouse.open(join(this.cfg.dataDir, "warehouse"), await pgliteAssets());
+      const w = this.cfg.databaseUrl
+        ? await PostgresWarehouse.open(this.cfg.databaseUrl)
+        : await PgliteWarehouse.open(join(this.cfg.dataDir, "warehouse"), await pgliteAssets());
       await migrate(w);
       return w;
     })());
   }
   describe(): Record<string, string> {
-    return { bus: "embedded", thresholds: "embedded", lake: "local", warehouse: "pglite", analytics: "embedded" };
+    const c = this.cfg;
+    return {
+      bus: c.kafkaBrokers ? `kafka ${c.kafkaBrokers.join(",")}` : `embedded log in ${join(c.dataDir, "bus")}`,
+      thresholds: c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdPrefix}` : `embedded file ${join(c.dataDir, "thresholds.json")}`,
+      lake: `local files in ${join(c.dataDir, "lake")}`,
+      warehouse: c.databaseUrl ? `postgres ${maskUrl(c.databaseUrl)}` : `pglite in ${join(c.dataDir, "warehouse")}`,
+      analytics: "embedded (Arrow)",
+    };
   }
   async close(): Promise<void> {
     for (const p of [this.bus, this.thresholds, this.lake, this.warehouse]) if (p) await (await p).close();

@@ -5,6 +5,13 @@ import {
   type RecordBatch,
 } from "../../ports/bus.ts";
 
+// kafkajs arms timers with deadlines already past (a negative delay, run at once); Bun reports each
+// as a TimeoutNegativeWarning on stderr. Only that warning is silenced; every other one is printed.
+process.removeAllListeners("warning");
+process.on("warning", (w) => {
+  if (w.name !== "TimeoutNegativeWarning") console.warn(`${w.name}: ${w.message}`);
+});
+
 export interface KafkaBusOptions {
   brokers: string[];
   /** Partitions per topic, used when a topic is created. */
