@@ -98,6 +98,8 @@ CONF
   if [[ $(pg_psql -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'acu'") != 1 ]]; then
     pg_psql -d postgres -c "CREATE ROLE acu LOGIN PASSWORD 'acu'"
   fi
+  # Tests give each run a database of its own.
+  pg_psql -d postgres -qc "ALTER ROLE acu CREATEDB"
   if [[ $(pg_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'acu'") != 1 ]]; then
     pg_psql -d postgres -c "CREATE DATABASE acu OWNER acu"
   fi

@@ -57,11 +57,14 @@ export async function startAcu(opts: { dataDir: string; env?: Record<string, str
   void pump(proc.stderr as ReadableStream<Uint8Array>);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
+  // A process without an HTTP role is ready once it says it runs its roles.
+  const role = (opts.args ?? []).find((a) => a.startsWith("--role="))?.slice(7);
+  const listens = !role || role === "all" || /\b(http|ingest)\b/.test(role);
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`acu exited with ${proc.exitCode} before it was ready:\n${out}`);
+    if (!listens && out.includes("running roles")) break;
     try {
-      const r = await fetch(`${url}/readyz`);
-      if (r.status === 200) break;
+      if (listens && (await fetch(`${url}/readyz`)).status === 200) break;
     } catch {}
     if (Date.now() > deadline) {
       proc.kill(9);

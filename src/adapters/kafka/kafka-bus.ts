@@ -19,6 +19,8 @@ export interface KafkaBusOptions {
   /** Replication factor of created topics; default min(3, brokers in the cluster). */
   replication?: number;
   clientId?: string;
+  /** Prefix of every topic and group name acu uses, so several deployments (or test runs) share one cluster. */
+  namespace?: string;
   log?: (line: string) => void;
 }
 
@@ -37,7 +39,13 @@ export class KafkaBus implements Bus {
     private readonly producer: Producer,
     private readonly partitionCounts: Map<string, number>,
     readonly log: (line: string) => void,
+    private readonly namespace: string,
   ) {}
+
+  /** The cluster's name of a topic or group. */
+  name(logical: string): string {
+    return this.namespace + logical;
+  }
 
   static async open(o: KafkaBusOptions): Promise<KafkaBus> {
     const log = o.log ?? (() => {});
@@ -57,25 +65,26 @@ export class KafkaBus implements Bus {
     }
     const cluster = await admin.describeCluster();
     const replication = o.replication ?? Math.min(3, cluster.brokers.length);
+    const ns = o.namespace ?? "";
     const existing = new Set(await admin.listTopics());
-    const missing = Object.entries(o.partitions).filter(([t]) => !existing.has(t));
+    const missing = Object.entries(o.partitions).filter(([t]) => !existing.has(ns + t));
     if (missing.length > 0) {
-      await admin.createTopics({
+      await createTopicsRetrying(admin, {
         waitForLeaders: true,
         topics: missing.map(([topic, numPartitions]) => ({
-          topic,
+          topic: ns + topic,
           numPartitions,
           replicationFactor: replication,
           configEntries: [{ name: "min.insync.replicas", value: String(Math.min(2, replication)) }],
         })),
       });
-      log(`kafka: created ${missing.map(([t]) => t).join(", ")} (replication ${replication})`);
+      log(`kafka: created ${missing.map(([t]) => ns + t).join(", ")} (replication ${replication})`);
     }
-    const meta = await admin.fetchTopicMetadata({ topics: Object.keys(o.partitions) });
-    const counts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+    const meta = await admin.fetchTopicMetadata({ topics: Object.keys(o.partitions).map((t) => ns + t) });
+    const counts = new Map(meta.topics.map((t) => [t.name.slice(ns.length), t.partitions.length]));
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
-    return new KafkaBus(kafka, admin, producer, counts, log);
+    return new KafkaBus(kafka, admin, producer, counts, log, ns);
   }
 
   partitions(topic: string): number {
@@ -85,7 +94,7 @@ export class KafkaBus implements Bus {
   }
 
   async endOffsets(topic: string): Promise<number[]> {
-    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const offsets = await this.admin.fetchTopicOffsets(this.name(topic));
     const out = new Array<number>(this.partitions(topic)).fill(0);
     for (const o of offsets) out[o.partition] = Number(o.high);
     return out;
@@ -94,7 +103,7 @@ export class KafkaBus implements Bus {
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     try {
-      await this.producer.send({ topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: toBuffer(m.value) })) });
+      await this.producer.send({ topic: this.name(topic), acks: -1, messages: messages.map((m) => ({ key: m.key, value: toBuffer(m.value) })) });
     } catch (e) {
       throw new BusUnavailableError(`Kafka did not take ${messages.length} message(s) on ${topic}: ${(e as Error).message}`);
     }
@@ -112,6 +121,20 @@ export class KafkaBus implements Bus {
     await Promise.all([...this.consumers].map((c) => c.stop()));
     await this.producer.disconnect().catch(() => {});
     await this.admin.disconnect().catch(() => {});
+  }
+}
+
+/** kafkajs can report a retriable UNKNOWN_TOPIC_OR_PARTITION while waiting for new topics' leaders; try again. */
+async function createTopicsRetrying(admin: Admin, req: Parameters<Admin["createTopics"]>[0]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.createTopics(req);
+      return;
+    } catch (e) {
+      const retriable = (e as { retriable?: boolean }).retriable === true || /UNKNOWN_TOPIC_OR_PARTITION|already exists/i.test(String((e as Error).message));
+      if (!retriable || attempt >= 5) throw e;
+      await Bun.sleep(200 * attempt);
+    }
   }
 }
 
@@ -134,7 +157,7 @@ class KafkaConsumer implements Consumer {
     private readonly onStopped: () => void,
   ) {
     this.consumer = bus.kafka.consumer({
-      groupId: options.group,
+      groupId: bus.name(options.group),
       allowAutoTopicCreation: false,
       readUncommitted: false,
       sessionTimeout: 10_000,
@@ -148,13 +171,13 @@ class KafkaConsumer implements Consumer {
   async start(): Promise<void> {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assignment = e.payload.memberAssignment as Record<string, number[]>;
-      const now = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
+      const now = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic: this.logical(topic), partition })));
       const revoked = this.assigned.filter((a) => !now.some((n) => n.topic === a.topic && n.partition === a.partition));
       this.assigned = now;
       void this.assignedChanged(now, revoked);
     });
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.start !== "latest" });
+    await this.consumer.subscribe({ topics: this.options.topics.map((t) => this.bus.name(t)), fromBeginning: this.options.start !== "latest" });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -165,7 +188,7 @@ class KafkaConsumer implements Consumer {
 
   async commit(offsets: OffsetCommit[]): Promise<void> {
     if (offsets.length === 0) return;
-    await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+    await this.consumer.commitOffsets(offsets.map((o) => ({ topic: this.bus.name(o.topic), partition: o.partition, offset: String(o.offset) })));
   }
 
   async commitWith(publish: Array<{ topic: string; messages: OutgoingMessage[] }>, offsets: OffsetCommit[]): Promise<void> {
@@ -173,11 +196,11 @@ class KafkaConsumer implements Consumer {
     const tx = await producer.transaction();
     try {
       for (const p of publish) {
-        if (p.messages.length > 0) await tx.send({ topic: p.topic, messages: p.messages.map((m) => ({ key: m.key, value: toBuffer(m.value) })) });
+        if (p.messages.length > 0) await tx.send({ topic: this.bus.name(p.topic), messages: p.messages.map((m) => ({ key: m.key, value: toBuffer(m.value) })) });
       }
       const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
-      for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: String(o.offset) }]);
-      await tx.sendOffsets({ consumerGroupId: this.options.group, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      for (const o of offsets) byTopic.set(this.bus.name(o.topic), [...(byTopic.get(this.bus.name(o.topic)) ?? []), { partition: o.partition, offset: String(o.offset) }]);
+      await tx.sendOffsets({ consumerGroupId: this.bus.name(this.options.group), topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
       await tx.commit();
     } catch (e) {
       await tx.abort().catch(() => {});
@@ -187,9 +210,9 @@ class KafkaConsumer implements Consumer {
 
   async lag(): Promise<number> {
     let lag = 0;
-    const committed = await this.bus.admin.fetchOffsets({ groupId: this.options.group, topics: this.options.topics });
+    const committed = await this.bus.admin.fetchOffsets({ groupId: this.bus.name(this.options.group), topics: this.options.topics.map((t) => this.bus.name(t)) });
     for (const t of committed) {
-      const end = await this.bus.endOffsets(t.topic);
+      const end = await this.bus.endOffsets(this.logical(t.topic));
       for (const p of t.partitions) {
         const c = Number(p.offset);
         lag += Math.max(0, end[p.partition]! - (c < 0 ? 0 : c));
@@ -201,7 +224,7 @@ class KafkaConsumer implements Consumer {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       // Stop fetching, let the batch in hand finish, then let the owner flush and commit while still a member.
-      this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
+      this.consumer.pause(this.options.topics.map((topic) => ({ topic: this.bus.name(topic) })));
       await this.inFlight?.catch(() => {});
       await this.options.onRevoke?.(this.assigned).catch((e) => this.bus.log(`kafka: ${this.options.group} revoke: ${(e as Error).message}`));
       await this.consumer.disconnect().catch(() => {});
@@ -211,11 +234,15 @@ class KafkaConsumer implements Consumer {
     return this.stopping;
   }
 
+  private logical(topic: string): string {
+    return topic.slice(this.bus.name("").length);
+  }
+
   /** One transactional producer per consumer; its id names the group and this process. */
   private async transactional(): Promise<Producer> {
     if (!this.txProducer) {
       const p = this.bus.kafka.producer({
-        transactionalId: `acu-${this.options.group}-${hostname()}-${process.pid}`,
+        transactionalId: `${this.bus.name(this.options.group)}-${hostname()}-${process.pid}`,
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
@@ -231,13 +258,13 @@ class KafkaConsumer implements Consumer {
       // Known only after the rebalance: another member may already own them, so their work is dropped, not committed.
       if (revoked.length > 0) await this.options.onLost?.(revoked);
       if (!this.options.onAssign || now.length === 0) return;
-      const committed = await this.bus.admin.fetchOffsets({ groupId: this.options.group, topics: [...new Set(now.map((n) => n.topic))] });
+      const committed = await this.bus.admin.fetchOffsets({ groupId: this.bus.name(this.options.group), topics: [...new Set(now.map((n) => this.bus.name(n.topic)))] });
       const parts = now.map((n) => {
-        const c = Number(committed.find((t) => t.topic === n.topic)?.partitions.find((p) => p.partition === n.partition)?.offset ?? -1);
+        const c = Number(committed.find((t) => t.topic === this.bus.name(n.topic))?.partitions.find((p) => p.partition === n.partition)?.offset ?? -1);
         return { ...n, committed: c < 0 ? 0 : c };
       });
       const seeks = (await this.options.onAssign(parts)) ?? [];
-      for (const s of seeks) this.consumer.seek({ topic: s.topic, partition: s.partition, offset: String(s.offset) });
+      for (const s of seeks) this.consumer.seek({ topic: this.bus.name(s.topic), partition: s.partition, offset: String(s.offset) });
     } catch (e) {
       this.bus.log(`kafka: ${this.options.group} assignment handling failed: ${(e as Error).message}`);
     }
@@ -245,8 +272,9 @@ class KafkaConsumer implements Consumer {
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (this.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
+    const topic = this.logical(batch.topic);
     const records: BusRecord[] = batch.messages.map((m) => ({
-      topic: batch.topic,
+      topic,
       partition: batch.partition,
       offset: Number(m.offset),
       key: m.key?.toString() ?? "",
@@ -258,8 +286,8 @@ class KafkaConsumer implements Consumer {
       const slice = records.slice(i, i + max);
       const last = slice[slice.length - 1]!;
       const work = (async () => {
-        await this.handle({ topic: batch.topic, partition: batch.partition, records: slice }, this);
-        if (this.options.commit === "auto") await this.commit([{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]);
+        await this.handle({ topic, partition: batch.partition, records: slice }, this);
+        if (this.options.commit === "auto") await this.commit([{ topic, partition: batch.partition, offset: last.offset + 1 }]);
       })();
       this.inFlight = work;
       try {
@@ -268,7 +296,7 @@ class KafkaConsumer implements Consumer {
       } catch (e) {
         // At-least-once: fetch the same records again after a pause, never skip them.
         this.failures++;
-        this.bus.log(`kafka: ${this.options.group} ${batch.topic}/${batch.partition}@${slice[0]!.offset}: ${(e as Error).message}; retrying`);
+        this.bus.log(`kafka: ${this.options.group} ${topic}/${batch.partition}@${slice[0]!.offset}: ${(e as Error).message}; retrying`);
         await Bun.sleep(Math.min(5000, 100 * 2 ** Math.min(this.failures, 6)));
         this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(slice[0]!.offset) });
         return;
