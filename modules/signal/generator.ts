@@ -80,7 +80,8 @@ export function createReportGenerator({ seed, students = 5000 }: ReportGenerator
     const r = JITTER_KM * Math.sqrt(rand()), theta = 2 * Math.PI * rand(); // uniform over the disc
     const dLat = (r * Math.cos(theta)) / KM_PER_DEG_LAT;
     const dLon = (r * Math.sin(theta)) / (KM_PER_DEG_LAT * Math.cos((city.latitude * Math.PI) / 180));
-    ids.push(`student-${String(s).padStart(width, "0")}`);
+    // The seed names the population: two generators with different seeds are different students.
+    ids.push(`student-${seed.toString(36)}-${String(s).padStart(width, "0")}`);
     lat[s] = round(city.latitude + dLat, 5);
     lon[s] = round(city.longitude + dLon, 5);
     const skill = clamp(SKILL_MEAN + SKILL_SD * gauss(), 0.05, 1);
