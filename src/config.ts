@@ -25,6 +25,7 @@ export interface Config {
   kafkaReplication: number | null;
   etcdEndpoints: string[] | null;
   etcdPrefix: string;
+  kafkaNamespace: string;
   databaseUrl: string | null;
 }
 
@@ -44,6 +45,7 @@ export const ENV_VARS: Array<{ name: string; flag?: string; default: string; hel
   { name: "ACU_ALERT_FEED_SIZE", default: "20000", help: "deployment orders kept for GET /api/alerts and stream resume" },
   { name: "ACU_KAFKA_BROKERS", default: "(embedded log)", help: "host:port,… of a Kafka cluster for the bus" },
   { name: "ACU_KAFKA_REPLICATION", default: "min(3, brokers)", help: "replication factor of topics acu creates" },
+  { name: "ACU_KAFKA_NAMESPACE", default: "(none)", help: "prefix of acu's topic and group names, to share a Kafka cluster" },
   { name: "ACU_ETCD_ENDPOINTS", default: "(embedded file)", help: "http://host:port,… of an etcd cluster for thresholds" },
   { name: "ACU_ETCD_PREFIX", default: "/acu/thresholds/", help: "etcd key prefix of thresholds" },
   { name: "ACU_DATABASE_URL", default: "(embedded PGlite)", help: "postgres://… of a PostgreSQL warehouse" },
@@ -98,6 +100,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     kafkaReplication: env.ACU_KAFKA_REPLICATION ? num("ACU_KAFKA_REPLICATION", env.ACU_KAFKA_REPLICATION, 1, (n) => Number.isInteger(n) && n >= 1, "must be a whole number ≥ 1") : null,
     etcdEndpoints: list("ACU_ETCD_ENDPOINTS", env.ACU_ETCD_ENDPOINTS, /^https?:\/\/[A-Za-z0-9.-]+:\d+$/, "http://host:port"),
     etcdPrefix: env.ACU_ETCD_PREFIX || "/acu/thresholds/",
+    kafkaNamespace: namespace(env.ACU_KAFKA_NAMESPACE),
     databaseUrl: databaseUrl(env.ACU_DATABASE_URL),
   };
 }
@@ -107,6 +110,12 @@ function list(name: string, raw: string | undefined, item: RegExp, shape: string
   const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
   for (const i of items) if (!item.test(i)) throw new ConfigError(`${name}: "${i}" is not ${shape}`);
   return items;
+}
+
+function namespace(raw: string | undefined): string {
+  if (!raw) return "";
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(raw)) throw new ConfigError("ACU_KAFKA_NAMESPACE may hold only letters, digits, '.', '_' and '-'");
+  return raw;
 }
 
 function databaseUrl(raw: string | undefined): string | null {

@@ -65,7 +65,7 @@ class Engines {
   getBus(): Promise<Bus> {
     const partitions = { [TOPICS.reports]: this.cfg.partitions, [TOPICS.alerts]: this.cfg.partitions, [TOPICS.deadLetters]: 1 };
     return (this.bus ??= this.cfg.kafkaBrokers
-      ? KafkaBus.open({ brokers: this.cfg.kafkaBrokers, partitions, replication: this.cfg.kafkaReplication ?? undefined, log })
+      ? KafkaBus.open({ brokers: this.cfg.kafkaBrokers, partitions, replication: this.cfg.kafkaReplication ?? undefined, namespace: this.cfg.kafkaNamespace, log })
       : EmbeddedLogBus.open(join(this.cfg.dataDir, "bus"), partitions));
   }
   getThresholds(): Promise<ThresholdStore> {
@@ -92,7 +92,7 @@ class Engines {
   describe(): Record<string, string> {
     const c = this.cfg;
     return {
-      bus: c.kafkaBrokers ? `kafka ${c.kafkaBrokers.join(",")}` : `embedded log in ${join(c.dataDir, "bus")}`,
+      bus: c.kafkaBrokers ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}` : `embedded log in ${join(c.dataDir, "bus")}`,
       thresholds: c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdPrefix}` : `embedded file ${join(c.dataDir, "thresholds.json")}`,
       lake: `local files in ${join(c.dataDir, "lake")}`,
       warehouse: c.databaseUrl ? `postgres ${maskUrl(c.databaseUrl)}` : `pglite in ${join(c.dataDir, "warehouse")}`,
