@@ -34,7 +34,7 @@ test("shared engines: unset means embedded; set values are checked; secrets are 
   const c = loadConfig([], { ACU_KAFKA_BROKERS: "127.0.0.1:19092, 127.0.0.1:19094", ACU_ETCD_ENDPOINTS: "http://127.0.0.1:12379", ACU_DATABASE_URL: "postgres://acu:secret@127.0.0.1:15432/acu" });
   expect(c.kafkaBrokers).toEqual(["127.0.0.1:19092", "127.0.0.1:19094"]);
   expect(JSON.stringify(describeConfig(c, {}))).not.toContain("secret");
-  expect(maskUrl("postgres://acu:secret@h:1/d")).toBe("postgres://acu:****@h:1/d");
+  expect(maskUrl("postgres://acu:secret@h:1/d")).toBe("postgres://acu:***@h:1/d");
   expect(() => loadConfig([], { ACU_KAFKA_BROKERS: "localhost" })).toThrow("ACU_KAFKA_BROKERS");
   expect(() => loadConfig([], { ACU_DATABASE_URL: "mysql://x" })).toThrow("postgres://");
   expect(() => loadConfig([], { ACU_ETCD_ENDPOINTS: "127.0.0.1:2379" })).toThrow("ACU_ETCD_ENDPOINTS");

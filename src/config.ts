@@ -1,5 +1,8 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
+import { maskUrl } from "./redact.ts";
+
+export { maskUrl };
 
 export const ROLES = ["ingest", "alert", "sink", "analyzer", "http"] as const;
 export type Role = (typeof ROLES)[number];
@@ -128,17 +131,6 @@ function databaseUrl(raw: string | undefined): string | null {
   }
   if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") throw new ConfigError("ACU_DATABASE_URL must start with postgres://");
   return raw;
-}
-
-/** A URL with its password replaced, for logs and `acu config`. */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "****";
-    return u.toString();
-  } catch {
-    return "****";
-  }
 }
 
 /** What `acu config` prints: the resolved settings, secrets masked. */

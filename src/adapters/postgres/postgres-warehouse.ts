@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import net from "node:net";
 import postgres from "postgres";
 import type { Row, SqlRunner, Warehouse } from "../../ports/warehouse.ts";
+import { maskUrl } from "../../redact.ts";
 
 export interface PostgresWarehouseOptions {
   /** Connections in the pool. Default 10. */
@@ -117,18 +118,6 @@ function closeOnErrorSocket(o: { host: string[]; port: number[]; path?: string |
 function singleHost(url: string): boolean {
   const m = /^[a-z]+:\/\/([^/?#]*)/i.exec(url);
   return !(m?.[1] ?? "").replace(/^.*@/, "").includes(",");
-}
-
-/** The URL with its password (in the authority or as a query parameter) replaced by ***. */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    for (const k of [...u.searchParams.keys()]) if (/pass/i.test(k)) u.searchParams.set(k, "***");
-    return u.toString();
-  } catch {
-    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, "$1***@").replace(/(pass\w*=)[^&\s]*/gi, "$1***");
-  }
 }
 
 type Sql = postgres.Sql<Record<string, unknown>>;
@@ -263,3 +252,5 @@ export class PostgresWarehouse implements Warehouse {
       throw new Error(`PostgresWarehouse.${what} called inside a transaction callback: use the callback's runner (it would run outside the transaction)`);
   }
 }
+
+export { maskUrl };
