@@ -69,7 +69,7 @@ export class KafkaBus implements Bus {
     const existing = new Set(await admin.listTopics());
     const missing = Object.entries(o.partitions).filter(([t]) => !existing.has(ns + t));
     if (missing.length > 0) {
-      await createTopicsRetrying(admin, {
+      await retrying("creating topics", () => admin.createTopics({
         waitForLeaders: true,
         topics: missing.map(([topic, numPartitions]) => ({
           topic: ns + topic,
@@ -77,10 +77,13 @@ export class KafkaBus implements Bus {
           replicationFactor: replication,
           configEntries: [{ name: "min.insync.replicas", value: String(Math.min(2, replication)) }],
         })),
-      });
+      }));
       log(`kafka: created ${missing.map(([t]) => ns + t).join(", ")} (replication ${replication})`);
     }
-    const meta = await admin.fetchTopicMetadata({ topics: Object.keys(o.partitions).map((t) => ns + t) });
+    const names = Object.keys(o.partitions).map((t) => ns + t);
+    const meta = await retrying("reading topic metadata", () => admin.fetchTopicMetadata({ topics: names }));
+    // New topics answer offset requests only once their leaders are known everywhere.
+    for (const t of names) await retrying(`waiting for ${t}`, () => admin.fetchTopicOffsets(t));
     const counts = new Map(meta.topics.map((t) => [t.name.slice(ns.length), t.partitions.length]));
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
@@ -94,7 +97,7 @@ export class KafkaBus implements Bus {
   }
 
   async endOffsets(topic: string): Promise<number[]> {
-    const offsets = await this.admin.fetchTopicOffsets(this.name(topic));
+    const offsets = await retrying(`reading the end offsets of ${this.name(topic)}`, () => this.admin.fetchTopicOffsets(this.name(topic)), 5);
     const out = new Array<number>(this.partitions(topic)).fill(0);
     for (const o of offsets) out[o.partition] = Number(o.high);
     return out;
@@ -124,16 +127,19 @@ export class KafkaBus implements Bus {
   }
 }
 
-/** kafkajs can report a retriable UNKNOWN_TOPIC_OR_PARTITION while waiting for new topics' leaders; try again. */
-async function createTopicsRetrying(admin: Admin, req: Parameters<Admin["createTopics"]>[0]): Promise<void> {
+/**
+ * Metadata settles a moment after a topic is created or a leader moves: kafkajs then reports retriable
+ * errors (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE). Try again, bounded.
+ */
+async function retrying<T>(what: string, f: () => Promise<T>, attempts = 10): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await admin.createTopics(req);
-      return;
+      return await f();
     } catch (e) {
-      const retriable = (e as { retriable?: boolean }).retriable === true || /UNKNOWN_TOPIC_OR_PARTITION|already exists/i.test(String((e as Error).message));
-      if (!retriable || attempt >= 5) throw e;
-      await Bun.sleep(200 * attempt);
+      const err = e as { retriable?: boolean; message?: string };
+      const retriable = err.retriable === true || /not the leader|leader not available|unknown topic|does not host this topic-partition/i.test(err.message ?? "");
+      if (!retriable || attempt >= attempts) throw new Error(`kafka: ${what}: ${err.message}`);
+      await Bun.sleep(Math.min(2000, 100 * attempt));
     }
   }
 }
@@ -210,7 +216,9 @@ class KafkaConsumer implements Consumer {
 
   async lag(): Promise<number> {
     let lag = 0;
-    const committed = await this.bus.admin.fetchOffsets({ groupId: this.bus.name(this.options.group), topics: this.options.topics.map((t) => this.bus.name(t)) });
+    const committed = await retrying("reading committed offsets", () =>
+      this.bus.admin.fetchOffsets({ groupId: this.bus.name(this.options.group), topics: this.options.topics.map((t) => this.bus.name(t)) }),
+    );
     for (const t of committed) {
       const end = await this.bus.endOffsets(this.logical(t.topic));
       for (const p of t.partitions) {
