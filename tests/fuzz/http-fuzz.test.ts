@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import fc from "fast-check";
+import { readFileSync } from "node:fs";
+import { cleanup, operator, startAcu, tempDir, type AcuProcess } from "../support/acu.ts";
+
+setDefaultTimeout(600_000);
+
+/**
+ * Property: no input gets a 5xx or takes the process down, and memory stays bounded. 100,000 generated
+ * inputs over the ingest endpoint, the threshold API and the query parameters: random JSON, wrong types,
+ * huge numbers, NaN/Infinity as strings, deep nesting, odd Unicode, truncated bodies.
+ */
+const TOTAL = Number(process.env.ACU_FUZZ_INPUTS ?? 100_000);
+let acu: AcuProcess;
+const dir = tempDir("fuzz");
+beforeAll(async () => {
+  acu = await startAcu({ dataDir: dir, env: { ACU_SINK_FLUSH_MS: "1000" } });
+});
+afterAll(async () => {
+  await acu?.stop();
+  cleanup(dir);
+});
+
+const weird = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 80 }),
+  fc.constantFrom("NaN", "Infinity", "-Infinity", "1e309", "-0", "0x10", "", " ", "\u0000", "null", "true", "💥", "\u202e\u200f"),
+  fc.double(),
+  fc.bigInt().map((b) => Number(b)),
+  fc.integer(),
+  fc.constantFrom(1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, 5e-324),
+  fc.boolean(),
+  fc.constant(null),
+);
+const deep = fc.letrec((tie) => ({ node: fc.oneof({ depthSize: "small" }, weird, fc.array(tie("node"), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), tie("node"), { maxKeys: 3 })) })).node;
+const field = fc.oneof(weird, deep);
+const almostReport = fc.record(
+  {
+    reportId: field,
+    studentId: fc.oneof(fc.string({ maxLength: 70 }), field),
+    exerciseId: fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/), field),
+    score: fc.oneof(fc.double({ min: -10, max: 110 }), field),
+    latitude: fc.oneof(fc.double({ min: -100, max: 100 }), field),
+    longitude: fc.oneof(fc.double({ min: -200, max: 200 }), field),
+    timestamp: fc.oneof(fc.date().map((d) => (Number.isNaN(d.getTime()) ? "bad" : d.toISOString())), fc.integer(), field),
+  },
+  { requiredKeys: [] },
+);
+const validReport = fc.record({
+  studentId: fc.string({ minLength: 1, maxLength: 64 }),
+  exerciseId: fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/),
+  score: fc.double({ min: 0, max: 100, noNaN: true }),
+  latitude: fc.double({ min: 41, max: 51, noNaN: true }),
+  longitude: fc.double({ min: -5, max: 9, noNaN: true }),
+  timestamp: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+});
+const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
+const body = fc.oneof(
+  { arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)), weight: 3 },
+  { arbitrary: almostReport.map((r) => JSON.stringify(r)), weight: 4 },
+  { arbitrary: fc.array(almostReport, { maxLength: 20 }).map((r) => JSON.stringify(r)), weight: 3 },
+  { arbitrary: fc.tuple(almostReport.map((r) => JSON.stringify([r])), fc.nat()).map(([s, n]) => s.slice(0, n % (s.length + 1))), weight: 2 },
+  { arbitrary: fc.string({ unit: "binary", maxLength: 200 }), weight: 2 },
+  { arbitrary: fc.integer({ min: 100, max: 100_000 }).map(nested), weight: 1 },
+  { arbitrary: fc.array(validReport, { minLength: 1, maxLength: 20 }).map((r) => JSON.stringify(r)), weight: 3 },
+);
+const query = fc.string({ unit: "binary", maxLength: 40 }).map(encodeURIComponent);
+
+async function pool<T>(items: T[], concurrency: number, f: (x: T) => Promise<void>) {
+  let i = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (i < items.length) await f(items[i++]!);
+  }));
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+test(`${TOTAL} generated inputs: no 5xx, process alive, memory bounded`, async () => {
+  const statuses = new Map<number, number>();
+  const bad: string[] = [];
+  const note = (status: number, what: string) => {
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    if (status >= 500 && bad.length < 5) bad.push(`${status} for ${what.slice(0, 200)}`);
+  };
+  const ingest = fc.sample(body, Math.round(TOTAL * 0.6));
+  const thresholds = fc.sample(fc.tuple(fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/), query), fc.oneof(body, fc.jsonValue().map((v) => JSON.stringify({ threshold: v })))), Math.round(TOTAL * 0.2));
+  const queries = fc.sample(fc.tuple(fc.constantFrom("/api/analytics/hotspots", "/api/analytics/regions", "/api/alerts", "/api/analytics/runs"), query, query), TOTAL - ingest.length - thresholds.length);
+  const rssBefore = rssMiB(acu.proc.pid);
+  let peak = rssBefore;
+
+  await pool(ingest, 16, async (b) => {
+    const r = await fetch(`${acu.url}/api/reports`, { method: "POST", headers: { "content-type": "application/json" }, body: b });
+    note(r.status, b);
+    await r.arrayBuffer();
+  });
+  peak = Math.max(peak, rssMiB(acu.proc.pid));
+  await pool(thresholds, 16, async ([id, b]) => {
+    const r = await fetch(`${acu.url}/api/thresholds/${id}`, { method: "PUT", headers: operator, body: b });
+    note(r.status, `${id} ${b}`);
+    await r.arrayBuffer();
+  });
+  peak = Math.max(peak, rssMiB(acu.proc.pid));
+  await pool(queries, 16, async ([path, a, b]) => {
+    const r = await fetch(`${acu.url}${path}?exerciseId=${a}&limit=${b}`);
+    note(r.status, `${path} ${a} ${b}`);
+    await r.arrayBuffer();
+  });
+  peak = Math.max(peak, rssMiB(acu.proc.pid));
+
+  const total = [...statuses.values()].reduce((a, b) => a + b, 0);
+  console.log(`fuzz: ${total} inputs, statuses ${JSON.stringify(Object.fromEntries(statuses))}, RSS ${rssBefore.toFixed(0)} → peak ${peak.toFixed(0)} MiB`);
+  expect(bad).toEqual([]);
+  expect(total).toBe(TOTAL);
+  expect([...statuses.keys()].every((s) => s < 500)).toBe(true);
+  expect((await fetch(`${acu.url}/healthz`)).status).toBe(200);
+  expect(acu.proc.exitCode).toBeNull();
+  expect(peak).toBeLessThan(1024);
+});
