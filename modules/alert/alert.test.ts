@@ -1,0 +1,65 @@
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
+import fc from "fast-check";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EmbeddedLogBus } from "../../src/adapters/embedded/log-bus.ts";
+import { FileThresholdStore } from "../../src/adapters/embedded/file-thresholds.ts";
+import { encodeReport } from "../../src/domain/report.ts";
+import { TOPICS } from "../../src/ports/bus.ts";
+import { ALERT_GROUP, startAlert } from "./alert.ts";
+
+setDefaultTimeout(60_000);
+const dir = mkdtempSync(join(tmpdir(), "acu-alert-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test("malformed bus messages go to the DLQ with their reason; valid reports around them are judged", async () => {
+  const bus = await EmbeddedLogBus.open(join(dir, "bus"), { [TOPICS.reports]: 3, [TOPICS.alerts]: 3, [TOPICS.deadLetters]: 1 });
+  const thresholds = FileThresholdStore.open(join(dir, "thresholds.json"), 50);
+  const valid = fc.record({
+    reportId: fc.uuid(),
+    studentId: fc.string({ minLength: 1, maxLength: 64 }),
+    exerciseId: fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/),
+    score: fc.double({ min: 0, max: 100, noNaN: true }),
+    latitude: fc.double({ min: -90, max: 90, noNaN: true }),
+    longitude: fc.double({ min: -180, max: 180, noNaN: true }),
+    timestamp: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+    region: fc.constantFrom("Bretagne", "unknown"),
+  });
+  const message = fc.oneof(
+    valid.map((r) => ({ ok: true, score: r.score, value: encodeReport(r) as string | Uint8Array })),
+    fc.uint8Array({ maxLength: 300 }).map((b) => ({ ok: false, score: 0, value: b as string | Uint8Array })),
+    fc.jsonValue().map((v) => ({ ok: false, score: 0, value: JSON.stringify(v) as string | Uint8Array })),
+    valid.map((r) => ({ ok: false, score: 0, value: JSON.stringify({ ...r, score: "low" }) as string | Uint8Array })),
+  );
+  const msgs = fc.sample(message, 5000);
+  // Some random byte strings happen to be valid JSON reports? Practically never; count what decodes as the module will.
+  await bus.publish(TOPICS.reports, msgs.map((m, i) => ({ key: `k${i % 97}`, value: m.value })));
+  const alert = await startAlert({ bus, thresholds, log: () => {} });
+  const deadline = Date.now() + 30_000;
+  while ((bus.committedOffset(ALERT_GROUP, TOPICS.reports, 0) ?? 0) + (bus.committedOffset(ALERT_GROUP, TOPICS.reports, 1) ?? 0) + (bus.committedOffset(ALERT_GROUP, TOPICS.reports, 2) ?? 0) < 5000) {
+    if (Date.now() > deadline) throw new Error("the alert role did not get through the batch");
+    await Bun.sleep(50);
+  }
+  await alert.stop();
+  const dlq = (await bus.endOffsets(TOPICS.deadLetters)).reduce((a, b) => a + b, 0);
+  const alerts = (await bus.endOffsets(TOPICS.alerts)).reduce((a, b) => a + b, 0);
+  if (dlq !== msgs.filter((m) => !m.ok).length) {
+    const letters = bus.read(TOPICS.deadLetters, 0, 0, 100000).map((l) => JSON.parse(new TextDecoder().decode(l.value)) as { partition: number; offset: number });
+    const seen = new Set(letters.map((l) => `${l.partition}:${l.offset}`));
+    for (let p = 0; p < 3; p++) for (const r of bus.read(TOPICS.reports, p, 0, 100000)) {
+      const m = msgs.find((x) => (typeof x.value === "string" ? x.value : Buffer.from(x.value).toString("latin1")) === (typeof x.value === "string" ? new TextDecoder().decode(r.value) : Buffer.from(r.value).toString("latin1")));
+      if (m && !m.ok && !seen.has(`${p}:${r.offset}`)) console.log("passed:", typeof m.value === "string" ? m.value : Buffer.from(m.value).toString("hex"));
+    }
+  }
+  let undecodable = 0;
+  for (let p = 0; p < 3; p++) for (const r of bus.read(TOPICS.reports, p, 0, 100000)) { try { (await import("../../src/domain/report.ts")).decodeReport(r.value); } catch { undecodable++; } }
+  console.log("DBG", dlq, undecodable, msgs.filter((m) => !m.ok).length, msgs.length);
+  expect(dlq).toBe(msgs.filter((m) => !m.ok).length);
+  expect(alerts).toBe(msgs.filter((m) => m.ok && m.score < 50).length);
+  const [letter] = bus.read(TOPICS.deadLetters, 0, 0, 1);
+  const parsed = JSON.parse(new TextDecoder().decode(letter!.value)) as { reason: string; topic: string; offset: number };
+  expect(parsed.topic).toBe(TOPICS.reports);
+  expect(parsed.reason.length).toBeGreaterThan(0);
+  await bus.close();
+});
