@@ -17,7 +17,7 @@ test("malformed bus messages go to the DLQ with their reason; valid reports arou
   const bus = await EmbeddedLogBus.open(join(dir, "bus"), { [TOPICS.reports]: 3, [TOPICS.alerts]: 3, [TOPICS.deadLetters]: 1 });
   const thresholds = FileThresholdStore.open(join(dir, "thresholds.json"), 50);
   const valid = fc.record({
-    reportId: fc.uuid(),
+    reportId: fc.constant("placeholder"),
     studentId: fc.string({ minLength: 1, maxLength: 64 }),
     exerciseId: fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/),
     score: fc.double({ min: 0, max: 100, noNaN: true }),
@@ -32,8 +32,8 @@ test("malformed bus messages go to the DLQ with their reason; valid reports arou
     fc.jsonValue().map((v) => ({ ok: false, score: 0, value: JSON.stringify(v) as string | Uint8Array })),
     valid.map((r) => ({ ok: false, score: 0, value: JSON.stringify({ ...r, score: "low" }) as string | Uint8Array })),
   );
-  const msgs = fc.sample(message, 5000);
-  // Some random byte strings happen to be valid JSON reports? Practically never; count what decodes as the module will.
+  // Unique report ids: fast-check repeats values on purpose, and a repeated id is (rightly) one alert only.
+  const msgs = fc.sample(message, 5000).map((m, i) => (m.ok ? { ...m, value: (m.value as string).replace('"reportId":"placeholder"', `"reportId":"r-${i}"`) } : m));
   await bus.publish(TOPICS.reports, msgs.map((m, i) => ({ key: `k${i % 97}`, value: m.value })));
   const alert = await startAlert({ bus, thresholds, log: () => {} });
   const deadline = Date.now() + 30_000;
@@ -52,9 +52,6 @@ test("malformed bus messages go to the DLQ with their reason; valid reports arou
       if (m && !m.ok && !seen.has(`${p}:${r.offset}`)) console.log("passed:", typeof m.value === "string" ? m.value : Buffer.from(m.value).toString("hex"));
     }
   }
-  let undecodable = 0;
-  for (let p = 0; p < 3; p++) for (const r of bus.read(TOPICS.reports, p, 0, 100000)) { try { (await import("../../src/domain/report.ts")).decodeReport(r.value); } catch { undecodable++; } }
-  console.log("DBG", dlq, undecodable, msgs.filter((m) => !m.ok).length, msgs.length);
   expect(dlq).toBe(msgs.filter((m) => !m.ok).length);
   expect(alerts).toBe(msgs.filter((m) => m.ok && m.score < 50).length);
   const [letter] = bus.read(TOPICS.deadLetters, 0, 0, 1);
