@@ -7,7 +7,8 @@ export interface ThresholdSnapshot {
 }
 
 export function thresholdFor(s: ThresholdSnapshot, exerciseId: string): number {
-  return s.thresholds[exerciseId] ?? s.defaultThreshold;
+  // Own keys only: an exercise named "toString" or "constructor" must not find Object.prototype's.
+  return Object.hasOwn(s.thresholds, exerciseId) ? s.thresholds[exerciseId]! : s.defaultThreshold;
 }
 
 /** The business rule: a patrol is deployed when the score is strictly below the exercise's threshold. */

@@ -39,4 +39,16 @@ export function thresholdContract(name: string, open: () => Promise<ThresholdSto
     expect((await again.current()).thresholds["ex.durable"]).toBe(77);
     await again.close();
   });
+
+  test(`${name}: exercises named like Object.prototype members are ordinary keys`, async () => {
+    const s = await open();
+    await s.set("__proto__", 11);
+    await s.set("toString", 12);
+    const snap = await s.current();
+    expect(Object.hasOwn(snap.thresholds, "__proto__") && snap.thresholds["__proto__"]).toBe(11);
+    expect(Object.hasOwn(snap.thresholds, "toString") && snap.thresholds["toString"]).toBe(12);
+    await s.remove("__proto__");
+    await s.remove("toString");
+    await s.close();
+  });
 }

@@ -313,7 +313,8 @@ export class EtcdThresholdStore implements ThresholdStore {
 
   private snapshotOf(kvs: Iterable<[string, Entry]>, revision: number): ThresholdSnapshot {
     let defaultThreshold = this.fallbackDefault;
-    const thresholds: Record<string, number> = {};
+    // No prototype: an exercise may be called "__proto__" or "constructor".
+    const thresholds: Record<string, number> = Object.create(null);
     for (const [key, e] of kvs) {
       if (key === this.defaultKey) {
         const v = parseThreshold(e.value);
