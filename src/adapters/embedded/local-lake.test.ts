@@ -1,0 +1,40 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { lakeContract } from "../../ports/lake.contract.ts";
+import { LocalLake } from "./local-lake.ts";
+
+const root = await mkdtemp(join(tmpdir(), "acu-local-lake-"));
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** What LocalLake.write leaves when the process dies before its rename: `<target>.<pid>.inprogress`. */
+async function plantLeftover(path: string, bytes: Uint8Array): Promise<void> {
+  const file = join(root, `${path}.4242.inprogress`);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, bytes);
+}
+
+lakeContract("local", async () => new LocalLake(root), { plantLeftover });
+
+test("local: removeLeftovers deletes the temporary files of interrupted writes, and only those", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "acu-local-lake-leftovers-"));
+  try {
+    const lake = new LocalLake(dir);
+    await lake.write("reports/date=2026-11-27/hour=09/a.parquet", new Uint8Array([1, 2, 3]));
+    await mkdir(join(dir, "reports/date=2026-11-27/hour=09"), { recursive: true });
+    await writeFile(join(dir, "reports/date=2026-11-27/hour=09/b.parquet.77.inprogress"), "partial");
+    await writeFile(join(dir, "reports/date=2026-11-27/hour=09/a.parquet.78.inprogress"), "partial");
+    expect(await lake.removeLeftovers()).toBe(2);
+    expect(await readdir(join(dir, "reports/date=2026-11-27/hour=09"))).toEqual(["a.parquet"]);
+    expect(await lake.list("reports/")).toEqual([{ path: "reports/date=2026-11-27/hour=09/a.parquet", size: 3 }]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("local: uri is a file:// URL under the root", () => {
+  expect(new LocalLake(root).uri("reports/x.parquet")).toBe(`file://${join(root, "reports/x.parquet")}`);
+});
