@@ -29,6 +29,8 @@ export interface Config {
   etcdEndpoints: string[] | null;
   etcdPrefix: string;
   kafkaNamespace: string;
+  hdfsUrl: string | null;
+  hdfsNamenode: string | null;
   databaseUrl: string | null;
 }
 
@@ -51,6 +53,8 @@ export const ENV_VARS: Array<{ name: string; flag?: string; default: string; hel
   { name: "ACU_KAFKA_NAMESPACE", default: "(none)", help: "prefix of acu's topic and group names, to share a Kafka cluster" },
   { name: "ACU_ETCD_ENDPOINTS", default: "(embedded file)", help: "http://host:port,… of an etcd cluster for thresholds" },
   { name: "ACU_ETCD_PREFIX", default: "/acu/thresholds/", help: "etcd key prefix of thresholds" },
+  { name: "ACU_HDFS_URL", default: "(local files)", help: "WebHDFS address http://namenode:port of the lake" },
+  { name: "ACU_HDFS_NAMENODE", default: "(webhdfs:// URIs)", help: "hdfs://namenode:port, how Spark names lake files" },
   { name: "ACU_DATABASE_URL", default: "(embedded PGlite)", help: "postgres://… of a PostgreSQL warehouse" },
 ];
 
@@ -105,6 +109,8 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     etcdPrefix: env.ACU_ETCD_PREFIX || "/acu/thresholds/",
     kafkaNamespace: namespace(env.ACU_KAFKA_NAMESPACE),
     databaseUrl: databaseUrl(env.ACU_DATABASE_URL),
+    hdfsUrl: list("ACU_HDFS_URL", env.ACU_HDFS_URL, /^https?:\/\/[A-Za-z0-9.-]+:\d+\/?$/, "http://host:port")?.[0] ?? null,
+    hdfsNamenode: list("ACU_HDFS_NAMENODE", env.ACU_HDFS_NAMENODE, /^hdfs:\/\/[A-Za-z0-9.-]+:\d+$/, "hdfs://host:port")?.[0] ?? null,
   };
 }
 

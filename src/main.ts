@@ -14,6 +14,7 @@ import { pgliteAssets } from "./adapters/embedded/pglite-assets.ts";
 import { KafkaBus } from "./adapters/kafka/kafka-bus.ts";
 import { EtcdThresholdStore } from "./adapters/etcd/etcd-thresholds.ts";
 import { PostgresWarehouse } from "./adapters/postgres/postgres-warehouse.ts";
+import { WebHdfsLake } from "./adapters/hdfs/webhdfs-lake.ts";
 import { TOPICS, type Bus } from "./ports/bus.ts";
 import type { ThresholdStore } from "./ports/thresholds.ts";
 import type { Lake } from "./ports/lake.ts";
@@ -75,7 +76,9 @@ class Engines {
   }
   getLake(): Promise<Lake> {
     return (this.lake ??= (async () => {
-      const lake = new LocalLake(join(this.cfg.dataDir, "lake"));
+      const lake = this.cfg.hdfsUrl
+        ? await WebHdfsLake.open({ url: this.cfg.hdfsUrl, namenode: this.cfg.hdfsNamenode ?? undefined })
+        : new LocalLake(join(this.cfg.dataDir, "lake"));
       await lake.removeLeftovers();
       return lake;
     })());
@@ -94,7 +97,7 @@ class Engines {
     return {
       bus: c.kafkaBrokers ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}` : `embedded log in ${join(c.dataDir, "bus")}`,
       thresholds: c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdPrefix}` : `embedded file ${join(c.dataDir, "thresholds.json")}`,
-      lake: `local files in ${join(c.dataDir, "lake")}`,
+      lake: c.hdfsUrl ? `hdfs ${c.hdfsUrl} (${c.hdfsNamenode ?? "webhdfs URIs"})` : `local files in ${join(c.dataDir, "lake")}`,
       warehouse: c.databaseUrl ? `postgres ${maskUrl(c.databaseUrl)}` : `pglite in ${join(c.dataDir, "warehouse")}`,
       analytics: "embedded (Arrow)",
     };
