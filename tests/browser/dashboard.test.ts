@@ -1,0 +1,283 @@
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { copyFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { BrowserContext, Page } from "playwright-core";
+import { cleanup, eventually, operator, postReports, ROOT, startAcu, tempDir, TOKEN, type AcuProcess } from "../support/acu.ts";
+import { launchChromium, screenshot, watchProblems } from "./browser.ts";
+
+setDefaultTimeout(120_000);
+
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real acu process:
+ * it loads cleanly, shows deployment orders live and resumes after its socket drops, edits thresholds
+ * that the next report is judged with, and draws the analyzer's figures; the compiled binary serves the same
+ * page with nothing beside it. Screenshots: tests/.artifacts/.
+ */
+
+let acu: AcuProcess;
+let browser: BrowserContext | null = null;
+const dir = tempDir("browser");
+
+beforeAll(async () => {
+  acu = await startAcu({ dataDir: dir, env: { ACU_SINK_FLUSH_MS: "200" } });
+});
+afterAll(async () => {
+  await browser?.close();
+  await acu?.stop();
+  cleanup(dir);
+});
+
+interface Alert {
+  alertId: string;
+  studentId: string;
+  exerciseId: string;
+  score: number;
+  threshold: number;
+}
+const LYON = { latitude: 45.764, longitude: 4.8357 };
+const LILLE = { latitude: 50.6292, longitude: 3.0573 };
+const MARSEILLE = { latitude: 43.2965, longitude: 5.3698 };
+
+async function openDashboard(url = acu.url): Promise<{ page: Page; problems: string[] }> {
+  browser ??= await launchChromium();
+  const page = await browser.newPage();
+  const problems = watchProblems(page);
+  // Everything offline: the page asks nothing of any other host (no CDN, no map tiles).
+  page.on("request", (r) => {
+    if (!r.url().startsWith(`${url}/`) && !r.url().startsWith("data:") && !r.url().startsWith(url.replace("http", "ws"))) problems.push(`request elsewhere: ${r.url()}`);
+  });
+  await page.goto(`${url}/`);
+  // Live once the stream said hello (its replay is done).
+  await page.waitForSelector("#conn.live", { timeout: 20_000 });
+  return { page, problems };
+}
+
+async function alerts(exerciseId: string): Promise<Alert[]> {
+  const r = await fetch(`${acu.url}/api/alerts?exerciseId=${exerciseId}&limit=1000`);
+  return ((await r.json()) as { alerts: Alert[] }).alerts;
+}
+
+const feedRow = (page: Page, studentId: string) => page.locator(`#feed tr[data-student="${studentId}"]`);
+
+test("the dashboard loads with no console error and no failed request, at desktop and phone sizes", async () => {
+  const { page, problems } = await openDashboard();
+  await page.waitForFunction(() => document.querySelectorAll("svg.map path.region").length === 13);
+  // Everything the page asks for at start has answered: thresholds, runs, analytics.
+  await page.waitForFunction(() => window.acu.state.fresh.thresholds.at > 0 && window.acu.state.fresh.runs.at > 0 && window.acu.state.fresh.exercises.at > 0);
+  await page.waitForTimeout(500);
+  expect(await page.locator("#conn").textContent()).toBe("live");
+  expect(await page.locator("#th-default").inputValue()).toBe("50");
+  await screenshot(page, "dashboard-empty");
+  // French labels on demand.
+  await page.click("#lang");
+  expect(await page.locator("#feed-h").textContent()).toBe("Ordres de déploiement en direct");
+  expect(await page.evaluate(() => document.documentElement.lang)).toBe("fr");
+  await page.click("#lang");
+  expect(await page.locator("#feed-h").textContent()).toBe("Live deployment orders");
+  // Phone size: one column, nothing wider than the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await screenshot(page, "dashboard-phone", true);
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+test("a report below its threshold shows in the live feed within 1 s, and orders raised while the socket is down show after it reconnects", async () => {
+  const { page, problems } = await openDashboard();
+  const sent = Date.now();
+  expect((await postReports(acu.url, { studentId: "live-1", exerciseId: "browser.live", score: 12, ...LYON, timestamp: sent })).status).toBe(202);
+  await feedRow(page, "live-1").waitFor({ timeout: 1000 });
+  const latency = Date.now() - sent;
+  expect(latency).toBeLessThan(1000);
+  expect(await feedRow(page, "live-1").locator(".score").textContent()).toBe("12.0 < 50");
+  expect(await feedRow(page, "live-1").locator(".region").textContent()).toBe("Auvergne-Rhône-Alpes");
+  // The order blinks on the map where it was raised.
+  expect(await page.locator("svg.map .pulse").count()).toBeGreaterThan(0);
+
+  // The socket drops (as a network cut would) and stays down for 4 s; the page says so.
+  await page.evaluate(() => window.acu.feed.drop(4000));
+  await page.waitForSelector("#conn.down");
+  expect(await page.locator("#conn").textContent()).toContain("connection lost");
+  for (const [i, score] of [5, 7, 9].entries()) {
+    expect((await postReports(acu.url, { studentId: `missed-${i}`, exerciseId: "browser.live", score, ...MARSEILLE, timestamp: Date.now() })).status).toBe(202);
+  }
+  // Raised while the page was away…
+  await eventually("the three orders raised", async () => (await alerts("browser.live")).filter((a) => a.studentId.startsWith("missed-")).length === 3, 10_000);
+  expect(await page.locator("#conn.down").count()).toBe(1);
+  expect(await page.locator('#feed tr[data-student^="missed-"]').count()).toBe(0);
+  // …and shown once it is back, resumed from its cursor.
+  await page.waitForSelector("#conn.live", { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelectorAll('#feed tr[data-student^="missed-"]').length === 3, undefined, { timeout: 5_000 });
+  const urls = await page.evaluate(() => window.acu.feed.connections);
+  expect(urls.length).toBeGreaterThanOrEqual(2);
+  expect(urls.at(-1)).toContain("since=");
+  // Newest first, each order once (the three missed ones may come from different partitions, in any order).
+  const students = await page.locator("#feed tr").evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.student));
+  expect(students.length).toBe(4);
+  expect(students.slice(0, 3).sort()).toEqual(["missed-0", "missed-1", "missed-2"]);
+  expect(students[3]).toBe("live-1");
+  await page.waitForFunction(() => document.querySelector("#feed-rate")?.getAttribute("data-count") === "4", undefined, { timeout: 3_000 });
+  await screenshot(page, "dashboard-live-feed");
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+test("a threshold edited in the page (operator token asked once) decides the next report; bad values get the API's message", async () => {
+  const { page, problems } = await openDashboard();
+  const ex = "browser.threshold";
+  // Raise it to 80: a 70 (which passes the default 50) now sends a patrol.
+  await page.fill("#th-add-ex", ex);
+  await page.fill("#th-add-val", "80");
+  await page.click("#th-add-form button[type=submit]");
+  await page.waitForSelector("#token-dialog[open]");
+  await page.fill("#token-input", TOKEN);
+  await page.press("#token-input", "Enter");
+  const row = page.locator(`#th-rows tr[data-exercise="${ex}"]`);
+  await row.waitFor();
+  expect(await row.locator("input").inputValue()).toBe("80");
+  expect(await page.locator("#th-msg").textContent()).toBe(`Saved: ${ex} → 80 %`);
+  await postReports(acu.url, { studentId: "th-1", exerciseId: ex, score: 70, ...LILLE, timestamp: Date.now() });
+  await feedRow(page, "th-1").waitFor({ timeout: 10_000 });
+  expect(await feedRow(page, "th-1").locator(".score").textContent()).toBe("70.0 < 80");
+
+  // A bad value is refused with the API's own message; the threshold stays.
+  const apiAnswer = (await (await fetch(`${acu.url}/api/thresholds/${ex}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: 150 }) })).json()) as { error: string };
+  await row.locator("input").fill("150");
+  await row.locator("button[type=submit]").click();
+  await page.waitForSelector(`#th-rows tr[data-exercise="${ex}"] .msg.error`);
+  expect(await row.locator(".msg").textContent()).toBe(apiAnswer.error);
+  expect(await page.locator("#token-dialog[open]").count()).toBe(0); // the token is kept
+  expect(((await (await fetch(`${acu.url}/api/thresholds`)).json()) as { thresholds: Record<string, number> }).thresholds[ex]).toBe(80);
+
+  // Lower it to 20 without being asked again: a 30 no longer sends a patrol, a 10 still does.
+  await row.locator("input").fill("20");
+  await row.locator("button[type=submit]").click();
+  await page.waitForFunction((id) => document.querySelector("#th-msg")?.textContent === `Saved: ${id} → 20 %`, ex, { timeout: 5_000 });
+  expect(await page.locator("#token-dialog[open]").count()).toBe(0);
+  expect(await row.locator("input").inputValue()).toBe("20");
+  expect(((await (await fetch(`${acu.url}/api/thresholds`)).json()) as { thresholds: Record<string, number> }).thresholds[ex]).toBe(20);
+  const t0 = Date.now();
+  await postReports(acu.url, { reportId: "th-pass", studentId: "th-2", exerciseId: ex, score: 30, ...LILLE, timestamp: t0 });
+  await postReports(acu.url, { reportId: "th-fail", studentId: "th-2", exerciseId: ex, score: 10, ...LILLE, timestamp: t0 + 1 });
+  // One student, one partition, judged in order: once the 10 is shown, the 30 was judged already.
+  await page.waitForSelector('#feed tr[data-alert-id="alert-th-fail"]', { timeout: 10_000 });
+  expect(await page.locator('#feed tr[data-alert-id="alert-th-fail"] .score').textContent()).toBe("10.0 < 20");
+  expect(await page.locator('#feed tr[data-alert-id="alert-th-pass"]').count()).toBe(0);
+  expect((await alerts(ex)).map((a) => a.alertId)).not.toContain("alert-th-pass");
+  await page.locator("#thresholds-panel").scrollIntoViewIfNeeded();
+  await screenshot(page, "dashboard-thresholds");
+  // The only failed request is the refused value, on purpose.
+  expect(problems).toEqual([`HTTP 400: PUT ${acu.url}/api/thresholds/${ex}`, "console error: Failed to load resource: the server responded with a status of 400 (Bad Request)"]);
+  await page.close();
+});
+
+test("after an analyzer run the chart, the table and the map show the figures the API returns", async () => {
+  const { page, problems } = await openDashboard();
+  const ex = "browser.map";
+  // 6 failures in Lille, 2 failures and 2 passes in Lyon, 3 passes in Marseille (default threshold 50).
+  const t0 = Date.now();
+  const reports = [
+    ...[10, 20, 30, 5, 15, 25].map((score) => ({ score, ...LILLE })),
+    ...[40, 45, 90, 95].map((score) => ({ score, ...LYON })),
+    ...[60, 70, 80].map((score) => ({ score, ...MARSEILLE })),
+  ].map((r, i) => ({ ...r, studentId: `map-${i}`, exerciseId: ex, timestamp: t0 + i }));
+  expect((await postReports(acu.url, reports)).status).toBe(202);
+  // The sink writes the lake file within moments; run the analyzer until it has counted them.
+  const stats = await eventually(
+    "the analyzer to count the reports",
+    async () => {
+      const run = await fetch(`${acu.url}/api/analytics/runs`, { method: "POST", headers: operator });
+      expect(run.status).toBe(200);
+      const body = (await (await fetch(`${acu.url}/api/analytics/exercises`)).json()) as { exercises: Array<{ exerciseId: string; reports: number; averageScore: number; failures: number; threshold: number }> };
+      return body.exercises.find((e) => e.exerciseId === ex && e.reports === reports.length);
+    },
+    30_000,
+    500,
+  );
+  expect(stats.failures).toBe(8);
+  const hotspots = (await (await fetch(`${acu.url}/api/analytics/hotspots?exerciseId=${ex}&limit=40`)).json()) as { cells: Array<{ latitude: number; longitude: number; failures: number; reports: number }> };
+  const regions = (await (await fetch(`${acu.url}/api/analytics/regions?exerciseId=${ex}`)).json()) as { regions: Array<{ region: string; reports: number; averageScore: number; failures: number }> };
+  expect(hotspots.cells.map((c) => c.failures)).toEqual([6, 2]);
+
+  // The page notices the new run by itself and shows the exercise in the table and the chart.
+  const tableRow = page.locator(`#ex-rows tr[data-exercise="${ex}"]`);
+  // (An earlier run may have counted only part of the reports: wait for the figures of the last one.)
+  await page.waitForFunction((id) => document.querySelector(`#ex-rows tr[data-exercise="${id}"] td`)?.textContent === "13", ex, { timeout: 15_000 });
+  const cells = await tableRow.locator("td").allTextContents();
+  expect(cells).toEqual(["13", stats.averageScore.toFixed(1), `${(((13 - 8) / 13) * 100).toFixed(1)}%`, "8", "50 %"]);
+  const bar = page.locator(`#ex-chart .bar[data-exercise="${ex}"]`);
+  expect(Number(await bar.getAttribute("data-value"))).toBeCloseTo(stats.averageScore, 9);
+  await page.selectOption("#ex-metric", "failures");
+  expect(Number(await bar.getAttribute("data-value"))).toBe(8);
+
+  // Clicking it selects it on the map: one circle per hotspot the API lists, with its figures.
+  await tableRow.locator("button").click();
+  await page.waitForFunction((n) => document.querySelectorAll("svg.map circle.hotspot").length === n, hotspots.cells.length, { timeout: 10_000 });
+  expect(await page.locator("#map-exercise").inputValue()).toBe(ex);
+  const drawn = await page.locator("svg.map circle.hotspot").evaluateAll((cs) => cs.map((c) => ({ failures: Number(c.getAttribute("data-failures")), reports: Number(c.getAttribute("data-reports")), lat: Number(c.getAttribute("data-lat")), lon: Number(c.getAttribute("data-lon")) })));
+  expect(drawn.sort((a, b) => b.failures - a.failures)).toEqual(hotspots.cells.map((c) => ({ failures: c.failures, reports: c.reports, lat: c.latitude, lon: c.longitude })));
+  // Projected consistently with the regions: the Lille hotspot's centre lies in Hauts-de-France, Lyon's in Auvergne-Rhône-Alpes.
+  const inRegion = (failures: number, region: string) =>
+    page.evaluate(
+      ([f, r]) => {
+        const c = document.querySelector(`svg.map circle.hotspot[data-failures="${f}"]`)!;
+        const p = document.querySelector(`svg.map path.region[data-region="${r}"]`) as SVGPathElement;
+        return p.isPointInFill(new DOMPoint(Number(c.getAttribute("cx")), Number(c.getAttribute("cy"))));
+      },
+      [failures, region] as const,
+    );
+  expect(await inRegion(6, "Hauts-de-France")).toBe(true);
+  expect(await inRegion(2, "Auvergne-Rhône-Alpes")).toBe(true);
+  expect(await inRegion(6, "Île-de-France")).toBe(false);
+  await page.waitForSelector("#hotspot-list .hotspot-item");
+  expect(await page.locator("#hotspot-list .hotspot-item .where").first().textContent()).toBe("Lille");
+
+  // Regions: shaded with the API's figures, and ranked.
+  await page.check('#shading input[value="failures"]');
+  for (const r of regions.regions.filter((x) => x.region !== "unknown")) {
+    expect(Number(await page.locator(`svg.map path.region[data-region="${r.region}"]`).getAttribute("data-value"))).toBe(r.failures);
+  }
+  expect(await page.locator("#rg-rows tr").first().getAttribute("data-region")).toBe("Hauts-de-France");
+  await page.check('#shading input[value="averageScore"]');
+  const lyon = regions.regions.find((r) => r.region === "Auvergne-Rhône-Alpes")!;
+  expect(Number(await page.locator('svg.map path.region[data-region="Auvergne-Rhône-Alpes"]').getAttribute("data-value"))).toBeCloseTo(lyon.averageScore, 9);
+  // No report from Bretagne: no figure, no colour.
+  expect(await page.locator('svg.map path.region[data-region="Bretagne"]').getAttribute("class")).toContain("no-data");
+  // Analyzer status: the last run, its engine.
+  expect(await page.locator("#analyzer-status").textContent()).toContain("embedded");
+  await page.locator("#map-panel").scrollIntoViewIfNeeded();
+  await screenshot(page, "dashboard-analytics", true);
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+test("the compiled binary serves the same dashboard, bundled inside it", async () => {
+  const build = Bun.spawnSync({ cmd: [process.execPath, "run", "build"], cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  expect(build.exitCode, build.stderr.toString()).toBe(0);
+  const bin = tempDir("browser-bin");
+  try {
+    mkdirSync(join(bin, "bin"));
+    copyFileSync(join(ROOT, "dist/acu"), join(bin, "bin/acu"));
+    Bun.spawnSync({ cmd: ["chmod", "+x", join(bin, "bin/acu")] });
+    const fromBinary = await startAcu({ dataDir: join(bin, "data"), cmd: [join(bin, "bin/acu")], cwd: bin, env: { PATH: "/usr/bin:/bin" } });
+    try {
+      const { page, problems } = await openDashboard(fromBinary.url);
+      await page.waitForFunction(() => document.querySelectorAll("svg.map path.region").length === 13);
+      const sent = Date.now();
+      await postReports(fromBinary.url, { studentId: "bin-1", exerciseId: "browser.bin", score: 3, ...LYON, timestamp: sent });
+      await feedRow(page, "bin-1").waitFor({ timeout: 5_000 });
+      // The script it serves is the one web/build.ts makes from web/src/.
+      const served = await (await fetch(`${fromBinary.url}/assets/app.js`)).text();
+      const { buildDashboard } = await import("../../web/build.ts");
+      expect(served).toBe((await buildDashboard()).js);
+      await screenshot(page, "dashboard-binary");
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      expect(await fromBinary.stop()).toBe(0);
+    }
+  } finally {
+    cleanup(bin);
+  }
+});

@@ -1,0 +1,45 @@
+/**
+ * Takes the README's screenshot, docs/dashboard.png: acu from source on a fresh data dir, realistic
+ * traffic from `acu signal` for about a minute with the analyzer on a 20 s schedule, then the dashboard
+ * at 1280 px while orders still stream in.
+ *
+ *   bun tests/browser/screenshot.ts [out.png]
+ */
+import { join } from "node:path";
+import { cleanup, operator, ROOT, startAcu, tempDir } from "../support/acu.ts";
+import { launchChromium } from "./browser.ts";
+
+const out = process.argv[2] ?? join(ROOT, "docs/dashboard.png");
+const dir = tempDir("screenshot");
+// The analyzer on a 20 s schedule, so the page has a few runs to tell the next one from.
+const acu = await startAcu({ dataDir: dir, env: { ACU_SINK_FLUSH_MS: "1000", ACU_ANALYZER_SCHEDULE: "*/20 * * * * *" } });
+// Two exercises with thresholds of their own, as an operator would set them.
+for (const [exerciseId, threshold] of [["bsq", 40], ["c05.ex08.ft_ten_queens_puzzle", 45], ["c00.ex00.my_putchar", 60]] as const) {
+  await fetch(`${acu.url}/api/thresholds/${exerciseId}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold }) });
+}
+const signal = Bun.spawn({
+  cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "signal", "--rate", "300", "--count", "30000", "--seed", "7", "--target", acu.url],
+  stdout: "ignore",
+  stderr: "ignore",
+});
+try {
+  // About a minute of traffic: three scheduled runs or more.
+  for (let i = 0; i < 90; i++) {
+    const runs = (await (await fetch(`${acu.url}/api/analytics/runs`)).json()) as { runs: { outcome: string }[] };
+    if (runs.runs.filter((r) => r.outcome === "succeeded").length >= 3 && i >= 60) break;
+    await Bun.sleep(1000);
+  }
+  const browser = await launchChromium();
+  const page = await browser.newPage();
+  await page.goto(`${acu.url}/`);
+  await page.waitForSelector("#conn.live");
+  await page.waitForSelector("svg.map circle.hotspot");
+  await page.waitForTimeout(4_000);
+  await page.screenshot({ path: out, fullPage: true });
+  await browser.close();
+  console.log(`wrote ${out}`);
+} finally {
+  signal.kill();
+  await acu.stop();
+  cleanup(dir);
+}

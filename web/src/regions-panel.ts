@@ -1,0 +1,42 @@
+/** Ranking of the 13 regions for the selected exercise (or all), worst first by the map's shading. */
+import type { RegionStat } from "./api.ts";
+import { clear, h } from "./dom.ts";
+import { fmtInt, fmtNum, fmtPct, t } from "./i18n.ts";
+import { REGION_NAMES, SHADINGS, formatRegionValue, regionValue, type Shading } from "./map.ts";
+import { UNKNOWN_REGION } from "../../src/domain/regions.ts";
+
+export function renderRegions(
+  els: { tbody: HTMLElement; scope: HTMLElement; unknown: HTMLElement },
+  stats: RegionStat[],
+  shading: Shading,
+  exercise: string | null,
+  map: { fillOf(region: string): string; highlightRegion(region: string | null): void },
+): void {
+  const byName = new Map(stats.map((r) => [r.region, r]));
+  const worseFirst = shading === "averageScore" ? 1 : -1;
+  const ranked = REGION_NAMES.map((name) => ({ name, r: byName.get(name), v: regionValue(byName.get(name), shading) })).sort((a, b) => {
+    if (a.v === null || b.v === null) return a.v === null ? (b.v === null ? a.name.localeCompare(b.name) : 1) : -1;
+    return (a.v - b.v) * worseFirst || a.name.localeCompare(b.name);
+  });
+  const metric = t(SHADINGS.find((s) => s.value === shading)!.label);
+  els.scope.textContent = t("rgScope", { metric, ex: exercise ?? t("allExercises") });
+  clear(els.tbody);
+  ranked.forEach(({ name, r, v }, i) => {
+    const tr = h(
+      "tr",
+      { "data-region": name, class: v === null ? "muted" : null },
+      h("td", { class: "num rank" }, v === null ? "–" : i + 1),
+      h("th", { scope: "row" }, h("span", { class: "key", style: `background: ${map.fillOf(name) || "#e3e6eb"}`, title: v === null ? undefined : formatRegionValue(v, shading) }), name),
+      h("td", { class: "num" }, r ? fmtInt(r.reports) : "0"),
+      h("td", { class: "num" }, r && r.reports ? fmtNum(r.averageScore) : "–"),
+      h("td", { class: "num" }, r ? fmtInt(r.failures) : "0"),
+      h("td", { class: "num" }, r && r.reports ? fmtPct(r.failures / r.reports) : "–"),
+    );
+    tr.addEventListener("mouseenter", () => map.highlightRegion(name));
+    tr.addEventListener("mouseleave", () => map.highlightRegion(null));
+    els.tbody.append(tr);
+  });
+  const unknown = byName.get(UNKNOWN_REGION);
+  els.unknown.textContent = unknown && unknown.reports ? t("rgUnknown", { n: fmtInt(unknown.reports) }) : "";
+  els.unknown.hidden = !els.unknown.textContent;
+}
