@@ -21,8 +21,18 @@ export async function launchChromium(): Promise<BrowserContext> {
     locale: "en-GB",
     timezoneId: "Europe/Paris",
   });
-  context.on("close", () => cleanup(profile));
+  profiles.set(context, profile);
   return context;
+}
+
+const profiles = new WeakMap<BrowserContext, string>();
+
+/** Closes the browser, then removes its profile (once Chromium no longer writes to it). */
+export async function closeChromium(context: BrowserContext | null): Promise<void> {
+  if (!context) return;
+  await context.close();
+  const profile = profiles.get(context);
+  if (profile) cleanup(profile);
 }
 
 /** What went wrong on a page: console errors, uncaught exceptions, failed or refused requests. */

@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { cleanup, eventually, operator, postReports, ROOT, startAcu, tempDir, TOKEN, type AcuProcess } from "../support/acu.ts";
-import { launchChromium, screenshot, watchProblems } from "./browser.ts";
+import { closeChromium, launchChromium, screenshot, watchProblems } from "./browser.ts";
 
 setDefaultTimeout(120_000);
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
   acu = await startAcu({ dataDir: dir, env: { ACU_SINK_FLUSH_MS: "200" } });
 });
 afterAll(async () => {
-  await browser?.close();
+  await closeChromium(browser);
   await acu?.stop();
   cleanup(dir);
 });

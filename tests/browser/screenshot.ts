@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { cleanup, operator, ROOT, startAcu, tempDir } from "../support/acu.ts";
-import { launchChromium } from "./browser.ts";
+import { closeChromium, launchChromium } from "./browser.ts";
 
 const out = process.argv[2] ?? join(ROOT, "docs/dashboard.png");
 const dir = tempDir("screenshot");
@@ -36,7 +36,7 @@ try {
   await page.waitForSelector("svg.map circle.hotspot");
   await page.waitForTimeout(4_000);
   await page.screenshot({ path: out, fullPage: true });
-  await browser.close();
+  await closeChromium(browser);
   console.log(`wrote ${out}`);
 } finally {
   signal.kill();
