@@ -1,66 +1,15 @@
 /** The acu HTTP API as the dashboard uses it (docs/api.md). */
 
-export interface ExerciseStat {
-  exerciseId: string;
-  reports: number;
-  averageScore: number;
-  failures: number;
-  threshold: number;
-}
-export interface ExerciseStats {
-  exercises: ExerciseStat[];
-  asOf: string | null;
-}
-export interface Hotspot {
-  latitude: number;
-  longitude: number;
-  failures: number;
-  reports: number;
-}
-export interface Hotspots {
-  exerciseId: string;
-  threshold: number;
-  cellSizeDeg?: number;
-  cells: Hotspot[];
-}
-export interface RegionStat {
-  region: string;
-  reports: number;
-  averageScore: number;
-  failures: number;
-}
-export interface RegionStats {
-  exerciseId: string | null;
-  regions: RegionStat[];
-}
-export interface AnalyzerRun {
-  runId: string;
-  engine: string;
-  startedAt: string;
-  finishedAt: string | null;
-  files: number;
-  rows: number;
-  durationMs: number | null;
-  outcome: "running" | "succeeded" | "failed";
-  error: string | null;
-}
+// The server's own types, imported for their shape only (erased from the bundle): one definition each.
+export type { AnalyzerRun, ExerciseStat, ExerciseStats, Hotspot, Hotspots, RegionStat, RegionStats } from "../../modules/analyzer/queries.ts";
+export type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
+import type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
+import type { AnalyzerRun, ExerciseStats, Hotspots, RegionStats } from "../../modules/analyzer/queries.ts";
+
 export interface Thresholds {
   default: number;
   thresholds: Record<string, number>;
   revision: number;
-}
-export interface DeploymentOrder {
-  alertId: string;
-  reportId: string;
-  studentId: string;
-  exerciseId: string;
-  score: number;
-  threshold: number;
-  latitude: number;
-  longitude: number;
-  region: string;
-  reportedAt: string;
-  raisedAt: string;
 }
 export interface RecentAlerts {
   alerts: DeploymentOrder[];

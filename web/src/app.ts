@@ -249,10 +249,10 @@ const feed = new LiveFeed({
     const now = Date.now();
     for (const o of orders) {
       state.feed.unshift(o);
-      const at = live ? now : Date.parse(o.raisedAt);
+      const at = live ? now : o.raisedAt;
       if (now - at < 60_000) state.arrivals.push(at);
     }
-    state.lastAlertAt = Math.max(state.lastAlertAt, ...orders.map((o) => (live ? now : Date.parse(o.raisedAt))));
+    state.lastAlertAt = Math.max(state.lastAlertAt, ...orders.map((o) => (live ? now : o.raisedAt)));
     if (state.feed.length > 1000) state.feed.length = 1000;
     if (live) for (const o of orders.slice(-30)) map.pulse(o.latitude, o.longitude, o.exerciseId === state.selected);
     pending.push(...orders.map((o) => ({ o, live })));
@@ -277,7 +277,7 @@ function feedRow(o: DeploymentOrder, live: boolean): HTMLTableRowElement {
   return h(
     "tr",
     { class: live ? "new" : null, "data-alert-id": o.alertId, "data-exercise": o.exerciseId, "data-student": o.studentId },
-    h("td", { class: "time" }, h("time", { datetime: o.raisedAt }, fmtTime(o.raisedAt))),
+    h("td", { class: "time" }, h("time", { datetime: new Date(o.raisedAt).toISOString() }, fmtTime(o.raisedAt))),
     h(
       "td",
       { class: "who" },
