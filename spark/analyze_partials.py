@@ -1,0 +1,167 @@
+"""acu analyzer on Spark: the partial aggregates of a list of lake files, appended over JDBC.
+
+Computes exactly what the embedded engine (src/adapters/embedded/arrow-engine.ts) writes for one run,
+and appends it to the warehouse's partial_* tables tagged with the run id:
+
+  partial_exercise_totals   (run_id, exercise_id, reports, score_sum)
+  partial_cell_histogram    (run_id, exercise_id, cell_y, cell_x, bucket, reports)
+  partial_region_histogram  (run_id, exercise_id, region, bucket, reports, score_sum)
+
+  bucket = floor(score) clamped to 0..100
+  cell_y = floor(latitude / cell), cell_x = floor(longitude / cell)
+
+Rows with a null or non-finite exerciseId/region/score/latitude/longitude are left out, as the embedded
+engine does (the ingest never writes such rows). The analyzer merges the partials afterwards and checks
+that each partial table holds exactly the number of reports this job reports in --result.
+
+  spark-submit --master spark://127.0.0.1:17077 --jars postgresql.jar spark/analyze_partials.py \\
+      --run-id RUN --files-from files.txt --cell-size 0.01 \\
+      --jdbc-url jdbc:postgresql://127.0.0.1:15432/acu --jdbc-user acu --result result.json
+
+The password comes from --jdbc-password or, to keep it out of the process list, ACU_SPARK_JDBC_PASSWORD.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import traceback
+
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+PASSWORD_ENV = "ACU_SPARK_JDBC_PASSWORD"
+
+# The columns of a lake report file this job reads (src/formats/parquet.ts has them all). Given, not
+# inferred: inferring would cost a Spark job that reads the footers first.
+LAKE_COLUMNS = StructType(
+    [
+        StructField("exerciseId", StringType()),
+        StructField("region", StringType()),
+        StructField("score", DoubleType()),
+        StructField("latitude", DoubleType()),
+        StructField("longitude", DoubleType()),
+    ]
+)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Partial aggregates of acu lake files into the warehouse's partial_* tables.")
+    p.add_argument("--run-id", required=True)
+    p.add_argument("--files-from", required=True, help="text file with one lake URI (file://… or hdfs://…) per line")
+    p.add_argument("--cell-size", required=True, type=float, help="grid cell size in degrees")
+    p.add_argument("--jdbc-url", required=True, help="jdbc:postgresql://host:port/db")
+    p.add_argument("--jdbc-user", required=True)
+    p.add_argument("--jdbc-password", default=None, help=f"default: ${PASSWORD_ENV}")
+    p.add_argument("--result", required=True, help="where to write {\"rows\": N} once the partials are written")
+    p.add_argument("--batch-size", type=int, default=10000, help="rows per JDBC batch")
+    p.add_argument("--write-partitions", type=int, default=2, help="at most this many JDBC connections per table")
+    args = p.parse_args(argv)
+    if not (math.isfinite(args.cell_size) and args.cell_size > 0):
+        p.error(f"--cell-size must be a positive number of degrees, got {args.cell_size}")
+    return args
+
+
+def read_uris(path):
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def finite(name):
+    c = F.col(name)
+    return c.isNotNull() & ~F.isnan(c) & (F.abs(c) != float("inf"))
+
+
+def fine_aggregates(spark, uris, cell):
+    """One pass over the files: reports and score sum per exercise × region × cell × bucket."""
+    reports = (
+        spark.read.schema(LAKE_COLUMNS)
+        .parquet(*uris)
+        .where(F.col("exerciseId").isNotNull() & F.col("region").isNotNull())
+        .where(finite("score") & finite("latitude") & finite("longitude"))
+    )
+    # Clamping before floor is the same as clamping after it, and cannot overflow a long.
+    bucket = F.floor(F.least(F.greatest(F.col("score"), F.lit(0.0)), F.lit(100.0))).cast("short")
+    return (
+        reports.select(
+            F.col("exerciseId").alias("exercise_id"),
+            F.col("region"),
+            F.floor(F.col("latitude") / F.lit(cell)).cast("int").alias("cell_y"),
+            F.floor(F.col("longitude") / F.lit(cell)).cast("int").alias("cell_x"),
+            bucket.alias("bucket"),
+            F.col("score"),
+        )
+        .groupBy("exercise_id", "region", "cell_y", "cell_x", "bucket")
+        .agg(F.count(F.lit(1)).alias("reports"), F.sum("score").alias("score_sum"))
+    )
+
+
+def partials(fine, run_id):
+    """The three partial tables, each with the columns of its warehouse table, in order."""
+    run = F.lit(run_id).alias("run_id")
+    exercises = fine.groupBy("exercise_id").agg(F.sum("reports").alias("reports"), F.sum("score_sum").alias("score_sum"))
+    cells = fine.groupBy("exercise_id", "cell_y", "cell_x", "bucket").agg(F.sum("reports").alias("reports"))
+    regions = fine.groupBy("exercise_id", "region", "bucket").agg(F.sum("reports").alias("reports"), F.sum("score_sum").alias("score_sum"))
+    return {
+        "partial_exercise_totals": exercises.select(run, "exercise_id", "reports", "score_sum"),
+        "partial_cell_histogram": cells.select(run, "exercise_id", "cell_y", "cell_x", "bucket", "reports"),
+        "partial_region_histogram": regions.select(run, "exercise_id", "region", "bucket", "reports", "score_sum"),
+    }
+
+
+def write_result(path, rows):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"rows": rows}, f)
+    os.replace(tmp, path)
+
+
+def main(argv):
+    args = parse_args(argv)
+    password = args.jdbc_password if args.jdbc_password is not None else os.environ.get(PASSWORD_ENV, "")
+    uris = read_uris(args.files_from)
+
+    spark = SparkSession.builder.appName(f"acu-analyzer {args.run_id}").getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    try:
+        rows = 0
+        if uris:
+            fine = fine_aggregates(spark, uris, args.cell_size).persist(StorageLevel.MEMORY_AND_DISK)
+            rows = int(fine.agg(F.coalesce(F.sum("reports"), F.lit(0))).first()[0])
+            for table, df in partials(fine, args.run_id).items():
+                (
+                    df.write.format("jdbc")
+                    .option("url", args.jdbc_url)
+                    .option("driver", "org.postgresql.Driver")
+                    .option("user", args.jdbc_user)
+                    .option("password", password)
+                    .option("dbtable", table)
+                    .option("batchsize", args.batch_size)
+                    .option("numPartitions", args.write_partitions)
+                    .option("reWriteBatchedInserts", "true")
+                    .mode("append")
+                    .save()
+                )
+            fine.unpersist()
+        write_result(args.result, rows)
+        print(f"acu-analyzer {args.run_id}: {len(uris)} file(s), {rows} report(s)", file=sys.stderr)
+    finally:
+        spark.stop()
+
+
+def summary(e):
+    """One line for the caller: the exception without Java stack frames."""
+    lines = (line.strip() for line in str(e).splitlines())
+    return f"{type(e).__name__}: {' '.join(line for line in lines if line and not line.startswith('at '))}"[:2000]
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except Exception as e:  # the whole traceback for the log, then the line the engine reports
+        traceback.print_exc()
+        print(f"acu-analyzer failed: {summary(e)}", file=sys.stderr)
+        sys.exit(1)
