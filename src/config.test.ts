@@ -39,3 +39,13 @@ test("shared engines: unset means embedded; set values are checked; secrets are 
   expect(() => loadConfig([], { ACU_DATABASE_URL: "mysql://x" })).toThrow("postgres://");
   expect(() => loadConfig([], { ACU_ETCD_ENDPOINTS: "127.0.0.1:2379" })).toThrow("ACU_ETCD_ENDPOINTS");
 });
+
+test("Spark needs its home, its JDBC jar and a PostgreSQL warehouse, and says so", () => {
+  const base = { ACU_SPARK_MASTER: "spark://127.0.0.1:17077", ACU_SPARK_HOME: "/opt/spark", ACU_SPARK_JDBC_JAR: "/x.jar", ACU_DATABASE_URL: "postgres://a:b@h:1/d" };
+  expect(loadConfig([], base).spark?.master).toBe("spark://127.0.0.1:17077");
+  expect(() => loadConfig([], { ...base, ACU_DATABASE_URL: "" })).toThrow("needs ACU_DATABASE_URL");
+  expect(() => loadConfig([], { ...base, ACU_SPARK_HOME: "" })).toThrow("ACU_SPARK_HOME");
+  expect(() => loadConfig([], { ...base, ACU_SPARK_JDBC_JAR: "" })).toThrow("ACU_SPARK_JDBC_JAR");
+  expect(() => loadConfig([], { ...base, ACU_SPARK_MASTER: "local[2]" })).toThrow("spark://host:port");
+  expect(loadConfig([], {}).spark).toBeNull();
+});

@@ -29,6 +29,7 @@ export interface Config {
   etcdEndpoints: string[] | null;
   etcdPrefix: string;
   kafkaNamespace: string;
+  spark: { master: string; home: string; python: string | null; jdbcJar: string; app: string | null } | null;
   hdfsUrl: string | null;
   hdfsNamenode: string | null;
   databaseUrl: string | null;
@@ -55,6 +56,11 @@ export const ENV_VARS: Array<{ name: string; flag?: string; default: string; hel
   { name: "ACU_ETCD_PREFIX", default: "/acu/thresholds/", help: "etcd key prefix of thresholds" },
   { name: "ACU_HDFS_URL", default: "(local files)", help: "WebHDFS address http://namenode:port of the lake" },
   { name: "ACU_HDFS_NAMENODE", default: "(webhdfs:// URIs)", help: "hdfs://namenode:port, how Spark names lake files" },
+  { name: "ACU_SPARK_MASTER", default: "(embedded engine)", help: "spark://host:port: analyzer runs on Spark (needs ACU_DATABASE_URL)" },
+  { name: "ACU_SPARK_HOME", default: "-", help: "Spark installation holding bin/spark-submit (with ACU_SPARK_MASTER)" },
+  { name: "ACU_SPARK_PYTHON", default: "python3", help: "Python for the PySpark driver and executors" },
+  { name: "ACU_SPARK_JDBC_JAR", default: "-", help: "PostgreSQL JDBC driver jar Spark writes partials with" },
+  { name: "ACU_SPARK_APP", default: "spark/analyze_partials.py", help: "the PySpark application (set it for the compiled binary)" },
   { name: "ACU_DATABASE_URL", default: "(embedded PGlite)", help: "postgres://… of a PostgreSQL warehouse" },
 ];
 
@@ -109,6 +115,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     etcdPrefix: env.ACU_ETCD_PREFIX || "/acu/thresholds/",
     kafkaNamespace: namespace(env.ACU_KAFKA_NAMESPACE),
     databaseUrl: databaseUrl(env.ACU_DATABASE_URL),
+    spark: spark(env),
     hdfsUrl: list("ACU_HDFS_URL", env.ACU_HDFS_URL, /^https?:\/\/[A-Za-z0-9.-]+:\d+\/?$/, "http://host:port")?.[0] ?? null,
     hdfsNamenode: list("ACU_HDFS_NAMENODE", env.ACU_HDFS_NAMENODE, /^hdfs:\/\/[A-Za-z0-9.-]+:\d+$/, "hdfs://host:port")?.[0] ?? null,
   };
@@ -119,6 +126,16 @@ function list(name: string, raw: string | undefined, item: RegExp, shape: string
   const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
   for (const i of items) if (!item.test(i)) throw new ConfigError(`${name}: "${i}" is not ${shape}`);
   return items;
+}
+
+function spark(env: Record<string, string | undefined>): Config["spark"] {
+  const master = env.ACU_SPARK_MASTER;
+  if (!master) return null;
+  if (!/^spark:\/\/[A-Za-z0-9.-]+:\d+$/.test(master)) throw new ConfigError(`ACU_SPARK_MASTER: "${master}" is not spark://host:port`);
+  if (!env.ACU_DATABASE_URL) throw new ConfigError("ACU_SPARK_MASTER needs ACU_DATABASE_URL: Spark writes its partial aggregates to PostgreSQL over JDBC");
+  if (!env.ACU_SPARK_HOME) throw new ConfigError("ACU_SPARK_MASTER needs ACU_SPARK_HOME (the folder with bin/spark-submit)");
+  if (!env.ACU_SPARK_JDBC_JAR) throw new ConfigError("ACU_SPARK_MASTER needs ACU_SPARK_JDBC_JAR (the PostgreSQL JDBC driver jar)");
+  return { master, home: env.ACU_SPARK_HOME, python: env.ACU_SPARK_PYTHON || null, jdbcJar: env.ACU_SPARK_JDBC_JAR, app: env.ACU_SPARK_APP || null };
 }
 
 function namespace(raw: string | undefined): string {

@@ -15,6 +15,8 @@ import { KafkaBus } from "./adapters/kafka/kafka-bus.ts";
 import { EtcdThresholdStore } from "./adapters/etcd/etcd-thresholds.ts";
 import { PostgresWarehouse } from "./adapters/postgres/postgres-warehouse.ts";
 import { WebHdfsLake } from "./adapters/hdfs/webhdfs-lake.ts";
+import { SparkAnalyticsEngine } from "./adapters/spark/spark-engine.ts";
+import type { AnalyticsEngine } from "./ports/analytics-engine.ts";
 import { TOPICS, type Bus } from "./ports/bus.ts";
 import type { ThresholdStore } from "./ports/thresholds.ts";
 import type { Lake } from "./ports/lake.ts";
@@ -92,6 +94,14 @@ class Engines {
       return w;
     })());
   }
+  /** Spark when configured (it writes partials over JDBC to the PostgreSQL warehouse), else in-process over Arrow. */
+  async getEngine(): Promise<AnalyticsEngine> {
+    const lake = await this.getLake();
+    const s = this.cfg.spark;
+    if (s && this.cfg.databaseUrl)
+      return new SparkAnalyticsEngine({ lake, master: s.master, sparkHome: s.home, python: s.python ?? undefined, jdbcJar: s.jdbcJar, databaseUrl: this.cfg.databaseUrl, appPath: s.app ?? undefined, log });
+    return new ArrowAnalyticsEngine({ lake, warehouse: await this.getWarehouse() });
+  }
   describe(): Record<string, string> {
     const c = this.cfg;
     return {
@@ -99,7 +109,7 @@ class Engines {
       thresholds: c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdPrefix}` : `embedded file ${join(c.dataDir, "thresholds.json")}`,
       lake: c.hdfsUrl ? `hdfs ${c.hdfsUrl} (${c.hdfsNamenode ?? "webhdfs URIs"})` : `local files in ${join(c.dataDir, "lake")}`,
       warehouse: c.databaseUrl ? `postgres ${maskUrl(c.databaseUrl)}` : `pglite in ${join(c.dataDir, "warehouse")}`,
-      analytics: "embedded (Arrow)",
+      analytics: c.spark ? `spark ${c.spark.master}` : "embedded (Arrow)",
     };
   }
   async close(): Promise<void> {
@@ -122,7 +132,7 @@ async function runRoles(cfg: Config): Promise<void> {
     if (has("analyzer")) {
       const lake = await engines.getLake();
       const warehouse = await engines.getWarehouse();
-      analyzer = await startAnalyzer({ lake, warehouse, engine: new ArrowAnalyticsEngine({ lake, warehouse }), cellSizeDeg: cfg.cellSizeDeg, schedule: cfg.analyzerSchedule, log });
+      analyzer = await startAnalyzer({ lake, warehouse, engine: await engines.getEngine(), cellSizeDeg: cfg.cellSizeDeg, schedule: cfg.analyzerSchedule, log });
       const a = analyzer;
       running.push({ name: "analyzer", stop: () => a.stop() });
     }
@@ -227,7 +237,7 @@ async function runAnalyzeCommand(cfg: Config, rebuild: boolean): Promise<void> {
   const engines = new Engines(cfg);
   const lake = await engines.getLake();
   const warehouse = await engines.getWarehouse();
-  const analyzer = await startAnalyzer({ lake, warehouse, engine: new ArrowAnalyticsEngine({ lake, warehouse }), cellSizeDeg: cfg.cellSizeDeg, schedule: null, log });
+  const analyzer = await startAnalyzer({ lake, warehouse, engine: await engines.getEngine(), cellSizeDeg: cfg.cellSizeDeg, schedule: null, log });
   const summary = rebuild ? await analyzer.rebuild() : await analyzer.runNow();
   console.log(JSON.stringify(summary));
   await analyzer.stop();
