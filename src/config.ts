@@ -32,6 +32,7 @@ export interface Config {
   spark: { master: string; home: string; python: string | null; jdbcJar: string; app: string | null } | null;
   hdfsUrl: string | null;
   hdfsNamenode: string | null;
+  hdfsRoot: string;
   databaseUrl: string | null;
 }
 
@@ -55,6 +56,7 @@ export const ENV_VARS: Array<{ name: string; flag?: string; default: string; hel
   { name: "ACU_ETCD_ENDPOINTS", default: "(embedded file)", help: "http://host:port,… of an etcd cluster for thresholds" },
   { name: "ACU_ETCD_PREFIX", default: "/acu/thresholds/", help: "etcd key prefix of thresholds" },
   { name: "ACU_HDFS_URL", default: "(local files)", help: "WebHDFS address http://namenode:port of the lake" },
+  { name: "ACU_HDFS_ROOT", default: "/acu/lake", help: "folder of the lake in HDFS" },
   { name: "ACU_HDFS_NAMENODE", default: "(webhdfs:// URIs)", help: "hdfs://namenode:port, how Spark names lake files" },
   { name: "ACU_SPARK_MASTER", default: "(embedded engine)", help: "spark://host:port: analyzer runs on Spark (needs ACU_DATABASE_URL)" },
   { name: "ACU_SPARK_HOME", default: "-", help: "Spark installation holding bin/spark-submit (with ACU_SPARK_MASTER)" },
@@ -117,6 +119,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     databaseUrl: databaseUrl(env.ACU_DATABASE_URL),
     spark: spark(env),
     hdfsUrl: list("ACU_HDFS_URL", env.ACU_HDFS_URL, /^https?:\/\/[A-Za-z0-9.-]+:\d+\/?$/, "http://host:port")?.[0] ?? null,
+    hdfsRoot: hdfsRoot(env.ACU_HDFS_ROOT),
     hdfsNamenode: list("ACU_HDFS_NAMENODE", env.ACU_HDFS_NAMENODE, /^hdfs:\/\/[A-Za-z0-9.-]+:\d+$/, "hdfs://host:port")?.[0] ?? null,
   };
 }
@@ -136,6 +139,12 @@ function spark(env: Record<string, string | undefined>): Config["spark"] {
   if (!env.ACU_SPARK_HOME) throw new ConfigError("ACU_SPARK_MASTER needs ACU_SPARK_HOME (the folder with bin/spark-submit)");
   if (!env.ACU_SPARK_JDBC_JAR) throw new ConfigError("ACU_SPARK_MASTER needs ACU_SPARK_JDBC_JAR (the PostgreSQL JDBC driver jar)");
   return { master, home: env.ACU_SPARK_HOME, python: env.ACU_SPARK_PYTHON || null, jdbcJar: env.ACU_SPARK_JDBC_JAR, app: env.ACU_SPARK_APP || null };
+}
+
+function hdfsRoot(raw: string | undefined): string {
+  if (!raw) return "/acu/lake";
+  if (!/^(\/[A-Za-z0-9._-]+)+$/.test(raw)) throw new ConfigError("ACU_HDFS_ROOT must be an absolute HDFS path of letters, digits, '.', '_' and '-'");
+  return raw;
 }
 
 function namespace(raw: string | undefined): string {

@@ -79,7 +79,7 @@ class Engines {
   getLake(): Promise<Lake> {
     return (this.lake ??= (async () => {
       const lake = this.cfg.hdfsUrl
-        ? await WebHdfsLake.open({ url: this.cfg.hdfsUrl, namenode: this.cfg.hdfsNamenode ?? undefined })
+        ? await WebHdfsLake.open({ url: this.cfg.hdfsUrl, root: this.cfg.hdfsRoot, namenode: this.cfg.hdfsNamenode ?? undefined })
         : new LocalLake(join(this.cfg.dataDir, "lake"));
       await lake.removeLeftovers();
       return lake;
@@ -107,7 +107,7 @@ class Engines {
     return {
       bus: c.kafkaBrokers ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}` : `embedded log in ${join(c.dataDir, "bus")}`,
       thresholds: c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdPrefix}` : `embedded file ${join(c.dataDir, "thresholds.json")}`,
-      lake: c.hdfsUrl ? `hdfs ${c.hdfsUrl} (${c.hdfsNamenode ?? "webhdfs URIs"})` : `local files in ${join(c.dataDir, "lake")}`,
+      lake: c.hdfsUrl ? `hdfs ${c.hdfsUrl} ${c.hdfsRoot} (${c.hdfsNamenode ?? "webhdfs URIs"})` : `local files in ${join(c.dataDir, "lake")}`,
       warehouse: c.databaseUrl ? `postgres ${maskUrl(c.databaseUrl)}` : `pglite in ${join(c.dataDir, "warehouse")}`,
       analytics: c.spark ? `spark ${c.spark.master}` : "embedded (Arrow)",
     };

@@ -4,7 +4,11 @@ import { deriveReportId } from "../../src/domain/report.ts";
 import { regionOf } from "../../src/domain/regions.ts";
 import { cleanup, eventually, operator, startAcu, tempDir, type AcuProcess } from "../support/acu.ts";
 import { clusterEnv, isolatedRun } from "../support/cluster.ts";
-import { readLake } from "../support/lake.ts";
+import { readLakeFrom } from "../support/lake.ts";
+import { WebHdfsLake } from "../../src/adapters/hdfs/webhdfs-lake.ts";
+import type { Lake } from "../../src/ports/lake.ts";
+import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
+import { join } from "node:path";
 import { recompute } from "../support/recompute.ts";
 
 setDefaultTimeout(600_000);
@@ -16,22 +20,48 @@ const cluster = clusterEnv();
  * from the reports and thresholds with no alertId twice; every report is in the lake once; analytics
  * equal a recomputation.
  */
+const hdfs = process.env.ACU_HDFS_URL && process.env.ACU_HDFS_NAMENODE && process.env.ACU_SPARK_MASTER ? process.env : null;
+
 describe.skipIf(!cluster)("role by role on the local cluster", () => {
   const dir = tempDir("roles");
   const procs: AcuProcess[] = [];
-  let drop = async () => {};
+  const drops: Array<() => Promise<void>> = [];
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
-    await drop();
+    for (const d of drops) await d();
     cleanup(dir);
   });
 
-  test("2 ingest, 3 alert, 1 sink, 1 analyzer, 1 http: exact alerts, lake and analytics", async () => {
-    const COUNT = Number(process.env.ACU_ROLES_COUNT ?? 100_000);
-    const iso = await isolatedRun(cluster!, "roles");
-    drop = iso.drop;
-    const env = { ...iso.env, ACU_SINK_FLUSH_MS: "2000", ACU_ANALYZER_SCHEDULE: "*/5 * * * * *" };
-    const start = (role: string) => startAcu({ dataDir: dir, env, args: [`--role=${role}`] }).then((p) => (procs.push(p), p));
+  test("2 ingest, 3 alert, 1 sink, 1 analyzer, 1 http: exact alerts, lake and analytics", () =>
+    roleByRole({ name: "roles", count: Number(process.env.ACU_ROLES_COUNT ?? 100_000), lake: () => new LocalLake(join(dir, "roles", "lake")), env: {} }));
+
+  test.skipIf(!hdfs)("the same with the lake on HDFS and analysis on Spark; the lake reads with plain spark.read.parquet", async () => {
+    const root = `/acu-test/roles-${Date.now().toString(36)}`;
+    const env = {
+      ACU_HDFS_URL: hdfs!.ACU_HDFS_URL!, ACU_HDFS_NAMENODE: hdfs!.ACU_HDFS_NAMENODE!, ACU_HDFS_ROOT: root,
+      ACU_SPARK_MASTER: hdfs!.ACU_SPARK_MASTER!, ACU_SPARK_HOME: hdfs!.ACU_SPARK_HOME!, ACU_SPARK_PYTHON: hdfs!.ACU_SPARK_PYTHON!, ACU_SPARK_JDBC_JAR: hdfs!.ACU_SPARK_JDBC_JAR!,
+    };
+    const count = Number(process.env.ACU_ROLES_HDFS_COUNT ?? 20_000);
+    await roleByRole({ name: "rolehdfs", count, lake: () => WebHdfsLake.open({ url: env.ACU_HDFS_URL, root, namenode: env.ACU_HDFS_NAMENODE }), env, engine: "spark" });
+    // Any Spark user can read the lake: a plain spark.read.parquet of the sink's folder.
+    const script = join(import.meta.dir, "../support/count_parquet.py");
+    const run = Bun.spawnSync({
+      cmd: [`${env.ACU_SPARK_HOME}/bin/spark-submit`, "--master", env.ACU_SPARK_MASTER, "--driver-memory", "512m", "--conf", "spark.executor.memory=512m", "--conf", "spark.ui.enabled=false", script, `${env.ACU_HDFS_NAMENODE}${root}/reports`],
+      env: { ...process.env, PYSPARK_PYTHON: env.ACU_SPARK_PYTHON, PYSPARK_DRIVER_PYTHON: env.ACU_SPARK_PYTHON },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const out = run.stdout.toString();
+    expect(run.exitCode, run.stderr.toString().slice(-2000)).toBe(0);
+    expect(/ROWS (\d+)/.exec(out)?.[1]).toBe(String(count));
+  });
+
+  async function roleByRole(o: { name: string; count: number; lake: () => Lake | Promise<Lake>; env: Record<string, string>; engine?: string }) {
+    const COUNT = o.count;
+    const iso = await isolatedRun(cluster!, o.name);
+    drops.push(iso.drop);
+    const env = { ...iso.env, ...o.env, ACU_SINK_FLUSH_MS: "2000", ACU_ANALYZER_SCHEDULE: "*/5 * * * * *" };
+    const start = (role: string) => startAcu({ dataDir: join(dir, o.name), env, args: [`--role=${role}`] }).then((p) => (procs.push(p), p));
     const http = await start("http");
     const [ingestA, ingestB] = await Promise.all([start("ingest"), start("ingest")]);
     await Promise.all([start("alert"), start("alert"), start("alert"), start("sink"), start("analyzer")]);
@@ -69,14 +99,15 @@ describe.skipIf(!cluster)("role by role on the local cluster", () => {
     expect(streamed.length).toBe(expected.size);
     expect(new Set(streamed)).toEqual(expected);
 
+    const store = await o.lake();
     const lake = await eventually("every report in the lake", async () => {
-      const l = await readLake(dir, "reports");
+      const l = await readLakeFrom(store, "reports");
       return l.rows.length >= COUNT ? l : null;
     }, 180_000, 1000);
     expect(lake.rows.length).toBe(COUNT);
     expect(new Set(lake.rows.map((r) => r.reportId as string))).toEqual(new Set(reports.map((r) => r.reportId)));
     const deployments = await eventually("every deployment report", async () => {
-      const d = await readLake(dir, "deployments");
+      const d = await readLakeFrom(store, "deployments");
       return d.rows.length >= expected.size ? d : null;
     }, 120_000, 1000);
     expect(deployments.rows.length).toBe(expected.size);
@@ -97,6 +128,14 @@ describe.skipIf(!cluster)("role by role on the local cluster", () => {
     for (const r of rg.regions) expect([r.region, r.reports, r.failures]).toEqual([r.region, wantRegions.get(r.region)!.reports, wantRegions.get(r.region)!.failures]);
     const h = (await (await fetch(`${http.url}/api/analytics/hotspots?exerciseId=bsq&limit=10`)).json()) as { cells: Array<{ failures: number }> };
     expect(h.cells.map((c) => c.failures)).toEqual(want.hotspots("bsq").slice(0, 10).map((c) => c.failures));
-    console.log(`role-by-role: ${COUNT} reports through 2 ingest, 3 alert, 1 sink, 1 analyzer, 1 http; ${expected.size} alerts; ${lake.files.length} lake files`);
-  });
+    if (o.engine) {
+      const runs = (await (await fetch(`${http.url}/api/analytics/runs?limit=50`)).json()) as { runs: Array<{ engine: string; outcome: string; rows: number; durationMs: number }> };
+      const ok = runs.runs.filter((r) => r.outcome === "succeeded" && r.rows > 0);
+      expect(ok.length).toBeGreaterThan(0);
+      expect(ok.every((r) => r.engine === o.engine)).toBe(true);
+      console.log(`${o.name}: ${ok.length} ${o.engine} run(s) counted ${ok.reduce((a, r) => a + r.rows, 0)} reports, ${ok.map((r) => r.durationMs).join("/")} ms`);
+    }
+    console.log(`${o.name}: ${COUNT} reports through 2 ingest, 3 alert, 1 sink, 1 analyzer, 1 http; ${expected.size} alerts; ${lake.files.length} lake files`);
+    for (const p of procs.splice(0)) await p.stop();
+  }
 });

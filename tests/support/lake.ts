@@ -1,10 +1,10 @@
+import { join } from "node:path";
 import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
 import { decodeParquet } from "../../src/formats/parquet.ts";
-import { join } from "node:path";
+import type { Lake } from "../../src/ports/lake.ts";
 
-/** Reads a data dir's lake directly from disk, as an auditor would. */
-export async function readLake(dataDir: string, dataset: "reports" | "deployments"): Promise<{ rows: Array<Record<string, unknown>>; files: string[] }> {
-  const lake = new LocalLake(join(dataDir, "lake"));
+/** Reads every file of a dataset, as an auditor would. */
+export async function readLakeFrom(lake: Lake, dataset: "reports" | "deployments"): Promise<{ rows: Array<Record<string, unknown>>; files: string[] }> {
   const files = (await lake.list(`${dataset}/`)).map((f) => f.path);
   const rows: Array<Record<string, unknown>> = [];
   for (const f of files) {
@@ -12,4 +12,9 @@ export async function readLake(dataDir: string, dataset: "reports" | "deployment
     for (const r of t) rows.push(r!.toJSON() as Record<string, unknown>);
   }
   return { rows, files };
+}
+
+/** Reads a data dir's local lake directly from disk. */
+export function readLake(dataDir: string, dataset: "reports" | "deployments") {
+  return readLakeFrom(new LocalLake(join(dataDir, "lake")), dataset);
 }
