@@ -14,6 +14,7 @@ import type { Warehouse } from "../../src/ports/warehouse.ts";
 import { migrate } from "../../src/warehouse/migrate.ts";
 import { startAnalyzer, type Analyzer } from "./analyzer.ts";
 import { exerciseStats, hotspots, recentRuns, regionStats } from "./queries.ts";
+import { clusteredReports } from "../../tests/support/lake-fixture.ts";
 
 const TIMEOUT_MS = 60000;
 
@@ -63,41 +64,7 @@ async function setup() {
   return { dir, lake, w, engine, all, addFile, start };
 }
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-const REGIONS = ["Bretagne", "Île-de-France", "Occitanie", "unknown"];
-
-/** Reports clustered in a few spots so that cells repeat. */
-function reports(n: number, seed: number): LakeReport[] {
-  const r = rng(seed);
-  const spots = [
-    [48.85, 2.35],
-    [43.3, 5.37],
-    [-33.9, 151.2],
-    [40.7, -74.0],
-  ] as const;
-  return Array.from({ length: n }, (_, i) => {
-    const [lat, lon] = spots[Math.floor(r() * spots.length)]!;
-    return {
-      reportId: `r${seed}-${i}`,
-      studentId: `s${i % 31}`,
-      exerciseId: `ex${Math.floor(r() * 4)}`,
-      score: Math.round(r() * 10000) / 100,
-      latitude: lat + (r() - 0.5) * 4,
-      longitude: lon + (r() - 0.5) * 4,
-      timestamp: Date.UTC(2026, 10, 27) + i,
-      region: REGIONS[Math.floor(r() * REGIONS.length)]!,
-      partition: 0,
-      offset: 0,
-    };
-  });
-}
+const reports = clusteredReports;
 
 const bucketOf = (score: number) => Math.min(100, Math.max(0, Math.floor(score)));
 

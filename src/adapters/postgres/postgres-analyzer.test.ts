@@ -13,6 +13,7 @@ import { ArrowAnalyticsEngine } from "../embedded/arrow-engine.ts";
 import { LocalLake } from "../embedded/local-lake.ts";
 import { PgliteWarehouse } from "../embedded/pglite-warehouse.ts";
 import { PostgresWarehouse } from "./postgres-warehouse.ts";
+import { clusteredReports } from "../../../tests/support/lake-fixture.ts";
 
 /**
  * The analyzer end to end on PostgreSQL: the same lake analysed into PGlite and into PostgreSQL gives the
@@ -24,43 +25,7 @@ if (!URL_) console.log("postgres-analyzer.test.ts: skipped, ACU_DATABASE_URL is 
 const TIMEOUT_MS = 60_000;
 const SCHEMA = `t_${Date.now().toString(36)}_${crypto.randomUUID().slice(0, 8)}`;
 
-// ---- fixtures (as in modules/analyzer/analyzer.test.ts) ------------------------------------------
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-const REGIONS = ["Bretagne", "Île-de-France", "Occitanie", "unknown"];
-
-/** Reports clustered in a few spots so that cells repeat. */
-function reports(n: number, seed: number): LakeReport[] {
-  const r = rng(seed);
-  const spots = [
-    [48.85, 2.35],
-    [43.3, 5.37],
-    [-33.9, 151.2],
-    [40.7, -74.0],
-  ] as const;
-  return Array.from({ length: n }, (_, i) => {
-    const [lat, lon] = spots[Math.floor(r() * spots.length)]!;
-    return {
-      reportId: `r${seed}-${i}`,
-      studentId: `s${i % 31}`,
-      exerciseId: `ex${Math.floor(r() * 4)}`,
-      score: Math.round(r() * 10000) / 100,
-      latitude: lat + (r() - 0.5) * 4,
-      longitude: lon + (r() - 0.5) * 4,
-      timestamp: Date.UTC(2026, 10, 27) + i,
-      region: REGIONS[Math.floor(r() * REGIONS.length)]!,
-      partition: 0,
-      offset: 0,
-    };
-  });
-}
+const reports = clusteredReports;
 
 const snap = (defaultThreshold: number, thresholds: Record<string, number> = {}, revision = 1): ThresholdSnapshot => ({ defaultThreshold, thresholds, revision });
 

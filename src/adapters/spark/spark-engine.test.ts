@@ -17,6 +17,7 @@ import { LocalLake } from "../embedded/local-lake.ts";
 import { WebHdfsLake } from "../hdfs/webhdfs-lake.ts";
 import { PostgresWarehouse } from "../postgres/postgres-warehouse.ts";
 import { JDBC_PASSWORD_ENV, jdbcTarget, SparkAnalyticsEngine, type SparkLogLevel } from "./spark-engine.ts";
+import { rng } from "../../../tests/support/lake-fixture.ts";
 
 /**
  * The Spark engine against the embedded one: the same lake analysed end to end into two PostgreSQL
@@ -73,13 +74,6 @@ describe("SparkAnalyticsEngine, no cluster needed", () => {
 
 // ---- fixtures ---------------------------------------------------------------------------------------
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 const REGIONS = ["Bretagne", "Île-de-France", "Provence-Alpes-Côte d'Azur", "Occitanie", "unknown"];
 
