@@ -108,3 +108,13 @@ test("after all that, the process is alive and healthy", async () => {
   expect(metrics).toContain('acu_reports_rejected_total{reason="invalid"}');
   expect(metrics).toMatch(/acu_reports_ingested_total 1\b/);
 });
+
+test("answers carry security headers and no CORS grant", async () => {
+  for (const path of ["/", "/api/thresholds", "/api/nothing-here"]) {
+    const r = await fetch(`${acu.url}${path}`, { headers: { origin: "https://evil.example" } });
+    expect(r.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(r.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(r.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    expect(r.headers.get("access-control-allow-origin")).toBeNull();
+  }
+});

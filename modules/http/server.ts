@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { secureHeaders } from "hono/secure-headers";
 import type { ServerWebSocket } from "bun";
 import { EXERCISE_ID_PATTERN } from "../../src/domain/threshold.ts";
 import { metrics } from "../../src/metrics.ts";
@@ -21,6 +22,25 @@ const MAX_BUFFERED = 4 * 1024 * 1024;
 export function startHttpServer(deps: { port: number; hostname?: string; routes: Hono[]; feed: AlertFeed | null; log: Log }): Running & { port: number } {
   const { feed, log } = deps;
   const app = new Hono();
+  // Security headers on every answer. No CORS headers are sent: browsers refuse cross-origin reads, so
+  // only the dashboard served here (same origin) can call the API. Style attributes are allowed for the
+  // chart bars; scripts only from this origin.
+  app.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
   for (const r of deps.routes) app.route("/", r);
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((e, c) => {
