@@ -4,7 +4,19 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 
 export const ROOT = join(import.meta.dir, "../..");
-export const TOKEN = "test-operator-token-0123456789";
+/** One static token per scope (ACU_INGEST_TOKEN, ACU_OPERATOR_TOKEN, ACU_VIEWER_TOKEN) for every test process. */
+export const TOKENS = {
+  ingest: "test-ingest-token-0123456789",
+  operator: "test-operator-token-0123456789",
+  viewer: "test-viewer-token-0123456789",
+} as const;
+export const TOKEN = TOKENS.operator;
+export const TOKEN_ENV = {
+  ACU_ADMIN_TOKEN: TOKENS.operator,
+  ACU_OPERATOR_TOKEN: TOKENS.operator,
+  ACU_INGEST_TOKEN: TOKENS.ingest,
+  ACU_VIEWER_TOKEN: TOKENS.viewer,
+};
 export const ENGINE_VARS = ["ACU_KAFKA_BROKERS", "ACU_ETCD_ENDPOINTS", "ACU_DATABASE_URL", "ACU_HDFS_URL", "ACU_SPARK_MASTER"];
 
 /** A free loopback port: bind 0, read it, release it. */
@@ -42,7 +54,7 @@ export async function startAcu(opts: { dataDir: string; env?: Record<string, str
       ...inherited,
       ACU_HTTP_PORT: String(port),
       ACU_DATA_DIR: opts.dataDir,
-      ACU_ADMIN_TOKEN: TOKEN,
+      ...TOKEN_ENV,
       ACU_ANALYZER_SCHEDULE: "off",
       ...opts.env,
     },
@@ -89,10 +101,12 @@ export function cleanup(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export const operator = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+export const operator = { authorization: `Bearer ${TOKENS.operator}`, "content-type": "application/json" };
+export const ingest = { authorization: `Bearer ${TOKENS.ingest}`, "content-type": "application/json" };
+export const viewer = { authorization: `Bearer ${TOKENS.viewer}` };
 
 export async function postReports(url: string, body: unknown): Promise<Response> {
-  return fetch(`${url}/api/reports`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  return fetch(`${url}/api/reports`, { method: "POST", headers: ingest, body: typeof body === "string" ? body : JSON.stringify(body) });
 }
 
 /** Waits until `check` returns a truthy value or the time runs out (then throws with `what`). */
