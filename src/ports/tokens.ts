@@ -1,0 +1,32 @@
+import type { Principal, Scope } from "../domain/token.ts";
+
+/** A token as listed: everything but the secret (which is not kept anywhere). */
+export interface TokenInfo {
+  id: string;
+  scope: Scope;
+  label: string;
+  createdAt: string;
+}
+
+/**
+ * API tokens created at run time (`acu token create`, demo mode), kept as SHA-256 digests only. Shared by
+ * every process of a deployment: a token created or revoked through one is honoured by all of them, within
+ * the bound the adapter documents (`propagationMs`).
+ */
+export interface TokenStore {
+  readonly engine: string;
+  /** Longest time, in normal operation, before a creation or revocation made elsewhere applies to verify(). */
+  readonly propagationMs: number;
+  /** A new random token of that scope; the secret is returned once and never stored. */
+  create(scope: Scope, label?: string): Promise<{ id: string; token: string }>;
+  /** Removes a token; false when no token has that id. */
+  revoke(id: string): Promise<boolean>;
+  /** Every token, without secrets, oldest first. */
+  list(): Promise<TokenInfo[]>;
+  /**
+   * The token's id and scope, or null. Answered from memory (it runs on every request), comparing digests
+   * in constant time.
+   */
+  verify(token: string): Principal | null;
+  close(): Promise<void>;
+}
