@@ -38,6 +38,27 @@ etcd_check_ready() {
   etcdctl3 --endpoints="$(etcd_endpoints "$m")" --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1
 }
 
+# etcd_start_member TOPO M J: starts member J of an M-member cluster in the background. A member with data
+# rejoins with it (etcd then ignores the --initial-* flags).
+etcd_start_member() {
+  local topo=$1 m=$2 j=$3 k peers=()
+  for ((k = 0; k < m; k++)); do peers+=("m$k=http://127.0.0.1:$(etcd_peer_port "$k")"); done
+  # etcd refuses ETCD_* environment variables that duplicate a flag: start it without any.
+  local unset_env=() v
+  for v in $(compgen -e | grep '^ETCD_' || true); do unset_env+=(-u "$v"); done
+  local d=$topo/member-$j c p
+  c=$(etcd_client_port "$j"); p=$(etcd_peer_port "$j")
+  mkdir -p "$d"
+  mark_log "$d/etcd.log"
+  nohup env "${unset_env[@]}" etcd --name "m$j" --data-dir "$d/data" \
+    --listen-client-urls "http://127.0.0.1:$c" --advertise-client-urls "http://127.0.0.1:$c" \
+    --listen-peer-urls "http://127.0.0.1:$p" --initial-advertise-peer-urls "http://127.0.0.1:$p" \
+    --initial-cluster "$(join , "${peers[@]}")" --initial-cluster-token "acu-etcd-n$m" \
+    --initial-cluster-state new --logger zap --log-outputs stderr \
+    >>"$d/etcd.log" 2>&1 </dev/null &
+  echo $! >"$d/etcd.pid"
+}
+
 up_etcd() {
   local m=${1:-}
   command -v etcd >/dev/null 2>&1 || install_etcd
@@ -52,30 +73,14 @@ up_etcd() {
   (( active > 0 )) && m=${m:-$active}
   m=${m:-1}
   (( m >= 1 )) || die "etcd: --etcd-members must be >= 1"
-  local topo j t0=$SECONDS ports=() peers=()
+  local topo j t0=$SECONDS ports=()
   topo=$(etcd_dir)/n$m
   [[ -n $(etcd_active_topo) ]] && down_etcd quiet
   for ((j = 0; j < m; j++)); do
     ports+=("$(etcd_client_port "$j")" "$(etcd_peer_port "$j")")
-    peers+=("m$j=http://127.0.0.1:$(etcd_peer_port "$j")")
   done
   ensure_ports_free etcd "${ports[@]}"
-  # etcd refuses ETCD_* environment variables that duplicate a flag: start it without any.
-  local unset_env=() v
-  for v in $(compgen -e | grep '^ETCD_' || true); do unset_env+=(-u "$v"); done
-  for ((j = 0; j < m; j++)); do
-    local d=$topo/member-$j c p
-    c=$(etcd_client_port "$j"); p=$(etcd_peer_port "$j")
-    mkdir -p "$d"
-    mark_log "$d/etcd.log"
-    nohup env "${unset_env[@]}" etcd --name "m$j" --data-dir "$d/data" \
-      --listen-client-urls "http://127.0.0.1:$c" --advertise-client-urls "http://127.0.0.1:$c" \
-      --listen-peer-urls "http://127.0.0.1:$p" --initial-advertise-peer-urls "http://127.0.0.1:$p" \
-      --initial-cluster "$(join , "${peers[@]}")" --initial-cluster-token "acu-etcd-n$m" \
-      --initial-cluster-state new --logger zap --log-outputs stderr \
-      >>"$d/etcd.log" 2>&1 </dev/null &
-    echo $! >"$d/etcd.pid"
-  done
+  for ((j = 0; j < m; j++)); do etcd_start_member "$topo" "$m" "$j"; done
   echo "$m $topo" >"$(etcd_dir)/active"
   log "etcd: started $m member(s) (pids $(cat "$topo"/member-*/etcd.pid | paste -sd,)), waiting for health"
   if ! wait_for etcd "${ACU_CLUSTER_TIMEOUT:-120}" "$topo/member-*/etcd.log" etcd_check_ready "$m" "$topo"; then
@@ -129,4 +134,31 @@ status_etcd() {
 env_etcd() {
   alive_etcd || return 0
   echo "export ACU_ETCD_ENDPOINTS=$(etcd_endpoints "$(etcd_active_n)")"
+}
+
+# node_etcd stop|kill|start J: one member of the running cluster (scripts/cluster node ...).
+node_etcd() {
+  local action=$1 j=$2 topo m
+  topo=$(etcd_active_topo); m=$(etcd_active_n)
+  [[ -n $topo ]] || die "etcd: not up (scripts/cluster up first)"
+  (( j < m )) || die "etcd: no member $j (the cluster has $m: 0..$((m - 1)))"
+  local pidfile=$topo/member-$j/etcd.pid marker; marker=$(etcd_marker "$topo" "$j")
+  case $action in
+    stop) stop_pids "etcd member $j" "${ACU_CLUSTER_STOP_TIMEOUT:-30}" "$pidfile:$marker"; log "etcd: member $j stopped" ;;
+    kill) node_kill "etcd member $j" "$pidfile" "$marker" ;;
+    start)
+      if pid_alive "$pidfile" "$marker"; then log "etcd: member $j already runs (pid $(<"$pidfile"))"; return 0; fi
+      local t0=$SECONDS
+      etcd_start_member "$topo" "$m" "$j"
+      wait_for "etcd member $j" "${ACU_CLUSTER_TIMEOUT:-120}" "$topo/member-$j/etcd.log" etcd_member_ready "$topo" "$j" ||
+        die "etcd: member $j did not come back"
+      log "etcd: member $j up in $((SECONDS - t0))s (pid $(<"$pidfile"))"
+      ;;
+  esac
+}
+
+etcd_member_ready() {
+  local topo=$1 j=$2
+  pid_running "$topo/member-$j/etcd.pid" || return 2
+  etcdctl3 --endpoints="http://127.0.0.1:$(etcd_client_port "$j")" --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1
 }

@@ -193,6 +193,15 @@ hdfs_check_ready() {
   for ((i = 0; i < n; i++)); do port_open "$(hdfs_dn_http_port "$i")" || return 1; done
 }
 
+# hdfs_start_datanode TOPO I: starts DataNode I with its conf dir (written by up), in the background.
+hdfs_start_datanode() {
+  local topo=$1 i=$2 d=$1/datanode-$2
+  mark_log "$d/logs/datanode.log" "$d/logs/stdout.log"
+  hdfs_java_cmd "$d/conf" "$d/logs" datanode.log
+  nohup "${HDFS_CMD[@]}" org.apache.hadoop.hdfs.server.datanode.DataNode >>"$d/logs/stdout.log" 2>&1 </dev/null &
+  echo $! >"$d/hdfs.pid"
+}
+
 up_hdfs() {
   local n=${1:-}
   hdfs_installed || install_hdfs
@@ -234,13 +243,7 @@ up_hdfs() {
   hdfs_java_cmd "$topo/namenode/conf" "$topo/namenode/logs" namenode.log
   nohup "${HDFS_CMD[@]}" org.apache.hadoop.hdfs.server.namenode.NameNode >>"$topo/namenode/logs/stdout.log" 2>&1 </dev/null &
   echo $! >"$topo/namenode/hdfs.pid"
-  for ((i = 0; i < n; i++)); do
-    local d=$topo/datanode-$i
-    mark_log "$d/logs/datanode.log" "$d/logs/stdout.log"
-    hdfs_java_cmd "$d/conf" "$d/logs" datanode.log
-    nohup "${HDFS_CMD[@]}" org.apache.hadoop.hdfs.server.datanode.DataNode >>"$d/logs/stdout.log" 2>&1 </dev/null &
-    echo $! >"$d/hdfs.pid"
-  done
+  for ((i = 0; i < n; i++)); do hdfs_start_datanode "$topo" "$i"; done
   echo "$n $topo" >"$(hdfs_dir)/active"
   log "hdfs: started a NameNode (pid $(<"$topo/namenode/hdfs.pid")) and $n DataNode(s) (pids $(cat "$topo"/datanode-*/hdfs.pid | paste -sd,)), waiting for WebHDFS and the DataNodes"
   if ! wait_for hdfs "${ACU_CLUSTER_TIMEOUT:-120}" "$topo/*/logs/namenode.log $topo/*/logs/datanode.log $topo/*/logs/stdout.log" \
@@ -301,4 +304,25 @@ env_hdfs() {
   alive_hdfs || return 0
   echo "export ACU_HDFS_URL=$(hdfs_url)"
   echo "export ACU_HDFS_NAMENODE=$(hdfs_namenode)"
+}
+
+# node_hdfs-datanode stop|kill|start I: one DataNode of the running HDFS (scripts/cluster node ...).
+node_hdfs-datanode() {
+  local action=$1 i=$2 topo n
+  topo=$(hdfs_active_topo); n=$(hdfs_active_n)
+  [[ -n $topo ]] || die "hdfs: not up (scripts/cluster up first)"
+  (( i < n )) || die "hdfs: no DataNode $i (HDFS has $n: 0..$((n - 1)))"
+  local pidfile=$topo/datanode-$i/hdfs.pid marker; marker=$(hdfs_dn_marker "$topo" "$i")
+  case $action in
+    stop) stop_pids "hdfs DataNode $i" "${ACU_CLUSTER_STOP_TIMEOUT:-30}" "$pidfile:$marker"; log "hdfs: DataNode $i stopped" ;;
+    kill) node_kill "hdfs DataNode $i" "$pidfile" "$marker" ;;
+    start)
+      if pid_alive "$pidfile" "$marker"; then log "hdfs: DataNode $i already runs (pid $(<"$pidfile"))"; return 0; fi
+      local t0=$SECONDS
+      hdfs_start_datanode "$topo" "$i"
+      wait_for "hdfs DataNode $i" "${ACU_CLUSTER_TIMEOUT:-120}" "$topo/datanode-$i/logs/datanode.log $topo/datanode-$i/logs/stdout.log" \
+        hdfs_check_ready "$n" "$topo" || die "hdfs: DataNode $i did not come back"
+      log "hdfs: DataNode $i up in $((SECONDS - t0))s (pid $(<"$pidfile")), $n live at the NameNode"
+      ;;
+  esac
 }

@@ -195,6 +195,19 @@ kafka_check_ready() {
   (( seen >= n )) || return 1
 }
 
+# kafka_start_node TOPO I: starts node I of TOPO with its server.properties (written by up), in the background.
+kafka_start_node() {
+  local topo=$1 i=$2
+  mark_log "$topo/node-$i/logs/server.log" "$topo/node-$i/logs/stdout.log"
+  # shellcheck disable=SC2086
+  nohup java $KAFKA_HEAP -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$(kafka_dir)/log4j2.properties" -Dkafka.logs.dir="$topo/node-$i/logs" \
+    -cp "$(kafka_cp)" kafka.Kafka "$topo/node-$i/server.properties" \
+    >>"$topo/node-$i/logs/stdout.log" 2>&1 </dev/null &
+  echo $! >"$topo/node-$i/kafka.pid"
+}
+
 up_kafka() {
   local n=${1:-}
   kafka_installed || install_kafka
@@ -231,16 +244,7 @@ up_kafka() {
   for i in "${pids[@]}"; do
     wait "$i" || die "kafka: formatting storage failed: $(cat "$topo"/node-*/logs/format.log)"
   done
-  for ((i = 0; i < n; i++)); do
-    mark_log "$topo/node-$i/logs/server.log"
-    # shellcheck disable=SC2086
-    nohup java $KAFKA_HEAP -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-      -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
-      -Dlog4j2.configurationFile="$(kafka_dir)/log4j2.properties" -Dkafka.logs.dir="$topo/node-$i/logs" \
-      -cp "$(kafka_cp)" kafka.Kafka "$topo/node-$i/server.properties" \
-      >"$topo/node-$i/logs/stdout.log" 2>&1 </dev/null &
-    echo $! >"$topo/node-$i/kafka.pid"
-  done
+  for ((i = 0; i < n; i++)); do kafka_start_node "$topo" "$i"; done
   echo "$n $topo" >"$(kafka_dir)/active"
   log "kafka: started $n node(s) (pids $(cat "$topo"/node-*/kafka.pid | paste -sd,)), waiting for the brokers"
   if ! wait_for kafka "${ACU_CLUSTER_TIMEOUT:-120}" "$topo/node-*/logs/server.log $topo/node-*/logs/stdout.log" \
@@ -323,4 +327,33 @@ exec_kafka_class() {
   # shellcheck disable=SC2086
   exec java ${KAFKA_HEAP_OPTS:--Xmx512m} -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$(kafka_tools_log4j)" ${KAFKA_OPTS:-} -cp "$(kafka_cp)" "$cls" "$@"
+}
+
+# node_kafka stop|kill|start I: one broker of the running cluster (scripts/cluster node ...).
+node_kafka() {
+  local action=$1 i=$2 topo n
+  topo=$(kafka_active_topo); n=$(kafka_active_n)
+  [[ -n $topo ]] || die "kafka: not up (scripts/cluster up first)"
+  (( i < n )) || die "kafka: no node $i (the cluster has $n: 0..$((n - 1)))"
+  local pidfile=$topo/node-$i/kafka.pid marker; marker=$(kafka_node_marker "$topo" "$i")
+  case $action in
+    stop) stop_pids "kafka node $i" "${ACU_CLUSTER_STOP_TIMEOUT:-30}" "$pidfile:$marker"; log "kafka: node $i stopped" ;;
+    kill) node_kill "kafka node $i" "$pidfile" "$marker" ;;
+    start)
+      if pid_alive "$pidfile" "$marker"; then log "kafka: node $i already runs (pid $(<"$pidfile"))"; return 0; fi
+      local t0=$SECONDS
+      kafka_start_node "$topo" "$i"
+      wait_for "kafka node $i" "${ACU_CLUSTER_TIMEOUT:-120}" "$topo/node-$i/logs/server.log $topo/node-$i/logs/stdout.log" kafka_node_ready "$topo" "$i" ||
+        die "kafka: node $i did not come back"
+      log "kafka: node $i up in $((SECONDS - t0))s (pid $(<"$pidfile"))"
+      ;;
+  esac
+}
+
+# Ready: the process runs, its client port accepts connections and it logged its start.
+kafka_node_ready() {
+  local topo=$1 i=$2
+  pid_running "$topo/node-$i/kafka.pid" || return 2
+  port_open "$(kafka_client_port "$i")" || return 1
+  log_since_mark "$topo/node-$i/logs/server.log" | grep -q 'Kafka Server started'
 }

@@ -119,6 +119,18 @@ stop_pids() {
   done
 }
 
+# node_kill NAME PIDFILE MARKER: SIGKILL one process (as a crash would), wait until it is gone, drop its pid file.
+node_kill() {
+  local name=$1 pidfile=$2 marker=$3 pid
+  if ! pid_alive "$pidfile" "$marker"; then log "$name: not running"; rm -f "$pidfile"; return 0; fi
+  pid=$(<"$pidfile")
+  kill -KILL "$pid" 2>/dev/null || true
+  local start=$SECONDS
+  while proc_running "$pid" && (( SECONDS - start < 10 )); do sleep 0.1; done
+  rm -f "$pidfile"
+  log "$name: killed (pid $pid)"
+}
+
 # maven_copy_jars HOME LABEL ARTIFACT DEPENDENCIES_XML: writes HOME/pom.xml declaring the given <dependency>
 # lines and copies them with all their runtime dependencies into HOME/libs.tmp (the caller checks and
 # renames it); on failure prints Maven's errors and dies naming LABEL.

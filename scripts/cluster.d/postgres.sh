@@ -135,3 +135,23 @@ env_postgres() {
   alive_postgres || return 0
   echo "export ACU_DATABASE_URL=postgres://acu:acu@127.0.0.1:$PG_PORT/acu"
 }
+
+# node_postgres stop|kill|start: the server alone (scripts/cluster node ...). stop is a fast shutdown
+# (sessions are ended, the data is consistent); kill is SIGKILL of the postmaster (crash recovery at the
+# next start); start is 'up' (same configuration, same port).
+node_postgres() {
+  local action=$1 pid
+  case $action in
+    stop) down_postgres ;;
+    kill)
+      pid=$(pg_pid)
+      alive_postgres || { log "postgres: not running"; return 0; }
+      kill -KILL "$pid" 2>/dev/null || true
+      local start=$SECONDS
+      while proc_running "$pid" && (( SECONDS - start < 10 )); do sleep 0.1; done
+      # Its backends notice the postmaster is gone and exit on their own; the next start recovers.
+      log "postgres: postmaster (pid $pid) killed"
+      ;;
+    start) up_postgres ;;
+  esac
+}
