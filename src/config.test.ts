@@ -16,15 +16,31 @@ test("flags override ACU_* variables, which override defaults", () => {
   const d = loadConfig([], {});
   expect(d.port).toBe(8080);
   expect(d.defaultThreshold).toBe(50);
-  expect(d.adminTokenGenerated).toBe(true);
-  expect(d.adminToken.length).toBeGreaterThanOrEqual(32);
+  expect(d.staticTokens).toEqual([]);
+  expect(d.ingestRateLimit).toBe(20_000);
+  expect(d.wsPerToken).toBe(50);
 });
 
 test("bad settings are named", () => {
   expect(() => loadConfig([], { ACU_DEFAULT_THRESHOLD: "50.5" })).toThrow("ACU_DEFAULT_THRESHOLD");
   expect(() => loadConfig(["--port", "http"], {})).toThrow("port");
   expect(() => loadConfig([], { ACU_ADMIN_TOKEN: "short" })).toThrow("ACU_ADMIN_TOKEN");
+  for (const v of ["ACU_INGEST_TOKEN", "ACU_OPERATOR_TOKEN", "ACU_VIEWER_TOKEN"]) expect(() => loadConfig([], { [v]: "fifteen-chars-x" })).toThrow(v);
+  expect(() => loadConfig([], { ACU_VIEWER_TOKEN: "has a space in it, 16+" })).toThrow("ACU_VIEWER_TOKEN");
+  expect(() => loadConfig([], { ACU_INGEST_RATE_LIMIT: "-1" })).toThrow("ACU_INGEST_RATE_LIMIT");
+  expect(() => loadConfig([], { ACU_WS_PER_TOKEN: "0" })).toThrow("ACU_WS_PER_TOKEN");
   expect(loadConfig([], { ACU_ANALYZER_SCHEDULE: "off" }).analyzerSchedule).toBeNull();
+});
+
+test("static tokens: one per scope; ACU_ADMIN_TOKEN is an alias of the operator token; the same secret for two scopes is refused; masked", async () => {
+  const { describeConfig } = await import("./config.ts");
+  const c = loadConfig([], { ACU_INGEST_TOKEN: "ingest-token-0123456789", ACU_OPERATOR_TOKEN: "operator-token-0123456789", ACU_ADMIN_TOKEN: "operator-token-0123456789", ACU_VIEWER_TOKEN: "viewer-token-0123456789" });
+  expect(c.staticTokens.map((t) => [t.variable, t.scope])).toEqual([["ACU_INGEST_TOKEN", "ingest"], ["ACU_OPERATOR_TOKEN", "operator"], ["ACU_VIEWER_TOKEN", "viewer"]]);
+  expect(loadConfig([], { ACU_ADMIN_TOKEN: "admin-token-0123456789" }).staticTokens).toEqual([{ variable: "ACU_ADMIN_TOKEN", scope: "operator", token: "admin-token-0123456789" }]);
+  expect(() => loadConfig([], { ACU_INGEST_TOKEN: "same-token-0123456789", ACU_VIEWER_TOKEN: "same-token-0123456789" })).toThrow("same token");
+  const shown = JSON.stringify(describeConfig(c, {}));
+  expect(shown).not.toContain("token-0123456789");
+  expect(shown).toContain("ACU_VIEWER_TOKEN");
 });
 
 test("shared engines: unset means embedded; set values are checked; secrets are masked", async () => {

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { maskUrl } from "./redact.ts";
+import type { Scope } from "./domain/token.ts";
 
 export { maskUrl };
 
@@ -12,9 +13,12 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
-  /** Operator bearer token; generated when not configured. */
-  adminToken: string;
-  adminTokenGenerated: boolean;
+  /** Bearer tokens set in the environment (ACU_INGEST_TOKEN, ACU_OPERATOR_TOKEN, ACU_VIEWER_TOKEN, ACU_ADMIN_TOKEN). */
+  staticTokens: StaticToken[];
+  /** Reports per second per ingest token (0 = no limit). */
+  ingestRateLimit: number;
+  /** Concurrent alert-stream sockets per token. */
+  wsPerToken: number;
   defaultThreshold: number;
   partitions: number;
   analyzerSchedule: string | null;
@@ -28,6 +32,7 @@ export interface Config {
   kafkaReplication: number | null;
   etcdEndpoints: string[] | null;
   etcdPrefix: string;
+  etcdTokenPrefix: string;
   kafkaNamespace: string;
   spark: { master: string; home: string; python: string | null; jdbcJar: string; app: string | null } | null;
   hdfsUrl: string | null;
@@ -41,7 +46,12 @@ export const ENV_VARS: Array<{ name: string; flag?: string; default: string; hel
   { name: "ACU_HTTP_PORT", flag: "--port", default: "8080", help: "HTTP/WebSocket port (ingest, API, dashboard)" },
   { name: "ACU_HTTP_HOST", flag: "--host", default: "127.0.0.1", help: "address to listen on" },
   { name: "ACU_DATA_DIR", flag: "--data-dir", default: "./data", help: "embedded log, thresholds, lake and warehouse" },
-  { name: "ACU_ADMIN_TOKEN", default: "(generated, printed once)", help: "operator bearer token (thresholds, analyzer runs)" },
+  { name: "ACU_INGEST_TOKEN", default: "(none)", help: "static bearer token of scope ingest (POST /api/reports; also what `acu signal` sends), ≥ 16 characters" },
+  { name: "ACU_OPERATOR_TOKEN", default: "(none)", help: "static bearer token of scope operator (thresholds, analyzer runs, and every viewer call), ≥ 16 characters" },
+  { name: "ACU_VIEWER_TOKEN", default: "(none)", help: "static bearer token of scope viewer (analytics, alerts, thresholds, live stream), ≥ 16 characters" },
+  { name: "ACU_ADMIN_TOKEN", default: "(none)", help: "deprecated alias of ACU_OPERATOR_TOKEN, still accepted" },
+  { name: "ACU_INGEST_RATE_LIMIT", default: "20000", help: "reports/s per ingest token, burst 2 s worth, per ingest process; 0 = no limit" },
+  { name: "ACU_WS_PER_TOKEN", default: "50", help: "concurrent alert-stream WebSockets per token" },
   { name: "ACU_DEFAULT_THRESHOLD", default: "50", help: "threshold in whole percent for exercises without one" },
   { name: "ACU_PARTITIONS", default: "6", help: "partitions of student-reports and alerts (fixed when the log is created)" },
   { name: "ACU_ANALYZER_SCHEDULE", default: "0 * * * * *", help: "cron (with seconds) for analyzer runs; 'off' for on demand only" },
@@ -55,6 +65,7 @@ export const ENV_VARS: Array<{ name: string; flag?: string; default: string; hel
   { name: "ACU_KAFKA_NAMESPACE", default: "(none)", help: "prefix of acu's topic and group names, to share a Kafka cluster" },
   { name: "ACU_ETCD_ENDPOINTS", default: "(embedded file)", help: "http://host:port,… of an etcd cluster for thresholds" },
   { name: "ACU_ETCD_PREFIX", default: "/acu/thresholds/", help: "etcd key prefix of thresholds" },
+  { name: "ACU_ETCD_TOKEN_PREFIX", default: "/acu/tokens/", help: "etcd key prefix of API tokens (digests only)" },
   { name: "ACU_HDFS_URL", default: "(local files)", help: "WebHDFS address http://namenode:port of the lake" },
   { name: "ACU_HDFS_ROOT", default: "/acu/lake", help: "folder of the lake in HDFS" },
   { name: "ACU_HDFS_NAMENODE", default: "(webhdfs:// URIs)", help: "hdfs://namenode:port, how Spark names lake files" },
@@ -93,16 +104,15 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     allowPositionals: true,
   });
   const port = num("port", (values.port as string | undefined) ?? env.ACU_HTTP_PORT, 8080, (n) => Number.isInteger(n) && n >= 0 && n < 65536, "must be a port number 0–65535");
-  const token = env.ACU_ADMIN_TOKEN;
-  if (token !== undefined && token !== "" && token.length < 16) throw new ConfigError("ACU_ADMIN_TOKEN must be at least 16 characters");
   const schedule = env.ACU_ANALYZER_SCHEDULE ?? "0 * * * * *";
   return {
     roles: parseRoles(values.role as string | undefined),
     port,
     host: (values.host as string | undefined) ?? env.ACU_HTTP_HOST ?? "127.0.0.1",
     dataDir: resolve((values["data-dir"] as string | undefined) ?? env.ACU_DATA_DIR ?? "./data"),
-    adminToken: token || crypto.randomUUID().replaceAll("-", ""),
-    adminTokenGenerated: !token,
+    staticTokens: staticTokens(env),
+    ingestRateLimit: num("ACU_INGEST_RATE_LIMIT", env.ACU_INGEST_RATE_LIMIT, 20_000, (n) => n >= 0 && n <= 10_000_000, "must be reports per second, 0 (no limit) to 10000000"),
+    wsPerToken: num("ACU_WS_PER_TOKEN", env.ACU_WS_PER_TOKEN, 50, (n) => Number.isInteger(n) && n >= 1 && n <= 100_000, "must be a whole number 1–100000"),
     defaultThreshold: num("ACU_DEFAULT_THRESHOLD", env.ACU_DEFAULT_THRESHOLD, 50, (n) => Number.isInteger(n) && n >= 0 && n <= 100, "must be a whole percent 0–100"),
     partitions: num("ACU_PARTITIONS", env.ACU_PARTITIONS, 6, (n) => Number.isInteger(n) && n >= 1 && n <= 1024, "must be a whole number 1–1024"),
     analyzerSchedule: schedule === "off" || schedule === "" ? null : schedule,
@@ -115,6 +125,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     kafkaReplication: env.ACU_KAFKA_REPLICATION ? num("ACU_KAFKA_REPLICATION", env.ACU_KAFKA_REPLICATION, 1, (n) => Number.isInteger(n) && n >= 1, "must be a whole number ≥ 1") : null,
     etcdEndpoints: list("ACU_ETCD_ENDPOINTS", env.ACU_ETCD_ENDPOINTS, /^https?:\/\/[A-Za-z0-9.-]+:\d+$/, "http://host:port"),
     etcdPrefix: env.ACU_ETCD_PREFIX || "/acu/thresholds/",
+    etcdTokenPrefix: env.ACU_ETCD_TOKEN_PREFIX || "/acu/tokens/",
     kafkaNamespace: namespace(env.ACU_KAFKA_NAMESPACE),
     databaseUrl: databaseUrl(env.ACU_DATABASE_URL),
     spark: spark(env),
@@ -122,6 +133,35 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     hdfsRoot: hdfsRoot(env.ACU_HDFS_ROOT),
     hdfsNamenode: list("ACU_HDFS_NAMENODE", env.ACU_HDFS_NAMENODE, /^hdfs:\/\/[A-Za-z0-9.-]+:\d+$/, "hdfs://host:port")?.[0] ?? null,
   };
+}
+
+export interface StaticToken {
+  /** The variable it came from, named in messages instead of the secret. */
+  variable: string;
+  scope: Scope;
+  token: string;
+}
+
+const TOKEN_VARS: Array<[string, Scope]> = [
+  ["ACU_INGEST_TOKEN", "ingest"],
+  ["ACU_OPERATOR_TOKEN", "operator"],
+  ["ACU_ADMIN_TOKEN", "operator"],
+  ["ACU_VIEWER_TOKEN", "viewer"],
+];
+
+/** Static tokens: each set one must be 16+ printable characters (it travels in a header and a subprotocol). */
+function staticTokens(env: Record<string, string | undefined>): StaticToken[] {
+  const out: StaticToken[] = [];
+  for (const [variable, scope] of TOKEN_VARS) {
+    const token = env[variable];
+    if (token === undefined || token === "") continue;
+    if (token.length < 16) throw new ConfigError(`${variable} must be at least 16 characters`);
+    if (!/^[\x21-\x7e]+$/.test(token) || /[,;"\\]/.test(token)) throw new ConfigError(`${variable} may hold only printable ASCII without spaces, commas, semicolons, quotes or backslashes`);
+    // The deprecated alias holding the same value as ACU_OPERATOR_TOKEN is one token, not two.
+    if (!out.some((t) => t.token === token && t.scope === scope)) out.push({ variable, scope, token });
+  }
+  for (const a of out) for (const b of out) if (a.token === b.token && a.scope !== b.scope) throw new ConfigError(`${a.variable} and ${b.variable} hold the same token; each scope needs its own`);
+  return out;
 }
 
 function list(name: string, raw: string | undefined, item: RegExp, shape: string): string[] | null {
@@ -167,5 +207,6 @@ function databaseUrl(raw: string | undefined): string | null {
 
 /** What `acu config` prints: the resolved settings, secrets masked. */
 export function describeConfig(c: Config, engines: Record<string, string>): Record<string, unknown> {
-  return { ...c, adminToken: c.adminTokenGenerated ? "(generated at start)" : "****", databaseUrl: c.databaseUrl && maskUrl(c.databaseUrl), engines };
+  const staticTokens = Object.fromEntries(c.staticTokens.map((t) => [t.variable, `**** (${t.scope})`]));
+  return { ...c, staticTokens, databaseUrl: c.databaseUrl && maskUrl(c.databaseUrl), engines };
 }

@@ -7,27 +7,31 @@ import { join } from "node:path";
 import { ConfigError, describeConfig, ENV_VARS, loadConfig, maskUrl, ROLES, type Config } from "./config.ts";
 import { EmbeddedLogBus } from "./adapters/embedded/log-bus.ts";
 import { FileThresholdStore } from "./adapters/embedded/file-thresholds.ts";
+import { FileTokenStore } from "./adapters/embedded/file-tokens.ts";
 import { LocalLake } from "./adapters/embedded/local-lake.ts";
 import { PgliteWarehouse } from "./adapters/embedded/pglite-warehouse.ts";
 import { ArrowAnalyticsEngine } from "./adapters/embedded/arrow-engine.ts";
 import { pgliteAssets } from "./adapters/embedded/pglite-assets.ts";
 import { KafkaBus } from "./adapters/kafka/kafka-bus.ts";
 import { EtcdThresholdStore } from "./adapters/etcd/etcd-thresholds.ts";
+import { EtcdTokenStore } from "./adapters/etcd/etcd-tokens.ts";
 import { PostgresWarehouse } from "./adapters/postgres/postgres-warehouse.ts";
 import { WebHdfsLake } from "./adapters/hdfs/webhdfs-lake.ts";
 import { SparkAnalyticsEngine } from "./adapters/spark/spark-engine.ts";
 import type { AnalyticsEngine } from "./ports/analytics-engine.ts";
 import { TOPICS, type Bus } from "./ports/bus.ts";
 import type { ThresholdStore } from "./ports/thresholds.ts";
+import type { TokenStore } from "./ports/tokens.ts";
+import { isScope, SCOPES, TOKEN_ID_PATTERN, validateLabel, type Scope } from "./domain/token.ts";
 import type { Lake } from "./ports/lake.ts";
 import type { Warehouse } from "./ports/warehouse.ts";
 import { migrate } from "./warehouse/migrate.ts";
 import type { Running } from "../modules/lifecycle.ts";
 import { startAlert } from "../modules/alert/index.ts";
 import { startSink } from "../modules/sink/index.ts";
-import { ingestRoutes } from "../modules/ingest/index.ts";
+import { ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
 import { startAnalyzer, exerciseStats, hotspots, regionStats, recentRuns, type Analyzer } from "../modules/analyzer/index.ts";
-import { AlertFeed, apiRoutes, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
+import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
 import { runSignal } from "../modules/signal/index.ts";
 import { dashboard } from "../web/assets.ts";
 
@@ -46,6 +50,11 @@ Usage:
   acu analyze [--rebuild]
       Run the analyzer once on the data dir (rebuild: recompute from the whole lake).
   acu config      Print the resolved configuration and engines (secrets masked).
+  acu token create --scope ingest|operator|viewer [--label L]
+      Create an API token in the token store (etcd or the data dir) and print it, once.
+  acu token list  List tokens (id, scope, label, creation time; never the secret).
+  acu token revoke ID
+      Revoke a token; every acu process refuses it within seconds.
   acu --help | --version
 
 Environment (flags override variables):
@@ -61,6 +70,7 @@ Signals: SIGTERM/SIGINT stop taking input, finish and commit in-flight work, and
 class Engines {
   private bus?: Promise<Bus>;
   private thresholds?: Promise<ThresholdStore>;
+  private tokens?: Promise<TokenStore>;
   private lake?: Promise<Lake>;
   private warehouse?: Promise<Warehouse>;
   constructor(private readonly cfg: Config) {}
@@ -75,6 +85,11 @@ class Engines {
     return (this.thresholds ??= this.cfg.etcdEndpoints
       ? EtcdThresholdStore.open({ endpoints: this.cfg.etcdEndpoints, prefix: this.cfg.etcdPrefix, defaultThreshold: this.cfg.defaultThreshold, log })
       : Promise.resolve(FileThresholdStore.open(join(this.cfg.dataDir, "thresholds.json"), this.cfg.defaultThreshold)));
+  }
+  getTokens(): Promise<TokenStore> {
+    return (this.tokens ??= this.cfg.etcdEndpoints
+      ? EtcdTokenStore.open({ endpoints: this.cfg.etcdEndpoints, prefix: this.cfg.etcdTokenPrefix, log })
+      : Promise.resolve(FileTokenStore.open(join(this.cfg.dataDir, "tokens.json"))));
   }
   getLake(): Promise<Lake> {
     return (this.lake ??= (async () => {
@@ -107,13 +122,14 @@ class Engines {
     return {
       bus: c.kafkaBrokers ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}` : `embedded log in ${join(c.dataDir, "bus")}`,
       thresholds: c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdPrefix}` : `embedded file ${join(c.dataDir, "thresholds.json")}`,
+      tokens: c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdTokenPrefix}` : `embedded file ${join(c.dataDir, "tokens.json")}`,
       lake: c.hdfsUrl ? `hdfs ${c.hdfsUrl} ${c.hdfsRoot} (${c.hdfsNamenode ?? "webhdfs URIs"})` : `local files in ${join(c.dataDir, "lake")}`,
       warehouse: c.databaseUrl ? `postgres ${maskUrl(c.databaseUrl)}` : `pglite in ${join(c.dataDir, "warehouse")}`,
       analytics: c.spark ? `spark ${c.spark.master}` : "embedded (Arrow)",
     };
   }
   async close(): Promise<void> {
-    for (const p of [this.bus, this.thresholds, this.lake, this.warehouse]) if (p) await (await p).close();
+    for (const p of [this.bus, this.thresholds, this.tokens, this.lake, this.warehouse]) if (p) await (await p).close();
   }
 }
 
@@ -123,6 +139,8 @@ async function runRoles(cfg: Config): Promise<void> {
   const has = (r: (typeof ROLES)[number]) => cfg.roles.includes(r);
   let analyzer: Analyzer | null = null;
   let feed: AlertFeed | null = null;
+  let demo: Array<{ scope: Scope; id: string; token: string }> = [];
+  let listening = "";
 
   try {
     if (has("alert")) running.push(await startAlert({ bus: await engines.getBus(), thresholds: await engines.getThresholds(), log }));
@@ -137,8 +155,19 @@ async function runRoles(cfg: Config): Promise<void> {
       running.push({ name: "analyzer", stop: () => a.stop() });
     }
     if (has("http") || has("ingest")) {
+      const tokens = await engines.getTokens();
+      demo = await demoTokens(cfg, tokens);
+      const auth = authenticator(
+        cfg.staticTokens.map((t) => ({ id: `env:${t.variable}`, scope: t.scope, token: t.token })),
+        tokens,
+      );
+      if (cfg.staticTokens.some((t) => t.variable === "ACU_ADMIN_TOKEN") && !cfg.staticTokens.some((t) => t.variable === "ACU_OPERATOR_TOKEN"))
+        log("ACU_ADMIN_TOKEN is deprecated: set ACU_OPERATOR_TOKEN instead (the value is accepted as the operator token)");
       const routes = [];
-      if (has("ingest")) routes.push(ingestRoutes({ bus: await engines.getBus(), log, regionRadiusKm: cfg.regionRadiusKm }));
+      if (has("ingest")) {
+        const rateLimit = cfg.ingestRateLimit > 0 ? new RateLimiter(cfg.ingestRateLimit) : null;
+        routes.push(ingestRoutes({ bus: await engines.getBus(), log, regionRadiusKm: cfg.regionRadiusKm, rateLimit }));
+      }
       if (has("http")) {
         feed = new AlertFeed(await engines.getBus(), cfg.alertFeedCapacity, log);
         await feed.start();
@@ -159,17 +188,17 @@ async function runRoles(cfg: Config): Promise<void> {
             thresholds,
             feed,
             analytics,
-            operatorToken: cfg.adminToken,
             dashboard,
           }),
         );
       }
       const f = feed;
       routes.push(opsRoutes({ ready: () => (!f || f.ready ? { ready: true, waitingFor: [] } : { ready: false, waitingFor: ["alert feed catching up"] }) }));
-      const server = startHttpServer({ port: cfg.port, hostname: cfg.host, routes, feed, log });
+      const server = startHttpServer({ port: cfg.port, hostname: cfg.host, routes, feed, log, auth, wsPerToken: cfg.wsPerToken });
       // The server stops first on shutdown: no new input while the rest finishes.
       running.unshift(server);
       log(`http: listening on http://${cfg.host}:${server.port} (dashboard at /)`);
+      listening = `http://${cfg.host === "0.0.0.0" || cfg.host === "::" ? "127.0.0.1" : cfg.host}:${server.port}`;
     }
   } catch (e) {
     for (const r of running.reverse()) await r.stop().catch(() => {});
@@ -177,7 +206,7 @@ async function runRoles(cfg: Config): Promise<void> {
     throw e;
   }
 
-  if (cfg.adminTokenGenerated && (has("http") || has("analyzer"))) log(`operator token (generated for this run; set ACU_ADMIN_TOKEN to keep one): ${cfg.adminToken}`);
+  if (demo.length > 0) printDemoTokens(demo, has("http") ? listening : null);
   log(`acu ${VERSION} running roles: ${cfg.roles.join(", ")} on data dir ${cfg.dataDir}`);
 
   let stopping = false;
@@ -203,6 +232,65 @@ async function runRoles(cfg: Config): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+/**
+ * Demo mode: with no static token and an empty store, nothing could call the API, so create one token per
+ * scope. They are kept in the store (revocable with `acu token revoke`) and printed once, by the caller.
+ */
+async function demoTokens(cfg: Config, store: TokenStore): Promise<Array<{ scope: Scope; id: string; token: string }>> {
+  if (cfg.staticTokens.length > 0 || (await store.list()).length > 0) return [];
+  const out = [];
+  for (const scope of SCOPES) out.push({ scope, ...(await store.create(scope, "demo")) });
+  return out;
+}
+
+/** The only place a secret is ever printed by the server: the demo tokens, once, on stdout. */
+function printDemoTokens(demo: Array<{ scope: Scope; id: string; token: string }>, url: string | null): void {
+  const lines = [
+    "demo mode: no token was configured, so one token per scope was created and is shown this once",
+    "(kept as digests in the token store; `acu token list`, `acu token revoke <id>`):",
+    ...demo.map((d) => `  ${d.scope.padEnd(9)}${d.token}  (id ${d.id})`),
+  ];
+  const viewer = demo.find((d) => d.scope === "viewer");
+  if (url && viewer) lines.push(`dashboard: ${url}/#token=${viewer.token}`);
+  console.log(lines.join("\n"));
+}
+
+async function runTokenCommand(cfg: Config, argv: string[]): Promise<void> {
+  const { parseArgs } = await import("node:util");
+  const { values, positionals } = parseArgs({ args: argv, options: { scope: { type: "string" }, label: { type: "string" } }, allowPositionals: true, strict: false });
+  const sub = positionals[0];
+  const usage = "usage: acu token create --scope ingest|operator|viewer [--label L] | acu token list | acu token revoke ID";
+  if (sub !== "create" && sub !== "list" && sub !== "revoke") throw new ConfigError(sub ? `unknown token command "${sub}"; ${usage}` : usage);
+  let scope: Scope | null = null;
+  let label = "";
+  if (sub === "create") {
+    if (!isScope(values.scope)) throw new ConfigError(`--scope must be one of ${SCOPES.join(", ")}${values.scope === undefined ? "" : ` (got "${String(values.scope)}")`}`);
+    scope = values.scope;
+    const l = validateLabel(values.label as string | undefined);
+    if (!l.ok) throw new ConfigError(`--label: ${l.message}`);
+    label = l.value;
+  }
+  const id = positionals[1];
+  if (sub === "revoke" && (id === undefined || !TOKEN_ID_PATTERN.test(id))) throw new ConfigError(`acu token revoke needs a token id (see acu token list)${id === undefined ? "" : `; "${id}" is not one`}`);
+  const engines = new Engines(cfg);
+  const store = await engines.getTokens();
+  try {
+    if (sub === "create") {
+      const t = await store.create(scope!, label);
+      console.log(JSON.stringify({ id: t.id, scope, label, token: t.token }));
+    } else if (sub === "list") {
+      for (const t of await store.list()) console.log(JSON.stringify(t));
+    } else {
+      if (!(await store.revoke(id!))) {
+        console.error(`acu: no token has the id ${id}`);
+        process.exitCode = 1;
+      } else console.log(JSON.stringify({ revoked: id, appliesWithinMs: store.propagationMs }));
+    }
+  } finally {
+    await engines.close();
+  }
 }
 
 async function runSignalCommand(argv: string[]): Promise<void> {
@@ -253,6 +341,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === "signal") return runSignalCommand(argv.slice(1));
   const cfg = loadConfig(command ? argv.slice(1) : argv, process.env);
   if (command === "config") return void console.log(JSON.stringify(describeConfig(cfg, new Engines(cfg).describe()), null, 2));
+  if (command === "token") return runTokenCommand(cfg, argv.slice(1));
   if (command === "analyze") return runAnalyzeCommand(cfg, argv.includes("--rebuild"));
   if (command !== undefined) throw new ConfigError(`unknown command "${command}"; see acu --help`);
   return runRoles(cfg);

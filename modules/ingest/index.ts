@@ -1,1 +1,2 @@
 export { ingestRoutes } from "./ingest.ts";
+export { RateLimiter } from "./rate-limit.ts";

@@ -5,14 +5,16 @@ import { deriveReportId, encodeReport, MAX_BODY_BYTES, parseReportBatch, type Re
 import { metrics } from "../../src/metrics.ts";
 import { TOPICS, type Bus } from "../../src/ports/bus.ts";
 import type { Log } from "../lifecycle.ts";
+import type { AuthEnv } from "../http/auth.ts";
+import type { RateLimiter } from "./rate-limit.ts";
 
 /**
  * The ingest role: POST /api/reports. A 202 means every report of the request is durably on the bus;
  * anything else means none of it was taken, so the laptop resends (and the derived id makes that harmless).
  */
-export function ingestRoutes(deps: { bus: Bus; log: Log; regionRadiusKm?: number }): Hono {
+export function ingestRoutes(deps: { bus: Bus; log: Log; regionRadiusKm?: number; rateLimit?: RateLimiter | null }): Hono<AuthEnv> {
   const { bus, log } = deps;
-  const app = new Hono();
+  const app = new Hono<AuthEnv>();
 
   app.post(
     "/api/reports",
@@ -35,6 +37,19 @@ export function ingestRoutes(deps: { bus: Bus; log: Log; regionRadiusKm?: number
       if (!parsed.ok) {
         metrics.reportsRejected.inc({ reason: "invalid" });
         return c.json({ error: parsed.error, issues: parsed.issues }, 400);
+      }
+      // The server checked the ingest scope before this route; without a principal something is miswired.
+      const principal = c.get("principal");
+      if (!principal) return c.json({ error: "this needs the ingest token: Authorization: Bearer <token>" }, 401, { "WWW-Authenticate": 'Bearer realm="acu", scope="ingest"' });
+      // Counted in reports after parsing: a batch of 500 costs 500, an invalid body costs nothing.
+      const limited = deps.rateLimit?.take(principal.id, parsed.reports.length);
+      if (limited && !limited.ok) {
+        metrics.reportsRejected.inc({ reason: "rate_limited" });
+        return c.json(
+          { error: `this token is over its rate of ${deps.rateLimit!.ratePerSecond} reports/s; retry in ${limited.retryAfterS} s`, retryAfterSeconds: limited.retryAfterS },
+          429,
+          { "Retry-After": String(limited.retryAfterS) },
+        );
       }
       const reports: Report[] = parsed.reports.map((r) => ({
         reportId: r.reportId ?? deriveReportId(r),
