@@ -33,7 +33,6 @@ import { ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
 import { startAnalyzer, exerciseStats, hotspots, regionStats, recentRuns, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
 import { runSignal } from "../modules/signal/index.ts";
-import { dashboard } from "../web/assets.ts";
 
 const VERSION = "0.1.0";
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
@@ -183,6 +182,9 @@ async function runRoles(cfg: Config): Promise<void> {
           runs: (limit) => recentRuns(warehouse, limit),
           runNow: a ? () => a.runNow() : null,
         };
+        // Loaded here, not at the top: the dashboard is bundled when this module loads, which CLI commands
+        // (acu token, acu config) do not need.
+        const { dashboard } = await import("../web/assets.ts");
         routes.push(
           apiRoutes({
             thresholds,
