@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test, setDefaultTimeout } from "bun:test";
 
 setDefaultTimeout(180_000);
-import { cleanup, operator, postReports, startAcu, tempDir, type AcuProcess } from "./support/acu.ts";
+import { cleanup, ingest, operator, postReports, startAcu, tempDir, viewer, type AcuProcess } from "./support/acu.ts";
 
 // Every kind of bad input in the data contract gets its 4xx with a message that names what is wrong.
 let acu: AcuProcess;
@@ -60,7 +60,7 @@ test("each invalid field is named with its index and path; nothing of the batch 
     expect(body.issues.some((i) => i.index === 1 && i.path === field)).toBe(true);
     expect(body.issues.some((i) => i.index === 0)).toBe(false);
   }
-  const alerts = (await (await fetch(`${acu.url}/api/alerts?limit=1000`)).json()) as { alerts: unknown[] };
+  const alerts = (await (await fetch(`${acu.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as { alerts: unknown[] };
   expect(alerts.alerts.length).toBe(0);
 });
 
@@ -72,7 +72,7 @@ test("batch shape: empty, over 1,000, items that are not objects", async () => {
 });
 
 test("wrong method on the ingest endpoint gets 405", async () => {
-  expect((await fetch(`${acu.url}/api/reports`)).status).toBe(405);
+  expect((await fetch(`${acu.url}/api/reports`, { headers: ingest })).status).toBe(405);
 });
 
 test("thresholds: 401 without the operator token, 400 on bad values", async () => {
@@ -80,6 +80,9 @@ test("thresholds: 401 without the operator token, 400 on bad values", async () =
   await expectError(await put("c00", JSON.stringify({ threshold: 40 }), { "content-type": "application/json" }), 401, "operator token");
   await expectError(await put("c00", JSON.stringify({ threshold: 40 }), { authorization: "Bearer wrong-token-wrong-token" }), 401, "operator token");
   await expectError(await fetch(`${acu.url}/api/thresholds/c00`, { method: "DELETE" }), 401, "operator token");
+  // A valid token of another scope is known but not allowed: 403, naming the scope needed.
+  await expectError(await put("c00", JSON.stringify({ threshold: 40 }), { ...viewer, "content-type": "application/json" }), 403, "operator token");
+  await expectError(await put("c00", JSON.stringify({ threshold: 40 }), ingest), 403, "operator token");
   await expectError(await put("c00", JSON.stringify({ threshold: 101 })), 400, "between 0 and 100");
   await expectError(await put("c00", JSON.stringify({ threshold: -1 })), 400, "between 0 and 100");
   await expectError(await put("c00", JSON.stringify({ threshold: 40.5 })), 400, "whole percent");
@@ -92,13 +95,13 @@ test("thresholds: 401 without the operator token, 400 on bad values", async () =
 });
 
 test("query parameters and unknown routes", async () => {
-  await expectError(await fetch(`${acu.url}/api/analytics/hotspots`), 400, "exerciseId is required");
-  await expectError(await fetch(`${acu.url}/api/analytics/hotspots?exerciseId=a%20b`), 400, "exerciseId");
-  await expectError(await fetch(`${acu.url}/api/alerts?limit=0`), 400, "limit");
-  await expectError(await fetch(`${acu.url}/api/alerts?limit=abc`), 400, "limit");
-  await expectError(await fetch(`${acu.url}/api/alerts/stream?since=garbage`), 400, "cursor");
-  await expectError(await fetch(`${acu.url}/api/alerts/stream`), 426, "WebSocket");
-  await expectError(await fetch(`${acu.url}/api/nothing-here`), 404, "no route");
+  await expectError(await fetch(`${acu.url}/api/analytics/hotspots`, { headers: viewer }), 400, "exerciseId is required");
+  await expectError(await fetch(`${acu.url}/api/analytics/hotspots?exerciseId=a%20b`, { headers: viewer }), 400, "exerciseId");
+  await expectError(await fetch(`${acu.url}/api/alerts?limit=0`, { headers: viewer }), 400, "limit");
+  await expectError(await fetch(`${acu.url}/api/alerts?limit=abc`, { headers: viewer }), 400, "limit");
+  await expectError(await fetch(`${acu.url}/api/alerts/stream?since=garbage`, { headers: viewer }), 400, "cursor");
+  await expectError(await fetch(`${acu.url}/api/alerts/stream`, { headers: viewer }), 426, "WebSocket");
+  await expectError(await fetch(`${acu.url}/api/nothing-here`, { headers: viewer }), 404, "no route");
 });
 
 test("after all that, the process is alive and healthy", async () => {

@@ -3,7 +3,7 @@ import { afterAll, expect, test, setDefaultTimeout } from "bun:test";
 setDefaultTimeout(180_000);
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, eventually, operator, postReports, ROOT, startAcu, tempDir } from "./support/acu.ts";
+import { cleanup, eventually, operator, postReports, ROOT, startAcu, tempDir, viewer } from "./support/acu.ts";
 import { readLake } from "./support/lake.ts";
 
 /** dist/acu runs the demo from an empty directory, with no Bun and no node_modules beside it. */
@@ -28,12 +28,18 @@ test("bun run build makes dist/acu, which runs the whole demo from an empty dire
     const page = await fetch(`${acu.url}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("acu");
+    expect((await fetch(`${acu.url}/assets/app.js`)).status).toBe(200);
+    // Token commands run from the binary on the same data dir, beside the server.
+    const created = Bun.spawnSync({ cmd: [join(bin, "acu"), "token", "create", "--scope", "viewer"], cwd: dir, env: { PATH: "/usr/bin:/bin", ACU_DATA_DIR: join(dir, "data") } });
+    expect(created.exitCode).toBe(0);
+    const tok = (JSON.parse(created.stdout.toString()) as { token: string }).token;
+    await eventually("the binary's token to be accepted", async () => (await fetch(`${acu.url}/api/thresholds`, { headers: { authorization: `Bearer ${tok}` } })).status === 200, 5000);
     // The Parquet codec and PGlite both run from the binary's embedded files.
     await eventually("the report in the lake", async () => (await readLake(join(dir, "data"), "reports")).rows.length === 1);
     const run = (await (await fetch(`${acu.url}/api/analytics/runs`, { method: "POST", headers: operator })).json()) as { outcome: string; rows: number };
     expect(run.outcome).toBe("succeeded");
     expect(run.rows).toBe(1);
-    const ex = (await (await fetch(`${acu.url}/api/analytics/exercises`)).json()) as { exercises: Array<{ exerciseId: string; reports: number }> };
+    const ex = (await (await fetch(`${acu.url}/api/analytics/exercises`, { headers: viewer })).json()) as { exercises: Array<{ exerciseId: string; reports: number }> };
     expect(ex.exercises).toEqual([expect.objectContaining({ exerciseId: "bin.ex", reports: 1 })]);
   } finally {
     expect(await acu.stop()).toBe(0);

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ENV_VARS, loadConfig, parseRoles } from "../src/config.ts";
-import { ROOT } from "./support/acu.ts";
+import { ROOT, TOKEN_ENV } from "./support/acu.ts";
 
 /**
  * compose.yaml cannot run here (no Docker engine), so check what can be checked: it parses, and every
@@ -34,7 +34,9 @@ test("each acu service's command and environment load as a valid configuration",
   for (const [name, s] of acuServices) {
     // Compose fills ${VAR:?…} from .env; any value does here.
     const env = Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v).replace(/\$\{[^}]+\}/g, "secret")]));
-    const cfg = loadConfig(s.command ?? [], { ...env, ACU_ADMIN_TOKEN: "a-token-of-sixteen-chars" });
+    // Tokens come from .env, one per scope.
+    const cfg = loadConfig(s.command ?? [], { ...env, ...TOKEN_ENV });
+    expect(cfg.staticTokens.map((t) => t.scope).sort()).toEqual(["ingest", "operator", "viewer"]);
     expect({ service: name, roles: cfg.roles, kafka: cfg.kafkaBrokers?.length, etcd: cfg.etcdEndpoints?.length, db: cfg.databaseUrl !== null, hdfs: cfg.hdfsUrl !== null }).toEqual({
       service: name, roles: [name as never], kafka: 3, etcd: 3, db: true, hdfs: true,
     });
@@ -53,7 +55,19 @@ test("published ports point at the port the service listens on", () => {
 
 test("no secret is written in the file", () => {
   const text = readFileSync(join(ROOT, "compose.yaml"), "utf8");
-  expect(text).not.toMatch(/ACU_ADMIN_TOKEN\s*:/);
+  for (const v of ["ACU_ADMIN_TOKEN", "ACU_INGEST_TOKEN", "ACU_OPERATOR_TOKEN", "ACU_VIEWER_TOKEN"]) expect(text).not.toMatch(new RegExp(`${v}\\s*:`));
   for (const m of text.matchAll(/postgres:\/\/[^:]+:([^@]+)@/g)) expect(m[1]).toMatch(/^\$\{POSTGRES_PASSWORD/);
   expect(text).toMatch(/POSTGRES_PASSWORD: \$\{POSTGRES_PASSWORD/);
+});
+
+test(".env.example names every token variable with a placeholder, each known to the binary; .env is never committed", () => {
+  const example = readFileSync(join(ROOT, ".env.example"), "utf8");
+  const vars = Object.fromEntries([...example.matchAll(/^([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  const known = new Set(ENV_VARS.map((v) => v.name));
+  for (const v of ["ACU_INGEST_TOKEN", "ACU_OPERATOR_TOKEN", "ACU_VIEWER_TOKEN"]) {
+    expect({ v, known: known.has(v), placeholder: vars[v]?.startsWith("change-me") }).toEqual({ v, known: true, placeholder: true });
+    expect(vars[v]!.length).toBeGreaterThanOrEqual(16);
+  }
+  expect(vars.POSTGRES_PASSWORD).toStartWith("change-me");
+  expect(readFileSync(join(ROOT, ".gitignore"), "utf8").split("\n")).toContain(".env");
 });

@@ -3,7 +3,7 @@ import { afterAll, expect, test, setDefaultTimeout } from "bun:test";
 setDefaultTimeout(180_000);
 import { runSignal } from "../modules/signal/index.ts";
 import { deriveReportId } from "../src/domain/report.ts";
-import { cleanup, eventually, operator, startAcu, tempDir } from "./support/acu.ts";
+import { cleanup, eventually, ingest, operator, startAcu, tempDir, TOKENS, viewer } from "./support/acu.ts";
 import { readLake } from "./support/lake.ts";
 
 /**
@@ -19,7 +19,7 @@ test("kill -9 under load loses nothing acknowledged and doubles nothing", async 
   const first = await startAcu({ dataDir: dir, env });
   // An analyzer run before the crash, so the restart must not count those files again.
   const load = new AbortController();
-  const signal = runSignal({ target: first.url, rate: 3000, count: 0, seed: 11, signal: load.signal, onAccepted: (b) => accepted.push(...b) }, () => {});
+  const signal = runSignal({ target: first.url, rate: 3000, count: 0, seed: 11, token: TOKENS.ingest, signal: load.signal, onAccepted: (b) => accepted.push(...b) }, () => {});
   await eventually("some reports in the lake", async () => (await readLake(dir, "reports")).rows.length > 3000, 30_000, 250);
   const run1 = await fetch(`${first.url}/api/analytics/runs`, { method: "POST", headers: operator });
   expect(((await run1.json()) as { outcome: string }).outcome).toBe("succeeded");
@@ -34,11 +34,11 @@ test("kill -9 under load loses nothing acknowledged and doubles nothing", async 
   const second = await startAcu({ dataDir: dir, env });
   try {
     // More load after the restart, resending nothing: the pipeline must resume where the log says.
-    const more = await runSignal({ target: second.url, rate: 2000, count: 4000, seed: 12, onAccepted: (b) => accepted.push(...b) }, () => {});
+    const more = await runSignal({ target: second.url, rate: 2000, count: 4000, seed: 12, token: TOKENS.ingest, onAccepted: (b) => accepted.push(...b) }, () => {});
     expect(more.rejected).toBe(0);
     // Laptops unsure of their last answers resend them: same ids, new bus positions.
     for (let i = Math.max(0, before - 2000); i < before; i += 500) {
-      const res = await fetch(`${second.url}/api/reports`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(accepted.slice(i, Math.min(before, i + 500))) });
+      const res = await fetch(`${second.url}/api/reports`, { method: "POST", headers: ingest, body: JSON.stringify(accepted.slice(i, Math.min(before, i + 500))) });
       expect(res.status).toBe(202);
     }
     const ids = new Set(accepted.map((r) => deriveReportId(r)));
@@ -65,7 +65,7 @@ test("kill -9 under load loses nothing acknowledged and doubles nothing", async 
 
     const run2 = (await (await fetch(`${second.url}/api/analytics/runs`, { method: "POST", headers: operator })).json()) as { outcome: string };
     expect(run2.outcome).toBe("succeeded");
-    const ex = (await (await fetch(`${second.url}/api/analytics/exercises`)).json()) as { exercises: Array<{ reports: number }> };
+    const ex = (await (await fetch(`${second.url}/api/analytics/exercises`, { headers: viewer })).json()) as { exercises: Array<{ reports: number }> };
     // Each lake file counted once: the warehouse holds exactly the lake's rows.
     expect(ex.exercises.reduce((a, e) => a + e.reports, 0)).toBe(lake.rows.length);
     console.log(`crash: ${before} acknowledged before kill -9, ${accepted.length} in all, ${lake.rows.length} rows in ${lake.files.length} files, ${alertIds.length} deployment reports`);

@@ -4,7 +4,7 @@ setDefaultTimeout(600_000);
 import { runSignal } from "../modules/signal/index.ts";
 import { deriveReportId } from "../src/domain/report.ts";
 import { regionOf } from "../src/domain/regions.ts";
-import { cleanup, eventually, operator, startAcu, tempDir } from "./support/acu.ts";
+import { authedWebSocket, cleanup, eventually, operator, startAcu, tempDir, TOKENS, viewer } from "./support/acu.ts";
 import { readLake } from "./support/lake.ts";
 import { recompute } from "./support/recompute.ts";
 
@@ -27,12 +27,12 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
       const r = await fetch(`${acu.url}/api/thresholds/${id}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: t }) });
       expect(r.status).toBe(200);
     }
-    const snap = (await (await fetch(`${acu.url}/api/thresholds`)).json()) as { default: number; thresholds: Record<string, number> };
+    const snap = (await (await fetch(`${acu.url}/api/thresholds`, { headers: viewer })).json()) as { default: number; thresholds: Record<string, number> };
     const thresholdOf = (ex: string) => snap.thresholds[ex] ?? snap.default;
 
     // Live stream opened before any report is sent.
     const streamed: Array<{ alertId: string; reportId: string }> = [];
-    const ws = new WebSocket(`${acu.url.replace("http", "ws")}/api/alerts/stream`);
+    const ws = authedWebSocket(`${acu.url.replace("http", "ws")}/api/alerts/stream`);
     await new Promise<void>((resolve, reject) => {
       ws.onmessage = (ev) => {
         const m = JSON.parse(String(ev.data));
@@ -43,7 +43,7 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
     });
 
     const accepted: Array<{ studentId: string; exerciseId: string; score: number; latitude: number; longitude: number; timestamp: number }> = [];
-    const result = await runSignal({ target: acu.url, rate: RATE, count: RATE * SECONDS, seed: 7, onAccepted: (b) => accepted.push(...b) }, () => {});
+    const result = await runSignal({ target: acu.url, rate: RATE, count: RATE * SECONDS, seed: 7, token: TOKENS.ingest, onAccepted: (b) => accepted.push(...b) }, () => {});
     expect(result.rejected).toBe(0);
     expect(accepted.length).toBe(RATE * SECONDS);
 
@@ -84,7 +84,7 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
     expect(summary.rows).toBe(reports.length);
     const want = recompute(reports, thresholdOf, 0.1);
 
-    const ex = (await (await fetch(`${acu.url}/api/analytics/exercises`)).json()) as { exercises: Array<{ exerciseId: string; reports: number; averageScore: number }> };
+    const ex = (await (await fetch(`${acu.url}/api/analytics/exercises`, { headers: viewer })).json()) as { exercises: Array<{ exerciseId: string; reports: number; averageScore: number }> };
     expect(ex.exercises.map((e) => e.exerciseId).sort()).toEqual([...want.exercises.keys()].sort());
     for (const e of ex.exercises) {
       const w = want.exercises.get(e.exerciseId)!;
@@ -93,7 +93,7 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
     }
 
     for (const exerciseId of ["c00.ex00.my_putchar", "bsq", [...want.exercises.keys()][3]!]) {
-      const h = (await (await fetch(`${acu.url}/api/analytics/hotspots?exerciseId=${exerciseId}&limit=10`)).json()) as { cells: Array<{ latitude: number; longitude: number; failures: number; reports: number }> };
+      const h = (await (await fetch(`${acu.url}/api/analytics/hotspots?exerciseId=${exerciseId}&limit=10`, { headers: viewer })).json()) as { cells: Array<{ latitude: number; longitude: number; failures: number; reports: number }> };
       const all = want.hotspots(exerciseId);
       expect(h.cells.map((c) => c.failures)).toEqual(all.slice(0, 10).map((c) => c.failures));
       // Tie-robust: each returned cell has exactly the recomputed counts at its centre.
@@ -104,7 +104,7 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
       }
     }
 
-    const rg = (await (await fetch(`${acu.url}/api/analytics/regions?exerciseId=bsq`)).json()) as { regions: Array<{ region: string; reports: number; failures: number; averageScore: number }> };
+    const rg = (await (await fetch(`${acu.url}/api/analytics/regions?exerciseId=bsq`, { headers: viewer })).json()) as { regions: Array<{ region: string; reports: number; failures: number; averageScore: number }> };
     const wantRegions = want.regions("bsq");
     expect(rg.regions.length).toBe(wantRegions.size);
     for (const r of rg.regions) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test, setDefaultTimeout } from "bun:test";
 
 setDefaultTimeout(180_000);
-import { cleanup, eventually, operator, postReports, startAcu, tempDir, type AcuProcess } from "./support/acu.ts";
+import { cleanup, eventually, operator, postReports, startAcu, tempDir, viewer, type AcuProcess } from "./support/acu.ts";
 
 /**
  * A threshold PUT followed at once by a report: the decision uses the new threshold, 100 times of 100.
@@ -36,7 +36,7 @@ test("a threshold change applies to the very next report, 100 of 100", async () 
   }
   await postReports(acu.url, { reportId: "sentinel", studentId: "student-visibility", exerciseId: "ex.sentinel", score: 0, latitude: 45.76, longitude: 4.84, timestamp: t0 + 1000 });
   const alerts = await eventually("the sentinel alert", async () => {
-    const body = (await (await fetch(`${acu.url}/api/alerts?limit=1000`)).json()) as { alerts: Array<{ alertId: string; threshold: number }> };
+    const body = (await (await fetch(`${acu.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as { alerts: Array<{ alertId: string; threshold: number }> };
     return body.alerts.some((a) => a.alertId === "alert-sentinel") ? body.alerts : null;
   });
   const got = new Set(alerts.map((a) => a.alertId).filter((id) => id.startsWith("alert-trial-")));
@@ -56,7 +56,7 @@ test("the default threshold applies where an exercise has none, and a delete fal
   expect(body.thresholds["ex.fallback"]).toBeUndefined();
   await postReports(acu.url, { reportId: "fallback", studentId: "s-fb", exerciseId: "ex.fallback", score: 55, latitude: 45.76, longitude: 4.84, timestamp: Date.now() });
   const alert = await eventually("the fallback alert", async () => {
-    const b = (await (await fetch(`${acu.url}/api/alerts?exerciseId=ex.fallback`)).json()) as { alerts: Array<{ alertId: string; threshold: number }> };
+    const b = (await (await fetch(`${acu.url}/api/alerts?exerciseId=ex.fallback`, { headers: viewer })).json()) as { alerts: Array<{ alertId: string; threshold: number }> };
     return b.alerts[0];
   });
   expect(alert.threshold).toBe(60);

@@ -4,7 +4,7 @@ import postgres from "postgres";
 import { runSignal } from "../../modules/signal/index.ts";
 import { WebHdfsLake } from "../../src/adapters/hdfs/webhdfs-lake.ts";
 import { parseLakePath } from "../../src/domain/lake-layout.ts";
-import { cleanup, eventually, ROOT, startAcu, tempDir } from "../support/acu.ts";
+import { cleanup, eventually, ROOT, startAcu, tempDir, TOKENS } from "../support/acu.ts";
 import { clusterEnv, isolatedRun } from "../support/cluster.ts";
 
 setDefaultTimeout(900_000);
@@ -34,7 +34,7 @@ describe.skipIf(!cluster || !spark)("analyzer runs killed mid-way count each fil
     const sparkEnv = { ACU_SPARK_MASTER: spark!.ACU_SPARK_MASTER!, ACU_SPARK_HOME: spark!.ACU_SPARK_HOME!, ACU_SPARK_PYTHON: spark!.ACU_SPARK_PYTHON!, ACU_SPARK_JDBC_JAR: spark!.ACU_SPARK_JDBC_JAR! };
 
     const writer = await startAcu({ dataDir: join(dir, "w"), env: { ...ref!.env, ...hdfs, ACU_SINK_FLUSH_MS: "1000", ACU_SINK_FLUSH_RECORDS: "5000" }, args: ["--role=ingest,sink"] });
-    expect((await runSignal({ target: writer.url, rate: 20_000, count: COUNT, seed: 5 }, () => {})).rejected).toBe(0);
+    expect((await runSignal({ target: writer.url, rate: 20_000, count: COUNT, seed: 5, token: TOKENS.ingest }, () => {})).rejected).toBe(0);
     const lake = await WebHdfsLake.open({ url: hdfs.ACU_HDFS_URL, root, namenode: hdfs.ACU_HDFS_NAMENODE });
     await eventually("the lake written", async () => (await lake.list("reports/")).reduce((n, f) => { const p = parseLakePath(f.path)!; return n + p.lastOffset - p.firstOffset + 1; }, 0) >= COUNT, 300_000, 1000);
     await writer.stop();

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { runSignal } from "../../modules/signal/index.ts";
 import { deriveReportId } from "../../src/domain/report.ts";
 import { regionOf } from "../../src/domain/regions.ts";
-import { cleanup, eventually, operator, startAcu, tempDir, type AcuProcess } from "../support/acu.ts";
+import { cleanup, eventually, operator, startAcu, tempDir, TOKENS, viewer, type AcuProcess } from "../support/acu.ts";
 import { clusterEnv, isolatedRun } from "../support/cluster.ts";
 import { readLakeFrom } from "../support/lake.ts";
 import { WebHdfsLake } from "../../src/adapters/hdfs/webhdfs-lake.ts";
@@ -69,11 +69,11 @@ describe.skipIf(!cluster)("role by role on the local cluster", () => {
     for (const [id, t] of [["c00.ex00.my_putchar", 70], ["bsq", 30]] as const) {
       expect((await fetch(`${http.url}/api/thresholds/${id}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: t }) })).status).toBe(200);
     }
-    const snap = (await (await fetch(`${http.url}/api/thresholds`)).json()) as { default: number; thresholds: Record<string, number> };
+    const snap = (await (await fetch(`${http.url}/api/thresholds`, { headers: viewer })).json()) as { default: number; thresholds: Record<string, number> };
     const thresholdOf = (ex: string) => snap.thresholds[ex] ?? snap.default;
 
     const streamed: string[] = [];
-    const ws = new WebSocket(`${http.url.replace("http", "ws")}/api/alerts/stream`);
+    const ws = new WebSocket(`${http.url.replace("http", "ws")}/api/alerts/stream`, [`acu.bearer.${TOKENS.viewer}`]);
     await new Promise<void>((resolve) => {
       ws.onmessage = (ev) => {
         const m = JSON.parse(String(ev.data));
@@ -85,8 +85,8 @@ describe.skipIf(!cluster)("role by role on the local cluster", () => {
     const accepted: Array<{ studentId: string; exerciseId: string; score: number; latitude: number; longitude: number; timestamp: number }> = [];
     const half = COUNT / 2;
     const results = await Promise.all([
-      runSignal({ target: ingestA.url, rate: 2500, count: half, seed: 21, onAccepted: (b) => accepted.push(...b) }, () => {}),
-      runSignal({ target: ingestB.url, rate: 2500, count: half, seed: 22, onAccepted: (b) => accepted.push(...b) }, () => {}),
+      runSignal({ target: ingestA.url, rate: 2500, count: half, seed: 21, token: TOKENS.ingest, onAccepted: (b) => accepted.push(...b) }, () => {}),
+      runSignal({ target: ingestB.url, rate: 2500, count: half, seed: 22, token: TOKENS.ingest, onAccepted: (b) => accepted.push(...b) }, () => {}),
     ]);
     expect(results.map((r) => r.rejected)).toEqual([0, 0]);
     const reports = accepted.map((r) => ({ ...r, reportId: deriveReportId(r), region: regionOf(r.latitude, r.longitude) }));
@@ -115,7 +115,7 @@ describe.skipIf(!cluster)("role by role on the local cluster", () => {
     // The analyzer process runs on its schedule; wait until it has counted the whole lake.
     const want = recompute(reports, thresholdOf, 0.1);
     const ex = await eventually("the analyzer to count every report", async () => {
-      const body = (await (await fetch(`${http.url}/api/analytics/exercises`)).json()) as { exercises: Array<{ exerciseId: string; reports: number; averageScore: number }> };
+      const body = (await (await fetch(`${http.url}/api/analytics/exercises`, { headers: viewer })).json()) as { exercises: Array<{ exerciseId: string; reports: number; averageScore: number }> };
       return body.exercises.reduce((a, e) => a + e.reports, 0) === COUNT ? body : null;
     }, 180_000, 1000);
     for (const e of ex.exercises) {
@@ -123,13 +123,13 @@ describe.skipIf(!cluster)("role by role on the local cluster", () => {
       expect(e.reports).toBe(w.reports);
       expect(Math.abs(e.averageScore - w.sum / w.reports)).toBeLessThan(1e-9);
     }
-    const rg = (await (await fetch(`${http.url}/api/analytics/regions?exerciseId=bsq`)).json()) as { regions: Array<{ region: string; reports: number; failures: number }> };
+    const rg = (await (await fetch(`${http.url}/api/analytics/regions?exerciseId=bsq`, { headers: viewer })).json()) as { regions: Array<{ region: string; reports: number; failures: number }> };
     const wantRegions = want.regions("bsq");
     for (const r of rg.regions) expect([r.region, r.reports, r.failures]).toEqual([r.region, wantRegions.get(r.region)!.reports, wantRegions.get(r.region)!.failures]);
-    const h = (await (await fetch(`${http.url}/api/analytics/hotspots?exerciseId=bsq&limit=10`)).json()) as { cells: Array<{ failures: number }> };
+    const h = (await (await fetch(`${http.url}/api/analytics/hotspots?exerciseId=bsq&limit=10`, { headers: viewer })).json()) as { cells: Array<{ failures: number }> };
     expect(h.cells.map((c) => c.failures)).toEqual(want.hotspots("bsq").slice(0, 10).map((c) => c.failures));
     if (o.engine) {
-      const runs = (await (await fetch(`${http.url}/api/analytics/runs?limit=50`)).json()) as { runs: Array<{ engine: string; outcome: string; rows: number; durationMs: number }> };
+      const runs = (await (await fetch(`${http.url}/api/analytics/runs?limit=50`, { headers: viewer })).json()) as { runs: Array<{ engine: string; outcome: string; rows: number; durationMs: number }> };
       const ok = runs.runs.filter((r) => r.outcome === "succeeded" && r.rows > 0);
       expect(ok.length).toBeGreaterThan(0);
       expect(ok.every((r) => r.engine === o.engine)).toBe(true);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
-import { cleanup, eventually, operator, postReports, startAcu, tempDir, type AcuProcess } from "../support/acu.ts";
+import { cleanup, eventually, operator, postReports, startAcu, tempDir, viewer, type AcuProcess } from "../support/acu.ts";
 import { clusterEnv, isolatedRun } from "../support/cluster.ts";
 
 setDefaultTimeout(600_000);
@@ -66,7 +66,7 @@ describe.skipIf(!cluster)("thresholds on etcd, three alert processes", () => {
     }
     await eventually("every report judged", async () => (await alertLag()) === 0, 120_000, 500);
     const feed = async () =>
-      new Set(((await (await fetch(`${front.url}/api/alerts?limit=1000`)).json()) as { alerts: Array<{ alertId: string }> }).alerts.map((a) => a.alertId).filter((id) => id.startsWith(`alert-${label}-`)));
+      new Set(((await (await fetch(`${front.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as { alerts: Array<{ alertId: string }> }).alerts.map((a) => a.alertId).filter((id) => id.startsWith(`alert-${label}-`)));
     // Judged and committed means published; the feed may still be reading them.
     const got = await eventually("the feed to catch up", async () => {
       const f = await feed();

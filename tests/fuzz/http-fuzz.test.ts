@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
-import { cleanup, operator, startAcu, tempDir, type AcuProcess } from "../support/acu.ts";
+import { cleanup, startAcu, tempDir, TOKENS, type AcuProcess } from "../support/acu.ts";
 
 setDefaultTimeout(600_000);
 
 /**
  * Property: no input gets a 5xx or takes the process down, and memory stays bounded. 100,000 generated
  * inputs over the ingest endpoint, the threshold API and the query parameters: random JSON, wrong types,
- * huge numbers, NaN/Infinity as strings, deep nesting, odd Unicode, truncated bodies.
+ * huge numbers, NaN/Infinity as strings, deep nesting, odd Unicode, truncated bodies. Most requests carry
+ * the right token so the bodies reach validation; the rest fuzz the Authorization header itself (none,
+ * another scope's token, garbage after "Bearer", other schemes, overlong values).
  */
 const TOTAL = Number(process.env.ACU_FUZZ_INPUTS ?? 100_000);
 let acu: AcuProcess;
@@ -64,6 +66,18 @@ const body = fc.oneof(
   { arbitrary: fc.array(validReport, { minLength: 1, maxLength: 20 }).map((r) => JSON.stringify(r)), weight: 3 },
 );
 const query = fc.string({ unit: "binary", maxLength: 40 }).map(encodeURIComponent);
+// Header values fetch can send: Latin-1 without control characters.
+const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)), maxLength: 600 });
+/** The Authorization header: the right token most of the time, else something else worth trying. */
+const authorization = (right: string) =>
+  fc.oneof(
+    { arbitrary: fc.constant<string | null>(`Bearer ${right}`), weight: 16 },
+    { arbitrary: fc.constant<string | null>(null), weight: 1 },
+    { arbitrary: fc.constantFrom(...Object.values(TOKENS)).map((t): string | null => `Bearer ${t}`), weight: 1 },
+    { arbitrary: headerValue.map((v): string | null => `Bearer ${v}`), weight: 1 },
+    { arbitrary: fc.oneof(headerValue, fc.constantFrom("Basic dXNlcjpwYXNz", "bearer", `Bearer  ${right}`, `Bearer ${right}x`, `Bearer ${right.slice(0, -1)}`, `Bearer ${"A".repeat(5000)}`)).map((v): string | null => v), weight: 1 },
+  );
+const withAuth = (a: string | null, json = true): Record<string, string> => ({ ...(json ? { "content-type": "application/json" } : {}), ...(a === null ? {} : { authorization: a }) });
 
 async function pool<T>(items: T[], concurrency: number, f: (x: T) => Promise<void>) {
   let i = 0;
@@ -84,27 +98,27 @@ test(`${TOTAL} generated inputs: no 5xx, process alive, memory bounded`, async (
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
     if (status >= 500 && bad.length < 5) bad.push(`${status} for ${what.slice(0, 200)}`);
   };
-  const ingest = fc.sample(body, Math.round(TOTAL * 0.6));
-  const thresholds = fc.sample(fc.tuple(fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/), query), fc.oneof(body, fc.jsonValue().map((v) => JSON.stringify({ threshold: v })))), Math.round(TOTAL * 0.2));
-  const queries = fc.sample(fc.tuple(fc.constantFrom("/api/analytics/hotspots", "/api/analytics/regions", "/api/alerts", "/api/analytics/runs"), query, query), TOTAL - ingest.length - thresholds.length);
+  const ingest = fc.sample(fc.tuple(body, authorization(TOKENS.ingest)), Math.round(TOTAL * 0.6));
+  const thresholds = fc.sample(fc.tuple(fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/), query), fc.oneof(body, fc.jsonValue().map((v) => JSON.stringify({ threshold: v }))), authorization(TOKENS.operator)), Math.round(TOTAL * 0.2));
+  const queries = fc.sample(fc.tuple(fc.constantFrom("/api/analytics/hotspots", "/api/analytics/regions", "/api/alerts", "/api/analytics/runs"), query, query, authorization(TOKENS.viewer)), TOTAL - ingest.length - thresholds.length);
   const rssBefore = rssMiB(acu.proc.pid);
   let peak = rssBefore;
 
-  await pool(ingest, 16, async (b) => {
-    const r = await fetch(`${acu.url}/api/reports`, { method: "POST", headers: { "content-type": "application/json" }, body: b });
-    note(r.status, b);
+  await pool(ingest, 16, async ([b, a]) => {
+    const r = await fetch(`${acu.url}/api/reports`, { method: "POST", headers: withAuth(a), body: b });
+    note(r.status, `${a?.slice(0, 40)} ${b}`);
     await r.arrayBuffer();
   });
   peak = Math.max(peak, rssMiB(acu.proc.pid));
-  await pool(thresholds, 16, async ([id, b]) => {
-    const r = await fetch(`${acu.url}/api/thresholds/${id}`, { method: "PUT", headers: operator, body: b });
-    note(r.status, `${id} ${b}`);
+  await pool(thresholds, 16, async ([id, b, a]) => {
+    const r = await fetch(`${acu.url}/api/thresholds/${id}`, { method: "PUT", headers: withAuth(a), body: b });
+    note(r.status, `${a?.slice(0, 40)} ${id} ${b}`);
     await r.arrayBuffer();
   });
   peak = Math.max(peak, rssMiB(acu.proc.pid));
-  await pool(queries, 16, async ([path, a, b]) => {
-    const r = await fetch(`${acu.url}${path}?exerciseId=${a}&limit=${b}`);
-    note(r.status, `${path} ${a} ${b}`);
+  await pool(queries, 16, async ([path, a, b, auth]) => {
+    const r = await fetch(`${acu.url}${path}?exerciseId=${a}&limit=${b}`, { headers: withAuth(auth, false) });
+    note(r.status, `${auth?.slice(0, 40)} ${path} ${a} ${b}`);
     await r.arrayBuffer();
   });
   peak = Math.max(peak, rssMiB(acu.proc.pid));
@@ -114,6 +128,9 @@ test(`${TOTAL} generated inputs: no 5xx, process alive, memory bounded`, async (
   expect(bad).toEqual([]);
   expect(total).toBe(TOTAL);
   expect([...statuses.keys()].every((s) => s < 500)).toBe(true);
+  // Bodies were exercised (accepted and refused on their merits), and so were the refusals of bad tokens.
+  for (const s of [200, 202, 400, 401, 403]) expect({ status: s, seen: (statuses.get(s) ?? 0) > 0 }).toEqual({ status: s, seen: true });
+  expect((statuses.get(400) ?? 0) + (statuses.get(202) ?? 0)).toBeGreaterThan(TOTAL * 0.5);
   expect((await fetch(`${acu.url}/healthz`)).status).toBe(200);
   expect(acu.proc.exitCode).toBeNull();
   expect(peak).toBeLessThan(1024);

@@ -124,3 +124,11 @@ export async function eventually<T>(what: string, check: () => Promise<T | null 
     await Bun.sleep(everyMs);
   }
 }
+
+/**
+ * A WebSocket sending `Authorization: Bearer <token>` (viewer by default). Bun's WebSocket takes headers,
+ * which the DOM typings do not know; browsers send the token as the `acu.bearer.<token>` subprotocol instead.
+ */
+export function authedWebSocket(url: string, token: string = TOKENS.viewer): WebSocket {
+  return new WebSocket(url, { headers: { authorization: `Bearer ${token}` } } as unknown as string[]);
+}

@@ -14,7 +14,7 @@ export function clusterEnv(): { kafka: string; etcd: string; database: string } 
 
 /**
  * Environment for one test run on the shared cluster: its own Kafka namespace (topics, groups), etcd
- * prefix and database, so runs never see each other's data.
+ * prefixes (thresholds, tokens) and database, so runs never see each other's data.
  */
 export async function isolatedRun(c: { kafka: string; etcd: string; database: string }, name: string): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
   const run = `${name}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
@@ -29,6 +29,7 @@ export async function isolatedRun(c: { kafka: string; etcd: string; database: st
       ACU_KAFKA_NAMESPACE: `${run}.`,
       ACU_ETCD_ENDPOINTS: c.etcd,
       ACU_ETCD_PREFIX: `/${run}/thresholds/`,
+      ACU_ETCD_TOKEN_PREFIX: `/${run}/tokens/`,
       ACU_DATABASE_URL: url.toString(),
     },
     drop: async () => {
