@@ -44,8 +44,8 @@ function help(): string {
 Usage:
   acu [--role=all|ROLE[,ROLE…]] [--port N] [--host ADDR] [--data-dir DIR]
       Run roles in this process (default: all). Roles: ${ROLES.join(", ")}.
-  acu signal [--rate N] [--count N] [--target URL] [--batch N] [--seed N]
-      Send realistic reports to a running acu (count 0 = until Ctrl-C).
+  acu signal [--rate N] [--count N] [--target URL] [--batch N] [--seed N] [--token T]
+      Send realistic reports to a running acu (count 0 = until Ctrl-C; token: ACU_INGEST_TOKEN).
   acu analyze [--rebuild]
       Run the analyzer once on the data dir (rebuild: recompute from the whole lake).
   acu config      Print the resolved configuration and engines (secrets masked).
