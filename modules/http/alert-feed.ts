@@ -36,7 +36,20 @@ export class AlertFeed {
     const end = await this.bus.endOffsets(TOPICS.alerts);
     if (end.every((e) => e === 0)) this.caughtUp = true;
     const group = `acu-http-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
-    this.consumer = await this.bus.consume({ group, topics: [TOPICS.alerts], commit: "manual", start: "earliest", maxBatch: 5000 }, async (batch) => {
+    const options = {
+      group,
+      topics: [TOPICS.alerts],
+      commit: "manual" as const,
+      start: "earliest" as const,
+      maxBatch: 5000,
+      // Transaction markers take offsets no record reports (Kafka): count them as read, or the feed would
+      // not be ready after a restart until a new order reached every partition.
+      onPosition: (_topic: string, partition: number, n: number) => {
+        if (n > this.next[partition]!) this.next[partition] = n;
+        if (!this.caughtUp && this.next.every((x, p) => x >= end[p]!)) this.caughtUp = true;
+      },
+    };
+    this.consumer = await this.bus.consume(options, async (batch) => {
       for (const r of batch.records) {
         this.next[r.partition] = r.offset + 1;
         let order: DeploymentOrder;

@@ -133,4 +133,44 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
     await reader.stop();
     expect(outs.filter((v) => v.startsWith("out-")).length).toBe(n);
   });
+
+  test(`${name}: a reader reaches endOffsets after transactional writes (records and onPosition)`, async () => {
+    const bus = await fresh();
+    await bus.publish(topic, [{ key: "m1", value: "in" }, { key: "m2", value: "in" }]);
+    let resolve!: () => void;
+    const written = new Promise<void>((r) => (resolve = r));
+    const w = await bus.consume({ group: group(), topics: [topic], commit: "manual" }, async (batch, consumer) => {
+      const last = batch.records[batch.records.length - 1]!;
+      await consumer.commitWith([{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `pos-${r.offset}` })) }], [
+        { topic, partition: batch.partition, offset: last.offset + 1 },
+      ]);
+      resolve();
+    });
+    await Promise.race([written, Bun.sleep(20_000)]);
+    await w.stop();
+    // Kafka ends each partition written in a transaction with a marker no reader receives as a record.
+    const end = await bus.endOffsets(outTopic);
+    const next = end.map(() => 0);
+    const caughtUp = () => next.every((n, p) => n >= end[p]!);
+    let done!: () => void;
+    const reached = new Promise<void>((r) => (done = r));
+    const reader = await bus.consume(
+      {
+        group: group(),
+        topics: [outTopic],
+        commit: "manual",
+        onPosition: (_t, p, n) => {
+          next[p] = Math.max(next[p]!, n);
+          if (caughtUp()) done();
+        },
+      },
+      async (batch) => {
+        for (const r of batch.records) next[r.partition] = Math.max(next[r.partition]!, r.offset + 1);
+        if (caughtUp()) done();
+      },
+    );
+    await Promise.race([reached, Bun.sleep(20_000)]);
+    await reader.stop();
+    expect(next.map((n, p) => n >= end[p]!)).toEqual(end.map(() => true));
+  });
 }

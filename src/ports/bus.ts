@@ -54,6 +54,13 @@ export interface ConsumerOptions {
   onRevoke?: (partitions: Array<{ topic: string; partition: number }>) => Promise<void>;
   /** Called when partitions were given to another member (a rebalance): drop uncommitted work for them, the new owner redoes it. */
   onLost?: (partitions: Array<{ topic: string; partition: number }>) => Promise<void>;
+  /**
+   * Called when the consumer has read a partition up to `next` (exclusive), offsets that hold no record
+   * included: Kafka's transaction markers and aborted records take offsets a read_committed reader never
+   * receives, so the last record's offset + 1 may stay below `endOffsets` forever. A reader that waits
+   * to be caught up (the alert seed, the live feed) needs both. The embedded log has no such offsets.
+   */
+  onPosition?: (topic: string, partition: number, next: number) => void;
   /** Called when partitions are given; the handler may seek (the sink skips what the lake already holds). */
   onAssign?: (partitions: Array<{ topic: string; partition: number; committed: number }>) => Promise<Array<OffsetCommit> | void>;
 }

@@ -12,6 +12,9 @@ process.on("warning", (w) => {
   if (w.name !== "TimeoutNegativeWarning") console.warn(`${w.name}: ${w.message}`);
 });
 
+/** Longest a transaction of the alert role may stay open; see KafkaConsumer.transactional(). */
+export const TRANSACTION_TIMEOUT_MS = 10_000;
+
 export interface KafkaBusOptions {
   brokers: string[];
   /** Partitions per topic, used when a topic is created. */
@@ -182,6 +185,13 @@ class KafkaConsumer implements Consumer {
       this.assigned = now;
       void this.assignedChanged(now, revoked);
     });
+    // A batch of transaction markers (or aborted records) only: no handler call, but the position moved.
+    const onPosition = this.options.onPosition;
+    if (onPosition)
+      this.consumer.on(this.consumer.events.END_BATCH_PROCESS, (e) => {
+        const b = e.payload as { topic: string; partition: number; batchSize: number; lastOffset: string };
+        if (b.batchSize === 0) onPosition(this.logical(b.topic), b.partition, Number(b.lastOffset) + 1);
+      });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.options.topics.map((t) => this.bus.name(t)), fromBeginning: this.options.start !== "latest" });
     await this.consumer.run({
@@ -251,6 +261,11 @@ class KafkaConsumer implements Consumer {
     if (!this.txProducer) {
       const p = this.bus.kafka.producer({
         transactionalId: `${this.bus.name(this.options.group)}-${hostname()}-${process.pid}`,
+        // A process killed inside a transaction leaves it open, and read_committed readers (the sink, the
+        // live feed, a restarted alert process's seed) stop at it until the broker aborts it: after this
+        // long (+ the broker's abort check, 10 s by default) instead of kafkajs's 60 s. A transaction
+        // here is one batch (send + offsets + commit): milliseconds.
+        transactionTimeout: TRANSACTION_TIMEOUT_MS,
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
@@ -315,5 +330,7 @@ class KafkaConsumer implements Consumer {
       await heartbeat();
       if (this.stopping || !isRunning() || isStale()) return;
     }
+    // The batch may end with a transaction marker: its offset is read too.
+    this.options.onPosition?.(topic, batch.partition, Number(batch.lastOffset()) + 1);
   }
 }
