@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { lakeContract } from "../../ports/lake.contract.ts";
@@ -25,8 +25,9 @@ test("local: removeLeftovers deletes the temporary files of interrupted writes, 
     const lake = new LocalLake(dir);
     await lake.write("reports/date=2026-11-27/hour=09/a.parquet", new Uint8Array([1, 2, 3]));
     await mkdir(join(dir, "reports/date=2026-11-27/hour=09"), { recursive: true });
-    await writeFile(join(dir, "reports/date=2026-11-27/hour=09/b.parquet.77.inprogress"), "partial");
-    await writeFile(join(dir, "reports/date=2026-11-27/hour=09/a.parquet.78.inprogress"), "partial");
+    const dead = deadPid();
+    await writeFile(join(dir, `reports/date=2026-11-27/hour=09/b.parquet.${dead}.inprogress`), "partial");
+    await writeFile(join(dir, `reports/date=2026-11-27/hour=09/a.parquet.${dead}.inprogress`), "partial");
     expect(await lake.removeLeftovers()).toBe(2);
     expect(await readdir(join(dir, "reports/date=2026-11-27/hour=09"))).toEqual(["a.parquet"]);
     expect(await lake.list("reports/")).toEqual([{ path: "reports/date=2026-11-27/hour=09/a.parquet", size: 3 }]);
@@ -34,6 +35,30 @@ test("local: removeLeftovers deletes the temporary files of interrupted writes, 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("local: removeLeftovers keeps the file another running process is writing (a sink, while an analyzer starts)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "acu-local-lake-shared-"));
+  const writer = Bun.spawn({ cmd: ["sleep", "30"] });
+  try {
+    const lake = new LocalLake(dir);
+    await mkdir(join(dir, "reports/h"), { recursive: true });
+    await writeFile(join(dir, `reports/h/live.parquet.${writer.pid}.inprogress`), "being written");
+    await writeFile(join(dir, `reports/h/old.parquet.${writer.pid}.inprogress`), "stale");
+    const old = new Date(Date.now() - 11 * 60_000);
+    await utimes(join(dir, `reports/h/old.parquet.${writer.pid}.inprogress`), old, old);
+    expect(await lake.removeLeftovers()).toBe(1);
+    expect(await readdir(join(dir, "reports/h"))).toEqual([`live.parquet.${writer.pid}.inprogress`]);
+  } finally {
+    writer.kill(9);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** The pid of a process that has exited. */
+function deadPid(): number {
+  const p = Bun.spawnSync({ cmd: ["true"] });
+  return p.pid;
+}
 
 test("local: uri is a file:// URL under the root", () => {
   expect(new LocalLake(root).uri("reports/x.parquet")).toBe(`file://${join(root, "reports/x.parquet")}`);

@@ -61,8 +61,13 @@ export class LocalLake implements Lake {
     return new Uint8Array(await Bun.file(this.resolve(path)).arrayBuffer());
   }
 
-  /** Leftovers of a write cut short by a crash are never listed; remove them at start. */
-  async removeLeftovers(): Promise<number> {
+  /**
+   * Deletes what writes cut short by a crash left behind (`<target>.<pid>.inprogress`, never listed) and
+   * returns how many: files whose writer no longer runs, or untouched for `minAgeMs` (default 10 minutes).
+   * Processes share the lake (a sink writes while an analyzer starts): their files are left alone.
+   */
+  async removeLeftovers(opts: { minAgeMs?: number } = {}): Promise<number> {
+    const minAgeMs = opts.minAgeMs ?? 10 * 60_000;
     let n = 0;
     const walk = async (dir: string): Promise<void> => {
       let entries;
@@ -75,8 +80,16 @@ export class LocalLake implements Lake {
         const full = join(dir, e.name);
         if (e.isDirectory()) await walk(full);
         else if (e.name.endsWith(TMP_SUFFIX)) {
-          await unlink(full);
-          n++;
+          const pid = Number(/\.(\d+)\.inprogress$/.exec(e.name)?.[1]);
+          const st = await stat(full).catch(() => null);
+          if (!st) continue; // published (renamed) by its writer meanwhile
+          if (pid !== process.pid && writerRuns(pid) && Date.now() - st.mtimeMs < minAgeMs) continue;
+          try {
+            await unlink(full);
+            n++;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+          }
         }
       }
     };
@@ -89,5 +102,16 @@ export class LocalLake implements Lake {
   private resolve(path: string): string {
     if (path.split("/").some((p) => p === ".." ) || path.startsWith("/")) throw new Error(`lake path must be relative without '..': ${path}`);
     return join(this.root, path);
+  }
+}
+
+/** The process that wrote a temporary file still runs (this machine's pids: the local lake is one machine's). */
+function writerRuns(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
