@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { cleanup, eventually, operator, postReports, ROOT, startAcu, tempDir, TOKEN, type AcuProcess } from "../support/acu.ts";
+import { cleanup, eventually, operator, postReports, ROOT, startAcu, tempDir, TOKEN, TOKENS, viewer, type AcuProcess } from "../support/acu.ts";
 import { closeChromium, launchChromium, screenshot, watchProblems } from "./browser.ts";
 
 setDefaultTimeout(120_000);
@@ -10,8 +10,8 @@ setDefaultTimeout(120_000);
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real acu process:
  * it loads cleanly, shows deployment orders live and resumes after its socket drops, edits thresholds
- * that the next report is judged with, and draws the analyzer's figures; the compiled binary serves the same
- * page with nothing beside it. Screenshots: tests/.artifacts/.
+ * that the next report is judged with, and draws the analyzer's figures; it takes its token from the URL
+ * fragment or asks for one; the compiled binary serves the same page with nothing beside it. Screenshots: tests/.artifacts/.
  */
 
 let acu: AcuProcess;
@@ -38,7 +38,8 @@ const LYON = { latitude: 45.764, longitude: 4.8357 };
 const LILLE = { latitude: 50.6292, longitude: 3.0573 };
 const MARSEILLE = { latitude: 43.2965, longitude: 5.3698 };
 
-async function openDashboard(url = acu.url): Promise<{ page: Page; problems: string[] }> {
+/** Opens the page as the demo's printed URL does: the viewer token in the fragment. */
+async function openDashboard(url = acu.url, token: string = TOKENS.viewer): Promise<{ page: Page; problems: string[] }> {
   browser ??= await launchChromium();
   const page = await browser.newPage();
   const problems = watchProblems(page);
@@ -46,14 +47,17 @@ async function openDashboard(url = acu.url): Promise<{ page: Page; problems: str
   page.on("request", (r) => {
     if (!r.url().startsWith(`${url}/`) && !r.url().startsWith("data:") && !r.url().startsWith(url.replace("http", "ws"))) problems.push(`request elsewhere: ${r.url()}`);
   });
-  await page.goto(`${url}/`);
+  await page.goto(`${url}/#token=${token}`);
+  // The token leaves the address bar at once (kept for this tab only).
+  await page.waitForFunction(() => !location.hash.includes("token"));
+  expect(page.url()).toBe(`${url}/`);
   // Live once the stream said hello (its replay is done).
   await page.waitForSelector("#conn.live", { timeout: 20_000 });
   return { page, problems };
 }
 
 async function alerts(exerciseId: string): Promise<Alert[]> {
-  const r = await fetch(`${acu.url}/api/alerts?exerciseId=${exerciseId}&limit=1000`);
+  const r = await fetch(`${acu.url}/api/alerts?exerciseId=${exerciseId}&limit=1000`, { headers: viewer });
   return ((await r.json()) as { alerts: Alert[] }).alerts;
 }
 
@@ -123,14 +127,16 @@ test("a report below its threshold shows in the live feed within 1 s, and orders
   await page.close();
 });
 
-test("a threshold edited in the page (operator token asked once) decides the next report; bad values get the API's message", async () => {
+test("a threshold edited in the page (operator token asked once, the viewer token being refused) decides the next report; bad values get the API's message", async () => {
   const { page, problems } = await openDashboard();
   const ex = "browser.threshold";
   // Raise it to 80: a 70 (which passes the default 50) now sends a patrol.
   await page.fill("#th-add-ex", ex);
   await page.fill("#th-add-val", "80");
   await page.click("#th-add-form button[type=submit]");
+  // The page holds the viewer token: the change is refused (403) and the operator token asked for.
   await page.waitForSelector("#token-dialog[open]");
+  expect(await page.locator("#token-msg").textContent()).toContain("needs the operator token");
   await page.fill("#token-input", TOKEN);
   await page.press("#token-input", "Enter");
   const row = page.locator(`#th-rows tr[data-exercise="${ex}"]`);
@@ -148,7 +154,7 @@ test("a threshold edited in the page (operator token asked once) decides the nex
   await page.waitForSelector(`#th-rows tr[data-exercise="${ex}"] .msg.error`);
   expect(await row.locator(".msg").textContent()).toBe(apiAnswer.error);
   expect(await page.locator("#token-dialog[open]").count()).toBe(0); // the token is kept
-  expect(((await (await fetch(`${acu.url}/api/thresholds`)).json()) as { thresholds: Record<string, number> }).thresholds[ex]).toBe(80);
+  expect(((await (await fetch(`${acu.url}/api/thresholds`, { headers: viewer })).json()) as { thresholds: Record<string, number> }).thresholds[ex]).toBe(80);
 
   // Lower it to 20 without being asked again: a 30 no longer sends a patrol, a 10 still does.
   await row.locator("input").fill("20");
@@ -156,7 +162,7 @@ test("a threshold edited in the page (operator token asked once) decides the nex
   await page.waitForFunction((id) => document.querySelector("#th-msg")?.textContent === `Saved: ${id} → 20 %`, ex, { timeout: 5_000 });
   expect(await page.locator("#token-dialog[open]").count()).toBe(0);
   expect(await row.locator("input").inputValue()).toBe("20");
-  expect(((await (await fetch(`${acu.url}/api/thresholds`)).json()) as { thresholds: Record<string, number> }).thresholds[ex]).toBe(20);
+  expect(((await (await fetch(`${acu.url}/api/thresholds`, { headers: viewer })).json()) as { thresholds: Record<string, number> }).thresholds[ex]).toBe(20);
   const t0 = Date.now();
   await postReports(acu.url, { reportId: "th-pass", studentId: "th-2", exerciseId: ex, score: 30, ...LILLE, timestamp: t0 });
   await postReports(acu.url, { reportId: "th-fail", studentId: "th-2", exerciseId: ex, score: 10, ...LILLE, timestamp: t0 + 1 });
@@ -167,8 +173,14 @@ test("a threshold edited in the page (operator token asked once) decides the nex
   expect((await alerts(ex)).map((a) => a.alertId)).not.toContain("alert-th-pass");
   await page.locator("#thresholds-panel").scrollIntoViewIfNeeded();
   await screenshot(page, "dashboard-thresholds");
-  // The only failed request is the refused value, on purpose.
-  expect(problems).toEqual([`HTTP 400: PUT ${acu.url}/api/thresholds/${ex}`, "console error: Failed to load resource: the server responded with a status of 400 (Bad Request)"]);
+  // The only failed requests are the viewer token's attempt (which made the page ask for the operator token)
+  // and the refused value, on purpose.
+  expect(problems).toEqual([
+    `HTTP 403: PUT ${acu.url}/api/thresholds/${ex}`,
+    "console error: Failed to load resource: the server responded with a status of 403 (Forbidden)",
+    `HTTP 400: PUT ${acu.url}/api/thresholds/${ex}`,
+    "console error: Failed to load resource: the server responded with a status of 400 (Bad Request)",
+  ]);
   await page.close();
 });
 
@@ -189,15 +201,15 @@ test("after an analyzer run the chart, the table and the map show the figures th
     async () => {
       const run = await fetch(`${acu.url}/api/analytics/runs`, { method: "POST", headers: operator });
       expect(run.status).toBe(200);
-      const body = (await (await fetch(`${acu.url}/api/analytics/exercises`)).json()) as { exercises: Array<{ exerciseId: string; reports: number; averageScore: number; failures: number; threshold: number }> };
+      const body = (await (await fetch(`${acu.url}/api/analytics/exercises`, { headers: viewer })).json()) as { exercises: Array<{ exerciseId: string; reports: number; averageScore: number; failures: number; threshold: number }> };
       return body.exercises.find((e) => e.exerciseId === ex && e.reports === reports.length);
     },
     30_000,
     500,
   );
   expect(stats.failures).toBe(8);
-  const hotspots = (await (await fetch(`${acu.url}/api/analytics/hotspots?exerciseId=${ex}&limit=40`)).json()) as { cells: Array<{ latitude: number; longitude: number; failures: number; reports: number }> };
-  const regions = (await (await fetch(`${acu.url}/api/analytics/regions?exerciseId=${ex}`)).json()) as { regions: Array<{ region: string; reports: number; averageScore: number; failures: number }> };
+  const hotspots = (await (await fetch(`${acu.url}/api/analytics/hotspots?exerciseId=${ex}&limit=40`, { headers: viewer })).json()) as { cells: Array<{ latitude: number; longitude: number; failures: number; reports: number }> };
+  const regions = (await (await fetch(`${acu.url}/api/analytics/regions?exerciseId=${ex}`, { headers: viewer })).json()) as { regions: Array<{ region: string; reports: number; averageScore: number; failures: number }> };
   expect(hotspots.cells.map((c) => c.failures)).toEqual([6, 2]);
 
   // The page notices the new run by itself and shows the exercise in the table and the chart.
@@ -249,6 +261,35 @@ test("after an analyzer run the chart, the table and the map show the figures th
   await page.locator("#map-panel").scrollIntoViewIfNeeded();
   await screenshot(page, "dashboard-analytics", true);
   expect(problems).toEqual([]);
+  await page.close();
+});
+
+test("without a token the page asks for one (a refused one again), keeps it for the tab, and streams with it", async () => {
+  browser ??= await launchChromium();
+  const page = await browser.newPage();
+  const problems = watchProblems(page);
+  await page.goto(`${acu.url}/`);
+  // Every first call is refused (401): one dialog asks, for a viewer or operator token.
+  await page.waitForSelector("#token-dialog[open]");
+  expect(await page.locator("#token-msg").textContent()).toContain("viewer token");
+  await page.fill("#token-input", "not-a-token-at-all-0123");
+  await page.press("#token-input", "Enter");
+  // Refused as well: asked again.
+  await page.waitForSelector("#token-dialog[open]", { timeout: 20_000 });
+  await page.fill("#token-input", TOKENS.viewer);
+  await page.press("#token-input", "Enter");
+  await page.waitForSelector("#conn.live", { timeout: 20_000 });
+  await page.waitForFunction(() => window.acu.state.fresh.thresholds.at > 0 && window.acu.state.fresh.exercises.at > 0, undefined, { timeout: 20_000 });
+  expect(await page.evaluate(() => sessionStorage.getItem("acu.token"))).toBe(TOKENS.viewer);
+  // The token never travels in a URL: the stream URLs carry none.
+  for (const u of await page.evaluate(() => window.acu.feed.connections)) expect(u).not.toContain(TOKENS.viewer);
+  // A reload in the same tab keeps it: no dialog, live again.
+  await page.reload();
+  await page.waitForSelector("#conn.live", { timeout: 20_000 });
+  expect(await page.locator("#token-dialog[open]").count()).toBe(0);
+  // Everything that went wrong was a refusal for want of a valid token.
+  for (const p of problems) expect(p).toMatch(/\b401\b|Unauthorized|HTTP Authentication failed/);
+  expect(problems.length).toBeGreaterThan(0);
   await page.close();
 });
 

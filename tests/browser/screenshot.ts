@@ -6,7 +6,7 @@
  *   bun tests/browser/screenshot.ts [out.png]
  */
 import { join } from "node:path";
-import { cleanup, operator, ROOT, startAcu, tempDir } from "../support/acu.ts";
+import { cleanup, operator, ROOT, startAcu, tempDir, TOKENS, viewer } from "../support/acu.ts";
 import { closeChromium, launchChromium } from "./browser.ts";
 
 const out = process.argv[2] ?? join(ROOT, "docs/dashboard.png");
@@ -19,19 +19,21 @@ for (const [exerciseId, threshold] of [["bsq", 40], ["c05.ex08.ft_ten_queens_puz
 }
 const signal = Bun.spawn({
   cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "signal", "--rate", "300", "--count", "30000", "--seed", "7", "--target", acu.url],
+  env: { ...process.env, ACU_INGEST_TOKEN: TOKENS.ingest },
   stdout: "ignore",
   stderr: "ignore",
 });
 try {
   // About a minute of traffic: three scheduled runs or more.
   for (let i = 0; i < 90; i++) {
-    const runs = (await (await fetch(`${acu.url}/api/analytics/runs`)).json()) as { runs: { outcome: string }[] };
+    const runs = (await (await fetch(`${acu.url}/api/analytics/runs`, { headers: viewer })).json()) as { runs: { outcome: string }[] };
     if (runs.runs.filter((r) => r.outcome === "succeeded").length >= 3 && i >= 60) break;
     await Bun.sleep(1000);
   }
   const browser = await launchChromium();
   const page = await browser.newPage();
-  await page.goto(`${acu.url}/`);
+  // The viewer token in the fragment, as the demo prints the dashboard URL.
+  await page.goto(`${acu.url}/#token=${TOKENS.viewer}`);
   await page.waitForSelector("#conn.live");
   await page.waitForSelector("svg.map circle.hotspot");
   await page.waitForTimeout(4_000);

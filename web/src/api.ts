@@ -5,6 +5,7 @@ export type { AnalyzerRun, ExerciseStat, ExerciseStats, Hotspot, Hotspots, Regio
 export type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import type { AnalyzerRun, ExerciseStats, Hotspots, RegionStats } from "../../modules/analyzer/queries.ts";
+import { currentToken, tokenForReading } from "./token.ts";
 
 export interface Thresholds {
   default: number;
@@ -31,28 +32,41 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * One API call with the page's token (or the one an operator action passes). A read refused with 401 asks
+ * for a token once and is retried with it; operator actions handle refusals themselves (token.ts withToken).
+ */
 async function call<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
+  try {
+    return await send<T>(method, path, opts.token ?? currentToken(), opts.body);
+  } catch (e) {
+    if (opts.token !== undefined || !(e instanceof ApiError) || e.status !== 401 || !(await tokenForReading())) throw e;
+    return send<T>(method, path, currentToken(), opts.body);
+  }
+}
+
+async function send<T>(method: string, path: string, token: string | null, body: unknown): Promise<T> {
   const headers: Record<string, string> = {};
-  if (opts.body !== undefined) headers["content-type"] = "application/json";
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (token) headers.authorization = `Bearer ${token}`;
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, "the server cannot be reached");
   }
   const text = await res.text();
-  let body: unknown = null;
+  let answer: unknown = null;
   try {
-    body = text ? JSON.parse(text) : null;
+    answer = text ? JSON.parse(text) : null;
   } catch {
     // Not JSON: the message below says so.
   }
   if (!res.ok) {
-    const msg = (body as { error?: unknown } | null)?.error;
+    const msg = (answer as { error?: unknown } | null)?.error;
     throw new ApiError(res.status, typeof msg === "string" ? msg : `HTTP ${res.status}`);
   }
-  return body as T;
+  return answer as T;
 }
 
 const q = (params: Record<string, string | number | null | undefined>) => {

@@ -11,7 +11,7 @@ import { FranceMap, SHADINGS, placeName, type Shading } from "./map.ts";
 import { renderRegions } from "./regions-panel.ts";
 import { analyzerSummary, renderRuns } from "./runs.ts";
 import { ThresholdsPanel } from "./thresholds.ts";
-import { withToken } from "./token.ts";
+import { onTokenChange, withToken } from "./token.ts";
 
 const HOTSPOT_LIMIT = 40;
 const FEED_ROWS = 150;
@@ -401,6 +401,8 @@ async function refreshAll(): Promise<void> {
 window.acu = { feed, state, refresh: refreshAll };
 setLang(currentLang());
 renderAll();
+// A token given in the dialog lets a refused stream connect at once.
+onTokenChange(() => feed.retryNow());
 void feed.start();
 void refreshAll();
 setInterval(() => void loadRuns(), POLL_RUNS_MS);

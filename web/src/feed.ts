@@ -4,6 +4,7 @@
  * meanwhile are replayed and none is lost (docs/api.md).
  */
 import { api, type DeploymentOrder, type StreamFrame } from "./api.ts";
+import { currentToken } from "./token.ts";
 
 export type FeedState = { kind: "connecting" } | { kind: "live" } | { kind: "down"; retryAt: number } | { kind: "gap" };
 
@@ -46,6 +47,14 @@ export class LiveFeed {
     this.ws?.close(4000, "dropped by the page");
   }
 
+  /** Reconnects at once if the socket is down (e.g. a token was just given): no need to wait for the backoff. */
+  retryNow(): void {
+    if (this.ws || !this.timer) return;
+    clearTimeout(this.timer);
+    this.failures = 0;
+    this.connect();
+  }
+
   get currentCursor(): string | null {
     return this.cursor;
   }
@@ -56,7 +65,10 @@ export class LiveFeed {
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     if (this.cursor) url.searchParams.set("since", this.cursor);
     this.connections.push(url.toString());
-    const ws = new WebSocket(url);
+    // A browser cannot set headers on a WebSocket: the token travels as a subprotocol, which the server
+    // names back; never in the URL, which servers and proxies log.
+    const tok = currentToken();
+    const ws = tok ? new WebSocket(url, [`acu.bearer.${tok}`]) : new WebSocket(url);
     this.ws = ws;
     this.opened = false;
     ws.onopen = () => {

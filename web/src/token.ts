@@ -1,60 +1,114 @@
-/** The operator token: asked once in a dialog, kept in this page's memory only (never stored). */
+/**
+ * The page's API token (viewer or operator). It arrives once in the URL fragment (`/#token=…`, as the demo
+ * prints it: a fragment is never sent to the server nor written in its logs), is kept in sessionStorage
+ * (this tab only, gone when it closes) and removed from the address bar so it is not bookmarked or shared
+ * by copying the URL. When a call is refused the page asks for a token in a dialog.
+ */
 import { byId } from "./dom.ts";
 import { t } from "./i18n.ts";
 
-let token: string | null = null;
+const KEY = "acu.token";
 const listeners = new Set<() => void>();
 
+function stored(): string | null {
+  try {
+    return sessionStorage.getItem(KEY);
+  } catch {
+    return null; // storage disabled: the token lives in memory only
+  }
+}
+
+let token: string | null = fromFragment() ?? stored();
+
+/** Takes `#token=…` out of the address bar, keeping it for this tab. */
+function fromFragment(): string | null {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (!m) return null;
+  const v = decodeURIComponent(m[1]!).trim();
+  history.replaceState(null, "", location.pathname + location.search);
+  if (!v) return null;
+  keep(v);
+  return v;
+}
+
+function keep(v: string | null): void {
+  try {
+    if (v) sessionStorage.setItem(KEY, v);
+    else sessionStorage.removeItem(KEY);
+  } catch {
+    // Storage disabled: memory only.
+  }
+}
+
+function set(v: string | null): void {
+  token = v;
+  keep(v);
+  for (const f of listeners) f();
+}
+
 export const hasToken = () => token !== null;
+export const currentToken = () => token;
 export function onTokenChange(f: () => void): void {
   listeners.add(f);
 }
 export function forgetToken(): void {
-  token = null;
-  for (const f of listeners) f();
+  set(null);
 }
 
-/** The token, asking for it when the page does not hold one yet; null when the operator cancels. */
-export function requireToken(reason?: string): Promise<string | null> {
-  if (token) return Promise.resolve(token);
-  const dialog = byId<HTMLDialogElement>("token-dialog");
-  const input = byId<HTMLInputElement>("token-input");
-  const msg = byId("token-msg");
-  msg.textContent = reason ?? t("tokHelp");
-  input.value = "";
-  return new Promise((resolve) => {
+/** The one dialog open at a time: calls refused together share it. */
+let asking: Promise<string | null> | null = null;
+
+/** Asks for a token in the dialog; null when the user cancels. */
+export function askToken(reason: string): Promise<string | null> {
+  return (asking ??= new Promise<string | null>((resolve) => {
+    const dialog = byId<HTMLDialogElement>("token-dialog");
+    const input = byId<HTMLInputElement>("token-input");
+    byId("token-msg").textContent = reason;
+    input.value = "";
     const done = () => {
       dialog.removeEventListener("close", done);
       const v = dialog.returnValue === "ok" ? input.value.trim() : "";
       input.value = "";
-      if (v) {
-        token = v;
-        for (const f of listeners) f();
-      }
+      asking = null;
+      if (v) set(v);
       resolve(v || null);
     };
     dialog.addEventListener("close", done);
     dialog.returnValue = "";
     dialog.showModal();
     input.focus();
-  });
+  }));
+}
+
+/** The user cancelled the dialog for a read: polls do not ask again until an action of theirs does. */
+let declined = false;
+
+/**
+ * A read refused with 401: asks once for a token (viewer or operator) and says whether to retry. Polling
+ * calls refused after the user cancelled do not reopen the dialog.
+ */
+export async function tokenForReading(): Promise<boolean> {
+  if (declined && !asking) return false;
+  const v = await askToken(t("tokView"));
+  declined = v === null;
+  return v !== null;
 }
 
 /**
- * Runs an operator call with the token; a 401 forgets it and asks once more. Returns null when the operator
- * cancels. Other errors propagate with the API's message.
+ * Runs an operator call with the token held, asking for one when there is none; a 401 (unknown token) or
+ * 403 (a viewer token) asks again, once. Returns null when the user cancels. Other errors propagate with the
+ * API's message.
  */
 export async function withToken<T>(call: (token: string) => Promise<T>): Promise<T | null> {
-  let reason: string | undefined;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const tok = await requireToken(reason);
-    if (!tok) return null;
+  declined = false;
+  let tok = token ?? (await askToken(t("tokHelp")));
+  for (let attempt = 0; tok && attempt < 2; attempt++) {
     try {
       return await call(tok);
     } catch (e) {
-      if ((e as { status?: number }).status !== 401) throw e;
-      forgetToken();
-      reason = t("tokRefused");
+      const status = (e as { status?: number }).status;
+      if ((status !== 401 && status !== 403) || attempt === 1) throw e;
+      tok = await askToken(status === 401 ? t("tokRefused") : t("tokOperator"));
     }
   }
   return null;
