@@ -1,0 +1,28 @@
+import { afterAll, describe, setDefaultTimeout, test } from "bun:test";
+import { cleanup, tempDir, type AcuProcess } from "../support/acu.ts";
+import { downFaultCluster, upFaultCluster } from "../support/fault-cluster.ts";
+import { killRoles } from "./kill-roles.ts";
+
+/**
+ * The fault-injection suite (issue #7): engines and role processes broken on purpose, under load, on a
+ * cluster of its own (tests/support/fault-cluster.ts). One file, so the cluster comes up once and goes
+ * down after the last scenario. Each scenario merges its counts into tests/.artifacts/faults-summary.json.
+ * `ACU_FAULTS=kill,kafka,etcd,hdfs,postgres` picks scenarios; `ACU_FAULT_SEED` replays the random kills.
+ */
+setDefaultTimeout(300_000);
+
+const cluster = upFaultCluster();
+const only = process.env.ACU_FAULTS?.split(",");
+const want = (name: string) => !only || only.includes(name);
+
+describe.skipIf(!cluster)("faults", () => {
+  const dir = tempDir("faults");
+  const procs = new Set<AcuProcess>();
+  afterAll(async () => {
+    await Promise.all([...procs].map((p) => p.stop(9).catch(() => 0)));
+    downFaultCluster();
+    cleanup(dir);
+  });
+
+  test.skipIf(!want("kill"))("kill -9 of alert, sink, ingest and analyzer processes, 10 times under load", () => killRoles(cluster!, dir, procs));
+});

@@ -1,0 +1,237 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+// (also silences kafkajs's TimeoutNegativeWarning in this process, as in acu)
+import "../../src/adapters/kafka/kafka-bus.ts";
+import { createReportGenerator, mulberry32, type GeneratedReport } from "../../modules/signal/generator.ts";
+import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/deployment-order.ts";
+import { deriveReportId } from "../../src/domain/report.ts";
+import { regionOf } from "../../src/domain/regions.ts";
+import type { Lake } from "../../src/ports/lake.ts";
+import { ingest, ROOT, viewer } from "../support/acu.ts";
+import { readLakeFrom } from "../support/lake.ts";
+
+export const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 23)} faults: ${line}`);
+
+/** A seeded random source, logged, so a failing run can be replayed: ACU_FAULT_SEED=<n>. */
+export function seededRandom(label: string, fallback: number): () => number {
+  const seed = Number(process.env.ACU_FAULT_SEED ?? fallback);
+  log(`${label}: seed ${seed} (replay with ACU_FAULT_SEED=${seed})`);
+  return mulberry32(seed);
+}
+
+export interface AckedReport extends GeneratedReport {
+  reportId: string;
+  region: string;
+}
+
+/**
+ * A test producer: batches of generated reports POSTed round-robin to the ingest URLs, each batch resent
+ * (to the next URL, after a pause) until it gets a 202 — so every report that reached the bus is
+ * eventually acknowledged, and the lake must hold exactly the acknowledged set. Every answer is recorded
+ * with its time, to check what ingest said while a fault was on.
+ */
+export class Load {
+  readonly acked = new Map<string, AckedReport>();
+  readonly answers: Array<{ at: number; status: number }> = [];
+  /** Batches given up at stop (still unacknowledged): their reports may or may not be on the bus. */
+  readonly abandoned = new Set<string>();
+  private stopping = false;
+  private hardStop = false;
+  private running: Promise<void>[] = [];
+  private readonly gen;
+
+  constructor(
+    private readonly o: { targets: () => string[]; rate: number; batch: number; seed: number; concurrency?: number },
+  ) {
+    this.gen = createReportGenerator({ seed: o.seed });
+  }
+
+  start(): this {
+    const workers = this.o.concurrency ?? 4;
+    const perWorkerMs = (this.o.batch / this.o.rate) * 1000 * workers;
+    let rr = 0;
+    const worker = async (w: number) => {
+      await Bun.sleep((perWorkerMs / workers) * w);
+      while (!this.stopping) {
+        const t0 = Date.now();
+        const reports = Array.from({ length: this.o.batch }, () => this.gen.next(Date.now()));
+        const body = JSON.stringify(reports);
+        for (let attempt = 0; ; attempt++) {
+          if (this.hardStop) {
+            for (const r of reports) this.abandoned.add(deriveReportId(r));
+            return;
+          }
+          const targets = this.o.targets();
+          const url = targets[rr++ % targets.length]!;
+          let status = 0;
+          let retryAfter = 0.2;
+          try {
+            const res = await fetch(`${url}/api/reports`, { method: "POST", headers: ingest, body, signal: AbortSignal.timeout(30_000) });
+            status = res.status;
+            if (status === 503 || status === 429) retryAfter = Math.min(1, Number(res.headers.get("retry-after") ?? 1));
+            await res.arrayBuffer().catch(() => {});
+          } catch {
+            status = 0;
+          }
+          this.answers.push({ at: Date.now(), status });
+          if (status === 202) {
+            for (const r of reports) {
+              const reportId = deriveReportId(r);
+              this.acked.set(reportId, { ...r, reportId, region: regionOf(r.latitude, r.longitude) });
+            }
+            break;
+          }
+          if (status !== 0 && status !== 503 && status !== 429) throw new Error(`ingest answered ${status} to a valid batch`);
+          await Bun.sleep(retryAfter * 1000);
+        }
+        await Bun.sleep(Math.max(0, perWorkerMs - (Date.now() - t0)));
+      }
+    };
+    this.running = Array.from({ length: workers }, (_, w) => worker(w));
+    return this;
+  }
+
+  /** Stops sending new batches; batches in flight are resent until acknowledged (at most `graceMs`). */
+  async stop(graceMs = 60_000): Promise<void> {
+    this.stopping = true;
+    const timer = setTimeout(() => (this.hardStop = true), graceMs);
+    await Promise.all(this.running);
+    clearTimeout(timer);
+  }
+
+  count(status: number, from = 0, to = Infinity): number {
+    return this.answers.filter((a) => a.status === status && a.at >= from && a.at < to).length;
+  }
+}
+
+/** Expected deployment orders: every acknowledged report below its exercise's threshold. */
+export function expectedAlerts(acked: Iterable<AckedReport>, thresholdOf: (exerciseId: string) => number): Set<string> {
+  const out = new Set<string>();
+  for (const r of acked) if (r.score < thresholdOf(r.exerciseId)) out.add(`alert-${r.reportId}`);
+  return out;
+}
+
+/** How the lake's reports compare with the acknowledged ones. */
+export async function lakeAudit(lake: Lake, acked: Map<string, AckedReport>, abandoned: Set<string> = new Set()) {
+  const { rows, files } = await readLakeFrom(lake, "reports");
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.reportId as string, (counts.get(r.reportId as string) ?? 0) + 1);
+  let lost = 0;
+  for (const id of acked.keys()) if (!counts.has(id)) lost++;
+  let duplicated = 0;
+  for (const n of counts.values()) duplicated += n - 1;
+  // Rows that were never acknowledged (only possible for batches abandoned at stop).
+  let unexpected = 0;
+  for (const id of counts.keys()) if (!acked.has(id) && !abandoned.has(id)) unexpected++;
+  const positions = new Set(rows.map((r) => `${r.partition}:${r.offset}`));
+  return { rows, files, lost, duplicated, unexpected, positionsRepeated: rows.length - positions.size };
+}
+
+/** Waits until the lake holds every acknowledged report (or the time runs out), then audits it. */
+export async function lakeSettled(lake: Lake, acked: Map<string, AckedReport>, abandoned: Set<string>, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const a = await lakeAudit(lake, acked, abandoned);
+    if (a.lost === 0 || Date.now() > deadline) return a;
+    await Bun.sleep(1000);
+  }
+}
+
+/** Deployment reports in the lake: ids and orders. */
+export async function lakeDeployments(lake: Lake): Promise<Array<DeploymentOrder>> {
+  const { rows } = await readLakeFrom(lake, "deployments");
+  return rows.map((r) => {
+    const { partition: _p, offset: _o, ...order } = r as Record<string, unknown>;
+    return order as unknown as DeploymentOrder;
+  });
+}
+
+/** Every deployment order on the alerts topic, read as a downstream consumer would: read_committed. */
+export async function committedAlerts(brokers: string, namespace: string, settleMs = 3000): Promise<DeploymentOrder[]> {
+  const kafka = new Kafka({ brokers: brokers.split(","), logLevel: logLevel.NOTHING, clientId: "faults-audit" });
+  const topic = `${namespace}alerts`;
+  const consumer = kafka.consumer({ groupId: `${namespace}faults-audit-${Date.now()}`, readUncommitted: false, maxWaitTimeInMs: 200 });
+  const out: DeploymentOrder[] = [];
+  let last = Date.now();
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      last = Date.now();
+      if (message.value) out.push(decodeDeploymentOrder(new Uint8Array(message.value)));
+    },
+  });
+  while (Date.now() - last < settleMs) await Bun.sleep(200);
+  await consumer.disconnect();
+  return out;
+}
+
+/** Connects to the WebSocket stream (viewer token) and collects every order it delivers. */
+export async function streamCollector(httpUrl: string): Promise<{ orders: DeploymentOrder[]; close: () => void }> {
+  const orders: DeploymentOrder[] = [];
+  // Bun's WebSocket takes headers (the DOM typings in scope do not know that option).
+  const ws = new WebSocket(`${httpUrl.replace("http", "ws")}/api/alerts/stream`, { headers: viewer } as unknown as string[]);
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("no hello from the alert stream within 30 s")), 30_000);
+    ws.onmessage = (ev) => {
+      const m = JSON.parse(String(ev.data));
+      if (m.type === "hello") {
+        clearTimeout(t);
+        resolve();
+      }
+      if (m.type === "alert") orders.push(m.alert as DeploymentOrder);
+    };
+    ws.onerror = () => reject(new Error("alert stream error"));
+  });
+  return { orders, close: () => ws.close() };
+}
+
+/** alertIds seen with two different orders in one list (same id, different content). */
+export function conflictingOrders(orders: DeploymentOrder[]): string[] {
+  const byId = new Map<string, string>();
+  const bad = new Set<string>();
+  for (const o of orders) {
+    const key = JSON.stringify(canonical(o));
+    const prev = byId.get(o.alertId);
+    if (prev === undefined) byId.set(o.alertId, key);
+    else if (prev !== key) bad.add(o.alertId);
+  }
+  return [...bad];
+}
+
+function canonical(o: DeploymentOrder): unknown[] {
+  return [o.alertId, o.reportId, o.studentId, o.exerciseId, o.score, o.threshold, o.latitude, o.longitude, o.region, Number(o.reportedAt), Number(o.raisedAt)];
+}
+
+export function duplicates(ids: string[]): number {
+  return ids.length - new Set(ids).size;
+}
+
+// ---- summary ----
+
+export interface FaultSummary {
+  name: string;
+  acknowledged: number;
+  lost: number;
+  duplicated: number;
+  recoveryMs: number | null;
+  notes: string;
+}
+
+export const SUMMARY_PATH = join(ROOT, "tests/.artifacts/faults-summary.json");
+
+/** Merges one test's line into tests/.artifacts/faults-summary.json (by name) and prints it. */
+export function record(s: FaultSummary): void {
+  mkdirSync(join(ROOT, "tests/.artifacts"), { recursive: true });
+  let all: FaultSummary[] = [];
+  try {
+    all = JSON.parse(readFileSync(SUMMARY_PATH, "utf8")) as FaultSummary[];
+  } catch {}
+  all = all.filter((x) => x.name !== s.name).concat([{ ...s, at: new Date().toISOString() } as FaultSummary]);
+  writeFileSync(`${SUMMARY_PATH}.tmp`, JSON.stringify(all, null, 2) + "\n");
+  renameSync(`${SUMMARY_PATH}.tmp`, SUMMARY_PATH);
+  console.log(
+    `FAULT ${s.name.padEnd(22)} acknowledged=${s.acknowledged} lost=${s.lost} duplicated=${s.duplicated} recoveryMs=${s.recoveryMs ?? "-"} — ${s.notes}`,
+  );
+}
