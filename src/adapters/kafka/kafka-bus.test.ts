@@ -27,4 +27,38 @@ describe.skipIf(!brokers)("Kafka bus", () => {
       await bus.close();
     }
   });
+
+  test("onAssign runs before any batch of a backlog, and its seeks apply to the first records handled", async () => {
+    const backlog = `contract-backlog-${run}`;
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [backlog]: 2 } });
+    try {
+      // Records already on the topic when the consumer joins: the first fetch can beat the assignment handling.
+      for (let i = 0; i < 4; i++) await bus.publish(backlog, Array.from({ length: 250 }, (_, j) => ({ key: `k${i * 250 + j}`, value: `v${i * 250 + j}` })));
+      const end = await bus.endOffsets(backlog);
+      let assigned = false;
+      const early: number[] = [];
+      const first = new Map<number, number>();
+      let seen = 0;
+      const c = await bus.consume({
+        group: `backlog-${run}`, topics: [backlog], commit: "manual",
+        onAssign: async (parts) => {
+          await Bun.sleep(300);
+          assigned = true;
+          return parts.filter((p) => p.partition === 0).map((p) => ({ topic: p.topic, partition: 0, offset: 10 }));
+        },
+      }, async (batch) => {
+        if (!assigned) early.push(batch.partition);
+        if (!first.has(batch.partition)) first.set(batch.partition, batch.records[0]!.offset);
+        seen += batch.records.length;
+      });
+      const want = end[0]! - 10 + end[1]!;
+      for (let i = 0; i < 100 && seen < want; i++) await Bun.sleep(100);
+      await c.stop();
+      expect(early).toEqual([]);
+      expect(first.get(0)).toBe(10);
+      expect(seen).toBe(want);
+    } finally {
+      await bus.close();
+    }
+  });
 });

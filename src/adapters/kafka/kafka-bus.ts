@@ -157,6 +157,8 @@ class KafkaConsumer implements Consumer {
   private inFlight: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
   private assigned: Array<{ topic: string; partition: number }> = [];
+  /** The handling of the latest assignment (onLost, onAssign and its seeks): batches wait for it. */
+  private assigning: Promise<void> = Promise.resolve();
   private failures = 0;
 
   constructor(
@@ -183,7 +185,7 @@ class KafkaConsumer implements Consumer {
       const now = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic: this.logical(topic), partition })));
       const revoked = this.assigned.filter((a) => !now.some((n) => n.topic === a.topic && n.partition === a.partition));
       this.assigned = now;
-      void this.assignedChanged(now, revoked);
+      this.assigning = this.assignedChanged(now, revoked);
     });
     // A batch of transaction markers (or aborted records) only: no handler call, but the position moved.
     const onPosition = this.options.onPosition;
@@ -294,6 +296,10 @@ class KafkaConsumer implements Consumer {
   }
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    // The first fetch of a generation can complete before onAssign has run: a backlog would then reach the
+    // handler before the owner set up the partition (the sink replaced such a buffer and lost its records)
+    // and before onAssign's seeks. Wait for it; a seek makes this batch stale, and it is fetched again.
+    await this.assigning;
     if (this.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
     const topic = this.logical(batch.topic);
     const records: BusRecord[] = batch.messages.map((m) => ({
