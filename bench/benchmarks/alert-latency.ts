@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as hdr from "hdr-histogram-js";
+import { TOKENS } from "../../tests/support/acu.ts";
+import { benchReport, machineInfo, round, runId, startAcuRole, thresholdOf, writeThresholds, type BenchContext, type BenchResult, type Proc, type Run } from "../lib/common.ts";
+
+const PARTITIONS = 6;
+const RATE = 5_000;
+const TICK_MS = 10;
+
+/**
+ * Alert latency: a steady 5,000 reports/s into POST /api/reports (acu --role=ingest), judged by
+ * --role=alert, pushed by --role=http on WS /api/alerts/stream. Latency = the moment the report's request
+ * is sent → the moment its order's frame arrives on the WebSocket client (matched by reportId, which the
+ * harness sets on each report), one clock (this process). HdrHistogram, microsecond resolution.
+ */
+export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult & { peakRssMiB: Record<string, number | null> }> {
+  const t0 = performance.now();
+  const seconds = { smoke: 3, quick: 20, full: 60 }[ctx.mode];
+  const repeats = ctx.mode === "full" ? Math.max(1, ctx.pairs) : 1;
+  const warmupS = Math.min(5, seconds * 0.1);
+  const brokers = ctx.env.ACU_KAFKA_BROKERS!;
+  const etcd = ctx.env.ACU_ETCD_ENDPOINTS!;
+  const runs: Run[] = [];
+  const peaks: Record<string, number | null> = {};
+  const total = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  const dir = mkdtempSync(join(tmpdir(), "acu-bench-latency-"));
+  try {
+    for (let rep = 0; rep < repeats; rep++) {
+      const ns = runId("latency");
+      const prefix = `/${ns}/thresholds/`;
+      await writeThresholds(etcd, prefix);
+      const env = { ACU_KAFKA_BROKERS: brokers, ACU_KAFKA_NAMESPACE: `${ns}.`, ACU_PARTITIONS: String(PARTITIONS), ACU_ETCD_ENDPOINTS: etcd, ACU_ETCD_PREFIX: prefix };
+      const procs: Record<string, Proc & { url: string }> = {};
+      try {
+        // Started one after the other: the first creates the topics.
+        procs.ingest = await startAcuRole({ roles: "ingest", dataDir: join(dir, `${rep}-ingest`), env });
+        procs.alert = await startAcuRole({ roles: "alert", dataDir: join(dir, `${rep}-alert`), env });
+        // The http role reads analytics from the warehouse: PostgreSQL, as in a role-by-role deployment.
+        procs.http = await startAcuRole({ roles: "http", dataDir: join(dir, `${rep}-http`), env: { ...env, ACU_DATABASE_URL: ctx.env.ACU_DATABASE_URL! } });
+        const sentAt = new Map<string, number>();
+        const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+        let received = 0, late = 0, measureFrom = Infinity;
+        const ws = new WebSocket(`${procs.http.url.replace("http", "ws")}/api/alerts/stream`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } } as unknown as string[]);
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error("no hello on the alert stream within 30 s")), 30_000);
+          ws.onerror = () => reject(new Error("alert stream: WebSocket error"));
+          ws.onmessage = (ev) => {
+            const now = performance.now();
+            const m = JSON.parse(String(ev.data)) as { type: string; alert?: { reportId: string } };
+            if (m.type === "hello") {
+              clearTimeout(timer);
+              resolve();
+            } else if (m.type === "alert") {
+              const sent = sentAt.get(m.alert!.reportId);
+              if (sent === undefined) return;
+              sentAt.delete(m.alert!.reportId);
+              received++;
+              if (sent >= measureFrom) hist.recordValue(Math.max(1, Math.round((now - sent) * 1000)));
+              else late++;
+            }
+          };
+        });
+        // Steady schedule: every 10 ms a request of 50 reports, sent without waiting for the previous one.
+        const perTick = (RATE * TICK_MS) / 1000;
+        const ticks = Math.round((seconds * 1000) / TICK_MS);
+        const headers = { authorization: `Bearer ${TOKENS.ingest}`, "content-type": "application/json" };
+        const start = performance.now();
+        measureFrom = start + warmupS * 1000;
+        let expected = 0, refused = 0, maxBehindMs = 0;
+        const inflight = new Set<Promise<void>>();
+        for (let t = 0; t < ticks; t++) {
+          const due = start + t * TICK_MS;
+          const wait = due - performance.now();
+          if (wait > 1) await Bun.sleep(wait);
+          maxBehindMs = Math.max(maxBehindMs, performance.now() - due);
+          const batch = [];
+          const failing: string[] = [];
+          for (let i = 0; i < perTick; i++) {
+            const r = benchReport(t * perTick + i, 31 + rep, Date.now());
+            const reportId = `${ns.slice(-12)}-${t}-${i}`;
+            batch.push({ reportId, studentId: r.studentId, exerciseId: r.exerciseId, score: r.score, latitude: r.latitude, longitude: r.longitude, timestamp: r.timestamp });
+            if (r.score < thresholdOf(r.exerciseId)) failing.push(reportId);
+          }
+          const body = JSON.stringify(batch);
+          const now = performance.now();
+          for (const id of failing) sentAt.set(id, now);
+          expected += failing.length;
+          const p = fetch(`${procs.ingest.url}/api/reports`, { method: "POST", headers, body }).then(async (res) => {
+            await res.arrayBuffer();
+            if (res.status !== 202) refused++;
+          }, () => void refused++);
+          inflight.add(p);
+          void p.finally(() => inflight.delete(p));
+        }
+        await Promise.all(inflight);
+        const sendS = (performance.now() - start) / 1000;
+        const deadline = performance.now() + 60_000;
+        while (received < expected && performance.now() < deadline) await Bun.sleep(50);
+        ws.close();
+        for (const [role, p] of Object.entries(procs)) peaks[`${role}#${rep}`] = p.peakRssMiB();
+        if (refused > 0) throw new Error(`ingest refused ${refused} request(s)`);
+        total.add(hist);
+        const q = (p: number) => round(hist.getValueAtPercentile(p) / 1000, 2);
+        runs.push({
+          who: "acu", seq: rep, value: q(99), p50Ms: q(50), p99Ms: q(99), p999Ms: q(99.9), maxMs: round(hist.maxValue / 1000, 2), samples: hist.totalCount,
+          warmupSamples: late, expected, received, missing: expected - received, sendSeconds: round(sendS, 2), achievedRate: round((ticks * perTick) / sendS, 0), maxScheduleLagMs: round(maxBehindMs, 1),
+          peakRssMiB: { ingest: procs.ingest.peakRssMiB(), alert: procs.alert.peakRssMiB(), http: procs.http.peakRssMiB() },
+        });
+        ctx.log(`run ${rep}: p50 ${q(50)} ms, p99 ${q(99)} ms, p99.9 ${q(99.9)} ms, max ${round(hist.maxValue / 1000, 2)} ms over ${hist.totalCount} alerts (${expected - received} missing)`);
+        if (expected - received > 0) throw new Error(`${expected - received} of ${expected} alerts never reached the WebSocket`);
+      } finally {
+        for (const p of Object.values(procs)) await p.stop();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const q = (p: number) => round(total.getValueAtPercentile(p) / 1000, 2);
+  const p99 = q(99);
+  return {
+    name: "alert-latency",
+    mode: ctx.mode,
+    startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
+    durationS: round((performance.now() - t0) / 1000, 1),
+    params: { rate: RATE, seconds, warmupSeconds: warmupS, requestsPerSecond: 1000 / TICK_MS, reportsPerRequest: (RATE * TICK_MS) / 1000, partitions: PARTITIONS, runs: repeats },
+    runs,
+    latencyMs: { p50: q(50), p90: q(90), p99, p999: q(99.9), max: round(total.maxValue / 1000, 2), samples: total.totalCount },
+    peakRssMiB: peaks,
+    comparisons: [
+      { metric: "p50 ms (send → WS frame)", higherIsBetter: false, peer: "", peerMedian: null, acuMedian: q(50), ratio: null, goal: "—", met: null },
+      { metric: "p99 ms (send → WS frame)", higherIsBetter: false, peer: "goal", peerMedian: 25, acuMedian: p99, ratio: round(25 / p99, 3), goal: "p99 < 25 ms", met: p99 < 25 },
+      { metric: "p99.9 ms (send → WS frame)", higherIsBetter: false, peer: "", peerMedian: null, acuMedian: q(99.9), ratio: null, goal: "—", met: null },
+      { metric: "max ms (send → WS frame)", higherIsBetter: false, peer: "", peerMedian: null, acuMedian: round(total.maxValue / 1000, 2), ratio: null, goal: "—", met: null },
+    ],
+    notes: [
+      "Three acu processes on the bench cluster: --role=ingest, --role=alert, --role=http (the WebSocket feed; warehouse on PostgreSQL); thresholds in etcd.",
+      `Load: ${RATE} reports/s as ${1000 / TICK_MS} requests/s of ${(RATE * TICK_MS) / 1000} reports, each request sent on schedule without waiting for the previous one; ~20 % of reports are below threshold and are the samples.`,
+      `The first ${warmupS} s of each run are warm-up, not recorded. Percentiles from HdrHistogram (hdr-histogram-js), all runs merged.`,
+    ],
+    machine: machineInfo(),
+  };
+}

@@ -1,0 +1,18 @@
+import type { BenchContext, BenchResult } from "../lib/common.ts";
+import { benchIngest } from "./ingest.ts";
+import { benchAlertThroughput } from "./alert-throughput.ts";
+import { benchAlertLatency } from "./alert-latency.ts";
+import { benchSink } from "./sink.ts";
+import { benchAnalyzer } from "./analyzer.ts";
+import { benchMemory } from "./memory.ts";
+
+export const BENCHMARKS = {
+  ingest: { needs: ["kafka"], run: benchIngest },
+  "alert-throughput": { needs: ["kafka", "etcd"], run: benchAlertThroughput },
+  "alert-latency": { needs: ["kafka", "etcd", "postgres"], run: benchAlertLatency },
+  sink: { needs: ["kafka", "hdfs"], run: benchSink },
+  analyzer: { needs: ["postgres", "hdfs", "spark"], run: benchAnalyzer },
+  memory: { needs: ["kafka", "etcd", "postgres"], run: benchMemory },
+} satisfies Record<string, { needs: string[]; run: (ctx: BenchContext) => Promise<BenchResult> }>;
+
+export type BenchName = keyof typeof BENCHMARKS;
