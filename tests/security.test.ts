@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SCOPES, type Scope } from "../src/domain/token.ts";
 import { cleanup, ENGINE_VARS, eventually, ROOT, startAcu, tempDir, TOKENS, type AcuProcess } from "./support/acu.ts";
@@ -25,10 +25,14 @@ afterAll(async () => {
 const report = (i: number) => ({ studentId: `sec-${i}`, exerciseId: "sec.ex", score: 80, latitude: 48.85, longitude: 2.35, timestamp: Date.now() });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
 
-/** Runs `acu token …` as its own process on the server's data dir, as an operator would. */
+/** Runs `acu token …` as its own process on the server's data dir (or `engines`), as an operator would. */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return cliWith({}, ...args);
+}
+async function cliWith(engines: Record<string, string>, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const env: Record<string, string | undefined> = { ...process.env, ACU_DATA_DIR: dir };
   for (const k of ENGINE_VARS) delete env[k];
+  Object.assign(env, engines);
   const p = Bun.spawn({ cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "token", ...args], env, stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out, err };
@@ -242,3 +246,36 @@ test("demo mode: with no token configured, one token per scope is printed once, 
     cleanup(demoDir);
   }
 }, 120_000);
+
+const ETCD = process.env.ACU_ETCD_ENDPOINTS;
+describe.skipIf(!ETCD)("with the token store in etcd (ACU_ETCD_ENDPOINTS)", () => {
+  test("a token created and revoked with the CLI applies to a running server within the bound (5 s)", async () => {
+    const run = `/acu-test/security-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
+    const engines = { ACU_ETCD_ENDPOINTS: ETCD!, ACU_ETCD_PREFIX: `${run}/thresholds/`, ACU_ETCD_TOKEN_PREFIX: `${run}/tokens/` };
+    const etcdDir = tempDir("security-etcd");
+    const server = await startAcu({ dataDir: etcdDir, env: engines });
+    try {
+      const created = await cliWith(engines, "create", "--scope", "operator", "--label", "etcd");
+      expect(created.code).toBe(0);
+      const t = JSON.parse(created.out) as { id: string; token: string };
+      const put = () => fetch(`${server.url}/api/thresholds`, { method: "PUT", headers: bearer(t.token), body: JSON.stringify({ default: 50 }) }).then((r) => r.status);
+      await eventually("the etcd token to be accepted", async () => (await put()) === 200, 5000, 20);
+      expect((await cliWith(engines, "list")).out).toContain(t.id);
+      expect((await cliWith(engines, "revoke", t.id)).code).toBe(0);
+      const t0 = Date.now();
+      await eventually("the revoked etcd token to be refused", async () => (await put()) === 401, 10_000, 20);
+      const ms = Date.now() - t0;
+      console.log(`etcd: revocation applied ${ms} ms after acu token revoke returned`);
+      expect(ms).toBeLessThanOrEqual(5000);
+      for (const v of Object.values(TOKENS)) expect(server.output()).not.toContain(v);
+      expect(server.output()).not.toContain(t.token);
+    } finally {
+      await server.stop();
+      cleanup(etcdDir);
+      const { Etcd3 } = await import("etcd3");
+      const c = new Etcd3({ hosts: ETCD!.split(",") });
+      await c.delete().prefix(`${run}/`).catch(() => {});
+      c.close();
+    }
+  }, 120_000);
+});
