@@ -6,6 +6,7 @@ import { TOKENS } from "../../tests/support/acu.ts";
 import { benchReport, machineInfo, round, runId, startAcuRole, thresholdOf, writeThresholds, type BenchContext, type BenchResult, type Proc, type Run } from "../lib/common.ts";
 
 const PARTITIONS = 6;
+const hdrMs = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
 const RATE = 5_000;
 const TICK_MS = 10;
 
@@ -42,13 +43,17 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
         const sentAt = new Map<string, number>();
         const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
         let received = 0, late = 0, measureFrom = Infinity;
+        // Where the time goes (ms, wall clock of this machine): request → 202; report time → order raised
+        // (ingest, Kafka, the alert role's fetch and judging); order raised → frame (transaction commit, the feed's fetch, WebSocket).
+        const stage = { ackMs: hdrMs(), toRaisedMs: hdrMs(), raisedToFrameMs: hdrMs() };
         const ws = new WebSocket(`${procs.http.url.replace("http", "ws")}/api/alerts/stream`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } } as unknown as string[]);
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error("no hello on the alert stream within 30 s")), 30_000);
           ws.onerror = () => reject(new Error("alert stream: WebSocket error"));
           ws.onmessage = (ev) => {
             const now = performance.now();
-            const m = JSON.parse(String(ev.data)) as { type: string; alert?: { reportId: string } };
+            const wall = Date.now();
+            const m = JSON.parse(String(ev.data)) as { type: string; alert?: { reportId: string; reportedAt: number; raisedAt: number } };
             if (m.type === "hello") {
               clearTimeout(timer);
               resolve();
@@ -57,7 +62,11 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
               if (sent === undefined) return;
               sentAt.delete(m.alert!.reportId);
               received++;
-              if (sent >= measureFrom) hist.recordValue(Math.max(1, Math.round((now - sent) * 1000)));
+              if (sent >= measureFrom) {
+                hist.recordValue(Math.max(1, Math.round((now - sent) * 1000)));
+                stage.toRaisedMs.recordValue(Math.max(1, (m.alert!.raisedAt - m.alert!.reportedAt) * 1000));
+                stage.raisedToFrameMs.recordValue(Math.max(1, (wall - m.alert!.raisedAt) * 1000));
+              }
               else late++;
             }
           };
@@ -78,9 +87,10 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
           const batch = [];
           const failing: string[] = [];
           for (let i = 0; i < perTick; i++) {
-            const r = benchReport(t * perTick + i, 31 + rep, Date.now());
+            const r = benchReport(t * perTick + i, 31 + rep);
             const reportId = `${ns.slice(-12)}-${t}-${i}`;
-            batch.push({ reportId, studentId: r.studentId, exerciseId: r.exerciseId, score: r.score, latitude: r.latitude, longitude: r.longitude, timestamp: r.timestamp });
+            // timestamp = now: the order's reportedAt then says when the report left (stage timings).
+            batch.push({ reportId, studentId: r.studentId, exerciseId: r.exerciseId, score: r.score, latitude: r.latitude, longitude: r.longitude, timestamp: Date.now() });
             if (r.score < thresholdOf(r.exerciseId)) failing.push(reportId);
           }
           const body = JSON.stringify(batch);
@@ -89,6 +99,7 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
           expected += failing.length;
           const p = fetch(`${procs.ingest.url}/api/reports`, { method: "POST", headers, body }).then(async (res) => {
             await res.arrayBuffer();
+            if (now >= measureFrom) stage.ackMs.recordValue(Math.max(1, Math.round((performance.now() - now) * 1000)));
             if (res.status !== 202) refused++;
           }, () => void refused++);
           inflight.add(p);
@@ -107,7 +118,9 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
           who: "acu", seq: rep, value: q(99), p50Ms: q(50), p99Ms: q(99), p999Ms: q(99.9), maxMs: round(hist.maxValue / 1000, 2), samples: hist.totalCount,
           warmupSamples: late, expected, received, missing: expected - received, sendSeconds: round(sendS, 2), achievedRate: round((ticks * perTick) / sendS, 0), maxScheduleLagMs: round(maxBehindMs, 1),
           peakRssMiB: { ingest: procs.ingest.peakRssMiB(), alert: procs.alert.peakRssMiB(), http: procs.http.peakRssMiB() },
+          stagesMs: Object.fromEntries(Object.entries(stage).map(([k, h]) => [k, { p50: round(h.getValueAtPercentile(50) / 1000, 2), p99: round(h.getValueAtPercentile(99) / 1000, 2), max: round(h.maxValue / 1000, 2) }])),
         });
+        ctx.log(`run ${rep}: stages ${JSON.stringify(runs[runs.length - 1]!.stagesMs)}`);
         ctx.log(`run ${rep}: p50 ${q(50)} ms, p99 ${q(99)} ms, p99.9 ${q(99.9)} ms, max ${round(hist.maxValue / 1000, 2)} ms over ${hist.totalCount} alerts (${expected - received} missing)`);
         if (expected - received > 0) throw new Error(`${expected - received} of ${expected} alerts never reached the WebSocket`);
       } finally {
@@ -138,6 +151,7 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
       "Three acu processes on the bench cluster: --role=ingest, --role=alert, --role=http (the WebSocket feed; warehouse on PostgreSQL); thresholds in etcd.",
       `Load: ${RATE} reports/s as ${1000 / TICK_MS} requests/s of ${(RATE * TICK_MS) / 1000} reports, each request sent on schedule without waiting for the previous one; ~20 % of reports are below threshold and are the samples.`,
       `The first ${warmupS} s of each run are warm-up, not recorded. Percentiles from HdrHistogram (hdr-histogram-js), all runs merged.`,
+      "stagesMs per run: ackMs = request → 202 (ingest, acks=all); toRaisedMs = report timestamp (set at send) → the order's raisedAt (Kafka, the alert role's fetch, judging); raisedToFrameMs = raisedAt → frame (transaction commit, the http role's fetch, WebSocket). Wall clock, ms resolution.",
     ],
     machine: machineInfo(),
   };

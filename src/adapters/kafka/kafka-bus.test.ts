@@ -61,4 +61,26 @@ describe.skipIf(!brokers)("Kafka bus", () => {
       await bus.close();
     }
   });
+
+  test("concurrent publishes share requests, each settles, and one key's messages keep the callers' order", async () => {
+    const t = `contract-coalesce-${run}`;
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 3 } });
+    try {
+      // 200 publishes in flight at once (as ingest under load): fewer round trips, same guarantees.
+      await Promise.all(Array.from({ length: 200 }, (_, i) => bus.publish(t, [{ key: "same", value: `m${i}` }, { key: `k${i}`, value: `x${i}` }])));
+      expect((await bus.endOffsets(t)).reduce((a, b) => a + b, 0)).toBe(400);
+      const got: string[] = [];
+      const c = await bus.consume({ group: `coalesce-${run}`, topics: [t], commit: "auto" }, async (b) => {
+        for (const r of b.records) if (r.key === "same") got.push(new TextDecoder().decode(r.value));
+      });
+      for (let i = 0; i < 100 && got.length < 200; i++) await Bun.sleep(100);
+      await c.stop();
+      expect(got).toEqual(Array.from({ length: 200 }, (_, i) => `m${i}`));
+      // A refused request fails every publish it carried, as a BusUnavailableError.
+      const results = await Promise.allSettled([bus.publish(`missing-${run}`, [{ key: "a", value: "1" }]), bus.publish(`missing-${run}`, [{ key: "b", value: "2" }])]);
+      for (const r of results) expect(r.status === "rejected" && (r as PromiseRejectedResult).reason instanceof BusUnavailableError).toBe(true);
+    } finally {
+      await bus.close();
+    }
+  });
 });

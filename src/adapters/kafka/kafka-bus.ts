@@ -106,12 +106,49 @@ export class KafkaBus implements Bus {
     return out;
   }
 
+  /**
+   * The idempotent producer has one request in flight (maxInFlightRequests: 1, for ordering), so each
+   * send waits for the one before. Publishes that arrive meanwhile are sent together in the next request
+   * (group commit): one acks=all round trip for all of them instead of one each, in arrival order. Each
+   * caller's promise settles with the request that carried its messages.
+   */
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    const kms = messages.map((m) => ({ key: m.key, value: toBuffer(m.value) }));
+    let bytes = 0;
+    for (const m of kms) bytes += m.value.byteLength + m.key.length;
+    await new Promise<void>((resolve, reject) => {
+      this.pending.push({ topic, messages: kms, bytes, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private readonly pending: PendingPublish[] = [];
+  private draining = false;
+
+  private async drain(): Promise<void> {
+    this.draining = true;
     try {
-      await this.producer.send({ topic: this.name(topic), acks: -1, messages: messages.map((m) => ({ key: m.key, value: toBuffer(m.value) })) });
-    } catch (e) {
-      throw new BusUnavailableError(`Kafka did not take ${messages.length} message(s) on ${topic}: ${(e as Error).message}`);
+      while (this.pending.length > 0) {
+        // Up to ~1 MB per request (one record batch per partition stays under the broker's message.max.bytes); at least one publish.
+        let n = 0, size = 0;
+        while (n < this.pending.length && (n === 0 || size + this.pending[n]!.bytes <= MAX_COALESCED_BYTES)) size += this.pending[n++]!.bytes;
+        const batch = this.pending.splice(0, n);
+        const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
+        for (const b of batch) {
+          const list = byTopic.get(b.topic);
+          if (list) for (const m of b.messages) list.push(m);
+          else byTopic.set(b.topic, [...b.messages]);
+        }
+        try {
+          await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([t, ms]) => ({ topic: this.name(t), messages: ms })) });
+          for (const b of batch) b.resolve();
+        } catch (e) {
+          for (const b of batch) b.reject(new BusUnavailableError(`Kafka did not take ${b.messages.length} message(s) on ${b.topic}: ${(e as Error).message}`));
+        }
+      }
+    } finally {
+      this.draining = false;
     }
   }
 
@@ -145,6 +182,16 @@ async function retrying<T>(what: string, f: () => Promise<T>, attempts = 10): Pr
       await Bun.sleep(Math.min(2000, 100 * attempt));
     }
   }
+}
+
+const MAX_COALESCED_BYTES = 900 * 1024;
+
+interface PendingPublish {
+  topic: string;
+  messages: Array<{ key: string; value: Buffer }>;
+  bytes: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
 }
 
 function toBuffer(v: string | Uint8Array): Buffer {
