@@ -359,6 +359,43 @@ test("runs left 'running' by a crash are closed as failed at start and their par
   expect(logs.some((m) => m.includes("succeeded"))).toBe(true);
 }, TIMEOUT_MS);
 
+test("a run cut short by a warehouse restart fails, is recorded as failed once the warehouse answers, and the next run is exact", async () => {
+  const { w, lake, addFile, all } = await setup();
+  // The warehouse goes away during the run (a PostgreSQL restart): every statement fails until it is back.
+  let down = false;
+  const refused = () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432"));
+  const restarting: Warehouse = {
+    engine: w.engine,
+    query: (sql, params) => (down ? refused() : w.query(sql, params)),
+    transaction: (fn) => (down ? refused() : w.transaction(fn)),
+    close: async () => {},
+  };
+  const inner = new ArrowAnalyticsEngine({ lake, warehouse: restarting });
+  let restarts = 1;
+  const engine: AnalyticsEngine = {
+    engine: "embedded",
+    async computePartials(req: PartialsRequest) {
+      if (restarts-- > 0) down = true;
+      return inner.computePartials(req);
+    },
+  };
+  const logs: string[] = [];
+  const a = await startAnalyzer({ lake, warehouse: restarting, engine, cellSizeDeg: 1, schedule: null, log: (m) => logs.push(m) });
+  cleanups.push(() => a.stop());
+  await addFile(reports(300, 90));
+  const failed = await a.runNow();
+  expect(failed).toMatchObject({ outcome: "failed", files: 1 });
+  // The failure could not be written: the run still says 'running' in the warehouse.
+  down = false;
+  expect(await w.query(`SELECT outcome FROM analyzer_runs WHERE run_id = $1`, [failed.runId])).toEqual([{ outcome: "running" }]);
+  const next = await a.runNow();
+  expect(next).toMatchObject({ outcome: "succeeded", files: 1, rows: 300 });
+  expect(await w.query(`SELECT outcome, error FROM analyzer_runs WHERE run_id = $1`, [failed.runId])).toEqual([{ outcome: "failed", error: failed.error }]);
+  expect(await w.query(`SELECT count(*)::int AS n FROM analyzer_runs WHERE outcome = 'running'`)).toEqual([{ n: 0 }]);
+  expect(logs.some((m) => m.includes(`recorded the failure of run ${failed.runId}`))).toBe(true);
+  expectMatches(await tables(w), recompute(all, 1));
+}, TIMEOUT_MS);
+
 test("the schedule runs the analyzer on its own and stop() ends it", async () => {
   const { w, addFile, all, start } = await setup();
   await addFile(reports(100, 90));

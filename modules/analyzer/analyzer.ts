@@ -67,6 +67,23 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
   );
   if (interrupted.length > 0) log(`analyzer: marked ${interrupted.length} interrupted run(s) as failed`);
 
+  /**
+   * Failed runs whose failure could not be written (the warehouse was unreachable, e.g. restarting):
+   * written before the next run, so no run stays 'running' while this process lives.
+   */
+  const unrecorded = new Map<string, { finishedAt: string; files: number; rows: number; error: string }>();
+  const recordFailures = async (): Promise<void> => {
+    for (const [runId, f] of unrecorded) {
+      await deletePartials(w, runId);
+      await w.query(
+        `UPDATE analyzer_runs SET outcome = 'failed', finished_at = $2::timestamptz, files = $3, rows = $4, error = $5 WHERE run_id = $1 AND outcome = 'running'`,
+        [runId, f.finishedAt, f.files, f.rows, f.error],
+      );
+      unrecorded.delete(runId);
+      log(`analyzer: recorded the failure of run ${runId} now that the warehouse answers`);
+    }
+  };
+
   let queue: Promise<unknown> = Promise.resolve();
   let queued = 0;
   let stopped = false;
@@ -109,6 +126,7 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
       ...(error !== undefined ? { error } : {}),
     });
     try {
+      await recordFailures();
       await cleanupLeftovers(w);
       await w.query(`INSERT INTO analyzer_runs (run_id, engine, started_at, outcome) VALUES ($1, $2, $3::timestamptz, 'running')`, [
         runId,
@@ -142,17 +160,19 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
       return summary("succeeded");
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
+      const finishedAt = new Date(startedAt.getTime() + Math.round(performance.now() - t0)).toISOString();
       try {
         await deletePartials(w, runId);
         if (recorded) {
-          const finishedAt = new Date(startedAt.getTime() + Math.round(performance.now() - t0));
           await w.query(
             `UPDATE analyzer_runs SET outcome = 'failed', finished_at = $2::timestamptz, files = $3, rows = $4, error = $5 WHERE run_id = $1`,
-            [runId, finishedAt.toISOString(), files.length, rows, error],
+            [runId, finishedAt, files.length, rows, error],
           );
         }
       } catch (e2) {
-        log(`analyzer: could not record the failure of run ${runId}: ${(e2 as Error).message}`);
+        // Kept, and written before the next run (the run row and its partials may be in the warehouse).
+        unrecorded.set(runId, { finishedAt, files: files.length, rows, error });
+        log(`analyzer: could not record the failure of run ${runId} yet: ${(e2 as Error).message}`);
       }
       return summary("failed", error);
     }
