@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { Kafka, logLevel, type Admin, type Consumer as KConsumer, type EachBatchPayload, type Producer } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer as KConsumer, type EachBatchPayload, type Producer } from "kafkajs";
 import {
   BusUnavailableError, type Bus, type BusRecord, type Consumer, type ConsumerOptions, type OffsetCommit, type OutgoingMessage,
   type RecordBatch,
@@ -25,6 +25,8 @@ export interface KafkaBusOptions {
   /** Prefix of every topic and group name acu uses, so several deployments (or test runs) share one cluster. */
   namespace?: string;
   log?: (line: string) => void;
+  /** Longest a publish may take (connecting a producer included) before it is refused (ingest: 503); default 10 000 ms. */
+  publishTimeoutMs?: number;
 }
 
 /**
@@ -39,7 +41,7 @@ export class KafkaBus implements Bus {
   private constructor(
     readonly kafka: Kafka,
     readonly admin: Admin,
-    private readonly producer: Producer,
+    private producer: Producer,
     private readonly partitionCounts: Map<string, number>,
     readonly log: (line: string) => void,
     private readonly namespace: string,
@@ -88,9 +90,11 @@ export class KafkaBus implements Bus {
     // New topics answer offset requests only once their leaders are known everywhere.
     for (const t of names) await retrying(`waiting for ${t}`, () => admin.fetchTopicOffsets(t));
     const counts = new Map(meta.topics.map((t) => [t.name.slice(ns.length), t.partitions.length]));
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const producer = newProducer(kafka);
     await producer.connect();
-    return new KafkaBus(kafka, admin, producer, counts, log, ns);
+    const bus = new KafkaBus(kafka, admin, producer, counts, log, ns);
+    bus.publishTimeoutMs = o.publishTimeoutMs ?? 10_000;
+    return bus;
   }
 
   partitions(topic: string): number {
@@ -124,7 +128,35 @@ export class KafkaBus implements Bus {
   }
 
   private readonly pending: PendingPublish[] = [];
+  private publishTimeoutMs = 10_000;
+  private producerReady: Promise<void> = Promise.resolve();
   private draining = false;
+
+  /**
+   * After a failed (or timed-out) send the producer is replaced, never reused. kafkajs gives back the
+   * sequence numbers of a request that failed, but the broker may have appended it (a timeout,
+   * NOT_ENOUGH_REPLICAS_AFTER_APPEND): the next batch would then reuse those numbers and the broker either
+   * takes it for a duplicate — acknowledged, never written: a 202 for a lost report — or refuses every
+   * later batch (OUT_OF_ORDER_SEQUENCE_NUMBER) for good. Found by stopping 2 of 3 brokers (tests/faults).
+   * A new producer has a new producer id, so its sequences start afresh.
+   */
+  /**
+   * Each message with its partition set, by kafkajs's own default partitioner (the same choice it would
+   * make): the partitions a request must have written are then known, and checkWritten verifies them.
+   */
+  private placed(topic: string, ms: Array<{ key: string; value: Buffer }>): Array<{ key: string; value: Buffer; partition: number }> {
+    const partitionMetadata = Array.from({ length: this.partitions(topic) }, (_, i) => ({ partitionId: i, leader: 0, replicas: [], isr: [], partitionErrorCode: 0 }));
+    return ms.map((m) => ({ ...m, partition: keyPartitioner({ topic, partitionMetadata, message: m }) }));
+  }
+
+  private replaceProducer(): void {
+    const old = this.producer;
+    void old.disconnect().catch(() => {});
+    this.producer = newProducer(this.kafka);
+    this.producerReady = this.producer.connect();
+    // A producer that cannot connect (Kafka unreachable) fails the next publish at once, which replaces it again.
+    this.producerReady.catch(() => {});
+  }
 
   private async drain(): Promise<void> {
     this.draining = true;
@@ -141,9 +173,18 @@ export class KafkaBus implements Bus {
           else byTopic.set(b.topic, [...b.messages]);
         }
         try {
-          await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([t, ms]) => ({ topic: this.name(t), messages: ms })) });
+          await deadline(
+            (async () => {
+              await this.producerReady;
+              const topicMessages = [...byTopic].map(([t, ms]) => ({ topic: this.name(t), messages: this.placed(t, ms) }));
+              checkWritten(topicMessages, await this.producer.sendBatch({ acks: -1, topicMessages }));
+            })(),
+            this.publishTimeoutMs,
+            `no answer within ${this.publishTimeoutMs} ms`,
+          );
           for (const b of batch) b.resolve();
         } catch (e) {
+          this.replaceProducer();
           for (const b of batch) b.reject(new BusUnavailableError(`Kafka did not take ${b.messages.length} message(s) on ${b.topic}: ${(e as Error).message}`));
         }
       }
@@ -185,6 +226,34 @@ async function retrying<T>(what: string, f: () => Promise<T>, attempts = 10): Pr
 }
 
 const MAX_COALESCED_BYTES = 900 * 1024;
+
+const keyPartitioner = Partitioners.DefaultPartitioner();
+
+/**
+ * Every partition a request carried messages for must be in the answer, without error. kafkajs, when a
+ * partition's leader moves during a send, retries only the brokers that had not answered: a partition
+ * that moved to a broker that already answered (for its other partitions) is never sent, and sendBatch
+ * still resolves — acknowledged, not written. Found by stopping one of 3 brokers (tests/faults).
+ */
+function checkWritten(sent: Array<{ topic: string; messages: Array<{ partition: number }> }>, answer: Array<{ topicName: string; partition: number; errorCode: number }>): void {
+  const ok = new Set(answer.filter((a) => a.errorCode === 0).map((a) => `${a.topicName}/${a.partition}`));
+  const missing = new Set<string>();
+  for (const t of sent) for (const m of t.messages) if (!ok.has(`${t.topic}/${m.partition}`)) missing.add(`${t.topic}/${m.partition}`);
+  if (missing.size > 0) throw new Error(`Kafka's answer does not confirm partition(s) ${[...missing].join(", ")} (a leader moved during the send)`);
+}
+
+function newProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+}
+
+/** p, or a rejection with `why` after `ms` (p goes on; its outcome is ignored). */
+function deadline<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why)), ms))),
+  ]);
+}
 
 interface PendingPublish {
   topic: string;
