@@ -144,7 +144,7 @@ export class KafkaBus implements Bus {
    * Each message with its partition set, by kafkajs's own default partitioner (the same choice it would
    * make): the partitions a request must have written are then known, and checkWritten verifies them.
    */
-  private placed(topic: string, ms: Array<{ key: string; value: Buffer }>): Array<{ key: string; value: Buffer; partition: number }> {
+  placed(topic: string, ms: Array<{ key: string; value: Buffer }>): Array<{ key: string; value: Buffer; partition: number }> {
     const partitionMetadata = Array.from({ length: this.partitions(topic) }, (_, i) => ({ partitionId: i, leader: 0, replicas: [], isr: [], partitionErrorCode: 0 }));
     return ms.map((m) => ({ ...m, partition: keyPartitioner({ topic, partitionMetadata, message: m }) }));
   }
@@ -330,7 +330,10 @@ class KafkaConsumer implements Consumer {
     const tx = await producer.transaction();
     try {
       for (const p of publish) {
-        if (p.messages.length > 0) await tx.send({ topic: this.bus.name(p.topic), messages: p.messages.map((m) => ({ key: m.key, value: toBuffer(m.value) })) });
+        if (p.messages.length === 0) continue;
+        // As for publish: an order whose partition kafkajs skipped must not commit with the offsets.
+        const sent = { topic: this.bus.name(p.topic), messages: this.bus.placed(p.topic, p.messages.map((m) => ({ key: m.key, value: toBuffer(m.value) }))) };
+        checkWritten([sent], await tx.send(sent));
       }
       const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
       for (const o of offsets) byTopic.set(this.bus.name(o.topic), [...(byTopic.get(this.bus.name(o.topic)) ?? []), { partition: o.partition, offset: String(o.offset) }]);
