@@ -20,7 +20,7 @@ export async function benchAlertThroughput(ctx: BenchContext): Promise<BenchResu
   const t0 = performance.now();
   const count = { smoke: 5_000, quick: 100_000, full: 1_000_000 }[ctx.mode];
   // The original's approach sends one order at a time: a smaller input keeps its runs within minutes; compared as a rate.
-  const plainCount = { smoke: 1_000, quick: 10_000, full: 50_000 }[ctx.mode];
+  const plainCount = { smoke: 1_000, quick: 30_000, full: 100_000 }[ctx.mode];
   const brokers = ctx.env.ACU_KAFKA_BROKERS!;
   const etcd = ctx.env.ACU_ETCD_ENDPOINTS!;
   const ns = runId("alert");
