@@ -1,7 +1,11 @@
 import { afterAll, describe, setDefaultTimeout, test } from "bun:test";
 import { cleanup, tempDir, type AcuProcess } from "../support/acu.ts";
 import { downFaultCluster, upFaultCluster } from "../support/fault-cluster.ts";
+import { etcdLeader } from "./etcd-leader.ts";
+import { hdfsDataNode } from "./hdfs-datanode.ts";
+import { kafkaBrokers } from "./kafka-brokers.ts";
 import { killRoles } from "./kill-roles.ts";
+import { postgresRestart } from "./postgres-restart.ts";
 
 /**
  * The fault-injection suite (issue #7): engines and role processes broken on purpose, under load, on a
@@ -25,4 +29,8 @@ describe.skipIf(!cluster)("faults", () => {
   });
 
   test.skipIf(!want("kill"))("kill -9 of alert, sink, ingest and analyzer processes, 10 times under load", () => killRoles(cluster!, dir, procs));
+  test.skipIf(!want("kafka"))("Kafka: 1 of 3 brokers stopped, writes go on; 2 stopped, 503 and never 202; restarted, nothing lost", () => kafkaBrokers(cluster!, dir, procs));
+  test.skipIf(!want("etcd"))("etcd: the leader killed during threshold trials; reads and writes resume, no stale decision", () => etcdLeader(cluster!, dir, procs));
+  test.skipIf(!want("hdfs"))("HDFS: the DataNode stopped and restarted under load; the sink waits and resumes, nothing lost or doubled", () => hdfsDataNode(cluster!, dir, procs));
+  test.skipIf(!want("postgres"))("PostgreSQL restarted during an analyzer run: the run fails cleanly, the next one is exact", () => postgresRestart(cluster!, dir, procs));
 });

@@ -23,6 +23,11 @@ export function seededRandom(label: string, fallback: number): () => number {
 export interface AckedReport extends GeneratedReport {
   reportId: string;
   region: string;
+  /** When the 202 came, and from which URL after how many attempts. */
+  ackedAt: number;
+  firstSentAt: number;
+  via: string;
+  attempts: number;
 }
 
 /**
@@ -57,6 +62,7 @@ export class Load {
         const t0 = Date.now();
         const reports = Array.from({ length: this.o.batch }, () => this.gen.next(Date.now()));
         const body = JSON.stringify(reports);
+        const firstSentAt = Date.now();
         for (let attempt = 0; ; attempt++) {
           if (this.hardStop) {
             for (const r of reports) this.abandoned.add(deriveReportId(r));
@@ -78,7 +84,7 @@ export class Load {
           if (status === 202) {
             for (const r of reports) {
               const reportId = deriveReportId(r);
-              this.acked.set(reportId, { ...r, reportId, region: regionOf(r.latitude, r.longitude) });
+              this.acked.set(reportId, { ...r, reportId, region: regionOf(r.latitude, r.longitude), ackedAt: Date.now(), firstSentAt, via: url, attempts: attempt + 1 });
             }
             break;
           }
@@ -165,6 +171,41 @@ export async function committedAlerts(brokers: string, namespace: string, settle
   while (Date.now() - last < settleMs) await Bun.sleep(200);
   await consumer.disconnect();
   return out;
+}
+
+/**
+ * Where lost reports are: for each acknowledged id missing from the lake, its positions on the bus (or
+ * "not on the bus"), and the lake files of that partition around it — what to read when a check fails.
+ */
+export async function explainLost(brokers: string, namespace: string, lake: Lake, acked: Map<string, AckedReport>): Promise<string> {
+  const { rows } = await readLakeFrom(lake, "reports");
+  const inLake = new Set(rows.map((r) => r.reportId as string));
+  const missing = new Set([...acked.keys()].filter((id) => !inLake.has(id)));
+  if (missing.size === 0) return "nothing lost";
+  const kafka = new Kafka({ brokers: brokers.split(","), logLevel: logLevel.NOTHING, clientId: "faults-audit" });
+  const consumer = kafka.consumer({ groupId: `${namespace}faults-explain-${Date.now()}`, maxWaitTimeInMs: 200 });
+  const found = new Map<string, string[]>();
+  let last = Date.now();
+  await consumer.connect();
+  await consumer.subscribe({ topic: `${namespace}student-reports`, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      last = Date.now();
+      const id = (JSON.parse(message.value!.toString()) as { reportId: string }).reportId;
+      if (missing.has(id)) found.set(id, [...(found.get(id) ?? []), `p${partition}@${message.offset}`]);
+    },
+  });
+  while (Date.now() - last < 3000) await Bun.sleep(200);
+  await consumer.disconnect();
+  const files = (await lake.list("reports/")).map((f) => f.path.replace(/^.*\//, ""));
+  const t = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+  const lines = [...missing].slice(0, 10).map((id) => {
+    const a = acked.get(id)!;
+    return `${id} (student ${a.studentId}; sent ${t(a.firstSentAt)}, 202 at ${t(a.ackedAt)} from ${a.via} after ${a.attempts} attempt(s)): ${found.get(id)?.join(",") ?? "NOT ON THE BUS"}`;
+  });
+  const parts = new Set([...found.values()].flat().map((p) => p.split("@")[0]!.slice(1)));
+  const around = [...parts].map((p) => `p${p} files: ${files.filter((f) => f.includes(`-p${p}-`)).map((f) => f.replace(/^.*-p\d+-0*(\d+)-0*(\d+)\.parquet$/, "$1-$2")).join(" ")}`);
+  return `${missing.size} lost, ${found.size} of them on the bus:\n${lines.join("\n")}\n${around.join("\n")}`;
 }
 
 /** Connects to the WebSocket stream (viewer token) and collects every order it delivers. */

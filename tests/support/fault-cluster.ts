@@ -91,11 +91,23 @@ export function downFaultCluster(): void {
 
 export type NodeKind = "kafka" | "etcd" | "hdfs-datanode" | "postgres";
 
-/** scripts/cluster node ACTION KIND INDEX; throws with the script's output when it fails. */
-export function node(action: "stop" | "kill" | "start", kind: NodeKind, index = 0): void {
+/**
+ * scripts/cluster node ACTION KIND INDEX, without blocking this process (the load and the recorders
+ * keep running meanwhile); throws with the script's output when it fails.
+ */
+export async function node(action: "stop" | "kill" | "start", kind: NodeKind, index = 0): Promise<void> {
   const t0 = Date.now();
-  const r = clusterCmd(["node", action, kind, String(index)]);
-  if (r.code !== 0) throw new Error(`scripts/cluster node ${action} ${kind} ${index} failed:\n${r.out}`);
+  const inherited = { ...process.env };
+  for (const k of Object.keys(inherited)) if (k.startsWith("ACU_")) delete inherited[k];
+  const p = Bun.spawn({
+    cmd: [join(ROOT, "scripts/cluster"), "node", action, kind, String(index)],
+    cwd: ROOT,
+    env: { ...inherited, ...FAULT_CLUSTER_ENV },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  if (code !== 0) throw new Error(`scripts/cluster node ${action} ${kind} ${index} failed:\n${out}${err}`);
   log(`node ${action} ${kind}${kind === "postgres" ? "" : ` ${index}`} (${Date.now() - t0} ms)`);
 }
 

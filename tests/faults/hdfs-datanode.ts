@@ -1,0 +1,85 @@
+import { expect } from "bun:test";
+import { join } from "node:path";
+import { WebHdfsLake } from "../../src/adapters/hdfs/webhdfs-lake.ts";
+import { startAcu, type AcuProcess } from "../support/acu.ts";
+import { faultRun, node, type FaultCluster } from "../support/fault-cluster.ts";
+import { explainLost, lakeSettled, Load, log, record } from "./lib.ts";
+
+/**
+ * HDFS with its single DataNode stopped for 15 s under load, then started again: the sink cannot write
+ * meanwhile (its files fail and are retried, offsets uncommitted), then resumes; every acknowledged
+ * report is in the lake on HDFS exactly once, bus positions included.
+ */
+export async function hdfsDataNode(cluster: FaultCluster, dir: string, procs: Set<AcuProcess>): Promise<void> {
+  const root = `/faults/hdfs-${Date.now().toString(36)}`;
+  const env: Record<string, string> = {
+    ...(await faultRun(cluster, "fhdfs")),
+    ACU_HDFS_URL: cluster.hdfsUrl,
+    ACU_HDFS_NAMENODE: cluster.hdfsNamenode,
+    ACU_HDFS_ROOT: root,
+    ACU_SINK_FLUSH_MS: "1000",
+    ACU_SINK_FLUSH_RECORDS: "2000",
+  };
+  const dataDir = join(dir, "hdfs");
+  const [ingest, sink] = await Promise.all(["ingest", "sink"].map((role) => startAcu({ dataDir, env, args: [`--role=${role}`] })));
+  procs.add(ingest!);
+  procs.add(sink!);
+  const lake = await WebHdfsLake.open({ url: cluster.hdfsUrl, root, namenode: cluster.hdfsNamenode });
+
+  // Lake files over time: when the sink stops publishing and when it resumes.
+  const fileTimes: Array<{ at: number; files: number }> = [];
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      const n = await lake.list("reports/").then((l) => l.length, () => -1);
+      if (n >= 0) fileTimes.push({ at: Date.now(), files: n });
+      await Bun.sleep(250);
+    }
+  })();
+
+  const load = new Load({ targets: () => [ingest!.url], rate: 500, batch: 25, seed: 51 }).start();
+  await Bun.sleep(5000);
+  const tStop = Date.now();
+  await node("stop", "hdfs-datanode", 0);
+  await Bun.sleep(15_000);
+  const tStart = Date.now();
+  await node("start", "hdfs-datanode", 0);
+  const filesAtStart = fileTimes.filter((f) => f.at <= tStart).at(-1)?.files ?? 0;
+  const resumed = await (async () => {
+    for (;;) {
+      const f = fileTimes.find((x) => x.at > tStart && x.files > filesAtStart);
+      if (f) return f.at;
+      if (Date.now() - tStart > 120_000) return null;
+      await Bun.sleep(100);
+    }
+  })();
+  await Bun.sleep(3000);
+  await load.stop();
+  const audit = await lakeSettled(lake, load.acked, load.abandoned, 120_000);
+  watching = false;
+  await watcher;
+  // While the DataNode was down (after in-flight writes settled): no file could be published.
+  const during = fileTimes.filter((f) => f.at > tStop + 3000 && f.at < tStart);
+  const publishedDuring = during.length > 0 ? during.at(-1)!.files - during[0]!.files : 0;
+  const failures = sink!.output().split("\n").filter((l) => l.includes("flush failed")).length;
+  if (audit.lost > 0) log(await explainLost(cluster.kafka, env.ACU_KAFKA_NAMESPACE!, lake, load.acked));
+  record({
+    name: "hdfs-datanode-restart",
+    acknowledged: load.acked.size,
+    lost: audit.lost,
+    duplicated: audit.duplicated,
+    recoveryMs: resumed === null ? null : resumed - tStart,
+    notes:
+      `DataNode down ${tStart - tStop} ms; ${publishedDuring} file(s) published while it was down; ${failures} failed flush(es) logged by the sink, retried; ` +
+      `first new file ${resumed === null ? "never" : `${resumed - tStart} ms`} after the restart began; ${audit.rows.length} rows in ${audit.files.length} files`,
+  });
+  expect(resumed).not.toBeNull();
+  expect(audit.lost).toBe(0);
+  expect(audit.duplicated).toBe(0);
+  expect(audit.unexpected).toBe(0);
+  expect(audit.positionsRepeated).toBe(0);
+  for (const p of [ingest!, sink!]) {
+    await p.stop();
+    procs.delete(p);
+  }
+}

@@ -1,0 +1,88 @@
+import { expect } from "bun:test";
+import { join } from "node:path";
+import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
+import { startAcu, type AcuProcess } from "../support/acu.ts";
+import { faultRun, node, type FaultCluster } from "../support/fault-cluster.ts";
+import { explainLost, lakeSettled, Load, log, record } from "./lib.ts";
+
+/**
+ * Kafka with 3 brokers, topics replicated 3 times with min.insync.replicas 2, under load. One broker
+ * stopped: writes go on (202s keep coming). A second one stopped: ingest cannot write, so it answers 503
+ * and never 202. Both restarted: writes resume, and every acknowledged report is in the lake once.
+ */
+export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Set<AcuProcess>): Promise<void> {
+  const env: Record<string, string> = { ...(await faultRun(cluster, "fkafka")), ACU_SINK_FLUSH_MS: "1000", ACU_SINK_FLUSH_RECORDS: "2000" };
+  const dataDir = join(dir, "kafka");
+  const start = async (role: string) => {
+    const p = await startAcu({ dataDir, env, args: [`--role=${role}`] });
+    procs.add(p);
+    return p;
+  };
+  const [ingestA, ingestB, sink] = await Promise.all([start("ingest"), start("ingest"), start("sink")]);
+  const load = new Load({ targets: () => [ingestA.url, ingestB.url], rate: 500, batch: 25, seed: 41 }).start();
+  await Bun.sleep(4000);
+
+  const tStop1 = Date.now();
+  await node("stop", "kafka", 2);
+  await Bun.sleep(8000);
+  // Leaders have moved off the stopped broker by now; every partition still has 2 in-sync replicas.
+  const oneDown = { from: tStop1 + 3000, to: Date.now() };
+  const accepted1 = load.count(202, oneDown.from, oneDown.to);
+  log(`one broker down: ${accepted1} batches acknowledged in ${oneDown.to - oneDown.from} ms, ${load.count(503, oneDown.from, oneDown.to)} answered 503`);
+
+  const tStop2 = Date.now();
+  log("stopping a second broker");
+  await node("stop", "kafka", 1);
+  await Bun.sleep(20_000);
+  // Requests sent before the second stop may still be answered at its beginning (a publish waits up to
+  // 10 s); in the last 12 s none can have been written.
+  const twoDown = { from: Date.now() - 12_000, to: Date.now() };
+  const firstRefusal = load.answers.find((a) => a.at >= tStop2 && a.status !== 202)?.at;
+
+  const tRestart = Date.now();
+  log("restarting the two brokers");
+  await node("start", "kafka", 1);
+  const tQuorum = Date.now();
+  await node("start", "kafka", 2);
+  const firstAck = await (async () => {
+    for (;;) {
+      const a = load.answers.find((x) => x.at >= tRestart && x.status === 202);
+      if (a) return a.at;
+      if (Date.now() - tRestart > 60_000) return null;
+      await Bun.sleep(100);
+    }
+  })();
+  const during = { ok: load.count(202, twoDown.from, twoDown.to), refused: load.count(503, twoDown.from, twoDown.to), failed: load.count(0, twoDown.from, twoDown.to) };
+  log(`two brokers down (${twoDown.to - twoDown.from} ms window): ${during.ok} acknowledged, ${during.refused} answered 503, ${during.failed} without an answer`);
+  const refusals = [ingestA, ingestB].flatMap((p) => p.output().split("\n")).filter((l) => l.includes("bus refused"));
+  log(`ingest refusals: ${refusals.length}; kinds: ${[...new Set(refusals.map((l) => l.replace(/^\S+ /, "").replace(/\d+/g, "N")))].slice(0, 6).join(" | ")}`);
+  await Bun.sleep(5000);
+  await load.stop();
+  const lake = new LocalLake(join(dataDir, "lake"));
+  const audit = await lakeSettled(lake, load.acked, load.abandoned, 120_000);
+  if (audit.lost > 0) log(await explainLost(cluster.kafka, env.ACU_KAFKA_NAMESPACE!, lake, load.acked));
+  if (audit.lost > 0) log(`sink output:\n${sink.output().split("\n").filter((l) => /sink|kafka/.test(l)).slice(-30).join("\n")}`);
+  const recoveryMs = firstAck === null ? null : firstAck - tRestart;
+  record({
+    name: "kafka-2-of-3-brokers",
+    acknowledged: load.acked.size,
+    lost: audit.lost,
+    duplicated: audit.duplicated,
+    recoveryMs,
+    notes:
+      `1 broker down: ${accepted1} batches acknowledged; 2 down: 0 expected, ${during.ok} acknowledged, ${during.refused} × 503, ${during.failed} unanswered; ` +
+      `first refusal ${firstRefusal ? firstRefusal - tStop2 : "-"} ms after the 2nd stop; first 202 ${recoveryMs ?? "-"} ms after the restart began ` +
+      `(quorum back after ${tQuorum - tRestart} ms); ${audit.rows.length} rows in ${audit.files.length} lake files`,
+  });
+  expect(accepted1).toBeGreaterThan(0);
+  expect(during.ok).toBe(0);
+  expect(during.refused).toBeGreaterThan(0);
+  expect(firstAck).not.toBeNull();
+  expect(audit.lost).toBe(0);
+  expect(audit.duplicated).toBe(0);
+  expect(audit.unexpected).toBe(0);
+  for (const p of [ingestA, ingestB, sink]) {
+    await p.stop();
+    procs.delete(p);
+  }
+}
