@@ -32,7 +32,8 @@ for (const n of names) if (!(n in BENCHMARKS)) {
 }
 const chosen = (names.length ? names : Object.keys(BENCHMARKS)) as BenchName[];
 const defaultOut = join(ROOT, "bench/results");
-const outDir = resolve(opt("--out") ?? defaultOut);
+// A smoke run never replaces the reference results: without --out it writes to bench/results/smoke (git-ignored).
+const outDir = resolve(opt("--out") ?? (mode === "smoke" ? join(defaultOut, "smoke") : defaultOut));
 const pairs = Number(opt("--pairs") ?? (mode === "smoke" ? 1 : 3));
 
 const components = [...new Set(chosen.flatMap((n) => BENCHMARKS[n].needs))];
