@@ -98,6 +98,10 @@ export function encodeReport(r: Report): string {
   return JSON.stringify(r);
 }
 
+// Built once: zod compiles a schema on its first parse, and rebuilding it per message was most of the
+// alert and sink roles' CPU (bench/README.md, "Findings").
+const storedReportSchema = reportInputSchema.extend({ reportId: z.string().min(1).max(64), region: z.string().max(64) });
+
 /** Decodes a bus message; throws an Error naming what is wrong (the caller routes it to the DLQ). */
 export function decodeReport(bytes: Uint8Array | string): Report {
   const text = typeof bytes === "string" ? bytes : new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -107,7 +111,7 @@ export function decodeReport(bytes: Uint8Array | string): Report {
   } catch {
     throw new Error("message is not JSON");
   }
-  const r = reportInputSchema.extend({ reportId: z.string().min(1).max(64), region: z.string().max(64) }).safeParse(raw);
+  const r = storedReportSchema.safeParse(raw);
   if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join(".") || "message"}: ${i.message}`).join("; "));
   return r.data as Report;
 }
