@@ -142,7 +142,7 @@ env_postgres() {
 node_postgres() {
   local action=$1 pid
   case $action in
-    stop) down_postgres ;;
+    stop) down_postgres "" ;;
     kill)
       pid=$(pg_pid)
       alive_postgres || { log "postgres: not running"; return 0; }
