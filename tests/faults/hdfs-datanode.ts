@@ -73,6 +73,7 @@ export async function hdfsDataNode(cluster: FaultCluster, dir: string, procs: Se
       `DataNode down ${tStart - tStop} ms; ${publishedDuring} file(s) published while it was down; ${failures} failed flush(es) logged by the sink, retried; ` +
       `first new file ${resumed === null ? "never" : `${resumed - tStart} ms`} after the restart began; ${audit.rows.length} rows in ${audit.files.length} files`,
   });
+  expect(publishedDuring).toBe(0);
   expect(resumed).not.toBeNull();
   expect(audit.lost).toBe(0);
   expect(audit.duplicated).toBe(0);
