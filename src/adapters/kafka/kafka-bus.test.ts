@@ -1,7 +1,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { busContract } from "../../ports/bus.contract.ts";
 import { BusUnavailableError } from "../../ports/bus.ts";
-import { KafkaBus } from "./kafka-bus.ts";
+import { checkWritten, KafkaBus } from "./kafka-bus.ts";
 
 setDefaultTimeout(120_000);
 const brokers = process.env.ACU_KAFKA_BROKERS?.split(",");
@@ -83,4 +83,14 @@ describe.skipIf(!brokers)("Kafka bus", () => {
       await bus.close();
     }
   });
+});
+
+// kafkajs may resolve a send that never went to a partition whose leader moved: the answer must confirm every partition sent.
+test("checkWritten: every partition a send carried must be confirmed without error", () => {
+  const sent = [{ topic: "r", messages: [{ partition: 0 }, { partition: 2 }, { partition: 2 }] }];
+  expect(() => checkWritten(sent, [{ topicName: "r", partition: 0, errorCode: 0 }, { topicName: "r", partition: 2, errorCode: 0 }])).not.toThrow();
+  // Partition 2 moved to a broker that had already answered: kafkajs never sent it, yet resolved.
+  expect(() => checkWritten(sent, [{ topicName: "r", partition: 0, errorCode: 0 }])).toThrow("r/2");
+  expect(() => checkWritten(sent, [{ topicName: "r", partition: 0, errorCode: 0 }, { topicName: "r", partition: 2, errorCode: 19 }])).toThrow("r/2");
+  expect(() => checkWritten(sent, [{ topicName: "other", partition: 0, errorCode: 0 }, { topicName: "r", partition: 2, errorCode: 0 }])).toThrow("r/0");
 });
