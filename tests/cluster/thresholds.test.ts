@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { Kafka, logLevel } from "kafkajs";
 import { cleanup, eventually, operator, postReports, startAcu, tempDir, viewer, type AcuProcess } from "../support/acu.ts";
-import { clusterEnv, isolatedRun } from "../support/cluster.ts";
+import { alertLag, clusterEnv, isolatedRun } from "../support/cluster.ts";
 
 setDefaultTimeout(600_000);
 const cluster = clusterEnv();
@@ -30,24 +29,7 @@ describe.skipIf(!cluster)("thresholds on etcd, three alert processes", () => {
 
   const TRIALS = Number(process.env.ACU_THRESHOLD_TRIALS ?? 1000);
 
-  async function alertLag(): Promise<number> {
-    const kafka = new Kafka({ brokers: env.ACU_KAFKA_BROKERS!.split(","), logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const topic = `${env.ACU_KAFKA_NAMESPACE}student-reports`;
-      const ends = await admin.fetchTopicOffsets(topic);
-      const [committed] = await admin.fetchOffsets({ groupId: `${env.ACU_KAFKA_NAMESPACE}acu-alert`, topics: [topic] });
-      let lag = 0;
-      for (const e of ends) {
-        const c = Number(committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? -1);
-        lag += Number(e.high) - Math.max(0, c);
-      }
-      return lag;
-    } finally {
-      await admin.disconnect();
-    }
-  }
+
 
   async function trials(label: string, write: (exerciseId: string, threshold: number) => Promise<void>) {
     const expected = new Set<string>();
@@ -64,7 +46,7 @@ describe.skipIf(!cluster)("thresholds on etcd, three alert processes", () => {
       sent.push(reportId);
       if (score < threshold) expected.add(`alert-${reportId}`);
     }
-    await eventually("every report judged", async () => (await alertLag()) === 0, 120_000, 500);
+    await eventually("every report judged", async () => (await alertLag(env)) === 0, 120_000, 500);
     const feed = async () =>
       new Set(((await (await fetch(`${front.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as { alerts: Array<{ alertId: string }> }).alerts.map((a) => a.alertId).filter((id) => id.startsWith(`alert-${label}-`)));
     // Judged and committed means published; the feed may still be reading them.

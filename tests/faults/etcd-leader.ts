@@ -1,7 +1,7 @@
 import { expect } from "bun:test";
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import { eventually, operator, postReports, startAcu, viewer, type AcuProcess } from "../support/acu.ts";
+import { alertLag } from "../support/cluster.ts";
 import { faultRun, node, type FaultCluster } from "../support/fault-cluster.ts";
 import { log, record } from "./lib.ts";
 
@@ -129,20 +129,4 @@ function leaderOf(endpoints: string): number {
   const lead = p.stdout.toString().split("\n").map((l) => l.split(", ")).find((f) => f[4] === "true");
   if (!lead) throw new Error(`no etcd leader found: ${p.stdout.toString()}${p.stderr.toString()}`);
   return endpoints.split(",").indexOf(lead[0]!);
-}
-
-async function alertLag(env: Record<string, string>): Promise<number> {
-  const kafka = new Kafka({ brokers: env.ACU_KAFKA_BROKERS!.split(","), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const topic = `${env.ACU_KAFKA_NAMESPACE}student-reports`;
-    const ends = await admin.fetchTopicOffsets(topic);
-    const [committed] = await admin.fetchOffsets({ groupId: `${env.ACU_KAFKA_NAMESPACE}acu-alert`, topics: [topic] });
-    let lag = 0;
-    for (const e of ends) lag += Number(e.high) - Math.max(0, Number(committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? -1));
-    return lag;
-  } finally {
-    await admin.disconnect();
-  }
 }

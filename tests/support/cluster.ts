@@ -1,3 +1,4 @@
+import { Kafka, logLevel } from "kafkajs";
 import postgres from "postgres";
 
 /** The local cluster's endpoints, as `scripts/cluster env` exports them; null when it is not up. */
@@ -38,4 +39,21 @@ export async function isolatedRun(c: { kafka: string; etcd: string; database: st
       await a.end();
     },
   };
+}
+
+/** Reports of student-reports the alert role of a run (its Kafka namespace) has not committed yet. */
+export async function alertLag(env: Record<string, string>): Promise<number> {
+  const kafka = new Kafka({ brokers: env.ACU_KAFKA_BROKERS!.split(","), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topic = `${env.ACU_KAFKA_NAMESPACE}student-reports`;
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId: `${env.ACU_KAFKA_NAMESPACE}acu-alert`, topics: [topic] });
+    let lag = 0;
+    for (const e of ends) lag += Number(e.high) - Math.max(0, Number(committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? -1));
+    return lag;
+  } finally {
+    await admin.disconnect();
+  }
 }

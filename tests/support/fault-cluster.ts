@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import postgres from "postgres";
 import { ROOT } from "./acu.ts";
+import { isolatedRun } from "./cluster.ts";
 
 /**
  * The fault tests' own cluster: scripts/cluster with a runtime folder and ports of its own, so stopping
@@ -113,18 +113,7 @@ export async function node(action: "stop" | "kill" | "start", kind: NodeKind, in
 
 /** Environment of one fault scenario: its own Kafka namespace, etcd prefix and database on the fault cluster. */
 export async function faultRun(c: FaultCluster, name: string): Promise<Record<string, string>> {
-  const run = `${name}_${Date.now().toString(36)}`;
-  const admin = postgres(c.database, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${run}`);
-  await admin.end();
-  const url = new URL(c.database);
-  url.pathname = `/${run}`;
-  return {
-    ACU_KAFKA_BROKERS: c.kafka,
-    ACU_KAFKA_NAMESPACE: `${run}.`,
-    ACU_ETCD_ENDPOINTS: c.etcd,
-    ACU_ETCD_PREFIX: `/${run}/thresholds/`,
-    ACU_DATABASE_URL: url.toString(),
-    ACU_INGEST_RATE_LIMIT: "0",
-  };
+  // No drop: the whole fault cluster goes away after the suite.
+  const { env } = await isolatedRun(c, name);
+  return { ...env, ACU_INGEST_RATE_LIMIT: "0" };
 }
