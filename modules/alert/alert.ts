@@ -16,24 +16,51 @@ export const ALERT_GROUP = "acu-alert";
 export async function startAlert(deps: { bus: Bus; thresholds: ThresholdStore; log: Log; recentCapacity?: number }): Promise<Running> {
   const { bus, thresholds, log } = deps;
   const recent = await recentAlertsFromBus(bus, deps.recentCapacity ?? 200_000);
-  const consumer = await bus.consume({ group: ALERT_GROUP, topics: [TOPICS.reports], commit: "manual", maxBatch: 2000 }, async (batch, c) => {
+  /**
+   * Alert ids of orders being committed by a batch of another partition (handled concurrently), with the
+   * outcome to come. The same report id can reach two partitions (resent under another student id): the
+   * second batch waits to learn whether the first one published it, so there is still one patrol, not two.
+   */
+  const committing = new Map<string, Promise<void>>();
+  // Partitions handled concurrently: a fetch costs one thresholds read and one transaction, not one per partition.
+  const options = { group: ALERT_GROUP, topics: [TOPICS.reports], commit: "manual" as const, maxBatch: 2000, concurrentPartitions: true };
+  const consumer = await bus.consume(options, async (batch, c) => {
     // One consistent read per batch: every write acknowledged before it applies to these reports.
     const snap = await thresholds.current();
     const judged = judgeBatch(batch.records, snap, Date.now());
     const deadLetters = judged.deadLetters;
-    // A report sent twice (its 202 lost) keeps its id: one patrol, not two.
-    const fresh = new Set<string>();
-    const orders = judged.orders.filter((o) => !recent.has(o.alertId) && !fresh.has(o.alertId) && fresh.add(o.alertId));
+    // A report sent twice (its 202 lost) keeps its id: one patrol, not two. Waiting happens before any id
+    // is claimed, and the claims are taken in one synchronous pass, so two batches never wait for each other.
+    let fresh: Set<string>;
+    let orders: typeof judged.orders;
+    for (;;) {
+      const others = judged.orders.map((o) => committing.get(o.alertId)).filter((w) => w !== undefined);
+      if (others.length > 0) {
+        await Promise.allSettled(others);
+        continue;
+      }
+      fresh = new Set<string>();
+      orders = judged.orders.filter((o) => !recent.has(o.alertId) && !fresh.has(o.alertId) && fresh.add(o.alertId));
+      break;
+    }
+    let settle!: () => void;
+    const claim = new Promise<void>((r) => (settle = r));
+    for (const id of fresh) committing.set(id, claim);
     const last = batch.records[batch.records.length - 1]!;
-    await c.commitWith(
-      [
-        { topic: TOPICS.alerts, messages: orders.map((o) => ({ key: o.studentId, value: encodeDeploymentOrder(o) })) },
-        { topic: TOPICS.deadLetters, messages: deadLetters.map((d) => ({ key: `${d.topic}/${d.partition}/${d.offset}`, value: JSON.stringify(d) })) },
-      ],
-      [{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }],
-    );
-    // Remembered only once published: a failed commit retries the batch with the same orders.
-    for (const id of fresh) recent.add(id);
+    try {
+      await c.commitWith(
+        [
+          { topic: TOPICS.alerts, messages: orders.map((o) => ({ key: o.studentId, value: encodeDeploymentOrder(o) })) },
+          { topic: TOPICS.deadLetters, messages: deadLetters.map((d) => ({ key: `${d.topic}/${d.partition}/${d.offset}`, value: JSON.stringify(d) })) },
+        ],
+        [{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }],
+      );
+      // Remembered only once published: a failed commit retries the batch with the same orders.
+      for (const id of fresh) recent.add(id);
+    } finally {
+      for (const id of fresh) if (committing.get(id) === claim) committing.delete(id);
+      settle();
+    }
     metrics.alertsRaised.inc(orders.length);
     if (deadLetters.length > 0) {
       metrics.deadLetters.inc(deadLetters.length);

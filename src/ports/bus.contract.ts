@@ -134,6 +134,52 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
     expect(outs.filter((v) => v.startsWith("out-")).length).toBe(n);
   });
 
+  test(`${name}: with concurrentPartitions, each partition still gets one batch at a time in offset order, and every commitWith lands`, async () => {
+    const bus = await fresh();
+    const g = group();
+    await bus.publish(topic, Array.from({ length: 300 }, (_, i) => ({ key: `cp-${i % 11}`, value: `cp${i}` })));
+    const end = (await bus.endOffsets(topic)).reduce((a, b) => a + b, 0);
+    const active = new Map<number, number>();
+    const nextOffset = new Map<number, number>();
+    const problems: string[] = [];
+    let n = 0;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const c = await bus.consume({ group: g, topics: [topic], commit: "manual", maxBatch: 50, concurrentPartitions: true }, async (batch, consumer) => {
+      const p = batch.partition;
+      active.set(p, (active.get(p) ?? 0) + 1);
+      if (active.get(p)! > 1) problems.push(`partition ${p}: two batches at once`);
+      if (batch.records[0]!.offset < (nextOffset.get(p) ?? 0)) problems.push(`partition ${p}: offset ${batch.records[0]!.offset} after ${nextOffset.get(p)}`);
+      await Bun.sleep(5);
+      const last = batch.records[batch.records.length - 1]!;
+      await consumer.commitWith([{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `cpo-${r.partition}-${r.offset}` })) }], [
+        { topic, partition: p, offset: last.offset + 1 },
+      ]);
+      nextOffset.set(p, last.offset + 1);
+      active.set(p, active.get(p)! - 1);
+      n += batch.records.length;
+      if (n >= end) resolve();
+    });
+    await Promise.race([done, Bun.sleep(20_000)]);
+    await c.stop();
+    expect(problems).toEqual([]);
+    expect(n).toBe(end);
+    const c2 = await bus.consume({ group: g, topics: [topic], commit: "manual" }, async () => {});
+    const lagAfter = await c2.lag();
+    await c2.stop();
+    expect(lagAfter).toBe(0);
+    const outs = new Set<string>();
+    let got!: () => void;
+    const all = new Promise<void>((r) => (got = r));
+    const reader = await bus.consume({ group: group(), topics: [outTopic], commit: "manual" }, async (batch) => {
+      for (const r of batch.records) if (dec.decode(r.value).startsWith("cpo-")) outs.add(dec.decode(r.value));
+      if (outs.size >= n) got();
+    });
+    await Promise.race([all, Bun.sleep(20_000)]);
+    await reader.stop();
+    expect(outs.size).toBe(n);
+  });
+
   test(`${name}: a reader reaches endOffsets after transactional writes (records and onPosition)`, async () => {
     const bus = await fresh();
     await bus.publish(topic, [{ key: "m1", value: "in" }, { key: "m2", value: "in" }]);

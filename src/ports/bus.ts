@@ -50,6 +50,14 @@ export interface ConsumerOptions {
   /** Where a group with no committed offset starts. Defaults to earliest: nothing sent before start is skipped. */
   start?: "earliest" | "latest";
   maxBatch?: number;
+  /**
+   * The handler may be called for several partitions at once (still one batch at a time per partition,
+   * in offset order). A fetch then costs one round of the handler's I/O instead of one per partition, and
+   * the handlers' concurrent `commitWith` calls can share one transaction. Only for handlers that are
+   * safe to run concurrently; an adapter may still call them one after the other (the embedded log does:
+   * it has no round trips to save).
+   */
+  concurrentPartitions?: boolean;
   /** Called on stop while still a member: finish and commit the work in hand for these partitions. */
   onRevoke?: (partitions: Array<{ topic: string; partition: number }>) => Promise<void>;
   /** Called when partitions were given to another member (a rebalance): drop uncommitted work for them, the new owner redoes it. */
@@ -67,7 +75,10 @@ export interface ConsumerOptions {
 
 export interface Consumer {
   commit(offsets: OffsetCommit[]): Promise<void>;
-  /** Consume, publish and commit as one unit: the published messages and the offsets become visible together or not at all. */
+  /**
+   * Consume, publish and commit as one unit: the published messages and the offsets become visible together or not at all.
+   * Concurrent calls (see `concurrentPartitions`) may share one unit: then they all succeed or all fail.
+   */
   commitWith(publish: Array<{ topic: string; messages: OutgoingMessage[] }>, offsets: OffsetCommit[]): Promise<void>;
   /** Records not yet committed by this group, per topic-partition (consumer lag). */
   lag(): Promise<number>;

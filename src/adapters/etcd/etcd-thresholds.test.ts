@@ -115,6 +115,42 @@ describe.skipIf(ENDPOINTS.length === 0)("etcd threshold store", () => {
     expect(s.stats.reloaded).toBe(21);
   }, TIMEOUT_MS);
 
+  test("concurrent current() calls share one read, but never a read begun before they asked", async () => {
+    const s = await open();
+    await s.set("ex.shared", 1);
+    await s.current();
+    // Asked together: one read for all of them.
+    const before = s.stats.fresh + s.stats.caughtUp + s.stats.reloaded;
+    const all = await Promise.all(Array.from({ length: 10 }, () => s.current()));
+    expect(s.stats.fresh + s.stats.caughtUp + s.stats.reloaded - before).toBe(1);
+    for (const snap of all) expect(snap.thresholds["ex.shared"]).toBe(1);
+    // A caller that asks once a read has begun gets a read of its own, not that one's answer.
+    const begun = s.stats.fresh + s.stats.caughtUp + s.stats.reloaded;
+    const first = s.current();
+    await new Promise<void>((r) => setImmediate(r)); // the first read is now under way (its answer needs I/O, not processed yet)
+    const second = s.current();
+    await Promise.all([first, second]);
+    expect(s.stats.fresh + s.stats.caughtUp + s.stats.reloaded - begun).toBe(2);
+    // A write acknowledged while an earlier read is under way: a caller that asks after the
+    // acknowledgement must not be given that earlier read's answer.
+    const c = new Etcd3({ hosts: ENDPOINTS });
+    try {
+      let stale = 0;
+      // Values 2..100: each differs from the one before and is a valid threshold.
+      for (let i = 2; i <= 100; i++) {
+        const earlier = s.current();
+        await c.put(`${PREFIX}exercises/ex.shared`).value(String(i));
+        const later = await s.current();
+        if (later.thresholds["ex.shared"] !== i) stale++;
+        await earlier;
+      }
+      expect(stale).toBe(0);
+    } finally {
+      c.close();
+    }
+    await s.remove("ex.shared");
+  }, TIMEOUT_MS * 2);
+
   test("a value that is not a whole percent 0..100, written by etcdctl, is ignored with a warning", async () => {
     const s = await open();
     await s.set("ex.invalid", 40);

@@ -113,7 +113,34 @@ export class EtcdThresholdStore implements ThresholdStore {
     }
   }
 
-  async current(): Promise<ThresholdSnapshot> {
+  /**
+   * Concurrent callers (the alert role's partitions, handled together) share one read, but only a read
+   * that begins after they asked: a read already under way may have been served by etcd before a write
+   * the caller saw acknowledged, so joining it could miss that write. The shared read begins on the next
+   * turn of the event loop; whoever asks until then joins it, later callers get the next one.
+   */
+  current(): Promise<ThresholdSnapshot> {
+    try {
+      this.checkOpen();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (!this.nextRead) {
+      this.nextRead = new Promise<ThresholdSnapshot>((resolve, reject) => {
+        setImmediate(() => {
+          // From here on the read is under way: new callers must not join it.
+          this.nextRead = null;
+          this.readCurrent().then(resolve, reject);
+        });
+      });
+    }
+    return this.nextRead;
+  }
+
+  /** The read current() shares, not begun yet (null when none is waiting). */
+  private nextRead: Promise<ThresholdSnapshot> | null = null;
+
+  private async readCurrent(): Promise<ThresholdSnapshot> {
     this.checkOpen();
     let p: Probe;
     try {

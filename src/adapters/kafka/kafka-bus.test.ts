@@ -62,6 +62,65 @@ describe.skipIf(!brokers)("Kafka bus", () => {
     }
   });
 
+  test("commitWith calls made together share one transaction: all land, or none and every caller gets the error", async () => {
+    const t = `contract-txgroup-${run}`;
+    const out = `contract-txgroup-out-${run}`;
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 2, [out]: 2 } });
+    try {
+      await bus.publish(t, [{ key: "a", value: "1" }, { key: "b", value: "2" }, { key: "c", value: "3" }]);
+      const end = await bus.endOffsets(t);
+      const g = `txgroup-${run}`;
+      let outcome: PromiseSettledResult<void>[] = [];
+      let handled!: () => void;
+      const done = new Promise<void>((r) => (handled = r));
+      // First the group fails as a unit: one caller's message names a topic this bus does not know, and the
+      // other caller's orders and offsets, in the same transaction, must not become visible either.
+      const c = await bus.consume({ group: g, topics: [t], commit: "manual" }, async (batch, consumer) => {
+        if (batch.partition !== 0 && end[0]! > 0) return;
+        outcome = await Promise.allSettled([
+          consumer.commitWith([{ topic: out, messages: [{ key: "x", value: "good" }] }], [{ topic: t, partition: batch.partition, offset: batch.records.at(-1)!.offset + 1 }]),
+          consumer.commitWith([{ topic: `missing-${run}`, messages: [{ key: "y", value: "bad" }] }], []),
+        ]);
+        handled();
+      });
+      await Promise.race([done, Bun.sleep(20_000)]);
+      await c.stop();
+      expect(outcome.map((o) => o.status)).toEqual(["rejected", "rejected"]);
+      expect((await bus.endOffsets(out)).reduce((a, b) => a + b, 0)).toBe(0);
+      const probe = await bus.consume({ group: g, topics: [t], commit: "manual" }, async () => {});
+      expect(await probe.lag()).toBe(3);
+      await probe.stop();
+      // Then together and valid: one transaction carries both, and both become visible.
+      let ok: PromiseSettledResult<void>[] = [];
+      let handled2!: () => void;
+      const done2 = new Promise<void>((r) => (handled2 = r));
+      const c2 = await bus.consume({ group: g, topics: [t], commit: "manual" }, async (batch, consumer) => {
+        if (ok.length > 0) return;
+        const other = 1 - batch.partition;
+        ok = await Promise.allSettled([
+          consumer.commitWith([{ topic: out, messages: [{ key: "x", value: "one" }] }], [{ topic: t, partition: batch.partition, offset: end[batch.partition]! }]),
+          consumer.commitWith([{ topic: out, messages: [{ key: "y", value: "two" }] }], [{ topic: t, partition: other, offset: end[other]! }]),
+        ]);
+        handled2();
+      });
+      await Promise.race([done2, Bun.sleep(20_000)]);
+      await c2.stop();
+      expect(ok.map((o) => o.status)).toEqual(["fulfilled", "fulfilled"]);
+      const probe2 = await bus.consume({ group: g, topics: [t], commit: "manual" }, async () => {});
+      expect(await probe2.lag()).toBe(0);
+      await probe2.stop();
+      const seen: string[] = [];
+      const reader = await bus.consume({ group: `txgroup-read-${run}`, topics: [out], commit: "manual" }, async (b) => {
+        for (const r of b.records) seen.push(new TextDecoder().decode(r.value));
+      });
+      for (let i = 0; i < 100 && seen.length < 2; i++) await Bun.sleep(100);
+      await reader.stop();
+      expect(seen.sort()).toEqual(["one", "two"]);
+    } finally {
+      await bus.close();
+    }
+  });
+
   test("concurrent publishes share requests, each settles, and one key's messages keep the callers' order", async () => {
     const t = `contract-coalesce-${run}`;
     const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 3 } });

@@ -255,6 +255,14 @@ function deadline<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
   ]);
 }
 
+interface PendingTransaction {
+  publish: Array<{ topic: string; messages: OutgoingMessage[] }>;
+  offsets: OffsetCommit[];
+  bytes: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
 interface PendingPublish {
   topic: string;
   messages: Array<{ key: string; value: Buffer }>;
@@ -270,7 +278,11 @@ function toBuffer(v: string | Uint8Array): Buffer {
 class KafkaConsumer implements Consumer {
   private readonly consumer: KConsumer;
   private txProducer: Producer | null = null;
-  private inFlight: Promise<void> | null = null;
+  /** Handler calls under way (several at once with concurrentPartitions): stop() waits for them all. */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** commitWith calls waiting for the next transaction; see commitWith. */
+  private readonly txPending: PendingTransaction[] = [];
+  private txDraining = false;
   private stopping: Promise<void> | null = null;
   private assigned: Array<{ topic: string; partition: number }> = [];
   /** The handling of the latest assignment (onLost, onAssign and its seeks): batches wait for it. */
@@ -312,10 +324,15 @@ class KafkaConsumer implements Consumer {
       });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.options.topics.map((t) => this.bus.name(t)), fromBeginning: this.options.start !== "latest" });
+    // kafkajs hands the batches of one fetch to its workers and fetches again only when all are done. With
+    // one worker the partitions are handled one after the other, each paying its own round trips (the alert
+    // role: a thresholds read and a transaction per partition, six in a row per fetch); with one worker per
+    // partition they run together and their commitWith calls share one transaction.
+    const partitions = this.options.topics.reduce((n, t) => n + this.bus.partitions(t), 0);
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.options.concurrentPartitions ? partitions : 1,
       eachBatch: (payload) => this.onBatch(payload),
     });
   }
@@ -325,19 +342,72 @@ class KafkaConsumer implements Consumer {
     await this.consumer.commitOffsets(offsets.map((o) => ({ topic: this.bus.name(o.topic), partition: o.partition, offset: String(o.offset) })));
   }
 
-  async commitWith(publish: Array<{ topic: string; messages: OutgoingMessage[] }>, offsets: OffsetCommit[]): Promise<void> {
+  /**
+   * A transaction costs about five round trips in kafkajs (add partitions, produce, add offsets, commit
+   * offsets, end), whatever it carries. Calls made while one is being prepared or is in flight share the
+   * next one (group commit, as publish does for sends): the partitions of a fetch, handled concurrently,
+   * commit together. A shared transaction is still one unit: every caller's messages and offsets become
+   * visible together, or none of them and every caller gets the error (and redoes its batch).
+   */
+  commitWith(publish: Array<{ topic: string; messages: OutgoingMessage[] }>, offsets: OffsetCommit[]): Promise<void> {
+    let bytes = 0;
+    for (const p of publish) for (const m of p.messages) bytes += m.key.length + (typeof m.value === "string" ? m.value.length : m.value.byteLength);
+    return new Promise<void>((resolve, reject) => {
+      this.txPending.push({ publish, offsets, bytes, resolve, reject });
+      if (this.txDraining) return;
+      this.txDraining = true;
+      // Begun on the next turn of the event loop, not at once: the other partitions of the fetch, whose
+      // handlers resume from the same awaited answer (one shared thresholds read), call within this turn.
+      setImmediate(() => void this.drainTransactions());
+    });
+  }
+
+  private async drainTransactions(): Promise<void> {
+    try {
+      while (this.txPending.length > 0) {
+        // Up to ~900 KB of messages per transaction (a partition's record batch stays under the broker's message.max.bytes); at least one call.
+        let n = 0, size = 0;
+        while (n < this.txPending.length && (n === 0 || size + this.txPending[n]!.bytes <= MAX_COALESCED_BYTES)) size += this.txPending[n++]!.bytes;
+        const group = this.txPending.splice(0, n);
+        try {
+          await this.transaction(group.flatMap((g) => g.publish), group.flatMap((g) => g.offsets));
+          for (const g of group) g.resolve();
+        } catch (e) {
+          for (const g of group) g.reject(e as Error);
+        }
+      }
+    } finally {
+      this.txDraining = false;
+    }
+  }
+
+  private async transaction(publish: Array<{ topic: string; messages: OutgoingMessage[] }>, offsets: OffsetCommit[]): Promise<void> {
     const producer = await this.transactional();
     const tx = await producer.transaction();
     try {
+      const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
       for (const p of publish) {
         if (p.messages.length === 0) continue;
-        // As for publish: an order whose partition kafkajs skipped must not commit with the offsets.
-        const sent = { topic: this.bus.name(p.topic), messages: this.bus.placed(p.topic, p.messages.map((m) => ({ key: m.key, value: toBuffer(m.value) }))) };
-        checkWritten([sent], await tx.send(sent));
+        const list = byTopic.get(p.topic) ?? [];
+        for (const m of p.messages) list.push({ key: m.key, value: toBuffer(m.value) });
+        byTopic.set(p.topic, list);
       }
-      const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
-      for (const o of offsets) byTopic.set(this.bus.name(o.topic), [...(byTopic.get(this.bus.name(o.topic)) ?? []), { partition: o.partition, offset: String(o.offset) }]);
-      await tx.sendOffsets({ consumerGroupId: this.bus.name(this.options.group), topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      if (byTopic.size > 0) {
+        const topicMessages = [...byTopic].map(([t, ms]) => ({ topic: this.bus.name(t), messages: this.bus.placed(t, ms) }));
+        // As for publish: an order whose partition kafkajs skipped must not commit with the offsets.
+        checkWritten(topicMessages, await tx.sendBatch({ acks: -1, topicMessages }));
+      }
+      // One offset per partition: the furthest (two calls for one partition cannot overlap, but it costs nothing to be sure).
+      const next = new Map<string, Map<number, number>>();
+      for (const o of offsets) {
+        const t = next.get(this.bus.name(o.topic)) ?? new Map<number, number>();
+        t.set(o.partition, Math.max(o.offset, t.get(o.partition) ?? -1));
+        next.set(this.bus.name(o.topic), t);
+      }
+      await tx.sendOffsets({
+        consumerGroupId: this.bus.name(this.options.group),
+        topics: [...next].map(([topic, ps]) => ({ topic, partitions: [...ps].map(([partition, offset]) => ({ partition, offset: String(offset) })) })),
+      });
       await tx.commit();
     } catch (e) {
       await tx.abort().catch(() => {});
@@ -364,7 +434,7 @@ class KafkaConsumer implements Consumer {
     this.stopping ??= (async () => {
       // Stop fetching, let the batch in hand finish, then let the owner flush and commit while still a member.
       this.consumer.pause(this.options.topics.map((topic) => ({ topic: this.bus.name(topic) })));
-      await this.inFlight?.catch(() => {});
+      await Promise.all([...this.inFlight].map((w) => w.catch(() => {})));
       await this.options.onRevoke?.(this.assigned).catch((e) => this.bus.log(`kafka: ${this.options.group} revoke: ${(e as Error).message}`));
       await this.consumer.disconnect().catch(() => {});
       await this.txProducer?.disconnect().catch(() => {});
@@ -385,7 +455,7 @@ class KafkaConsumer implements Consumer {
         // A process killed inside a transaction leaves it open, and read_committed readers (the sink, the
         // live feed, a restarted alert process's seed) stop at it until the broker aborts it: after this
         // long (+ the broker's abort check, 10 s by default) instead of kafkajs's 60 s. A transaction
-        // here is one batch (send + offsets + commit): milliseconds.
+        // here is one fetch's batches (send + offsets + commit): milliseconds.
         transactionTimeout: TRANSACTION_TIMEOUT_MS,
         idempotent: true,
         maxInFlightRequests: 1,
@@ -437,7 +507,7 @@ class KafkaConsumer implements Consumer {
         await this.handle({ topic, partition: batch.partition, records: slice }, this);
         if (this.options.commit === "auto") await this.commit([{ topic, partition: batch.partition, offset: last.offset + 1 }]);
       })();
-      this.inFlight = work;
+      this.inFlight.add(work);
       try {
         await work;
         this.failures = 0;
@@ -449,7 +519,7 @@ class KafkaConsumer implements Consumer {
         this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(slice[0]!.offset) });
         return;
       } finally {
-        this.inFlight = null;
+        this.inFlight.delete(work);
       }
       resolveOffset(String(last.offset));
       await heartbeat();
