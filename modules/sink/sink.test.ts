@@ -107,3 +107,23 @@ test("stop writes and commits what is buffered", async () => {
   await bus.close();
   void dir;
 });
+
+test("malformed report messages are left out of the lake, their offsets still covered and committed", async () => {
+  const { bus, lake } = await setup();
+  const good = Array.from({ length: 300 }, (_, i) => ({ key: "s1", value: encodeReport(report(i)) }));
+  // Decoded when they arrive (not when the file is written): the bad ones must still only be skipped.
+  const bad = [{ key: "s1", value: "{" }, { key: "s1", value: JSON.stringify({ ...report(900), score: 101 }) }, { key: "s1", value: new Uint8Array([0xff]) }];
+  await bus.publish(TOPICS.reports, [...good.slice(0, 150), ...bad, ...good.slice(150)]);
+  const lines: string[] = [];
+  const sink = await startSink({ bus, lake, log: (l) => lines.push(l), options: { flushAgeMs: 100, flushRecords: 100_000 } });
+  await until(async () => (await lakeRows(lake)).length >= 300);
+  await sink.stop();
+  const rows = await lakeRows(lake);
+  expect(rows.map((r) => r.reportId).sort()).toEqual(good.map((_, i) => `r${i}`).sort());
+  expect(lines.some((l) => l.includes("skipped 3 malformed report message(s)"))).toBe(true);
+  // The file names cover every offset, bad ones included: a restart resumes after them.
+  const probe = await bus.consume({ group: "acu-sink", topics: [TOPICS.reports], commit: "manual" }, async () => {});
+  expect(await probe.lag()).toBe(0);
+  await probe.stop();
+  await bus.close();
+});

@@ -21,10 +21,17 @@ export interface SinkOptions {
 
 const DATASET: Record<string, LakeDataset> = { [TOPICS.reports]: "reports", [TOPICS.alerts]: "deployments" };
 
+type DeploymentRow = DeploymentOrder & { partition: number; offset: number };
+
 interface Buffer {
   topic: string;
   partition: number;
   records: BusRecord[];
+  /**
+   * Each record decoded as it arrives (null: malformed), in step with `records`: the decoding is done
+   * while the sink waits for a file's age or size, not in one burst when the file is written.
+   */
+  rows: Array<LakeReport | DeploymentRow | null>;
   firstAt: number;
   /** Next offset expected: a batch redelivered after a failed flush is not buffered twice. */
   next: number;
@@ -51,19 +58,22 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
     if (b.records.length === 0 || !consumer) return;
     // Take the buffer: records arriving during the write start the next file.
     const records = b.records;
+    const rows = b.rows;
     const firstAt = b.firstAt;
     b.records = [];
+    b.rows = [];
     b.firstAt = Date.now();
     try {
-      await writeFile(b, records);
+      await writeFile(b, records, rows);
     } catch (e) {
       b.records = records.concat(b.records);
+      b.rows = rows.concat(b.rows);
       b.firstAt = firstAt;
       throw e;
     }
   };
 
-  const writeFile = async (b: Buffer, records: BusRecord[]): Promise<void> => {
+  const writeFile = async (b: Buffer, records: BusRecord[], rows: Buffer["rows"]): Promise<void> => {
     const first = records[0]!;
     const last = records[records.length - 1]!;
     const dataset = DATASET[b.topic]!;
@@ -71,11 +81,20 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
     // Each id once: the file keeps the offsets it covers in its name, even if it drops a resent copy.
     const seen = recent[dataset];
     const fresh = new Set<string>();
-    const keep = <T>(id: (x: T) => string) => (x: T) => !seen.has(id(x)) && !fresh.has(id(x)) && fresh.add(id(x)) !== undefined;
-    const bytes =
-      dataset === "reports"
-        ? encodeReports(toReports(records, log).filter(keep((r) => r.reportId)))
-        : encodeDeployments(toDeployments(records, log).filter(keep((o) => o.alertId)));
+    const keep = (id: string): boolean => {
+      if (seen.has(id) || fresh.has(id)) return false;
+      fresh.add(id);
+      return true;
+    };
+    const valid = rows.filter((r) => r !== null);
+    let bytes: Uint8Array;
+    if (dataset === "reports") {
+      // The alert role routes malformed messages to the DLQ; the lake keeps only valid reports.
+      if (valid.length < records.length) log(`sink: skipped ${records.length - valid.length} malformed report message(s)`);
+      bytes = encodeReports((valid as LakeReport[]).filter((r) => keep(r.reportId)));
+    } else {
+      bytes = encodeDeployments((valid as DeploymentRow[]).filter((o) => keep(o.alertId)));
+    }
     await lake.write(path, bytes);
     for (const id of fresh) seen.add(id);
     if (fresh.size < records.length) metrics.duplicatesDropped.inc({ dataset }, records.length - fresh.size);
@@ -85,9 +104,16 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
   };
 
   // Flushes are serialised so a timer flush and a size flush never write the same partition at once.
+  // Within one flush the partitions' files are written concurrently: each is encoded (CPU) while the
+  // files before it travel to HDFS and their offsets are committed (round trips), instead of one
+  // partition's encode → write → rename → commit after the other.
   const flush = (pred: (b: Buffer) => boolean): Promise<void> => {
     const run = flushing.then(async () => {
-      for (const b of buffers.values()) if (b.records.length > 0 && pred(b)) await flushOne(b);
+      const writes: Promise<void>[] = [];
+      for (const b of buffers.values()) if (b.records.length > 0 && pred(b)) writes.push(flushOne(b));
+      // Every write ends (each restores its own buffer on failure) before the first error is reported.
+      const failed = (await Promise.allSettled(writes)).find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
     });
     flushing = run.catch(() => {});
     return run;
@@ -108,7 +134,7 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
           const from = done !== undefined && done + 1 > p.committed ? done + 1 : p.committed;
           if (from > p.committed) seeks.push({ topic: p.topic, partition: p.partition, offset: from });
           // Records fetched before the seek takes effect are dropped by offset.
-          buffers.set(`${p.topic}/${p.partition}`, { topic: p.topic, partition: p.partition, records: [], firstAt: 0, next: from });
+          buffers.set(`${p.topic}/${p.partition}`, { topic: p.topic, partition: p.partition, records: [], rows: [], firstAt: 0, next: from });
         }
         if (seeks.length > 0) log(`sink: resuming ${seeks.length} partition(s) after offsets already in the lake`);
         return seeks;
@@ -124,11 +150,15 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
     async (batch) => {
       const key = `${batch.topic}/${batch.partition}`;
       let b = buffers.get(key);
-      if (!b) buffers.set(key, (b = { topic: batch.topic, partition: batch.partition, records: [], firstAt: 0, next: 0 }));
+      if (!b) buffers.set(key, (b = { topic: batch.topic, partition: batch.partition, records: [], rows: [], firstAt: 0, next: 0 }));
       const fresh = batch.records.filter((r) => r.offset >= b.next);
       if (fresh.length === 0) return;
       if (b.records.length === 0) b.firstAt = Date.now();
-      for (const r of fresh) b.records.push(r);
+      const reports = DATASET[batch.topic] === "reports";
+      for (const r of fresh) {
+        b.records.push(r);
+        b.rows.push(reports ? toReport(r) : toDeployment(r, log));
+      }
       b.next = fresh[fresh.length - 1]!.offset + 1;
       if (b.records.length >= options.flushRecords) await flush((x) => x === b);
     },
@@ -153,29 +183,26 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
   };
 }
 
-function toReports(records: BusRecord[], log: Log): LakeReport[] {
-  const out: LakeReport[] = [];
-  for (const r of records) {
-    try {
-      out.push({ ...decodeReport(r.value), partition: r.partition, offset: r.offset });
-    } catch {
-      // The alert role routes malformed messages to the DLQ; the lake keeps only valid reports.
-    }
+/** The report with its bus position, or null if the message is malformed (counted when its file is written). */
+function toReport(r: BusRecord): LakeReport | null {
+  try {
+    // decodeReport returns a fresh object: extended in place rather than copied.
+    const report = decodeReport(r.value) as LakeReport;
+    report.partition = r.partition;
+    report.offset = r.offset;
+    return report;
+  } catch {
+    return null;
   }
-  if (out.length < records.length) log(`sink: skipped ${records.length - out.length} malformed report message(s)`);
-  return out;
 }
 
-function toDeployments(records: BusRecord[], log: Log): Array<DeploymentOrder & { partition: number; offset: number }> {
-  const out: Array<DeploymentOrder & { partition: number; offset: number }> = [];
-  for (const r of records) {
-    try {
-      out.push({ ...decodeDeploymentOrder(r.value), partition: r.partition, offset: r.offset });
-    } catch (e) {
-      log(`sink: skipped malformed deployment order at ${r.topic}/${r.partition}@${r.offset}: ${(e as Error).message}`);
-    }
+function toDeployment(r: BusRecord, log: Log): DeploymentRow | null {
+  try {
+    return { ...decodeDeploymentOrder(r.value), partition: r.partition, offset: r.offset };
+  } catch (e) {
+    log(`sink: skipped malformed deployment order at ${r.topic}/${r.partition}@${r.offset}: ${(e as Error).message}`);
+    return null;
   }
-  return out;
 }
 
 /** Ids of the newest lake files of a dataset, about `capacity` of them, spread over the partitions. */

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { decodeReport, deriveReportId, encodeReport, parseReportBatch } from "./report.ts";
+import { z } from "zod";
+import { decodeReport, deriveReportId, encodeReport, parseReportBatch, reportInputSchema } from "./report.ts";
 
 const good = { studentId: "s1", exerciseId: "c00.ex00", score: 42.5, latitude: 48.85, longitude: 2.35, timestamp: "2026-11-27T09:00:00Z" };
 
@@ -57,4 +58,41 @@ test("bus messages decode back, and malformed ones fail with a reason", () => {
   expect(() => decodeReport("{")).toThrow("not JSON");
   expect(() => decodeReport(JSON.stringify({ ...r, score: "high" }))).toThrow("score");
   expect(() => decodeReport(new Uint8Array([0xff, 0xfe]))).toThrow();
+});
+
+test("the hand-written fast paths accept and refuse exactly what the zod schemas do, with the same output", () => {
+  // decodeReport and parseReportBatch check numeric-timestamp reports by hand and leave the rest to zod:
+  // every edge of every field, through both, must come out as zod alone would have it.
+  const stored = reportInputSchema.extend({ reportId: z.string().min(1).max(64), region: z.string().max(64) });
+  const base = { reportId: "r1", studentId: "s1", exerciseId: "c00.ex00", score: 42.5, latitude: 48.85, longitude: 2.35, timestamp: 1_764_234_000_000, region: "Bretagne" };
+  const edges: Record<string, unknown[]> = {
+    reportId: ["", "x".repeat(64), "x".repeat(65), 7, null, undefined],
+    studentId: ["", "é".repeat(64), "x".repeat(65), 1, null, undefined, ["s"]],
+    exerciseId: ["a b", "a/b", "A_z.9-", "", "x".repeat(65), 3, undefined],
+    score: [0, 100, -0.001, 100.001, "50", null, undefined, 1e308],
+    latitude: [-90, 90, -90.5, 91, "1", undefined],
+    longitude: [-180, 180, 180.5, -181, null],
+    timestamp: [0, -1, 1.5, 2.5, 8.64e15, 8.64e15 + 1, "2026-11-27T09:00:00Z", "March 7", "", null, undefined, true],
+    region: ["", "x".repeat(64), "x".repeat(65), 5, null, undefined],
+    extra: ["dropped"],
+  };
+  const cases: unknown[] = [base, [], null, "text", 5];
+  for (const [field, values] of Object.entries(edges)) for (const v of values) cases.push({ ...base, [field]: v });
+  for (const c of cases) {
+    let got: unknown = null;
+    try {
+      got = decodeReport(JSON.stringify(c) ?? "null");
+    } catch {}
+    // (JSON drops undefined fields, so zod judges what went over the wire)
+    const wire = JSON.parse(JSON.stringify(c) ?? "null");
+    const wantWire = stored.safeParse(wire);
+    expect({ case: wire, ok: got !== null }).toEqual({ case: wire, ok: wantWire.success });
+    if (wantWire.success) expect(got).toStrictEqual(wantWire.data);
+    const input = { ...(typeof c === "object" && c !== null && !Array.isArray(c) ? c : {}) } as Record<string, unknown>;
+    delete input.region;
+    const batch = parseReportBatch([input]);
+    const zodInput = reportInputSchema.safeParse(input);
+    expect({ case: input, ok: batch.ok }).toEqual({ case: input, ok: zodInput.success });
+    if (batch.ok && zodInput.success) expect(batch.reports[0]).toEqual(zodInput.data);
+  }
 });

@@ -2,8 +2,7 @@ import { initSync, readParquet, writeParquet, Table as WasmTable, WriterProperti
 // Imported as a file so `bun build --compile` embeds the wasm in the binary.
 import wasmPath from "parquet-wasm/esm/parquet_wasm_bg.wasm" with { type: "file" };
 import {
-  Field, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, TimestampMillisecond, Utf8, makeData, makeVector, tableFromIPC, tableToIPC,
-  vectorFromArray,
+  Field, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, TimestampMillisecond, Utf8, makeData, tableFromIPC, tableToIPC,
 } from "apache-arrow";
 import type { Report } from "../domain/report.ts";
 import type { DeploymentOrder } from "../domain/deployment-order.ts";
@@ -51,17 +50,58 @@ export const deploymentSchema = new Schema([
 ]);
 
 function columns<T extends object>(schema: Schema, rows: T[]): Table {
+  const n = rows.length;
   const children = schema.fields.map((f) => {
     const key = f.name as keyof T;
-    let v;
-    if (f.type instanceof Int64) v = makeVector(BigInt64Array.from(rows, (r) => BigInt(r[key] as number)));
-    else if (f.type instanceof Float64) v = makeVector(Float64Array.from(rows, (r) => r[key] as number));
-    else if (f.type instanceof Int32) v = makeVector(Int32Array.from(rows, (r) => r[key] as number));
-    else v = vectorFromArray(rows.map((r) => r[key]) as never[], f.type);
-    // One chunk per column so the columns line up in a single record batch.
-    return v.data.length === 1 ? v.data[0]! : v.concat().data[0]!;
+    // Typed arrays and Utf8 buffers filled directly: apache-arrow's generic builders (vectorFromArray)
+    // were most of a lake file's encoding time in the sink (bench/README.md, "Findings").
+    if (f.type instanceof Int64) {
+      const a = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) a[i] = BigInt(rows[i]![key] as number);
+      return makeData({ type: f.type, length: n, nullCount: 0, data: a });
+    }
+    if (f.type instanceof Float64) {
+      const a = new Float64Array(n);
+      for (let i = 0; i < n; i++) a[i] = rows[i]![key] as number;
+      return makeData({ type: f.type, length: n, nullCount: 0, data: a });
+    }
+    if (f.type instanceof Int32) {
+      const a = new Int32Array(n);
+      for (let i = 0; i < n; i++) a[i] = rows[i]![key] as number;
+      return makeData({ type: f.type, length: n, nullCount: 0, data: a });
+    }
+    if (f.type instanceof TimestampMillisecond) {
+      // Arrow keeps millisecond timestamps as 64-bit integers.
+      const a = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) a[i] = BigInt(rows[i]![key] as number);
+      return makeData({ type: f.type, length: n, nullCount: 0, data: a });
+    }
+    if (f.type instanceof Utf8) return utf8Column(f.type, rows.map((r) => r[key] as string));
+    throw new Error(`no column builder for ${f.type}`);
   });
-  return new Table(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows.length, nullCount: 0, children })));
+  return new Table(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children })));
+}
+
+const utf8 = new TextEncoder();
+
+/** A Utf8 column's offsets and bytes, each string encoded once into one growing buffer. */
+function utf8Column(type: Utf8, values: string[]) {
+  const n = values.length;
+  const offsets = new Int32Array(n + 1);
+  let bytes = new Uint8Array(Math.max(64, n * 16));
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes.
+    if (at + v.length * 3 > bytes.length) {
+      const grown = new Uint8Array(Math.max(bytes.length * 2, at + v.length * 3));
+      grown.set(bytes.subarray(0, at));
+      bytes = grown;
+    }
+    at += utf8.encodeInto(v, bytes.subarray(at)).written;
+    offsets[i + 1] = at;
+  }
+  return makeData({ type, length: n, nullCount: 0, valueOffsets: offsets, data: bytes.subarray(0, at) });
 }
 
 function encode(table: Table): Uint8Array {
