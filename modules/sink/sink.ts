@@ -35,6 +35,10 @@ interface Buffer {
   firstAt: number;
   /** Next offset expected: a batch redelivered after a failed flush is not buffered twice. */
   next: number;
+  /** Offset to commit for a file already published whose commit failed: retried before the next file. */
+  uncommitted?: number;
+  /** The failed commit last logged (logged once per offset, not on every retry). */
+  uncommittedLogged?: number;
 }
 
 /**
@@ -55,7 +59,9 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
   let flushing: Promise<void> = Promise.resolve();
 
   const flushOne = async (b: Buffer): Promise<void> => {
-    if (b.records.length === 0 || !consumer) return;
+    if (!consumer) return;
+    await commitPending(b);
+    if (b.records.length === 0) return;
     // Take the buffer: records arriving during the write start the next file.
     const records = b.records;
     const rows = b.rows;
@@ -66,13 +72,34 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
     try {
       await writeFile(b, records, rows);
     } catch (e) {
+      // Not published: the records go back to the buffer and are written again, with what came since.
       b.records = records.concat(b.records);
       b.rows = rows.concat(b.rows);
       b.firstAt = firstAt;
       throw e;
     }
+    // Published: its records are in the lake, and never buffered or written again (a rewrite of the same
+    // range would drop every row as a resend of itself: its ids are already remembered). A failed commit
+    // is retried on its own; until it succeeds a restart or rebalance resumes after the lake's offsets.
+    b.uncommitted = records[records.length - 1]!.offset + 1;
+    await commitPending(b);
   };
 
+  /** Commits the offsets of the buffer's last published file, if not done yet. */
+  const commitPending = async (b: Buffer): Promise<void> => {
+    const offset = b.uncommitted;
+    if (offset === undefined) return;
+    try {
+      await consumer!.commit([{ topic: b.topic, partition: b.partition, offset }]);
+      if (b.uncommitted === offset) b.uncommitted = undefined;
+    } catch (e) {
+      if (b.uncommittedLogged === offset) return;
+      b.uncommittedLogged = offset;
+      log(`sink: committing ${b.topic}/${b.partition}@${offset} (its file is in the lake) failed, will retry: ${(e as Error).message}`);
+    }
+  };
+
+  /** Encodes and publishes one file; resolves only once it is durable in the lake. */
   const writeFile = async (b: Buffer, records: BusRecord[], rows: Buffer["rows"]): Promise<void> => {
     const first = records[0]!;
     const last = records[records.length - 1]!;
@@ -98,7 +125,6 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
     await lake.write(path, bytes);
     for (const id of fresh) seen.add(id);
     if (fresh.size < records.length) metrics.duplicatesDropped.inc({ dataset }, records.length - fresh.size);
-    await consumer!.commit([{ topic: b.topic, partition: b.partition, offset: last.offset + 1 }]);
     metrics.lakeFilesWritten.inc({ dataset });
     metrics.lakeRowsWritten.inc({ dataset }, records.length);
   };
@@ -110,7 +136,10 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
   const flush = (pred: (b: Buffer) => boolean): Promise<void> => {
     const run = flushing.then(async () => {
       const writes: Promise<void>[] = [];
-      for (const b of buffers.values()) if (b.records.length > 0 && pred(b)) writes.push(flushOne(b));
+      for (const b of buffers.values()) {
+        if (b.records.length > 0 && pred(b)) writes.push(flushOne(b));
+        else if (b.uncommitted !== undefined) writes.push(commitPending(b));
+      }
       // Every write ends (each restores its own buffer on failure) before the first error is reported.
       const failed = (await Promise.allSettled(writes)).find((r) => r.status === "rejected");
       if (failed) throw failed.reason;
@@ -126,6 +155,8 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
       commit: "manual",
       maxBatch: 5000,
       onAssign: async (parts) => {
+        // A file being written now (a flush that began before the rebalance) must be seen in the lake below.
+        await flushing;
         // The lake is the sink's source of truth: skip what a previous run wrote but did not commit.
         const written = await highestWrittenOffsets(lake);
         const seeks: OffsetCommit[] = [];

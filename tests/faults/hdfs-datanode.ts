@@ -62,7 +62,14 @@ export async function hdfsDataNode(cluster: FaultCluster, dir: string, procs: Se
   const during = fileTimes.filter((f) => f.at > tStop + 3000 && f.at < tStart);
   const publishedDuring = during.length > 0 ? during.at(-1)!.files - during[0]!.files : 0;
   const failures = sink!.output().split("\n").filter((l) => l.includes("flush failed")).length;
-  if (audit.lost > 0) log(await explainLost(cluster.kafka, env.ACU_KAFKA_NAMESPACE!, lake, load.acked));
+  // A file published whose offsets could not be committed (e.g. the group rebalancing after the sink's
+  // handler was blocked on HDFS): its records must not be written again.
+  const commitFailures = sink!.output().split("\n").filter((l) => l.includes("(its file is in the lake) failed")).length;
+  if (commitFailures > 0) log(`sink: ${sink!.output().split("\n").filter((l) => l.includes("(its file is in the lake) failed") || l.includes("kafka:")).slice(0, 10).join("\n")}`);
+  if (audit.lost > 0) {
+    log(await explainLost(cluster.kafka, env.ACU_KAFKA_NAMESPACE!, lake, load.acked));
+    log(`sink output (last 60 lines):\n${sink!.output().split("\n").slice(-60).join("\n")}`);
+  }
   record({
     name: "hdfs-datanode-restart",
     acknowledged: load.acked.size,
@@ -70,7 +77,7 @@ export async function hdfsDataNode(cluster: FaultCluster, dir: string, procs: Se
     duplicated: audit.duplicated,
     recoveryMs: resumed === null ? null : resumed - tStart,
     notes:
-      `DataNode down ${tStart - tStop} ms; ${publishedDuring} file(s) published while it was down; ${failures} failed flush(es) logged by the sink, retried; ` +
+      `DataNode down ${tStart - tStop} ms; ${publishedDuring} file(s) published while it was down; ${failures} failed flush(es) logged by the sink, retried; ${commitFailures} failed commit(s) of published files; ` +
       `first new file ${resumed === null ? "never" : `${resumed - tStart} ms`} after the restart began; ${audit.rows.length} rows in ${audit.files.length} files`,
   });
   expect(publishedDuring).toBe(0);

@@ -6,6 +6,7 @@ import "../../src/adapters/kafka/kafka-bus.ts";
 import { createReportGenerator, mulberry32, type GeneratedReport } from "../../modules/signal/generator.ts";
 import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import { deriveReportId } from "../../src/domain/report.ts";
+import { decodeParquet } from "../../src/formats/parquet.ts";
 import { regionOf } from "../../src/domain/regions.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import { ingest, ROOT, viewer } from "../support/acu.ts";
@@ -197,7 +198,8 @@ export async function explainLost(brokers: string, namespace: string, lake: Lake
   });
   while (Date.now() - last < 3000) await Bun.sleep(200);
   await consumer.disconnect();
-  const files = (await lake.list("reports/")).map((f) => f.path.replace(/^.*\//, ""));
+  const listed = await lake.list("reports/");
+  const files = listed.map((f) => f.path.replace(/^.*\//, ""));
   const t = (ms: number) => new Date(ms).toISOString().slice(11, 23);
   const lines = [...missing].slice(0, 10).map((id) => {
     const a = acked.get(id)!;
@@ -205,7 +207,24 @@ export async function explainLost(brokers: string, namespace: string, lake: Lake
   });
   const parts = new Set([...found.values()].flat().map((p) => p.split("@")[0]!.slice(1)));
   const around = [...parts].map((p) => `p${p} files: ${files.filter((f) => f.includes(`-p${p}-`)).map((f) => f.replace(/^.*-p\d+-0*(\d+)-0*(\d+)\.parquet$/, "$1-$2")).join(" ")}`);
-  return `${missing.size} lost, ${found.size} of them on the bus:\n${lines.join("\n")}\n${around.join("\n")}`;
+  // What each file of those partitions holds: its listed size and its rows (or why it cannot be read).
+  const contents: string[] = [];
+  for (const f of listed) {
+    if (![...parts].some((p) => f.path.includes(`-p${p}-`))) continue;
+    const what = await lake.read(f.path).then(
+      (b) => {
+        try {
+          const t = decodeParquet(b);
+          return `${b.byteLength} bytes read, ${t.numRows} rows`;
+        } catch (e) {
+          return `${b.byteLength} bytes read, undecodable: ${(e as Error).message}`;
+        }
+      },
+      (e: unknown) => `unreadable: ${(e as Error).message}`,
+    );
+    contents.push(`${f.path.replace(/^.*\//, "")}: listed ${f.size} bytes, ${what}`);
+  }
+  return `${missing.size} lost, ${found.size} of them on the bus:\n${lines.join("\n")}\n${around.join("\n")}\n${contents.join("\n")}`;
 }
 
 /** Connects to the WebSocket stream (viewer token) and collects every order it delivers. */

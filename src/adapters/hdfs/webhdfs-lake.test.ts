@@ -149,3 +149,45 @@ describe.skipIf(!URL_)("WebHDFS lake", () => {
     expect(err?.message).toMatch(/WebHDFS OPEN folder .*HTTP \d{3} \w+Exception/);
   });
 });
+
+describe("WebHDFS lake against a stand-in NameNode", () => {
+  test("a write whose published file is not complete (fewer bytes than sent) rejects and removes it", async () => {
+    // Answers like HDFS, except that after the rename the file reports `lengthAfter` bytes: what a file
+    // still under construction, or cut short by a DataNode going away, looks like at the NameNode.
+    let lengthAfter = 0;
+    const ops: string[] = [];
+    const server: ReturnType<typeof Bun.serve> = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req): Promise<Response> {
+        const u = new URL(req.url);
+        const op = u.searchParams.get("op") ?? "DATA";
+        ops.push(`${op} ${decodeURIComponent(u.pathname).replace(/^.*\//, "")}`);
+        if (op === "CREATE" && u.searchParams.get("noredirect")) return Response.json({ Location: `http://127.0.0.1:${server.port}/data${u.pathname}` });
+        if (op === "DATA") {
+          await req.arrayBuffer();
+          return new Response(null, { status: 201 });
+        }
+        if (op === "GETFILESTATUS") return Response.json({ FileStatus: { pathSuffix: "", type: "FILE", length: lengthAfter, modificationTime: Date.now() } });
+        return Response.json({ boolean: true });
+      },
+    });
+    try {
+      const lake = await WebHdfsLake.open({ url: `http://127.0.0.1:${server.port}`, root: "/lake", retries: 0 });
+      const path = "reports/date=2026-11-27/hour=09/student-reports-p0-94-1902.parquet";
+      const err = await lake.write(path, new Uint8Array(1000)).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toContain("wrote 1000 bytes, the NameNode then held FILE of 0 bytes");
+      expect(ops.at(-1)).toBe("DELETE student-reports-p0-94-1902.parquet");
+      lengthAfter = 1000;
+      ops.length = 0;
+      await lake.write(path, new Uint8Array(1000));
+      expect(ops.filter((o) => o.startsWith("DELETE"))).toEqual([]);
+      expect(ops.at(-1)).toBe("GETFILESTATUS student-reports-p0-94-1902.parquet");
+    } finally {
+      await server.stop(true);
+    }
+  });
+});
