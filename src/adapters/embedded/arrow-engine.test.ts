@@ -144,7 +144,8 @@ test("cells at the edges of the map and the packed-key fallback agree with floor
   expect(agg.rows).toBe(4);
 }, TIMEOUT_MS);
 
-test("decodes and aggregates 1,000,000 reports in a few seconds", async () => {
+// Its speed is measured in bench/ (analyzer), against Spark in the same run; here only that it is exact.
+test("decodes and aggregates 1,000,000 reports", async () => {
   const N = 1_000_000;
   const files = 4;
   const encoded = [];
@@ -156,5 +157,4 @@ test("decodes and aggregates 1,000,000 reports in a few seconds", async () => {
   console.log(`decoded and aggregated ${N} reports in ${ms.toFixed(0)} ms (${[...agg.cellEntries()].length} cell keys)`);
   expect(agg.rows).toBe(N);
   expect(agg.exReports.reduce((a, b) => a + b, 0)).toBe(N);
-  expect(ms).toBeLessThan(5000);
 }, TIMEOUT_MS);
