@@ -57,6 +57,8 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
   };
   let consumer: Consumer | null = null;
   let flushing: Promise<void> = Promise.resolve();
+  /** Last offset this process published per topic/partition: never buffered again, whatever Kafka redelivers. */
+  const published = new Map<string, number>();
 
   const flushOne = async (b: Buffer): Promise<void> => {
     if (!consumer) return;
@@ -82,6 +84,7 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
     // range would drop every row as a resend of itself: its ids are already remembered). A failed commit
     // is retried on its own; until it succeeds a restart or rebalance resumes after the lake's offsets.
     b.uncommitted = records[records.length - 1]!.offset + 1;
+    published.set(`${b.topic}/${b.partition}`, b.uncommitted - 1);
     await commitPending(b);
   };
 
@@ -148,27 +151,35 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
     return run;
   };
 
+  /** The lake is the sink's source of truth: skip what a previous run wrote but did not commit. */
+  const assign = async (parts: Array<{ topic: string; partition: number; committed: number }>): Promise<OffsetCommit[]> => {
+    const written = await highestWrittenOffsets(lake);
+    const seeks: OffsetCommit[] = [];
+    for (const p of parts) {
+      const key = `${p.topic}/${p.partition}`;
+      const done = Math.max(written.get(key) ?? -1, published.get(key) ?? -1);
+      const from = done >= 0 && done + 1 > p.committed ? done + 1 : p.committed;
+      if (from > p.committed) seeks.push({ topic: p.topic, partition: p.partition, offset: from });
+      // Records fetched before the seek takes effect are dropped by offset.
+      buffers.set(key, { topic: p.topic, partition: p.partition, records: [], rows: [], firstAt: 0, next: from });
+    }
+    if (seeks.length > 0) log(`sink: resuming ${seeks.length} partition(s) after offsets already in the lake`);
+    return seeks;
+  };
+
   consumer = await bus.consume(
     {
       group: SINK_GROUP,
       topics: [TOPICS.reports, TOPICS.alerts],
       commit: "manual",
       maxBatch: 5000,
-      onAssign: async (parts) => {
-        // A file being written now (a flush that began before the rebalance) must be seen in the lake below.
-        await flushing;
-        // The lake is the sink's source of truth: skip what a previous run wrote but did not commit.
-        const written = await highestWrittenOffsets(lake);
-        const seeks: OffsetCommit[] = [];
-        for (const p of parts) {
-          const done = written.get(`${p.topic}/${p.partition}`);
-          const from = done !== undefined && done + 1 > p.committed ? done + 1 : p.committed;
-          if (from > p.committed) seeks.push({ topic: p.topic, partition: p.partition, offset: from });
-          // Records fetched before the seek takes effect are dropped by offset.
-          buffers.set(`${p.topic}/${p.partition}`, { topic: p.topic, partition: p.partition, records: [], rows: [], firstAt: 0, next: from });
-        }
-        if (seeks.length > 0) log(`sink: resuming ${seeks.length} partition(s) after offsets already in the lake`);
-        return seeks;
+      onAssign: (parts) => {
+        // Inside the flush chain: a flush publishing a file between assign's listing of the lake and its new
+        // buffers would have its range delivered again and rewritten, every row dropped as a resend of
+        // itself — an empty file over the good one (found by tests/faults, Kafka brokers stopped).
+        const run = flushing.then(() => assign(parts));
+        flushing = run.then(() => {}, () => {});
+        return run;
       },
       onRevoke: async () => {
         await flush(() => true);
@@ -182,7 +193,8 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
       const key = `${batch.topic}/${batch.partition}`;
       let b = buffers.get(key);
       if (!b) buffers.set(key, (b = { topic: batch.topic, partition: batch.partition, records: [], rows: [], firstAt: 0, next: 0 }));
-      const fresh = batch.records.filter((r) => r.offset >= b.next);
+      const from = Math.max(b.next, (published.get(key) ?? -1) + 1);
+      const fresh = batch.records.filter((r) => r.offset >= from);
       if (fresh.length === 0) return;
       if (b.records.length === 0) b.firstAt = Date.now();
       const reports = DATASET[batch.topic] === "reports";
