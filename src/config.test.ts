@@ -54,6 +54,9 @@ test("shared engines: unset means embedded; set values are checked; secrets are 
   expect(() => loadConfig([], { ACU_KAFKA_BROKERS: "localhost" })).toThrow("ACU_KAFKA_BROKERS");
   expect(() => loadConfig([], { ACU_DATABASE_URL: "mysql://x" })).toThrow("postgres://");
   expect(() => loadConfig([], { ACU_ETCD_ENDPOINTS: "127.0.0.1:2379" })).toThrow("ACU_ETCD_ENDPOINTS");
+  expect(c.kafkaClientLog).toBe("nothing");
+  expect(loadConfig([], { ACU_KAFKA_CLIENT_LOG: "WARN" }).kafkaClientLog).toBe("warn");
+  expect(() => loadConfig([], { ACU_KAFKA_CLIENT_LOG: "verbose" })).toThrow('ACU_KAFKA_CLIENT_LOG must be one of nothing, error, warn, info, debug, not "verbose"');
 });
 
 test("Spark needs its home, its JDBC jar and a PostgreSQL warehouse, and says so", () => {

@@ -34,6 +34,7 @@ export interface Config {
   etcdPrefix: string;
   etcdTokenPrefix: string;
   kafkaNamespace: string;
+  kafkaClientLog: KafkaClientLog;
   spark: { master: string; home: string; python: string | null; jdbcJar: string; app: string | null } | null;
   hdfsUrl: string | null;
   hdfsNamenode: string | null;
@@ -63,6 +64,7 @@ export const ENV_VARS: Array<{ name: string; flag?: string; default: string; hel
   { name: "ACU_KAFKA_BROKERS", default: "(embedded log)", help: "host:port,… of a Kafka cluster for the bus" },
   { name: "ACU_KAFKA_REPLICATION", default: "min(3, brokers)", help: "replication factor of topics acu creates" },
   { name: "ACU_KAFKA_NAMESPACE", default: "(none)", help: "prefix of acu's topic and group names, to share a Kafka cluster" },
+  { name: "ACU_KAFKA_CLIENT_LOG", default: "nothing", help: "Kafka client (kafkajs) log level: nothing, error, warn, info or debug" },
   { name: "ACU_ETCD_ENDPOINTS", default: "(embedded file)", help: "http://host:port,… of an etcd cluster for thresholds" },
   { name: "ACU_ETCD_PREFIX", default: "/acu/thresholds/", help: "etcd key prefix of thresholds" },
   { name: "ACU_ETCD_TOKEN_PREFIX", default: "/acu/tokens/", help: "etcd key prefix of API tokens (digests only)" },
@@ -127,6 +129,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     etcdPrefix: env.ACU_ETCD_PREFIX || "/acu/thresholds/",
     etcdTokenPrefix: env.ACU_ETCD_TOKEN_PREFIX || "/acu/tokens/",
     kafkaNamespace: namespace(env.ACU_KAFKA_NAMESPACE),
+    kafkaClientLog: kafkaClientLog(env.ACU_KAFKA_CLIENT_LOG),
     databaseUrl: databaseUrl(env.ACU_DATABASE_URL),
     spark: spark(env),
     hdfsUrl: list("ACU_HDFS_URL", env.ACU_HDFS_URL, /^https?:\/\/[A-Za-z0-9.-]+:\d+\/?$/, "http://host:port")?.[0] ?? null,
@@ -191,6 +194,16 @@ function namespace(raw: string | undefined): string {
   if (!raw) return "";
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(raw)) throw new ConfigError("ACU_KAFKA_NAMESPACE may hold only letters, digits, '.', '_' and '-'");
   return raw;
+}
+
+export const KAFKA_CLIENT_LOG_LEVELS = ["nothing", "error", "warn", "info", "debug"] as const;
+export type KafkaClientLog = (typeof KAFKA_CLIENT_LOG_LEVELS)[number];
+
+function kafkaClientLog(raw: string | undefined): KafkaClientLog {
+  if (!raw) return "nothing";
+  const level = KAFKA_CLIENT_LOG_LEVELS.find((l) => l === raw.toLowerCase());
+  if (!level) throw new ConfigError(`ACU_KAFKA_CLIENT_LOG must be one of ${KAFKA_CLIENT_LOG_LEVELS.join(", ")}, not "${raw}"`);
+  return level;
 }
 
 function databaseUrl(raw: string | undefined): string | null {

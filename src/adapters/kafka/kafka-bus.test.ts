@@ -121,6 +121,33 @@ describe.skipIf(!brokers)("Kafka bus", () => {
     }
   });
 
+  test("a consumer whose kafkajs fetch loop stopped is replaced: its partitions are given up, then consumed again", async () => {
+    const t = `contract-stalled-${run}`;
+    const lines: string[] = [];
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 2 }, consumerSilenceMs: 3000, log: (l) => lines.push(l) });
+    try {
+      const seen = new Set<string>();
+      const lost: number[] = [];
+      const c = await bus.consume({ group: `stalled-${run}`, topics: [t], commit: "auto", onLost: async (ps) => void lost.push(...ps.map((p) => p.partition)) }, async (b) => {
+        for (const r of b.records) seen.add(r.key);
+      });
+      await bus.publish(t, Array.from({ length: 100 }, (_, i) => ({ key: `a${i}`, value: "x" })));
+      for (let i = 0; i < 200 && seen.size < 100; i++) await Bun.sleep(100);
+      expect(seen.size).toBe(100);
+      // What kafkajs does after an error it does not retry: the fetch loop ends, with no restart.
+      await (c as unknown as { consumer: { stop(): Promise<void> } }).consumer.stop();
+      await bus.publish(t, Array.from({ length: 100 }, (_, i) => ({ key: `b${i}`, value: "x" })));
+      for (let i = 0; i < 400 && seen.size < 200; i++) await Bun.sleep(100);
+      await c.stop();
+      expect(seen.size).toBe(200);
+      expect(lost.sort()).toEqual([0, 1]);
+      expect(lines.some((l) => l.includes("consumer stopped (no fetch for") && l.includes("replacing it"))).toBe(true);
+      expect(lines.some((l) => l.includes("consumer replaced"))).toBe(true);
+    } finally {
+      await bus.close();
+    }
+  });
+
   test("concurrent publishes share requests, each settles, and one key's messages keep the callers' order", async () => {
     const t = `contract-coalesce-${run}`;
     const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 3 } });

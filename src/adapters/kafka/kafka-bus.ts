@@ -12,6 +12,8 @@ process.on("warning", (w) => {
   if (w.name !== "TimeoutNegativeWarning") console.warn(`${w.name}: ${w.message}`);
 });
 
+const CLIENT_LOG_LEVELS = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG } as const;
+
 /** Longest a transaction of the alert role may stay open; see KafkaConsumer.transactional(). */
 export const TRANSACTION_TIMEOUT_MS = 10_000;
 
@@ -25,6 +27,10 @@ export interface KafkaBusOptions {
   /** Prefix of every topic and group name acu uses, so several deployments (or test runs) share one cluster. */
   namespace?: string;
   log?: (line: string) => void;
+  /** kafkajs's own log, written through `log`; default nothing (it logs every rebalance as an error). */
+  clientLog?: "nothing" | "error" | "warn" | "info" | "debug";
+  /** A consumer whose fetch loop is silent this long, with no batch in hand, is replaced; default 60 000 ms. */
+  consumerSilenceMs?: number;
   /** Longest a publish may take (connecting a producer included) before it is refused (ingest: 503); default 10 000 ms. */
   publishTimeoutMs?: number;
 }
@@ -60,7 +66,11 @@ export class KafkaBus implements Bus {
       connectionTimeout: 3000,
       requestTimeout: 10_000,
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-      logLevel: logLevel.NOTHING,
+      logLevel: CLIENT_LOG_LEVELS[o.clientLog ?? "nothing"],
+      logCreator: () => ({ namespace, label, log: entry }) => {
+        const { message, timestamp: _t, logger: _l, ...extra } = entry;
+        log(`kafkajs ${label.toLowerCase()} [${namespace}] ${message}${Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : ""}`);
+      },
     });
     const admin = kafka.admin();
     try {
@@ -94,6 +104,7 @@ export class KafkaBus implements Bus {
     await producer.connect();
     const bus = new KafkaBus(kafka, admin, producer, counts, log, ns);
     bus.publishTimeoutMs = o.publishTimeoutMs ?? 10_000;
+    bus.consumerSilenceMs = o.consumerSilenceMs ?? 60_000;
     return bus;
   }
 
@@ -129,6 +140,7 @@ export class KafkaBus implements Bus {
 
   private readonly pending: PendingPublish[] = [];
   private publishTimeoutMs = 10_000;
+  consumerSilenceMs = 60_000;
   private producerReady: Promise<void> = Promise.resolve();
   private draining = false;
 
@@ -293,7 +305,8 @@ function toBuffer(v: string | Uint8Array): Buffer {
 }
 
 class KafkaConsumer implements Consumer {
-  private readonly consumer: KConsumer;
+  /** Replaced when kafkajs gives up on it (see recover). */
+  private consumer: KConsumer;
   private txProducer: Producer | null = null;
   /** Handler calls under way (several at once with concurrentPartitions): stop() waits for them all. */
   private readonly inFlight = new Set<Promise<void>>();
@@ -306,6 +319,12 @@ class KafkaConsumer implements Consumer {
   private assigning: Promise<void> = Promise.resolve();
   /** Failures in a row per partition ("topic/partition"): partitions handled concurrently back off each on its own count. */
   private readonly failures = new Map<string, number>();
+  /** Last sign of life of kafkajs's fetch loop (a fetch begun or ended, a join, a batch begun or ended). */
+  private alive = Date.now();
+  /** onBatch calls under way: while one runs, kafkajs does not fetch, and silence is the handler's, not kafkajs's. */
+  private batches = 0;
+  private recovering: Promise<void> | null = null;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     private readonly bus: KafkaBus,
@@ -313,8 +332,12 @@ class KafkaConsumer implements Consumer {
     private readonly handle: (batch: RecordBatch, consumer: Consumer) => Promise<void>,
     private readonly onStopped: () => void,
   ) {
-    this.consumer = bus.kafka.consumer({
-      groupId: bus.name(options.group),
+    this.consumer = this.newConsumer();
+  }
+
+  private newConsumer(): KConsumer {
+    return this.bus.kafka.consumer({
+      groupId: this.bus.name(this.options.group),
       allowAutoTopicCreation: false,
       readUncommitted: false,
       sessionTimeout: 10_000,
@@ -326,33 +349,97 @@ class KafkaConsumer implements Consumer {
   }
 
   async start(): Promise<void> {
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+    await this.run(this.consumer);
+    // kafkajs restarts a consumer itself only after a retriable error; after any other (seen: commits and
+    // fetches failing with "Broker N not found in the cached metadata" once 2 of 3 brokers came back) it
+    // stops for good, and the role would sit on its backlog until restarted by hand. The CRASH event says
+    // so (restart: false); the watchdog covers a fetch loop that stopped without one.
+    this.watchdog = setInterval(() => {
+      const silentMs = Date.now() - this.alive;
+      if (this.batches === 0 && silentMs > this.bus.consumerSilenceMs) void this.recover(`no fetch for ${Math.round(silentMs / 1000)} s`);
+    }, Math.min(1000, this.bus.consumerSilenceMs / 4));
+    this.watchdog.unref?.();
+  }
+
+  private async run(consumer: KConsumer): Promise<void> {
+    const { events } = consumer;
+    const alive = (): void => {
+      if (consumer === this.consumer) this.alive = Date.now();
+    };
+    for (const e of [events.FETCH_START, events.FETCH, events.GROUP_JOIN, events.START_BATCH_PROCESS, events.END_BATCH_PROCESS, events.CONNECT]) consumer.on(e, alive);
+    consumer.on(events.GROUP_JOIN, (e) => {
+      if (consumer !== this.consumer) return;
       const assignment = e.payload.memberAssignment as Record<string, number[]>;
       const now = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic: this.logical(topic), partition })));
       const revoked = this.assigned.filter((a) => !now.some((n) => n.topic === a.topic && n.partition === a.partition));
       this.assigned = now;
       this.assigning = this.assignedChanged(now, revoked);
     });
+    consumer.on(events.CRASH, (e) => {
+      const { error, restart } = e.payload as { error: Error; restart: boolean };
+      this.bus.log(`kafka: ${this.options.group} consumer failed${restart ? ", kafkajs restarts it" : ""}: ${error.message}`);
+      if (!restart && consumer === this.consumer) void this.recover("kafkajs stopped it");
+    });
     // A batch of transaction markers (or aborted records) only: no handler call, but the position moved.
     const onPosition = this.options.onPosition;
     if (onPosition)
-      this.consumer.on(this.consumer.events.END_BATCH_PROCESS, (e) => {
+      consumer.on(events.END_BATCH_PROCESS, (e) => {
         const b = e.payload as { topic: string; partition: number; batchSize: number; lastOffset: string };
-        if (b.batchSize === 0) onPosition(this.logical(b.topic), b.partition, Number(b.lastOffset) + 1);
+        if (b.batchSize === 0 && consumer === this.consumer) onPosition(this.logical(b.topic), b.partition, Number(b.lastOffset) + 1);
       });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.options.topics.map((t) => this.bus.name(t)), fromBeginning: this.options.start !== "latest" });
+    this.alive = Date.now();
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.options.topics.map((t) => this.bus.name(t)), fromBeginning: this.options.start !== "latest" });
     // kafkajs hands the batches of one fetch to its workers and fetches again only when all are done. With
     // one worker the partitions are handled one after the other, each paying its own round trips (the alert
     // role: a thresholds read and a transaction per partition, six in a row per fetch); with one worker per
     // partition they run together and their commitWith calls share one transaction.
     const partitions = this.options.topics.reduce((n, t) => n + this.bus.partitions(t), 0);
-    await this.consumer.run({
+    await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.concurrentPartitions ? partitions : 1,
-      eachBatch: (payload) => this.onBatch(payload),
+      eachBatch: (payload) => this.onBatch(payload, consumer),
     });
+  }
+
+  /**
+   * A new kafkajs consumer in place of one that stopped: as after a rebalance that took every partition
+   * away (onLost: uncommitted work is dropped and fetched again from the committed offsets, at least once),
+   * then a new member joins the group. Tried again until it is running or the consumer is stopped.
+   */
+  private recover(why: string): Promise<void> {
+    this.recovering ??= (async () => {
+      for (let attempt = 1; !this.stopping; attempt++) {
+        this.bus.log(`kafka: ${this.options.group} consumer stopped (${why}); replacing it${attempt > 1 ? ` (attempt ${attempt})` : ""}`);
+        const old = this.consumer;
+        this.consumer = this.newConsumer();
+        this.alive = Date.now();
+        await deadline(old.disconnect(), 10_000, "disconnect").catch(() => {});
+        await deadline(Promise.all([...this.inFlight].map((w) => w.catch(() => {}))), 30_000, "handlers").catch(() => {});
+        const lost = this.assigned;
+        this.assigned = [];
+        this.assigning = Promise.resolve();
+        if (lost.length > 0) await this.options.onLost?.(lost).catch((e) => this.bus.log(`kafka: ${this.options.group} lost: ${(e as Error).message}`));
+        // Its transactions may be as stale as the consumer's metadata; a new one fences it (same transactional id).
+        const tx = this.txProducer;
+        this.txProducer = null;
+        await deadline(tx?.disconnect() ?? Promise.resolve(), 10_000, "disconnect").catch(() => {});
+        if (this.stopping) return;
+        try {
+          await this.run(this.consumer);
+          this.bus.log(`kafka: ${this.options.group} consumer replaced`);
+          return;
+        } catch (e) {
+          why = (e as Error).message;
+          await Bun.sleep(Math.min(10_000, 500 * attempt));
+        }
+      }
+    })().finally(() => {
+      this.recovering = null;
+      this.alive = Date.now();
+    });
+    return this.recovering;
   }
 
   async commit(offsets: OffsetCommit[]): Promise<void> {
@@ -450,6 +537,8 @@ class KafkaConsumer implements Consumer {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      if (this.watchdog) clearInterval(this.watchdog);
+      await this.recovering;
       // Stop fetching, let the batch in hand finish, then let the owner flush and commit while still a member.
       this.consumer.pause(this.options.topics.map((topic) => ({ topic: this.bus.name(topic) })));
       await Promise.all([...this.inFlight].map((w) => w.catch(() => {})));
@@ -502,11 +591,23 @@ class KafkaConsumer implements Consumer {
     }
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch(payload: EachBatchPayload, consumer: KConsumer): Promise<void> {
     // The first fetch of a generation can complete before onAssign has run: a backlog would then reach the
     // handler before the owner set up the partition (the sink replaced such a buffer and lost its records)
     // and before onAssign's seeks. Wait for it; a seek makes this batch stale, and it is fetched again.
     await this.assigning;
+    // A batch of a consumer since replaced: its partitions were given up (onLost).
+    if (consumer !== this.consumer) return;
+    this.batches++;
+    try {
+      await this.handleBatch(payload, consumer);
+    } finally {
+      this.batches--;
+      this.alive = Date.now();
+    }
+  }
+
+  private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload, consumer: KConsumer): Promise<void> {
     if (this.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
     const topic = this.logical(batch.topic);
     const records: BusRecord[] = batch.messages.map((m) => ({
@@ -535,7 +636,7 @@ class KafkaConsumer implements Consumer {
         this.failures.set(`${topic}/${batch.partition}`, failures);
         this.bus.log(`kafka: ${this.options.group} ${topic}/${batch.partition}@${slice[0]!.offset}: ${(e as Error).message}; retrying`);
         await Bun.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
-        this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(slice[0]!.offset) });
+        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(slice[0]!.offset) });
         return;
       } finally {
         this.inFlight.delete(work);
