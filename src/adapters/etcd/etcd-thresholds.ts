@@ -1,6 +1,7 @@
 import { Etcd3, Range, type IKeyValue, type IRequestOp, type IWatchResponse, type Watcher } from "etcd3";
 import { EXERCISE_ID_PATTERN, validateThreshold, type ThresholdSnapshot } from "../../domain/threshold.ts";
 import type { ThresholdStore } from "../../ports/thresholds.ts";
+import { cancelWatcher } from "./watcher.ts";
 
 export interface EtcdThresholdOptions {
   /** etcd client URLs, e.g. ["http://127.0.0.1:2379"]. */
@@ -185,11 +186,7 @@ export class EtcdThresholdStore implements ThresholdStore {
       for (const w of this.waiters) w();
       const watcher = this.watcher;
       this.watcher = null;
-      if (watcher) {
-        watcher.removeAllListeners();
-        watcher.on("error", () => {});
-        await Promise.race([watcher.cancel().catch(() => {}), Bun.sleep(2000)]);
-      }
+      await cancelWatcher(watcher);
       this.client.close();
     })();
     return this.closing;

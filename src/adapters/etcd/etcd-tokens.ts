@@ -1,6 +1,7 @@
 import { Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from "etcd3";
 import { matchToken, newTokenId, newTokenSecret, parseTokenRecord, TOKEN_ID_PATTERN, tokenDigest, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
 import type { TokenInfo, TokenStore } from "../../ports/tokens.ts";
+import { cancelWatcher } from "./watcher.ts";
 
 export interface EtcdTokenOptions {
   endpoints: string[];
@@ -108,11 +109,7 @@ export class EtcdTokenStore implements TokenStore {
     if (this.timer) clearInterval(this.timer);
     const w = this.watcher;
     this.watcher = null;
-    if (w) {
-      w.removeAllListeners();
-      w.on("error", () => {});
-      await Promise.race([w.cancel().catch(() => {}), Bun.sleep(2000)]);
-    }
+    await cancelWatcher(w);
     this.client.close();
   }
 
