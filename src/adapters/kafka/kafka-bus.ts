@@ -592,14 +592,16 @@ class KafkaConsumer implements Consumer {
   }
 
   private async onBatch(payload: EachBatchPayload, consumer: KConsumer): Promise<void> {
-    // The first fetch of a generation can complete before onAssign has run: a backlog would then reach the
-    // handler before the owner set up the partition (the sink replaced such a buffer and lost its records)
-    // and before onAssign's seeks. Wait for it; a seek makes this batch stale, and it is fetched again.
-    await this.assigning;
-    // A batch of a consumer since replaced: its partitions were given up (onLost).
-    if (consumer !== this.consumer) return;
+    // Waiting for the owner (its onAssign, e.g. the sink's, queued behind a lake write that waits for a
+    // DataNode) is not a stalled fetch loop: the watchdog leaves it be.
     this.batches++;
     try {
+      // The first fetch of a generation can complete before onAssign has run: a backlog would then reach the
+      // handler before the owner set up the partition (the sink replaced such a buffer and lost its records)
+      // and before onAssign's seeks. Wait for it; a seek makes this batch stale, and it is fetched again.
+      await this.assigning;
+      // A batch of a consumer since replaced: its partitions were given up (onLost).
+      if (consumer !== this.consumer) return;
       await this.handleBatch(payload, consumer);
     } finally {
       this.batches--;
