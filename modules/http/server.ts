@@ -14,6 +14,8 @@ interface StreamClient {
   exerciseId: string | null;
   since: string | null;
   unsubscribe?: () => void;
+  /** Closed for being too slow; its close callback has not run yet. */
+  dropped?: boolean;
 }
 
 /** A client that does not read is dropped rather than buffered without bound. */
@@ -73,8 +75,11 @@ export function startHttpServer(deps: {
     else perToken.set(id, n);
   };
   const send = (ws: ServerWebSocket<StreamClient>, item: FeedItem) => {
-    if (ws.data.exerciseId && item.order.exerciseId !== ws.data.exerciseId) return;
-    if (ws.getBufferedAmount() > MAX_BUFFERED) {
+    if (ws.data.dropped || (ws.data.exerciseId && item.order.exerciseId !== ws.data.exerciseId)) return;
+    const buffered = ws.getBufferedAmount();
+    if (buffered > MAX_BUFFERED) {
+      ws.data.dropped = true;
+      log(`http: alert stream client of token ${ws.data.tokenId} too slow (${buffered} bytes unsent); closed with 1013`);
       ws.close(1013, "client too slow; reconnect with ?since=<cursor>");
       return;
     }
