@@ -6,7 +6,8 @@ import { TOKENS } from "../../tests/support/acu.ts";
 import { benchReport, machineInfo, round, runId, startAcuRole, thresholdOf, writeThresholds, type BenchContext, type BenchResult, type Proc, type Run } from "../lib/common.ts";
 
 const PARTITIONS = 6;
-const hdrMs = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+/** A latency histogram; values are recorded in microseconds (up to 120 s). */
+const histogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
 const RATE = 5_000;
 const TICK_MS = 10;
 
@@ -25,7 +26,7 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
   const etcd = ctx.env.ACU_ETCD_ENDPOINTS!;
   const runs: Run[] = [];
   const peaks: Record<string, number | null> = {};
-  const total = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  const total = histogram();
   const dir = mkdtempSync(join(tmpdir(), "acu-bench-latency-"));
   try {
     for (let rep = 0; rep < repeats; rep++) {
@@ -41,11 +42,11 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
         // The http role reads analytics from the warehouse: PostgreSQL, as in a role-by-role deployment.
         procs.http = await startAcuRole({ roles: "http", dataDir: join(dir, `${rep}-http`), env: { ...env, ACU_DATABASE_URL: ctx.env.ACU_DATABASE_URL! } });
         const sentAt = new Map<string, number>();
-        const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+        const hist = histogram();
         let received = 0, late = 0, measureFrom = Infinity;
         // Where the time goes (ms, wall clock of this machine): request → 202; report time → order raised
         // (ingest, Kafka, the alert role's fetch and judging); order raised → frame (transaction commit, the feed's fetch, WebSocket).
-        const stage = { ackMs: hdrMs(), toRaisedMs: hdrMs(), raisedToFrameMs: hdrMs() };
+        const stage = { ackMs: histogram(), toRaisedMs: histogram(), raisedToFrameMs: histogram() };
         const ws = new WebSocket(`${procs.http.url.replace("http", "ws")}/api/alerts/stream`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } } as unknown as string[]);
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error("no hello on the alert stream within 30 s")), 30_000);

@@ -42,11 +42,13 @@ function isoToMillis(v: string): number {
   return Date.parse(v);
 }
 
+const EXERCISE_ID = /^[A-Za-z0-9_.-]+$/;
+
 /** The wire shape of one report sent by a laptop. Unknown fields are dropped. */
 export const reportInputSchema = z.object({
   reportId: z.string({ error: "reportId must be a string" }).min(1, "reportId must not be empty").max(64, "reportId must be at most 64 characters").optional(),
   studentId: id("studentId"),
-  exerciseId: id("exerciseId").regex(/^[A-Za-z0-9_.-]+$/, "exerciseId may contain only letters, digits, '_', '.' and '-'"),
+  exerciseId: id("exerciseId").regex(EXERCISE_ID, "exerciseId may contain only letters, digits, '_', '.' and '-'"),
   score: finite("score", 0, 100),
   latitude: finite("latitude", -90, 90),
   longitude: finite("longitude", -180, 180),
@@ -143,8 +145,6 @@ export function decodeReport(bytes: Uint8Array | string): Report {
   return r.data as Report;
 }
 
-const EXERCISE_ID = /^[A-Za-z0-9_.-]+$/;
-
 const idOk = (v: unknown): v is string => typeof v === "string" && v.length >= 1 && v.length <= 64;
 const inRange = (v: unknown, min: number, max: number): v is number => typeof v === "number" && Number.isFinite(v) && v >= min && v <= max;
 
@@ -152,11 +152,8 @@ const inRange = (v: unknown, min: number, max: number): v is number => typeof v 
 function storedReportFast(raw: unknown): Report | null {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return null;
   const o = raw as Record<string, unknown>;
-  const { reportId, studentId, exerciseId, score, latitude, longitude, timestamp, region } = o;
-  if (!idOk(reportId) || !idOk(studentId) || !idOk(exerciseId) || !EXERCISE_ID.test(exerciseId)) return null;
-  if (!inRange(score, 0, 100) || !inRange(latitude, -90, 90) || !inRange(longitude, -180, 180)) return null;
-  if (typeof timestamp !== "number" || !Number.isFinite(timestamp) || timestamp < 0 || timestamp > 8.64e15) return null;
-  if (typeof region !== "string" || region.length > 64) return null;
-  // The same object zod builds: known fields only, in the schema's order, the timestamp rounded.
-  return { reportId, studentId, exerciseId, score, latitude, longitude, timestamp: Math.round(timestamp), region };
+  // A laptop's report (reportInputFast's checks), with the two fields ingest adds: reportId required, region.
+  if (!idOk(o.reportId) || typeof o.region !== "string" || o.region.length > 64) return null;
+  const r = reportInputFast(o);
+  return r && ({ ...r, region: o.region } as Report);
 }

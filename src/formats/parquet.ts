@@ -55,27 +55,20 @@ function columns<T extends object>(schema: Schema, rows: T[]): Table {
     const key = f.name as keyof T;
     // Typed arrays and Utf8 buffers filled directly: apache-arrow's generic builders (vectorFromArray)
     // were most of a lake file's encoding time in the sink (bench/README.md, "Findings").
-    if (f.type instanceof Int64) {
+    const int64s = (): BigInt64Array => {
       const a = new BigInt64Array(n);
       for (let i = 0; i < n; i++) a[i] = BigInt(rows[i]![key] as number);
-      return makeData({ type: f.type, length: n, nullCount: 0, data: a });
-    }
-    if (f.type instanceof Float64) {
-      const a = new Float64Array(n);
+      return a;
+    };
+    const numbers = <A extends Float64Array | Int32Array>(a: A): A => {
       for (let i = 0; i < n; i++) a[i] = rows[i]![key] as number;
-      return makeData({ type: f.type, length: n, nullCount: 0, data: a });
-    }
-    if (f.type instanceof Int32) {
-      const a = new Int32Array(n);
-      for (let i = 0; i < n; i++) a[i] = rows[i]![key] as number;
-      return makeData({ type: f.type, length: n, nullCount: 0, data: a });
-    }
-    if (f.type instanceof TimestampMillisecond) {
-      // Arrow keeps millisecond timestamps as 64-bit integers.
-      const a = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) a[i] = BigInt(rows[i]![key] as number);
-      return makeData({ type: f.type, length: n, nullCount: 0, data: a });
-    }
+      return a;
+    };
+    if (f.type instanceof Int64) return makeData({ type: f.type, length: n, nullCount: 0, data: int64s() });
+    // Arrow keeps millisecond timestamps as 64-bit integers.
+    if (f.type instanceof TimestampMillisecond) return makeData({ type: f.type, length: n, nullCount: 0, data: int64s() });
+    if (f.type instanceof Float64) return makeData({ type: f.type, length: n, nullCount: 0, data: numbers(new Float64Array(n)) });
+    if (f.type instanceof Int32) return makeData({ type: f.type, length: n, nullCount: 0, data: numbers(new Int32Array(n)) });
     if (f.type instanceof Utf8) return utf8Column(f.type, rows.map((r) => r[key] as string));
     throw new Error(`no column builder for ${f.type}`);
   });

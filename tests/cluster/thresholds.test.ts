@@ -29,8 +29,6 @@ describe.skipIf(!cluster)("thresholds on etcd, three alert processes", () => {
 
   const TRIALS = Number(process.env.ACU_THRESHOLD_TRIALS ?? 1000);
 
-
-
   async function trials(label: string, write: (exerciseId: string, threshold: number) => Promise<void>) {
     const expected = new Set<string>();
     const sent: string[] = [];

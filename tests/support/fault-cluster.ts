@@ -27,19 +27,17 @@ export interface FaultCluster {
   hdfsNamenode: string;
 }
 
-/** Runs scripts/cluster against the fault cluster; returns its exit code and output. */
-export function clusterCmd(args: string[], timeoutMs = 300_000): { code: number; out: string } {
+/** How to run scripts/cluster against the fault cluster. */
+function clusterSpawn(args: string[]) {
   const inherited = { ...process.env };
   // The shared cluster's endpoints may be exported: they mean nothing here.
   for (const k of Object.keys(inherited)) if (k.startsWith("ACU_")) delete inherited[k];
-  const p = Bun.spawnSync({
-    cmd: [join(ROOT, "scripts/cluster"), ...args],
-    cwd: ROOT,
-    env: { ...inherited, ...FAULT_CLUSTER_ENV },
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: timeoutMs,
-  });
+  return { cmd: [join(ROOT, "scripts/cluster"), ...args], cwd: ROOT, env: { ...inherited, ...FAULT_CLUSTER_ENV }, stdout: "pipe" as const, stderr: "pipe" as const };
+}
+
+/** Runs scripts/cluster against the fault cluster; returns its exit code and output. */
+export function clusterCmd(args: string[], timeoutMs = 300_000): { code: number; out: string } {
+  const p = Bun.spawnSync({ ...clusterSpawn(args), timeout: timeoutMs });
   return { code: p.exitCode ?? -1, out: p.stdout.toString() + p.stderr.toString() };
 }
 
@@ -97,15 +95,7 @@ export type NodeKind = "kafka" | "etcd" | "hdfs-datanode" | "postgres";
  */
 export async function node(action: "stop" | "kill" | "start", kind: NodeKind, index = 0): Promise<void> {
   const t0 = Date.now();
-  const inherited = { ...process.env };
-  for (const k of Object.keys(inherited)) if (k.startsWith("ACU_")) delete inherited[k];
-  const p = Bun.spawn({
-    cmd: [join(ROOT, "scripts/cluster"), "node", action, kind, String(index)],
-    cwd: ROOT,
-    env: { ...inherited, ...FAULT_CLUSTER_ENV },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const p = Bun.spawn(clusterSpawn(["node", action, kind, String(index)]));
   const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   if (code !== 0) throw new Error(`scripts/cluster node ${action} ${kind} ${index} failed:\n${out}${err}`);
   log(`node ${action} ${kind}${kind === "postgres" ? "" : ` ${index}`} (${Date.now() - t0} ms)`);

@@ -145,14 +145,6 @@ export class KafkaBus implements Bus {
   private draining = false;
 
   /**
-   * After a failed (or timed-out) send the producer is replaced, never reused. kafkajs gives back the
-   * sequence numbers of a request that failed, but the broker may have appended it (a timeout,
-   * NOT_ENOUGH_REPLICAS_AFTER_APPEND): the next batch would then reuse those numbers and the broker either
-   * takes it for a duplicate — acknowledged, never written: a 202 for a lost report — or refuses every
-   * later batch (OUT_OF_ORDER_SEQUENCE_NUMBER) for good. Found by stopping 2 of 3 brokers (tests/faults).
-   * A new producer has a new producer id, so its sequences start afresh.
-   */
-  /**
    * Each message with its partition set, by kafkajs's own default partitioner (the same choice it would
    * make): the partitions a request must have written are then known, and checkWritten verifies them.
    */
@@ -173,6 +165,14 @@ export class KafkaBus implements Bus {
   /** Per topic: key → partition, as kafkajs's default partitioner chose it (bounded: dropped past 200,000 keys). */
   private readonly keyPartitions = new Map<string, Map<string, number>>();
 
+  /**
+   * After a failed (or timed-out) send the producer is replaced, never reused. kafkajs gives back the
+   * sequence numbers of a request that failed, but the broker may have appended it (a timeout,
+   * NOT_ENOUGH_REPLICAS_AFTER_APPEND): the next batch would then reuse those numbers and the broker either
+   * takes it for a duplicate — acknowledged, never written: a 202 for a lost report — or refuses every
+   * later batch (OUT_OF_ORDER_SEQUENCE_NUMBER) for good. Found by stopping 2 of 3 brokers (tests/faults).
+   * A new producer has a new producer id, so its sequences start afresh.
+   */
   private replaceProducer(): void {
     const old = this.producer;
     void old.disconnect().catch(() => {});
@@ -186,16 +186,8 @@ export class KafkaBus implements Bus {
     this.draining = true;
     try {
       while (this.pending.length > 0) {
-        // Up to ~1 MB per request (one record batch per partition stays under the broker's message.max.bytes); at least one publish.
-        let n = 0, size = 0;
-        while (n < this.pending.length && (n === 0 || size + this.pending[n]!.bytes <= MAX_COALESCED_BYTES)) size += this.pending[n++]!.bytes;
-        const batch = this.pending.splice(0, n);
-        const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
-        for (const b of batch) {
-          const list = byTopic.get(b.topic);
-          if (list) for (const m of b.messages) list.push(m);
-          else byTopic.set(b.topic, [...b.messages]);
-        }
+        const batch = takeCoalesced(this.pending);
+        const byTopic = groupByTopic(batch);
         try {
           await deadline(
             (async () => {
@@ -250,6 +242,28 @@ async function retrying<T>(what: string, f: () => Promise<T>, attempts = 10): Pr
 }
 
 const MAX_COALESCED_BYTES = 900 * 1024;
+
+/**
+ * The queue's first entries, up to ~900 KB of messages (a partition's record batch in one request stays
+ * under the broker's message.max.bytes), at least one: taken off the queue for one request or transaction.
+ */
+function takeCoalesced<T extends { bytes: number }>(queue: T[]): T[] {
+  let n = 0, size = 0;
+  while (n < queue.length && (n === 0 || size + queue[n]!.bytes <= MAX_COALESCED_BYTES)) size += queue[n++]!.bytes;
+  return queue.splice(0, n);
+}
+
+/** Messages per topic, in the callers' order; topics without messages left out. */
+function groupByTopic(parts: Array<{ topic: string; messages: Array<{ key: string; value: Buffer }> }>): Map<string, Array<{ key: string; value: Buffer }>> {
+  const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
+  for (const p of parts) {
+    if (p.messages.length === 0) continue;
+    const list = byTopic.get(p.topic);
+    if (list) for (const m of p.messages) list.push(m);
+    else byTopic.set(p.topic, [...p.messages]);
+  }
+  return byTopic;
+}
 
 const keyPartitioner = Partitioners.DefaultPartitioner();
 
@@ -470,10 +484,7 @@ class KafkaConsumer implements Consumer {
   private async drainTransactions(): Promise<void> {
     try {
       while (this.txPending.length > 0) {
-        // Up to ~900 KB of messages per transaction (a partition's record batch stays under the broker's message.max.bytes); at least one call.
-        let n = 0, size = 0;
-        while (n < this.txPending.length && (n === 0 || size + this.txPending[n]!.bytes <= MAX_COALESCED_BYTES)) size += this.txPending[n++]!.bytes;
-        const group = this.txPending.splice(0, n);
+        const group = takeCoalesced(this.txPending);
         try {
           await this.transaction(group.flatMap((g) => g.publish), group.flatMap((g) => g.offsets));
           for (const g of group) g.resolve();
@@ -490,13 +501,7 @@ class KafkaConsumer implements Consumer {
     const producer = await this.transactional();
     const tx = await producer.transaction();
     try {
-      const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
-      for (const p of publish) {
-        if (p.messages.length === 0) continue;
-        const list = byTopic.get(p.topic) ?? [];
-        for (const m of p.messages) list.push({ key: m.key, value: toBuffer(m.value) });
-        byTopic.set(p.topic, list);
-      }
+      const byTopic = groupByTopic(publish.map((p) => ({ topic: p.topic, messages: p.messages.map((m) => ({ key: m.key, value: toBuffer(m.value) })) })));
       if (byTopic.size > 0) {
         const topicMessages = [...byTopic].map(([t, ms]) => ({ topic: this.bus.name(t), messages: this.bus.placed(t, ms) }));
         // As for publish: an order whose partition kafkajs skipped must not commit with the offsets.
