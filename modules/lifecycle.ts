@@ -5,4 +5,4 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export type Log = (line: string) => void;
+export type { Log } from "../src/log.ts";

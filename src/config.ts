@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { maskUrl } from "./redact.ts";
 import type { Scope } from "./domain/token.ts";
+import { defaultLogFormat, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
 export { maskUrl };
 
@@ -40,6 +41,8 @@ export interface Config {
   hdfsNamenode: string | null;
   hdfsRoot: string;
   databaseUrl: string | null;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
 }
 
 /** One documented source of truth for flags and variables: `acu --help` prints it. */
@@ -76,6 +79,8 @@ export const ENV_VARS: Array<{ name: string; flag?: string; default: string; hel
   { name: "ACU_SPARK_PYTHON", default: "python3", help: "Python for the PySpark driver and executors" },
   { name: "ACU_SPARK_JDBC_JAR", default: "-", help: "PostgreSQL JDBC driver jar Spark writes partials with" },
   { name: "ACU_SPARK_APP", default: "spark/analyze_partials.py", help: "the PySpark application (set it for the compiled binary)" },
+  { name: "ACU_LOG_FORMAT", flag: "--log-format", default: "json (text on a terminal)", help: "log lines as JSON (level, time, msg, fields) or as text" },
+  { name: "ACU_LOG_LEVEL", default: "info", help: "least level logged: debug, info, warn, error or silent" },
   { name: "ACU_DATABASE_URL", default: "(embedded PGlite)", help: "postgres://… of a PostgreSQL warehouse" },
 ];
 
@@ -101,7 +106,7 @@ export function parseRoles(raw: string | undefined): Role[] {
 export function loadConfig(argv: string[], env: Record<string, string | undefined>): Config {
   const { values } = parseArgs({
     args: argv,
-    options: { role: { type: "string" }, port: { type: "string" }, host: { type: "string" }, "data-dir": { type: "string" } },
+    options: { role: { type: "string" }, port: { type: "string" }, host: { type: "string" }, "data-dir": { type: "string" }, "log-format": { type: "string" } },
     strict: false,
     allowPositionals: true,
   });
@@ -134,6 +139,8 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     spark: spark(env),
     hdfsUrl: list("ACU_HDFS_URL", env.ACU_HDFS_URL, /^https?:\/\/[A-Za-z0-9.-]+:\d+\/?$/, "http://host:port")?.[0] ?? null,
     hdfsRoot: hdfsRoot(env.ACU_HDFS_ROOT),
+    logFormat: oneOf("--log-format", (values["log-format"] as string | undefined) ?? env.ACU_LOG_FORMAT, LOG_FORMATS, defaultLogFormat(process.stdout.isTTY)),
+    logLevel: oneOf("ACU_LOG_LEVEL", env.ACU_LOG_LEVEL, LOG_LEVELS, "info"),
     hdfsNamenode: list("ACU_HDFS_NAMENODE", env.ACU_HDFS_NAMENODE, /^hdfs:\/\/[A-Za-z0-9.-]+:\d+$/, "hdfs://host:port")?.[0] ?? null,
   };
 }
@@ -165,6 +172,13 @@ function staticTokens(env: Record<string, string | undefined>): StaticToken[] {
   }
   for (const a of out) for (const b of out) if (a.token === b.token && a.scope !== b.scope) throw new ConfigError(`${a.variable} and ${b.variable} hold the same token; each scope needs its own`);
   return out;
+}
+
+function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], def: T): T {
+  if (raw === undefined || raw === "") return def;
+  const v = allowed.find((a) => a === raw.toLowerCase());
+  if (!v) throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, not "${raw}"`);
+  return v;
 }
 
 function list(name: string, raw: string | undefined, item: RegExp, shape: string): string[] | null {

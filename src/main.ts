@@ -4,6 +4,7 @@
  * wires adapters to modules.
  */
 import { join } from "node:path";
+import { createLogger, defaultLogFormat, type Logger } from "./log.ts";
 import { ConfigError, describeConfig, ENV_VARS, loadConfig, maskUrl, ROLES, type Config } from "./config.ts";
 import { EmbeddedLogBus } from "./adapters/embedded/log-bus.ts";
 import { FileThresholdStore } from "./adapters/embedded/file-thresholds.ts";
@@ -35,7 +36,8 @@ import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type A
 import { runSignal } from "../modules/signal/index.ts";
 
 const VERSION = "0.1.0";
-const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+// Replaced by the configured one as soon as the configuration is read (ACU_LOG_FORMAT, ACU_LOG_LEVEL).
+let log: Logger = createLogger({ format: defaultLogFormat(process.stdout.isTTY), level: "info" });
 
 function help(): string {
   const vars = ENV_VARS.map((v) => `  ${v.name.padEnd(24)}${(v.flag ?? "").padEnd(12)}${v.help} [${v.default}]`).join("\n");
@@ -161,7 +163,7 @@ async function runRoles(cfg: Config): Promise<void> {
         tokens,
       );
       if (cfg.staticTokens.some((t) => t.variable === "ACU_ADMIN_TOKEN") && !cfg.staticTokens.some((t) => t.variable === "ACU_OPERATOR_TOKEN"))
-        log("ACU_ADMIN_TOKEN is deprecated: set ACU_OPERATOR_TOKEN instead (the value is accepted as the operator token)");
+        log.warn("ACU_ADMIN_TOKEN is deprecated: set ACU_OPERATOR_TOKEN instead (the value is accepted as the operator token)");
       const routes = [];
       if (has("ingest")) {
         const rateLimit = cfg.ingestRateLimit > 0 ? new RateLimiter(cfg.ingestRateLimit) : null;
@@ -199,7 +201,7 @@ async function runRoles(cfg: Config): Promise<void> {
       const server = startHttpServer({ port: cfg.port, hostname: cfg.host, routes, feed, log, auth, wsPerToken: cfg.wsPerToken });
       // The server stops first on shutdown: no new input while the rest finishes.
       running.unshift(server);
-      log(`http: listening on http://${cfg.host}:${server.port} (dashboard at /)`);
+      log.info(`http: listening on http://${cfg.host}:${server.port} (dashboard at /)`);
       listening = `http://${cfg.host === "0.0.0.0" || cfg.host === "::" ? "127.0.0.1" : cfg.host}:${server.port}`;
     }
   } catch (e) {
@@ -209,27 +211,27 @@ async function runRoles(cfg: Config): Promise<void> {
   }
 
   if (demo.length > 0) printDemoTokens(demo, has("http") ? listening : null);
-  log(`acu ${VERSION} running roles: ${cfg.roles.join(", ")} on data dir ${cfg.dataDir}`);
+  log.info(`acu ${VERSION} running roles: ${cfg.roles.join(", ")} on data dir ${cfg.dataDir}`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: stopping`);
+    log.info(`${signal}: stopping`);
     const force = setTimeout(() => {
-      log("shutdown took longer than 10 s; exiting");
+      log.warn("shutdown took longer than 10 s; exiting");
       process.exit(1);
     }, 10_000);
     for (const r of running) {
       try {
         await r.stop();
       } catch (e) {
-        log(`${r.name}: stop failed: ${(e as Error).message}`);
+        log.warn(`${r.name}: stop failed: ${(e as Error).message}`);
       }
     }
-    await engines.close().catch((e) => log(`closing engines: ${(e as Error).message}`));
+    await engines.close().catch((e) => log.info(`closing engines: ${(e as Error).message}`));
     clearTimeout(force);
-    log("stopped");
+    log.info("stopped");
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
@@ -256,7 +258,9 @@ function printDemoTokens(demo: Array<{ scope: Scope; id: string; token: string }
   ];
   const viewer = demo.find((d) => d.scope === "viewer");
   if (url && viewer) lines.push(`dashboard: ${url}/#token=${viewer.token}`);
-  console.log(lines.join("\n"));
+  // A banner for the person who started the demo, on stderr: stdout carries only log lines (JSON for shippers).
+  process.stderr.write(`${lines.join("\n")}\n`);
+  log.info("demo mode: one token per scope created", { tokenIds: demo.map((d) => d.id) });
 }
 
 async function runTokenCommand(cfg: Config, argv: string[]): Promise<void> {
@@ -342,6 +346,7 @@ async function main(argv: string[]): Promise<void> {
   if (argv.includes("--version") || command === "version") return void console.log(VERSION);
   if (command === "signal") return runSignalCommand(argv.slice(1));
   const cfg = loadConfig(command ? argv.slice(1) : argv, process.env);
+  log = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
   if (command === "config") return void console.log(JSON.stringify(describeConfig(cfg, new Engines(cfg).describe()), null, 2));
   if (command === "token") return runTokenCommand(cfg, argv.slice(1));
   if (command === "analyze") return runAnalyzeCommand(cfg, argv.includes("--rebuild"));

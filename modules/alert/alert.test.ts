@@ -1,4 +1,5 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
+import { lineLogger, silentLogger } from "../../src/log.ts";
 import fc from "fast-check";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,7 +36,7 @@ test("malformed bus messages go to the DLQ with their reason; valid reports arou
   // Unique report ids: fast-check repeats values on purpose, and a repeated id is (rightly) one alert only.
   const msgs = fc.sample(message, 5000).map((m, i) => (m.ok ? { ...m, value: (m.value as string).replace('"reportId":"placeholder"', `"reportId":"r-${i}"`) } : m));
   await bus.publish(TOPICS.reports, msgs.map((m, i) => ({ key: `k${i % 97}`, value: m.value })));
-  const alert = await startAlert({ bus, thresholds, log: () => {} });
+  const alert = await startAlert({ bus, thresholds, log: silentLogger });
   const deadline = Date.now() + 30_000;
   while ((bus.committedOffset(ALERT_GROUP, TOPICS.reports, 0) ?? 0) + (bus.committedOffset(ALERT_GROUP, TOPICS.reports, 1) ?? 0) + (bus.committedOffset(ALERT_GROUP, TOPICS.reports, 2) ?? 0) < 5000) {
     if (Date.now() > deadline) throw new Error("the alert role did not get through the batch");

@@ -64,7 +64,7 @@ export async function startAlert(deps: { bus: Bus; thresholds: ThresholdStore; l
     metrics.alertsRaised.inc(orders.length);
     if (deadLetters.length > 0) {
       metrics.deadLetters.inc(deadLetters.length);
-      log(`alert: ${deadLetters.length} malformed message(s) sent to ${TOPICS.deadLetters}: ${deadLetters[0]!.reason}`);
+      log.warn(`alert: ${deadLetters.length} malformed message(s) sent to ${TOPICS.deadLetters}: ${deadLetters[0]!.reason}`);
     }
   });
   const lagTimer = setInterval(() => {

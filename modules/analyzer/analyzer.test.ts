@@ -1,4 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
+import { lineLogger, silentLogger, type Logger } from "../../src/log.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,7 +49,7 @@ async function setup() {
     return path;
   };
   const analyzers: Analyzer[] = [];
-  const start = async (opts: { cellSizeDeg?: number; engine?: AnalyticsEngine; schedule?: string | null; log?: (m: string) => void } = {}) => {
+  const start = async (opts: { cellSizeDeg?: number; engine?: AnalyticsEngine; schedule?: string | null; log?: Logger } = {}) => {
     const a = await startAnalyzer({
       lake,
       warehouse: w,
@@ -351,7 +352,7 @@ test("runs left 'running' by a crash are closed as failed at start and their par
   await w.query(`INSERT INTO partial_exercise_totals (run_id, exercise_id, reports, score_sum) VALUES ('run-crashed', 'ex0', 1000, 5)`);
   await w.query(`INSERT INTO partial_cell_histogram (run_id, exercise_id, cell_y, cell_x, bucket, reports) VALUES ('run-gone', 'ex0', 1, 1, 1, 1000)`);
   const logs: string[] = [];
-  const a = await start({ cellSizeDeg: 1, log: (m) => logs.push(m) });
+  const a = await start({ cellSizeDeg: 1, log: lineLogger((m) => logs.push(m)) });
   expect(logs.join("\n")).toMatch(/1 interrupted run/);
   expect(await w.query(`SELECT outcome FROM analyzer_runs WHERE run_id = 'run-crashed'`)).toEqual([{ outcome: "failed" }]);
   expect(await a.runNow()).toMatchObject({ outcome: "succeeded", files: 1, rows: 150 });
@@ -380,7 +381,7 @@ test("a run cut short by a warehouse restart fails, is recorded as failed once t
     },
   };
   const logs: string[] = [];
-  const a = await startAnalyzer({ lake, warehouse: restarting, engine, cellSizeDeg: 1, schedule: null, log: (m) => logs.push(m) });
+  const a = await startAnalyzer({ lake, warehouse: restarting, engine, cellSizeDeg: 1, schedule: null, log: lineLogger((m) => logs.push(m)) });
   cleanups.push(() => a.stop());
   await addFile(reports(300, 90));
   const failed = await a.runNow();

@@ -4,6 +4,7 @@ import type { Lake } from "../../src/ports/lake.ts";
 import type { SqlRunner, Warehouse } from "../../src/ports/warehouse.ts";
 import { LAKE_DIRS } from "../../src/domain/lake-layout.ts";
 import { metrics } from "../../src/metrics.ts";
+import { silentLogger, type Logger } from "../../src/log.ts";
 
 /**
  * The analyzer role: every tick, the report files of the lake not yet counted are aggregated by an
@@ -40,7 +41,7 @@ export interface AnalyzerDeps {
   cellSizeDeg: number;
   /** Cron expression with seconds ("0 * * * * *" = every minute); null = on demand only. */
   schedule: string | null;
-  log?: (msg: string) => void;
+  log?: Logger;
 }
 
 /** analyzer_settings key of the cell size the cumulative tables were built with. */
@@ -56,7 +57,7 @@ const CUMULATIVE_TABLES = ["exercise_totals", "cell_histogram", "region_histogra
 
 export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
   const { lake, warehouse: w, engine, cellSizeDeg, schedule } = deps;
-  const log = deps.log ?? (() => {});
+  const log = deps.log ?? silentLogger;
   if (!(typeof cellSizeDeg === "number" && Number.isFinite(cellSizeDeg) && cellSizeDeg > 0))
     throw new Error(`analyzer: the cell size must be a positive number of degrees, got ${cellSizeDeg}`);
 
@@ -65,7 +66,7 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
     `UPDATE analyzer_runs SET outcome = 'failed', finished_at = now(), error = 'interrupted: the analyzer stopped before the run finished'
      WHERE outcome = 'running' RETURNING run_id`,
   );
-  if (interrupted.length > 0) log(`analyzer: marked ${interrupted.length} interrupted run(s) as failed`);
+  if (interrupted.length > 0) log.warn(`analyzer: marked ${interrupted.length} interrupted run(s) as failed`);
 
   /**
    * Failed runs whose failure could not be written (the warehouse was unreachable, e.g. restarting):
@@ -80,7 +81,7 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
         [runId, f.finishedAt, f.files, f.rows, f.error],
       );
       unrecorded.delete(runId);
-      log(`analyzer: recorded the failure of run ${runId} now that the warehouse answers`);
+      log.warn(`analyzer: recorded the failure of run ${runId} now that the warehouse answers`);
     }
   };
 
@@ -102,8 +103,8 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
     const s = await runOnce(what);
     metrics.analyzerRunSeconds.observe({ outcome: s.outcome }, s.durationMs / 1000);
     if (s.outcome === "succeeded")
-      log(`analyzer: ${what} ${s.runId} succeeded (${engine.engine}): ${s.files} file(s), ${s.rows} report(s) in ${s.durationMs} ms`);
-    else log(`analyzer: ${what} ${s.runId} failed (${engine.engine}) after ${s.durationMs} ms: ${s.error}`);
+      log.info(`analyzer: ${what} ${s.runId} succeeded (${engine.engine}): ${s.files} file(s), ${s.rows} report(s) in ${s.durationMs} ms`);
+    else log.warn(`analyzer: ${what} ${s.runId} failed (${engine.engine}) after ${s.durationMs} ms: ${s.error}`);
     if (s.outcome === "succeeded" && s.files > 0) await maintain(s.rows);
     return s;
   };
@@ -172,7 +173,7 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
       } catch (e2) {
         // Kept, and written before the next run (the run row and its partials may be in the warehouse).
         unrecorded.set(runId, { finishedAt, files: files.length, rows, error });
-        log(`analyzer: could not record the failure of run ${runId} yet: ${(e2 as Error).message}`);
+        log.warn(`analyzer: could not record the failure of run ${runId} yet: ${(e2 as Error).message}`);
       }
       return summary("failed", error);
     }
@@ -190,7 +191,7 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
         rowsSinceVacuum = 0;
       }
     } catch (e) {
-      log(`analyzer: vacuum skipped: ${(e as Error).message}`);
+      log.warn(`analyzer: vacuum skipped: ${(e as Error).message}`);
     }
   };
 
@@ -202,10 +203,10 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
       onTick: () => {
         // A tick while a run is going (or queued) is skipped: that run will see the new files.
         if (queued > 0 || stopped) return;
-        enqueue("run").catch((e: unknown) => log(`analyzer: scheduled run failed: ${(e as Error).message}`));
+        enqueue("run").catch((e: unknown) => log.warn(`analyzer: scheduled run failed: ${(e as Error).message}`));
       },
     });
-    log(`analyzer: scheduled "${schedule}", engine ${engine.engine}, cell ${cellSizeDeg}°`);
+    log.info(`analyzer: scheduled "${schedule}", engine ${engine.engine}, cell ${cellSizeDeg}°`);
   }
 
   return {

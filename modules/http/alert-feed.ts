@@ -56,7 +56,7 @@ export class AlertFeed {
         try {
           order = decodeDeploymentOrder(r.value);
         } catch (e) {
-          this.log(`feed: skipped malformed order at ${r.partition}@${r.offset}: ${(e as Error).message}`);
+          this.log.warn(`feed: skipped malformed order at ${r.partition}@${r.offset}: ${(e as Error).message}`);
           continue;
         }
         // Orders are keyed by alertId: a redelivered order is shown once.

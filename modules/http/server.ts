@@ -62,7 +62,7 @@ export function startHttpServer(deps: {
   for (const r of deps.routes) app.route("/", r);
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((e, c) => {
-    log(`http: ${c.req.method} ${c.req.path} failed: ${e.message}`);
+    log.warn(`http: ${c.req.method} ${c.req.path} failed: ${e.message}`);
     return c.json({ error: "the service cannot answer this now; retry later" }, 503, { "Retry-After": "1" });
   });
 
@@ -79,7 +79,7 @@ export function startHttpServer(deps: {
     const buffered = ws.getBufferedAmount();
     if (buffered > MAX_BUFFERED) {
       ws.data.dropped = true;
-      log(`http: alert stream client of token ${ws.data.tokenId} too slow (${buffered} bytes unsent); closed with 1013`);
+      log.warn(`http: alert stream client of token ${ws.data.tokenId} too slow (${buffered} bytes unsent); closed with 1013`);
       ws.close(1013, "client too slow; reconnect with ?since=<cursor>");
       return;
     }

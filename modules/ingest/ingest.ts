@@ -65,7 +65,7 @@ export function ingestRoutes(deps: { bus: Bus; log: Log; regionRadiusKm?: number
         await bus.publish(TOPICS.reports, reports.map((r) => ({ key: r.studentId, value: encodeReport(r) })));
       } catch (e) {
         metrics.reportsRejected.inc({ reason: "bus_unavailable" });
-        log(`ingest: bus refused a batch of ${reports.length}: ${(e as Error).message}`);
+        log.warn(`ingest: bus refused a batch of ${reports.length}: ${(e as Error).message}`);
         return c.json({ error: "the report log cannot take writes now; retry later" }, 503, { "Retry-After": "1" });
       }
       metrics.reportsIngested.inc(reports.length);

@@ -1,4 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
+import { lineLogger, silentLogger } from "../../src/log.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,7 +48,7 @@ async function until(check: () => Promise<boolean>) {
 test("every report lands in the lake once, in files named after their offsets", async () => {
   const { bus, lake } = await setup();
   await bus.publish(TOPICS.reports, Array.from({ length: 10_000 }, (_, i) => ({ key: `s${i % 50}`, value: encodeReport(report(i)) })));
-  const sink = await startSink({ bus, lake, log: () => {}, options: { flushAgeMs: 100, flushRecords: 3000 } });
+  const sink = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 100, flushRecords: 3000 } });
   await until(async () => (await lakeRows(lake)).length >= 10_000);
   await sink.stop();
   const rows = await lakeRows(lake);
@@ -67,7 +68,7 @@ test("a file written before a crash but not committed is neither lost nor duplic
     lakePath({ dataset: "reports", topic: TOPICS.reports, partition: 0, firstOffset: 0, lastOffset: 99 }, Date.now()),
     encodeReports(p0.map((r, offset) => ({ ...r, partition: 0, offset }))),
   );
-  const sink = await startSink({ bus, lake, log: () => {}, options: { flushAgeMs: 50, flushRecords: 10_000 } });
+  const sink = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } });
   await until(async () => (await lakeRows(lake)).length >= 600);
   await sink.stop();
   const rows = await lakeRows(lake);
@@ -79,7 +80,7 @@ test("a file written before a crash but not committed is neither lost nor duplic
 test("a report resent by a laptop (same id, new bus position) is kept once, even across a restart", async () => {
   const { dir, bus, lake } = await setup();
   await bus.publish(TOPICS.reports, [report(1), report(2)].map((r) => ({ key: r.studentId, value: encodeReport(r) })));
-  let sink = await startSink({ bus, lake, log: () => {}, options: { flushAgeMs: 50, flushRecords: 10_000 } });
+  let sink = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } });
   await until(async () => (await lakeRows(lake)).length >= 2);
   await bus.publish(TOPICS.reports, [report(1), report(3)].map((r) => ({ key: r.studentId, value: encodeReport(r) })));
   await until(async () => (await lakeRows(lake)).length >= 3);
@@ -87,7 +88,7 @@ test("a report resent by a laptop (same id, new bus position) is kept once, even
   await bus.close();
   const again = await EmbeddedLogBus.open(join(dir, "bus"), {});
   await again.publish(TOPICS.reports, [report(2), report(4)].map((r) => ({ key: r.studentId, value: encodeReport(r) })));
-  sink = await startSink({ bus: again, lake, log: () => {}, options: { flushAgeMs: 50, flushRecords: 10_000 } });
+  sink = await startSink({ bus: again, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } });
   await until(async () => (await lakeRows(lake)).length >= 4);
   await Bun.sleep(200);
   await sink.stop();
@@ -98,7 +99,7 @@ test("a report resent by a laptop (same id, new bus position) is kept once, even
 test("stop writes and commits what is buffered", async () => {
   const { dir, bus, lake } = await setup();
   await bus.publish(TOPICS.reports, Array.from({ length: 50 }, (_, i) => ({ key: `s${i}`, value: encodeReport(report(i)) })));
-  const sink = await startSink({ bus, lake, log: () => {}, options: { flushAgeMs: 600_000, flushRecords: 10_000 } });
+  const sink = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 600_000, flushRecords: 10_000 } });
   await Bun.sleep(300);
   expect((await lakeRows(lake)).length).toBe(0);
   await sink.stop();
@@ -115,7 +116,7 @@ test("malformed report messages are left out of the lake, their offsets still co
   const bad = [{ key: "s1", value: "{" }, { key: "s1", value: JSON.stringify({ ...report(900), score: 101 }) }, { key: "s1", value: new Uint8Array([0xff]) }];
   await bus.publish(TOPICS.reports, [...good.slice(0, 150), ...bad, ...good.slice(150)]);
   const lines: string[] = [];
-  const sink = await startSink({ bus, lake, log: (l) => lines.push(l), options: { flushAgeMs: 100, flushRecords: 100_000 } });
+  const sink = await startSink({ bus, lake, log: lineLogger((l) => lines.push(l)), options: { flushAgeMs: 100, flushRecords: 100_000 } });
   await until(async () => (await lakeRows(lake)).length >= 300);
   await sink.stop();
   const rows = await lakeRows(lake);
@@ -164,7 +165,7 @@ test("a file published whose commit fails is not written again (a rewrite droppe
   await bus.publish(TOPICS.reports, Array.from({ length: 900 }, (_, i) => ({ key: `s${i % 50}`, value: encodeReport(report(i)) })));
   const { bus: flaky, failed } = failingCommits(bus, 6);
   const lines: string[] = [];
-  const sink = await startSink({ bus: flaky, lake, log: (l) => lines.push(l), options: { flushAgeMs: 50, flushRecords: 10_000 } });
+  const sink = await startSink({ bus: flaky, lake, log: lineLogger((l) => lines.push(l)), options: { flushAgeMs: 50, flushRecords: 10_000 } });
   await until(async () => (await lakeRows(lake)).length >= 900 && failed() >= 6);
   await Bun.sleep(500); // timer flushes after the failed commits: the published files must stay as they are
   await sink.stop();

@@ -98,7 +98,7 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
     } catch (e) {
       if (b.uncommittedLogged === offset) return;
       b.uncommittedLogged = offset;
-      log(`sink: committing ${b.topic}/${b.partition}@${offset} (its file is in the lake) failed, will retry: ${(e as Error).message}`);
+      log.warn(`sink: committing ${b.topic}/${b.partition}@${offset} (its file is in the lake) failed, will retry: ${(e as Error).message}`);
     }
   };
 
@@ -120,7 +120,7 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
     let bytes: Uint8Array;
     if (dataset === "reports") {
       // The alert role routes malformed messages to the DLQ; the lake keeps only valid reports.
-      if (valid.length < records.length) log(`sink: skipped ${records.length - valid.length} malformed report message(s)`);
+      if (valid.length < records.length) log.warn(`sink: skipped ${records.length - valid.length} malformed report message(s)`);
       bytes = encodeReports((valid as LakeReport[]).filter((r) => keep(r.reportId)));
     } else {
       bytes = encodeDeployments((valid as DeploymentRow[]).filter((o) => keep(o.alertId)));
@@ -163,7 +163,7 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
       // Records fetched before the seek takes effect are dropped by offset.
       buffers.set(key, { topic: p.topic, partition: p.partition, records: [], rows: [], firstAt: 0, next: from });
     }
-    if (seeks.length > 0) log(`sink: resuming ${seeks.length} partition(s) after offsets already in the lake`);
+    if (seeks.length > 0) log.info(`sink: resuming ${seeks.length} partition(s) after offsets already in the lake`);
     return seeks;
   };
 
@@ -186,7 +186,7 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
       },
       onLost: async (parts) => {
         for (const p of parts) buffers.delete(`${p.topic}/${p.partition}`);
-        log(`sink: ${parts.length} partition(s) moved to another member; their unwritten records are left to it`);
+        log.info(`sink: ${parts.length} partition(s) moved to another member; their unwritten records are left to it`);
       },
     },
     async (batch) => {
@@ -209,7 +209,7 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
 
   const timer = setInterval(() => {
     const now = Date.now();
-    flush((b) => now - b.firstAt >= options.flushAgeMs).catch((e) => log(`sink: flush failed, will retry: ${(e as Error).message}`));
+    flush((b) => now - b.firstAt >= options.flushAgeMs).catch((e) => log.warn(`sink: flush failed, will retry: ${(e as Error).message}`));
   }, Math.max(50, Math.min(1000, options.flushAgeMs / 4)));
 
   const lagTimer = setInterval(() => {
@@ -243,7 +243,7 @@ function toDeployment(r: BusRecord, log: Log): DeploymentRow | null {
   try {
     return { ...decodeDeploymentOrder(r.value), partition: r.partition, offset: r.offset };
   } catch (e) {
-    log(`sink: skipped malformed deployment order at ${r.topic}/${r.partition}@${r.offset}: ${(e as Error).message}`);
+    log.warn(`sink: skipped malformed deployment order at ${r.topic}/${r.partition}@${r.offset}: ${(e as Error).message}`);
     return null;
   }
 }

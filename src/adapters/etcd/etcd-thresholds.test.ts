@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { lineLogger, silentLogger } from "../../log.ts";
 import { Etcd3 } from "etcd3";
 import { thresholdContract } from "../../ports/thresholds.contract.ts";
 import { EtcdThresholdStore, parseThreshold } from "./etcd-thresholds.ts";
@@ -26,7 +27,7 @@ describe.skipIf(ENDPOINTS.length === 0)("etcd threshold store", () => {
   const stores: EtcdThresholdStore[] = [];
   const warnings: string[] = [];
   const open = async (prefix = PREFIX) => {
-    const s = await EtcdThresholdStore.open({ endpoints: ENDPOINTS, prefix, defaultThreshold: 50, log: (m) => warnings.push(m) });
+    const s = await EtcdThresholdStore.open({ endpoints: ENDPOINTS, prefix, defaultThreshold: 50, log: lineLogger((m) => warnings.push(m)) });
     stores.push(s);
     return s;
   };
@@ -98,7 +99,7 @@ describe.skipIf(ENDPOINTS.length === 0)("etcd threshold store", () => {
   }, TIMEOUT_MS * 2);
 
   test("the guarantee does not rest on the watch: with it stopped, every write is still seen (by re-reading)", async () => {
-    const s = await EtcdThresholdStore.open({ endpoints: ENDPOINTS, prefix: PREFIX, defaultThreshold: 50, catchUpMs: 5, log: (m) => warnings.push(m) });
+    const s = await EtcdThresholdStore.open({ endpoints: ENDPOINTS, prefix: PREFIX, defaultThreshold: 50, catchUpMs: 5, log: lineLogger((m) => warnings.push(m)) });
     stores.push(s);
     await (s as unknown as { watcher: { cancel(): Promise<void> } }).watcher.cancel();
     const c = new Etcd3({ hosts: ENDPOINTS });

@@ -1,4 +1,5 @@
 import { Etcd3, Range, type IKeyValue, type IRequestOp, type IWatchResponse, type Watcher } from "etcd3";
+import { silentLogger, type Logger } from "../../log.ts";
 import { EXERCISE_ID_PATTERN, validateThreshold, type ThresholdSnapshot } from "../../domain/threshold.ts";
 import type { ThresholdStore } from "../../ports/thresholds.ts";
 import { cancelWatcher } from "./watcher.ts";
@@ -11,7 +12,7 @@ export interface EtcdThresholdOptions {
   /** Written to `<prefix>default` if that key does not exist yet, and used while it holds no valid value. */
   defaultThreshold: number;
   /** Warnings (ignored values, watch trouble). Default console.warn. */
-  log?: (msg: string) => void;
+  log?: Logger;
   /** How long current() waits for the watch to catch up before re-reading the prefix. Default 50 ms. */
   catchUpMs?: number;
   /** Deadline of each etcd request. Default 5000 ms. */
@@ -74,7 +75,7 @@ export class EtcdThresholdStore implements ThresholdStore {
     private readonly prefix: string,
     private readonly fallbackDefault: number,
     private readonly endpoints: string[],
-    private readonly log: (msg: string) => void,
+    private readonly log: Logger,
     private readonly catchUpMs: number,
   ) {
     this.defaultKey = `${prefix}default`;
@@ -94,7 +95,7 @@ export class EtcdThresholdStore implements ThresholdStore {
       dialTimeout: timeout,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     });
-    const store = new EtcdThresholdStore(client, prefix, opts.defaultThreshold, opts.endpoints, opts.log ?? ((m) => console.warn(m)), opts.catchUpMs ?? 50);
+    const store = new EtcdThresholdStore(client, prefix, opts.defaultThreshold, opts.endpoints, opts.log ?? silentLogger, opts.catchUpMs ?? 50);
     try {
       // Put-if-absent of the default and the whole prefix, in one transaction.
       const res = await client
@@ -258,18 +259,18 @@ export class EtcdThresholdStore implements ThresholdStore {
       // The watch resumes by itself; events may be lost around the reconnect, so read the prefix whole after it.
       this.suspect = true;
       this.disconnects++;
-      this.log(`etcd thresholds: watch disconnected (${err.message}); re-reading ${this.prefix} when it reconnects`);
+      this.log.warn(`etcd thresholds: watch disconnected (${err.message}); re-reading ${this.prefix} when it reconnects`);
     });
     w.on("connected", () => {
       if (this.closed || this.watcher !== w || !this.suspect) return;
-      this.reload().catch((e: unknown) => this.log(`etcd thresholds: ${(e as Error).message}`));
+      this.reload().catch((e: unknown) => this.log.info(`etcd thresholds: ${(e as Error).message}`));
     });
     w.on("error", (err) => {
       if (this.closed || this.watcher !== w) return;
       // The watch was cancelled by etcd (e.g. its start revision was compacted): read the prefix and watch anew.
       this.suspect = true;
       this.disconnects++;
-      this.log(`etcd thresholds: watch failed (${err.message}); re-reading ${this.prefix} and watching again`);
+      this.log.warn(`etcd thresholds: watch failed (${err.message}); re-reading ${this.prefix} and watching again`);
       this.watcher = null;
       void w.cancel().catch(() => {});
       this.rewatch();
@@ -288,7 +289,7 @@ export class EtcdThresholdStore implements ThresholdStore {
     this.reload()
       .then(() => this.startWatch())
       .catch((e: unknown) => {
-        this.log(`etcd thresholds: ${(e as Error).message}`);
+        this.log.info(`etcd thresholds: ${(e as Error).message}`);
         setTimeout(() => this.rewatch(attempt + 1), Math.min(5000, 100 * 2 ** attempt));
       });
   }
@@ -364,7 +365,7 @@ export class EtcdThresholdStore implements ThresholdStore {
     if (this.warned.has(id)) return;
     if (this.warned.size > 1000) this.warned.clear();
     this.warned.add(id);
-    this.log(`etcd thresholds: ignoring ${key} = ${JSON.stringify(e.value.slice(0, 64))} (revision ${e.modRevision}): ${why}`);
+    this.log.warn(`etcd thresholds: ignoring ${key} = ${JSON.stringify(e.value.slice(0, 64))} (revision ${e.modRevision}): ${why}`);
   }
 
   private checkOpen(): void {

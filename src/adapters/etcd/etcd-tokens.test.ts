@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { lineLogger, silentLogger } from "../../log.ts";
 import { Etcd3 } from "etcd3";
 import { tokenContract } from "../../ports/tokens.contract.ts";
 import { EtcdTokenStore } from "./etcd-tokens.ts";
@@ -9,7 +10,7 @@ if (ENDPOINTS.length === 0) console.log("etcd-tokens.test.ts: skipped, ACU_ETCD_
 const PREFIX = `/acu-test/${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}/tokens/`;
 
 describe.skipIf(ENDPOINTS.length === 0)("etcd token store", () => {
-  const open = () => EtcdTokenStore.open({ endpoints: ENDPOINTS, prefix: PREFIX, log: () => {} });
+  const open = () => EtcdTokenStore.open({ endpoints: ENDPOINTS, prefix: PREFIX, log: silentLogger });
   const dump = async () => {
     const c = new Etcd3({ hosts: ENDPOINTS });
     try {
@@ -42,7 +43,7 @@ describe.skipIf(ENDPOINTS.length === 0)("etcd token store", () => {
   });
 
   test("with etcd unreadable past staleAfterMs, store tokens are refused (revocation stays bounded)", async () => {
-    const s = await EtcdTokenStore.open({ endpoints: ENDPOINTS, prefix: PREFIX, log: () => {}, staleAfterMs: 300, resyncMs: 60_000 });
+    const s = await EtcdTokenStore.open({ endpoints: ENDPOINTS, prefix: PREFIX, log: silentLogger, staleAfterMs: 300, resyncMs: 60_000 });
     const t = await s.create("viewer", "stale");
     expect(s.verify(t.token)).not.toBeNull();
     // No re-read for 60 s: after 300 ms the copy is no longer trusted.

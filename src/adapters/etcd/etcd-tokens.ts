@@ -1,4 +1,5 @@
 import { Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from "etcd3";
+import { silentLogger, type Logger } from "../../log.ts";
 import { matchToken, newTokenId, newTokenSecret, parseTokenRecord, TOKEN_ID_PATTERN, tokenDigest, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
 import type { TokenInfo, TokenStore } from "../../ports/tokens.ts";
 import { cancelWatcher } from "./watcher.ts";
@@ -7,7 +8,7 @@ export interface EtcdTokenOptions {
   endpoints: string[];
   /** Key prefix; "/" is appended if missing. Default "/acu/tokens/". */
   prefix?: string;
-  log?: (msg: string) => void;
+  log?: Logger;
   /** Full re-read of the prefix, whatever the watch says. Default 5000 ms. */
   resyncMs?: number;
   /** With no successful read for this long, tokens from the store are refused (fail closed). Default 15000 ms. */
@@ -40,7 +41,7 @@ export class EtcdTokenStore implements TokenStore {
   private constructor(
     private readonly client: Etcd3,
     private readonly prefix: string,
-    private readonly log: (msg: string) => void,
+    private readonly log: Logger,
     private readonly staleAfterMs: number,
     resyncMs: number,
   ) {
@@ -55,7 +56,7 @@ export class EtcdTokenStore implements TokenStore {
     const timeout = opts.requestTimeoutMs ?? 5000;
     const client = new Etcd3({ hosts: opts.endpoints, dialTimeout: timeout, defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }) });
     const resyncMs = opts.resyncMs ?? 5000;
-    const store = new EtcdTokenStore(client, prefix, opts.log ?? ((m) => console.warn(m)), opts.staleAfterMs ?? 15_000, resyncMs);
+    const store = new EtcdTokenStore(client, prefix, opts.log ?? silentLogger, opts.staleAfterMs ?? 15_000, resyncMs);
     try {
       await store.reload();
       await store.startWatch();
@@ -64,7 +65,7 @@ export class EtcdTokenStore implements TokenStore {
       throw new Error(`etcd tokens (${opts.endpoints.join(",")}, prefix ${prefix}): cannot open: ${(e as Error).message}`, { cause: e });
     }
     store.timer = setInterval(() => {
-      store.reload().catch((e: unknown) => store.log(`etcd tokens: re-read of ${prefix} failed: ${(e as Error).message}`));
+      store.reload().catch((e: unknown) => store.log.warn(`etcd tokens: re-read of ${prefix} failed: ${(e as Error).message}`));
     }, resyncMs);
     store.timer.unref?.();
     return store;
@@ -96,7 +97,7 @@ export class EtcdTokenStore implements TokenStore {
 
   verify(token: string): Principal | null {
     if (Date.now() - this.lastRead > this.staleAfterMs) {
-      if (!this.stale) this.log(`etcd tokens: no successful read of ${this.prefix} for ${this.staleAfterMs} ms; refusing store tokens until etcd answers`);
+      if (!this.stale) this.log.warn(`etcd tokens: no successful read of ${this.prefix} for ${this.staleAfterMs} ms; refusing store tokens until etcd answers`);
       this.stale = true;
       return null;
     }
@@ -133,7 +134,7 @@ export class EtcdTokenStore implements TokenStore {
       rec = null;
     }
     if (rec && rec.id === id) this.records.set(id, rec);
-    else this.log(`etcd tokens: ignoring ${kv.key.toString()}: not a token record`);
+    else this.log.warn(`etcd tokens: ignoring ${kv.key.toString()}: not a token record`);
   }
 
   private apply(id: string, rec: TokenRecord | null, revision: number): void {
@@ -158,11 +159,11 @@ export class EtcdTokenStore implements TokenStore {
     w.on("error", (err) => {
       if (this.closed || this.watcher !== w) return;
       // Cancelled by etcd (compaction): the periodic re-read keeps the copy right; watch again from it.
-      this.log(`etcd tokens: watch failed (${err.message}); watching again`);
+      this.log.warn(`etcd tokens: watch failed (${err.message}); watching again`);
       this.watcher = null;
       void w.cancel().catch(() => {});
       setTimeout(() => {
-        if (!this.closed) this.reload().then(() => this.startWatch()).catch((e: unknown) => this.log(`etcd tokens: ${(e as Error).message}`));
+        if (!this.closed) this.reload().then(() => this.startWatch()).catch((e: unknown) => this.log.info(`etcd tokens: ${(e as Error).message}`));
       }, 1000).unref?.();
     });
     await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { lineLogger, silentLogger } from "../../log.ts";
 import { busContract } from "../../ports/bus.contract.ts";
 import { BusUnavailableError } from "../../ports/bus.ts";
 import { checkWritten, KafkaBus } from "./kafka-bus.ts";
@@ -124,7 +125,7 @@ describe.skipIf(!brokers)("Kafka bus", () => {
   test("a consumer whose kafkajs fetch loop stopped is replaced: its partitions are given up, then consumed again", async () => {
     const t = `contract-stalled-${run}`;
     const lines: string[] = [];
-    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 2 }, consumerSilenceMs: 3000, log: (l) => lines.push(l) });
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 2 }, consumerSilenceMs: 3000, log: lineLogger((l) => lines.push(l)) });
     try {
       const seen = new Set<string>();
       const lost: number[] = [];

@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { silentLogger, type Logger } from "../../log.ts";
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer as KConsumer, type EachBatchPayload, type Producer } from "kafkajs";
 import {
   BusUnavailableError, type Bus, type BusRecord, type Consumer, type ConsumerOptions, type OffsetCommit, type OutgoingMessage,
@@ -26,7 +27,7 @@ export interface KafkaBusOptions {
   clientId?: string;
   /** Prefix of every topic and group name acu uses, so several deployments (or test runs) share one cluster. */
   namespace?: string;
-  log?: (line: string) => void;
+  log?: Logger;
   /** kafkajs's own log, written through `log`; default nothing (it logs every rebalance as an error). */
   clientLog?: "nothing" | "error" | "warn" | "info" | "debug";
   /** A consumer whose fetch loop is silent this long, with no batch in hand, is replaced; default 60 000 ms. */
@@ -49,7 +50,7 @@ export class KafkaBus implements Bus {
     readonly admin: Admin,
     private producer: Producer,
     private readonly partitionCounts: Map<string, number>,
-    readonly log: (line: string) => void,
+    readonly log: Logger,
     private readonly namespace: string,
   ) {}
 
@@ -59,7 +60,7 @@ export class KafkaBus implements Bus {
   }
 
   static async open(o: KafkaBusOptions): Promise<KafkaBus> {
-    const log = o.log ?? (() => {});
+    const log = o.log ?? silentLogger;
     const kafka = new Kafka({
       clientId: o.clientId ?? "acu",
       brokers: o.brokers,
@@ -69,7 +70,7 @@ export class KafkaBus implements Bus {
       logLevel: CLIENT_LOG_LEVELS[o.clientLog ?? "nothing"],
       logCreator: () => ({ namespace, label, log: entry }) => {
         const { message, timestamp: _t, logger: _l, ...extra } = entry;
-        log(`kafkajs ${label.toLowerCase()} [${namespace}] ${message}${Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : ""}`);
+        log[label === "ERROR" ? "error" : label === "WARN" ? "warn" : label === "DEBUG" ? "debug" : "info"](`kafkajs ${label.toLowerCase()} [${namespace}] ${message}${Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : ""}`);
       },
     });
     const admin = kafka.admin();
@@ -93,7 +94,7 @@ export class KafkaBus implements Bus {
           configEntries: [{ name: "min.insync.replicas", value: String(Math.min(2, replication)) }],
         })),
       }));
-      log(`kafka: created ${missing.map(([t]) => ns + t).join(", ")} (replication ${replication})`);
+      log.info(`kafka: created ${missing.map(([t]) => ns + t).join(", ")} (replication ${replication})`);
     }
     const names = Object.keys(o.partitions).map((t) => ns + t);
     const meta = await retrying("reading topic metadata", () => admin.fetchTopicMetadata({ topics: names }));
@@ -391,7 +392,7 @@ class KafkaConsumer implements Consumer {
     });
     consumer.on(events.CRASH, (e) => {
       const { error, restart } = e.payload as { error: Error; restart: boolean };
-      this.bus.log(`kafka: ${this.options.group} consumer failed${restart ? ", kafkajs restarts it" : ""}: ${error.message}`);
+      this.bus.log.warn(`kafka: ${this.options.group} consumer failed${restart ? ", kafkajs restarts it" : ""}: ${error.message}`);
       if (!restart && consumer === this.consumer) void this.recover("kafkajs stopped it");
     });
     // A batch of transaction markers (or aborted records) only: no handler call, but the position moved.
@@ -425,7 +426,7 @@ class KafkaConsumer implements Consumer {
   private recover(why: string): Promise<void> {
     this.recovering ??= (async () => {
       for (let attempt = 1; !this.stopping; attempt++) {
-        this.bus.log(`kafka: ${this.options.group} consumer stopped (${why}); replacing it${attempt > 1 ? ` (attempt ${attempt})` : ""}`);
+        this.bus.log.warn(`kafka: ${this.options.group} consumer stopped (${why}); replacing it${attempt > 1 ? ` (attempt ${attempt})` : ""}`);
         const old = this.consumer;
         this.consumer = this.newConsumer();
         this.alive = Date.now();
@@ -434,7 +435,7 @@ class KafkaConsumer implements Consumer {
         const lost = this.assigned;
         this.assigned = [];
         this.assigning = Promise.resolve();
-        if (lost.length > 0) await this.options.onLost?.(lost).catch((e) => this.bus.log(`kafka: ${this.options.group} lost: ${(e as Error).message}`));
+        if (lost.length > 0) await this.options.onLost?.(lost).catch((e) => this.bus.log.warn(`kafka: ${this.options.group} lost: ${(e as Error).message}`));
         // Its transactions may be as stale as the consumer's metadata; a new one fences it (same transactional id).
         const tx = this.txProducer;
         this.txProducer = null;
@@ -442,7 +443,7 @@ class KafkaConsumer implements Consumer {
         if (this.stopping) return;
         try {
           await this.run(this.consumer);
-          this.bus.log(`kafka: ${this.options.group} consumer replaced`);
+          this.bus.log.info(`kafka: ${this.options.group} consumer replaced`);
           return;
         } catch (e) {
           why = (e as Error).message;
@@ -547,7 +548,7 @@ class KafkaConsumer implements Consumer {
       // Stop fetching, let the batch in hand finish, then let the owner flush and commit while still a member.
       this.consumer.pause(this.options.topics.map((topic) => ({ topic: this.bus.name(topic) })));
       await Promise.all([...this.inFlight].map((w) => w.catch(() => {})));
-      await this.options.onRevoke?.(this.assigned).catch((e) => this.bus.log(`kafka: ${this.options.group} revoke: ${(e as Error).message}`));
+      await this.options.onRevoke?.(this.assigned).catch((e) => this.bus.log.warn(`kafka: ${this.options.group} revoke: ${(e as Error).message}`));
       await this.consumer.disconnect().catch(() => {});
       await this.txProducer?.disconnect().catch(() => {});
       this.onStopped();
@@ -592,7 +593,7 @@ class KafkaConsumer implements Consumer {
       const seeks = (await this.options.onAssign(parts)) ?? [];
       for (const s of seeks) this.consumer.seek({ topic: this.bus.name(s.topic), partition: s.partition, offset: String(s.offset) });
     } catch (e) {
-      this.bus.log(`kafka: ${this.options.group} assignment handling failed: ${(e as Error).message}`);
+      this.bus.log.warn(`kafka: ${this.options.group} assignment handling failed: ${(e as Error).message}`);
     }
   }
 
@@ -641,7 +642,7 @@ class KafkaConsumer implements Consumer {
         // At-least-once: fetch the same records again after a pause, never skip them.
         const failures = (this.failures.get(`${topic}/${batch.partition}`) ?? 0) + 1;
         this.failures.set(`${topic}/${batch.partition}`, failures);
-        this.bus.log(`kafka: ${this.options.group} ${topic}/${batch.partition}@${slice[0]!.offset}: ${(e as Error).message}; retrying`);
+        this.bus.log.warn(`kafka: ${this.options.group} ${topic}/${batch.partition}@${slice[0]!.offset}: ${(e as Error).message}; retrying`);
         await Bun.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
         consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(slice[0]!.offset) });
         return;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Logger } from "../../log.ts";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -286,10 +287,7 @@ describe.skipIf(!ENABLED)("SparkAnalyticsEngine end to end", () => {
       jdbcJar: JDBC_JAR,
       databaseUrl: databaseUrl(DB_URL, DB_SPARK),
       timeoutMs,
-      log: (msg: string, level?: SparkLogLevel) => {
-        sparkLog.push(msg);
-        if (level !== "debug") console.log(msg);
-      },
+      log: sparkLogger(sparkLog),
     });
 
   const start = async (w: Warehouse, engine: AnalyticsEngine) => {
@@ -463,3 +461,13 @@ describe.skipIf(!(ENABLED && HDFS_URL && HDFS_NAMENODE))("SparkAnalyticsEngine o
     }
   }, TIMEOUT_MS);
 });
+
+/** Keeps every Spark line and shows all but the debug ones (the driver's own output). */
+function sparkLogger(lines: string[]): Logger {
+  const show = (m: string) => {
+    lines.push(m);
+    console.log(m);
+  };
+  const l: Logger = { debug: (m) => void lines.push(m), info: show, warn: show, error: show, child: () => l };
+  return l;
+}

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import type { Logger } from "../../log.ts";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -39,7 +40,7 @@ export interface SparkEngineOptions {
   /** More --conf settings, e.g. { "spark.sql.shuffle.partitions": "8" }. */
   conf?: Record<string, string>;
   /** Spark's own output comes at "debug"; a run's start and end at "info". */
-  log?: (msg: string, level?: SparkLogLevel) => void;
+  log?: Logger;
 }
 
 /** Environment variable through which the application gets the JDBC password (not on its command line). */
@@ -248,7 +249,7 @@ export class SparkAnalyticsEngine implements AnalyticsEngine {
   }
 
   private log(msg: string, level: SparkLogLevel): void {
-    this.o.log?.(msg, level);
+    this.o.log?.[level](msg);
   }
 }
 
