@@ -8,6 +8,7 @@ export const TOPICS = {
   reports: "student-reports",
   alerts: "alerts",
   deadLetters: "reports-dlq",
+  incidentEvents: "incident-events",
 } as const;
 
 export interface OutgoingMessage {
