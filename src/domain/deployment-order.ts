@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Report } from "./report.ts";
 
 /** An alert: the order to send a patrol of assistants to a failing student. Kept as a deployment report in the lake. */
@@ -45,4 +46,32 @@ export function decodeDeploymentOrder(bytes: Uint8Array | string): DeploymentOrd
   const o = JSON.parse(text) as DeploymentOrder;
   if (typeof o?.alertId !== "string" || typeof o.reportId !== "string") throw new Error("not a deployment order");
   return o;
+}
+
+/**
+ * A deployment order as readers that act on it (dispatch) require it: every field present and in range.
+ * Orders are written by the alert role from validated reports; this guards against anything else on the topic.
+ */
+export const deploymentOrderSchema = z.object({
+  alertId: z.string().min(1).max(160),
+  reportId: z.string().min(1).max(64),
+  studentId: z.string().min(1).max(64),
+  exerciseId: z.string().min(1).max(64),
+  score: z.number().min(0).max(100),
+  threshold: z.number().min(0).max(100),
+  latitude: z.number().min(-90).max(90),
+  longitude: z.number().min(-180).max(180),
+  region: z.string().min(1).max(64),
+  reportedAt: z.number().nonnegative(),
+  raisedAt: z.number().nonnegative(),
+});
+
+/** Decodes and checks an order; throws with the first problem named. */
+export function decodeCheckedDeploymentOrder(bytes: Uint8Array | string): DeploymentOrder {
+  const r = deploymentOrderSchema.safeParse(decodeDeploymentOrder(bytes));
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new Error(`not a deployment order: ${i.path.join(".") || "(root)"}: ${i.message}`);
+  }
+  return r.data;
 }
