@@ -149,6 +149,7 @@ describe("the transition table, every state × every command", () => {
       if (!r.ok) {
         expect(r.code).toBe("unavailable");
         expect(r.reason).toContain(p.status);
+        expect(r.patrolStatus).toBe(p.status);
       }
     }
   });

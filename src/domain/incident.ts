@@ -1,6 +1,6 @@
 import type { DeploymentOrder } from "./deployment-order.ts";
 import {
-  incidentEventId, TERMINAL_STATES, type IncidentEvent, type IncidentEventType, type IncidentState, type IncidentTimes,
+  incidentEventId, TERMINAL_STATES, type IncidentEvent, type IncidentEventType, type IncidentState, type IncidentTimes, type PatrolStatus,
 } from "./incident-event.ts";
 import { holderStatus, isAvailable, type Patrol } from "./patrol.ts";
 
@@ -106,6 +106,8 @@ export interface Refusal {
   /** The incident's current state. */
   state: IncidentState;
   reason: string;
+  /** For `unavailable`: the status of the patrol that could not be assigned. */
+  patrolStatus?: PatrolStatus;
 }
 export interface Applied {
   ok: true;
@@ -178,7 +180,8 @@ function refusalOf(incident: Incident, patrol: Patrol | null, command: IncidentC
   }
   if (command.type === "assign") {
     if (!patrol || patrol.id !== command.patrolId) throw new Error(`assign: the patrol given is not ${command.patrolId}`);
-    if (!isAvailable(patrol)) return no("unavailable", `patrol ${patrol.id} is ${patrol.status}${patrol.incidentId ? ` on incident ${patrol.incidentId}` : ""}, not available`);
+    if (!isAvailable(patrol))
+      return { ...no("unavailable", `patrol ${patrol.id} is ${patrol.status}${patrol.incidentId ? ` on incident ${patrol.incidentId}` : ""}, not available`), patrolStatus: patrol.status };
     return null;
   }
   // Every other command touches the holder: it must be the patrol given.

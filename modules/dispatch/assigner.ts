@@ -1,0 +1,146 @@
+import { DispatchError } from "../../src/domain/dispatch-errors.ts";
+import { dueTimeouts, nextWake, planAssignments, type PlanOptions } from "../../src/domain/dispatch-plan.ts";
+import type { Incident, IncidentCommand } from "../../src/domain/incident.ts";
+import type { Versioned } from "../../src/ports/dispatch-store.ts";
+import type { Log } from "../lifecycle.ts";
+import type { DispatchView } from "./view.ts";
+import type { DispatchWriter } from "./writer.ts";
+
+export interface AssignerOptions extends PlanOptions {
+  /** A round at least this often, whatever the feed says (a safety net; rounds follow changes and deadlines). */
+  tickMs: number;
+}
+
+export interface RoundResult {
+  timedOut: number;
+  assigned: number;
+  /** CAS refusals: another process (or a patrol's own step) changed a value first. */
+  conflicts: number;
+}
+
+/**
+ * Gives open incidents their patrols and takes back assignments not acknowledged in time. A round plans
+ * from the view (src/domain/dispatch-plan.ts) and makes each decision one CAS at the revisions it planned
+ * from; a refused one re-reads those values and waits for the next round. Rounds run after every change
+ * the view sees, at the next deadline (derived from stored times, so any instance enforces any other's),
+ * and every `tickMs`. Any number of instances may run: they may waste a race, never double-assign.
+ */
+export class Assigner {
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private wake: ReturnType<typeof setTimeout> | null = null;
+  private readonly tick: ReturnType<typeof setInterval>;
+  private unlisten: () => void = () => {};
+  readonly totals: RoundResult = { timedOut: 0, assigned: 0, conflicts: 0 };
+
+  constructor(
+    private readonly writer: DispatchWriter,
+    private readonly view: DispatchView,
+    private readonly o: AssignerOptions,
+    private readonly log: Log,
+  ) {
+    this.tick = setInterval(() => this.kick(), o.tickMs);
+    this.tick.unref?.();
+  }
+
+  start(): void {
+    this.unlisten = this.view.listen(() => this.kick());
+    this.kick();
+  }
+
+  /** Runs a round now, or right after the one under way. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unlisten();
+    clearInterval(this.tick);
+    if (this.wake) clearTimeout(this.wake);
+    while (this.running) await Bun.sleep(5);
+  }
+
+  async round(): Promise<RoundResult> {
+    const r: RoundResult = { timedOut: 0, assigned: 0, conflicts: 0 };
+    const now = this.writer.now();
+    const active = this.view.activeIncidents();
+    const byId = new Map(active.map((i) => [i.value.id, i]));
+    for (const inc of dueTimeouts(active.map((i) => i.value), now, this.o.ackTimeoutMs)) {
+      if (await this.step(byId.get(inc.id)!, [{ type: "time-out" }], "timeout")) r.timedOut++;
+      else r.conflicts++;
+    }
+    const plan = planAssignments(this.view.activeIncidents().map((i) => i.value), this.view.allPatrols().map((p) => p.value), this.writer.now(), this.o.passOverMs);
+    // Disjoint incidents and patrols: the CAS of one cannot refuse another's.
+    const done = await Promise.all(plan.map((a) => this.step(this.view.incident(a.incidentId)!, [{ type: "assign", patrolId: a.patrolId }], "dispatch")));
+    for (const ok of done) ok ? r.assigned++ : r.conflicts++;
+    this.totals.timedOut += r.timedOut;
+    this.totals.assigned += r.assigned;
+    this.totals.conflicts += r.conflicts;
+    return r;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        try {
+          const r = await this.round();
+          // A refused CAS was refreshed from the store: plan again with it, after a breath (the winner's change is arriving).
+          if (r.conflicts > 0) {
+            this.again = true;
+            await Bun.sleep(2);
+          }
+        } catch (e) {
+          this.log.warn(`dispatch assigner: round failed: ${(e as Error).message}`);
+          await Bun.sleep(200);
+          this.again = true;
+        }
+      } while (this.again && !this.stopped);
+    } finally {
+      this.running = false;
+    }
+    this.schedule();
+  }
+
+  /** Wakes at the next deadline the plan holds (an acknowledgement due, a pass-over ending). */
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.wake) clearTimeout(this.wake);
+    const now = this.writer.now();
+    const at = nextWake(this.view.activeIncidents().map((i) => i.value), now, this.o);
+    this.wake = at === null ? null : setTimeout(() => this.kick(), Math.max(1, at - now + 1));
+  }
+
+  /** One decision as a CAS at the view's revisions; false when refused (the values are then re-read). */
+  private async step(inc: Versioned<Incident>, commands: IncidentCommand[], actor: string): Promise<boolean> {
+    const patrolIds = [inc.value.patrolId, ...commands.map((c) => ("patrolId" in c ? c.patrolId : null))].filter((x): x is string => x !== null);
+    try {
+      const plan = await this.writer.plan(inc, commands, actor, async (id) => this.view.patrol(id) ?? null);
+      if (await this.writer.commit(`${commands[0]!.type} incident ${inc.value.id}`, plan.commit)) return true;
+    } catch (e) {
+      if (!(e instanceof DispatchError)) throw e;
+      this.log.debug(`dispatch assigner: ${e.message}`);
+    }
+    await this.refresh(inc.value.id, patrolIds);
+    return false;
+  }
+
+  private async refresh(incidentId: string, patrolIds: string[]): Promise<void> {
+    try {
+      const store = this.writer.store;
+      const [inc, ...patrols] = await Promise.all([store.getIncident(incidentId), ...patrolIds.map((id) => store.getPatrol(id))]);
+      if (inc) this.view.learn(inc.revision, [inc.value], []);
+      for (const p of patrols) if (p) this.view.learn(p.revision, [], [p.value]);
+    } catch (e) {
+      this.log.warn(`dispatch assigner: cannot re-read incident ${incidentId}: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
+import type { IncidentEvent } from "../../src/domain/incident-event.ts";
+import { applyCommand, holdsAnOrder, incidentIdFor, openIncident, type Incident } from "../../src/domain/incident.ts";
+import type { DispatchStore, StudentIndex, Versioned } from "../../src/ports/dispatch-store.ts";
+import type { Decision, DispatchWriter } from "./writer.ts";
+
+/** Orders of one student written in one commit at most (etcd takes 128 operations per transaction). */
+const ORDERS_PER_COMMIT = 50;
+
+export interface IntakeCounts {
+  opened: number;
+  attached: number;
+  /** Orders already held by an incident (a redelivery): nothing written. */
+  known: number;
+}
+
+/**
+ * Deployment orders into incidents. Per student: with an open incident, the new orders attach to it (no
+ * second patrol); without, the first opens one — a CAS on the student's index ("no open incident") and on
+ * the incident's id ("never opened"), so a redelivered order, or two processes reading the same order,
+ * open one incident. Orders the incident already holds, or that the student's last closed incident held,
+ * are known and skipped: the consumer commits its offsets only after this resolves, so a crash redelivers.
+ */
+export class OrderIntake {
+  constructor(
+    private readonly writer: DispatchWriter,
+    private readonly concurrency = 16,
+  ) {}
+
+  private get store(): DispatchStore {
+    return this.writer.store;
+  }
+
+  /** Takes every order in; students are handled concurrently, each student's orders in order. */
+  async take(orders: DeploymentOrder[]): Promise<IntakeCounts> {
+    const byStudent = new Map<string, DeploymentOrder[]>();
+    for (const o of orders) byStudent.set(o.studentId, [...(byStudent.get(o.studentId) ?? []), o]);
+    const counts: IntakeCounts = { opened: 0, attached: 0, known: 0 };
+    const students = [...byStudent.entries()];
+    let next = 0;
+    const worker = async () => {
+      while (next < students.length) {
+        const [student, list] = students[next++]!;
+        for (let i = 0; i < list.length; i += ORDERS_PER_COMMIT) add(counts, await this.takeStudent(student, list.slice(i, i + ORDERS_PER_COMMIT)));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, students.length) }, worker));
+    return counts;
+  }
+
+  /** One student's orders in one CAS (retried on contention). */
+  takeStudent(studentId: string, orders: DeploymentOrder[]): Promise<IntakeCounts> {
+    return this.writer.run(`take the orders of student ${studentId}`, async (): Promise<Decision<IntakeCounts>> => {
+      const idx = await this.store.getStudent(studentId);
+      const open = idx?.value.openIncidentId ? await this.store.getIncident(idx.value.openIncidentId) : null;
+      if (open && open.value.state !== "resolved" && open.value.state !== "cancelled") return this.attach(open, orders);
+      return this.open(studentId, idx, orders);
+    });
+  }
+
+  private attach(open: Versioned<Incident>, orders: DeploymentOrder[]): Decision<IntakeCounts> {
+    let inc = open.value;
+    const events: IncidentEvent[] = [];
+    for (const order of orders) {
+      const r = applyCommand(inc, null, { type: "attach", order }, { at: this.writer.now(), actor: "dispatch" });
+      if (!r.ok) continue; // a duplicate: already attached
+      inc = r.incident;
+      events.push(r.event);
+    }
+    const counts = { opened: 0, attached: events.length, known: orders.length - events.length };
+    if (events.length === 0) return { result: counts };
+    return { commit: { incident: { value: inc, expect: open.revision }, events }, result: counts };
+  }
+
+  private async open(studentId: string, idx: Versioned<StudentIndex> | null, orders: DeploymentOrder[]): Promise<Decision<IntakeCounts>> {
+    const last = idx?.value.lastIncidentId ? await this.store.getIncident(idx.value.lastIncidentId) : null;
+    const fresh = orders.filter((o, i) => !(last && holdsAnOrder(last.value, o.alertId)) && orders.findIndex((x) => x.alertId === o.alertId) === i);
+    // An order that opened an incident before (not the last one) is known too.
+    while (fresh.length > 0 && (await this.store.getIncident(incidentIdFor(fresh[0]!.alertId)))) fresh.shift();
+    if (fresh.length === 0) return { result: { opened: 0, attached: 0, known: orders.length } };
+    const opened = openIncident(fresh[0]!, { at: this.writer.now(), actor: "dispatch" });
+    let inc = opened.incident;
+    const events = [opened.event];
+    for (const order of fresh.slice(1)) {
+      const r = applyCommand(inc, null, { type: "attach", order }, { at: this.writer.now(), actor: "dispatch" });
+      if (!r.ok) continue;
+      inc = r.incident;
+      events.push(r.event);
+    }
+    return {
+      commit: {
+        incident: { value: inc, expect: 0 },
+        student: { studentId, value: { openIncidentId: inc.id, lastIncidentId: idx?.value.lastIncidentId ?? null }, expect: idx?.revision ?? 0 },
+        events,
+      },
+      result: { opened: 1, attached: events.length - 1, known: orders.length - events.length },
+    };
+  }
+}
+
+function add(into: IntakeCounts, c: IntakeCounts): void {
+  into.opened += c.opened;
+  into.attached += c.attached;
+  into.known += c.known;
+}

@@ -1,0 +1,117 @@
+import { encodeIncidentEvent } from "../../src/domain/incident-event.ts";
+import { TOPICS, type Bus } from "../../src/ports/bus.ts";
+import type { DispatchStore, OutboxEntry } from "../../src/ports/dispatch-store.ts";
+import type { Log } from "../lifecycle.ts";
+import type { DispatchView } from "./view.ts";
+import type { Clock } from "./writer.ts";
+
+export interface RelayOptions {
+  /** Events committed by another store client are published by this relay once they are this old (that client may be dead). */
+  takeoverMs: number;
+  /** A round at least this often. */
+  intervalMs: number;
+  /** Events per publish. */
+  batch: number;
+}
+
+export const DEFAULT_RELAY_OPTIONS: RelayOptions = { takeoverMs: 2000, intervalMs: 250, batch: 500 };
+
+/**
+ * Publishes the outbox to `incident-events`, keyed by incidentId, then takes the events out of it: at
+ * least once (a crash between the publish and the removal publishes them again, with the same event ids,
+ * which readers keep once). Each relay publishes the events its own store client committed at once, and
+ * anyone's once they are `takeoverMs` old, so live processes do not publish each other's events twice and
+ * a killed one's are published anyway. An incident's events go out in seq order: one that must wait holds
+ * back the later ones of its incident.
+ */
+export class OutboxRelay {
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private failures = 0;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private unlisten: () => void = () => {};
+  published = 0;
+
+  constructor(
+    private readonly store: DispatchStore,
+    private readonly bus: Bus,
+    private readonly view: DispatchView,
+    private readonly clock: Clock,
+    private readonly log: Log,
+    private readonly o: RelayOptions = DEFAULT_RELAY_OPTIONS,
+  ) {
+    this.timer = setInterval(() => this.kick(), o.intervalMs);
+    this.timer.unref?.();
+  }
+
+  start(): void {
+    // Every incident change comes with its event: a change is the cue to publish.
+    this.unlisten = this.view.listen(() => this.kick());
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.loop();
+  }
+
+  /** Stops, after publishing what this client committed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unlisten();
+    clearInterval(this.timer);
+    while (this.running) await Bun.sleep(5);
+    try {
+      while ((await this.round()) > 0);
+    } catch (e) {
+      this.log.warn(`dispatch relay: events left in the outbox at stop (another process will publish them): ${(e as Error).message}`);
+    }
+  }
+
+  /** Publishes one batch; the number of events published. */
+  async round(): Promise<number> {
+    const pending = await this.store.pendingEvents(this.o.batch);
+    const due = this.due(pending);
+    if (due.length === 0) return 0;
+    await this.bus.publish(TOPICS.incidentEvents, due.map((e) => ({ key: e.event.incidentId, value: encodeIncidentEvent(e.event) })));
+    await this.store.ackEvents(due.map((e) => e.event.eventId));
+    this.published += due.length;
+    return due.length;
+  }
+
+  private due(pending: OutboxEntry[]): OutboxEntry[] {
+    const now = this.clock.now();
+    const held = new Set<string>();
+    const out: OutboxEntry[] = [];
+    for (const e of pending) {
+      const id = e.event.incidentId;
+      if (held.has(id)) continue;
+      if (e.owner === this.store.clientId || now - e.committedAt >= this.o.takeoverMs) out.push(e);
+      else held.add(id);
+    }
+    return out;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        try {
+          if ((await this.round()) >= this.o.batch) this.again = true;
+          this.failures = 0;
+        } catch (e) {
+          if (this.failures++ === 0) this.log.warn(`dispatch relay: cannot publish incident events (retrying): ${(e as Error).message}`);
+          await Bun.sleep(Math.min(5000, 100 * 2 ** Math.min(this.failures, 6)));
+        }
+      } while (this.again && !this.stopped);
+    } finally {
+      this.running = false;
+    }
+  }
+}
