@@ -75,7 +75,8 @@ export class DispatchWriter {
       if (!p) {
         const v = await patrols(id);
         if (!v) throw new DispatchNotFoundError("patrol", id);
-        read.set(id, (p = { value: v.value, expect: v.revision, changed: false }));
+        p = { value: v.value, expect: v.revision, changed: false };
+        read.set(id, p);
       }
       return p;
     };

@@ -45,7 +45,8 @@ function incidentIn(state: IncidentState): { incident: Incident; holder: Patrol 
   };
   let dt = 0;
   for (const c of steps[state]) {
-    const r = ok(applyCommand(incident, holder, c, ctx((dt += 1000))));
+    dt += 1000;
+    const r = ok(applyCommand(incident, holder, c, ctx(dt)));
     incident = r.incident;
     holder = r.patrols.find((p) => p.id === "p1") ?? holder;
   }

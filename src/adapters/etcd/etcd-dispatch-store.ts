@@ -219,7 +219,10 @@ export class EtcdDispatchStore implements DispatchStore {
       if (ev.type !== "Put") continue;
       const revision = Number(ev.kv.mod_revision);
       let c = out[out.length - 1];
-      if (!c || c.revision !== revision) out.push((c = { revision, incidents: [], patrols: [] }));
+      if (!c || c.revision !== revision) {
+        c = { revision, incidents: [], patrols: [] };
+        out.push(c);
+      }
       const key = ev.kv.key.toString();
       const v = this.versioned<Incident & Patrol>(ev.kv);
       if (!v) continue;
