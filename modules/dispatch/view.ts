@@ -39,6 +39,7 @@ export class DispatchView {
   private readonly onChange = new Set<() => void>();
   private watch: DispatchWatch | null = null;
   private closed = false;
+  private started = false;
   private syncing: Promise<void> | null = null;
 
   private constructor(
@@ -115,9 +116,11 @@ export class DispatchView {
           const snap = await this.store.snapshot();
           this.load(snap);
           this.watch = await this.store.watch(snap.revision, (c) => this.apply(c), (why) => this.reset(why));
+          this.started = true;
           return;
         } catch (e) {
-          if (attempt === 0 && this.revision === 0) throw e;
+          // At open, the caller learns at once that the store cannot be read; later, the view keeps trying.
+          if (!this.started) throw e;
           this.log.warn(`dispatch view: cannot read the store (${(e as Error).message}); retrying`);
           await Bun.sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
         }
@@ -127,7 +130,7 @@ export class DispatchView {
   }
 
   private load(snap: DispatchSnapshot): void {
-    const first = this.revision === 0;
+    const first = !this.started;
     this.incidents.clear();
     this.patrols.clear();
     for (const i of snap.incidents) this.incidents.set(i.value.id, i);
