@@ -63,7 +63,6 @@ const call = (e: Endpoint, headers: Record<string, string>) =>
   fetch(`${acu.url}${e.path}`, { method: e.method, headers: { "content-type": "application/json", ...headers }, body: e.body === undefined ? undefined : JSON.stringify(e.body) });
 
 test("every endpoint: 401 without a token or with an unknown one, 403 with a wrong scope, 2xx with the right one", async () => {
-  const seen: string[] = [];
   for (const e of ENDPOINTS) {
     const name = `${e.method} ${e.path}`;
     for (const [what, headers] of [
@@ -85,10 +84,8 @@ test("every endpoint: 401 without a token or with an unknown one, 403 with a wro
         expect({ name, scope, status: r.status, needs: body.scope }).toEqual({ name, scope, status: 403, needs: e.needs });
         expect(body.error).toContain(`has the ${scope} scope`);
       }
-      seen.push(`${name} ${scope} ${r.status}`);
     }
   }
-  expect(seen.length).toBe(ENDPOINTS.length * 3);
 }, 60_000);
 
 test("open without a token: health, readiness, metrics, the dashboard's files and the API contract", async () => {
