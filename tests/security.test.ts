@@ -98,7 +98,7 @@ test("open without a token: health, readiness, metrics, the dashboard's files an
 });
 
 test("alert stream: token by header or by subprotocol (echoed), never by query string; wrong scope 403", async () => {
-  const ws = acu.url.replace("http", "ws") + "/api/alerts/stream";
+  const ws = `${acu.url.replace("http", "ws")}/api/alerts/stream`;
   expect((await fetch(`${acu.url}/api/alerts/stream`)).status).toBe(401);
   expect((await fetch(`${acu.url}/api/alerts/stream?token=${TOKENS.viewer}`)).status).toBe(401);
   expect((await fetch(`${acu.url}/api/alerts/stream?access_token=${TOKENS.viewer}`)).status).toBe(401);
@@ -186,7 +186,7 @@ test("ingest rate limit: counted in reports per token; over it 429 with Retry-Af
 
 test("alert stream cap: ACU_WS_PER_TOKEN sockets per token, then 429 before the upgrade; a closed one frees a place", async () => {
   const created = JSON.parse((await cli("create", "--scope", "viewer", "--label", "ws cap")).out) as { token: string };
-  const url = acu.url.replace("http", "ws") + "/api/alerts/stream";
+  const url = `${acu.url.replace("http", "ws")}/api/alerts/stream`;
   await eventually("the viewer token to be accepted", async () => (await fetch(`${acu.url}/api/alerts`, { headers: bearer(created.token) })).status === 200, 2000, 20);
   const open = () =>
     new Promise<WebSocket>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { lineLogger, silentLogger, type Logger } from "../../src/log.ts";
+import { lineLogger, type Logger } from "../../src/log.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

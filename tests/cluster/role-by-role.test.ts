@@ -61,7 +61,10 @@ describe.skipIf(!cluster)("role by role on the local cluster", () => {
     const iso = await isolatedRun(cluster!, o.name);
     drops.push(iso.drop);
     const env = { ...iso.env, ...o.env, ACU_SINK_FLUSH_MS: "2000", ACU_ANALYZER_SCHEDULE: "*/5 * * * * *" };
-    const start = (role: string) => startAcu({ dataDir: join(dir, o.name), env, args: [`--role=${role}`] }).then((p) => (procs.push(p), p));
+    const start = (role: string) => startAcu({ dataDir: join(dir, o.name), env, args: [`--role=${role}`] }).then((p) => {
+      procs.push(p);
+      return p;
+    });
     const http = await start("http");
     const [ingestA, ingestB] = await Promise.all([start("ingest"), start("ingest")]);
     await Promise.all([start("alert"), start("alert"), start("alert"), start("sink"), start("analyzer")]);
