@@ -62,7 +62,7 @@ function destination(o: LoggerOptions): pino.DestinationStream {
       singleLine: true,
       translateTime: "UTC:yyyy-mm-dd'T'HH:MM:ss.l'Z'",
       ignore: "pid,hostname",
-      ...(write ? { destination: { write: (s: string) => (write(s), true) } as unknown as NodeJS.WritableStream } : {}),
+      ...(write ? { destination: { write: (s: string) => { write(s); return true; } } as unknown as NodeJS.WritableStream } : {}),
     });
   if (write) return { write: (s: string) => write(s) };
   // Synchronous: a line is out before the process can die (kill -9 tests read the last lines).

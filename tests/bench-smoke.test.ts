@@ -19,9 +19,11 @@ describe.skipIf(process.env.ACU_SKIP_BENCH_SMOKE === "1")("bench harness smoke",
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   test("bun run bench --smoke: every benchmark writes a complete result", async () => {
+    const t0 = performance.now();
     const p = Bun.spawn({ cmd: [process.execPath, "run", join(ROOT, "bench/run.ts"), "--smoke", "--out", out], cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env } });
     const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     expect(code, `${stdout.slice(-6000)}\n${stderr.slice(-3000)}`).toBe(0);
+    const elapsedS = (performance.now() - t0) / 1000;
     for (const name of NAMES) {
       const file = join(out, `${name}.json`);
       expect(existsSync(file), `${name}.json missing\n${stdout.slice(-4000)}`).toBe(true);
@@ -29,7 +31,9 @@ describe.skipIf(process.env.ACU_SKIP_BENCH_SMOKE === "1")("bench harness smoke",
       expect(r.name).toBe(name);
       expect(r.mode).toBe("smoke");
       expect(typeof r.startedAt).toBe("string");
+      // A benchmark's own duration (rounded to 0.1 s) lies within the harness run that contains it.
       expect(r.durationS).toBeGreaterThanOrEqual(0);
+      expect(r.durationS).toBeLessThanOrEqual(elapsedS + 0.05);
       expect(typeof r.params).toBe("object");
       expect(Array.isArray(r.notes)).toBe(true);
       expect(r.runs.length).toBeGreaterThan(0);

@@ -63,7 +63,6 @@ const call = (e: Endpoint, headers: Record<string, string>) =>
   fetch(`${acu.url}${e.path}`, { method: e.method, headers: { "content-type": "application/json", ...headers }, body: e.body === undefined ? undefined : JSON.stringify(e.body) });
 
 test("every endpoint: 401 without a token or with an unknown one, 403 with a wrong scope, 2xx with the right one", async () => {
-  const seen: string[] = [];
   for (const e of ENDPOINTS) {
     const name = `${e.method} ${e.path}`;
     for (const [what, headers] of [
@@ -85,10 +84,8 @@ test("every endpoint: 401 without a token or with an unknown one, 403 with a wro
         expect({ name, scope, status: r.status, needs: body.scope }).toEqual({ name, scope, status: 403, needs: e.needs });
         expect(body.error).toContain(`has the ${scope} scope`);
       }
-      seen.push(`${name} ${scope} ${r.status}`);
     }
   }
-  expect(seen.length).toBe(ENDPOINTS.length * 3);
 }, 60_000);
 
 test("open without a token: health, readiness, metrics, the dashboard's files and the API contract", async () => {
@@ -101,7 +98,7 @@ test("open without a token: health, readiness, metrics, the dashboard's files an
 });
 
 test("alert stream: token by header or by subprotocol (echoed), never by query string; wrong scope 403", async () => {
-  const ws = acu.url.replace("http", "ws") + "/api/alerts/stream";
+  const ws = `${acu.url.replace("http", "ws")}/api/alerts/stream`;
   expect((await fetch(`${acu.url}/api/alerts/stream`)).status).toBe(401);
   expect((await fetch(`${acu.url}/api/alerts/stream?token=${TOKENS.viewer}`)).status).toBe(401);
   expect((await fetch(`${acu.url}/api/alerts/stream?access_token=${TOKENS.viewer}`)).status).toBe(401);
@@ -189,7 +186,7 @@ test("ingest rate limit: counted in reports per token; over it 429 with Retry-Af
 
 test("alert stream cap: ACU_WS_PER_TOKEN sockets per token, then 429 before the upgrade; a closed one frees a place", async () => {
   const created = JSON.parse((await cli("create", "--scope", "viewer", "--label", "ws cap")).out) as { token: string };
-  const url = acu.url.replace("http", "ws") + "/api/alerts/stream";
+  const url = `${acu.url.replace("http", "ws")}/api/alerts/stream`;
   await eventually("the viewer token to be accepted", async () => (await fetch(`${acu.url}/api/alerts`, { headers: bearer(created.token) })).status === 200, 2000, 20);
   const open = () =>
     new Promise<WebSocket>((resolve, reject) => {

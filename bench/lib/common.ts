@@ -135,7 +135,7 @@ export function writeResult(ctx: BenchContext, r: BenchResult): string {
   r.machine.loadAverage.end = loadavg().map((l) => Math.round(l * 100) / 100);
   mkdirSync(ctx.outDir, { recursive: true });
   const file = join(ctx.outDir, `${r.name}.json`);
-  writeFileSync(file, JSON.stringify(r, null, 2) + "\n");
+  writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
   return file;
 }
 

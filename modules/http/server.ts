@@ -30,6 +30,7 @@ const MAX_BUFFERED = 4 * 1024 * 1024;
 export function startHttpServer(deps: {
   port: number;
   hostname?: string;
+  // biome-ignore lint/suspicious/noExplicitAny: route groups differ in their Env (AuthEnv, BlankEnv) and Hono's types are invariant in it
   routes: Hono<any>[];
   feed: AlertFeed | null;
   log: Log;

@@ -118,6 +118,7 @@ export function parseTokenRecord(raw: unknown): TokenRecord | null {
 /** A label as given on the command line: short, printable, one line. */
 export function validateLabel(raw: string | undefined): { ok: true; value: string } | { ok: false; message: string } {
   const v = raw ?? "";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what a label must not hold
   if (v.length > 100 || /[\x00-\x1f\x7f]/.test(v)) return { ok: false, message: "a label is at most 100 printable characters" };
   return { ok: true, value: v };
 }

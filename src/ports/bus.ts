@@ -71,7 +71,7 @@ export interface ConsumerOptions {
    */
   onPosition?: (topic: string, partition: number, next: number) => void;
   /** Called when partitions are given; the handler may seek (the sink skips what the lake already holds). */
-  onAssign?: (partitions: Array<{ topic: string; partition: number; committed: number }>) => Promise<Array<OffsetCommit> | void>;
+  onAssign?: (partitions: Array<{ topic: string; partition: number; committed: number }>) => Promise<Array<OffsetCommit> | undefined>;
 }
 
 export interface Consumer {

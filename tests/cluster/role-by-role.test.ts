@@ -61,7 +61,10 @@ describe.skipIf(!cluster)("role by role on the local cluster", () => {
     const iso = await isolatedRun(cluster!, o.name);
     drops.push(iso.drop);
     const env = { ...iso.env, ...o.env, ACU_SINK_FLUSH_MS: "2000", ACU_ANALYZER_SCHEDULE: "*/5 * * * * *" };
-    const start = (role: string) => startAcu({ dataDir: join(dir, o.name), env, args: [`--role=${role}`] }).then((p) => (procs.push(p), p));
+    const start = (role: string) => startAcu({ dataDir: join(dir, o.name), env, args: [`--role=${role}`] }).then((p) => {
+      procs.push(p);
+      return p;
+    });
     const http = await start("http");
     const [ingestA, ingestB] = await Promise.all([start("ingest"), start("ingest")]);
     await Promise.all([start("alert"), start("alert"), start("alert"), start("sink"), start("analyzer")]);
@@ -125,6 +128,7 @@ describe.skipIf(!cluster)("role by role on the local cluster", () => {
     }
     const rg = (await (await fetch(`${http.url}/api/analytics/regions?exerciseId=bsq`, { headers: viewer })).json()) as { regions: Array<{ region: string; reports: number; failures: number }> };
     const wantRegions = want.regions("bsq");
+    expect(rg.regions.map((r) => r.region).sort()).toEqual([...wantRegions.keys()].sort());
     for (const r of rg.regions) expect([r.region, r.reports, r.failures]).toEqual([r.region, wantRegions.get(r.region)!.reports, wantRegions.get(r.region)!.failures]);
     const h = (await (await fetch(`${http.url}/api/analytics/hotspots?exerciseId=bsq&limit=10`, { headers: viewer })).json()) as { cells: Array<{ failures: number }> };
     expect(h.cells.map((c) => c.failures)).toEqual(want.hotspots("bsq").slice(0, 10).map((c) => c.failures));

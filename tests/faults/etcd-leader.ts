@@ -80,7 +80,11 @@ export async function etcdLeader(cluster: FaultCluster, dir: string, procs: Set<
   const gap = (kind: "write" | "read") => {
     let last = tKill;
     let longest = 0;
-    for (const o of ops) if (o.kind === kind && o.ok && o.end >= tKill) (longest = Math.max(longest, o.end - last)), (last = o.end);
+    for (const o of ops) {
+      if (o.kind !== kind || !o.ok || o.end < tKill) continue;
+      longest = Math.max(longest, o.end - last);
+      last = o.end;
+    }
     return longest;
   };
   const failed = (kind: "write" | "read") => ops.filter((o) => o.kind === kind && !o.ok && o.end >= tKill).length;

@@ -289,7 +289,7 @@ export function record(s: FaultSummary): void {
     all = JSON.parse(readFileSync(SUMMARY_PATH, "utf8")) as FaultSummary[];
   } catch {}
   all = all.filter((x) => x.name !== s.name).concat([{ ...s, at: new Date().toISOString() } as FaultSummary]);
-  writeFileSync(`${SUMMARY_PATH}.tmp`, JSON.stringify(all, null, 2) + "\n");
+  writeFileSync(`${SUMMARY_PATH}.tmp`, `${JSON.stringify(all, null, 2)}\n`);
   renameSync(`${SUMMARY_PATH}.tmp`, SUMMARY_PATH);
   console.log(
     `FAULT ${s.name.padEnd(22)} acknowledged=${s.acknowledged} lost=${s.lost} duplicated=${s.duplicated} recoveryMs=${s.recoveryMs ?? "-"} — ${s.notes}`,

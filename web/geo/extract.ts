@@ -82,5 +82,5 @@ if (missing.length) throw new Error(`regions missing from ${source}: ${missing.j
 const collection = (features: Feature[]) => ({ type: "FeatureCollection", features }) as FeatureCollection;
 const result = topology({ regions: collection(regions), neighbours: collection(land) }, 1e4);
 const json = JSON.stringify(result);
-writeFileSync(out, json + "\n");
+writeFileSync(out, `${json}\n`);
 console.log(`wrote ${out}: ${regions.length} regions, ${land.length} neighbours, ${(json.length / 1024).toFixed(1)} KiB`);

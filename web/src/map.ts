@@ -169,7 +169,10 @@ export class FranceMap {
     this.hotspots = hs;
     clear(this.hotspotLayer);
     this.hotspotCircles = [];
-    if (!hs) return this.renderLegend();
+    if (!hs) {
+      this.renderLegend();
+      return;
+    }
     const max = Math.max(1, ...hs.cells.map((c) => c.failures));
     // Biggest first so small circles stay on top and can be pointed at.
     const order = hs.cells.map((c, i) => ({ c, i })).sort((a, b) => b.c.failures - a.c.failures);
@@ -199,8 +202,13 @@ export class FranceMap {
 
   /** Marks one hotspot (from the list beside the map) and shows its tooltip; null clears. */
   highlight(i: number | null): void {
-    this.hotspotCircles.forEach((c, k) => c?.classList.toggle("active", k === i));
-    if (i === null) return this.hideTip();
+    this.hotspotCircles.forEach((c, k) => {
+      c?.classList.toggle("active", k === i);
+    });
+    if (i === null) {
+      this.hideTip();
+      return;
+    }
     this.showHotspotTip(i, null);
   }
 
@@ -300,7 +308,7 @@ export class FranceMap {
         h("span", { class: "ends" }, h("span", {}, lo === null ? "–" : formatRegionValue(lo, this.shading)), h("span", {}, hi === null ? "–" : formatRegionValue(hi, this.shading))),
       ),
     );
-    if (this.hotspots && this.hotspots.cells.length) {
+    if (this.hotspots?.cells.length) {
       const max = Math.max(...this.hotspots.cells.map((c) => c.failures));
       this.legend.append(h("div", { class: "legend-item" }, h("span", { class: "swatch circle" }), t("legendHotspots", { max: fmtInt(max) })));
     }

@@ -28,15 +28,15 @@ export function renderRegions(
       h("td", { class: "num rank" }, v === null ? "–" : i + 1),
       h("th", { scope: "row" }, h("span", { class: "key", style: `background: ${map.fillOf(name) || "#e3e6eb"}`, title: v === null ? undefined : formatRegionValue(v, shading) }), name),
       h("td", { class: "num" }, r ? fmtInt(r.reports) : "0"),
-      h("td", { class: "num" }, r && r.reports ? fmtNum(r.averageScore) : "–"),
+      h("td", { class: "num" }, r?.reports ? fmtNum(r.averageScore) : "–"),
       h("td", { class: "num" }, r ? fmtInt(r.failures) : "0"),
-      h("td", { class: "num" }, r && r.reports ? fmtPct(r.failures / r.reports) : "–"),
+      h("td", { class: "num" }, r?.reports ? fmtPct(r.failures / r.reports) : "–"),
     );
     tr.addEventListener("mouseenter", () => map.highlightRegion(name));
     tr.addEventListener("mouseleave", () => map.highlightRegion(null));
     els.tbody.append(tr);
   });
   const unknown = byName.get(UNKNOWN_REGION);
-  els.unknown.textContent = unknown && unknown.reports ? t("rgUnknown", { n: fmtInt(unknown.reports) }) : "";
+  els.unknown.textContent = unknown?.reports ? t("rgUnknown", { n: fmtInt(unknown.reports) }) : "";
   els.unknown.hidden = !els.unknown.textContent;
 }

@@ -94,7 +94,7 @@ export class ThresholdsPanel {
   /** Runs an operator change; shows the API's message when it refuses. True when it was applied. */
   private async act(form: HTMLElement, call: (token: string) => Promise<Thresholds>, ok: (s: Thresholds) => string, msgEl?: HTMLElement): Promise<boolean> {
     const buttons = [...form.querySelectorAll("button")];
-    buttons.forEach((b) => (b.disabled = true));
+    for (const b of buttons) b.disabled = true;
     try {
       const next = await withToken(call);
       if (!next) return false;
@@ -108,7 +108,7 @@ export class ThresholdsPanel {
       this.say(form, e instanceof ApiError ? e.message : String(e), true, msgEl);
       return false;
     } finally {
-      buttons.forEach((b) => (b.disabled = false));
+      for (const b of buttons) b.disabled = false;
     }
   }
 

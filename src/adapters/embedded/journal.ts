@@ -49,7 +49,6 @@ export class Journal {
   private closed = false;
 
   private constructor(
-    private readonly path: string,
     fd: number,
     size: number,
     private readonly visitor: JournalVisitor,
@@ -71,7 +70,7 @@ export class Journal {
     }
     closeSync(fd);
     // Reopen without O_APPEND so positional writes land where the index says.
-    return new Journal(path, openSync(path, "r"), good, visitor, await open(path, "r+"));
+    return new Journal(openSync(path, "r"), good, visitor, await open(path, "r+"));
   }
 
   append(entries: JournalEntry[]): Promise<void> {

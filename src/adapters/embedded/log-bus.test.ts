@@ -42,7 +42,7 @@ test("a second process cannot open a log that a live process owns", async () => 
   const d = join(dir, "locked");
   const bus = await EmbeddedLogBus.open(d, { t: 1 });
   const child = Bun.spawnSync({
-    cmd: [process.execPath, "-e", `import { EmbeddedLogBus } from ${JSON.stringify(import.meta.dir + "/log-bus.ts")}; await EmbeddedLogBus.open(${JSON.stringify(d)}, { t: 1 });`],
+    cmd: [process.execPath, "-e", `import { EmbeddedLogBus } from ${JSON.stringify(`${import.meta.dir}/log-bus.ts`)}; await EmbeddedLogBus.open(${JSON.stringify(d)}, { t: 1 });`],
     stderr: "pipe",
   });
   expect(child.exitCode).not.toBe(0);

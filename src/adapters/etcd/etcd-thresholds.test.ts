@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { lineLogger, silentLogger } from "../../log.ts";
+import { lineLogger } from "../../log.ts";
 import { Etcd3 } from "etcd3";
 import { thresholdContract } from "../../ports/thresholds.contract.ts";
 import { EtcdThresholdStore, parseThreshold } from "./etcd-thresholds.ts";

@@ -343,7 +343,7 @@ export class EtcdThresholdStore implements ThresholdStore {
     for (const [key, e] of kvs) {
       if (key === this.defaultKey) {
         const v = parseThreshold(e.value);
-        if (v === null) this.warn(key, e, "not a whole percent 0..100; the default stays " + this.fallbackDefault);
+        if (v === null) this.warn(key, e, `not a whole percent 0..100; the default stays ${this.fallbackDefault}`);
         else defaultThreshold = v;
       } else if (key.startsWith(this.exercisesPrefix)) {
         const id = key.slice(this.exercisesPrefix.length);

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { lineLogger, silentLogger } from "../../log.ts";
+import { silentLogger } from "../../log.ts";
 import { Etcd3 } from "etcd3";
 import { tokenContract } from "../../ports/tokens.contract.ts";
 import { EtcdTokenStore } from "./etcd-tokens.ts";

@@ -124,7 +124,7 @@ export class WebHdfsLake implements Lake {
     // Resolve only for a file the NameNode holds complete: every byte sent, in closed blocks (a file still
     // under construction, or cut short, reports fewer). Anything else is not left under the final name.
     const published = await this.status(target, rel);
-    if (!published || published.type !== "FILE" || published.length !== bytes.length) {
+    if (published?.type !== "FILE" || published.length !== bytes.length) {
       if (published?.type === "FILE") await this.deleteQuietly(target);
       const found = published ? `${published.type} of ${published.length} bytes` : "no file";
       throw new WebHdfsError(`WebHDFS CREATE ${rel}: wrote ${bytes.length} bytes, the NameNode then held ${found} (${this.base}); removed, to be written again`, "CREATE", rel, undefined, undefined, true);

@@ -1,5 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { lineLogger, silentLogger } from "../../log.ts";
+import { lineLogger } from "../../log.ts";
 import { busContract } from "../../ports/bus.contract.ts";
 import { BusUnavailableError } from "../../ports/bus.ts";
 import { checkWritten, KafkaBus } from "./kafka-bus.ts";

@@ -535,7 +535,7 @@ class KafkaConsumer implements Consumer {
       const end = await this.bus.endOffsets(this.logical(t.topic));
       for (const p of t.partitions) {
         const c = Number(p.offset);
-        lag += Math.max(0, end[p.partition]! - (c < 0 ? 0 : c));
+        lag += Math.max(0, end[p.partition]! - Math.max(c, 0));
       }
     }
     return lag;
@@ -588,7 +588,7 @@ class KafkaConsumer implements Consumer {
       const committed = await this.bus.admin.fetchOffsets({ groupId: this.bus.name(this.options.group), topics: [...new Set(now.map((n) => this.bus.name(n.topic)))] });
       const parts = now.map((n) => {
         const c = Number(committed.find((t) => t.topic === this.bus.name(n.topic))?.partitions.find((p) => p.partition === n.partition)?.offset ?? -1);
-        return { ...n, committed: c < 0 ? 0 : c };
+        return { ...n, committed: Math.max(c, 0) };
       });
       const seeks = (await this.options.onAssign(parts)) ?? [];
       for (const s of seeks) this.consumer.seek({ topic: this.bus.name(s.topic), partition: s.partition, offset: String(s.offset) });

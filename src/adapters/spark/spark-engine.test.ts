@@ -17,7 +17,7 @@ import { ArrowAnalyticsEngine } from "../embedded/arrow-engine.ts";
 import { LocalLake } from "../embedded/local-lake.ts";
 import { WebHdfsLake } from "../hdfs/webhdfs-lake.ts";
 import { PostgresWarehouse } from "../postgres/postgres-warehouse.ts";
-import { JDBC_PASSWORD_ENV, jdbcTarget, SparkAnalyticsEngine, type SparkLogLevel } from "./spark-engine.ts";
+import { JDBC_PASSWORD_ENV, jdbcTarget, SparkAnalyticsEngine } from "./spark-engine.ts";
 import { rng } from "../../../tests/support/lake-fixture.ts";
 
 /**
@@ -197,7 +197,7 @@ function expectSame(actual: unknown, expected: unknown, path = "$"): void {
   }
   if (Array.isArray(actual) && Array.isArray(expected)) {
     if (actual.length !== expected.length) throw new Error(`${path}: ${actual.length} items, expected ${expected.length}`);
-    actual.forEach((a, i) => expectSame(a, expected[i], `${path}[${i}]`));
+    for (const [i, a] of actual.entries()) expectSame(a, expected[i], `${path}[${i}]`);
     return;
   }
   if (actual && expected && typeof actual === "object" && typeof expected === "object") {
@@ -223,7 +223,7 @@ class GhostLake implements Lake {
   }
   async list(prefix: string): Promise<LakeFile[]> {
     const files = await this.inner.list(prefix);
-    return this.ghost && this.ghost.startsWith(prefix) ? [...files, { path: this.ghost, size: 1 }] : files;
+    return this.ghost?.startsWith(prefix) ? [...files, { path: this.ghost, size: 1 }] : files;
   }
   read(path: string): Promise<Uint8Array> {
     return this.inner.read(path);

@@ -126,7 +126,7 @@ export class SparkAnalyticsEngine implements AnalyticsEngine {
     try {
       const filesFrom = join(dir, "files.txt");
       const result = join(dir, "result.json");
-      await writeFile(filesFrom, req.files.map((f) => this.o.lake.uri(f)).join("\n") + "\n");
+      await writeFile(filesFrom, `${req.files.map((f) => this.o.lake.uri(f)).join("\n")}\n`);
       const t0 = performance.now();
       this.log(`spark: run ${req.runId}: ${req.files.length} file(s) on ${this.o.master}`, "info");
       await this.submit(req, dir, filesFrom, result);
