@@ -4,7 +4,7 @@
  * else writes to stdout while roles run.
  */
 import pino from "pino";
-import pretty from "pino-pretty";
+import { prettyFactory } from "pino-pretty";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -54,17 +54,13 @@ function pinoOptions(level: LogLevel): pino.LoggerOptions {
 }
 
 function destination(o: LoggerOptions): pino.DestinationStream {
-  const write = o.write;
-  if (o.format === "text")
-    return pretty({
-      sync: true,
-      colorize: false,
-      singleLine: true,
-      translateTime: "UTC:yyyy-mm-dd'T'HH:MM:ss.l'Z'",
-      ignore: "pid,hostname",
-      ...(write ? { destination: { write: (s: string) => { write(s); return true; } } as unknown as NodeJS.WritableStream } : {}),
-    });
-  if (write) return { write: (s: string) => write(s) };
+  const out = o.write ?? ((line: string) => void process.stdout.write(line));
+  if (o.format === "text") {
+    // Formatted in place, synchronously (pino-pretty's formatter, not its stream or a worker thread).
+    const format = prettyFactory({ colorize: false, singleLine: true, translateTime: "UTC:yyyy-mm-dd'T'HH:MM:ss.l'Z'", ignore: "pid,hostname" });
+    return { write: (s: string) => out(format(s)) };
+  }
+  if (o.write) return { write: (s: string) => out(s) };
   // Synchronous: a line is out before the process can die (kill -9 tests read the last lines).
   return pino.destination({ dest: 1, sync: true });
 }
