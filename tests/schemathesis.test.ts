@@ -11,7 +11,8 @@ setDefaultTimeout(600_000);
  * stream (schemathesis speaks HTTP only; tests/security.test.ts and tests/slow-client.test.ts drive it).
  * Every check schemathesis has: no server error, and no answer that contradicts the document — status,
  * content type, headers, body schema, invalid input refused, valid input accepted, auth enforced,
- * unsupported methods refused with 405 and Allow. Bounded by examples per operation.
+ * unsupported methods refused with 405 and Allow. Bounded by examples per operation; one worker (hypothesis
+ * under threads hit a CPython ast.parse race once, a runtime error of the tool, not a finding).
  */
 const MAX_EXAMPLES = Number(process.env.ACU_SCHEMATHESIS_EXAMPLES ?? 25);
 let acu: AcuProcess;
@@ -36,7 +37,7 @@ test(`schemathesis, every check, ${MAX_EXAMPLES} examples per operation: no serv
   const args = [
     ...["--config-file", join(dir, "schemathesis.toml"), "run", join(dir, "openapi.json"), "--url", acu.url],
     ...["--checks", "all", "--max-examples", String(MAX_EXAMPLES), "--exclude-operation-id", "streamAlerts"],
-    ...["--seed", String(Number(process.env.ACU_SCHEMATHESIS_SEED ?? 20261127)), "--workers", "2", "--no-color", "--generation-database", "none"],
+    ...["--seed", String(Number(process.env.ACU_SCHEMATHESIS_SEED ?? 20261127)), "--workers", "1", "--no-color", "--generation-database", "none"],
     ...["--report", "junit", "--report-dir", join(dir, "report")],
   ];
   const p = Bun.spawn({ cmd: [join(ROOT, "scripts/schemathesis"), ...args], cwd: dir, stdout: "pipe", stderr: "pipe" });
