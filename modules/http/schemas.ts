@@ -53,7 +53,10 @@ export function validationHook(result: { success: boolean; error?: { issues: Rea
   if (!result.success) return c.json(validationError(result.error?.issues ?? []), 400);
 }
 
-export type BodyResult<T> = { ok: true; value: T } | { ok: false; res: Response };
+/** acu's 400, typed as the `{error}` answer the route definitions declare. */
+const badRequest = (c: Context, error: string) => c.json({ error }, 400);
+
+export type BodyResult<T> = { ok: true; value: T } | { ok: false; res: ReturnType<typeof badRequest> };
 
 /**
  * A JSON request body checked against its schema. Read as JSON whatever its Content-Type (curl -d sends
@@ -64,8 +67,8 @@ export async function readJson<T extends z.ZodType>(c: Context, schema: T): Prom
   try {
     raw = JSON.parse(await c.req.text());
   } catch {
-    return { ok: false, res: c.json({ error: "request body is not valid JSON" }, 400) };
+    return { ok: false, res: badRequest(c, "request body is not valid JSON") };
   }
   const r = schema.safeParse(raw);
-  return r.success ? { ok: true, value: r.data } : { ok: false, res: c.json(validationError(r.error.issues), 400) };
+  return r.success ? { ok: true, value: r.data } : { ok: false, res: badRequest(c, validationError(r.error.issues).error) };
 }

@@ -29,10 +29,10 @@ export const dashboardRoutes = {
 /** GET / and GET /assets/{name}: open, like the probes. */
 export function dashboardGroupRoutes(dashboard: Dashboard) {
   const app = routeGroup();
-  app.openapi(dashboardRoutes.page.route, (c) => c.html(dashboard.html, 200) as never);
+  app.openapi(dashboardRoutes.page.route, (c) => c.html(dashboard.html, 200));
   app.openapi(dashboardRoutes.asset.route, (c) => {
     const a = Object.hasOwn(dashboard.assets, c.req.valid("param").name) ? dashboard.assets[c.req.valid("param").name] : undefined;
-    return a ? (c.body(a.body, 200, { "Content-Type": a.type }) as never) : c.json({ error: "no such asset" }, 404);
+    return a ? c.body(a.body, 200, { "Content-Type": a.type }) : c.json({ error: "no such asset" }, 404);
   });
   return app;
 }

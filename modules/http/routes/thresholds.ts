@@ -18,18 +18,20 @@ export const thresholdsSchema = z
 
 const state = { 200: { description: "The thresholds now", ...json(thresholdsSchema) } } as const;
 const params = z.object({ exerciseId: exerciseIdSchema() });
+const defaultBody = z.object({ default: thresholdValueSchema }, { error: 'the body must be a JSON object like {"default": 50}' });
+const thresholdBody = z.object({ threshold: thresholdValueSchema }, { error: 'the body must be a JSON object like {"threshold": 70}' });
 
 export const thresholdRoutes = {
   list: defineRoute("viewer", { operationId: "getThresholds", method: "get", path: "/api/thresholds", summary: "Thresholds, the default and the store revision", tags: ["thresholds"], responses: state }),
   setDefault: defineRoute(
     "operator",
     { operationId: "setDefaultThreshold", method: "put", path: "/api/thresholds", summary: "Set the default threshold", tags: ["thresholds"], responses: state },
-    { body: z.object({ default: thresholdValueSchema }, { error: 'the body must be a JSON object like {"default": 50}' }) },
+    { body: defaultBody },
   ),
   set: defineRoute(
     "operator",
     { operationId: "setThreshold", method: "put", path: "/api/thresholds/{exerciseId}", summary: "Set an exercise's threshold (whole percent)", tags: ["thresholds"], request: { params }, responses: state },
-    { body: z.object({ threshold: thresholdValueSchema }, { error: 'the body must be a JSON object like {"threshold": 70}' }) },
+    { body: thresholdBody },
   ),
   remove: defineRoute("operator", {
     operationId: "removeThreshold",
@@ -58,18 +60,18 @@ export function thresholdsRoutes(deps: { thresholds: ThresholdStore; log: Logger
 
   app.openapi(thresholdRoutes.list.route, async (c) => c.json(await view(), 200));
   app.openapi(thresholdRoutes.setDefault.route, async (c) => {
-    const b = await readJson(c, thresholdRoutes.setDefault.body!);
-    if (!b.ok) return b.res as never;
-    const { default: value } = b.value as { default: number };
+    const b = await readJson(c, defaultBody);
+    if (!b.ok) return b.res;
+    const value = b.value.default;
     await thresholds.setDefault(value);
     audit.info(`audit: default threshold set to ${value} by ${by(c)}`, { action: "default", threshold: value, tokenId: by(c) });
     return c.json(await view(), 200);
   });
   app.openapi(thresholdRoutes.set.route, async (c) => {
     const { exerciseId } = c.req.valid("param");
-    const b = await readJson(c, thresholdRoutes.set.body!);
-    if (!b.ok) return b.res as never;
-    const { threshold } = b.value as { threshold: number };
+    const b = await readJson(c, thresholdBody);
+    if (!b.ok) return b.res;
+    const { threshold } = b.value;
     await thresholds.set(exerciseId, threshold);
     audit.info(`audit: threshold of ${exerciseId} set to ${threshold} by ${by(c)}`, { action: "set", exerciseId, threshold, tokenId: by(c) });
     return c.json(await view(), 200);
