@@ -193,6 +193,7 @@ async function runRoles(cfg: Config): Promise<void> {
             feed,
             analytics,
             dashboard,
+            log,
           }),
         );
       }
