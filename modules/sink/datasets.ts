@@ -1,7 +1,8 @@
 import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/deployment-order.ts";
+import { decodeIncidentEvent } from "../../src/domain/incident-event.ts";
 import type { LakeDataset } from "../../src/domain/lake-layout.ts";
 import { decodeReport } from "../../src/domain/report.ts";
-import { encodeDeployments, encodeReports, type LakeReport } from "../../src/formats/parquet.ts";
+import { encodeDeployments, encodeIncidentEvents, encodeReports, lakeIncidentEvent, type LakeIncidentEvent, type LakeReport } from "../../src/formats/parquet.ts";
 import { TOPICS, type BusRecord } from "../../src/ports/bus.ts";
 import type { Log } from "../lifecycle.ts";
 
@@ -41,6 +42,16 @@ export const deploymentsDataset: SinkDataset<DeploymentRow> = {
   encode: encodeDeployments,
 };
 
+/** Every transition of every incident: a relay that publishes an event twice publishes the same eventId. */
+export const incidentsDataset: SinkDataset<LakeIncidentEvent> = {
+  dataset: "incidents",
+  topic: TOPICS.incidentEvents,
+  idColumn: "eventId",
+  id: (e) => e.eventId,
+  decode: (r, log) => toIncidentEvent(r, log),
+  encode: encodeIncidentEvents,
+};
+
 /** The report with its bus position, or null if the message is malformed (counted when its file is written). */
 function toReport(r: BusRecord): LakeReport | null {
   try {
@@ -59,6 +70,15 @@ function toDeployment(r: BusRecord, log: Log): DeploymentRow | null {
     return { ...decodeDeploymentOrder(r.value), partition: r.partition, offset: r.offset };
   } catch (e) {
     log.warn(`sink: skipped malformed deployment order at ${r.topic}/${r.partition}@${r.offset}: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+function toIncidentEvent(r: BusRecord, log: Log): LakeIncidentEvent | null {
+  try {
+    return lakeIncidentEvent(decodeIncidentEvent(r.value), r.partition, r.offset);
+  } catch (e) {
+    log.warn(`sink: skipped malformed incident event at ${r.topic}/${r.partition}@${r.offset}: ${(e as Error).message}`);
     return null;
   }
 }

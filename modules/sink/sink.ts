@@ -3,7 +3,7 @@ import type { Bus, RecordBatch } from "../../src/ports/bus.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import type { Log, Running } from "../lifecycle.ts";
 import { SinkPartitions } from "./assignment.ts";
-import { deploymentsDataset, reportsDataset, type SinkDataset } from "./datasets.ts";
+import { deploymentsDataset, incidentsDataset, reportsDataset, type SinkDataset } from "./datasets.ts";
 import { FlushQueue } from "./flush-queue.ts";
 import { DatasetWriter } from "./lake-writer.ts";
 
@@ -16,15 +16,16 @@ export interface SinkOptions {
   flushAgeMs: number;
   /** …or once it holds this many records. */
   flushRecords: number;
-  /** Ids remembered per dataset to drop a report resent by a laptop (its 202 lost) or an order published twice. */
+  /** Ids remembered per dataset to drop a report resent by a laptop (its 202 lost), or an order or incident event published twice. */
   recentIds?: number;
 }
 
 /** Every topic the sink keeps, and how. */
-const DATASETS: ReadonlyArray<SinkDataset<unknown>> = [reportsDataset, deploymentsDataset];
+const DATASETS: ReadonlyArray<SinkDataset<unknown>> = [reportsDataset, deploymentsDataset, incidentsDataset];
 
 /**
- * The sink role: every report into `reports/`, every deployment order into `deployments/`, as Parquet.
+ * The sink role: every report into `reports/`, every deployment order into `deployments/`, every incident
+ * event into `incidents/`, as Parquet.
  * A partition's offsets are committed only after its file is durable in the lake; at start the sink
  * resumes after the highest offset the lake already holds, so a crash between write and commit
  * neither loses nor duplicates rows.
