@@ -12,7 +12,7 @@ export { CELL_SIZE_SETTING } from "./merge.ts";
 export type { RunSummary } from "./run.ts";
 
 /**
- * The analyzer role: every tick, the report files of the lake not yet counted are aggregated by an
+ * The analyzer role: every tick, the report and incident files of the lake not yet counted are aggregated by an
  * analytics engine into the warehouse's partial_* tables, then merged into the cumulative tables in one
  * transaction that also records the files as counted. A file is therefore counted exactly once: a run
  * that fails at any point merges nothing, and the next run retries its files. Raw lake data is never
@@ -54,7 +54,7 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
     const s = await runOnce(context, what);
     metrics.analyzerRunSeconds.observe({ outcome: s.outcome }, s.durationMs / 1000);
     if (s.outcome === "succeeded")
-      log.info(`analyzer: ${what} ${s.runId} succeeded (${engine.engine}): ${s.files} file(s), ${s.rows} report(s) in ${s.durationMs} ms`);
+      log.info(`analyzer: ${what} ${s.runId} succeeded (${engine.engine}): ${s.files} file(s), ${s.rows} report(s), ${s.incidents} finished incident(s) in ${s.durationMs} ms`);
     else log.warn(`analyzer: ${what} ${s.runId} failed (${engine.engine}) after ${s.durationMs} ms: ${s.error}`);
     if (s.outcome === "succeeded" && s.files > 0) await vacuum.afterMerge(s.rows);
     return s;

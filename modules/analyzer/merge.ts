@@ -8,6 +8,9 @@ const ANALYZER_LOCK = 7_263_002;
 /** What the engine says it read: each partial table must add up to one of these. */
 export interface EngineTotals {
   reports: number;
+  /** Finished incidents (terminal events) and response times, of the incident files. */
+  incidents: number;
+  responses: number;
 }
 
 /**
@@ -48,6 +51,22 @@ const ACCUMULATIONS: readonly Accumulation[] = [
     keys: ["exercise_id", "region", "bucket"],
     sums: ["reports", "score_sum"],
     counted: { column: "reports", total: "reports", unit: "reports" },
+  },
+  {
+    label: "incident",
+    table: "incident_totals",
+    partial: "partial_incident_totals",
+    keys: ["region", "outcome"],
+    sums: ["incidents"],
+    counted: { column: "incidents", total: "incidents", unit: "finished incidents" },
+  },
+  {
+    label: "response",
+    table: "response_histogram",
+    partial: "partial_response_histogram",
+    keys: ["region", "step", "seconds"],
+    sums: ["incidents"],
+    counted: { column: "incidents", total: "responses", unit: "response times" },
   },
 ];
 

@@ -2,14 +2,17 @@ import { LAKE_DIRS } from "../../src/domain/lake-layout.ts";
 import type { AnalyticsEngine } from "../../src/ports/analytics-engine.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import type { Warehouse } from "../../src/ports/warehouse.ts";
-import { checkCellSize, cleanupLeftovers, merge } from "./merge.ts";
+import { checkCellSize, cleanupLeftovers, merge, type EngineTotals } from "./merge.ts";
 import type { RunLog } from "./run-log.ts";
 
 export interface RunSummary {
   runId: string;
   engine: string;
   files: number;
+  /** Reports read. */
   rows: number;
+  /** Finished incidents counted (their terminal events). */
+  incidents: number;
   durationMs: number;
   outcome: "succeeded" | "failed";
   error?: string;
@@ -34,12 +37,14 @@ export async function runOnce(c: RunContext, what: RunKind): Promise<RunSummary>
   const finishedAt = () => new Date(startedAt.getTime() + Math.round(performance.now() - t0)).toISOString();
   let files: string[] = [];
   let rows = 0;
+  let incidents = 0;
   let begun = false;
   const summary = (outcome: RunSummary["outcome"], error?: string): RunSummary => ({
     runId,
     engine: engine.engine,
     files: files.length,
     rows,
+    incidents,
     durationMs: Math.round(performance.now() - t0),
     outcome,
     ...(error !== undefined ? { error } : {}),
@@ -55,8 +60,10 @@ export async function runOnce(c: RunContext, what: RunKind): Promise<RunSummary>
       await runs.succeeded(runId, finishedAt());
       return summary("succeeded");
     }
-    if (files.length > 0) rows = (await engine.computePartials({ runId, files, cellSizeDeg })).rows;
-    await w.transaction((tx) => merge(tx, { runId, files, totals: { reports: rows }, cellSizeDeg, rebuild: what === "rebuild", finishedAt }));
+    const totals = files.length > 0 ? await computePartials(engine, runId, files, cellSizeDeg) : { reports: 0, incidents: 0, responses: 0 };
+    rows = totals.reports;
+    incidents = totals.incidents;
+    await w.transaction((tx) => merge(tx, { runId, files, totals, cellSizeDeg, rebuild: what === "rebuild", finishedAt }));
     return summary("succeeded");
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
@@ -65,9 +72,22 @@ export async function runOnce(c: RunContext, what: RunKind): Promise<RunSummary>
   }
 }
 
+/** The engine's partials of the run's files, report and incident files apart; what it says it read. */
+async function computePartials(engine: AnalyticsEngine, runId: string, files: string[], cellSizeDeg: number): Promise<EngineTotals> {
+  const incidentFiles = files.filter((f) => f.startsWith(`${LAKE_DIRS.incidents}/`));
+  const reportFiles = files.filter((f) => f.startsWith(`${LAKE_DIRS.reports}/`));
+  const res = await engine.computePartials(incidentFiles.length > 0 ? { runId, files: reportFiles, incidentFiles, cellSizeDeg } : { runId, files: reportFiles, cellSizeDeg });
+  if (incidentFiles.length > 0 && !res.incidents) throw new Error(`the ${engine.engine} engine did not count the run's ${incidentFiles.length} incident file(s)`);
+  return { reports: res.rows, incidents: res.incidents?.incidents ?? 0, responses: res.incidents?.responses ?? 0 };
+}
+
+/** The datasets the analyzer counts. */
+const COUNTED_DIRS = [LAKE_DIRS.reports, LAKE_DIRS.incidents];
+
 /** The lake files a run reads: every one for a rebuild, else those not counted yet. */
 async function filesToCount(c: RunContext, what: RunKind): Promise<string[]> {
-  const listed = (await c.lake.list(`${LAKE_DIRS.reports}/`)).map((f) => f.path).filter((p) => p.endsWith(".parquet"));
+  const listed: string[] = [];
+  for (const dir of COUNTED_DIRS) for (const f of await c.lake.list(`${dir}/`)) if (f.path.endsWith(".parquet")) listed.push(f.path);
   if (what === "rebuild") return listed;
   const fresh = await c.warehouse.query<{ path: string }>(
     `SELECT u.path FROM unnest($1::text[]) AS u(path)
