@@ -1,9 +1,10 @@
-import { afterEach, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { lineLogger, silentLogger } from "../../src/log.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedLogBus } from "../../src/adapters/embedded/log-bus.ts";
+import { KafkaBus } from "../../src/adapters/kafka/kafka-bus.ts";
 import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
 import { lakePath } from "../../src/domain/lake-layout.ts";
 import { encodeReport, type Report } from "../../src/domain/report.ts";
@@ -39,8 +40,8 @@ async function lakeRows(lake: LocalLake) {
   return rows;
 }
 
-async function until(check: () => Promise<boolean>) {
-  const deadline = Date.now() + 15_000;
+async function until(check: () => Promise<boolean>, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error("timed out");
     await Bun.sleep(50);
@@ -260,4 +261,33 @@ test("an incidents file written before a crash but not committed is neither lost
   expect(new Set(rows.map((r) => `${r.partition}:${Number(r.offset)}`)).size).toBe(events.length);
   expect(new Set(rows.map((r) => r.eventId)).size).toBe(events.length);
   await bus.close();
+});
+
+const BROKERS = process.env.ACU_KAFKA_BROKERS ?? "";
+
+describe.skipIf(!BROKERS)("on Kafka", () => {
+  test("incident events, a republished copy among them, land in incidents/ once each, every offset committed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "acu-sink-kafka-"));
+    dirs.push(dir);
+    const namespace = `acu-sink-incidents-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 6)}.`;
+    const partitions = { [TOPICS.reports]: 2, [TOPICS.alerts]: 2, [TOPICS.incidentEvents]: 3 };
+    const bus = await KafkaBus.open({ brokers: BROKERS.split(","), partitions, namespace });
+    try {
+      const lake = new LocalLake(join(dir, "lake"));
+      const events = incidentHistories(150, 9);
+      await bus.publish(TOPICS.incidentEvents, eventMessages([...events, ...events.filter((_, i) => i % 7 === 0)]));
+      const sink = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 200, flushRecords: 10_000 } });
+      await until(async () => (await lakeIncidents(lake)).length >= events.length, 60_000);
+      await Bun.sleep(500);
+      await sink.stop();
+      const rows = await lakeIncidents(lake);
+      expect(rows.length).toBe(events.length);
+      expect(new Map(rows.map((r) => [r.eventId as string, asEvent(r)]))).toEqual(new Map(events.map((e) => [e.eventId, e])));
+      const probe = await bus.consume({ group: "acu-sink", topics: [TOPICS.incidentEvents], commit: "manual" }, async () => {});
+      expect(await probe.lag()).toBe(0);
+      await probe.stop();
+    } finally {
+      await bus.close();
+    }
+  }, 120_000);
 });
