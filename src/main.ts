@@ -77,7 +77,7 @@ class Engines {
   constructor(private readonly cfg: Config) {}
 
   getBus(): Promise<Bus> {
-    const partitions = { [TOPICS.reports]: this.cfg.partitions, [TOPICS.alerts]: this.cfg.partitions, [TOPICS.deadLetters]: 1 };
+    const partitions = { [TOPICS.reports]: this.cfg.partitions, [TOPICS.alerts]: this.cfg.partitions, [TOPICS.deadLetters]: 1, [TOPICS.incidentEvents]: this.cfg.partitions };
     return (this.bus ??= this.cfg.kafkaBrokers
       ? KafkaBus.open({ brokers: this.cfg.kafkaBrokers, partitions, replication: this.cfg.kafkaReplication ?? undefined, namespace: this.cfg.kafkaNamespace, clientLog: this.cfg.kafkaClientLog, log })
       : EmbeddedLogBus.open(join(this.cfg.dataDir, "bus"), partitions));
@@ -193,6 +193,7 @@ async function runRoles(cfg: Config): Promise<void> {
             feed,
             analytics,
             dashboard,
+            log,
           }),
         );
       }

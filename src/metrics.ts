@@ -20,4 +20,11 @@ export const metrics = {
   }),
   duplicatesDropped: new Counter({ name: "acu_duplicates_dropped_total", help: "Resent or republished records the sink kept out of the lake", labelNames: ["dataset"], registers: [registry] }),
   wsClients: new Gauge({ name: "acu_alert_stream_clients", help: "Connected alert-stream WebSocket clients", registers: [registry] }),
+  httpRequestSeconds: new Histogram({
+    name: "acu_http_request_duration_seconds",
+    help: "HTTP request durations, by method, route pattern (unmatched: no route) and status",
+    labelNames: ["method", "route", "status"],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  }),
 };

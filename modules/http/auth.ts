@@ -1,9 +1,13 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { allows, bearerToken, matchToken, tokenDigest, type Principal, type Scope, type TokenRecord } from "../../src/domain/token.ts";
+import { allows, bearerToken, matchToken, protocolToken, tokenDigest, type Principal, type Scope, type TokenRecord } from "../../src/domain/token.ts";
 import type { TokenStore } from "../../src/ports/tokens.ts";
+import type { RouteMatch, RouteTable } from "./route-table.ts";
 
-/** Hono context of a request that passed the scope check: who made it. */
-export type AuthEnv = { Variables: { principal: Principal } };
+/**
+ * Hono context of a request: the route table's match (set first), who made it once the scope check
+ * passed, and whether it was upgraded to a WebSocket.
+ */
+export type AuthEnv = { Variables: { route: RouteMatch; principal: Principal; upgraded: boolean } };
 
 /** Answers "whose token is this?" from the static tokens of the environment and the token store. */
 export interface Authenticator {
@@ -29,20 +33,6 @@ export function authenticator(statics: StaticTokenSpec[], store: TokenStore | nu
   };
 }
 
-/** Paths anyone may read: liveness, readiness and metrics for probes, the API contract, the dashboard's files. */
-const OPEN = new Set(["/", "/index.html", "/healthz", "/readyz", "/metrics", "/api/openapi.json"]);
-
-/**
- * The scope a request needs, or null when it is open. Default deny: anything not listed open needs a token —
- * `/api/reports` the ingest scope, other reads the viewer scope, other writes the operator scope — so a route
- * added later is protected before anyone thinks about it.
- */
-export function neededScope(method: string, path: string): Scope | null {
-  if (OPEN.has(path) || /^\/assets\/[A-Za-z0-9._-]+$/.test(path)) return null;
-  if (path === "/api/reports") return "ingest";
-  return method === "GET" || method === "HEAD" ? "viewer" : "operator";
-}
-
 export type AuthOutcome = { ok: true; principal: Principal | null } | { ok: false; status: 401 | 403; body: { error: string; scope: Scope }; headers: Record<string, string> };
 
 /** The scope check for one request, shared by the HTTP routes and the WebSocket upgrade. */
@@ -63,10 +53,16 @@ export function checkScope(auth: Authenticator, needed: Scope | null, token: str
   return { ok: true, principal: p };
 }
 
-/** Middleware: every request passes the scope check before any route sees it. */
-export function requireScopes(auth: Authenticator): MiddlewareHandler<AuthEnv> {
+/**
+ * Middleware: every request passes the scope check its route declares (route-table.ts) before any route
+ * sees it; default deny for what the table does not have. The match is kept for the access log.
+ */
+export function requireScopes(auth: Authenticator, table: RouteTable): MiddlewareHandler<AuthEnv> {
   return async (c: Context<AuthEnv>, next) => {
-    const r = checkScope(auth, neededScope(c.req.method, c.req.path), bearerToken(c.req.header("authorization")));
+    const route = table.match(c.req.method, c.req.path);
+    c.set("route", route);
+    const offered = route.def?.tokenInSubprotocol ? protocolToken(c.req.header("sec-websocket-protocol"))?.token : undefined;
+    const r = checkScope(auth, route.needed, bearerToken(c.req.header("authorization")) ?? offered ?? null);
     if (!r.ok) return c.json(r.body, r.status, r.headers);
     if (r.principal) c.set("principal", r.principal);
     await next();

@@ -18,42 +18,90 @@ export interface Report {
 export const MAX_REPORTS_PER_REQUEST = 1000;
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Length in Unicode code points, as JSON Schema's minLength/maxLength count (not UTF-16 code units). */
+export function codePointLength(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+/** 1–64 code points; `.length` alone answers for the usual ASCII ids. */
+const idLengthOk = (s: string) => s.length >= 1 && (s.length <= 64 || codePointLength(s) <= 64);
+
 const id = (what: string) =>
-  z.string({ error: `${what} must be a string` }).min(1, `${what} must not be empty`).max(64, `${what} must be at most 64 characters`);
+  z
+    .string({ error: `${what} must be a string` })
+    .min(1, `${what} must not be empty`)
+    .refine((s) => s.length <= 64 || codePointLength(s) <= 64, `${what} must be at most 64 characters`)
+    // The refine is invisible to JSON Schema: say it there too.
+    .meta({ maxLength: 64 });
 
 const finite = (what: string, min: number, max: number) =>
   z
-    .number({ error: `${what} must be a number` })
-    .refine(Number.isFinite, `${what} must be finite`)
-    .refine((v) => v >= min && v <= max, `${what} must be between ${min} and ${max}`);
+    .number({ error: (i) => (typeof i.input === "number" ? `${what} must be finite` : `${what} must be a number`) })
+    .min(min, `${what} must be between ${min} and ${max}`)
+    .max(max, `${what} must be between ${min} and ${max}`);
 
-const timestamp = z.union([z.string(), z.number()], { error: "timestamp must be an ISO-8601 string or epoch milliseconds" }).transform((v, ctx) => {
-  const ms = typeof v === "number" ? v : isoToMillis(v);
-  if (!Number.isFinite(ms) || !Number.isInteger(Math.round(ms)) || ms < 0 || ms > 8.64e15) {
-    ctx.addIssue({ code: "custom", message: "timestamp must be an ISO-8601 string or epoch milliseconds" });
-    return z.NEVER;
-  }
-  return Math.round(ms);
-});
+/** Epoch milliseconds accepted, as zod checks them (a fraction is rounded away). */
+export const MAX_TIMESTAMP_MS = 8.64e15;
+const TIMESTAMP_MESSAGE = "timestamp must be an ISO-8601 string or epoch milliseconds";
+
+/**
+ * The ISO-8601 timestamps accepted, exactly: a calendar date from 1970 to 9999 (leap years counted), then
+ * optionally `Thh:mm`, `:ss`, a fraction of 1–9 digits, and a zone (`Z`, `±hh:mm` or `±hhmm`). Without a
+ * zone the time is UTC. Written as one regular expression so the OpenAPI document says what zod checks:
+ * the only instants before the epoch it could spell, 1970-01-01 with a time and a positive offset, are
+ * left out of the expression itself.
+ */
+export const TIMESTAMP_PATTERN = timestampPattern();
+
+function timestampPattern(): RegExp {
+  const d = "[0-9]";
+  const day28 = `(?:0[1-9]|1${d}|2[0-8])`;
+  // Any year: every month to the 28th, the 29th and 30th but in February, the 31st of long months.
+  const monthDay = `(?:(?:0[1-9]|1[0-2])-${day28}|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)`;
+  // 1970 without January 1st (a non-leap year).
+  const monthDay1970 = `(?:01-(?:0[2-9]|[12]${d}|3[01])|(?:0[2-9]|1[0-2])-${day28}|(?:0[3-9]|1[0-2])-(?:29|30)|(?:0[3578]|1[02])-31)`;
+  const year1971On = `(?:197[1-9]|19[89]${d}|[2-9]${d}{3})`;
+  const leapYear = `(?:19(?:7[26]|[89][048]|9[26])|[2-9]${d}(?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)`;
+  const date = `(?:${year1971On}-${monthDay}|${leapYear}-02-29|1970-${monthDay1970})`;
+  const time = `T(?:[01]${d}|2[0-3]):[0-5]${d}(?::[0-5]${d}(?:\\.${d}{1,9})?)?`;
+  const offset = `(?:[01]${d}|2[0-3]):?[0-5]${d}`;
+  const zone = `(?:Z|[+-]${offset})`;
+  const zoneAtEpoch = `(?:Z|-${offset}|\\+00:?00)`;
+  return new RegExp(`^(?:${date}(?:${time}${zone}?)?|1970-01-01(?:${time}${zoneAtEpoch}?)?)$`);
+}
 
 function isoToMillis(v: string): number {
-  // Date.parse accepts non-ISO forms ("March 7"); require the ISO shape first.
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)) return NaN;
-  return Date.parse(v);
+  // Without a zone a date-time is UTC, like a date alone (Date.parse would take the server's local time).
+  return Date.parse(v.includes("T") && !/(?:Z|[+-][0-9]{2}:?[0-9]{2})$/.test(v) ? `${v}Z` : v);
 }
+
+const timestamp = z
+  .union(
+    [
+      z.string({ error: TIMESTAMP_MESSAGE }).regex(TIMESTAMP_PATTERN, TIMESTAMP_MESSAGE),
+      z.number({ error: TIMESTAMP_MESSAGE }).min(0, TIMESTAMP_MESSAGE).max(MAX_TIMESTAMP_MS, TIMESTAMP_MESSAGE),
+    ],
+    { error: TIMESTAMP_MESSAGE },
+  )
+  .transform((v) => (typeof v === "number" ? Math.round(v) : isoToMillis(v)))
+  .meta({ description: "An ISO-8601 date or date-time (UTC without a zone), or epoch milliseconds (a fraction is rounded)" });
 
 const EXERCISE_ID = /^[A-Za-z0-9_.-]+$/;
 
 /** The wire shape of one report sent by a laptop. Unknown fields are dropped. */
-export const reportInputSchema = z.object({
-  reportId: z.string({ error: "reportId must be a string" }).min(1, "reportId must not be empty").max(64, "reportId must be at most 64 characters").optional(),
-  studentId: id("studentId"),
-  exerciseId: id("exerciseId").regex(EXERCISE_ID, "exerciseId may contain only letters, digits, '_', '.' and '-'"),
-  score: finite("score", 0, 100),
-  latitude: finite("latitude", -90, 90),
-  longitude: finite("longitude", -180, 180),
-  timestamp,
-});
+export const reportInputSchema = z
+  .object({
+    reportId: id("reportId").optional().meta({ description: "Optional; derived from (studentId, exerciseId, timestamp) when absent" }),
+    studentId: id("studentId"),
+    exerciseId: id("exerciseId").regex(EXERCISE_ID, "exerciseId may contain only letters, digits, '_', '.' and '-'"),
+    score: finite("score", 0, 100).meta({ description: "Percent" }),
+    latitude: finite("latitude", -90, 90),
+    longitude: finite("longitude", -180, 180),
+    timestamp,
+  })
+  .meta({ id: "Report" });
 
 export type ReportInput = z.output<typeof reportInputSchema>;
 
@@ -122,7 +170,7 @@ export function encodeReport(r: Report): string {
 
 // Built once: zod compiles a schema on its first parse, and rebuilding it per message was most of the
 // alert and sink roles' CPU (bench/README.md, "Findings").
-const storedReportSchema = reportInputSchema.extend({ reportId: z.string().min(1).max(64), region: z.string().max(64) });
+const storedReportSchema = reportInputSchema.extend({ reportId: id("reportId"), region: z.string().max(64) });
 
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
@@ -145,7 +193,7 @@ export function decodeReport(bytes: Uint8Array | string): Report {
   return r.data as Report;
 }
 
-const idOk = (v: unknown): v is string => typeof v === "string" && v.length >= 1 && v.length <= 64;
+const idOk = (v: unknown): v is string => typeof v === "string" && idLengthOk(v);
 const inRange = (v: unknown, min: number, max: number): v is number => typeof v === "number" && Number.isFinite(v) && v >= min && v <= max;
 
 /** The report if `raw` passes every check of storedReportSchema with a numeric timestamp; else null (zod decides). */

@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /** Thresholds are whole percents: failure counts in the warehouse are kept per whole-percent bucket, so an integer threshold decides them exactly. */
 export interface ThresholdSnapshot {
   defaultThreshold: number;
@@ -16,11 +18,17 @@ export function isFailure(score: number, threshold: number): boolean {
   return score < threshold;
 }
 
+/** A threshold as clients send it: a whole percent 0–100. Used by the API and by every store. */
+export const thresholdValueSchema = z
+  .number({ error: "threshold must be a number" })
+  .int("threshold must be a whole percent")
+  .min(0, "threshold must be between 0 and 100")
+  .max(100, "threshold must be between 0 and 100")
+  .meta({ description: "Whole percent 0–100; a score strictly below it raises a deployment order" });
+
 export function validateThreshold(v: unknown): { ok: true; value: number } | { ok: false; message: string } {
-  if (typeof v !== "number" || !Number.isFinite(v)) return { ok: false, message: "threshold must be a number" };
-  if (!Number.isInteger(v)) return { ok: false, message: "threshold must be a whole percent" };
-  if (v < 0 || v > 100) return { ok: false, message: "threshold must be between 0 and 100" };
-  return { ok: true, value: v };
+  const r = thresholdValueSchema.safeParse(v);
+  return r.success ? { ok: true, value: r.data } : { ok: false, message: r.error.issues[0]?.message ?? "threshold must be a number" };
 }
 
 export const EXERCISE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;

@@ -1,0 +1,73 @@
+import { expect, test } from "bun:test";
+import { testApp } from "../testing.ts";
+import { analyticsGroupRoutes, type AnalyticsApi } from "./analytics.ts";
+
+/** An analytics side that records what it was asked: the routes' job is to check and pass the parameters. */
+function fakeWarehouse(runNow: AnalyticsApi["runNow"] = null) {
+  const asked: unknown[] = [];
+  const api: AnalyticsApi = {
+    exercises: async () => ({ exercises: [{ exerciseId: "e", reports: 2, averageScore: 50, failures: 1, threshold: 50 }], asOf: null }),
+    hotspots: async (exerciseId, limit) => (asked.push(["hotspots", exerciseId, limit]), { exerciseId, threshold: 50, cellSizeDeg: 0.05, cells: [] }),
+    regions: async (exerciseId) => (asked.push(["regions", exerciseId]), { exerciseId, regions: [] }),
+    runs: async (limit) => (asked.push(["runs", limit]), []),
+    runNow,
+  };
+  return { api, asked };
+}
+
+test("parameters are checked, defaulted and passed on; an empty exercise filter means all", async () => {
+  const w = fakeWarehouse();
+  const { call } = testApp(() => [analyticsGroupRoutes({ analytics: w.api })]);
+  expect((await call("GET", "/api/analytics/exercises", { token: "viewer" })).status).toBe(200);
+  expect((await call("GET", "/api/analytics/hotspots?exerciseId=c00.ex00", { token: "viewer" })).status).toBe(200);
+  expect((await call("GET", "/api/analytics/hotspots?exerciseId=c00.ex00&limit=500", { token: "viewer" })).status).toBe(200);
+  expect((await call("GET", "/api/analytics/regions?exerciseId=", { token: "viewer" })).status).toBe(200);
+  expect((await call("GET", "/api/analytics/regions?exerciseId=bsq", { token: "viewer" })).status).toBe(200);
+  expect((await call("GET", "/api/analytics/runs?limit=7", { token: "viewer" })).status).toBe(200);
+  expect((await call("GET", "/api/analytics/runs", { token: "viewer" })).status).toBe(200);
+  expect(w.asked).toEqual([["hotspots", "c00.ex00", 20], ["hotspots", "c00.ex00", 500], ["regions", null], ["regions", "bsq"], ["runs", 7], ["runs", 20]]);
+});
+
+test("bad parameters get 400 naming them, and reach nothing", async () => {
+  const w = fakeWarehouse();
+  const { call } = testApp(() => [analyticsGroupRoutes({ analytics: w.api })]);
+  const cases: Array<[string, string]> = [
+    ["/api/analytics/hotspots", "exerciseId is required"],
+    ["/api/analytics/hotspots?exerciseId=", "exerciseId is required"],
+    ["/api/analytics/hotspots?exerciseId=a%20b", "exerciseId is required"],
+    ["/api/analytics/hotspots?exerciseId=e&limit=501", "limit must be a whole number from 1 to 500"],
+    ["/api/analytics/hotspots?exerciseId=e&limit=0x10", "limit must be a whole number from 1 to 500"],
+    ["/api/analytics/regions?exerciseId=%C3%A9", "exerciseId must be"],
+    ["/api/analytics/runs?limit=0", "limit must be a whole number from 1 to 200"],
+    ["/api/analytics/runs?limit=1.5", "limit must be a whole number from 1 to 200"],
+    ["/api/analytics/runs?limit=-1", "limit must be a whole number from 1 to 200"],
+  ];
+  for (const [path, error] of cases) {
+    const r = await call("GET", path, { token: "viewer" });
+    expect({ path, status: r.status, error: ((await r.json()) as { error: string }).error }).toEqual({ path, status: 400, error: expect.stringContaining(error) });
+  }
+  expect(w.asked).toEqual([]);
+});
+
+test("without a warehouse 404, without an analyzer 409; a run now answers its summary", async () => {
+  const none = testApp(() => [analyticsGroupRoutes({ analytics: null })]);
+  expect((await none.call("GET", "/api/analytics/exercises", { token: "viewer" })).status).toBe(404);
+  expect((await none.call("POST", "/api/analytics/runs")).status).toBe(409);
+  const summary = { runId: "r1", engine: "arrow", files: 1, rows: 10, durationMs: 5, outcome: "succeeded" as const };
+  const w = fakeWarehouse(async () => summary);
+  const { call } = testApp(() => [analyticsGroupRoutes({ analytics: w.api })]);
+  expect((await call("POST", "/api/analytics/runs", { token: "viewer" })).status).toBe(403);
+  const r = await call("POST", "/api/analytics/runs");
+  expect([r.status, await r.json()]).toEqual([200, summary]);
+});
+
+test("an engine that fails under a read answers 503 with Retry-After, logged with the route, not the path", async () => {
+  const w = fakeWarehouse();
+  w.api.exercises = async () => {
+    throw new Error("warehouse down");
+  };
+  const { call, log } = testApp(() => [analyticsGroupRoutes({ analytics: w.api })]);
+  const r = await call("GET", "/api/analytics/exercises", { token: "viewer" });
+  expect([r.status, r.headers.get("retry-after")]).toEqual([503, "1"]);
+  expect(log.text()).toContain("http: GET /api/analytics/exercises failed: warehouse down");
+});

@@ -1,0 +1,142 @@
+import { z } from "@hono/zod-openapi";
+import { defineRoute, routeGroup } from "../route-table.ts";
+import { errorSchema, exerciseFilterSchema, exerciseIdSchema, json, limitSchema } from "../schemas.ts";
+
+const count = z.number().min(0);
+export const exerciseStatsSchema = z
+  .object({
+    exercises: z.array(z.object({ exerciseId: z.string(), reports: count, averageScore: z.number(), failures: count, threshold: z.number() })),
+    asOf: z.string().nullable().meta({ description: "When the last succeeded analyzer run finished (ISO 8601); null before the first" }),
+  })
+  .meta({ id: "ExerciseStats" });
+
+export const hotspotsSchema = z
+  .object({
+    exerciseId: z.string(),
+    threshold: z.number(),
+    cellSizeDeg: z.number().meta({ description: "The grid cell size the warehouse was built with, in degrees" }),
+    cells: z.array(z.object({ latitude: z.number(), longitude: z.number(), failures: count, reports: count }).meta({ description: "A grid cell by its centre" })),
+  })
+  .meta({ id: "Hotspots" });
+
+export const regionStatsSchema = z
+  .object({
+    exerciseId: z.string().nullable(),
+    regions: z.array(z.object({ region: z.string(), reports: count, averageScore: z.number(), failures: count })),
+  })
+  .meta({ id: "RegionStats" });
+
+export const analyzerRunSchema = z
+  .object({
+    runId: z.string(),
+    engine: z.string(),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    files: count,
+    rows: count,
+    durationMs: z.number().nullable(),
+    outcome: z.enum(["running", "succeeded", "failed"]),
+    error: z.string().nullable(),
+  })
+  .meta({ id: "AnalyzerRun" });
+
+export const runSummarySchema = z
+  .object({
+    runId: z.string(),
+    engine: z.string(),
+    files: count,
+    rows: count,
+    durationMs: z.number(),
+    outcome: z.enum(["succeeded", "failed"]),
+    error: z.string().optional(),
+  })
+  .meta({ id: "RunSummary" });
+
+/** The read side of the warehouse and the analyzer's trigger, as the API needs them. */
+export interface AnalyticsApi {
+  exercises(): Promise<z.infer<typeof exerciseStatsSchema>>;
+  hotspots(exerciseId: string, limit: number): Promise<z.infer<typeof hotspotsSchema>>;
+  regions(exerciseId: string | null): Promise<z.infer<typeof regionStatsSchema>>;
+  runs(limit: number): Promise<Array<z.infer<typeof analyzerRunSchema>>>;
+  /** Runs the analyzer now; null when no analyzer role runs in this process. */
+  runNow: (() => Promise<z.infer<typeof runSummarySchema>>) | null;
+}
+
+const HOTSPOTS_EXERCISE = "exerciseId is required (1–64 of letters, digits, '_', '.', '-')";
+const noWarehouse = { 404: { description: "No warehouse is configured for this process (no http role)", ...json(errorSchema) } } as const;
+const tags = ["analytics"];
+
+export const analyticsRoutes = {
+  exercises: defineRoute("viewer", {
+    operationId: "getExerciseStats",
+    method: "get",
+    path: "/api/analytics/exercises",
+    summary: "Reports, average score and failures per exercise, judged with the current thresholds",
+    tags,
+    responses: { 200: { description: "Per exercise", ...json(exerciseStatsSchema) }, ...noWarehouse },
+  }),
+  hotspots: defineRoute("viewer", {
+    operationId: "getHotspots",
+    method: "get",
+    path: "/api/analytics/hotspots",
+    summary: "Grid cells with the most failures of an exercise, most first",
+    tags,
+    request: { query: z.object({ exerciseId: exerciseIdSchema(HOTSPOTS_EXERCISE), limit: limitSchema(20, 500) }) },
+    responses: { 200: { description: "The cells", ...json(hotspotsSchema) }, ...noWarehouse },
+  }),
+  regions: defineRoute("viewer", {
+    operationId: "getRegionStats",
+    method: "get",
+    path: "/api/analytics/regions",
+    summary: "Per region: reports, average score, failures (most failures first)",
+    tags,
+    request: { query: z.object({ exerciseId: exerciseFilterSchema }) },
+    responses: { 200: { description: "Per region", ...json(regionStatsSchema) }, ...noWarehouse },
+  }),
+  runs: defineRoute("viewer", {
+    operationId: "getAnalyzerRuns",
+    method: "get",
+    path: "/api/analytics/runs",
+    summary: "Recent analyzer runs, newest first",
+    tags,
+    request: { query: z.object({ limit: limitSchema(20, 200) }) },
+    responses: { 200: { description: "The runs", ...json(z.object({ runs: z.array(analyzerRunSchema) })) }, ...noWarehouse },
+  }),
+  runNow: defineRoute("operator", {
+    operationId: "runAnalyzer",
+    method: "post",
+    path: "/api/analytics/runs",
+    summary: "Run the analyzer now; answers when the run is done",
+    tags,
+    responses: {
+      200: { description: "The run's summary (a failed run too: see outcome)", ...json(runSummarySchema) },
+      409: { description: "The analyzer role does not run in this process", ...json(errorSchema) },
+    },
+  }),
+};
+
+/** GET /api/analytics/…: warehouse reads; POST /api/analytics/runs: an analyzer run now. */
+export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
+  const app = routeGroup();
+  const none = { error: "no warehouse is configured for this process" } as const;
+  app.openapi(analyticsRoutes.exercises.route, async (c) => (deps.analytics ? c.json(await deps.analytics.exercises(), 200) : c.json(none, 404)));
+  app.openapi(analyticsRoutes.hotspots.route, async (c) => {
+    if (!deps.analytics) return c.json(none, 404);
+    const { exerciseId, limit } = c.req.valid("query");
+    return c.json(await deps.analytics.hotspots(exerciseId, limit ?? 20), 200);
+  });
+  app.openapi(analyticsRoutes.regions.route, async (c) => {
+    if (!deps.analytics) return c.json(none, 404);
+    return c.json(await deps.analytics.regions(c.req.valid("query").exerciseId || null), 200);
+  });
+  app.openapi(analyticsRoutes.runs.route, async (c) => {
+    if (!deps.analytics) return c.json(none, 404);
+    return c.json({ runs: await deps.analytics.runs(c.req.valid("query").limit ?? 20) }, 200);
+  });
+  app.openapi(analyticsRoutes.runNow.route, async (c) => {
+    const run = deps.analytics?.runNow;
+    if (!run) return c.json({ error: "the analyzer role does not run in this process" }, 409);
+    return c.json(await run(), 200);
+  });
+  return app;
+}
