@@ -66,7 +66,8 @@ export function listingProblems(incidents: IncidentJson[]): string[] {
 /**
  * Samples `GET /api/incidents` on one or more processes while a run goes on: every listing must show at most
  * one active incident per student and per patrol. The history audit checks every instant; this checks
- * what operators are shown.
+ * what operators are shown. With a StuckWatch, each sample (and the patrols beside it) is also watched for
+ * incidents left behind.
  */
 export class ListingSampler {
   readonly problems: string[] = [];
@@ -77,22 +78,14 @@ export class ListingSampler {
 
   constructor(
     private readonly urls: () => string[],
-    private readonly everyMs = 500,
+    private readonly o: { everyMs?: number; stuck?: StuckWatch } = {},
   ) {}
 
   start(): this {
     this.loop = (async () => {
       while (!this.stopped) {
-        for (const url of this.urls()) {
-          try {
-            this.problems.push(...listingProblems(await listIncidents(url)));
-            this.samples++;
-          } catch {
-            // A process being killed or restarting: its listing is not a sample.
-            this.errors++;
-          }
-        }
-        await Bun.sleep(this.everyMs);
+        for (const url of this.urls()) await this.sample(url);
+        await Bun.sleep(this.o.everyMs ?? 500);
       }
     })();
     return this;
@@ -101,6 +94,63 @@ export class ListingSampler {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop;
+  }
+
+  private async sample(url: string): Promise<void> {
+    try {
+      const [incidents, patrols] = await Promise.all([listIncidents(url), this.o.stuck ? listPatrols(url) : Promise.resolve([])]);
+      this.problems.push(...listingProblems(incidents));
+      this.o.stuck?.observe(Date.now(), incidents, patrols);
+      this.samples++;
+    } catch {
+      // A process being killed or restarting: its listing is not a sample.
+      this.errors++;
+    }
+  }
+}
+
+/**
+ * Incidents left behind, from successive listings. An incident is stuck when it is
+ * - `assigned` past its acknowledgement deadline (assignedAt + ackTimeout) + slack: nobody took it back;
+ * - `open` for longer than ackTimeout (a patrol passed over on it may be skipped that long) + slack while
+ *   every listing in that time showed a patrol available: nobody assigned it;
+ * - in a patrol's hands (acknowledged, en route, on site) with no change for `progressMs`: a transition lost
+ *   (the simulated crews take a few seconds per step).
+ * Each stuck incident is reported once, with what it was doing.
+ */
+export class StuckWatch {
+  readonly stuck = new Map<string, string>();
+  private readonly openSince = new Map<string, number>();
+  private readonly unchanged = new Map<string, { revision: number; since: number }>();
+  private availableSince: number | null = null;
+
+  constructor(private readonly o: { ackTimeoutMs: number; slackMs: number; progressMs: number }) {}
+
+  observe(now: number, incidents: IncidentJson[], patrols: PatrolJson[]): void {
+    this.availableSince = patrols.some((p) => p.status === "available" && p.incidentId === null) ? (this.availableSince ?? now) : null;
+    const active = incidents.filter(isActive);
+    const ids = new Set(active.map((i) => i.incidentId));
+    for (const m of [this.openSince, this.unchanged]) for (const id of m.keys()) if (!ids.has(id)) m.delete(id);
+    for (const i of active) {
+      if (i.state === "open") this.openSince.set(i.incidentId, this.openSince.get(i.incidentId) ?? now);
+      else this.openSince.delete(i.incidentId);
+      const u = this.unchanged.get(i.incidentId);
+      if (!u || u.revision !== i.revision) this.unchanged.set(i.incidentId, { revision: i.revision, since: now });
+      const why = this.stuckWhy(now, i);
+      if (why && !this.stuck.has(i.incidentId)) this.stuck.set(i.incidentId, `${i.incidentId} ${why}`);
+    }
+  }
+
+  private stuckWhy(now: number, i: IncidentJson): string | null {
+    const { ackTimeoutMs, slackMs, progressMs } = this.o;
+    if (i.state === "assigned" && i.times.assignedAt !== null && now > i.times.assignedAt + ackTimeoutMs + slackMs)
+      return `assigned to ${i.patrolId} ${now - i.times.assignedAt} ms ago, neither acknowledged nor taken back`;
+    const open = this.openSince.get(i.incidentId);
+    if (i.state === "open" && open !== undefined && this.availableSince !== null && now - Math.max(open, this.availableSince) > ackTimeoutMs + slackMs)
+      return `open for ${now - open} ms while a patrol was available for ${now - this.availableSince} ms`;
+    const u = this.unchanged.get(i.incidentId)!;
+    if (i.state !== "open" && i.state !== "assigned" && now - u.since > progressMs) return `${i.state} with ${i.patrolId}, unchanged for ${now - u.since} ms`;
+    return null;
   }
 }
 
