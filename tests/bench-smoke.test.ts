@@ -12,7 +12,7 @@ setDefaultTimeout(420_000);
  * and writes complete results — into a temporary folder, never over bench/results. It checks the harness
  * works: every field is there and every run measured something. Never a ratio or a speed.
  */
-const NAMES = ["ingest", "alert-throughput", "alert-latency", "sink", "analyzer", "memory"];
+const NAMES = ["ingest", "alert-throughput", "alert-latency", "sink", "analyzer", "memory", "dispatch-latency"];
 
 describe.skipIf(process.env.ACU_SKIP_BENCH_SMOKE === "1")("bench harness smoke", () => {
   const out = mkdtempSync(join(tmpdir(), "acu-bench-smoke-"));
@@ -60,5 +60,7 @@ describe.skipIf(process.env.ACU_SKIP_BENCH_SMOKE === "1")("bench harness smoke",
     expect([...who("analyzer")].sort()).toEqual(["acu", "spark"]);
     const lat = JSON.parse(readFileSync(join(out, "alert-latency.json"), "utf8"));
     for (const k of ["p50", "p99", "p999", "max", "samples"]) expect(lat.latencyMs[k]).toBeGreaterThan(0);
+    const dispatch = JSON.parse(readFileSync(join(out, "dispatch-latency.json"), "utf8"));
+    for (const k of ["p50", "p99", "max", "samples"]) expect(dispatch.latencyMs[k]).toBeGreaterThan(0);
   });
 });

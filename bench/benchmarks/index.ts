@@ -5,6 +5,7 @@ import { benchAlertLatency } from "./alert-latency.ts";
 import { benchSink } from "./sink.ts";
 import { benchAnalyzer } from "./analyzer.ts";
 import { benchMemory } from "./memory.ts";
+import { benchDispatchLatency } from "./dispatch-latency.ts";
 
 export const BENCHMARKS = {
   ingest: { needs: ["kafka"], run: benchIngest },
@@ -13,6 +14,7 @@ export const BENCHMARKS = {
   sink: { needs: ["kafka", "hdfs"], run: benchSink },
   analyzer: { needs: ["postgres", "hdfs", "spark"], run: benchAnalyzer },
   memory: { needs: ["kafka", "etcd", "postgres"], run: benchMemory },
+  "dispatch-latency": { needs: ["kafka", "etcd", "postgres"], run: benchDispatchLatency },
 } satisfies Record<string, { needs: string[]; run: (ctx: BenchContext) => Promise<BenchResult> }>;
 
 export type BenchName = keyof typeof BENCHMARKS;

@@ -406,12 +406,12 @@ export async function preloadReports(brokers: string, topic: string, count: numb
 }
 
 /** Writes the bench thresholds to etcd under `prefix` (acu's layout: <prefix>default, <prefix>exercises/<id>). */
-export async function writeThresholds(endpoints: string, prefix: string): Promise<void> {
+export async function writeThresholds(endpoints: string, prefix: string, thresholds: { default: number; exercises: Record<string, number> } = BENCH_THRESHOLDS): Promise<void> {
   const { Etcd3 } = await import("etcd3");
   const c = new Etcd3({ hosts: endpoints.split(",") });
   try {
-    await c.put(`${prefix}default`).value(String(BENCH_THRESHOLDS.default));
-    for (const [ex, t] of Object.entries(BENCH_THRESHOLDS.exercises)) await c.put(`${prefix}exercises/${ex}`).value(String(t));
+    await c.put(`${prefix}default`).value(String(thresholds.default));
+    for (const [ex, t] of Object.entries(thresholds.exercises)) await c.put(`${prefix}exercises/${ex}`).value(String(t));
   } finally {
     c.close();
   }

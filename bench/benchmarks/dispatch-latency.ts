@@ -1,0 +1,212 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as hdr from "hdr-histogram-js";
+import { HttpDispatchClient, startPatrolSimulator, type DispatchClient, type IncidentJson, type PatrolSimulator } from "../../modules/patrols/index.ts";
+import { silentLogger } from "../../src/log.ts";
+import { TOKENS } from "../../tests/support/acu.ts";
+import { benchReport, machineInfo, round, runId, startAcuRole, writeThresholds, type BenchContext, type BenchResult, type Proc, type Run } from "../lib/common.ts";
+
+const PARTITIONS = 6;
+const RATE = 5_000;
+const TICK_MS = 10;
+/** One report in a hundred fails (uniform scores under 1 %): ~50 incidents/s, fewer than the patrols can take, so the figure is the pipeline's, not a queue's. */
+const THRESHOLDS = { default: 1, exercises: {} };
+/** A latency histogram; values are recorded in microseconds (up to 120 s). */
+const histogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+
+/**
+ * Dispatch latency: a steady 5,000 reports/s into POST /api/reports (--role=ingest), judged by --role=alert,
+ * turned into incidents and assigned by --role=dispatch (store in etcd), pushed by --role=http on each
+ * patrol's WS /api/patrols/{id}/stream. Latency = the moment a failing report's request is sent → the
+ * moment the assignment frame of the incident it opened reaches the patrol's stream (matched by the
+ * incident's first order, whose alertId derives from the reportId the harness sets), one clock (this
+ * process). The patrols are the simulator's with no human delay, so they are free again within a few
+ * requests. HdrHistogram, microsecond resolution.
+ */
+export async function benchDispatchLatency(ctx: BenchContext): Promise<BenchResult & { peakRssMiB: Record<string, number | null> }> {
+  const t0 = performance.now();
+  const seconds = { smoke: 3, quick: 20, full: 60 }[ctx.mode];
+  const patrols = ctx.mode === "smoke" ? 10 : 50;
+  const warmupS = Math.min(5, seconds * 0.1);
+  const ns = runId("dispatch");
+  const dir = mkdtempSync(join(tmpdir(), "acu-bench-dispatch-"));
+  const etcd = ctx.env.ACU_ETCD_ENDPOINTS!;
+  const thresholdPrefix = `/${ns}/thresholds/`;
+  await writeThresholds(etcd, thresholdPrefix, THRESHOLDS);
+  const env = {
+    ACU_KAFKA_BROKERS: ctx.env.ACU_KAFKA_BROKERS!, ACU_KAFKA_NAMESPACE: `${ns}.`, ACU_PARTITIONS: String(PARTITIONS), ACU_ETCD_ENDPOINTS: etcd, ACU_ETCD_PREFIX: thresholdPrefix,
+    ACU_ETCD_DISPATCH_PREFIX: `/${ns}/dispatch/`, ACU_WS_PER_TOKEN: String(patrols + 10),
+  };
+  const procs: Record<string, Proc & { url: string }> = {};
+  let sim: PatrolSimulator | null = null;
+  const peaks: Record<string, number | null> = {};
+  try {
+    // Started one after the other: the first creates the topics.
+    procs.ingest = await startAcuRole({ roles: "ingest", dataDir: join(dir, "ingest"), env });
+    procs.alert = await startAcuRole({ roles: "alert", dataDir: join(dir, "alert"), env });
+    procs.dispatch = await startAcuRole({ roles: "dispatch", dataDir: join(dir, "dispatch"), env });
+    procs.http = await startAcuRole({ roles: "http", dataDir: join(dir, "http"), env: { ...env, ACU_DATABASE_URL: ctx.env.ACU_DATABASE_URL! } });
+
+    const probe = new AssignmentProbe(new HttpDispatchClient({ target: procs.http.url, token: TOKENS.operator }));
+    sim = await startPatrolSimulator({ client: probe, count: patrols, seed: 41, speedKmh: 1e9, ackAfterMs: 0, resolveAfterMs: 0, positionEveryMs: 10, ignoreRate: 0, reportEveryMs: 0 }, silentLogger);
+    const load = await sendLoad(procs.ingest.url, ns, seconds, warmupS, probe);
+    await waitAssigned(procs.http.url, probe, 60_000);
+    const totals = await sim.stop();
+    sim = null;
+    for (const [role, p] of Object.entries(procs)) peaks[role] = p.peakRssMiB();
+    if (load.refused > 0) throw new Error(`ingest refused ${load.refused} request(s)`);
+    const h = probe.hist;
+    if (h.totalCount === 0) throw new Error(`no assignment frame matched a report (${load.failing} failing reports sent)`);
+    const q = (p: number) => round(h.getValueAtPercentile(p) / 1000, 2);
+    const p99 = q(99);
+    const run: Run = {
+      who: "acu", seq: 0, value: p99, p50Ms: q(50), p99Ms: p99, p999Ms: q(99.9), maxMs: round(h.maxValue / 1000, 2), samples: h.totalCount, warmupSamples: probe.warmup,
+      failingSent: load.failing, attachedOrQueued: load.failing - h.totalCount - probe.warmup, sendSeconds: load.sendSeconds, achievedRate: load.achievedRate, maxScheduleLagMs: load.maxBehindMs,
+      patrolSteps: { acknowledged: totals.acknowledged, resolved: totals.resolved, refused: totals.refused },
+      peakRssMiB: { ...peaks },
+      stagesMs: probe.stages(),
+    };
+    ctx.log(`p50 ${q(50)} ms, p99 ${p99} ms, max ${run.maxMs} ms over ${h.totalCount} assignments; stages ${JSON.stringify(run.stagesMs)}`);
+    return {
+      name: "dispatch-latency",
+      mode: ctx.mode,
+      startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
+      durationS: round((performance.now() - t0) / 1000, 1),
+      params: { rate: RATE, seconds, warmupSeconds: warmupS, patrols, partitions: PARTITIONS, defaultThreshold: THRESHOLDS.default, requestsPerSecond: 1000 / TICK_MS },
+      runs: [run],
+      latencyMs: { p50: q(50), p90: q(90), p99, p999: q(99.9), max: round(h.maxValue / 1000, 2), samples: h.totalCount },
+      peakRssMiB: peaks,
+      comparisons: [
+        { metric: "p50 ms (send → assignment frame)", higherIsBetter: false, peer: "", peerMedian: null, acuMedian: q(50), ratio: null, goal: "—", met: null },
+        { metric: "p99 ms (send → assignment frame)", higherIsBetter: false, peer: "goal", peerMedian: 100, acuMedian: p99, ratio: round(100 / p99, 3), goal: "p99 < 100 ms", met: p99 < 100 },
+      ],
+      notes: [
+        "Four acu processes on the bench cluster: --role=ingest, --role=alert, --role=dispatch (incidents and patrols in etcd), --role=http (the patrols' API and streams; warehouse on PostgreSQL).",
+        `Load: ${RATE} reports/s as ${1000 / TICK_MS} requests/s of ${(RATE * TICK_MS) / 1000}, on schedule; default threshold ${THRESHOLDS.default} on uniform scores, so ~1 % fail: each failing report of a student with no open incident opens one, and its assignment is the sample.`,
+        `${patrols} simulated patrols (modules/patrols) with no human delay: acknowledge, arrive and resolve at once, so a patrol is free again within a few requests and incidents do not queue.`,
+        `The first ${warmupS} s are warm-up, not recorded. stagesMs: toOpenedMs = report timestamp (set at send) → incident opened (ingest, Kafka, alert, Kafka, dispatch intake, etcd); toAssignedMs = opened → assigned (the assigner's CAS); toFrameMs = assigned → frame (etcd watch, the http role's view, WebSocket). Wall clock, ms resolution.`,
+      ],
+      machine: machineInfo(),
+    };
+  } finally {
+    await sim?.stop();
+    for (const p of Object.values(procs)) await p.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Steady schedule: every 10 ms a request of 50 reports, sent without waiting for the previous one. */
+async function sendLoad(ingestUrl: string, ns: string, seconds: number, warmupS: number, probe: AssignmentProbe) {
+  const perTick = (RATE * TICK_MS) / 1000;
+  const ticks = Math.round((seconds * 1000) / TICK_MS);
+  const headers = { authorization: `Bearer ${TOKENS.ingest}`, "content-type": "application/json" };
+  const start = performance.now();
+  probe.measureFrom = start + warmupS * 1000;
+  let failing = 0, refused = 0, maxBehindMs = 0;
+  const inflight = new Set<Promise<void>>();
+  for (let t = 0; t < ticks; t++) {
+    const due = start + t * TICK_MS;
+    const wait = due - performance.now();
+    if (wait > 1) await Bun.sleep(wait);
+    maxBehindMs = Math.max(maxBehindMs, performance.now() - due);
+    const batch = [];
+    const now = performance.now();
+    for (let i = 0; i < perTick; i++) {
+      const r = benchReport(t * perTick + i, 43);
+      const reportId = `${ns.slice(-12)}-${t}-${i}`;
+      batch.push({ reportId, studentId: r.studentId, exerciseId: r.exerciseId, score: r.score, latitude: r.latitude, longitude: r.longitude, timestamp: Date.now() });
+      if (r.score < THRESHOLDS.default) {
+        probe.sent(`alert-${reportId}`, now);
+        failing++;
+      }
+    }
+    const p = fetch(`${ingestUrl}/api/reports`, { method: "POST", headers, body: JSON.stringify(batch) }).then(async (res) => {
+      await res.arrayBuffer();
+      if (res.status !== 202) refused++;
+    }, () => void refused++);
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  }
+  await Promise.all(inflight);
+  const sendSeconds = (performance.now() - start) / 1000;
+  return { failing, refused, maxBehindMs: round(maxBehindMs, 1), sendSeconds: round(sendSeconds, 2), achievedRate: round((ticks * perTick) / sendSeconds, 0) };
+}
+
+/** Until the http role shows no incident waiting for a patrol (every sample that can come has come). */
+async function waitAssigned(httpUrl: string, probe: AssignmentProbe, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let quiet = 0;
+  while (performance.now() < deadline) {
+    const res = await fetch(`${httpUrl}/api/incidents?state=open&limit=10`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+    const open = res.status === 200 ? ((await res.json()) as { incidents: unknown[] }).incidents.length : 1;
+    const before = probe.matched;
+    await Bun.sleep(500);
+    quiet = open === 0 && probe.matched === before ? quiet + 1 : 0;
+    if (quiet >= 4) return;
+  }
+  throw new Error(`incidents still waiting for a patrol after ${timeoutMs / 1000} s`);
+}
+
+/**
+ * The simulator's client with a stopwatch on the streams: the first frame showing an incident assigned to
+ * the stream's patrol, matched to the send time of the report that opened it (its first order).
+ */
+class AssignmentProbe implements DispatchClient {
+  readonly hist = histogram();
+  private readonly sentAt = new Map<string, number>();
+  private readonly stage = { toOpenedMs: histogram(), toAssignedMs: histogram(), toFrameMs: histogram() };
+  measureFrom = Number.POSITIVE_INFINITY;
+  matched = 0;
+  warmup = 0;
+
+  constructor(private readonly inner: HttpDispatchClient) {}
+
+  sent(alertId: string, at: number): void {
+    this.sentAt.set(alertId, at);
+  }
+
+  stages(): Record<string, { p50: number; p99: number; max: number }> {
+    return Object.fromEntries(Object.entries(this.stage).map(([k, h]) => [k, { p50: round(h.getValueAtPercentile(50) / 1000, 2), p99: round(h.getValueAtPercentile(99) / 1000, 2), max: round(h.maxValue / 1000, 2) }]));
+  }
+
+  register: DispatchClient["register"] = (...a) => this.inner.register(...a);
+  position: DispatchClient["position"] = (...a) => this.inner.position(...a);
+  acknowledge: DispatchClient["acknowledge"] = (...a) => this.inner.acknowledge(...a);
+  enRoute: DispatchClient["enRoute"] = (...a) => this.inner.enRoute(...a);
+  arrive: DispatchClient["arrive"] = (...a) => this.inner.arrive(...a);
+  resolve: DispatchClient["resolve"] = (...a) => this.inner.resolve(...a);
+
+  openStream: DispatchClient["openStream"] = (patrolId, since, handlers) =>
+    this.inner.openStream(patrolId, since, {
+      onClose: handlers.onClose,
+      onFrame: (f) => {
+        if ((f.type === "assignment" || f.type === "incident") && f.incident) this.observe(patrolId, f.incident);
+        handlers.onFrame(f);
+      },
+    });
+
+  private observe(patrolId: string, inc: IncidentJson): void {
+    if (inc.state !== "assigned" || inc.patrolId !== patrolId) return;
+    const first = inc.alertIds[0];
+    const sent = first === undefined ? undefined : this.sentAt.get(first);
+    if (sent === undefined) return;
+    const now = performance.now();
+    const wall = Date.now();
+    this.sentAt.delete(first!);
+    this.matched++;
+    if (sent < this.measureFrom) {
+      this.warmup++;
+      return;
+    }
+    const us = (ms: number) => Math.max(1, Math.round(ms * 1000));
+    this.hist.recordValue(us(now - sent));
+    const t = inc.times;
+    // The report's timestamp is Date.now() at send: the opening is measured from the sending too.
+    this.stage.toOpenedMs.recordValue(us(t.openedAt - (wall - (now - sent))));
+    if (t.assignedAt !== null) {
+      this.stage.toAssignedMs.recordValue(us(t.assignedAt - t.openedAt));
+      this.stage.toFrameMs.recordValue(us(wall - t.assignedAt));
+    }
+  }
+}
