@@ -36,12 +36,16 @@ export interface IncidentJson {
 
 /**
  * Frames of `WS /api/patrols/{patrolId}/stream`: at once (and first after every reconnect) the current
- * assignment, then every change of an incident the patrol holds or held, and of the patrol itself.
+ * assignment, then every change of an incident the patrol holds or held, and of the patrol itself; `hello`
+ * once the replay from `since` is done, `gap` when changes since it are no longer kept (the current
+ * assignment follows).
  */
 export type PatrolFrame =
   | { type: "assignment"; incident: IncidentJson | null; patrol: PatrolJson; cursor: string }
   | { type: "incident"; incident: IncidentJson; cursor: string }
-  | { type: "patrol"; patrol: PatrolJson; cursor: string };
+  | { type: "patrol"; patrol: PatrolJson; cursor: string }
+  | { type: "hello"; cursor: string }
+  | { type: "gap"; cursor: string };
 
 export interface StreamHandlers {
   onFrame(frame: PatrolFrame): void;

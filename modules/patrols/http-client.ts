@@ -132,6 +132,7 @@ export function parsePatrolFrame(text: string): PatrolFrame | null {
   if (f.type === "assignment" && (f.incident === null || isIncident(f.incident)) && isPatrol(f.patrol)) return f as PatrolFrame;
   if (f.type === "incident" && isIncident(f.incident)) return f as PatrolFrame;
   if (f.type === "patrol" && isPatrol(f.patrol)) return f as PatrolFrame;
+  if (f.type === "hello" || f.type === "gap") return { type: f.type, cursor: f.cursor };
   return null;
 }
 
