@@ -23,7 +23,7 @@ import type { AnalyticsEngine } from "./ports/analytics-engine.ts";
 import { TOPICS, type Bus } from "./ports/bus.ts";
 import type { ThresholdStore } from "./ports/thresholds.ts";
 import type { TokenStore } from "./ports/tokens.ts";
-import { isScope, SCOPES, TOKEN_ID_PATTERN, validateLabel, type Scope } from "./domain/token.ts";
+import { isScope, SCOPES, TOKEN_ID_PATTERN, tokenBinding, UNBOUND_SCOPES, validateLabel, type Scope } from "./domain/token.ts";
 import type { Lake } from "./ports/lake.ts";
 import type { Warehouse } from "./ports/warehouse.ts";
 import { migrate } from "./warehouse/migrate.ts";
@@ -51,8 +51,9 @@ Usage:
   acu analyze [--rebuild]
       Run the analyzer once on the data dir (rebuild: recompute from the whole lake).
   acu config      Print the resolved configuration and engines (secrets masked).
-  acu token create --scope ingest|operator|viewer [--label L]
-      Create an API token in the token store (etcd or the data dir) and print it, once.
+  acu token create --scope ingest|operator|viewer|patrol [--patrol ID] [--label L]
+      Create an API token in the token store (etcd or the data dir) and print it, once;
+      a patrol token acts for the one patrol --patrol names.
   acu token list  List tokens (id, scope, label, creation time; never the secret).
   acu token revoke ID
       Revoke a token; every acu process refuses it within seconds.
@@ -246,7 +247,7 @@ async function runRoles(cfg: Config): Promise<void> {
 async function demoTokens(cfg: Config, store: TokenStore): Promise<Array<{ scope: Scope; id: string; token: string }>> {
   if (cfg.staticTokens.length > 0 || (await store.list()).length > 0) return [];
   const out = [];
-  for (const scope of SCOPES) out.push({ scope, ...(await store.create(scope, "demo")) });
+  for (const scope of UNBOUND_SCOPES) out.push({ scope, ...(await store.create(scope, "demo")) });
   return out;
 }
 
@@ -266,18 +267,22 @@ function printDemoTokens(demo: Array<{ scope: Scope; id: string; token: string }
 
 async function runTokenCommand(cfg: Config, argv: string[]): Promise<void> {
   const { parseArgs } = await import("node:util");
-  const { values, positionals } = parseArgs({ args: argv, options: { scope: { type: "string" }, label: { type: "string" } }, allowPositionals: true, strict: false });
+  const { values, positionals } = parseArgs({ args: argv, options: { scope: { type: "string" }, label: { type: "string" }, patrol: { type: "string" } }, allowPositionals: true, strict: false });
   const sub = positionals[0];
-  const usage = "usage: acu token create --scope ingest|operator|viewer [--label L] | acu token list | acu token revoke ID";
+  const usage = "usage: acu token create --scope ingest|operator|viewer|patrol [--patrol ID] [--label L] | acu token list | acu token revoke ID";
   if (sub !== "create" && sub !== "list" && sub !== "revoke") throw new ConfigError(sub ? `unknown token command "${sub}"; ${usage}` : usage);
   let scope: Scope | null = null;
   let label = "";
+  let patrolId: string | undefined;
   if (sub === "create") {
     if (!isScope(values.scope)) throw new ConfigError(`--scope must be one of ${SCOPES.join(", ")}${values.scope === undefined ? "" : ` (got "${String(values.scope)}")`}`);
     scope = values.scope;
     const l = validateLabel(values.label as string | undefined);
     if (!l.ok) throw new ConfigError(`--label: ${l.message}`);
     label = l.value;
+    const b = tokenBinding(scope, values.patrol);
+    if (!b.ok) throw new ConfigError(`--patrol: ${b.message}`);
+    patrolId = b.patrolId;
   }
   const id = positionals[1];
   if (sub === "revoke" && (id === undefined || !TOKEN_ID_PATTERN.test(id))) throw new ConfigError(`acu token revoke needs a token id (see acu token list)${id === undefined ? "" : `; "${id}" is not one`}`);
@@ -285,8 +290,8 @@ async function runTokenCommand(cfg: Config, argv: string[]): Promise<void> {
   const store = await engines.getTokens();
   try {
     if (sub === "create") {
-      const t = await store.create(scope!, label);
-      console.log(JSON.stringify({ id: t.id, scope, label, token: t.token }));
+      const t = await store.create(scope!, label, patrolId);
+      console.log(JSON.stringify({ id: t.id, scope, label, ...(patrolId ? { patrolId } : {}), token: t.token }));
     } else if (sub === "list") {
       for (const t of await store.list()) console.log(JSON.stringify(t));
     } else {

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { matchToken, newTokenId, newTokenSecret, parseTokenRecord, tokenDigest, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
-import type { TokenInfo, TokenStore } from "../../ports/tokens.ts";
+import { matchToken, newTokenRecord, newTokenSecret, parseTokenRecord, principalOf, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
+import { tokenInfo, type TokenInfo, type TokenStore } from "../../ports/tokens.ts";
 
 /** How often the file is checked for changes made by another process (`acu token …` beside a server). */
 const POLL_MS = 250;
@@ -39,9 +39,9 @@ export class FileTokenStore implements TokenStore {
     return new FileTokenStore(path);
   }
 
-  async create(scope: Scope, label = ""): Promise<{ id: string; token: string }> {
+  async create(scope: Scope, label = "", patrolId?: string): Promise<{ id: string; token: string }> {
     const token = newTokenSecret(scope);
-    const rec: TokenRecord = { id: newTokenId(), scope, label, createdAt: new Date().toISOString(), digest: tokenDigest(token) };
+    const rec = newTokenRecord(scope, label, patrolId, token);
     this.change((rs) => [...rs, rec]);
     return { id: rec.id, token };
   }
@@ -57,12 +57,12 @@ export class FileTokenStore implements TokenStore {
 
   async list(): Promise<TokenInfo[]> {
     this.reload();
-    return this.records.map(({ id, scope, label, createdAt }) => ({ id, scope, label, createdAt }));
+    return this.records.map(tokenInfo);
   }
 
   verify(token: string): Principal | null {
     const r = matchToken(token, this.records);
-    return r && { id: r.id, scope: r.scope };
+    return r && principalOf(r);
   }
 
   async close(): Promise<void> {

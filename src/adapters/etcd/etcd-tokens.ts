@@ -1,7 +1,7 @@
 import { Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from "etcd3";
 import { silentLogger, type Logger } from "../../log.ts";
-import { matchToken, newTokenId, newTokenSecret, parseTokenRecord, TOKEN_ID_PATTERN, tokenDigest, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
-import type { TokenInfo, TokenStore } from "../../ports/tokens.ts";
+import { matchToken, newTokenRecord, newTokenSecret, parseTokenRecord, principalOf, TOKEN_ID_PATTERN, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
+import { tokenInfo, type TokenInfo, type TokenStore } from "../../ports/tokens.ts";
 import { cancelWatcher } from "./watcher.ts";
 
 export interface EtcdTokenOptions {
@@ -71,9 +71,9 @@ export class EtcdTokenStore implements TokenStore {
     return store;
   }
 
-  async create(scope: Scope, label = ""): Promise<{ id: string; token: string }> {
+  async create(scope: Scope, label = "", patrolId?: string): Promise<{ id: string; token: string }> {
     const token = newTokenSecret(scope);
-    const rec: TokenRecord = { id: newTokenId(), scope, label, createdAt: new Date().toISOString(), digest: tokenDigest(token) };
+    const rec = newTokenRecord(scope, label, patrolId, token);
     // Create only: an id collision (2^72 ids) must not overwrite another token.
     const res = await this.client.if(this.prefix + rec.id, "Create", "==", 0).then(this.client.put(this.prefix + rec.id).value(JSON.stringify(rec))).commit();
     if (!res.succeeded) throw new Error("etcd tokens: id collision; try again");
@@ -92,7 +92,7 @@ export class EtcdTokenStore implements TokenStore {
     await this.reload();
     return [...this.records.values()]
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
-      .map(({ id, scope, label, createdAt }) => ({ id, scope, label, createdAt }));
+      .map(tokenInfo);
   }
 
   verify(token: string): Principal | null {
@@ -102,7 +102,7 @@ export class EtcdTokenStore implements TokenStore {
       return null;
     }
     const r = matchToken(token, this.records.values());
-    return r && { id: r.id, scope: r.scope };
+    return r && principalOf(r);
   }
 
   async close(): Promise<void> {
