@@ -20,6 +20,7 @@ export const metrics = {
   }),
   duplicatesDropped: new Counter({ name: "acu_duplicates_dropped_total", help: "Resent or republished records the sink kept out of the lake", labelNames: ["dataset"], registers: [registry] }),
   wsClients: new Gauge({ name: "acu_alert_stream_clients", help: "Connected alert-stream WebSocket clients", registers: [registry] }),
+  dispatchStreamClients: new Gauge({ name: "acu_dispatch_stream_clients", help: "Connected dispatch-stream WebSocket clients (incident: the incident stream; patrol: patrols' streams)", labelNames: ["stream"], registers: [registry] }),
   httpRequestSeconds: new Histogram({
     name: "acu_http_request_duration_seconds",
     help: "HTTP request durations, by method, route pattern (unmatched: no route) and status",

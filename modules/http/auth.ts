@@ -61,7 +61,7 @@ export function checkScope(auth: Authenticator, needed: Scope | null, token: str
  * service, which reads the holder.
  */
 export function checkPatrol(match: RouteMatch, p: Principal | null): AuthOutcome {
-  if (!p || p.scope !== "patrol" || match.def?.patrol !== "path") return { ok: true, principal: p };
+  if (p?.scope !== "patrol" || match.def?.patrol !== "path") return { ok: true, principal: p };
   const raw = match.params.patrolId ?? "";
   let asked: string;
   try {

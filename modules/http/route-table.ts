@@ -15,6 +15,8 @@ export interface RouteDef<R extends RouteConfig = RouteConfig> {
   scope: Scope | null;
   /** A JSON body, in the document; the handler checks it with readJson (any Content-Type is read as JSON). */
   body?: z.ZodType;
+  /** The body may be left out (it reads as `{}`). */
+  bodyOptional?: boolean;
   /** The token may come as the WebSocket subprotocol `acu.bearer.<token>` (browsers cannot set headers there). */
   tokenInSubprotocol?: boolean;
   /** For the `patrol` scope, the patrol a patrol token may act for: see PatrolBinding. */
@@ -68,7 +70,7 @@ const invalid = { 400: { description: "A parameter or the body is invalid; the e
 export function defineRoute<const R extends Omit<RouteConfig, "security"> & { operationId: string }>(
   scope: Scope | null,
   route: R,
-  extra: { body?: z.ZodType; tokenInSubprotocol?: boolean; patrol?: PatrolBinding } = {},
+  extra: { body?: z.ZodType; bodyOptional?: boolean; tokenInSubprotocol?: boolean; patrol?: PatrolBinding } = {},
 ): RouteDef<Defined<R>> {
   if ((scope === "patrol") !== (extra.patrol !== undefined)) throw new Error(`${route.operationId}: a route of the patrol scope, and only one, names its patrol binding`);
   if (extra.patrol === "path" && !route.path.includes("{patrolId}")) throw new Error(`${route.operationId}: bound to the path's patrol, but the path has no {patrolId}`);
@@ -93,7 +95,7 @@ export function routeGroup(): OpenAPIHono<AuthEnv> {
 /** The route as it appears in the OpenAPI document: its body, checked by the handler, declared too. */
 export function documentedRoute(def: RouteDef): RouteConfig {
   if (!def.body) return def.route;
-  return { ...def.route, request: { ...def.route.request, body: { required: true, ...json(def.body) } } };
+  return { ...def.route, request: { ...def.route.request, body: { required: !def.bodyOptional, ...json(def.body) } } };
 }
 
 /** Hono's path syntax of an OpenAPI path: `/api/thresholds/{exerciseId}` → `/api/thresholds/:exerciseId`. */
