@@ -71,3 +71,28 @@ test("an engine that fails under a read answers 503 with Retry-After, logged wit
   expect([r.status, r.headers.get("retry-after")]).toEqual([503, "1"]);
   expect(log.text()).toContain("http: GET /api/analytics/exercises failed: warehouse down");
 });
+
+test("response times: one entry per region and step reached, in the contract's shape; 404 where they are not computed", async () => {
+  const w = fakeWarehouse();
+  const none = { count: 0, p50: null, p90: null };
+  w.api.responseTimes = async () => ({
+    regions: [
+      { region: "Bretagne", acknowledge: { count: 3, p50: 12, p90: 40 }, onSite: { count: 2, p50: 300, p90: 600 }, resolve: none },
+      { region: "Corse", acknowledge: none, onSite: none, resolve: none },
+    ],
+    asOf: "2026-11-27T09:00:00.000Z",
+  });
+  const { call } = testApp(() => [analyticsGroupRoutes({ analytics: w.api })]);
+  const r = await call("GET", "/api/analytics/response-times", { token: "viewer" });
+  expect(r.status).toBe(200);
+  expect(await r.json()).toEqual({
+    regions: [
+      { region: "Bretagne", step: "acknowledge", count: 3, p50: 12, p90: 40 },
+      { region: "Bretagne", step: "onSite", count: 2, p50: 300, p90: 600 },
+    ],
+    asOf: "2026-11-27T09:00:00.000Z",
+  });
+  const without = testApp(() => [analyticsGroupRoutes({ analytics: fakeWarehouse().api })]);
+  expect((await without.call("GET", "/api/analytics/response-times", { token: "viewer" })).status).toBe(404);
+  expect((await without.call("GET", "/api/analytics/response-times", { token: "patrol" })).status).toBe(403);
+});

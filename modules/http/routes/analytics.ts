@@ -52,6 +52,41 @@ export const runSummarySchema = z
   })
   .meta({ id: "RunSummary" });
 
+export const RESPONSE_STEPS = ["acknowledge", "onSite", "resolve"] as const;
+export const responseTimesSchema = z
+  .object({
+    regions: z.array(
+      z.object({
+        region: z.string(),
+        step: z.enum(RESPONSE_STEPS).meta({ description: "From the incident's opening to its acknowledgement, to on site, to resolved" }),
+        count: z.number().int().min(1).meta({ description: "Finished incidents that reached the step" }),
+        p50: z.number().min(0).meta({ description: "Median, whole seconds (nearest rank)" }),
+        p90: z.number().min(0).meta({ description: "90th percentile, whole seconds (nearest rank)" }),
+      }),
+    ),
+    asOf: z.string().nullable().meta({ description: "When the last succeeded analyzer run finished (ISO 8601); null before the first" }),
+  })
+  .meta({ id: "ResponseTimes", description: "Response times of finished incidents per region and step; a step no incident reached is left out" });
+
+/** One step of a region's response times, as the warehouse query gives it (modules/analyzer). */
+interface StepStat {
+  count: number;
+  p50: number | null;
+  p90: number | null;
+}
+export type ResponseTimesByRegion = { regions: Array<{ region: string } & Record<(typeof RESPONSE_STEPS)[number], StepStat>>; asOf: string | null };
+
+/** The warehouse's response times per region as the API shows them: one entry per region and step reached. */
+export function responseTimesJson(r: ResponseTimesByRegion): z.infer<typeof responseTimesSchema> {
+  const regions = r.regions.flatMap((reg) =>
+    RESPONSE_STEPS.flatMap((step) => {
+      const s = reg[step];
+      return s.count > 0 && s.p50 !== null && s.p90 !== null ? [{ region: reg.region, step, count: s.count, p50: s.p50, p90: s.p90 }] : [];
+    }),
+  );
+  return { regions, asOf: r.asOf };
+}
+
 /** The read side of the warehouse and the analyzer's trigger, as the API needs them. */
 export interface AnalyticsApi {
   exercises(): Promise<z.infer<typeof exerciseStatsSchema>>;
@@ -60,6 +95,8 @@ export interface AnalyticsApi {
   runs(limit: number): Promise<Array<z.infer<typeof analyzerRunSchema>>>;
   /** Runs the analyzer now; null when no analyzer role runs in this process. */
   runNow: (() => Promise<z.infer<typeof runSummarySchema>>) | null;
+  /** Response times of the dispatch loop per region; absent: not computed (GET …/response-times answers 404). */
+  responseTimes?: (() => Promise<ResponseTimesByRegion>) | null;
 }
 
 const HOTSPOTS_EXERCISE = "exerciseId is required (1–64 of letters, digits, '_', '.', '-')";
@@ -102,6 +139,17 @@ export const analyticsRoutes = {
     request: { query: z.object({ limit: limitSchema(20, 200) }) },
     responses: { 200: { description: "The runs", ...json(z.object({ runs: z.array(analyzerRunSchema) })) }, ...noWarehouse },
   }),
+  responseTimes: defineRoute("viewer", {
+    operationId: "getResponseTimes",
+    method: "get",
+    path: "/api/analytics/response-times",
+    summary: "Response times of finished incidents per region: to acknowledge, to on site, to resolved (count, p50, p90 in seconds)",
+    tags,
+    responses: {
+      200: { description: "Per region and step", ...json(responseTimesSchema) },
+      404: { description: "No warehouse is configured for this process, or it does not compute response times", ...json(errorSchema) },
+    },
+  }),
   runNow: defineRoute("operator", {
     operationId: "runAnalyzer",
     method: "post",
@@ -132,6 +180,11 @@ export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
   app.openapi(analyticsRoutes.runs.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
     return c.json({ runs: await deps.analytics.runs(c.req.valid("query").limit ?? 20) }, 200);
+  });
+  app.openapi(analyticsRoutes.responseTimes.route, async (c) => {
+    const read = deps.analytics?.responseTimes;
+    if (!read) return c.json({ error: "response times are not computed in this process" }, 404);
+    return c.json(responseTimesJson(await read()), 200);
   });
   app.openapi(analyticsRoutes.runNow.route, async (c) => {
     const run = deps.analytics?.runNow;
