@@ -6,7 +6,7 @@ import { defaultLogFormat, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLeve
 
 export { maskUrl };
 
-export const ROLES = ["ingest", "alert", "sink", "analyzer", "http"] as const;
+export const ROLES = ["ingest", "alert", "sink", "analyzer", "dispatch", "http"] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Config {
@@ -28,12 +28,15 @@ export interface Config {
   sinkFlushMs: number;
   sinkFlushRecords: number;
   alertFeedCapacity: number;
+  /** An assignment not acknowledged this long goes to the next nearest patrol (ACU_DISPATCH_ACK_TIMEOUT, in seconds). */
+  dispatchAckTimeoutMs: number;
   /** Shared engines; null = the embedded adapter. */
   kafkaBrokers: string[] | null;
   kafkaReplication: number | null;
   etcdEndpoints: string[] | null;
   etcdPrefix: string;
   etcdTokenPrefix: string;
+  etcdDispatchPrefix: string;
   kafkaNamespace: string;
   kafkaClientLog: KafkaClientLog;
   spark: { master: string; home: string; python: string | null; jdbcJar: string; app: string | null } | null;
@@ -64,6 +67,7 @@ export const ENV_VARS: Array<{ name: string; flag?: string; default: string; hel
   { name: "ACU_SINK_FLUSH_MS", default: "10000", help: "longest a report waits in the sink before its lake file is written" },
   { name: "ACU_SINK_FLUSH_RECORDS", default: "50000", help: "records per partition that trigger a lake file" },
   { name: "ACU_ALERT_FEED_SIZE", default: "20000", help: "deployment orders kept for GET /api/alerts and stream resume" },
+  { name: "ACU_DISPATCH_ACK_TIMEOUT", default: "60", help: "seconds (a fraction allowed) an assigned patrol has to acknowledge before the incident goes to the next nearest" },
   { name: "ACU_KAFKA_BROKERS", default: "(embedded log)", help: "host:port,… of a Kafka cluster for the bus" },
   { name: "ACU_KAFKA_REPLICATION", default: "min(3, brokers)", help: "replication factor of topics acu creates" },
   { name: "ACU_KAFKA_NAMESPACE", default: "(none)", help: "prefix of acu's topic and group names, to share a Kafka cluster" },
@@ -71,6 +75,7 @@ export const ENV_VARS: Array<{ name: string; flag?: string; default: string; hel
   { name: "ACU_ETCD_ENDPOINTS", default: "(embedded file)", help: "http://host:port,… of an etcd cluster for thresholds" },
   { name: "ACU_ETCD_PREFIX", default: "/acu/thresholds/", help: "etcd key prefix of thresholds" },
   { name: "ACU_ETCD_TOKEN_PREFIX", default: "/acu/tokens/", help: "etcd key prefix of API tokens (digests only)" },
+  { name: "ACU_ETCD_DISPATCH_PREFIX", default: "/acu/dispatch/", help: "etcd key prefix of incidents, patrols and their outbox" },
   { name: "ACU_HDFS_URL", default: "(local files)", help: "WebHDFS address http://namenode:port of the lake" },
   { name: "ACU_HDFS_ROOT", default: "/acu/lake", help: "folder of the lake in HDFS" },
   { name: "ACU_HDFS_NAMENODE", default: "(webhdfs:// URIs)", help: "hdfs://namenode:port, how Spark names lake files" },
@@ -128,11 +133,13 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     sinkFlushMs: num("ACU_SINK_FLUSH_MS", env.ACU_SINK_FLUSH_MS, 10_000, (n) => Number.isInteger(n) && n >= 10, "must be a whole number of milliseconds ≥ 10"),
     sinkFlushRecords: num("ACU_SINK_FLUSH_RECORDS", env.ACU_SINK_FLUSH_RECORDS, 50_000, (n) => Number.isInteger(n) && n >= 1, "must be a whole number ≥ 1"),
     alertFeedCapacity: num("ACU_ALERT_FEED_SIZE", env.ACU_ALERT_FEED_SIZE, 20_000, (n) => Number.isInteger(n) && n >= 10, "must be a whole number ≥ 10"),
+    dispatchAckTimeoutMs: Math.round(1000 * num("ACU_DISPATCH_ACK_TIMEOUT", env.ACU_DISPATCH_ACK_TIMEOUT, 60, (n) => n >= 0.1 && n <= 86_400, "must be seconds, 0.1 to 86400 (a fraction allowed)")),
     kafkaBrokers: list("ACU_KAFKA_BROKERS", env.ACU_KAFKA_BROKERS, /^[A-Za-z0-9.-]+:\d+$/, "host:port"),
     kafkaReplication: env.ACU_KAFKA_REPLICATION ? num("ACU_KAFKA_REPLICATION", env.ACU_KAFKA_REPLICATION, 1, (n) => Number.isInteger(n) && n >= 1, "must be a whole number ≥ 1") : null,
     etcdEndpoints: list("ACU_ETCD_ENDPOINTS", env.ACU_ETCD_ENDPOINTS, /^https?:\/\/[A-Za-z0-9.-]+:\d+$/, "http://host:port"),
     etcdPrefix: env.ACU_ETCD_PREFIX || "/acu/thresholds/",
     etcdTokenPrefix: env.ACU_ETCD_TOKEN_PREFIX || "/acu/tokens/",
+    etcdDispatchPrefix: env.ACU_ETCD_DISPATCH_PREFIX || "/acu/dispatch/",
     kafkaNamespace: namespace(env.ACU_KAFKA_NAMESPACE),
     kafkaClientLog: kafkaClientLog(env.ACU_KAFKA_CLIENT_LOG),
     databaseUrl: databaseUrl(env.ACU_DATABASE_URL),

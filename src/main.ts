@@ -16,6 +16,9 @@ import { pgliteAssets } from "./adapters/embedded/pglite-assets.ts";
 import { KafkaBus } from "./adapters/kafka/kafka-bus.ts";
 import { EtcdThresholdStore } from "./adapters/etcd/etcd-thresholds.ts";
 import { EtcdTokenStore } from "./adapters/etcd/etcd-tokens.ts";
+import { EtcdDispatchStore } from "./adapters/etcd/etcd-dispatch-store.ts";
+import { FileDispatchStore } from "./adapters/embedded/file-dispatch-store.ts";
+import type { DispatchStore } from "./ports/dispatch-store.ts";
 import { PostgresWarehouse } from "./adapters/postgres/postgres-warehouse.ts";
 import { WebHdfsLake } from "./adapters/hdfs/webhdfs-lake.ts";
 import { SparkAnalyticsEngine } from "./adapters/spark/spark-engine.ts";
@@ -34,6 +37,7 @@ import { ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
 import { startAnalyzer, exerciseStats, hotspots, regionStats, recentRuns, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
 import { runSignal } from "../modules/signal/index.ts";
+import { DispatchService, OutboxRelay, startDispatch } from "../modules/dispatch/index.ts";
 
 const VERSION = "0.1.0";
 // Replaced by the configured one as soon as the configuration is read (ACU_LOG_FORMAT, ACU_LOG_LEVEL).
@@ -75,10 +79,11 @@ class Engines {
   private tokens?: Promise<TokenStore>;
   private lake?: Promise<Lake>;
   private warehouse?: Promise<Warehouse>;
+  private dispatch?: Promise<DispatchStore>;
   constructor(private readonly cfg: Config) {}
 
   getBus(): Promise<Bus> {
-    const partitions = { [TOPICS.reports]: this.cfg.partitions, [TOPICS.alerts]: this.cfg.partitions, [TOPICS.deadLetters]: 1 };
+    const partitions = { [TOPICS.reports]: this.cfg.partitions, [TOPICS.alerts]: this.cfg.partitions, [TOPICS.deadLetters]: 1, [TOPICS.incidentEvents]: this.cfg.partitions };
     return (this.bus ??= this.cfg.kafkaBrokers
       ? KafkaBus.open({ brokers: this.cfg.kafkaBrokers, partitions, replication: this.cfg.kafkaReplication ?? undefined, namespace: this.cfg.kafkaNamespace, clientLog: this.cfg.kafkaClientLog, log })
       : EmbeddedLogBus.open(join(this.cfg.dataDir, "bus"), partitions));
@@ -92,6 +97,12 @@ class Engines {
     return (this.tokens ??= this.cfg.etcdEndpoints
       ? EtcdTokenStore.open({ endpoints: this.cfg.etcdEndpoints, prefix: this.cfg.etcdTokenPrefix, log })
       : Promise.resolve(FileTokenStore.open(join(this.cfg.dataDir, "tokens.json"))));
+  }
+  /** Incidents and patrols: etcd when configured (any number of processes), else `dispatch/` in the data dir (one process). */
+  getDispatchStore(): Promise<DispatchStore> {
+    return (this.dispatch ??= this.cfg.etcdEndpoints
+      ? EtcdDispatchStore.open({ endpoints: this.cfg.etcdEndpoints, prefix: this.cfg.etcdDispatchPrefix, log })
+      : FileDispatchStore.open(join(this.cfg.dataDir, "dispatch")));
   }
   getLake(): Promise<Lake> {
     return (this.lake ??= (async () => {
@@ -125,13 +136,14 @@ class Engines {
       bus: c.kafkaBrokers ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}` : `embedded log in ${join(c.dataDir, "bus")}`,
       thresholds: c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdPrefix}` : `embedded file ${join(c.dataDir, "thresholds.json")}`,
       tokens: c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdTokenPrefix}` : `embedded file ${join(c.dataDir, "tokens.json")}`,
+      dispatch: c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdDispatchPrefix}` : `embedded journal in ${join(c.dataDir, "dispatch")}`,
       lake: c.hdfsUrl ? `hdfs ${c.hdfsUrl} ${c.hdfsRoot} (${c.hdfsNamenode ?? "webhdfs URIs"})` : `local files in ${join(c.dataDir, "lake")}`,
       warehouse: c.databaseUrl ? `postgres ${maskUrl(c.databaseUrl)}` : `pglite in ${join(c.dataDir, "warehouse")}`,
       analytics: c.spark ? `spark ${c.spark.master}` : "embedded (Arrow)",
     };
   }
   async close(): Promise<void> {
-    for (const p of [this.bus, this.thresholds, this.tokens, this.lake, this.warehouse]) if (p) await (await p).close();
+    for (const p of [this.bus, this.thresholds, this.tokens, this.dispatch, this.lake, this.warehouse]) if (p) await (await p).close();
   }
 }
 
@@ -141,6 +153,7 @@ async function runRoles(cfg: Config): Promise<void> {
   const has = (r: (typeof ROLES)[number]) => cfg.roles.includes(r);
   let analyzer: Analyzer | null = null;
   let feed: AlertFeed | null = null;
+  let dispatch: DispatchService | null = null;
   let demo: Array<{ scope: Scope; id: string; token: string }> = [];
   let listening = "";
 
@@ -156,6 +169,7 @@ async function runRoles(cfg: Config): Promise<void> {
       const a = analyzer;
       running.push({ name: "analyzer", stop: () => a.stop() });
     }
+    if (has("dispatch") || has("http")) dispatch = await startDispatchRoles(cfg, engines, running, has("dispatch"));
     if (has("http") || has("ingest")) {
       const tokens = await engines.getTokens();
       demo = await demoTokens(cfg, tokens);
@@ -194,13 +208,14 @@ async function runRoles(cfg: Config): Promise<void> {
             feed,
             analytics,
             dashboard,
+            dispatch,
             log,
           }),
         );
       }
       const f = feed;
       routes.push(opsRoutes({ ready: () => (!f || f.ready ? { ready: true, waitingFor: [] } : { ready: false, waitingFor: ["alert feed catching up"] }) }));
-      const server = startHttpServer({ port: cfg.port, hostname: cfg.host, routes, feed, log, auth, wsPerToken: cfg.wsPerToken });
+      const server = startHttpServer({ port: cfg.port, hostname: cfg.host, routes, feed, dispatch: has("http") ? dispatch : null, log, auth, wsPerToken: cfg.wsPerToken });
       // The server stops first on shutdown: no new input while the rest finishes.
       running.unshift(server);
       log.info(`http: listening on http://${cfg.host}:${server.port} (dashboard at /)`);
@@ -238,6 +253,27 @@ async function runRoles(cfg: Config): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+/**
+ * The dispatch service, shared by the dispatch role and the http role of this process, and the dispatch
+ * role itself when it runs. An http role without it still commits patrols' steps, whose events need a
+ * relay to `incident-events`: it runs one (on a shared store, it publishes its own events at once and
+ * takes over others' after a while, like any relay).
+ */
+async function startDispatchRoles(cfg: Config, engines: Engines, running: Running[], role: boolean): Promise<DispatchService> {
+  const store = await engines.getDispatchStore();
+  const bus = await engines.getBus();
+  const service = await DispatchService.open(store, log);
+  if (role) running.push(await startDispatch({ bus, store, log, service, options: { ackTimeoutMs: cfg.dispatchAckTimeoutMs } }));
+  else {
+    const relay = new OutboxRelay(store, bus, service.view, { now: Date.now }, log.child({ component: "dispatch" }));
+    relay.start();
+    running.push({ name: "dispatch-relay", stop: () => relay.stop() });
+  }
+  // After the role and the relay, which use it.
+  running.push({ name: "dispatch-service", stop: () => service.close() });
+  return service;
 }
 
 /**
