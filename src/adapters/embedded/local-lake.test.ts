@@ -63,3 +63,15 @@ function deadPid(): number {
 test("local: uri is a file:// URL under the root", () => {
   expect(new LocalLake(root).uri("reports/x.parquet")).toBe(`file://${join(root, "reports/x.parquet")}`);
 });
+
+test("local: ping resolves before the first file (root absent, its folder there) and rejects when neither is a folder", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "acu-local-lake-ping-"));
+  try {
+    await new LocalLake(join(dir, "lake")).ping();
+    await writeFile(join(dir, "file"), "not a folder");
+    await expect(new LocalLake(join(dir, "file")).ping()).rejects.toThrow("is not a folder");
+    await expect(new LocalLake(join(dir, "missing", "lake")).ping()).rejects.toThrow("ENOENT");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -8,6 +8,7 @@ const TMP_SUFFIX = ".inprogress";
 /** The lake on the local file system: write to a temporary name, fsync, rename (atomic publish), fsync the directory. */
 export class LocalLake implements Lake {
   readonly engine = "local";
+  private closed = false;
   constructor(private readonly root: string) {}
 
   uri(path: string): string {
@@ -97,7 +98,16 @@ export class LocalLake implements Lake {
     return n;
   }
 
-  async close(): Promise<void> {}
+  /** Open, and the root a folder, or (before the first file) its parent. */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error(`the local lake ${this.root} is closed`);
+    const st = await stat(this.root).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? stat(dirname(this.root)) : Promise.reject(e)));
+    if (!st.isDirectory()) throw new Error(`the local lake ${this.root} is not a folder`);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 
   private resolve(path: string): string {
     if (path.split("/").some((p) => p === ".." ) || path.startsWith("/")) throw new Error(`lake path must be relative without '..': ${path}`);
