@@ -2,8 +2,8 @@ import { CronJob } from "cron";
 import type { AnalyticsEngine } from "../../src/ports/analytics-engine.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import type { SqlRunner, Warehouse } from "../../src/ports/warehouse.ts";
-import { LAKE_DIRS } from "../../src/domain/lake-layout.ts";
-import { metrics } from "../../src/metrics.ts";
+import { LAKE_DIRS, parseLakePath } from "../../src/domain/lake-layout.ts";
+import { metrics, trackLag } from "../../src/metrics.ts";
 import { silentLogger, type Logger } from "../../src/log.ts";
 
 /**
@@ -42,7 +42,12 @@ export interface AnalyzerDeps {
   /** Cron expression with seconds ("0 * * * * *" = every minute); null = on demand only. */
   schedule: string | null;
   log?: Logger;
+  /** How often the backlog (acu_consumer_lag{group="acu-analyzer"}) is measured; default 15 000 ms. */
+  backlogEveryMs?: number;
 }
+
+/** acu_consumer_lag's group label of the analyzer: reports in lake files not counted yet. */
+export const ANALYZER_LAG_GROUP = "acu-analyzer";
 
 /** analyzer_settings key of the cell size the cumulative tables were built with. */
 export const CELL_SIZE_SETTING = "cell_size_deg";
@@ -137,19 +142,8 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
       recorded = true;
       if (what === "run") await checkCellSize(w, cellSizeDeg, false);
 
-      const listed = (await lake.list(`${LAKE_DIRS.reports}/`)).map((f) => f.path).filter((p) => p.endsWith(".parquet"));
-      files =
-        what === "rebuild"
-          ? listed
-          : (
-              await w.query<{ path: string }>(
-                `SELECT u.path FROM unnest($1::text[]) AS u(path)
-                 WHERE NOT EXISTS (SELECT 1 FROM lake_files_counted c WHERE c.path = u.path)`,
-                [listed],
-              )
-            )
-              .map((r) => r.path)
-              .sort(byCodeUnits);
+      const listed = await reportFiles(lake);
+      files = what === "rebuild" ? listed : await uncounted(w, listed);
 
       const finishedAt = () => new Date(startedAt.getTime() + Math.round(performance.now() - t0)).toISOString();
       if (files.length > 0 || what === "rebuild") {
@@ -209,15 +203,43 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
     log.info(`analyzer: scheduled "${schedule}", engine ${engine.engine}, cell ${cellSizeDeg}°`);
   }
 
+  const stopLag = trackLag(ANALYZER_LAG_GROUP, () => backlog(lake, w), deps.backlogEveryMs ?? 15_000);
+
   return {
     runNow: () => enqueue("run"),
     rebuild: () => enqueue("rebuild"),
     stop: async () => {
       stopped = true;
+      stopLag();
       job?.stop();
       await queue;
     },
   };
+}
+
+/** Paths of the lake's report files. */
+async function reportFiles(lake: Lake): Promise<string[]> {
+  return (await lake.list(`${LAKE_DIRS.reports}/`)).map((f) => f.path).filter((p) => p.endsWith(".parquet"));
+}
+
+/** Those of `listed` no run has counted yet, sorted. */
+async function uncounted(w: SqlRunner, listed: string[]): Promise<string[]> {
+  const rows = await w.query<{ path: string }>(
+    `SELECT u.path FROM unnest($1::text[]) AS u(path)
+     WHERE NOT EXISTS (SELECT 1 FROM lake_files_counted c WHERE c.path = u.path)`,
+    [listed],
+  );
+  return rows.map((r) => r.path).sort(byCodeUnits);
+}
+
+/** Reports in lake files not counted yet, by the offsets their names carry (a file: one contiguous run of offsets). */
+async function backlog(lake: Lake, w: SqlRunner): Promise<number> {
+  let n = 0;
+  for (const path of await uncounted(w, await reportFiles(lake))) {
+    const f = parseLakePath(path);
+    if (f) n += f.lastOffset - f.firstOffset + 1;
+  }
+  return n;
 }
 
 interface MergeRequest {
