@@ -94,7 +94,7 @@ export class Readiness {
 
   private poll(): void {
     for (const e of this.engines) if (!e.inFlight) this.ping(e);
-    metrics.ready.set(this.state().ready ? 1 : 0);
+    this.publish();
   }
 
   private ping(e: Watched): void {
@@ -118,6 +118,12 @@ export class Readiness {
     e.up = up;
     e.reason = reason;
     metrics.engineUp.set({ engine: e.probe.engine, adapter: e.probe.adapter }, up ? 1 : 0);
+    this.publish();
+  }
+
+  /** acu_ready as /readyz would answer now (conditions change without telling: each poll publishes too). */
+  private publish(): void {
+    metrics.ready.set(this.state().ready ? 1 : 0);
   }
 }
 
