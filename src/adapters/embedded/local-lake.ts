@@ -98,11 +98,15 @@ export class LocalLake implements Lake {
     return n;
   }
 
-  /** Open, and the root a folder, or (before the first file) its parent. */
+  /**
+   * Open, and the root a folder that can be made: the first write makes it (and the data dir above it,
+   * which a process on shared engines may not have yet), so making it here is harmless and proves the
+   * lake can hold files (a read-only or missing mount fails).
+   */
   async ping(): Promise<void> {
     if (this.closed) throw new Error(`the local lake ${this.root} is closed`);
-    const st = await stat(this.root).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? stat(dirname(this.root)) : Promise.reject(e)));
-    if (!st.isDirectory()) throw new Error(`the local lake ${this.root} is not a folder`);
+    await mkdir(this.root, { recursive: true }).catch((e: NodeJS.ErrnoException) => (e.code === "EEXIST" ? undefined : Promise.reject(e)));
+    if (!(await stat(this.root)).isDirectory()) throw new Error(`the local lake ${this.root} is not a folder`);
   }
 
   async close(): Promise<void> {
