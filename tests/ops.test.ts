@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { cleanup, eventually, freePort, ingest, startAcu, tempDir, type AcuProcess } from "./support/acu.ts";
+import { cleanup, eventually, freePort, ingest, ROOT, startAcu, tempDir, type AcuProcess } from "./support/acu.ts";
 import { clusterEnv, isolatedRun } from "./support/cluster.ts";
 
 /**
@@ -123,6 +123,19 @@ test("SIGTERM: /readyz turns 503 (draining) at once while an in-flight request f
   await eventually("the in-flight request answered", async () => answer.startsWith("HTTP/1.1 202"), 10_000, 20);
   sock.end();
   expect(await p.proc.exited).toBe(0);
+});
+
+test("acu healthcheck exits 0 while the process is ready, 1 once it is gone", async () => {
+  const p = await startWithOps("healthcheck", "alert");
+  await eventually("ready", async () => (await fetch(`${p.ops}/readyz`)).status === 200, 20_000, 50);
+  const opsPort = new URL(p.ops).port;
+  const run = () => Bun.spawnSync({ cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "healthcheck"], env: { ...process.env, ACU_OPS_PORT: opsPort, ACU_DATA_DIR: p.dataDir }, stdout: "pipe", stderr: "pipe" });
+  const ok = run();
+  expect({ code: ok.exitCode, out: ok.stdout.toString() }).toEqual({ code: 0, out: `http://127.0.0.1:${opsPort}/readyz: 200 {"ready":true,"waitingFor":[]}\n` });
+  expect(await p.stop()).toBe(0);
+  const gone = run();
+  expect(gone.exitCode).toBe(1);
+  expect(gone.stderr.toString()).toContain(`http://127.0.0.1:${opsPort}/readyz: no answer`);
 });
 
 const cluster = clusterEnv();
