@@ -12,6 +12,8 @@ export type Role = (typeof ROLES)[number];
 export interface Config {
   roles: Role[];
   port: number;
+  /** Port serving only /healthz, /readyz and /metrics, whatever the roles; null = none. */
+  opsPort: number | null;
   host: string;
   dataDir: string;
   /** Bearer tokens set in the environment (ACU_INGEST_TOKEN, ACU_OPERATOR_TOKEN, ACU_VIEWER_TOKEN, ACU_ADMIN_TOKEN). */
@@ -48,6 +50,7 @@ export interface Config {
 /** One documented source of truth for flags and variables: `acu --help` prints it. */
 export const ENV_VARS: Array<{ name: string; flag?: string; default: string; help: string }> = [
   { name: "ACU_HTTP_PORT", flag: "--port", default: "8080", help: "HTTP/WebSocket port (ingest, API, dashboard)" },
+  { name: "ACU_OPS_PORT", flag: "--ops-port", default: "(none)", help: "port serving only /healthz, /readyz and /metrics, whatever the roles (the http port serves them too)" },
   { name: "ACU_HTTP_HOST", flag: "--host", default: "127.0.0.1", help: "address to listen on" },
   { name: "ACU_DATA_DIR", flag: "--data-dir", default: "./data", help: "embedded log, thresholds, lake and warehouse" },
   { name: "ACU_INGEST_TOKEN", default: "(none)", help: "static bearer token of scope ingest (POST /api/reports; also what `acu signal` sends), ≥ 16 characters" },
@@ -106,15 +109,17 @@ export function parseRoles(raw: string | undefined): Role[] {
 export function loadConfig(argv: string[], env: Record<string, string | undefined>): Config {
   const { values } = parseArgs({
     args: argv,
-    options: { role: { type: "string" }, port: { type: "string" }, host: { type: "string" }, "data-dir": { type: "string" }, "log-format": { type: "string" } },
+    options: { role: { type: "string" }, port: { type: "string" }, "ops-port": { type: "string" }, host: { type: "string" }, "data-dir": { type: "string" }, "log-format": { type: "string" } },
     strict: false,
     allowPositionals: true,
   });
   const port = num("port", (values.port as string | undefined) ?? env.ACU_HTTP_PORT, 8080, (n) => Number.isInteger(n) && n >= 0 && n < 65536, "must be a port number 0–65535");
   const schedule = env.ACU_ANALYZER_SCHEDULE ?? "0 * * * * *";
+  const roles = parseRoles(values.role as string | undefined);
   return {
-    roles: parseRoles(values.role as string | undefined),
+    roles,
     port,
+    opsPort: opsPort((values["ops-port"] as string | undefined) ?? env.ACU_OPS_PORT, port, roles),
     host: (values.host as string | undefined) ?? env.ACU_HTTP_HOST ?? "127.0.0.1",
     dataDir: resolve((values["data-dir"] as string | undefined) ?? env.ACU_DATA_DIR ?? "./data"),
     staticTokens: staticTokens(env),
@@ -172,6 +177,15 @@ function staticTokens(env: Record<string, string | undefined>): StaticToken[] {
   }
   for (const a of out) for (const b of out) if (a.token === b.token && a.scope !== b.scope) throw new ConfigError(`${a.variable} and ${b.variable} hold the same token; each scope needs its own`);
   return out;
+}
+
+/** The ops port: any port but the http one of a process that listens there (which serves the same paths). */
+function opsPort(raw: string | undefined, httpPort: number, roles: Role[]): number | null {
+  if (raw === undefined || raw === "") return null;
+  const n = num("--ops-port", raw, 0, (x) => Number.isInteger(x) && x >= 0 && x < 65536, "must be a port number 0–65535");
+  if (n !== 0 && n === httpPort && (roles.includes("http") || roles.includes("ingest")))
+    throw new ConfigError(`--ops-port ${n} is the http port of this process, which serves /healthz, /readyz and /metrics already; choose another or leave it unset`);
+  return n;
 }
 
 function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], def: T): T {

@@ -34,6 +34,8 @@ import { ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
 import { startAnalyzer, exerciseStats, hotspots, regionStats, recentRuns, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
 import { runSignal } from "../modules/signal/index.ts";
+import { healthcheck, healthcheckUrl, Readiness, startOpsServer, type EngineProbe } from "../modules/ops/index.ts";
+import { enableProcessMetrics } from "./metrics.ts";
 
 const VERSION = "0.1.0";
 // Replaced by the configured one as soon as the configuration is read (ACU_LOG_FORMAT, ACU_LOG_LEVEL).
@@ -44,13 +46,14 @@ function help(): string {
   return `acu ${VERSION} — exam reports in, patrol alerts out, long-term storage and analytics, in one binary.
 
 Usage:
-  acu [--role=all|ROLE[,ROLE…]] [--port N] [--host ADDR] [--data-dir DIR]
+  acu [--role=all|ROLE[,ROLE…]] [--port N] [--ops-port N] [--host ADDR] [--data-dir DIR]
       Run roles in this process (default: all). Roles: ${ROLES.join(", ")}.
   acu signal [--rate N] [--count N] [--target URL] [--batch N] [--seed N] [--token T]
       Send realistic reports to a running acu (count 0 = until Ctrl-C; token: ACU_INGEST_TOKEN).
   acu analyze [--rebuild]
       Run the analyzer once on the data dir (rebuild: recompute from the whole lake).
   acu config      Print the resolved configuration and engines (secrets masked).
+  acu healthcheck Exit 0 when this machine's acu answers GET /readyz with 200 (ops port, else http port).
   acu token create --scope ingest|operator|viewer [--label L]
       Create an API token in the token store (etcd or the data dir) and print it, once.
   acu token list  List tokens (id, scope, label, creation time; never the secret).
@@ -129,6 +132,17 @@ class Engines {
       analytics: c.spark ? `spark ${c.spark.master}` : "embedded (Arrow)",
     };
   }
+  /** The engines opened so far, for readiness: each answers ping() while its engine does. */
+  async probes(): Promise<EngineProbe[]> {
+    const opened = { bus: this.bus, thresholds: this.thresholds, tokens: this.tokens, lake: this.lake, warehouse: this.warehouse };
+    const out: EngineProbe[] = [];
+    for (const [engine, p] of Object.entries(opened)) {
+      if (!p) continue;
+      const e = await p;
+      out.push({ engine, adapter: e.engine, ping: () => e.ping() });
+    }
+    return out;
+  }
   async close(): Promise<void> {
     for (const p of [this.bus, this.thresholds, this.tokens, this.lake, this.warehouse]) if (p) await (await p).close();
   }
@@ -142,6 +156,10 @@ async function runRoles(cfg: Config): Promise<void> {
   let feed: AlertFeed | null = null;
   let demo: Array<{ scope: Scope; id: string; token: string }> = [];
   let listening = "";
+  enableProcessMetrics(VERSION);
+  const readiness = new Readiness(log);
+  // Opened first and closed last: probes get /healthz 200 and /readyz 503 while the roles start and drain.
+  const ops = cfg.opsPort === null ? null : startOpsServer({ port: cfg.opsPort, hostname: cfg.host, readiness, log });
 
   try {
     if (has("alert")) running.push(await startAlert({ bus: await engines.getBus(), thresholds: await engines.getThresholds(), log }));
@@ -173,6 +191,7 @@ async function runRoles(cfg: Config): Promise<void> {
         feed = new AlertFeed(await engines.getBus(), cfg.alertFeedCapacity, log);
         await feed.start();
         const fd = feed;
+        readiness.require("alert feed catching up", () => fd.ready);
         running.push({ name: "alert-feed", stop: () => fd.stop() });
         const warehouse = await engines.getWarehouse();
         const thresholds = await engines.getThresholds();
@@ -197,17 +216,18 @@ async function runRoles(cfg: Config): Promise<void> {
           }),
         );
       }
-      const f = feed;
-      routes.push(opsRoutes({ ready: () => (!f || f.ready ? { ready: true, waitingFor: [] } : { ready: false, waitingFor: ["alert feed catching up"] }) }));
+      routes.push(opsRoutes({ ready: () => readiness.state() }));
       const server = startHttpServer({ port: cfg.port, hostname: cfg.host, routes, feed, log, auth, wsPerToken: cfg.wsPerToken });
       // The server stops first on shutdown: no new input while the rest finishes.
       running.unshift(server);
       log.info(`http: listening on http://${cfg.host}:${server.port} (dashboard at /)`);
       listening = `http://${cfg.host === "0.0.0.0" || cfg.host === "::" ? "127.0.0.1" : cfg.host}:${server.port}`;
     }
+    readiness.watch(await engines.probes());
   } catch (e) {
     for (const r of running.reverse()) await r.stop().catch(() => {});
     await engines.close().catch(() => {});
+    await ops?.stop().catch(() => {});
     throw e;
   }
 
@@ -218,6 +238,8 @@ async function runRoles(cfg: Config): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    // Not ready first: load balancers and orchestrators stop sending input while the roles finish.
+    readiness.drain(signal);
     log.info(`${signal}: stopping`);
     const force = setTimeout(() => {
       log.warn("shutdown took longer than 10 s; exiting");
@@ -231,6 +253,8 @@ async function runRoles(cfg: Config): Promise<void> {
       }
     }
     await engines.close().catch((e) => log.info(`closing engines: ${(e as Error).message}`));
+    readiness.stop();
+    await ops?.stop().catch(() => {});
     clearTimeout(force);
     log.info("stopped");
     process.exit(0);
@@ -340,6 +364,13 @@ async function runAnalyzeCommand(cfg: Config, rebuild: boolean): Promise<void> {
   if (summary.outcome !== "succeeded") process.exit(1);
 }
 
+/** `acu healthcheck` (container health checks; the images have no curl): exit 1 unless /readyz answers 200. */
+async function runHealthcheck(cfg: Config): Promise<void> {
+  const r = await healthcheck(healthcheckUrl(cfg));
+  (r.ok ? console.log : console.error)(r.message);
+  if (!r.ok) process.exitCode = 1;
+}
+
 async function main(argv: string[]): Promise<void> {
   // A sub-command comes first: `acu signal --rate 10`, `acu --port 9000`.
   const command = argv[0] !== undefined && !argv[0].startsWith("-") ? argv[0] : undefined;
@@ -348,6 +379,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === "signal") return runSignalCommand(argv.slice(1));
   const cfg = loadConfig(command ? argv.slice(1) : argv, process.env);
   log = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
+  if (command === "healthcheck") return runHealthcheck(cfg);
   if (command === "config") return void console.log(JSON.stringify(describeConfig(cfg, new Engines(cfg).describe()), null, 2));
   if (command === "token") return runTokenCommand(cfg, argv.slice(1));
   if (command === "analyze") return runAnalyzeCommand(cfg, argv.includes("--rebuild"));

@@ -1,6 +1,10 @@
 import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import { TOPICS, type Bus, type Consumer } from "../../src/ports/bus.ts";
+import { trackLag } from "../../src/metrics.ts";
 import type { Log } from "../lifecycle.ts";
+
+/** acu_consumer_lag's group label of the feed (its bus group is one per process, random). */
+export const FEED_LAG_GROUP = "acu-http-feed";
 
 /** A deployment order as the feed delivers it, with its bus position. */
 export interface FeedItem {
@@ -23,6 +27,7 @@ export class AlertFeed {
   private readonly listeners = new Set<(item: FeedItem) => void>();
   private consumer: Consumer | null = null;
   private caughtUp = false;
+  private stopLag: (() => void) | null = null;
 
   constructor(
     private readonly bus: Bus,
@@ -65,6 +70,13 @@ export class AlertFeed {
       }
       if (!this.caughtUp && this.next.every((n, p) => n >= end[p]!)) this.caughtUp = true;
     });
+    this.stopLag = trackLag(FEED_LAG_GROUP, () => this.lag());
+  }
+
+  /** Orders on the bus the feed has not read yet. */
+  async lag(): Promise<number> {
+    const end = await this.bus.endOffsets(TOPICS.alerts);
+    return end.reduce((sum, e, p) => sum + Math.max(0, e - this.next[p]!), 0);
   }
 
   get ready(): boolean {
@@ -108,6 +120,7 @@ export class AlertFeed {
   }
 
   async stop(): Promise<void> {
+    this.stopLag?.();
     await this.consumer?.stop();
   }
 

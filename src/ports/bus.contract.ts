@@ -219,4 +219,12 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
     await reader.stop();
     expect(next.map((n, p) => n >= end[p]!)).toEqual(end.map(() => true));
   });
+
+  test(`${name}: ping resolves while the bus is open, and rejects once it is closed`, async () => {
+    const bus = await open();
+    await bus.ping();
+    await bus.ping();
+    await bus.close();
+    await expect(bus.ping()).rejects.toThrow();
+  });
 }

@@ -95,6 +95,12 @@ export interface Bus {
   partitions(topic: string): number;
   /** Highest offset + 1 per partition. */
   endOffsets(topic: string): Promise<number[]>;
+  /**
+   * Resolves when the engine answers now, cheaply; rejects, saying why, when it does not. Polled for
+   * readiness (/readyz), each call bounded by the caller's timeout. For a bus: it can take writes (Kafka: every
+   * partition of acu's topics has a leader and enough in-sync replicas).
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

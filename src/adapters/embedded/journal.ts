@@ -1,5 +1,5 @@
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, stat, type FileHandle } from "node:fs/promises";
 
 /**
  * An append-only, checksummed journal file: the embedded bus's durable storage.
@@ -49,6 +49,7 @@ export class Journal {
   private closed = false;
 
   private constructor(
+    private readonly path: string,
     fd: number,
     size: number,
     private readonly visitor: JournalVisitor,
@@ -70,7 +71,7 @@ export class Journal {
     }
     closeSync(fd);
     // Reopen without O_APPEND so positional writes land where the index says.
-    return new Journal(openSync(path, "r"), good, visitor, await open(path, "r+"));
+    return new Journal(path, openSync(path, "r"), good, visitor, await open(path, "r+"));
   }
 
   append(entries: JournalEntry[]): Promise<void> {
@@ -91,6 +92,12 @@ export class Journal {
       done += n;
     }
     return buf;
+  }
+
+  /** Open, and its file still where it was opened (a data dir removed or unmounted under the process fails). */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error("the embedded log is closed");
+    await stat(this.path);
   }
 
   async close(): Promise<void> {

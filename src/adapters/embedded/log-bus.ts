@@ -97,6 +97,10 @@ export class EmbeddedLogBus implements Bus {
     return c;
   }
 
+  ping(): Promise<void> {
+    return this.journal.ping();
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.consumers].map((c) => c.stop()));
     await this.journal.close();

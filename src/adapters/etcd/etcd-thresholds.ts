@@ -181,6 +181,16 @@ export class EtcdThresholdStore implements ThresholdStore {
     return this.write(this.client.put(this.defaultKey).value(String(threshold)).op(), "set the default");
   }
 
+  /** One linearizable read of the prefix's head: etcd answers only with a quorum. */
+  async ping(): Promise<void> {
+    this.checkOpen();
+    try {
+      await this.probe();
+    } catch (e) {
+      throw this.failure("cannot read the thresholds", e);
+    }
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.closed = true;

@@ -105,6 +105,12 @@ export class EtcdTokenStore implements TokenStore {
     return r && { id: r.id, scope: r.scope };
   }
 
+  /** A linearizable read of one key (etcd answers only with a quorum). */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error("etcd tokens: closed");
+    await this.client.get(this.prefix).exists();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);

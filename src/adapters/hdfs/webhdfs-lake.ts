@@ -59,6 +59,7 @@ export class WebHdfsLake implements Lake {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly namenode?: string;
+  private closed = false;
 
   private constructor(opts: WebHdfsLakeOptions) {
     let url: URL;
@@ -185,7 +186,15 @@ export class WebHdfsLake implements Lake {
     return n;
   }
 
-  async close(): Promise<void> {}
+  /** GETFILESTATUS of the lake's root: the NameNode answers, once, within 2 s. */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error(`WebHDFS lake ${this.base}${this.root}: closed`);
+    await this.call("GETFILESTATUS", "", this.root, { method: "GET" }, { retries: 0, timeoutMs: 2000 });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 
   // ---- WebHDFS operations ----
 
@@ -244,7 +253,7 @@ export class WebHdfsLake implements Lake {
     rel: string,
     hdfsPath: string,
     init: RequestInit,
-    opts: { query?: Record<string, string>; to?: string; retries?: number; redirectOk?: boolean } = {},
+    opts: { query?: Record<string, string>; to?: string; retries?: number; redirectOk?: boolean; timeoutMs?: number } = {},
   ): Promise<Response> {
     let url: string;
     if (opts.to) url = opts.to;
@@ -255,10 +264,11 @@ export class WebHdfsLake implements Lake {
     const shown = url.replace(/\?.*$/, "");
     const what = `WebHDFS ${op} ${rel === "" ? "/" : rel}${hdfsPath !== rel ? ` (${hdfsPath})` : ""}`;
     const retries = opts.retries ?? this.retries;
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       let err: WebHdfsError;
       try {
-        const res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+        const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
         if (res.ok || (opts.redirectOk && res.status === 307)) return res;
         const text = await res.text().catch(() => "");
         const remote = parseRemoteException(text);
@@ -267,7 +277,7 @@ export class WebHdfsLake implements Lake {
         err = new WebHdfsError(`${what}: HTTP ${res.status} ${detail} (${shown})`, op, rel, res.status, remote?.exception, retriable);
       } catch (e) {
         if (e instanceof WebHdfsError) throw e;
-        const reason = (e as Error)?.name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : String((e as Error)?.message ?? e);
+        const reason = (e as Error)?.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : String((e as Error)?.message ?? e);
         err = new WebHdfsError(`${what}: ${shown} unreachable: ${reason}`, op, rel, undefined, undefined, true);
       }
       if (!err.retriable || attempt >= retries) {

@@ -170,6 +170,18 @@ describe.skipIf(!brokers)("Kafka bus", () => {
       await bus.close();
     }
   });
+
+  test("ping rejects, naming the topic, once one of the bus's topics is gone (it could not take writes)", async () => {
+    const t = `ping-${run}`;
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 2 } });
+    try {
+      await bus.ping();
+      await bus.admin.deleteTopics({ topics: [t] });
+      await expect(bus.ping()).rejects.toThrow(t);
+    } finally {
+      await bus.close();
+    }
+  });
 });
 
 // kafkajs may resolve a send that never went to a partition whose leader moved: the answer must confirm every partition sent.

@@ -44,6 +44,7 @@ export interface KafkaBusOptions {
 export class KafkaBus implements Bus {
   readonly engine = "kafka";
   private readonly consumers = new Set<KafkaConsumer>();
+  private closed = false;
 
   private constructor(
     readonly kafka: Kafka,
@@ -218,7 +219,25 @@ export class KafkaBus implements Bus {
     return c;
   }
 
+  /**
+   * Fresh metadata of acu's topics: every partition has a leader and at least min(2, replicas) in-sync
+   * replicas — min.insync.replicas as acu creates its topics, below which acks=all writes are refused.
+   * One broker of three stopped stays ready; two stopped (or none answering) do not.
+   */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error("the Kafka bus is closed");
+    const names = [...this.partitionCounts.keys()].map((t) => this.name(t));
+    const { topics } = await this.admin.fetchTopicMetadata({ topics: names }).catch((e: Error) => {
+      throw new Error(`Kafka gave no metadata of ${names.join(", ")}: ${e.message}`);
+    });
+    const short: string[] = [];
+    for (const t of topics)
+      for (const p of t.partitions) if (p.leader < 0 || p.isr.length < Math.min(2, p.replicas.length)) short.push(`${t.name}/${p.partitionId} (leader ${p.leader}, ${p.isr.length} of ${p.replicas.length} replicas in sync)`);
+    if (short.length > 0) throw new Error(`Kafka cannot take writes on ${short.length} partition(s): ${short.slice(0, 3).join(", ")}${short.length > 3 ? ", …" : ""}`);
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.consumers].map((c) => c.stop()));
     await this.producer.disconnect().catch(() => {});
     await this.admin.disconnect().catch(() => {});

@@ -214,6 +214,11 @@ export class PostgresWarehouse implements Warehouse {
     return (result as unknown as { value: T }).value;
   }
 
+  /** SELECT 1 on a pooled connection. */
+  async ping(): Promise<void> {
+    await this.query("SELECT 1");
+  }
+
   close(): Promise<void> {
     this.closing ??= this.sql.end({ timeout: 5 });
     return this.closing;
