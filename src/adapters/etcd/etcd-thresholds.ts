@@ -2,7 +2,7 @@ import { Etcd3, Range, type IKeyValue, type IRequestOp, type IWatchResponse, typ
 import { silentLogger, type Logger } from "../../log.ts";
 import { EXERCISE_ID_PATTERN, validateThreshold, type ThresholdSnapshot } from "../../domain/threshold.ts";
 import type { ThresholdStore } from "../../ports/thresholds.ts";
-import { cancelWatcher } from "./watcher.ts";
+import { cancelWatcher, connected, watchAgain } from "./watcher.ts";
 
 export interface EtcdThresholdOptions {
   /** etcd client URLs, e.g. ["http://127.0.0.1:2379"]. */
@@ -68,6 +68,8 @@ export class EtcdThresholdStore implements ThresholdStore {
   /** Counts disconnects: a re-read clears `suspect` only if it began after the last one. */
   private disconnects = 0;
   private closed = false;
+  /** Aborted at close: ends the retries of a watch that failed. */
+  private readonly closeSignal = new AbortController();
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -184,6 +186,7 @@ export class EtcdThresholdStore implements ThresholdStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.closed = true;
+      this.closeSignal.abort();
       for (const w of this.waiters) w();
       const watcher = this.watcher;
       this.watcher = null;
@@ -273,25 +276,9 @@ export class EtcdThresholdStore implements ThresholdStore {
       this.log.warn(`etcd thresholds: watch failed (${err.message}); re-reading ${this.prefix} and watching again`);
       this.watcher = null;
       void w.cancel().catch(() => {});
-      this.rewatch();
+      watchAgain(() => this.reload().then(() => this.startWatch()), this.closeSignal.signal, this.log, "etcd thresholds");
     });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the watch did not start within 10 s")), 10_000);
-      w.once("connected", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  private rewatch(attempt = 0): void {
-    if (this.closed) return;
-    this.reload()
-      .then(() => this.startWatch())
-      .catch((e: unknown) => {
-        this.log.info(`etcd thresholds: ${(e as Error).message}`);
-        setTimeout(() => this.rewatch(attempt + 1), Math.min(5000, 100 * 2 ** attempt));
-      });
+    await connected(w);
   }
 
   private onEvents(w: Watcher, res: IWatchResponse): void {

@@ -2,9 +2,10 @@ import { hostname } from "node:os";
 import { silentLogger, type Logger } from "../../log.ts";
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer as KConsumer, type EachBatchPayload, type Producer } from "kafkajs";
 import {
-  BusUnavailableError, type Bus, type BusRecord, type Consumer, type ConsumerOptions, type OffsetCommit, type OutgoingMessage,
+  BusUnavailableError, REDELIVERY_BACKOFF, type Bus, type BusRecord, type Consumer, type ConsumerOptions, type OffsetCommit, type OutgoingMessage,
   type RecordBatch,
 } from "../../ports/bus.ts";
+import { backoffDelay, retry, sleep } from "../../retry.ts";
 
 // kafkajs arms timers with deadlines already past (a negative delay, run at once); Bun reports each
 // as a TimeoutNegativeWarning on stderr. Only that warning is silenced; every other one is printed.
@@ -230,16 +231,16 @@ export class KafkaBus implements Bus {
  * errors (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE). Try again, bounded.
  */
 async function retrying<T>(what: string, f: () => Promise<T>, attempts = 10): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await f();
-    } catch (e) {
-      const err = e as { retriable?: boolean; message?: string };
-      const retriable = err.retriable === true || /not the leader|leader not available|unknown topic|does not host this topic-partition/i.test(err.message ?? "");
-      if (!retriable || attempt >= attempts) throw new Error(`kafka: ${what}: ${err.message}`);
-      await Bun.sleep(Math.min(2000, 100 * attempt));
-    }
+  try {
+    return await retry(f, { baseMs: 200, capMs: 2000, attempts, retriable: metadataSettling });
+  } catch (e) {
+    throw new Error(`kafka: ${what}: ${(e as Error).message}`);
   }
+}
+
+function metadataSettling(e: unknown): boolean {
+  const err = e as { retriable?: boolean; message?: string };
+  return err.retriable === true || /not the leader|leader not available|unknown topic|does not host this topic-partition/i.test(err.message ?? "");
 }
 
 const MAX_COALESCED_BYTES = 900 * 1024;
@@ -339,6 +340,8 @@ class KafkaConsumer implements Consumer {
   /** onBatch calls under way: while one runs, kafkajs does not fetch, and silence is the handler's, not kafkajs's. */
   private batches = 0;
   private recovering: Promise<void> | null = null;
+  /** Aborted by stop(): ends a replacement's retries and the pause before a failed batch is fetched again. */
+  private readonly halted = new AbortController();
   private watchdog: ReturnType<typeof setInterval> | null = null;
 
   constructor(
@@ -424,37 +427,40 @@ class KafkaConsumer implements Consumer {
    * then a new member joins the group. Tried again until it is running or the consumer is stopped.
    */
   private recover(why: string): Promise<void> {
-    this.recovering ??= (async () => {
-      for (let attempt = 1; !this.stopping; attempt++) {
+    this.recovering ??= retry(
+      async (attempt) => {
         this.bus.log.warn(`kafka: ${this.options.group} consumer stopped (${why}); replacing it${attempt > 1 ? ` (attempt ${attempt})` : ""}`);
-        const old = this.consumer;
-        this.consumer = this.newConsumer();
-        this.alive = Date.now();
-        await deadline(old.disconnect(), 10_000, "disconnect").catch(() => {});
-        await deadline(Promise.all([...this.inFlight].map((w) => w.catch(() => {}))), 30_000, "handlers").catch(() => {});
-        const lost = this.assigned;
-        this.assigned = [];
-        this.assigning = Promise.resolve();
-        if (lost.length > 0) await this.options.onLost?.(lost).catch((e) => this.bus.log.warn(`kafka: ${this.options.group} lost: ${(e as Error).message}`));
-        // Its transactions may be as stale as the consumer's metadata; a new one fences it (same transactional id).
-        const tx = this.txProducer;
-        this.txProducer = null;
-        await deadline(tx?.disconnect() ?? Promise.resolve(), 10_000, "disconnect").catch(() => {});
+        await this.replaceConsumer();
         if (this.stopping) return;
-        try {
-          await this.run(this.consumer);
-          this.bus.log.info(`kafka: ${this.options.group} consumer replaced`);
-          return;
-        } catch (e) {
-          why = (e as Error).message;
-          await Bun.sleep(Math.min(10_000, 500 * attempt));
-        }
-      }
-    })().finally(() => {
-      this.recovering = null;
-      this.alive = Date.now();
-    });
+        await this.run(this.consumer);
+        this.bus.log.info(`kafka: ${this.options.group} consumer replaced`);
+      },
+      { baseMs: 1000, capMs: 10_000, signal: this.halted.signal, onRetry: (e) => (why = (e as Error).message) },
+    )
+      // Retried until it runs: only stop() (the abort) ends it otherwise, and then nothing is left to do.
+      .catch(() => {})
+      .finally(() => {
+        this.recovering = null;
+        this.alive = Date.now();
+      });
     return this.recovering;
+  }
+
+  /** A new kafkajs consumer in place of the current one, whose partitions are given up (onLost). */
+  private async replaceConsumer(): Promise<void> {
+    const old = this.consumer;
+    this.consumer = this.newConsumer();
+    this.alive = Date.now();
+    await deadline(old.disconnect(), 10_000, "disconnect").catch(() => {});
+    await deadline(Promise.all([...this.inFlight].map((w) => w.catch(() => {}))), 30_000, "handlers").catch(() => {});
+    const lost = this.assigned;
+    this.assigned = [];
+    this.assigning = Promise.resolve();
+    if (lost.length > 0) await this.options.onLost?.(lost).catch((e) => this.bus.log.warn(`kafka: ${this.options.group} lost: ${(e as Error).message}`));
+    // Its transactions may be as stale as the consumer's metadata; a new one fences it (same transactional id).
+    const tx = this.txProducer;
+    this.txProducer = null;
+    await deadline(tx?.disconnect() ?? Promise.resolve(), 10_000, "disconnect").catch(() => {});
   }
 
   async commit(offsets: OffsetCommit[]): Promise<void> {
@@ -543,6 +549,7 @@ class KafkaConsumer implements Consumer {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.halted.abort();
       if (this.watchdog) clearInterval(this.watchdog);
       await this.recovering;
       // Stop fetching, let the batch in hand finish, then let the owner flush and commit while still a member.
@@ -643,7 +650,7 @@ class KafkaConsumer implements Consumer {
         const failures = (this.failures.get(`${topic}/${batch.partition}`) ?? 0) + 1;
         this.failures.set(`${topic}/${batch.partition}`, failures);
         this.bus.log.warn(`kafka: ${this.options.group} ${topic}/${batch.partition}@${slice[0]!.offset}: ${(e as Error).message}; retrying`);
-        await Bun.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        await sleep(backoffDelay(REDELIVERY_BACKOFF, failures), this.halted.signal);
         consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(slice[0]!.offset) });
         return;
       } finally {
