@@ -2,6 +2,7 @@ import { Etcd3, Range, type IKeyValue, type IRequestOp, type IWatchResponse, typ
 import { silentLogger, type Logger } from "../../log.ts";
 import { EXERCISE_ID_PATTERN, validateThreshold, type ThresholdSnapshot } from "../../domain/threshold.ts";
 import type { ThresholdStore } from "../../ports/thresholds.ts";
+import { Coalescer } from "../../coalescer.ts";
 import { cancelWatcher, connected, watchAgain } from "./watcher.ts";
 
 export interface EtcdThresholdOptions {
@@ -129,20 +130,11 @@ export class EtcdThresholdStore implements ThresholdStore {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (!this.nextRead) {
-      this.nextRead = new Promise<ThresholdSnapshot>((resolve, reject) => {
-        setImmediate(() => {
-          // From here on the read is under way: new callers must not join it.
-          this.nextRead = null;
-          this.readCurrent().then(resolve, reject);
-        });
-      });
-    }
-    return this.nextRead;
+    return this.reads.add(null);
   }
 
-  /** The read current() shares, not begun yet (null when none is waiting). */
-  private nextRead: Promise<ThresholdSnapshot> | null = null;
+  /** The callers of current() waiting for the next read (a batch reads once for all of them). */
+  private readonly reads = new Coalescer<null, ThresholdSnapshot>(() => this.readCurrent(), { begin: "turn" });
 
   private async readCurrent(): Promise<ThresholdSnapshot> {
     this.checkOpen();

@@ -5,6 +5,7 @@ import {
   BusUnavailableError, REDELIVERY_BACKOFF, type Bus, type BusRecord, type Consumer, type ConsumerOptions, type OffsetCommit, type OutgoingMessage,
   type RecordBatch,
 } from "../../ports/bus.ts";
+import { Coalescer } from "../../coalescer.ts";
 import { backoffDelay, retry, sleep } from "../../retry.ts";
 
 // kafkajs arms timers with deadlines already past (a negative delay, run at once); Bun reports each
@@ -134,17 +135,17 @@ export class KafkaBus implements Bus {
     const kms = messages.map((m) => ({ key: m.key, value: toBuffer(m.value) }));
     let bytes = 0;
     for (const m of kms) bytes += m.value.byteLength + m.key.length;
-    await new Promise<void>((resolve, reject) => {
-      this.pending.push({ topic, messages: kms, bytes, resolve, reject });
-      if (!this.draining) void this.drain();
-    });
+    try {
+      await this.sends.add({ topic, messages: kms, bytes });
+    } catch (e) {
+      throw new BusUnavailableError(`Kafka did not take ${kms.length} message(s) on ${topic}: ${(e as Error).message}`);
+    }
   }
 
-  private readonly pending: PendingPublish[] = [];
+  private readonly sends = new Coalescer<PendingPublish>((batch) => this.send(batch), { begin: "now", limit: BATCH_LIMIT });
   private publishTimeoutMs = 10_000;
   consumerSilenceMs = 60_000;
   private producerReady: Promise<void> = Promise.resolve();
-  private draining = false;
 
   /**
    * Each message with its partition set, by kafkajs's own default partitioner (the same choice it would
@@ -184,30 +185,22 @@ export class KafkaBus implements Bus {
     this.producerReady.catch(() => {});
   }
 
-  private async drain(): Promise<void> {
-    this.draining = true;
+  /** One request for the publishes of a batch; after a failure the producer is replaced (see replaceProducer). */
+  private async send(batch: PendingPublish[]): Promise<void> {
+    const byTopic = groupByTopic(batch);
     try {
-      while (this.pending.length > 0) {
-        const batch = takeCoalesced(this.pending);
-        const byTopic = groupByTopic(batch);
-        try {
-          await deadline(
-            (async () => {
-              await this.producerReady;
-              const topicMessages = [...byTopic].map(([t, ms]) => ({ topic: this.name(t), messages: this.placed(t, ms) }));
-              checkWritten(topicMessages, await this.producer.sendBatch({ acks: -1, topicMessages }));
-            })(),
-            this.publishTimeoutMs,
-            `no answer within ${this.publishTimeoutMs} ms`,
-          );
-          for (const b of batch) b.resolve();
-        } catch (e) {
-          this.replaceProducer();
-          for (const b of batch) b.reject(new BusUnavailableError(`Kafka did not take ${b.messages.length} message(s) on ${b.topic}: ${(e as Error).message}`));
-        }
-      }
-    } finally {
-      this.draining = false;
+      await deadline(
+        (async () => {
+          await this.producerReady;
+          const topicMessages = [...byTopic].map(([t, ms]) => ({ topic: this.name(t), messages: this.placed(t, ms) }));
+          checkWritten(topicMessages, await this.producer.sendBatch({ acks: -1, topicMessages }));
+        })(),
+        this.publishTimeoutMs,
+        `no answer within ${this.publishTimeoutMs} ms`,
+      );
+    } catch (e) {
+      this.replaceProducer();
+      throw e;
     }
   }
 
@@ -243,17 +236,11 @@ function metadataSettling(e: unknown): boolean {
   return err.retriable === true || /not the leader|leader not available|unknown topic|does not host this topic-partition/i.test(err.message ?? "");
 }
 
-const MAX_COALESCED_BYTES = 900 * 1024;
-
 /**
- * The queue's first entries, up to ~900 KB of messages (a partition's record batch in one request stays
- * under the broker's message.max.bytes), at least one: taken off the queue for one request or transaction.
+ * What one request or transaction carries: up to ~900 KB of messages (a partition's record batch in one
+ * request stays under the broker's message.max.bytes), at least one caller's.
  */
-function takeCoalesced<T extends { bytes: number }>(queue: T[]): T[] {
-  let n = 0, size = 0;
-  while (n < queue.length && (n === 0 || size + queue[n]!.bytes <= MAX_COALESCED_BYTES)) size += queue[n++]!.bytes;
-  return queue.splice(0, n);
-}
+const BATCH_LIMIT = { weight: (p: { bytes: number }) => p.bytes, max: 900 * 1024 };
 
 /** Messages per topic, in the callers' order; topics without messages left out. */
 function groupByTopic(parts: Array<{ topic: string; messages: Array<{ key: string; value: Buffer }> }>): Map<string, Array<{ key: string; value: Buffer }>> {
@@ -304,16 +291,12 @@ interface PendingTransaction {
   publish: Array<{ topic: string; messages: OutgoingMessage[] }>;
   offsets: OffsetCommit[];
   bytes: number;
-  resolve: () => void;
-  reject: (e: Error) => void;
 }
 
 interface PendingPublish {
   topic: string;
   messages: Array<{ key: string; value: Buffer }>;
   bytes: number;
-  resolve: () => void;
-  reject: (e: Error) => void;
 }
 
 function toBuffer(v: string | Uint8Array): Buffer {
@@ -326,9 +309,15 @@ class KafkaConsumer implements Consumer {
   private txProducer: Producer | null = null;
   /** Handler calls under way (several at once with concurrentPartitions): stop() waits for them all. */
   private readonly inFlight = new Set<Promise<void>>();
-  /** commitWith calls waiting for the next transaction; see commitWith. */
-  private readonly txPending: PendingTransaction[] = [];
-  private txDraining = false;
+  /**
+   * commitWith calls waiting for the next transaction; see commitWith. Begun on the next turn of the event
+   * loop, not at once: the other partitions of the fetch, whose handlers resume from the same awaited answer
+   * (one shared thresholds read), call within this turn.
+   */
+  private readonly transactions = new Coalescer<PendingTransaction>(
+    (group) => this.transaction(group.flatMap((g) => g.publish), group.flatMap((g) => g.offsets)),
+    { begin: "turn", limit: BATCH_LIMIT },
+  );
   private stopping: Promise<void> | null = null;
   private assigned: Array<{ topic: string; partition: number }> = [];
   /** The handling of the latest assignment (onLost, onAssign and its seeks): batches wait for it. */
@@ -478,30 +467,7 @@ class KafkaConsumer implements Consumer {
   commitWith(publish: Array<{ topic: string; messages: OutgoingMessage[] }>, offsets: OffsetCommit[]): Promise<void> {
     let bytes = 0;
     for (const p of publish) for (const m of p.messages) bytes += m.key.length + (typeof m.value === "string" ? m.value.length : m.value.byteLength);
-    return new Promise<void>((resolve, reject) => {
-      this.txPending.push({ publish, offsets, bytes, resolve, reject });
-      if (this.txDraining) return;
-      this.txDraining = true;
-      // Begun on the next turn of the event loop, not at once: the other partitions of the fetch, whose
-      // handlers resume from the same awaited answer (one shared thresholds read), call within this turn.
-      setImmediate(() => void this.drainTransactions());
-    });
-  }
-
-  private async drainTransactions(): Promise<void> {
-    try {
-      while (this.txPending.length > 0) {
-        const group = takeCoalesced(this.txPending);
-        try {
-          await this.transaction(group.flatMap((g) => g.publish), group.flatMap((g) => g.offsets));
-          for (const g of group) g.resolve();
-        } catch (e) {
-          for (const g of group) g.reject(e as Error);
-        }
-      }
-    } finally {
-      this.txDraining = false;
-    }
+    return this.transactions.add({ publish, offsets, bytes });
   }
 
   private async transaction(publish: Array<{ topic: string; messages: OutgoingMessage[] }>, offsets: OffsetCommit[]): Promise<void> {
