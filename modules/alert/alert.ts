@@ -2,6 +2,7 @@ import { encodeDeploymentOrder } from "../../src/domain/deployment-order.ts";
 import { metrics } from "../../src/metrics.ts";
 import { TOPICS, type Bus } from "../../src/ports/bus.ts";
 import type { ThresholdStore } from "../../src/ports/thresholds.ts";
+import { reportLag } from "../consumer-lag.ts";
 import type { Log, Running } from "../lifecycle.ts";
 import { judgeBatch } from "./judge.ts";
 import { recentAlertsFromBus } from "./recent-alerts.ts";
@@ -67,13 +68,11 @@ export async function startAlert(deps: { bus: Bus; thresholds: ThresholdStore; l
       log.warn(`alert: ${deadLetters.length} malformed message(s) sent to ${TOPICS.deadLetters}: ${deadLetters[0]!.reason}`);
     }
   });
-  const lagTimer = setInterval(() => {
-    consumer.lag().then((l) => metrics.consumerLag.set({ group: ALERT_GROUP }, l), () => {});
-  }, 2000);
+  const stopLag = reportLag(consumer, ALERT_GROUP);
   return {
     name: "alert",
     async stop() {
-      clearInterval(lagTimer);
+      stopLag();
       await consumer.stop();
     },
   };
