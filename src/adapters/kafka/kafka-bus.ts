@@ -7,13 +7,7 @@ import {
 } from "../../ports/bus.ts";
 import { Coalescer } from "../../coalescer.ts";
 import { backoffDelay, retry, sleep } from "../../retry.ts";
-
-// kafkajs arms timers with deadlines already past (a negative delay, run at once); Bun reports each
-// as a TimeoutNegativeWarning on stderr. Only that warning is silenced; every other one is printed.
-process.removeAllListeners("warning");
-process.on("warning", (w) => {
-  if (w.name !== "TimeoutNegativeWarning") console.warn(`${w.name}: ${w.message}`);
-});
+import { muteTimeoutNegativeWarnings } from "./warnings.ts";
 
 const CLIENT_LOG_LEVELS = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG } as const;
 
@@ -62,6 +56,21 @@ export class KafkaBus implements Bus {
   }
 
   static async open(o: KafkaBusOptions): Promise<KafkaBus> {
+    const unmute = muteTimeoutNegativeWarnings();
+    try {
+      const bus = await KafkaBus.connect(o);
+      bus.unmute = unmute;
+      return bus;
+    } catch (e) {
+      unmute();
+      throw e;
+    }
+  }
+
+  /** Given back at close: the process's warning listeners as they were (see warnings.ts). */
+  private unmute = () => {};
+
+  private static async connect(o: KafkaBusOptions): Promise<KafkaBus> {
     const log = o.log ?? silentLogger;
     const kafka = new Kafka({
       clientId: o.clientId ?? "acu",
@@ -216,6 +225,7 @@ export class KafkaBus implements Bus {
     await Promise.all([...this.consumers].map((c) => c.stop()));
     await this.producer.disconnect().catch(() => {});
     await this.admin.disconnect().catch(() => {});
+    this.unmute();
   }
 }
 
