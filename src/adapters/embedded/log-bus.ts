@@ -5,6 +5,7 @@ import {
   partitionFor, REDELIVERY_BACKOFF, type Bus, type BusRecord, type Consumer, type ConsumerOptions, type OffsetCommit, type OutgoingMessage,
   type RecordBatch,
 } from "../../ports/bus.ts";
+import { OpenConsumers } from "../open-consumers.ts";
 import { Journal, type JournalEntry, type StoredMessage } from "./journal.ts";
 import { ProcessLock } from "./process-lock.ts";
 import { backoffDelay, sleep } from "../../retry.ts";
@@ -35,7 +36,7 @@ export class EmbeddedLogBus implements Bus {
   private readonly groups = new Set<string>();
   private waiters: Array<() => void> = [];
   private journal!: Journal;
-  private consumers = new Set<EmbeddedConsumer>();
+  private readonly consumers = new OpenConsumers();
 
   private constructor(
     private readonly topics: Record<string, number>,
@@ -91,17 +92,17 @@ export class EmbeddedLogBus implements Bus {
     if (this.groups.has(options.group)) throw new Error(`consumer group "${options.group}" already has a member in this process`);
     for (const t of options.topics) this.parts(t);
     this.groups.add(options.group);
-    const c = new EmbeddedConsumer(this, options, handle, () => {
-      this.groups.delete(options.group);
-      this.consumers.delete(c);
-    });
-    this.consumers.add(c);
-    await c.start();
-    return c;
+    return this.consumers.start(
+      (stopped) =>
+        new EmbeddedConsumer(this, options, handle, () => {
+          this.groups.delete(options.group);
+          stopped();
+        }),
+    );
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.consumers].map((c) => c.stop()));
+    await this.consumers.stopAll();
     await this.journal.close();
     this.lock.release();
     this.wake();

@@ -1,5 +1,6 @@
 import { silentLogger, type Logger } from "../../log.ts";
 import type { Bus, Consumer, ConsumerOptions, OutgoingMessage, RecordBatch } from "../../ports/bus.ts";
+import { OpenConsumers } from "../open-consumers.ts";
 import { newKafkaClient, type ClientLogLevel } from "./client.ts";
 import { KafkaConsumer, type KafkaContext } from "./consumer.ts";
 import { KafkaSends, KeyPlacement } from "./producer.ts";
@@ -37,7 +38,7 @@ export interface KafkaBusOptions {
  */
 export class KafkaBus implements Bus {
   readonly engine = "kafka";
-  private readonly consumers = new Set<KafkaConsumer>();
+  private readonly consumers = new OpenConsumers();
 
   private constructor(
     private readonly ctx: KafkaContext,
@@ -83,14 +84,11 @@ export class KafkaBus implements Bus {
 
   async consume(options: ConsumerOptions, handle: (batch: RecordBatch, consumer: Consumer) => Promise<void>): Promise<Consumer> {
     for (const t of options.topics) this.partitions(t);
-    const c = new KafkaConsumer(this.ctx, options, handle, () => this.consumers.delete(c));
-    this.consumers.add(c);
-    await c.start();
-    return c;
+    return this.consumers.start((stopped) => new KafkaConsumer(this.ctx, options, handle, stopped));
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.consumers].map((c) => c.stop()));
+    await this.consumers.stopAll();
     await this.sends.close();
     await this.ctx.topics.close();
     this.unmute();
