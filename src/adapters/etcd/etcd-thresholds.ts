@@ -1,8 +1,9 @@
-import { Etcd3, Range, type IKeyValue, type IRequestOp, type IWatchResponse, type Watcher } from "etcd3";
+import { Range, type Etcd3, type IKeyValue, type IRequestOp, type IWatchResponse, type Watcher } from "etcd3";
 import { silentLogger, type Logger } from "../../log.ts";
 import { EXERCISE_ID_PATTERN, validateThreshold, type ThresholdSnapshot } from "../../domain/threshold.ts";
 import type { ThresholdStore } from "../../ports/thresholds.ts";
 import { Coalescer } from "../../coalescer.ts";
+import { etcdClient } from "./client.ts";
 import { cancelWatcher, connected, watchAgain } from "./watcher.ts";
 
 export interface EtcdThresholdOptions {
@@ -88,16 +89,7 @@ export class EtcdThresholdStore implements ThresholdStore {
   static async open(opts: EtcdThresholdOptions): Promise<EtcdThresholdStore> {
     const v = validateThreshold(opts.defaultThreshold);
     if (!v.ok) throw new Error(`etcd thresholds: default threshold ${opts.defaultThreshold}: ${v.message}`);
-    if (!Array.isArray(opts.endpoints) || opts.endpoints.length === 0) throw new Error("etcd thresholds: no endpoints given");
-    let prefix = opts.prefix ?? DEFAULT_PREFIX;
-    if (prefix === "") throw new Error("etcd thresholds: the prefix must not be empty");
-    if (!prefix.endsWith("/")) prefix += "/";
-    const timeout = opts.requestTimeoutMs ?? 5000;
-    const client = new Etcd3({
-      hosts: opts.endpoints,
-      dialTimeout: timeout,
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
-    });
+    const { client, prefix } = etcdClient("etcd thresholds", opts, DEFAULT_PREFIX);
     const store = new EtcdThresholdStore(client, prefix, opts.defaultThreshold, opts.endpoints, opts.log ?? silentLogger, opts.catchUpMs ?? 50);
     try {
       // Put-if-absent of the default and the whole prefix, in one transaction.
@@ -252,9 +244,7 @@ export class EtcdThresholdStore implements ThresholdStore {
     w.on("disconnected", (err) => {
       if (this.closed || this.watcher !== w) return;
       // The watch resumes by itself; events may be lost around the reconnect, so read the prefix whole after it.
-      this.suspect = true;
-      this.disconnects++;
-      this.log.warn(`etcd thresholds: watch disconnected (${err.message}); re-reading ${this.prefix} when it reconnects`);
+      this.distrust(`watch disconnected (${err.message}); re-reading ${this.prefix} when it reconnects`);
     });
     w.on("connected", () => {
       if (this.closed || this.watcher !== w || !this.suspect) return;
@@ -263,14 +253,19 @@ export class EtcdThresholdStore implements ThresholdStore {
     w.on("error", (err) => {
       if (this.closed || this.watcher !== w) return;
       // The watch was cancelled by etcd (e.g. its start revision was compacted): read the prefix and watch anew.
-      this.suspect = true;
-      this.disconnects++;
-      this.log.warn(`etcd thresholds: watch failed (${err.message}); re-reading ${this.prefix} and watching again`);
+      this.distrust(`watch failed (${err.message}); re-reading ${this.prefix} and watching again`);
       this.watcher = null;
       void w.cancel().catch(() => {});
       watchAgain(() => this.reload().then(() => this.startWatch()), this.closeSignal.signal, this.log, "etcd thresholds");
     });
     await connected(w);
+  }
+
+  /** Events may have been missed: the copy is not trusted until the prefix is read whole again. */
+  private distrust(why: string): void {
+    this.suspect = true;
+    this.disconnects++;
+    this.log.warn(`etcd thresholds: ${why}`);
   }
 
   private onEvents(w: Watcher, res: IWatchResponse): void {

@@ -1,7 +1,8 @@
-import { Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from "etcd3";
+import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from "etcd3";
 import { silentLogger, type Logger } from "../../log.ts";
 import { matchToken, newTokenId, newTokenSecret, parseTokenRecord, TOKEN_ID_PATTERN, tokenDigest, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
 import type { TokenInfo, TokenStore } from "../../ports/tokens.ts";
+import { etcdClient } from "./client.ts";
 import { cancelWatcher, connected, watchAgain } from "./watcher.ts";
 
 export interface EtcdTokenOptions {
@@ -51,12 +52,7 @@ export class EtcdTokenStore implements TokenStore {
   }
 
   static async open(opts: EtcdTokenOptions): Promise<EtcdTokenStore> {
-    if (!Array.isArray(opts.endpoints) || opts.endpoints.length === 0) throw new Error("etcd tokens: no endpoints given");
-    let prefix = opts.prefix ?? DEFAULT_PREFIX;
-    if (prefix === "") throw new Error("etcd tokens: the prefix must not be empty");
-    if (!prefix.endsWith("/")) prefix += "/";
-    const timeout = opts.requestTimeoutMs ?? 5000;
-    const client = new Etcd3({ hosts: opts.endpoints, dialTimeout: timeout, defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }) });
+    const { client, prefix } = etcdClient("etcd tokens", opts, DEFAULT_PREFIX);
     const resyncMs = opts.resyncMs ?? 5000;
     const store = new EtcdTokenStore(client, prefix, opts.log ?? silentLogger, opts.staleAfterMs ?? 15_000, resyncMs);
     try {
