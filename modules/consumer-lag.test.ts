@@ -21,7 +21,10 @@ async function until(group: string, want: number): Promise<number | undefined> {
 test("reportLag keeps the group's acu_consumer_lag at the records it has not committed, until stopped", async () => {
   const bus = await EmbeddedLogBus.open(dir, { t: 2 });
   const group = `lag-test-${process.pid}`;
-  await bus.publish("t", Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: "x" })));
+  await bus.publish(
+    "t",
+    Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: "x" })),
+  );
   const batches: Array<{ partition: number; next: number }> = [];
   const consumer = await bus.consume({ group, topics: ["t"], commit: "manual" }, async (b) => {
     batches.push({ partition: b.partition, next: b.records[b.records.length - 1]!.offset + 1 });

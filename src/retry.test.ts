@@ -52,7 +52,10 @@ describe("retry", () => {
     const out = await retry(f, { baseMs: 10, capMs: 10, random: () => 0.5, onRetry: (e, n, d) => seen.push([(e as Error).message, n, d]) });
     expect(out).toBe("ok");
     expect(calls()).toBe(3);
-    expect(seen).toEqual([["a", 1, 5], ["b", 2, 5]]);
+    expect(seen).toEqual([
+      ["a", 1, 5],
+      ["b", 2, 5],
+    ]);
   });
 
   test("gives up after the attempts, with the last error", async () => {
@@ -68,12 +71,18 @@ describe("retry", () => {
   });
 
   test("begins no try past the deadline", async () => {
-    const { f, calls } = failing(Array.from({ length: 100 }, (_, i) => new Error(`e${i + 1}`)), "never");
+    const { f, calls } = failing(
+      Array.from({ length: 100 }, (_, i) => new Error(`e${i + 1}`)),
+      "never",
+    );
     // Zero: the first failure is final.
     await expect(retry(f, { baseMs: 1, capMs: 1, deadlineMs: 0 })).rejects.toThrow("e1");
     expect(calls()).toBe(1);
     // Waits of up to an hour are cut to what is left of 40 ms: one or two more tries, not a hundred.
-    const second = failing(Array.from({ length: 100 }, (_, i) => new Error(`e${i + 1}`)), "never");
+    const second = failing(
+      Array.from({ length: 100 }, (_, i) => new Error(`e${i + 1}`)),
+      "never",
+    );
     await expect(retry(second.f, { baseMs: 3_600_000, capMs: 3_600_000, deadlineMs: 40, random: () => 0.99 })).rejects.toThrow(/^e[23]$/);
     expect(second.calls()).toBeGreaterThanOrEqual(2);
     expect(second.calls()).toBeLessThanOrEqual(3);
@@ -81,7 +90,10 @@ describe("retry", () => {
 
   test("an abort ends the retries, cutting a wait short, with the last error", async () => {
     const stop = new AbortController();
-    const { f, calls } = failing(Array.from({ length: 100 }, () => new Error("down")), "never");
+    const { f, calls } = failing(
+      Array.from({ length: 100 }, () => new Error("down")),
+      "never",
+    );
     // An hour's wait after the first failure: only the abort can end this test in time.
     const p = retry(f, { baseMs: 3_600_000, capMs: 3_600_000, random: () => 0.99, signal: stop.signal, onRetry: () => setTimeout(() => stop.abort(), 5) });
     await expect(p).rejects.toThrow("down");

@@ -44,7 +44,7 @@ export class TopicReader {
   async start(follow = true): Promise<void> {
     const end = await this.bus.endOffsets(this.options.topic);
     const from = this.options.from?.(end) ?? end.map(() => 0);
-    from.forEach((n, p) => (this.next[p] = n));
+    for (const [p, n] of from.entries()) this.next[p] = n;
     this.end = end;
     this.check();
     if (!follow && this.reachedAlready) return;

@@ -15,10 +15,14 @@ export function newKafkaClient(o: { brokers: string[]; clientId?: string; client
     requestTimeout: 10_000,
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
     logLevel: CLIENT_LOG_LEVELS[o.clientLog ?? "nothing"],
-    logCreator: () => ({ namespace, label, log: entry }) => {
-      const { message, timestamp: _t, logger: _l, ...extra } = entry;
-      log[label === "ERROR" ? "error" : label === "WARN" ? "warn" : label === "DEBUG" ? "debug" : "info"](`kafkajs ${label.toLowerCase()} [${namespace}] ${message}${Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : ""}`);
-    },
+    logCreator:
+      () =>
+      ({ namespace, label, log: entry }) => {
+        const { message, timestamp: _t, logger: _l, ...extra } = entry;
+        log[label === "ERROR" ? "error" : label === "WARN" ? "warn" : label === "DEBUG" ? "debug" : "info"](
+          `kafkajs ${label.toLowerCase()} [${namespace}] ${message}${Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : ""}`,
+        );
+      },
   });
 }
 
@@ -42,8 +46,5 @@ function metadataSettling(e: unknown): boolean {
 /** p, or a rejection with `why` after `ms` (p goes on; its outcome is ignored). */
 export function deadline<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why)), ms))),
-  ]);
+  return Promise.race([p.finally(() => clearTimeout(timer)), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why)), ms)))]);
 }

@@ -1,6 +1,14 @@
 import type { Consumer as KConsumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "../../log.ts";
-import { REDELIVERY_BACKOFF, type BusRecord, type Consumer, type ConsumerOptions, type OffsetCommit, type OutgoingMessage, type RecordBatch } from "../../ports/bus.ts";
+import {
+  REDELIVERY_BACKOFF,
+  type BusRecord,
+  type Consumer,
+  type ConsumerOptions,
+  type OffsetCommit,
+  type OutgoingMessage,
+  type RecordBatch,
+} from "../../ports/bus.ts";
 import { backoffDelay, retry, sleep } from "../../retry.ts";
 import { deadline, retrying } from "./client.ts";
 import type { KeyPlacement } from "./producer.ts";
@@ -62,10 +70,13 @@ export class KafkaConsumer implements Consumer {
     // stops for good, and the role would sit on its backlog until restarted by hand. The CRASH event says
     // so (restart: false); the watchdog covers a fetch loop that stopped without one.
     const silenceMs = this.ctx.consumerSilenceMs;
-    this.watchdog = setInterval(() => {
-      const silentMs = Date.now() - this.alive;
-      if (this.batches === 0 && silentMs > silenceMs) void this.recover(`no fetch for ${Math.round(silentMs / 1000)} s`);
-    }, Math.min(1000, silenceMs / 4));
+    this.watchdog = setInterval(
+      () => {
+        const silentMs = Date.now() - this.alive;
+        if (this.batches === 0 && silentMs > silenceMs) void this.recover(`no fetch for ${Math.round(silentMs / 1000)} s`);
+      },
+      Math.min(1000, silenceMs / 4),
+    );
     this.watchdog.unref?.();
   }
 
@@ -144,7 +155,8 @@ export class KafkaConsumer implements Consumer {
     const alive = (): void => {
       if (consumer === this.consumer) this.alive = Date.now();
     };
-    for (const e of [events.FETCH_START, events.FETCH, events.GROUP_JOIN, events.START_BATCH_PROCESS, events.END_BATCH_PROCESS, events.CONNECT]) consumer.on(e, alive);
+    for (const e of [events.FETCH_START, events.FETCH, events.GROUP_JOIN, events.START_BATCH_PROCESS, events.END_BATCH_PROCESS, events.CONNECT])
+      consumer.on(e, alive);
     consumer.on(events.GROUP_JOIN, (e) => {
       if (consumer !== this.consumer) return;
       const assignment = e.payload.memberAssignment as Record<string, number[]>;

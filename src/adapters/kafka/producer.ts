@@ -142,7 +142,10 @@ export class KafkaSends {
  * that moved to a broker that already answered (for its other partitions) is never sent, and sendBatch
  * still resolves — acknowledged, not written. Found by stopping one of 3 brokers (tests/faults).
  */
-export function checkWritten(sent: Array<{ topic: string; messages: Array<{ partition: number }> }>, answer: Array<{ topicName: string; partition: number; errorCode: number }>): void {
+export function checkWritten(
+  sent: Array<{ topic: string; messages: Array<{ partition: number }> }>,
+  answer: Array<{ topicName: string; partition: number; errorCode: number }>,
+): void {
   const ok = new Set(answer.filter((a) => a.errorCode === 0).map((a) => `${a.topicName}/${a.partition}`));
   const missing = new Set<string>();
   for (const t of sent) {

@@ -67,8 +67,7 @@ export class KafkaTopics {
     const answer = await this.admin.fetchOffsets({ groupId: this.name(group), topics: topics.map((t) => this.name(t)) });
     return answer.flatMap((t) =>
       t.partitions.map((p) => {
-        const c = Number(p.offset);
-        return { topic: this.logical(t.topic), partition: p.partition, offset: c < 0 ? 0 : c };
+        return { topic: this.logical(t.topic), partition: p.partition, offset: Math.max(Number(p.offset), 0) };
       }),
     );
   }

@@ -32,7 +32,11 @@ interface PendingTransaction {
 export class KafkaTransactions {
   private current: Producer | null = null;
   private readonly pending = new Coalescer<PendingTransaction>(
-    (group) => this.transaction(group.flatMap((g) => g.publish), group.flatMap((g) => g.offsets)),
+    (group) =>
+      this.transaction(
+        group.flatMap((g) => g.publish),
+        group.flatMap((g) => g.offsets),
+      ),
     { begin: "turn", limit: BATCH_LIMIT },
   );
 
@@ -64,7 +68,9 @@ export class KafkaTransactions {
     const producer = await this.producer();
     const tx = await producer.transaction();
     try {
-      const topicMessages = this.placement.placeAll(publish.map((p) => ({ topic: p.topic, messages: p.messages.map((m) => ({ key: m.key, value: toBuffer(m.value) })) })));
+      const topicMessages = this.placement.placeAll(
+        publish.map((p) => ({ topic: p.topic, messages: p.messages.map((m) => ({ key: m.key, value: toBuffer(m.value) })) })),
+      );
       // As for publish: an order whose partition kafkajs skipped must not commit with the offsets.
       if (topicMessages.length > 0) checkWritten(topicMessages, await tx.sendBatch({ acks: -1, topicMessages }));
       await tx.sendOffsets({ consumerGroupId: this.topics.name(this.group), topics: furthest(offsets, (t) => this.topics.name(t)) });
@@ -96,7 +102,10 @@ export class KafkaTransactions {
 }
 
 /** One offset per partition: the furthest (two calls for one partition cannot overlap, but it costs nothing to be sure). */
-function furthest(offsets: OffsetCommit[], name: (topic: string) => string): Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> {
+function furthest(
+  offsets: OffsetCommit[],
+  name: (topic: string) => string,
+): Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> {
   const next = new Map<string, Map<number, number>>();
   for (const o of offsets) {
     const t = next.get(name(o.topic)) ?? new Map<number, number>();
