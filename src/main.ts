@@ -83,7 +83,7 @@ class Engines {
     const partitions = { [TOPICS.reports]: this.cfg.partitions, [TOPICS.alerts]: this.cfg.partitions, [TOPICS.deadLetters]: 1, [TOPICS.incidentEvents]: this.cfg.partitions };
     return (this.bus ??= this.cfg.kafkaBrokers
       ? KafkaBus.open({ brokers: this.cfg.kafkaBrokers, partitions, replication: this.cfg.kafkaReplication ?? undefined, namespace: this.cfg.kafkaNamespace, clientLog: this.cfg.kafkaClientLog, log })
-      : EmbeddedLogBus.open(join(this.cfg.dataDir, "bus"), partitions));
+      : EmbeddedLogBus.open(join(this.cfg.dataDir, "bus"), partitions, log));
   }
   getThresholds(): Promise<ThresholdStore> {
     return (this.thresholds ??= this.cfg.etcdEndpoints

@@ -1,4 +1,5 @@
 import { MAX_REPORTS_PER_REQUEST } from "../../src/domain/report.ts";
+import { backoffDelay, sleep } from "../../src/retry.ts";
 import { createReportGenerator, type GeneratedReport } from "./generator.ts";
 
 export interface SignalOptions {
@@ -16,7 +17,7 @@ export interface SignalOptions {
   signal?: AbortSignal;
   /** Called with every batch the service acknowledged with 202. */
   onAccepted?: (reports: GeneratedReport[]) => void;
-  /** First network-error retry delay in ms; doubles on each try. */
+  /** Bound of the first network-error retry delay in ms (the wait is drawn below it); doubles on each try. */
   backoffMs?: number;
 }
 
@@ -103,7 +104,7 @@ export async function runSignal(options: SignalOptions, log: SignalLog = console
           return;
         }
         stats.retries++;
-        await sleep(Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (networkFailures - 1)), signal);
+        await sleep(backoffDelay({ baseMs: backoffMs, capMs: MAX_BACKOFF_MS }, networkFailures), signal);
         continue;
       }
       if (res.status === 202) {
@@ -162,20 +163,6 @@ export function retryAfterMs(header: string | null, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
   const at = Date.parse(v);
   return Number.isNaN(at) ? 1000 : Math.max(0, at - now);
-}
-
-/** Resolves after ms, or at once when the signal aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));

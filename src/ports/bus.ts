@@ -104,6 +104,12 @@ export interface Bus {
   close(): Promise<void>;
 }
 
+/**
+ * The pause before a consumer hands a batch whose handler failed again (at-least-once: never skipped), by
+ * failures in a row of that partition; see `backoffDelay` in src/retry.ts.
+ */
+export const REDELIVERY_BACKOFF = { baseMs: 200, capMs: 5000 } as const;
+
 /** The broker cannot take writes now; the caller should retry later (ingest answers 503). */
 export class BusUnavailableError extends Error {
   override name = "BusUnavailableError";

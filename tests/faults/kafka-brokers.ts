@@ -84,7 +84,7 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
   const audit = await lakeSettled(lake, load.acked, load.abandoned, 120_000);
   if (audit.lost > 0) log(await explainLost(cluster.kafka, env.ACU_KAFKA_NAMESPACE!, lake, load.acked));
   if (audit.lost > 0) log(`sink output:\n${sink.output().split("\n").filter((l) => /sink|kafka/.test(l)).slice(-30).join("\n")}`);
-  // kafkajs gives up on a consumer after some errors; the bus replaces it (kafka-bus.ts, recover).
+  // kafkajs gives up on a consumer after some errors; the bus replaces it (src/adapters/kafka/consumer.ts, recover).
   const replaced = sink.output().split("\n").filter((l) => l.includes("consumer stopped ("));
   if (replaced.length > 0) log(`sink consumer replaced ${replaced.length} time(s):\n${replaced.join("\n")}`);
   const recoveryMs = firstAck === null ? null : firstAck - tRestart;

@@ -1,8 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-// (also silences kafkajs's TimeoutNegativeWarning in this process, as in acu)
-import "../../src/adapters/kafka/kafka-bus.ts";
+import { muteTimeoutNegativeWarnings } from "../../src/adapters/kafka/warnings.ts";
 import { createReportGenerator, mulberry32, type GeneratedReport } from "../../modules/signal/generator.ts";
 import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import { deriveReportId } from "../../src/domain/report.ts";
@@ -11,6 +10,9 @@ import { regionOf } from "../../src/domain/regions.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import { ingest, ROOT, viewer } from "../support/acu.ts";
 import { readLakeFrom } from "../support/lake.ts";
+
+// This process talks to Kafka with kafkajs directly: its TimeoutNegativeWarnings are dropped, as in acu.
+muteTimeoutNegativeWarnings();
 
 export const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 23)} faults: ${line}`);
 
