@@ -17,8 +17,8 @@ export interface AnalyticsConfig {
 }
 
 const sparkSettings = {
-  master: { env: "ACU_SPARK_MASTER", default: "(embedded engine)", help: "spark://host:port: analyzer runs on Spark (needs ACU_DATABASE_URL)" },
-  home: { env: "ACU_SPARK_HOME", default: "-", help: "Spark installation with bin/spark-submit (with ACU_SPARK_MASTER)" },
+  master: { env: "ACU_SPARK_MASTER", default: "(embedded engine)", help: "`spark://host:port`: analyzer runs on Spark (needs `ACU_DATABASE_URL`)" },
+  home: { env: "ACU_SPARK_HOME", default: "-", help: "Spark installation with `bin/spark-submit` (with `ACU_SPARK_MASTER`)" },
   python: { env: "ACU_SPARK_PYTHON", default: "python3", help: "Python of the PySpark driver and executors" },
   jdbcJar: { env: "ACU_SPARK_JDBC_JAR", default: "-", help: "PostgreSQL JDBC driver jar (Spark writes partials over JDBC)" },
   app: { env: "ACU_SPARK_APP", default: "spark/analyze_partials.py", help: "the PySpark application (set it when running the compiled binary)" },

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import type { RunConfig } from "./general.ts";
 import type { EngineDescriptor, Section } from "./section.ts";
-import { ConfigError, list, num, type Setting } from "./setting.ts";
+import { codes, ConfigError, list, num, type Setting } from "./setting.ts";
 
 export const KAFKA_CLIENT_LOG_LEVELS = ["nothing", "error", "warn", "info", "debug"] as const;
 export type KafkaClientLog = (typeof KAFKA_CLIENT_LOG_LEVELS)[number];
@@ -17,11 +17,11 @@ export interface BusConfig {
 }
 
 const busSettings = {
-  partitions: { env: "ACU_PARTITIONS", default: "6", help: "partitions of student-reports and alerts, fixed when the log is created" },
-  brokers: { env: "ACU_KAFKA_BROKERS", default: "(embedded log)", help: "host:port,… of a Kafka cluster: the bus" },
-  replication: { env: "ACU_KAFKA_REPLICATION", default: "min(3, brokers)", help: "replication factor of the topics acu creates (min.insync.replicas = min(2, it))" },
+  partitions: { env: "ACU_PARTITIONS", default: "6", help: "partitions of `student-reports` and `alerts`, fixed when the log is created" },
+  brokers: { env: "ACU_KAFKA_BROKERS", default: "(embedded log)", help: "`host:port,…` of a Kafka cluster: the bus" },
+  replication: { env: "ACU_KAFKA_REPLICATION", default: "min(3, brokers)", help: "replication factor of the topics acu creates (`min.insync.replicas` = min(2, it))" },
   namespace: { env: "ACU_KAFKA_NAMESPACE", default: "(none)", help: "prefix of acu's topic and consumer-group names, to share a Kafka cluster" },
-  clientLog: { env: "ACU_KAFKA_CLIENT_LOG", default: "nothing", help: `log level of the Kafka client (kafkajs) in acu's log: ${KAFKA_CLIENT_LOG_LEVELS.join(", ")}; for diagnosis (kafkajs logs every rebalance at error)` },
+  clientLog: { env: "ACU_KAFKA_CLIENT_LOG", default: "nothing", help: `log level of the Kafka client (kafkajs) in acu's log: ${codes(KAFKA_CLIENT_LOG_LEVELS)}; for diagnosis (kafkajs logs every rebalance at \`error\`)` },
 } satisfies Record<string, Setting>;
 
 function namespace(raw: string | undefined): string {

@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import { defaultLogFormat, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log.ts";
 import type { Section } from "./section.ts";
-import { ConfigError, isPort, num, oneOf, text, type Setting } from "./setting.ts";
+import { codes, ConfigError, isPort, num, oneOf, text, type Setting } from "./setting.ts";
 
 export const ROLES = ["ingest", "alert", "sink", "analyzer", "http"] as const;
 export type Role = (typeof ROLES)[number];
@@ -20,14 +20,17 @@ export interface RunConfig {
 }
 
 const runSettings = {
-  role: { flag: "--role", default: "all", help: `roles this process runs: ${ROLES.join(", ")}, comma-separated, or all` },
-  dataDir: { env: "ACU_DATA_DIR", flag: "--data-dir", default: "./data", help: "embedded engines' files: log (bus/), thresholds.json, tokens.json, lake/, warehouse/" },
+  role: { flag: "--role", default: "all", help: `roles this process runs: ${codes(ROLES)}, comma-separated, or \`all\`` },
+  dataDir: { env: "ACU_DATA_DIR", flag: "--data-dir", default: "./data", help: "embedded engines' files: the log (`bus/`), `thresholds.json`, `tokens.json`, `lake/`, `warehouse/`" },
 } satisfies Record<string, Setting>;
 
 export const runSection: Section<RunConfig> = {
   title: "Roles and data",
   settings: runSettings,
   read: (v) => ({ roles: parseRoles(v.raw(runSettings.role)), dataDir: resolve(text(v.raw(runSettings.dataDir), "./data")) }),
+  notes: [
+    "Each engine variable below that is unset falls back to its embedded adapter under the data dir. Embedded engines belong to one process: a second process on the same data dir is refused at start, so roles split over several processes need the shared engines.",
+  ],
 };
 
 export interface HttpConfig {
@@ -41,11 +44,11 @@ export interface HttpConfig {
 }
 
 const httpSettings = {
-  port: { env: "ACU_HTTP_PORT", flag: "--port", default: "8080", help: "HTTP/WebSocket port of the ingest and http roles (API, dashboard, /healthz, /readyz, /metrics)" },
+  port: { env: "ACU_HTTP_PORT", flag: "--port", default: "8080", help: "HTTP/WebSocket port of the ingest and http roles (API, dashboard, `/healthz`, `/readyz`, `/metrics`)" },
   host: { env: "ACU_HTTP_HOST", flag: "--host", default: "127.0.0.1", help: "address the HTTP and ops ports listen on" },
-  opsPort: { env: "ACU_OPS_PORT", flag: "--ops-port", default: "(none)", help: "a port serving only /healthz, /readyz and /metrics, in a process of any roles; 0 = any free port" },
+  opsPort: { env: "ACU_OPS_PORT", flag: "--ops-port", default: "(none)", help: "a port serving only `/healthz`, `/readyz` and `/metrics`, in a process of any roles; `0` = any free port" },
   wsPerToken: { env: "ACU_WS_PER_TOKEN", default: "50", help: "concurrent alert-stream WebSockets per token, per http process" },
-  alertFeedSize: { env: "ACU_ALERT_FEED_SIZE", default: "20000", help: "deployment orders kept for GET /api/alerts and stream resume" },
+  alertFeedSize: { env: "ACU_ALERT_FEED_SIZE", default: "20000", help: "deployment orders kept for `GET /api/alerts` and stream resume" },
 } satisfies Record<string, Setting>;
 
 export const httpSection: Section<HttpConfig> = {
@@ -70,8 +73,8 @@ export interface LogConfig {
 }
 
 const logSettings = {
-  format: { env: "ACU_LOG_FORMAT", flag: "--log-format", default: "json (text on a terminal)", help: "log lines as JSON (level, time, msg, fields) or as text" },
-  level: { env: "ACU_LOG_LEVEL", default: "info", help: `least level logged: ${LOG_LEVELS.join(", ")}` },
+  format: { env: "ACU_LOG_FORMAT", flag: "--log-format", default: "json (text on a terminal)", help: "`json`: one JSON object a line (`level`, `time`, `msg`, fields); `text`: one human line" },
+  level: { env: "ACU_LOG_LEVEL", default: "info", help: `least level logged: ${codes(LOG_LEVELS)}` },
 } satisfies Record<string, Setting>;
 
 export const logSection: Section<LogConfig> = {
@@ -90,7 +93,7 @@ export interface IngestConfig {
 }
 
 const ingestSettings = {
-  rateLimit: { env: "ACU_INGEST_RATE_LIMIT", default: "20000", help: "reports/s per ingest token, burst 2 s worth, counted per ingest process; 0 = no limit" },
+  rateLimit: { env: "ACU_INGEST_RATE_LIMIT", default: "20000", help: "reports/s per ingest token, burst 2 s worth, counted per ingest process; `0` = no limit" },
   regionRadiusKm: { env: "ACU_REGION_RADIUS_KM", default: "60", help: "a report farther than this from every catalogue city is in region `unknown`" },
 } satisfies Record<string, Setting>;
 

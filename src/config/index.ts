@@ -47,6 +47,11 @@ export function describeEngines(c: Config): Record<string, string> {
 /** Options of node:util parseArgs for the flags the configuration takes (`--port`, `--role`, …). */
 export const CONFIG_FLAGS: Record<string, { type: "string" }> = Object.fromEntries(SETTINGS.filter((s) => s.flag).map((s) => [s.flag!.slice(2), { type: "string" as const }]));
 
+/** Refuses an `ACU_*` variable acu does not read, naming the nearest one it does. */
+export function checkEnvironment(env: Env): void {
+  checkVariables(env, SETTINGS);
+}
+
 export interface SettingOrigin {
   setting: Setting;
   origin: Origin;
@@ -64,7 +69,7 @@ export interface Resolved {
  * file set. Unknown `ACU_*` variables are refused before anything is read.
  */
 export function resolveConfig(flags: FlagValues, env: Env, fromDotenv: ReadonlySet<string> = new Set()): Resolved {
-  checkVariables(env, SETTINGS);
+  checkEnvironment(env);
   const values = new SettingValues(flags, env, fromDotenv);
   const config = Object.assign({}, ...SECTIONS.map((s) => s.read(values))) as Config;
   const origins = SETTINGS.map((setting) => ({ setting, origin: values.origin(setting), shown: shown(setting, values.raw(setting)) }));

@@ -12,8 +12,8 @@ export interface LakeConfig {
 }
 
 const lakeSettings = {
-  url: { env: "ACU_HDFS_URL", default: "(local files)", help: "WebHDFS address http://namenode:port: the lake on HDFS" },
-  namenode: { env: "ACU_HDFS_NAMENODE", default: "(webhdfs:// URIs)", help: "hdfs://namenode:port, how lake files are named for Spark" },
+  url: { env: "ACU_HDFS_URL", default: "(local files)", help: "WebHDFS address `http://namenode:port`: the lake on HDFS" },
+  namenode: { env: "ACU_HDFS_NAMENODE", default: "(webhdfs URIs)", help: "`hdfs://namenode:port`, how lake files are named for Spark" },
   root: { env: "ACU_HDFS_ROOT", default: "/acu/lake", help: "folder of the lake in HDFS" },
 } satisfies Record<string, Setting>;
 

@@ -89,3 +89,8 @@ export function list(name: string, raw: string | undefined, item: RegExp, shape:
 export function text(raw: string | undefined, def: string): string {
   return raw === undefined || raw === "" ? def : raw;
 }
+
+/** Names as code in help and docs: `a`, `b`, `c`. */
+export function codes(names: readonly string[]): string {
+  return names.map((n) => `\`${n}\``).join(", ");
+}

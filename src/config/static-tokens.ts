@@ -16,10 +16,10 @@ export interface StaticTokensConfig {
 }
 
 const tokenSettings = {
-  ingest: { env: "ACU_INGEST_TOKEN", default: "(none)", secret: true, help: "static token of scope ingest (POST /api/reports; what `acu signal` sends), ≥ 16 printable characters" },
-  operator: { env: "ACU_OPERATOR_TOKEN", default: "(none)", secret: true, help: "static token of scope operator (threshold changes, analyzer runs, and every viewer call)" },
-  viewer: { env: "ACU_VIEWER_TOKEN", default: "(none)", secret: true, help: "static token of scope viewer (analytics, alerts, thresholds, live stream)" },
-  admin: { env: "ACU_ADMIN_TOKEN", default: "(none)", secret: true, help: "deprecated alias of ACU_OPERATOR_TOKEN, still accepted" },
+  ingest: { env: "ACU_INGEST_TOKEN", default: "(none)", secret: true, help: "static token of scope `ingest` (`POST /api/reports`; what `acu signal` sends), ≥ 16 printable characters" },
+  operator: { env: "ACU_OPERATOR_TOKEN", default: "(none)", secret: true, help: "static token of scope `operator` (threshold changes, analyzer runs, and every viewer call)" },
+  viewer: { env: "ACU_VIEWER_TOKEN", default: "(none)", secret: true, help: "static token of scope `viewer` (analytics, alerts, thresholds, live stream)" },
+  admin: { env: "ACU_ADMIN_TOKEN", default: "(none)", secret: true, help: "deprecated alias of `ACU_OPERATOR_TOKEN`, still accepted" },
 } satisfies Record<string, Setting>;
 
 // The alias comes after the operator token: holding the same value, it is that token, not a second one.

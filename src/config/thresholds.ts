@@ -14,9 +14,9 @@ export interface ThresholdsConfig {
 
 const thresholdSettings = {
   defaultThreshold: { env: "ACU_DEFAULT_THRESHOLD", default: "50", help: "whole percent for exercises without a threshold (first start only; later changed through the API)" },
-  endpoints: { env: "ACU_ETCD_ENDPOINTS", default: "(embedded file)", help: "http://host:port,… of an etcd cluster: thresholds and API tokens" },
-  prefix: { env: "ACU_ETCD_PREFIX", default: "/acu/thresholds/", help: "etcd key prefix of thresholds: <prefix>default, <prefix>exercises/<exerciseId>" },
-  tokenPrefix: { env: "ACU_ETCD_TOKEN_PREFIX", default: "/acu/tokens/", help: "etcd key prefix of API tokens: <prefix><id> → {id, scope, label, createdAt, digest} (SHA-256, never the secret)" },
+  endpoints: { env: "ACU_ETCD_ENDPOINTS", default: "(embedded file)", help: "`http://host:port,…` of an etcd cluster: thresholds and API tokens" },
+  prefix: { env: "ACU_ETCD_PREFIX", default: "/acu/thresholds/", help: "etcd key prefix of thresholds: `<prefix>default`, `<prefix>exercises/<exerciseId>`" },
+  tokenPrefix: { env: "ACU_ETCD_TOKEN_PREFIX", default: "/acu/tokens/", help: "etcd key prefix of API tokens: `<prefix><id>` → `{id, scope, label, createdAt, digest}` (SHA-256, never the secret)" },
 } satisfies Record<string, Setting>;
 
 export interface EtcdSettings {
