@@ -7,7 +7,7 @@ import { createLogger, defaultLogFormat, type Logger } from "./log.ts";
 import { checkEnvironment, describeEngines, resolveConfig, type Config, type Role } from "./config/index.ts";
 import { dotenvVariables, type DotenvFiles } from "./config/dotenv.ts";
 import { ConfigError } from "./config/setting.ts";
-import { Engines } from "./engines.ts";
+import type { Engines } from "./engines.ts";
 import { portError, reservePort, type PortReservation } from "./http-port.ts";
 import { parseCommandLine, UsageError } from "./cli/commands.ts";
 import { help } from "./cli/help.ts";
@@ -30,6 +30,15 @@ let log: Logger = createLogger({ format: defaultLogFormat(process.stdout.isTTY),
 /** What a command prints as its result, on stdout. */
 const print = (line: string) => console.log(line);
 
+/**
+ * The engines of this process. Loaded on first use, not at the top: importing every adapter (etcd's gRPC,
+ * kafkajs, PGlite) costs more than everything else at start, and a usage error or `acu config` needs none.
+ */
+async function engines(cfg: Config): Promise<Engines> {
+  const { Engines } = await import("./engines.ts");
+  return new Engines(cfg, log);
+}
+
 /** What the start of a run knows about where its settings came from. */
 interface StartContext {
   dotenv: DotenvFiles;
@@ -38,23 +47,23 @@ interface StartContext {
 }
 
 async function runRoles(cfg: Config, start: StartContext): Promise<void> {
-  const engines = new Engines(cfg, log);
-  const running: Running[] = [];
   const has = (r: Role) => cfg.roles.includes(r);
   // Held before anything opens: a port in use fails the start at once, with nothing started.
   const port = has("http") || has("ingest") ? reservePort(cfg.host, cfg.port) : null;
+  const running: Running[] = [];
+  const open = await engines(cfg);
   let served: Served | null = null;
   try {
-    const analyzer = await startPipelineRoles(cfg, engines, running);
-    if (port) served = await startServing(cfg, engines, running, analyzer, port, start);
+    const analyzer = await startPipelineRoles(cfg, open, running);
+    if (port) served = await startServing(cfg, open, running, analyzer, port, start);
   } catch (e) {
     port?.release();
-    await stopAll(running, engines);
+    await stopAll(running, open);
     throw e;
   }
   if (served) announceTokens(served, has("http"), start.dotenv);
   log.info(`acu ${VERSION} running roles: ${cfg.roles.join(", ")} on data dir ${cfg.dataDir}`);
-  stopOnSignals(running, engines);
+  stopOnSignals(running, open);
 }
 
 /** The roles without a port: alert, sink, analyzer (returned, for the API's on-demand runs). */
@@ -170,21 +179,21 @@ function stopOnSignals(running: Running[], engines: Engines): void {
 }
 
 async function tokenCommand(cfg: Config, cmd: TokenCommand): Promise<void> {
-  const engines = new Engines(cfg, log);
+  const open = await engines(cfg);
   try {
-    await runTokenCommand(cmd, await engines.getTokens(), print);
+    await runTokenCommand(cmd, await open.getTokens(), print);
   } finally {
-    await engines.close();
+    await open.close();
   }
 }
 
 async function analyzeCommand(cfg: Config, rebuild: boolean): Promise<void> {
-  const engines = new Engines(cfg, log);
+  const open = await engines(cfg);
   try {
-    const deps = { lake: await engines.getLake(), warehouse: await engines.getWarehouse(), engine: await engines.getEngine(), cellSizeDeg: cfg.cellSizeDeg, log };
+    const deps = { lake: await open.getLake(), warehouse: await open.getWarehouse(), engine: await open.getEngine(), cellSizeDeg: cfg.cellSizeDeg, log };
     await runAnalyzeCommand(deps, rebuild, print);
   } finally {
-    await engines.close();
+    await open.close();
   }
 }
 

@@ -7,7 +7,7 @@ const nameOf = (o: SettingOrigin) => o.setting.env ?? o.setting.flag!;
 function settingRow(o: SettingOrigin): string {
   const s = o.setting;
   const value = o.shown ?? s.default;
-  return `  ${(s.env ?? "").padEnd(24)}${(s.flag ?? "").padEnd(14)}${value.padEnd(34)} ${o.origin}`;
+  return `  ${(s.env ?? "").padEnd(24)}${(s.flag ?? "").padEnd(14)}${o.origin.padEnd(10)}${value}`;
 }
 
 /** Which settings came from `.env`, and what that means for tokens; empty when none did. */
