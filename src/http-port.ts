@@ -4,7 +4,7 @@
  */
 export interface PortReservation {
   readonly port: number;
-  /** Frees the port for the server, which binds it in the same turn of the event loop. */
+  /** Frees the port for the server, which binds it in the same turn of the event loop; once. */
   release(): void;
 }
 
@@ -19,7 +19,14 @@ export function reservePort(hostname: string, port: number): PortReservation {
   } catch (e) {
     throw portError(e, hostname, port);
   }
-  return { port: server.port!, release: () => void server.stop(true) };
+  let held = true;
+  return {
+    port: server.port!,
+    release() {
+      if (held) void server.stop(true);
+      held = false;
+    },
+  };
 }
 
 /** Bun's bind error, said with the port and the settings that choose it. */

@@ -34,34 +34,28 @@ const print = (line: string) => console.log(line);
  * The engines of this process. Loaded on first use, not at the top: importing every adapter (etcd's gRPC,
  * kafkajs, PGlite) costs more than everything else at start, and a usage error or `acu config` needs none.
  */
-async function engines(cfg: Config): Promise<Engines> {
+async function openEngines(cfg: Config): Promise<Engines> {
   const { Engines } = await import("./engines.ts");
   return new Engines(cfg, log);
 }
 
-/** What the start of a run knows about where its settings came from. */
-interface StartContext {
-  dotenv: DotenvFiles;
-  /** Variables whose value came from a `.env` file. */
-  fromDotenv: ReadonlySet<string>;
-}
-
-async function runRoles(cfg: Config, start: StartContext): Promise<void> {
+/** `dotenv`: the `.env` files read and the variables that came from them, for the tokens notice. */
+async function runRoles(cfg: Config, dotenv: DotenvFiles): Promise<void> {
   const has = (r: Role) => cfg.roles.includes(r);
   // Held before anything opens: a port in use fails the start at once, with nothing started.
   const port = has("http") || has("ingest") ? reservePort(cfg.host, cfg.port) : null;
   const running: Running[] = [];
-  const open = await engines(cfg);
+  const open = await openEngines(cfg);
   let served: Served | null = null;
   try {
     const analyzer = await startPipelineRoles(cfg, open, running);
-    if (port) served = await startServing(cfg, open, running, analyzer, port, start);
+    if (port) served = await startServing(cfg, open, running, analyzer, port, dotenv);
   } catch (e) {
     port?.release();
     await stopAll(running, open);
     throw e;
   }
-  if (served) announceTokens(served, has("http"), start.dotenv);
+  if (served) announceTokens(served, has("http"), dotenv);
   log.info(`acu ${VERSION} running roles: ${cfg.roles.join(", ")} on data dir ${cfg.dataDir}`);
   stopOnSignals(running, open);
 }
@@ -84,9 +78,9 @@ interface Served {
 }
 
 /** The ingest and http roles on one port: tokens, routes, then the server, which takes over the reserved port. */
-async function startServing(cfg: Config, engines: Engines, running: Running[], analyzer: Analyzer | null, port: PortReservation, start: StartContext): Promise<Served> {
+async function startServing(cfg: Config, engines: Engines, running: Running[], analyzer: Analyzer | null, port: PortReservation, dotenv: DotenvFiles): Promise<Served> {
   const store = await engines.getTokens();
-  const tokens = await startTokens(cfg, store, start.fromDotenv);
+  const tokens = await startTokens(cfg, store, dotenv.variables);
   const routes = [];
   if (cfg.roles.includes("ingest")) {
     const rateLimit = cfg.ingestRateLimit > 0 ? new RateLimiter(cfg.ingestRateLimit) : null;
@@ -179,7 +173,7 @@ function stopOnSignals(running: Running[], engines: Engines): void {
 }
 
 async function tokenCommand(cfg: Config, cmd: TokenCommand): Promise<void> {
-  const open = await engines(cfg);
+  const open = await openEngines(cfg);
   try {
     await runTokenCommand(cmd, await open.getTokens(), print);
   } finally {
@@ -188,7 +182,7 @@ async function tokenCommand(cfg: Config, cmd: TokenCommand): Promise<void> {
 }
 
 async function analyzeCommand(cfg: Config, rebuild: boolean): Promise<void> {
-  const open = await engines(cfg);
+  const open = await openEngines(cfg);
   try {
     const deps = { lake: await open.getLake(), warehouse: await open.getWarehouse(), engine: await open.getEngine(), cellSizeDeg: cfg.cellSizeDeg, log };
     await runAnalyzeCommand(deps, rebuild, print);
@@ -211,7 +205,7 @@ async function main(argv: string[]): Promise<void> {
   if (line.command.name === "config") return print(line.flags.json ? configJson(resolved, describeEngines(cfg)) : configReport(resolved, describeEngines(cfg), dotenv));
   if (line.command.name === "token") return tokenCommand(cfg, parseTokenCommand(line));
   if (line.command.name === "analyze") return analyzeCommand(cfg, line.flags.rebuild === true);
-  return runRoles(cfg, { dotenv, fromDotenv: dotenv.variables });
+  return runRoles(cfg, dotenv);
 }
 
 // Exit status: 2 for a command line or configuration that cannot run (nothing was started), 1 for a failure.
