@@ -31,6 +31,8 @@ export interface SignalResult {
   elapsedMs: number;
   /** sent per second of elapsed time. */
   achievedRate: number;
+  /** Set when the service refused the token (401/403): the run stopped at once. */
+  refused?: { status: number; message: string };
 }
 
 export type SignalLog = (line: string) => void;
@@ -47,7 +49,7 @@ const MAX_LAG_MS = 1_000;
 const BATCHES_PER_SECOND = 10;
 
 export async function runSignal(options: SignalOptions, log: SignalLog = console.log): Promise<SignalResult> {
-  const { rate, count, signal, onAccepted } = options;
+  const { rate, count, onAccepted } = options;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const backoffMs = options.backoffMs ?? 100;
@@ -62,7 +64,10 @@ export async function runSignal(options: SignalOptions, log: SignalLog = console
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const generator = createReportGenerator({ seed: options.seed ?? Date.now() });
   const chunk = Math.max(1, Math.min(batchSize, Math.ceil(rate / BATCHES_PER_SECOND)));
-  const stats = { sent: 0, rejected: 0, retries: 0 };
+  const stats: Omit<SignalResult, "elapsedMs" | "achievedRate"> = { sent: 0, rejected: 0, retries: 0 };
+  // A refused token stops every worker: no later batch could be accepted.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const logged = new Set<string>();
   const logOnce = (key: string, line: string) => {
     if (logged.has(key)) return;
@@ -121,6 +126,14 @@ export async function runSignal(options: SignalOptions, log: SignalLog = console
       }
       const text = await res.text().catch(() => "");
       stats.rejected += reports.length;
+      if (res.status === 401 || res.status === 403) {
+        if (!stats.refused) {
+          stats.refused = { status: res.status, message: serverMessage(text) };
+          log(`signal: HTTP ${res.status}, the token was refused: ${stats.refused.message}; stopping`);
+        }
+        stop.abort();
+        return;
+      }
       logOnce(`status ${res.status}`, `signal: HTTP ${res.status} rejected a batch: ${text.slice(0, 500)}`);
       return;
     }
@@ -163,6 +176,15 @@ export function retryAfterMs(header: string | null, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
   const at = Date.parse(v);
   return Number.isNaN(at) ? 1000 : Math.max(0, at - now);
+}
+
+/** The `error` of a JSON answer, else the text itself (cut short). */
+function serverMessage(text: string): string {
+  try {
+    const e = (JSON.parse(text) as { error?: unknown }).error;
+    if (typeof e === "string") return e;
+  } catch {}
+  return text.slice(0, 500);
 }
 
 const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -1,0 +1,54 @@
+/** Thresholds and API tokens: embedded files under the data dir, or etcd. */
+import { join } from "node:path";
+import type { RunConfig } from "./general.ts";
+import type { EngineDescriptor, Section } from "./section.ts";
+import { list, num, text, type Setting } from "./setting.ts";
+
+export interface ThresholdsConfig {
+  defaultThreshold: number;
+  /** null = the embedded files. */
+  etcdEndpoints: string[] | null;
+  etcdPrefix: string;
+  etcdTokenPrefix: string;
+}
+
+const thresholdSettings = {
+  defaultThreshold: { env: "ACU_DEFAULT_THRESHOLD", default: "50", help: "whole percent for exercises without a threshold (first start only; later changed through the API)" },
+  endpoints: { env: "ACU_ETCD_ENDPOINTS", default: "(embedded file)", help: "`http://host:port,…` of an etcd cluster: thresholds and API tokens" },
+  prefix: { env: "ACU_ETCD_PREFIX", default: "/acu/thresholds/", help: "etcd key prefix of thresholds: `<prefix>default`, `<prefix>exercises/<exerciseId>`" },
+  tokenPrefix: { env: "ACU_ETCD_TOKEN_PREFIX", default: "/acu/tokens/", help: "etcd key prefix of API tokens: `<prefix><id>` → `{id, scope, label, createdAt, digest}` (SHA-256, never the secret)" },
+} satisfies Record<string, Setting>;
+
+export interface EtcdSettings {
+  endpoints: string[];
+  prefix: string;
+}
+
+type C = ThresholdsConfig & RunConfig;
+
+export const thresholdsEngine: EngineDescriptor<C, EtcdSettings> = {
+  name: "thresholds",
+  shared: (c) => (c.etcdEndpoints ? { endpoints: c.etcdEndpoints, prefix: c.etcdPrefix } : null),
+  describe: (c) => (c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdPrefix}` : `embedded file ${join(c.dataDir, "thresholds.json")}`),
+};
+
+export const tokensEngine: EngineDescriptor<C, EtcdSettings> = {
+  name: "tokens",
+  shared: (c) => (c.etcdEndpoints ? { endpoints: c.etcdEndpoints, prefix: c.etcdTokenPrefix } : null),
+  describe: (c) => (c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdTokenPrefix}` : `embedded file ${join(c.dataDir, "tokens.json")}`),
+};
+
+export const thresholdsSection: Section<ThresholdsConfig> = {
+  title: "Thresholds and tokens: embedded files or etcd",
+  settings: thresholdSettings,
+  read: (v) => {
+    const s = thresholdSettings;
+    return {
+      defaultThreshold: num("ACU_DEFAULT_THRESHOLD", v.raw(s.defaultThreshold), 50, (n) => Number.isInteger(n) && n >= 0 && n <= 100, "must be a whole percent 0–100"),
+      etcdEndpoints: list("ACU_ETCD_ENDPOINTS", v.raw(s.endpoints), /^https?:\/\/[A-Za-z0-9.-]+:\d+$/, "http://host:port"),
+      etcdPrefix: text(v.raw(s.prefix), "/acu/thresholds/"),
+      etcdTokenPrefix: text(v.raw(s.tokenPrefix), "/acu/tokens/"),
+    };
+  },
+  engines: [thresholdsEngine, tokensEngine],
+};
