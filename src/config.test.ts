@@ -73,7 +73,7 @@ test("ops port: none by default; flag over ACU_OPS_PORT; must differ from the ht
   expect(loadConfig([], {}).opsPort).toBeNull();
   expect(loadConfig([], { ACU_OPS_PORT: "9464" }).opsPort).toBe(9464);
   expect(loadConfig(["--ops-port", "9465"], { ACU_OPS_PORT: "9464" }).opsPort).toBe(9465);
-  expect(() => loadConfig([], { ACU_OPS_PORT: "http" })).toThrow("--ops-port");
+  expect(() => loadConfig([], { ACU_OPS_PORT: "http" })).toThrow("ACU_OPS_PORT");
   expect(() => loadConfig(["--ops-port", "70000"], {})).toThrow("--ops-port");
   expect(() => loadConfig(["--role=ingest", "--port", "9000", "--ops-port", "9000"], {})).toThrow("is the http port");
   // An alert process opens no http port: 8080 is free for its ops port.

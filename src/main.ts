@@ -44,8 +44,6 @@ async function openEngines(cfg: Config): Promise<Engines> {
 /** `dotenv`: the `.env` files read and the variables that came from them, for the tokens notice. */
 async function runRoles(cfg: Config, dotenv: DotenvFiles): Promise<void> {
   const has = (r: Role) => cfg.roles.includes(r);
-  if (cfg.opsPort !== null && cfg.opsPort !== 0 && cfg.opsPort === cfg.port && (has("http") || has("ingest")))
-    throw new ConfigError(`--ops-port ${cfg.opsPort} is the http port of this process, which serves /healthz, /readyz and /metrics already; choose another or leave it unset`);
   // Held before anything opens: a port in use fails the start at once, with nothing started.
   const port = has("http") || has("ingest") ? reservePort(cfg.host, cfg.port) : null;
   enableProcessMetrics(VERSION);

@@ -70,14 +70,6 @@ export const COMMANDS: readonly Command[] = [
     positionals: 0,
   },
   {
-    name: "healthcheck",
-    usage: "healthcheck",
-    summary: "Exit 0 when this machine's acu answers GET /readyz with 200 (its ops port, else its http port); for container health checks.",
-    flags: [],
-    config: true,
-    positionals: 0,
-  },
-  {
     name: "token",
     usage: "token create --scope ingest|operator|viewer [--label L] | acu token list | acu token revoke ID",
     summary: "Create (printed once), list (never the secret) or revoke API tokens in the token store.",
@@ -87,6 +79,14 @@ export const COMMANDS: readonly Command[] = [
     ],
     config: true,
     positionals: 2,
+  },
+  {
+    name: "healthcheck",
+    usage: "healthcheck",
+    summary: "Exit 0 when this machine's acu answers GET /readyz with 200 (its ops port, else its http port); for container health checks.",
+    flags: [],
+    config: true,
+    positionals: 0,
   },
 ];
 

@@ -72,8 +72,16 @@ export function resolveConfig(flags: FlagValues, env: Env, fromDotenv: ReadonlyS
   checkEnvironment(env);
   const values = new SettingValues(flags, env, fromDotenv);
   const config = Object.assign({}, ...SECTIONS.map((s) => s.read(values))) as Config;
+  checkOpsPort(config);
   const origins = SETTINGS.map((setting) => ({ setting, origin: values.origin(setting), shown: shown(setting, values.raw(setting)) }));
   return { config, origins };
+}
+
+/** The ops port: any port but the http one of a process that listens there (which serves the same paths). */
+function checkOpsPort(c: Config): void {
+  const listens = c.roles.includes("http") || c.roles.includes("ingest");
+  if (c.opsPort !== null && c.opsPort !== 0 && c.opsPort === c.port && listens)
+    throw new ConfigError(`--ops-port ${c.opsPort} is the http port of this process, which serves /healthz, /readyz and /metrics already; choose another or leave it unset`);
 }
 
 function shown(s: Setting, raw: string | undefined): string | undefined {
