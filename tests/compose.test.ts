@@ -125,8 +125,6 @@ test("Prometheus scrapes /metrics on the ops port of every acu service, every re
 /** Metric names a PromQL expression reads (acu's own, and the process metrics). */
 const metricNames = (expr: string) => [...expr.matchAll(/\b(?:acu|process|nodejs)_[a-z0-9_]+/g)].map((m) => m[0]);
 /** Exposed by another branch of issue #12 (request durations); checked once merged. */
-const PENDING = new Set(["acu_http_request_duration_seconds_bucket"]);
-
 test("Grafana provisions the Prometheus data source and the acu dashboard, whose queries read only metrics acu exposes", async () => {
   const grafana = compose.services.grafana!;
   const m = mounts(grafana);
@@ -149,7 +147,7 @@ test("Grafana provisions the Prometheus data source and the acu dashboard, whose
   }
   const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
   for (const p of dashboard.panels) for (const t of p.targets) expect({ panel: p.title, uid: t.datasource.uid }).toEqual({ panel: p.title, uid: "prometheus" });
-  for (const e of exprs) for (const name of metricNames(e)) expect({ name, exposed: exposed.has(name) || PENDING.has(name) }).toEqual({ name, exposed: true });
+  for (const e of exprs) for (const name of metricNames(e)) expect({ name, exposed: exposed.has(name) }).toEqual({ name, exposed: true });
   // What an operator looks at first: ingest and alert rates, report → order latency, lag, request durations, memory.
   const reads = (re: RegExp) => exprs.some((e) => re.test(e));
   expect(reads(/rate\(acu_reports_ingested_total\[/)).toBe(true);
