@@ -37,6 +37,8 @@ export interface AcuProcess {
   port: number;
   dataDir: string;
   output: () => string;
+  /** What the process wrote on stdout alone (its log lines). */
+  stdout: () => string;
   stop(signal?: NodeJS.Signals | number): Promise<number>;
 }
 
@@ -57,11 +59,16 @@ export async function startAcu(opts: { dataDir: string; env?: Record<string, str
     stdout: "pipe",
     stderr: "pipe",
   });
-  const pump = async (s: ReadableStream<Uint8Array>) => {
+  let stdout = "";
+  const pump = async (s: ReadableStream<Uint8Array>, also?: (text: string) => void) => {
     const dec = new TextDecoder();
-    for await (const chunk of s) out += dec.decode(chunk);
+    for await (const chunk of s) {
+      const text = dec.decode(chunk, { stream: true });
+      out += text;
+      also?.(text);
+    }
   };
-  void pump(proc.stdout as ReadableStream<Uint8Array>);
+  void pump(proc.stdout as ReadableStream<Uint8Array>, (t) => (stdout += t));
   void pump(proc.stderr as ReadableStream<Uint8Array>);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
@@ -86,6 +93,7 @@ export async function startAcu(opts: { dataDir: string; env?: Record<string, str
     port,
     dataDir: opts.dataDir,
     output: () => out,
+    stdout: () => stdout,
     async stop(signal: NodeJS.Signals | number = "SIGTERM") {
       if (proc.exitCode === null) proc.kill(signal);
       return await proc.exited;
