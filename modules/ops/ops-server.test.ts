@@ -5,7 +5,7 @@ import { Readiness } from "./readiness.ts";
 import { startOpsServer } from "./ops-server.ts";
 
 enableProcessMetrics("0.0.0-test");
-let up = true;
+const up = true;
 const readiness = new Readiness(silentLogger, { intervalMs: 20, timeoutMs: 100 });
 const ops = startOpsServer({ port: 0, hostname: "127.0.0.1", readiness, log: silentLogger });
 const url = `http://127.0.0.1:${ops.port}`;

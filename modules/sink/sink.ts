@@ -1,4 +1,4 @@
-import { metrics, trackLag } from "../../src/metrics.ts";
+import { trackLag } from "../../src/metrics.ts";
 import type { Bus, RecordBatch } from "../../src/ports/bus.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import type { Log, Running } from "../lifecycle.ts";

@@ -47,10 +47,10 @@ command or flag, a bad value), before anything starts.`;
 export function configDoc(): string {
   const sections = SECTIONS.map((s) => [`## ${s.title}`, "", "| variable | flag | default | meaning |", "|---|---|---|---|", ...Object.values(s.settings).map(settingRow), ...(s.notes ?? []).flatMap((n) => ["", n])].join("\n"));
   const notAcu = Object.entries(NOT_ACU_VARIABLES).map(([who, names]) => `- ${who}: ${names.map(code).join(", ")}`);
-  return [
+  return `${[
     INTRO,
     ...sections,
     ["## Commands", ...COMMANDS.map(commandDoc)].join("\n\n"),
     ["## Variables acu does not read", "", "Read by the tools of this repository; acu lets them pass.", "", ...notAcu].join("\n"),
-  ].join("\n\n") + "\n";
+  ].join("\n\n")}\n`;
 }

@@ -13,6 +13,7 @@ const DOTENV = [
   "export ACU_VIEWER_TOKEN = 'change-me-viewer-token'",
   'ACU_OPERATOR_TOKEN="change-me-operator-token" # a comment',
   "ACU_HTTP_HOST=0.0.0.0",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a .env line, where ${HOME} is the file's own syntax
   "ACU_DATA_DIR=${HOME}/acu-data",
   "POSTGRES_PASSWORD=change-me",
 ].join("\n");

@@ -7,9 +7,18 @@ function fakeWarehouse(runNow: AnalyticsApi["runNow"] = null) {
   const asked: unknown[] = [];
   const api: AnalyticsApi = {
     exercises: async () => ({ exercises: [{ exerciseId: "e", reports: 2, averageScore: 50, failures: 1, threshold: 50 }], asOf: null }),
-    hotspots: async (exerciseId, limit) => (asked.push(["hotspots", exerciseId, limit]), { exerciseId, threshold: 50, cellSizeDeg: 0.05, cells: [] }),
-    regions: async (exerciseId) => (asked.push(["regions", exerciseId]), { exerciseId, regions: [] }),
-    runs: async (limit) => (asked.push(["runs", limit]), []),
+    hotspots: async (exerciseId, limit) => {
+      asked.push(["hotspots", exerciseId, limit]);
+      return { exerciseId, threshold: 50, cellSizeDeg: 0.05, cells: [] };
+    },
+    regions: async (exerciseId) => {
+      asked.push(["regions", exerciseId]);
+      return { exerciseId, regions: [] };
+    },
+    runs: async (limit) => {
+      asked.push(["runs", limit]);
+      return [];
+    },
     runNow,
   };
   return { api, asked };

@@ -1,4 +1,4 @@
-import { Etcd3, Range, type ICompare, type IKeyValue, type IRangeRequest, type IRequestOp, type IWatchResponse, type Watcher } from "etcd3";
+import { type Etcd3, Range, type ICompare, type IKeyValue, type IRangeRequest, type IRequestOp, type IWatchResponse, type Watcher } from "etcd3";
 import { etcdClient } from "./client.ts";
 import type { IncidentState } from "../../domain/incident-event.ts";
 import { isTerminal, type Incident } from "../../domain/incident.ts";
