@@ -80,3 +80,16 @@ export function nextAction(state: IncidentState): PatrolAction | null {
 export function newer(known: Incident | undefined, next: Incident): boolean {
   return !known || next.revision >= known.revision;
 }
+
+/** An acknowledgement is late this long after the assignment (the dispatcher's default timeout). */
+export const ACK_LATE_MS = 60_000;
+/** An arrival is late this long after the acknowledgement. */
+export const ARRIVAL_LATE_MS = 15 * 60_000;
+
+/** What is late about an incident now: its acknowledgement, its arrival on site, or nothing. */
+export function lateness(inc: Incident, now: number): "ack" | "arrival" | null {
+  const { assignedAt, acknowledgedAt } = inc.times;
+  if (inc.state === "assigned" && assignedAt !== null && now - assignedAt > ACK_LATE_MS) return "ack";
+  if ((inc.state === "acknowledged" || inc.state === "en-route") && acknowledgedAt !== null && now - acknowledgedAt > ARRIVAL_LATE_MS) return "arrival";
+  return null;
+}
