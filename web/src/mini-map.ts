@@ -16,6 +16,13 @@ const CITY_LABELS = 6;
 /** A city this close to a marker (pixels) has its name raised above the marker. */
 const CLEAR_PX = 16;
 
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
 export interface Point {
   latitude: number;
   longitude: number;
@@ -71,14 +78,19 @@ export class MiniMap {
       .filter((x): x is { c: (typeof CITIES)[number]; p: [number, number] } => !!x.p && x.p[0] > 4 && x.p[0] < W - 4 && x.p[1] > 24 && x.p[1] < H - 4)
       .sort((a, b) => b.c.population - a.c.population)
       .slice(0, CITY_LABELS);
+    const placed: Box[] = [];
     for (const { c, p } of inside) {
       // Names near the right edge end at their dot instead of running off the map.
       const right = p[0] > W - 90;
-      const dy = near(p) ? 14 : 4;
-      g.append(
-        svg("circle", { cx: p[0].toFixed(1), cy: p[1].toFixed(1), r: 2.5 }),
-        svg("text", { x: (p[0] + (right ? -5 : 5)).toFixed(1), y: (p[1] - dy).toFixed(1), "text-anchor": right ? "end" : "start" }, c.name),
-      );
+      const y = p[1] - (near(p) ? 14 : 4);
+      const width = c.name.length * 6.6;
+      const box: Box = { x: right ? p[0] - 5 - width : p[0] + 5, y: y - 11, w: width, h: 13 };
+      // A smaller town whose name would run over a bigger one's keeps its dot only.
+      const fits = !placed.some((b) => box.x < b.x + b.w && b.x < box.x + box.w && box.y < b.y + b.h && b.y < box.y + box.h);
+      g.append(svg("circle", { cx: p[0].toFixed(1), cy: p[1].toFixed(1), r: 2.5 }));
+      if (!fits) continue;
+      placed.push(box);
+      g.append(svg("text", { x: (p[0] + (right ? -5 : 5)).toFixed(1), y: y.toFixed(1), "text-anchor": right ? "end" : "start" }, c.name));
     }
     return g;
   }
