@@ -225,7 +225,7 @@ function storedPatrol(): string | null {
   }
 }
 
-function open(patrolId: string): void {
+async function open(patrolId: string): Promise<void> {
   try {
     sessionStorage.setItem(PATROL_KEY, patrolId);
   } catch {
@@ -236,6 +236,8 @@ function open(patrolId: string): void {
   for (const id of ["assignment", "position", "sound-box"]) byId(id).hidden = false;
   byId("setup").hidden = true;
   render();
+  // No token yet: ask before connecting, rather than after the stream is refused.
+  if (!currentToken()) declined = (await askToken(t("ptTokAsk"))) === null;
   startStream();
   void page.sharer.init();
 }
@@ -246,7 +248,7 @@ byId("setup").addEventListener("submit", (ev) => {
   byId("setup-msg").textContent = PATROL_ID.test(v) ? "" : t("ptBadId");
   if (!PATROL_ID.test(v)) return;
   history.replaceState(null, "", `${location.pathname}${location.search}#patrol=${encodeURIComponent(v)}`);
-  open(v);
+  void open(v);
 });
 
 const langButton = byId<HTMLButtonElement>("lang");
@@ -303,5 +305,5 @@ setInterval(() => {
 }, 1000);
 
 const initial = fragmentParam("patrol") ?? storedPatrol();
-if (initial && PATROL_ID.test(initial)) open(initial);
+if (initial && PATROL_ID.test(initial)) void open(initial);
 else byId("setup").hidden = false;
