@@ -21,7 +21,7 @@ import type { Running } from "../modules/lifecycle.ts";
 import { startAlert } from "../modules/alert/index.ts";
 import { startSink } from "../modules/sink/index.ts";
 import { ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
-import { startAnalyzer, exerciseStats, hotspots, regionStats, recentRuns, type Analyzer } from "../modules/analyzer/index.ts";
+import { startAnalyzer, exerciseStats, hotspots, regionStats, recentRuns, responseTimes, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
 import { healthcheck, healthcheckUrl, Readiness, startOpsServer } from "../modules/ops/index.ts";
 import { enableProcessMetrics } from "./metrics.ts";
@@ -151,6 +151,7 @@ async function apiRoutesFor(cfg: Config, engines: Engines, feed: AlertFeed, anal
     hotspots: async (id, limit) => hotspots(warehouse, await thresholds.current(), id, limit, cfg.cellSizeDeg),
     regions: async (id) => regionStats(warehouse, await thresholds.current(), id ?? undefined),
     runs: (limit) => recentRuns(warehouse, limit),
+    responseTimes: () => responseTimes(warehouse),
     runNow: analyzer ? () => analyzer.runNow() : null,
   };
   // Loaded here, not at the top: the dashboard is bundled when this module loads, which CLI commands
