@@ -197,6 +197,8 @@ export class KafkaConsumer implements Consumer {
    * then a new member joins the group. Tried again until it is running or the consumer is stopped.
    */
   private recover(why: string): Promise<void> {
+    // Stopping, it leaves the group anyway (a commit refused in onRevoke's flush is the next owner's to redo).
+    if (this.stopping) return Promise.resolve();
     this.recovering ??= retry(
       async (attempt) => {
         this.ctx.log.warn(`kafka: ${this.options.group} consumer stopped (${why}); replacing it${attempt > 1 ? ` (attempt ${attempt})` : ""}`);
