@@ -62,7 +62,7 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
 
   const timer = setInterval(() => {
     const now = Date.now();
-    flushes.flush((b) => now - b.firstAt >= options.flushAgeMs).catch((e) => log.warn(`sink: flush failed, will retry: ${(e as Error).message}`));
+    flushes.tick((b) => now - b.firstAt >= options.flushAgeMs);
   }, Math.max(50, Math.min(1000, options.flushAgeMs / 4)));
 
   const stopLag = trackLag(SINK_GROUP, () => consumer.lag());

@@ -43,6 +43,17 @@ function metadataSettling(e: unknown): boolean {
   return err.retriable === true || /not the leader|leader not available|unknown topic|does not host this topic-partition/i.test(err.message ?? "");
 }
 
+/**
+ * Kafka's COORDINATOR_NOT_AVAILABLE (15) or NOT_COORDINATOR (16; kafkajs: GROUP_COORDINATOR_NOT_AVAILABLE,
+ * NOT_COORDINATOR_FOR_GROUP): the broker asked does not coordinate the group (now). Looked for through
+ * kafkajs's wrappers (a retrier's NumberOfRetriesExceeded carries the last error as its cause).
+ */
+export function coordinatorMoved(e: unknown): boolean {
+  for (let err = e as { code?: unknown; cause?: unknown } | undefined, depth = 0; err && depth < 5; err = err.cause as typeof err, depth++)
+    if (err.code === 15 || err.code === 16) return true;
+  return false;
+}
+
 /** p, or a rejection with `why` after `ms` (p goes on; its outcome is ignored). */
 export function deadline<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;

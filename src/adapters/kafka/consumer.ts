@@ -10,7 +10,7 @@ import {
   type RecordBatch,
 } from "../../ports/bus.ts";
 import { backoffDelay, retry, sleep } from "../../retry.ts";
-import { deadline, retrying } from "./client.ts";
+import { coordinatorMoved, deadline, retrying } from "./client.ts";
 import type { KeyPlacement } from "./producer.ts";
 import type { KafkaTopics } from "./topics.ts";
 import { KafkaTransactions } from "./transactions.ts";
@@ -82,7 +82,19 @@ export class KafkaConsumer implements Consumer {
 
   async commit(offsets: OffsetCommit[]): Promise<void> {
     if (offsets.length === 0) return;
-    await this.consumer.commitOffsets(offsets.map((o) => ({ topic: this.ctx.topics.name(o.topic), partition: o.partition, offset: String(o.offset) })));
+    const consumer = this.consumer;
+    try {
+      await consumer.commitOffsets(offsets.map((o) => ({ topic: this.ctx.topics.name(o.topic), partition: o.partition, offset: String(o.offset) })));
+    } catch (e) {
+      // kafkajs sends a member's commits to the broker that coordinated its group at join, for as long as
+      // that broker answers: refused with NOT_COORDINATOR, it refreshes metadata, not the coordinator, and
+      // tries the same broker again. Only a join looks the coordinator up, and kafkajs joins again only when
+      // a heartbeat or fetch of its loop is refused, which never comes while a handler waits for a commit
+      // (the sink's size flush). A new member finds the coordinator; the work is redone from the committed
+      // offsets (onLost), and the caller's retry goes to the new member.
+      if (consumer === this.consumer && coordinatorMoved(e)) void this.recover("the group coordinator moved");
+      throw e;
+    }
   }
 
   commitWith(publish: Array<{ topic: string; messages: OutgoingMessage[] }>, offsets: OffsetCommit[]): Promise<void> {
@@ -185,6 +197,8 @@ export class KafkaConsumer implements Consumer {
    * then a new member joins the group. Tried again until it is running or the consumer is stopped.
    */
   private recover(why: string): Promise<void> {
+    // Stopping, it leaves the group anyway (a commit refused in onRevoke's flush is the next owner's to redo).
+    if (this.stopping) return Promise.resolve();
     this.recovering ??= retry(
       async (attempt) => {
         this.ctx.log.warn(`kafka: ${this.options.group} consumer stopped (${why}); replacing it${attempt > 1 ? ` (attempt ${attempt})` : ""}`);
