@@ -14,6 +14,17 @@ Rows with a null or non-finite exerciseId/region/score/latitude/longitude are le
 engine does (the ingest never writes such rows). The analyzer merges the partials afterwards and checks
 that each partial table holds exactly the number of reports this job reports in --result.
 
+With --incident-files-from (incidents/ files), also the response times of the finished incidents, from
+their terminal events only (type resolved or cancelled; src/domain/response-times.ts):
+
+  partial_incident_totals     (run_id, region, outcome, incidents)
+  partial_response_histogram  (run_id, region, step, seconds, incidents)
+
+  seconds = max(0, floor((step time - openedAt) in ms / 1000)), for each step the incident reached:
+  acknowledge (acknowledgedAt), onSite (onSiteAt), resolve (resolvedAt)
+
+and --result then also holds {"incidents": {"incidents": finished incidents, "responses": response times}}.
+
   spark-submit --master spark://127.0.0.1:17077 --jars postgresql.jar spark/analyze_partials.py \\
       --run-id RUN --files-from files.txt --cell-size 0.01 \\
       --jdbc-url jdbc:postgresql://127.0.0.1:15432/acu --jdbc-user acu --result result.json
@@ -31,7 +42,7 @@ import traceback
 from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+from pyspark.sql.types import DoubleType, StringType, StructField, StructType, TimestampType
 
 PASSWORD_ENV = "ACU_SPARK_JDBC_PASSWORD"
 
@@ -47,11 +58,26 @@ LAKE_COLUMNS = StructType(
     ]
 )
 
+# The columns of a lake incidents file this job reads: every time is a timestamp[ms, UTC] column.
+INCIDENT_COLUMNS = StructType(
+    [
+        StructField("type", StringType()),
+        StructField("region", StringType()),
+        StructField("openedAt", TimestampType()),
+        StructField("acknowledgedAt", TimestampType()),
+        StructField("onSiteAt", TimestampType()),
+        StructField("resolvedAt", TimestampType()),
+    ]
+)
+OUTCOMES = ["resolved", "cancelled"]
+STEPS = [("acknowledge", "acknowledgedAt"), ("onSite", "onSiteAt"), ("resolve", "resolvedAt")]
+
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Partial aggregates of acu lake files into the warehouse's partial_* tables.")
     p.add_argument("--run-id", required=True)
     p.add_argument("--files-from", required=True, help="text file with one lake URI (file://… or hdfs://…) per line")
+    p.add_argument("--incident-files-from", default=None, help="text file with one lake URI of an incidents file per line")
     p.add_argument("--cell-size", required=True, type=float, help="grid cell size in degrees")
     p.add_argument("--jdbc-url", required=True, help="jdbc:postgresql://host:port/db")
     p.add_argument("--jdbc-user", required=True)
@@ -112,10 +138,52 @@ def partials(fine, run_id):
     }
 
 
-def write_result(path, rows):
+def incident_partials(spark, uris, run_id):
+    """The two incident partial tables of the terminal events, and the counts they must add up to."""
+    finished = (
+        spark.read.schema(INCIDENT_COLUMNS)
+        .parquet(*uris)
+        .where(F.col("type").isNotNull() & F.col("region").isNotNull() & F.col("openedAt").isNotNull())
+        .where(F.col("type").isin(OUTCOMES))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    opened = F.unix_millis(F.col("openedAt"))
+    steps = None
+    for step, column in STEPS:
+        seconds = F.greatest(F.lit(0), F.floor((F.unix_millis(F.col(column)) - opened) / F.lit(1000))).cast("long")
+        reached = finished.where(F.col(column).isNotNull()).select("region", F.lit(step).alias("step"), seconds.alias("seconds"))
+        steps = reached if steps is None else steps.unionByName(reached)
+    run = F.lit(run_id).alias("run_id")
+    totals = finished.groupBy("region", F.col("type").alias("outcome")).agg(F.count(F.lit(1)).alias("incidents"))
+    histogram = steps.groupBy("region", "step", "seconds").agg(F.count(F.lit(1)).alias("incidents"))
+    counts = {"incidents": finished.count(), "responses": steps.count()}
+    tables = {
+        "partial_incident_totals": totals.select(run, "region", "outcome", "incidents"),
+        "partial_response_histogram": histogram.select(run, "region", "step", "seconds", "incidents"),
+    }
+    return tables, counts, finished
+
+
+def write_jdbc(args, password, table, df):
+    (
+        df.write.format("jdbc")
+        .option("url", args.jdbc_url)
+        .option("driver", "org.postgresql.Driver")
+        .option("user", args.jdbc_user)
+        .option("password", password)
+        .option("dbtable", table)
+        .option("batchsize", args.batch_size)
+        .option("numPartitions", args.write_partitions)
+        .option("reWriteBatchedInserts", "true")
+        .mode("append")
+        .save()
+    )
+
+
+def write_result(path, result):
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"rows": rows}, f)
+        json.dump(result, f)
     os.replace(tmp, path)
 
 
@@ -123,31 +191,26 @@ def main(argv):
     args = parse_args(argv)
     password = args.jdbc_password if args.jdbc_password is not None else os.environ.get(PASSWORD_ENV, "")
     uris = read_uris(args.files_from)
+    incident_uris = read_uris(args.incident_files_from) if args.incident_files_from else []
 
     spark = SparkSession.builder.appName(f"acu-analyzer {args.run_id}").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     try:
-        rows = 0
+        result = {"rows": 0}
         if uris:
             fine = fine_aggregates(spark, uris, args.cell_size).persist(StorageLevel.MEMORY_AND_DISK)
-            rows = int(fine.agg(F.coalesce(F.sum("reports"), F.lit(0))).first()[0])
+            result["rows"] = int(fine.agg(F.coalesce(F.sum("reports"), F.lit(0))).first()[0])
             for table, df in partials(fine, args.run_id).items():
-                (
-                    df.write.format("jdbc")
-                    .option("url", args.jdbc_url)
-                    .option("driver", "org.postgresql.Driver")
-                    .option("user", args.jdbc_user)
-                    .option("password", password)
-                    .option("dbtable", table)
-                    .option("batchsize", args.batch_size)
-                    .option("numPartitions", args.write_partitions)
-                    .option("reWriteBatchedInserts", "true")
-                    .mode("append")
-                    .save()
-                )
+                write_jdbc(args, password, table, df)
             fine.unpersist()
-        write_result(args.result, rows)
-        print(f"acu-analyzer {args.run_id}: {len(uris)} file(s), {rows} report(s)", file=sys.stderr)
+        if incident_uris:
+            tables, counts, finished = incident_partials(spark, incident_uris, args.run_id)
+            for table, df in tables.items():
+                write_jdbc(args, password, table, df)
+            finished.unpersist()
+            result["incidents"] = counts
+        write_result(args.result, result)
+        print(f"acu-analyzer {args.run_id}: {len(uris) + len(incident_uris)} file(s), {result['rows']} report(s), {result.get('incidents', {}).get('incidents', 0)} finished incident(s)", file=sys.stderr)
     finally:
         spark.stop()
 

@@ -69,6 +69,17 @@ test("Spark needs its home, its JDBC jar and a PostgreSQL warehouse, and says so
   expect(loadConfig([], {}).spark).toBeNull();
 });
 
+test("ops port: none by default; flag over ACU_OPS_PORT; must differ from the http port of a process that listens there", () => {
+  expect(loadConfig([], {}).opsPort).toBeNull();
+  expect(loadConfig([], { ACU_OPS_PORT: "9464" }).opsPort).toBe(9464);
+  expect(loadConfig(["--ops-port", "9465"], { ACU_OPS_PORT: "9464" }).opsPort).toBe(9465);
+  expect(() => loadConfig([], { ACU_OPS_PORT: "http" })).toThrow("ACU_OPS_PORT");
+  expect(() => loadConfig(["--ops-port", "70000"], {})).toThrow("--ops-port");
+  expect(() => loadConfig(["--role=ingest", "--port", "9000", "--ops-port", "9000"], {})).toThrow("is the http port");
+  // An alert process opens no http port: 8080 is free for its ops port.
+  expect(loadConfig(["--role=alert", "--ops-port", "8080"], {}).opsPort).toBe(8080);
+});
+
 test("dispatch: a role of its own, in all; the acknowledgement time-out in seconds (default 60); the etcd prefix", () => {
   expect(ROLES).toContain("dispatch");
   expect(parseRoles("all")).toContain("dispatch");

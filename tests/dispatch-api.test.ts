@@ -12,25 +12,51 @@ let dir: string;
 let acu: AcuProcess;
 let patrolToken = "";
 
-type Incident = { incidentId: string; studentId: string; state: string; patrolId: string | null; orderCount: number; revision: number; place: string; note: string };
+type Incident = {
+  incidentId: string;
+  studentId: string;
+  state: string;
+  patrolId: string | null;
+  orderCount: number;
+  revision: number;
+  place: string;
+  note: string;
+};
 type Patrol = { patrolId: string; status: string; incidentId: string | null };
 type Frame = { type: string; cursor?: string; incident?: Incident | null; patrol?: Patrol };
 
 beforeAll(async () => {
   dir = tempDir("dispatch-api");
   acu = await startAcu({ dataDir: dir });
-  for (const [id, latitude, longitude] of [["p-paris", 48.86, 2.35], ["p-lyon", 45.76, 4.84]] as const) {
-    const r = await fetch(`${acu.url}/api/patrols/${id}`, { method: "PUT", headers: operator, body: JSON.stringify({ name: `Team ${id}`, latitude, longitude }) });
+  for (const [id, latitude, longitude] of [
+    ["p-paris", 48.86, 2.35],
+    ["p-lyon", 45.76, 4.84],
+  ] as const) {
+    const r = await fetch(`${acu.url}/api/patrols/${id}`, {
+      method: "PUT",
+      headers: operator,
+      body: JSON.stringify({ name: `Team ${id}`, latitude, longitude }),
+    });
     expect(r.status).toBe(200);
   }
   // The Paris patrol's phone: a token of its own, made with the CLI beside the server.
   const env: Record<string, string | undefined> = { ...process.env, ACU_DATA_DIR: dir };
   for (const k of ENGINE_VARS) delete env[k];
-  const p = Bun.spawn({ cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "token", "create", "--scope", "patrol", "--patrol", "p-paris"], env, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn({
+    cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "token", "create", "--scope", "patrol", "--patrol", "p-paris"],
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
   expect(code).toBe(0);
   patrolToken = (JSON.parse(out) as { token: string }).token;
-  const position = () => fetch(`${acu.url}/api/patrols/p-paris/position`, { method: "POST", headers: { authorization: `Bearer ${patrolToken}` }, body: '{"latitude": 48.86, "longitude": 2.35}' });
+  const position = () =>
+    fetch(`${acu.url}/api/patrols/p-paris/position`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${patrolToken}` },
+      body: '{"latitude": 48.86, "longitude": 2.35}',
+    });
   await eventually("the patrol token to be accepted", async () => (await position()).status === 200, 5000, 20);
 }, 90_000);
 afterAll(async () => {
@@ -58,7 +84,11 @@ function stream(path: string, token: string) {
 
 const failing = (studentId: string, score: number) => ({ studentId, exerciseId: "c02.ex01", score, latitude: 48.85, longitude: 2.34, timestamp: Date.now() });
 const act = (incidentId: string, step: string, body?: unknown) =>
-  fetch(`${acu.url}/api/incidents/${incidentId}/${step}`, { method: "POST", headers: { authorization: `Bearer ${patrolToken}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+  fetch(`${acu.url}/api/incidents/${incidentId}/${step}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${patrolToken}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 
 test("a failing report becomes the nearest patrol's assignment on its stream; it walks it to resolved; both streams miss nothing across reconnections", async () => {
   const board = stream("/api/incidents/stream", TOKENS.viewer);
@@ -86,7 +116,15 @@ test("a failing report becomes the nearest patrol's assignment on its stream; it
 
   // Meanwhile: on the way (the patrol), and a report of another student (the Lyon patrol gets it).
   expect((await act(id, "en-route")).status).toBe(200);
-  expect((await fetch(`${acu.url}/api/reports`, { method: "POST", headers: ingest, body: JSON.stringify({ ...failing("s-dispatch-2", 20), latitude: 45.75, longitude: 4.85 }) })).status).toBe(202);
+  expect(
+    (
+      await fetch(`${acu.url}/api/reports`, {
+        method: "POST",
+        headers: ingest,
+        body: JSON.stringify({ ...failing("s-dispatch-2", 20), latitude: 45.75, longitude: 4.85 }),
+      })
+    ).status,
+  ).toBe(202);
   const other = await eventually("the second student's incident assigned", async () => {
     const r = (await (await fetch(`${acu.url}/api/incidents?state=assigned`, { headers: operator })).json()) as { incidents: Incident[] };
     return r.incidents.find((i) => i.studentId === "s-dispatch-2");

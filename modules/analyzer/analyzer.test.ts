@@ -9,13 +9,16 @@ import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
 import { PgliteWarehouse } from "../../src/adapters/embedded/pglite-warehouse.ts";
 import { lakePath } from "../../src/domain/lake-layout.ts";
 import type { ThresholdSnapshot } from "../../src/domain/threshold.ts";
-import { encodeReports, type LakeReport } from "../../src/formats/parquet.ts";
+import type { IncidentEvent } from "../../src/domain/incident-event.ts";
+import { encodeIncidentEvents, encodeReports, lakeIncidentEvent, type LakeReport } from "../../src/formats/parquet.ts";
 import type { AnalyticsEngine, PartialsRequest } from "../../src/ports/analytics-engine.ts";
 import type { Warehouse } from "../../src/ports/warehouse.ts";
 import { migrate } from "../../src/warehouse/migrate.ts";
 import { startAnalyzer, type Analyzer } from "./analyzer.ts";
-import { exerciseStats, hotspots, recentRuns, regionStats } from "./queries.ts";
+import { exerciseStats, hotspots, recentRuns, regionStats, responseTimes } from "./queries.ts";
 import { clusteredReports } from "../../tests/support/lake-fixture.ts";
+import { incidentHistories } from "../../tests/support/incident-fixture.ts";
+import { recomputeResponseTimes } from "../../tests/support/recompute.ts";
 
 const TIMEOUT_MS = 60000;
 
@@ -370,6 +373,7 @@ test("a run cut short by a warehouse restart fails, is recorded as failed once t
     engine: w.engine,
     query: (sql, params) => (down ? refused() : w.query(sql, params)),
     transaction: (fn) => (down ? refused() : w.transaction(fn)),
+    ping: () => (down ? refused() : w.ping()),
     close: async () => {},
   };
   const inner = new ArrowAnalyticsEngine({ lake, warehouse: restarting });
@@ -584,4 +588,91 @@ test("regionStats orders by failures, then reports, then name", async () => {
   ]);
   const e2 = await regionStats(w, snap(50), "e2");
   expect(e2.regions).toEqual([{ region: "C", reports: 2, averageScore: 40, failures: 2 }]);
+}, TIMEOUT_MS);
+
+// ---- response times ------------------------------------------------------------------------------
+
+/** Writes incident events as lake files (next offsets of one partition each), as the sink does. */
+function incidentFiles(lake: LocalLake) {
+  const offsets = new Map<number, number>();
+  let hour = 0;
+  return async (events: IncidentEvent[], partition = 0): Promise<string> => {
+    const first = offsets.get(partition) ?? 0;
+    offsets.set(partition, first + events.length);
+    const path = lakePath({ dataset: "incidents", topic: "incident-events", partition, firstOffset: first, lastOffset: first + events.length - 1 }, Date.UTC(2026, 10, 27, hour++ % 24));
+    await lake.write(path, encodeIncidentEvents(events.map((e, i) => lakeIncidentEvent(e, partition, first + i))));
+    return path;
+  };
+}
+
+const flat = (events: IncidentEvent[]) => events.map((e) => ({ type: e.type, region: e.region, ...e.times }));
+
+test("response times: the embedded engine's figures equal a recomputation from the events; incremental runs count each incidents file once", async () => {
+  const { w, lake, addFile, start } = await setup();
+  const addIncidents = incidentFiles(lake);
+  const a = await start({ cellSizeDeg: 1 });
+  expect(await responseTimes(w)).toEqual({ regions: [], asOf: null });
+
+  // An incident's events spread over files and runs: only its terminal event counts, wherever it lands.
+  const events = incidentHistories(400, 31);
+  const seen: IncidentEvent[] = [];
+  const chunks = [events.slice(0, 500), events.slice(500, 1200), events.slice(1200)];
+  await addIncidents(chunks[0]!.filter((_, i) => i % 2 === 0), 0);
+  await addIncidents(chunks[0]!.filter((_, i) => i % 2 === 1), 1);
+  await addFile(reports(200, 300));
+  seen.push(...chunks[0]!);
+  const r1 = await a.runNow();
+  expect(r1).toMatchObject({ outcome: "succeeded", files: 3, rows: 200, incidents: seen.filter((e) => e.type === "resolved" || e.type === "cancelled").length });
+  const first = await responseTimes(w);
+  expect(first.regions).toEqual(recomputeResponseTimes(flat(seen)));
+  expect(first.asOf).toBe((await recentRuns(w, 1))[0]!.finishedAt);
+
+  await addIncidents(chunks[1]!, 2);
+  await addIncidents(chunks[2]!, 0);
+  seen.push(...chunks[1]!, ...chunks[2]!);
+  const r2 = await a.runNow();
+  expect(r2).toMatchObject({ outcome: "succeeded", files: 2, rows: 0 });
+  const all = await responseTimes(w);
+  expect(all.regions).toEqual(recomputeResponseTimes(flat(events)));
+  // Something to compare: every step, cancelled incidents, more than one region, percentiles apart.
+  expect(all.regions.length).toBeGreaterThan(3);
+  expect(all.regions.every((r) => r.resolved > 0 && r.cancelled > 0 && r.acknowledge.count > r.resolve.count)).toBe(true);
+  expect(all.regions.some((r) => r.resolve.p90! > r.resolve.p50!)).toBe(true);
+
+  // Nothing new: nothing counted again; the ledger holds every incidents file.
+  expect(await a.runNow()).toMatchObject({ outcome: "succeeded", files: 0, incidents: 0 });
+  expect((await responseTimes(w)).regions).toEqual(all.regions);
+  const counted = (await w.query<{ path: string }>(`SELECT path FROM lake_files_counted WHERE path LIKE 'incidents/%' ORDER BY path`)).map((r) => r.path);
+  expect(counted).toEqual((await lake.list("incidents/")).map((f) => f.path));
+
+  // A rebuild recounts them once too.
+  expect(await a.rebuild()).toMatchObject({ outcome: "succeeded", files: 5, rows: 200, incidents: r1.incidents + r2.incidents });
+  expect((await responseTimes(w)).regions).toEqual(all.regions);
+}, TIMEOUT_MS);
+
+test("response times: partials short of the engine's count fail the merge, which changes nothing", async () => {
+  const { w, lake, start, engine } = await setup();
+  const addIncidents = incidentFiles(lake);
+  const events = incidentHistories(100, 32);
+  await addIncidents(events);
+  const lossy: AnalyticsEngine = {
+    engine: "lossy",
+    async computePartials(req: PartialsRequest) {
+      const res = await engine.computePartials(req);
+      await w.query(`DELETE FROM partial_response_histogram WHERE run_id = $1 AND step = 'onSite'`, [req.runId]);
+      return res;
+    },
+  };
+  const s = await (await start({ cellSizeDeg: 1, engine: lossy })).runNow();
+  expect(s.outcome).toBe("failed");
+  expect(s.error).toMatch(/incomplete: response partials hold \d+ response times, the engine read \d+/);
+  expect(await responseTimes(w)).toMatchObject({ regions: [] });
+  expect(await w.query(`SELECT count(*)::int AS n FROM lake_files_counted`)).toEqual([{ n: 0 }]);
+
+  // An engine that ignores incident files is refused, not taken as "none finished".
+  const blind: AnalyticsEngine = { engine: "blind", computePartials: async (req) => ({ rows: (await engine.computePartials({ ...req, incidentFiles: [] })).rows }) };
+  expect((await (await start({ cellSizeDeg: 1, engine: blind })).runNow()).error).toMatch(/did not count the run's 1 incident file/);
+
+  expect(await (await start({ cellSizeDeg: 1 })).runNow()).toMatchObject({ outcome: "succeeded", files: 1 });
+  expect((await responseTimes(w)).regions).toEqual(recomputeResponseTimes(flat(events)));
 }, TIMEOUT_MS);

@@ -4,6 +4,7 @@ export {
   hotspots,
   regionStats,
   recentRuns,
+  responseTimes,
   type AnalyzerRun,
   type ExerciseStat,
   type ExerciseStats,
@@ -11,4 +12,7 @@ export {
   type Hotspots,
   type RegionStat,
   type RegionStats,
+  type RegionResponseTimes,
+  type ResponseStepStat,
+  type ResponseTimes,
 } from "./queries.ts";

@@ -1,6 +1,7 @@
 import type { SqlRunner } from "../../src/ports/warehouse.ts";
 import { thresholdFor, type ThresholdSnapshot } from "../../src/domain/threshold.ts";
 import { CELL_SIZE_SETTING } from "./analyzer.ts";
+import { RESPONSE_PERCENTILES, RESPONSE_STEPS, type ResponseStep } from "../../src/domain/response-times.ts";
 
 /**
  * Read side of the warehouse for the HTTP API. Failures are decided at query time from the score
@@ -183,6 +184,69 @@ export async function recentRuns(w: SqlRunner, limit: number): Promise<AnalyzerR
     outcome: r.outcome,
     error: r.error,
   }));
+}
+
+/** One step of a region's response times, in whole seconds from the incident's opening. */
+export interface ResponseStepStat {
+  /** Finished incidents that reached the step. */
+  count: number;
+  /** Nearest-rank percentiles (src/domain/response-times.ts); null when count is 0. */
+  p50: number | null;
+  p90: number | null;
+}
+
+export interface RegionResponseTimes {
+  region: string;
+  /** Finished incidents by outcome. */
+  resolved: number;
+  cancelled: number;
+  acknowledge: ResponseStepStat;
+  onSite: ResponseStepStat;
+  resolve: ResponseStepStat;
+}
+
+export interface ResponseTimes {
+  /** Every region with a finished incident, by name. */
+  regions: RegionResponseTimes[];
+  /** finished_at (ISO) of the last succeeded analyzer run; null before the first. */
+  asOf: string | null;
+}
+
+/**
+ * Response times per region: to acknowledge, to on site and to resolved, of the finished incidents
+ * (counted from their terminal events). Percentiles are read exactly from the histograms by the
+ * nearest-rank rule: the value at rank ⌈p·n/100⌉, i.e. the smallest seconds whose cumulative count
+ * reaches (p·n + 99) div 100 in integers — `nearestRank` in src/domain/response-times.ts.
+ */
+export async function responseTimes(w: SqlRunner): Promise<ResponseTimes> {
+  const [p50, p90] = RESPONSE_PERCENTILES;
+  const asOf = await w.query<{ as_of: string | null }>(`SELECT ${iso("max(finished_at)")} AS as_of FROM analyzer_runs WHERE outcome = 'succeeded'`);
+  const totals = await w.query<{ region: string; resolved: number; cancelled: number }>(
+    `SELECT region,
+            COALESCE(sum(incidents) FILTER (WHERE outcome = 'resolved'), 0)::float8 AS resolved,
+            COALESCE(sum(incidents) FILTER (WHERE outcome = 'cancelled'), 0)::float8 AS cancelled
+     FROM incident_totals GROUP BY region`,
+  );
+  const steps = await w.query<{ region: string; step: ResponseStep; n: number; p50: number; p90: number }>(
+    `WITH c AS (
+       SELECT region, step, seconds,
+              (sum(incidents) OVER (PARTITION BY region, step ORDER BY seconds))::bigint AS cum,
+              (sum(incidents) OVER (PARTITION BY region, step))::bigint AS n
+       FROM response_histogram)
+     SELECT region, step, max(n)::float8 AS n,
+            min(seconds) FILTER (WHERE cum >= ($1::bigint * n + 99) / 100)::float8 AS p50,
+            min(seconds) FILTER (WHERE cum >= ($2::bigint * n + 99) / 100)::float8 AS p90
+     FROM c GROUP BY region, step`,
+    [p50, p90],
+  );
+  const none = (): ResponseStepStat => ({ count: 0, p50: null, p90: null });
+  const byRegion = new Map<string, RegionResponseTimes>();
+  for (const t of totals) byRegion.set(t.region, { region: t.region, resolved: t.resolved, cancelled: t.cancelled, acknowledge: none(), onSite: none(), resolve: none() });
+  for (const s of steps) {
+    const r = byRegion.get(s.region);
+    if (r && RESPONSE_STEPS.includes(s.step)) r[s.step] = { count: s.n, p50: s.p50, p90: s.p90 };
+  }
+  return { regions: [...byRegion.values()].sort((a, b) => byCodeUnits(a.region, b.region)), asOf: asOf[0]?.as_of ?? null };
 }
 
 function byCodeUnits(a: string, b: string): number {

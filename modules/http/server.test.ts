@@ -19,7 +19,7 @@ test("the scope matrix, read from the route table: every route × {no token, eac
   const dir = mkdtempSync(join(tmpdir(), "acu-server-"));
   const bus = await EmbeddedLogBus.open(join(dir, "bus"), { [TOPICS.reports]: 1, [TOPICS.alerts]: 1, [TOPICS.deadLetters]: 1 });
   const thresholds = FileThresholdStore.open(join(dir, "t.json"), 50);
-  const dashboard = { html: "<p>", assets: { "app.js": { body: "", type: "text/javascript" } } };
+  const dashboard = { html: "<p>", patrolHtml: "<p>", assets: { "app.js": { body: "", type: "text/javascript" } } };
   const { call } = testApp((log) => [ingestRoutes({ bus, log }), apiRoutes({ thresholds, feed: null, analytics: null, dashboard, log }), opsRoutes({ ready: () => ({ ready: true, waitingFor: [] }) })]);
   const seen: string[] = [];
   try {

@@ -20,6 +20,7 @@ import { StreamSockets, type SocketData } from "./stream-sockets.ts";
  * The HTTP app every request of the port goes through: the access log, security headers, the scope check
  * its route declares, then the route groups. In-process tests call it with `app.request()`.
  */
+// biome-ignore lint/suspicious/noExplicitAny: route groups differ in their Env (AuthEnv, BlankEnv) and Hono's types are invariant in it
 export function httpApp(deps: { routes: Hono<any>[]; auth: Authenticator; log: Log; table?: RouteTable }): Hono<AuthEnv> {
   const { log } = deps;
   const app = new OpenAPIHono<AuthEnv>();
@@ -68,6 +69,7 @@ export function httpApp(deps: { routes: Hono<any>[]; auth: Authenticator; log: L
 export function startHttpServer(deps: {
   port: number;
   hostname?: string;
+  // biome-ignore lint/suspicious/noExplicitAny: route groups differ in their Env (AuthEnv, BlankEnv) and Hono's types are invariant in it
   routes: Hono<any>[];
   feed: AlertFeed | null;
   /** The dispatch service of the incident and patrol streams; null: they answer 404. */

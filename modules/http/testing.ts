@@ -24,6 +24,7 @@ export function testAuthenticator() {
  * The whole HTTP pipeline (access log, headers, scope check, groups) around some route groups, without a
  * port: `call()` goes through `app.request()`. The logger keeps every line for assertions.
  */
+// biome-ignore lint/suspicious/noExplicitAny: route groups differ in their Env (AuthEnv, BlankEnv) and Hono's types are invariant in it
 export function testApp(groups: (log: Logger) => Hono<any>[]) {
   const log = memoryLogger();
   const routes = groups(log);

@@ -1,13 +1,17 @@
-import { afterEach, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { lineLogger, silentLogger } from "../../src/log.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedLogBus } from "../../src/adapters/embedded/log-bus.ts";
+import { KafkaBus } from "../../src/adapters/kafka/kafka-bus.ts";
 import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
 import { lakePath } from "../../src/domain/lake-layout.ts";
 import { encodeReport, type Report } from "../../src/domain/report.ts";
-import { decodeParquet, encodeReports } from "../../src/formats/parquet.ts";
+import { encodeIncidentEvent, type IncidentEvent } from "../../src/domain/incident-event.ts";
+import { decodeParquet, encodeIncidentEvents, encodeReports, lakeIncidentEvent } from "../../src/formats/parquet.ts";
+import { incidentHistories } from "../../tests/support/incident-fixture.ts";
+import { staleGroupCoordinator } from "../../tests/support/kafka-faults.ts";
 import { partitionFor, TOPICS } from "../../src/ports/bus.ts";
 import { startSink } from "./sink.ts";
 
@@ -19,7 +23,7 @@ afterEach(() => {
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), "acu-sink-"));
   dirs.push(dir);
-  const bus = await EmbeddedLogBus.open(join(dir, "bus"), { [TOPICS.reports]: 3, [TOPICS.alerts]: 3, [TOPICS.deadLetters]: 1 });
+  const bus = await EmbeddedLogBus.open(join(dir, "bus"), { [TOPICS.reports]: 3, [TOPICS.alerts]: 3, [TOPICS.deadLetters]: 1, [TOPICS.incidentEvents]: 3 });
   const lake = new LocalLake(join(dir, "lake"));
   return { dir, bus, lake };
 }
@@ -37,8 +41,8 @@ async function lakeRows(lake: LocalLake) {
   return rows;
 }
 
-async function until(check: () => Promise<boolean>) {
-  const deadline = Date.now() + 15_000;
+async function until(check: () => Promise<boolean>, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error("timed out");
     await Bun.sleep(50);
@@ -179,4 +183,148 @@ test("a file published whose commit fails is not written again (a rewrite droppe
   expect(await probe.lag()).toBe(0);
   await probe.stop();
   await bus.close();
+});
+
+// ---- incident events --------------------------------------------------------------------------------
+
+async function lakeIncidents(lake: LocalLake) {
+  const rows: Array<Record<string, unknown>> = [];
+  for (const f of await lake.list("incidents/")) for (const r of decodeParquet(await lake.read(f.path))) rows.push(r!.toJSON());
+  return rows;
+}
+
+const eventMessages = (events: IncidentEvent[]) => events.map((e) => ({ key: e.incidentId, value: encodeIncidentEvent(e) }));
+
+/** A lake row as the event it was made from: the times nested again, no bus position, plain numbers. */
+function asEvent(row: Record<string, unknown>): IncidentEvent {
+  const n = (v: unknown) => (v === null ? null : Number(v));
+  const { partition: _p, offset: _o, openedAt, assignedAt, acknowledgedAt, enRouteAt, onSiteAt, resolvedAt, cancelledAt, at, ...rest } = row;
+  return {
+    ...(rest as Omit<IncidentEvent, "times" | "at">),
+    at: Number(at),
+    times: { openedAt: Number(openedAt), assignedAt: n(assignedAt), acknowledgedAt: n(acknowledgedAt), enRouteAt: n(enRouteAt), onSiteAt: n(onSiteAt), resolvedAt: n(resolvedAt), cancelledAt: n(cancelledAt) },
+  };
+}
+
+test("every incident event lands in incidents/ once: a republished event is dropped by its id, even across a restart; malformed ones are skipped with a line each", async () => {
+  const { dir, bus, lake } = await setup();
+  const events = incidentHistories(300, 7);
+  const [first, later] = [events.slice(0, 900), events.slice(900)];
+  // A relay that crashed between publishing and marking publishes the same events again (same ids).
+  const republished = first.filter((_, i) => i % 10 === 0);
+  const bad = [{ key: "x", value: "{" }, { key: "x", value: JSON.stringify({ ...first[0]!, seq: 0 }) }, { key: "x", value: new Uint8Array([0xff]) }];
+  await bus.publish(TOPICS.incidentEvents, [...eventMessages(first), ...bad, ...eventMessages(republished)]);
+  const lines: string[] = [];
+  let sink = await startSink({ bus, lake, log: lineLogger((l) => lines.push(l)), options: { flushAgeMs: 50, flushRecords: 400 } });
+  await until(async () => (await lakeIncidents(lake)).length >= first.length);
+  await sink.stop();
+  await bus.close();
+
+  const again = await EmbeddedLogBus.open(join(dir, "bus"), {});
+  await again.publish(TOPICS.incidentEvents, eventMessages([...republished, ...later]));
+  sink = await startSink({ bus: again, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } });
+  await until(async () => (await lakeIncidents(lake)).length >= events.length);
+  await Bun.sleep(200);
+  await sink.stop();
+
+  const rows = await lakeIncidents(lake);
+  expect(rows.length).toBe(events.length);
+  // The lake holds the events themselves, field for field.
+  const byId = new Map(rows.map((r) => [r.eventId as string, asEvent(r)]));
+  expect(byId.size).toBe(events.length);
+  for (const e of events) expect(byId.get(e.eventId)).toEqual(e);
+  expect(lines.filter((l) => l.includes("skipped malformed incident event at incident-events/")).length).toBe(3);
+  expect(lines.some((l) => l.includes("seq"))).toBe(true);
+  for (const f of await lake.list("incidents/")) expect(f.path).toMatch(/^incidents\/date=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/incident-events-p\d-\d{12}-\d{12}\.parquet$/);
+  // Every offset, the malformed and dropped ones included, is covered by a file and committed.
+  const probe = await again.consume({ group: "acu-sink", topics: [TOPICS.incidentEvents], commit: "manual" }, async () => {});
+  expect(await probe.lag()).toBe(0);
+  await probe.stop();
+  await again.close();
+});
+
+test("an incidents file written before a crash but not committed is neither lost nor duplicated", async () => {
+  const { bus, lake } = await setup();
+  const events = incidentHistories(120, 8);
+  await bus.publish(TOPICS.incidentEvents, eventMessages(events));
+  // What a sink that died between its write and its commit leaves: partition 1's first 40 events in a file.
+  const p1 = events.filter((e) => partitionFor(e.incidentId, 3) === 1).slice(0, 40);
+  await lake.write(
+    lakePath({ dataset: "incidents", topic: TOPICS.incidentEvents, partition: 1, firstOffset: 0, lastOffset: 39 }, Date.now()),
+    encodeIncidentEvents(p1.map((e, offset) => lakeIncidentEvent(e, 1, offset))),
+  );
+  const sink = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } });
+  await until(async () => (await lakeIncidents(lake)).length >= events.length);
+  await Bun.sleep(200);
+  await sink.stop();
+  const rows = await lakeIncidents(lake);
+  expect(rows.length).toBe(events.length);
+  expect(new Set(rows.map((r) => `${r.partition}:${Number(r.offset)}`)).size).toBe(events.length);
+  expect(new Set(rows.map((r) => r.eventId)).size).toBe(events.length);
+  await bus.close();
+});
+
+const BROKERS = process.env.ACU_KAFKA_BROKERS ?? "";
+
+describe.skipIf(!BROKERS)("on Kafka", () => {
+  test("incident events, a republished copy among them, land in incidents/ once each, every offset committed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "acu-sink-kafka-"));
+    dirs.push(dir);
+    const namespace = `acu-sink-incidents-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 6)}.`;
+    const partitions = { [TOPICS.reports]: 2, [TOPICS.alerts]: 2, [TOPICS.incidentEvents]: 3 };
+    const bus = await KafkaBus.open({ brokers: BROKERS.split(","), partitions, namespace });
+    try {
+      const lake = new LocalLake(join(dir, "lake"));
+      const events = incidentHistories(150, 9);
+      await bus.publish(TOPICS.incidentEvents, eventMessages([...events, ...events.filter((_, i) => i % 7 === 0)]));
+      const sink = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 200, flushRecords: 10_000 } });
+      await until(async () => (await lakeIncidents(lake)).length >= events.length, 60_000);
+      await Bun.sleep(500);
+      await sink.stop();
+      const rows = await lakeIncidents(lake);
+      expect(rows.length).toBe(events.length);
+      expect(new Map(rows.map((r) => [r.eventId as string, asEvent(r)]))).toEqual(new Map(events.map((e) => [e.eventId, e])));
+      const probe = await bus.consume({ group: "acu-sink", topics: [TOPICS.incidentEvents], commit: "manual" }, async () => {});
+      expect(await probe.lag()).toBe(0);
+      await probe.stop();
+    } finally {
+      await bus.close();
+    }
+  }, 120_000);
+
+  test("commits refused by a broker that no longer coordinates the sink's group: the member is replaced, every report lands once, every offset committed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "acu-sink-kafka-"));
+    dirs.push(dir);
+    const namespace = `acu-sink-coordinator-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 6)}.`;
+    const partitions = { [TOPICS.reports]: 2, [TOPICS.alerts]: 2, [TOPICS.incidentEvents]: 2 };
+    const lines: string[] = [];
+    const bus = await KafkaBus.open({ brokers: BROKERS.split(","), partitions, namespace, log: lineLogger((l) => lines.push(l)) });
+    const stale = staleGroupCoordinator(bus.name("acu-sink"));
+    try {
+      const lake = new LocalLake(join(dir, "lake"));
+      await bus.publish(TOPICS.reports, Array.from({ length: 600 }, (_, i) => ({ key: `s${i % 50}`, value: encodeReport(report(i)) })));
+      const sink = await startSink({ bus, lake, log: lineLogger((l) => lines.push(l)), options: { flushAgeMs: 200, flushRecords: 10_000 } });
+      await until(async () => (await lakeRows(lake)).length >= 600 && lines.some((l) => l.includes("consumer replaced")), 60_000);
+      // More reports after the replacement, all on one partition (one key): the new member writes and commits
+      // them; the other partition gets no new file, and its offsets are committed from the lake.
+      await bus.publish(TOPICS.reports, Array.from({ length: 400 }, (_, i) => ({ key: "s0", value: encodeReport(report(600 + i)) })));
+      await until(async () => (await lakeRows(lake)).length >= 1000, 60_000);
+      await Bun.sleep(1000);
+      await sink.stop();
+      const rows = await lakeRows(lake);
+      expect(rows.length).toBe(1000);
+      expect(new Set(rows.map((r) => r.reportId)).size).toBe(1000);
+      expect(new Set(rows.map((r) => `${r.partition}:${r.offset}`)).size).toBe(1000);
+      expect(stale.refused()).toBeGreaterThan(0);
+      expect(lines.some((l) => l.includes("consumer stopped (the group coordinator moved); replacing it"))).toBe(true);
+      stale.restore();
+      // The files published before the replacement are committed too (by the new member, from the lake).
+      const probe = await bus.consume({ group: "acu-sink", topics: [TOPICS.reports], commit: "manual" }, async () => {});
+      expect(await probe.lag()).toBe(0);
+      await probe.stop();
+    } finally {
+      stale.restore();
+      await bus.close();
+    }
+  }, 120_000);
 });

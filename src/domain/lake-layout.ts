@@ -3,7 +3,7 @@
  * named after it, so a sink that rewrites after a crash produces the same name (a replace, never a
  * duplicate) and the highest offset on disk tells the sink where to resume.
  */
-export const LAKE_DIRS = { reports: "reports", deployments: "deployments" } as const;
+export const LAKE_DIRS = { reports: "reports", deployments: "deployments", incidents: "incidents" } as const;
 export type LakeDataset = keyof typeof LAKE_DIRS;
 
 export interface LakeFileName {
@@ -22,7 +22,10 @@ export function lakePath(f: LakeFileName, appendedAt: number): string {
   return `${LAKE_DIRS[f.dataset]}/date=${d.slice(0, 10)}/hour=${d.slice(11, 13)}/${f.topic}-p${f.partition}-${pad(f.firstOffset)}-${pad(f.lastOffset)}.parquet`;
 }
 
-const NAME = /^(reports|deployments)\/date=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/([A-Za-z0-9._-]+)-p(\d+)-(\d{12})-(\d{12})\.parquet$/;
+/** Every dataset's directory is its name: the pattern follows LAKE_DIRS. */
+const NAME = new RegExp(
+  `^(${Object.values(LAKE_DIRS).join("|")})/date=\\d{4}-\\d{2}-\\d{2}/hour=\\d{2}/([A-Za-z0-9._-]+)-p(\\d+)-(\\d{12})-(\\d{12})\\.parquet$`,
+);
 
 export function parseLakePath(path: string): LakeFileName | null {
   const m = NAME.exec(path);

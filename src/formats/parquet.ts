@@ -6,6 +6,7 @@ import {
 } from "apache-arrow";
 import type { Report } from "../domain/report.ts";
 import type { DeploymentOrder } from "../domain/deployment-order.ts";
+import type { IncidentEvent, IncidentTimes } from "../domain/incident-event.ts";
 
 let ready = false;
 function init(): void {
@@ -49,36 +50,96 @@ export const deploymentSchema = new Schema([
   new Field("offset", new Int64(), false),
 ]);
 
+/**
+ * An incident event in the lake: every field of the event, its transition times as columns of their own
+ * (null: the step was not reached), and the bus position it came from.
+ */
+export type LakeIncidentEvent = Omit<IncidentEvent, "times"> & IncidentTimes & { partition: number; offset: number };
+
+const nullableTime = (name: keyof IncidentTimes) => new Field(name, new TimestampMillisecond("UTC"), true);
+
+export const incidentSchema = new Schema([
+  new Field("eventId", new Utf8(), false),
+  new Field("incidentId", new Utf8(), false),
+  new Field("seq", new Int32(), false),
+  new Field("type", new Utf8(), false),
+  new Field("state", new Utf8(), false),
+  new Field("at", new TimestampMillisecond("UTC"), false),
+  new Field("studentId", new Utf8(), false),
+  new Field("patrolId", new Utf8(), true),
+  new Field("alertId", new Utf8(), false),
+  new Field("exerciseId", new Utf8(), false),
+  new Field("lowestScore", new Float64(), false),
+  new Field("orders", new Int32(), false),
+  new Field("region", new Utf8(), false),
+  new Field("latitude", new Float64(), false),
+  new Field("longitude", new Float64(), false),
+  new Field("openedAt", new TimestampMillisecond("UTC"), false),
+  nullableTime("assignedAt"),
+  nullableTime("acknowledgedAt"),
+  nullableTime("enRouteAt"),
+  nullableTime("onSiteAt"),
+  nullableTime("resolvedAt"),
+  nullableTime("cancelledAt"),
+  new Field("note", new Utf8(), false),
+  new Field("actor", new Utf8(), false),
+  new Field("partition", new Int32(), false),
+  new Field("offset", new Int64(), false),
+]);
+
+/** The lake row of an event read at a bus position: the times flattened, nothing else changed. */
+export function lakeIncidentEvent(e: IncidentEvent, partition: number, offset: number): LakeIncidentEvent {
+  const { times, ...fields } = e;
+  return { ...fields, ...times, partition, offset };
+}
+
 function columns<T extends object>(schema: Schema, rows: T[]): Table {
   const n = rows.length;
-  const children = schema.fields.map((f) => {
-    const key = f.name as keyof T;
-    // Typed arrays and Utf8 buffers filled directly: apache-arrow's generic builders (vectorFromArray)
-    // were most of a lake file's encoding time in the sink (bench/README.md, "Findings").
-    const int64s = (): BigInt64Array => {
-      const a = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) a[i] = BigInt(rows[i]![key] as number);
-      return a;
-    };
-    const numbers = <A extends Float64Array | Int32Array>(a: A): A => {
-      for (let i = 0; i < n; i++) a[i] = rows[i]![key] as number;
-      return a;
-    };
-    if (f.type instanceof Int64) return makeData({ type: f.type, length: n, nullCount: 0, data: int64s() });
-    // Arrow keeps millisecond timestamps as 64-bit integers.
-    if (f.type instanceof TimestampMillisecond) return makeData({ type: f.type, length: n, nullCount: 0, data: int64s() });
-    if (f.type instanceof Float64) return makeData({ type: f.type, length: n, nullCount: 0, data: numbers(new Float64Array(n)) });
-    if (f.type instanceof Int32) return makeData({ type: f.type, length: n, nullCount: 0, data: numbers(new Int32Array(n)) });
-    if (f.type instanceof Utf8) return utf8Column(f.type, rows.map((r) => r[key] as string));
-    throw new Error(`no column builder for ${f.type}`);
-  });
+  const children = schema.fields.map((f) => column(f, rows));
   return new Table(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children })));
+}
+
+function column<T extends object>(f: Field, rows: T[]) {
+  const n = rows.length;
+  const key = f.name as keyof T;
+  // Only nullable fields pay for the scan; a null is stored as 0 / "" under a cleared validity bit.
+  const nulls = f.nullable ? validity(rows, key) : { nullCount: 0 };
+  // Typed arrays and Utf8 buffers filled directly: apache-arrow's generic builders (vectorFromArray)
+  // were most of a lake file's encoding time in the sink (bench/README.md, "Findings").
+  const int64s = (): BigInt64Array => {
+    const a = new BigInt64Array(n);
+    for (let i = 0; i < n; i++) a[i] = BigInt((rows[i]![key] as number | null) ?? 0);
+    return a;
+  };
+  const numbers = <A extends Float64Array | Int32Array>(a: A): A => {
+    for (let i = 0; i < n; i++) a[i] = (rows[i]![key] as number | null) ?? 0;
+    return a;
+  };
+  if (f.type instanceof Int64) return makeData({ type: f.type, length: n, ...nulls, data: int64s() });
+  // Arrow keeps millisecond timestamps as 64-bit integers.
+  if (f.type instanceof TimestampMillisecond) return makeData({ type: f.type, length: n, ...nulls, data: int64s() });
+  if (f.type instanceof Float64) return makeData({ type: f.type, length: n, ...nulls, data: numbers(new Float64Array(n)) });
+  if (f.type instanceof Int32) return makeData({ type: f.type, length: n, ...nulls, data: numbers(new Int32Array(n)) });
+  if (f.type instanceof Utf8) return utf8Column(f.type, rows.map((r) => (r[key] as string | null) ?? ""), nulls);
+  throw new Error(`no column builder for ${f.type}`);
+}
+
+/** The validity bitmap of a nullable column (bit set: a value), or none when it holds no null. */
+function validity<T extends object>(rows: T[], key: keyof T): { nullCount: number; nullBitmap?: Uint8Array } {
+  const bitmap = new Uint8Array((rows.length + 7) >> 3);
+  let nullCount = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]![key];
+    if (v === null || v === undefined) nullCount++;
+    else bitmap[i >> 3]! |= 1 << (i & 7);
+  }
+  return nullCount === 0 ? { nullCount } : { nullCount, nullBitmap: bitmap };
 }
 
 const utf8 = new TextEncoder();
 
 /** A Utf8 column's offsets and bytes, each string encoded once into one growing buffer. */
-function utf8Column(type: Utf8, values: string[]) {
+function utf8Column(type: Utf8, values: string[], nulls: { nullCount: number; nullBitmap?: Uint8Array }) {
   const n = values.length;
   const offsets = new Int32Array(n + 1);
   let bytes = new Uint8Array(Math.max(64, n * 16));
@@ -94,7 +155,7 @@ function utf8Column(type: Utf8, values: string[]) {
     at += utf8.encodeInto(v, bytes.subarray(at)).written;
     offsets[i + 1] = at;
   }
-  return makeData({ type, length: n, nullCount: 0, valueOffsets: offsets, data: bytes.subarray(0, at) });
+  return makeData({ type, length: n, ...nulls, valueOffsets: offsets, data: bytes.subarray(0, at) });
 }
 
 /**
@@ -105,6 +166,7 @@ function utf8Column(type: Utf8, values: string[]) {
 const PLAIN_COLUMNS = {
   reports: ["reportId", "score", "latitude", "longitude", "timestamp", "offset"],
   deployments: ["alertId", "reportId", "score", "latitude", "longitude", "reportedAt", "raisedAt", "offset"],
+  incidents: ["eventId", "at", "latitude", "longitude", "openedAt", "offset"],
 };
 
 function encode(table: Table, plain: string[]): Uint8Array {
@@ -121,6 +183,10 @@ export function encodeReports(rows: LakeReport[]): Uint8Array {
 
 export function encodeDeployments(rows: Array<DeploymentOrder & { partition: number; offset: number }>): Uint8Array {
   return encode(columns(deploymentSchema, rows), PLAIN_COLUMNS.deployments);
+}
+
+export function encodeIncidentEvents(rows: LakeIncidentEvent[]): Uint8Array {
+  return encode(columns(incidentSchema, rows), PLAIN_COLUMNS.incidents);
 }
 
 /** Reads any lake Parquet file into an Arrow table. */

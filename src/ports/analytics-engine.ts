@@ -7,13 +7,25 @@ export interface PartialsRequest {
   runId: string;
   /** Lake paths of report files (reports/…). */
   files: string[];
+  /** Lake paths of incident event files (incidents/…); none when omitted. */
+  incidentFiles?: string[];
   /** Grid cell size in degrees. */
   cellSizeDeg: number;
+}
+
+/** What an engine counted of the incident files (see src/domain/response-times.ts). */
+export interface IncidentCounts {
+  /** Finished incidents: their terminal (resolved / cancelled) events. */
+  incidents: number;
+  /** Response times: one per step a finished incident reached. */
+  responses: number;
 }
 
 export interface PartialsResult {
   /** Reports read. */
   rows: number;
+  /** Present when incident files were requested. */
+  incidents?: IncidentCounts;
 }
 
 export interface AnalyticsEngine {

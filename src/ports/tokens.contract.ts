@@ -102,4 +102,12 @@ export function tokenContract(name: string, open: () => Promise<TokenStore>, oth
     expect(again.verify(t.token)).toEqual({ id: t.id, scope: "ingest" });
     await again.close();
   });
+
+  test(`${name}: ping resolves while the store is open, and rejects once it is closed`, async () => {
+    const s = await open();
+    await s.ping();
+    await s.ping();
+    await s.close();
+    await expect(s.ping()).rejects.toThrow();
+  });
 }

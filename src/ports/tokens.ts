@@ -38,5 +38,10 @@ export interface TokenStore {
    * in constant time.
    */
   verify(token: string): Principal | null;
+  /**
+   * Resolves when the engine answers now, cheaply; rejects, saying why, when it does not. Polled for
+   * readiness (/readyz), each call bounded by the caller's timeout.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

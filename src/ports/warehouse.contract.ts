@@ -31,11 +31,15 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
       "analyzer_settings",
       "cell_histogram",
       "exercise_totals",
+      "incident_totals",
       "lake_files_counted",
       "partial_cell_histogram",
       "partial_exercise_totals",
+      "partial_incident_totals",
       "partial_region_histogram",
+      "partial_response_histogram",
       "region_histogram",
+      "response_histogram",
       "schema_migrations",
     ];
     const found = await w.query<{ t: string; ok: boolean }>(`SELECT u.t, to_regclass(u.t) IS NOT NULL AS ok FROM unnest($1::text[]) AS u(t) ORDER BY 1`, [tables]);
@@ -230,5 +234,13 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
     const w = await open();
     await w.close();
     await w.close();
+  }, TIMEOUT_MS);
+
+  test(`${name}: ping resolves while the warehouse is open, and rejects once it is closed`, async () => {
+    const w = await open();
+    await w.ping();
+    await w.ping();
+    await w.close();
+    await expect(w.ping()).rejects.toThrow();
   }, TIMEOUT_MS);
 }

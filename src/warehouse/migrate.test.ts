@@ -34,14 +34,21 @@ test("migrate creates every table once and records the version; a second migrate
     "analyzer_settings",
     "cell_histogram",
     "exercise_totals",
+    "incident_totals",
     "lake_files_counted",
     "partial_cell_histogram",
     "partial_exercise_totals",
+    "partial_incident_totals",
     "partial_region_histogram",
+    "partial_response_histogram",
     "region_histogram",
+    "response_histogram",
     "schema_migrations",
   ]);
-  expect(await w.query(`SELECT version, name FROM schema_migrations`)).toEqual([{ version: 1, name: "001_init" }]);
+  expect(await w.query(`SELECT version, name FROM schema_migrations ORDER BY version`)).toEqual([
+    { version: 1, name: "001_init" },
+    { version: 2, name: "002_response_times" },
+  ]);
 }, TIMEOUT_MS);
 
 test("a failing migration is rolled back whole and not recorded", async () => {
@@ -55,9 +62,24 @@ test("concurrent migrate calls apply each migration once", async () => {
   const other = await PgliteWarehouse.open(join(dir, "pg2"));
   try {
     await Promise.all([migrate(other), migrate(other), migrate(other)]);
-    expect(await other.query(`SELECT count(*)::int AS n FROM schema_migrations`)).toEqual([{ n: 1 }]);
+    expect(await other.query(`SELECT count(*)::int AS n FROM schema_migrations`)).toEqual([{ n: MIGRATIONS.length }]);
   } finally {
     await other.close();
+  }
+}, TIMEOUT_MS);
+
+test("a warehouse at version 1 (before the response times) is brought up to date, its data kept", async () => {
+  const old = await PgliteWarehouse.open(join(dir, "pg-v1"));
+  try {
+    await migrate(old, MIGRATIONS.slice(0, 1));
+    await old.query(`INSERT INTO exercise_totals (exercise_id, reports, score_sum) VALUES ('ex', 3, 150)`);
+    await migrate(old);
+    expect(await old.query(`SELECT version FROM schema_migrations ORDER BY version`)).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(await old.query(`SELECT exercise_id, reports::int AS reports FROM exercise_totals`)).toEqual([{ exercise_id: "ex", reports: 3 }]);
+    expect(await old.query(`SELECT count(*)::int AS n FROM response_histogram`)).toEqual([{ n: 0 }]);
+    await expect(old.query(`INSERT INTO response_histogram (region, step, seconds, incidents) VALUES ('Bretagne', 'arrive', 1, 1)`)).rejects.toThrow();
+  } finally {
+    await old.close();
   }
 }, TIMEOUT_MS);
 

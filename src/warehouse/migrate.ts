@@ -1,6 +1,7 @@
 import type { SqlRunner, Warehouse } from "../ports/warehouse.ts";
 // Imported as text so `bun build --compile` embeds the SQL in the binary.
 import init from "./migrations/001_init.sql" with { type: "text" };
+import responseTimes from "./migrations/002_response_times.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -9,7 +10,10 @@ export interface Migration {
 }
 
 /** In order. Never edit an applied migration: add a new one. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "001_init", sql: init }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "001_init", sql: init },
+  { version: 2, name: "002_response_times", sql: responseTimes },
+];
 
 /** Serialises migrators (several processes starting at once against one PostgreSQL). */
 const MIGRATION_LOCK = 7_263_001;

@@ -1,10 +1,11 @@
+import type { LakeDataset } from "../../src/domain/lake-layout.ts";
 import { join } from "node:path";
 import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
 import { decodeParquet } from "../../src/formats/parquet.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 
 /** Reads every file of a dataset, as an auditor would. */
-export async function readLakeFrom(lake: Lake, dataset: "reports" | "deployments"): Promise<{ rows: Array<Record<string, unknown>>; files: string[] }> {
+export async function readLakeFrom(lake: Lake, dataset: LakeDataset): Promise<{ rows: Array<Record<string, unknown>>; files: string[] }> {
   const files = (await lake.list(`${dataset}/`)).map((f) => f.path);
   const rows: Array<Record<string, unknown>> = [];
   for (const f of files) {
@@ -15,6 +16,6 @@ export async function readLakeFrom(lake: Lake, dataset: "reports" | "deployments
 }
 
 /** Reads a data dir's local lake directly from disk. */
-export function readLake(dataDir: string, dataset: "reports" | "deployments") {
+export function readLake(dataDir: string, dataset: LakeDataset) {
   return readLakeFrom(new LocalLake(join(dataDir, "lake")), dataset);
 }

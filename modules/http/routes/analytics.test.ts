@@ -7,9 +7,31 @@ function fakeWarehouse(runNow: AnalyticsApi["runNow"] = null) {
   const asked: unknown[] = [];
   const api: AnalyticsApi = {
     exercises: async () => ({ exercises: [{ exerciseId: "e", reports: 2, averageScore: 50, failures: 1, threshold: 50 }], asOf: null }),
-    hotspots: async (exerciseId, limit) => (asked.push(["hotspots", exerciseId, limit]), { exerciseId, threshold: 50, cellSizeDeg: 0.05, cells: [] }),
-    regions: async (exerciseId) => (asked.push(["regions", exerciseId]), { exerciseId, regions: [] }),
-    runs: async (limit) => (asked.push(["runs", limit]), []),
+    hotspots: async (exerciseId, limit) => {
+      asked.push(["hotspots", exerciseId, limit]);
+      return { exerciseId, threshold: 50, cellSizeDeg: 0.05, cells: [] };
+    },
+    regions: async (exerciseId) => {
+      asked.push(["regions", exerciseId]);
+      return { exerciseId, regions: [] };
+    },
+    runs: async (limit) => {
+      asked.push(["runs", limit]);
+      return [];
+    },
+    responseTimes: async () => ({
+      regions: [
+        {
+          region: "Bretagne",
+          resolved: 3,
+          cancelled: 1,
+          acknowledge: { count: 4, p50: 20, p90: 45 },
+          onSite: { count: 3, p50: 300, p90: 600 },
+          resolve: { count: 0, p50: null, p90: null },
+        },
+      ],
+      asOf: null,
+    }),
     runNow,
   };
   return { api, asked };
@@ -72,27 +94,18 @@ test("an engine that fails under a read answers 503 with Retry-After, logged wit
   expect(log.text()).toContain("http: GET /api/analytics/exercises failed: warehouse down");
 });
 
-test("response times: one entry per region and step reached, in the contract's shape; 404 where they are not computed", async () => {
-  const w = fakeWarehouse();
-  const none = { count: 0, p50: null, p90: null };
-  w.api.responseTimes = async () => ({
-    regions: [
-      { region: "Bretagne", acknowledge: { count: 3, p50: 12, p90: 40 }, onSite: { count: 2, p50: 300, p90: 600 }, resolve: none },
-      { region: "Corse", acknowledge: none, onSite: none, resolve: none },
-    ],
-    asOf: "2026-11-27T09:00:00.000Z",
-  });
-  const { call } = testApp(() => [analyticsGroupRoutes({ analytics: w.api })]);
-  const r = await call("GET", "/api/analytics/response-times", { token: "viewer" });
+test("response times: one row per region and step with finished incidents, the outcomes per region", async () => {
+  const { call } = testApp(() => [analyticsGroupRoutes({ analytics: fakeWarehouse().api })]);
+  const r = await call("GET", "/api/analytics/response-times");
   expect(r.status).toBe(200);
   expect(await r.json()).toEqual({
     regions: [
-      { region: "Bretagne", step: "acknowledge", count: 3, p50: 12, p90: 40 },
-      { region: "Bretagne", step: "onSite", count: 2, p50: 300, p90: 600 },
+      { region: "Bretagne", step: "acknowledge", count: 4, p50: 20, p90: 45 },
+      { region: "Bretagne", step: "onSite", count: 3, p50: 300, p90: 600 },
     ],
-    asOf: "2026-11-27T09:00:00.000Z",
+    finished: [{ region: "Bretagne", resolved: 3, cancelled: 1 }],
+    asOf: null,
   });
-  const without = testApp(() => [analyticsGroupRoutes({ analytics: fakeWarehouse().api })]);
-  expect((await without.call("GET", "/api/analytics/response-times", { token: "viewer" })).status).toBe(404);
-  expect((await without.call("GET", "/api/analytics/response-times", { token: "patrol" })).status).toBe(403);
+  const none = testApp(() => [analyticsGroupRoutes({ analytics: null })]);
+  expect((await none.call("GET", "/api/analytics/response-times")).status).toBe(404);
 });

@@ -49,42 +49,51 @@ export const runSummarySchema = z
     durationMs: z.number(),
     outcome: z.enum(["succeeded", "failed"]),
     error: z.string().optional(),
+    incidents: count.optional().meta({ description: "Finished incidents counted by the run (from incidents/ files)" }),
   })
   .meta({ id: "RunSummary" });
 
+const stepStat = z.object({ count, p50: z.number().nullable(), p90: z.number().nullable() });
+/** What the analyzer's warehouse read gives per region (modules/analyzer `responseTimes`). */
+export const regionResponseTimesSchema = z.object({
+  region: z.string(),
+  resolved: count,
+  cancelled: count,
+  acknowledge: stepStat,
+  onSite: stepStat,
+  resolve: stepStat,
+});
+export type RegionResponseTimes = z.infer<typeof regionResponseTimesSchema>;
+
 export const RESPONSE_STEPS = ["acknowledge", "onSite", "resolve"] as const;
+
 export const responseTimesSchema = z
   .object({
     regions: z.array(
-      z.object({
-        region: z.string(),
-        step: z.enum(RESPONSE_STEPS).meta({ description: "From the incident's opening to its acknowledgement, to on site, to resolved" }),
-        count: z.number().int().min(1).meta({ description: "Finished incidents that reached the step" }),
-        p50: z.number().min(0).meta({ description: "Median, whole seconds (nearest rank)" }),
-        p90: z.number().min(0).meta({ description: "90th percentile, whole seconds (nearest rank)" }),
-      }),
+      z
+        .object({
+          region: z.string(),
+          step: z.enum(RESPONSE_STEPS),
+          count: z.number().int().min(1),
+          p50: z.number().min(0).meta({ description: "Seconds, nearest rank" }),
+          p90: z.number().min(0).meta({ description: "Seconds, nearest rank" }),
+        })
+        .meta({ description: "One step of one region: from opened to acknowledged, to on site, or to resolved" }),
     ),
+    finished: z.array(z.object({ region: z.string(), resolved: count, cancelled: count })),
     asOf: z.string().nullable().meta({ description: "When the last succeeded analyzer run finished (ISO 8601); null before the first" }),
   })
-  .meta({ id: "ResponseTimes", description: "Response times of finished incidents per region and step; a step no incident reached is left out" });
+  .meta({ id: "ResponseTimes" });
 
-/** One step of a region's response times, as the warehouse query gives it (modules/analyzer). */
-interface StepStat {
-  count: number;
-  p50: number | null;
-  p90: number | null;
-}
-export type ResponseTimesByRegion = { regions: Array<{ region: string } & Record<(typeof RESPONSE_STEPS)[number], StepStat>>; asOf: string | null };
-
-/** The warehouse's response times per region as the API shows them: one entry per region and step reached. */
-export function responseTimesJson(r: ResponseTimesByRegion): z.infer<typeof responseTimesSchema> {
-  const regions = r.regions.flatMap((reg) =>
+/** The API's shape: one row per region and step that has finished incidents, and the outcomes per region. */
+export function responseTimesBody(rt: { regions: RegionResponseTimes[]; asOf: string | null }): z.infer<typeof responseTimesSchema> {
+  const regions = rt.regions.flatMap((r) =>
     RESPONSE_STEPS.flatMap((step) => {
-      const s = reg[step];
-      return s.count > 0 && s.p50 !== null && s.p90 !== null ? [{ region: reg.region, step, count: s.count, p50: s.p50, p90: s.p90 }] : [];
+      const s = r[step];
+      return s.count > 0 && s.p50 !== null && s.p90 !== null ? [{ region: r.region, step, count: s.count, p50: s.p50, p90: s.p90 }] : [];
     }),
   );
-  return { regions, asOf: r.asOf };
+  return { regions, finished: rt.regions.map((r) => ({ region: r.region, resolved: r.resolved, cancelled: r.cancelled })), asOf: rt.asOf };
 }
 
 /** The read side of the warehouse and the analyzer's trigger, as the API needs them. */
@@ -93,10 +102,9 @@ export interface AnalyticsApi {
   hotspots(exerciseId: string, limit: number): Promise<z.infer<typeof hotspotsSchema>>;
   regions(exerciseId: string | null): Promise<z.infer<typeof regionStatsSchema>>;
   runs(limit: number): Promise<Array<z.infer<typeof analyzerRunSchema>>>;
+  responseTimes(): Promise<{ regions: RegionResponseTimes[]; asOf: string | null }>;
   /** Runs the analyzer now; null when no analyzer role runs in this process. */
   runNow: (() => Promise<z.infer<typeof runSummarySchema>>) | null;
-  /** Response times of the dispatch loop per region; absent: not computed (GET …/response-times answers 404). */
-  responseTimes?: (() => Promise<ResponseTimesByRegion>) | null;
 }
 
 const HOTSPOTS_EXERCISE = "exerciseId is required (1–64 of letters, digits, '_', '.', '-')";
@@ -143,12 +151,9 @@ export const analyticsRoutes = {
     operationId: "getResponseTimes",
     method: "get",
     path: "/api/analytics/response-times",
-    summary: "Response times of finished incidents per region: to acknowledge, to on site, to resolved (count, p50, p90 in seconds)",
+    summary: "Per region: count, p50 and p90 of the seconds from an incident's opening to acknowledged, on site and resolved (finished incidents)",
     tags,
-    responses: {
-      200: { description: "Per region and step", ...json(responseTimesSchema) },
-      404: { description: "No warehouse is configured for this process, or it does not compute response times", ...json(errorSchema) },
-    },
+    responses: { 200: { description: "Per region and step", ...json(responseTimesSchema) }, ...noWarehouse },
   }),
   runNow: defineRoute("operator", {
     operationId: "runAnalyzer",
@@ -182,9 +187,8 @@ export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
     return c.json({ runs: await deps.analytics.runs(c.req.valid("query").limit ?? 20) }, 200);
   });
   app.openapi(analyticsRoutes.responseTimes.route, async (c) => {
-    const read = deps.analytics?.responseTimes;
-    if (!read) return c.json({ error: "response times are not computed in this process" }, 404);
-    return c.json(responseTimesJson(await read()), 200);
+    if (!deps.analytics) return c.json(none, 404);
+    return c.json(responseTimesBody(await deps.analytics.responseTimes()), 200);
   });
   app.openapi(analyticsRoutes.runNow.route, async (c) => {
     const run = deps.analytics?.runNow;

@@ -15,7 +15,9 @@ const params = z.object({ patrolId: patrolIdParam });
 const registrationBody = z
   .object(patrolRegistrationSchema.shape, { error: 'the body must be a JSON object like {"name": "Team Lyon 2", "latitude": 45.76, "longitude": 4.83}' })
   .meta({ id: "PatrolRegistration" });
-const positionBody = z.object(positionSchema.shape, { error: 'the body must be a JSON object like {"latitude": 45.76, "longitude": 4.83}' }).meta({ id: "Position" });
+const positionBody = z
+  .object(positionSchema.shape, { error: 'the body must be a JSON object like {"latitude": 45.76, "longitude": 4.83}' })
+  .meta({ id: "Position" });
 const patrol = (description: string) => ({ 200: { description, ...json(patrolSchema) } }) as const;
 
 /** A stream's cursor: a frame's `cursor` (the dispatch store's revision, decimal). */

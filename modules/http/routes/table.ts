@@ -16,6 +16,8 @@ let table: RouteTable | undefined;
  */
 export function routeTable(): RouteTable {
   return (table ??= new RouteTable(
-    [reportRoutes, thresholdRoutes, alertRoutes, analyticsRoutes, patrolRoutes, incidentRoutes, opsRouteDefs, dashboardRoutes].flatMap((group) => Object.values(group)),
+    [reportRoutes, thresholdRoutes, alertRoutes, analyticsRoutes, patrolRoutes, incidentRoutes, opsRouteDefs, dashboardRoutes].flatMap((group) =>
+      Object.values(group),
+    ),
   ));
 }

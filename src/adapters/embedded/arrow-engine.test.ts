@@ -2,7 +2,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeReports, decodeParquet, type LakeReport } from "../../formats/parquet.ts";
+import type { IncidentEvent, IncidentTimes } from "../../domain/incident-event.ts";
+import { encodeIncidentEvents, encodeReports, decodeParquet, lakeIncidentEvent, type LakeReport } from "../../formats/parquet.ts";
 import { lakePath } from "../../domain/lake-layout.ts";
 import { migrate } from "../../warehouse/migrate.ts";
 import { ArrowAnalyticsEngine, ReportAggregator } from "./arrow-engine.ts";
@@ -157,4 +158,35 @@ test("decodes and aggregates 1,000,000 reports", async () => {
   console.log(`decoded and aggregated ${N} reports in ${ms.toFixed(0)} ms (${[...agg.cellEntries()].length} cell keys)`);
   expect(agg.rows).toBe(N);
   expect(agg.exReports.reduce((a, b) => a + b, 0)).toBe(N);
+}, TIMEOUT_MS);
+
+test("incident files: finished incidents per region and outcome, and response seconds per step, from terminal events only", async () => {
+  const t0 = Date.UTC(2026, 10, 27, 9);
+  const times = (o: Partial<IncidentTimes>): IncidentTimes => ({ openedAt: t0, assignedAt: null, acknowledgedAt: null, enRouteAt: null, onSiteAt: null, resolvedAt: null, cancelledAt: null, ...o });
+  const ev = (i: number, type: IncidentEvent["type"], region: string, t: IncidentTimes): IncidentEvent => ({
+    eventId: `inc-${i}:9`, incidentId: `inc-${i}`, seq: 9, type, state: type === "resolved" || type === "cancelled" ? type : "on-site", at: t0, studentId: "s", patrolId: null,
+    alertId: "a", exerciseId: "ex", lowestScore: 1, orders: 1, region, latitude: 48, longitude: 2, times: t, note: "", actor: "dispatch",
+  });
+  const events = [
+    ev(1, "resolved", "Bretagne", times({ acknowledgedAt: t0 + 999, onSiteAt: t0 + 1000, resolvedAt: t0 + 61_500 })), // 0 s, 1 s, 61 s
+    ev(2, "resolved", "Bretagne", times({ acknowledgedAt: t0 - 500, onSiteAt: t0 + 1999, resolvedAt: t0 + 61_000 })), // a clock behind: 0 s
+    ev(3, "cancelled", "Bretagne", times({ acknowledgedAt: t0 + 5000, cancelledAt: t0 + 9000 })), // acknowledge only
+    ev(4, "cancelled", "Corse", times({ cancelledAt: t0 + 100 })), // no step reached
+    ev(5, "on-site", "Corse", times({ acknowledgedAt: t0 + 5000, onSiteAt: t0 + 7000 })), // not finished: not counted
+  ];
+  const path = lakePath({ dataset: "incidents", topic: "incident-events", partition: 0, firstOffset: 0, lastOffset: events.length - 1 }, t0);
+  await lake.write(path, encodeIncidentEvents(events.map((e, i) => lakeIncidentEvent(e, 0, i))));
+  const engine = new ArrowAnalyticsEngine({ lake, warehouse: w });
+  expect(await engine.computePartials({ runId: "run-inc", files: [], incidentFiles: [path], cellSizeDeg: 1 })).toEqual({ rows: 0, incidents: { incidents: 4, responses: 7 } });
+  expect(await w.query(`SELECT region, outcome, incidents::int AS n FROM partial_incident_totals WHERE run_id = 'run-inc' ORDER BY 1, 2`)).toEqual([
+    { region: "Bretagne", outcome: "cancelled", n: 1 },
+    { region: "Bretagne", outcome: "resolved", n: 2 },
+    { region: "Corse", outcome: "cancelled", n: 1 },
+  ]);
+  expect(await w.query(`SELECT region, step, seconds::int AS s, incidents::int AS n FROM partial_response_histogram WHERE run_id = 'run-inc' ORDER BY 1, 2, 3`)).toEqual([
+    { region: "Bretagne", step: "acknowledge", s: 0, n: 2 },
+    { region: "Bretagne", step: "acknowledge", s: 5, n: 1 },
+    { region: "Bretagne", step: "onSite", s: 1, n: 2 },
+    { region: "Bretagne", step: "resolve", s: 61, n: 2 },
+  ]);
 }, TIMEOUT_MS);

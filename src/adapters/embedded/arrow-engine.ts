@@ -3,6 +3,7 @@ import { decodeParquet } from "../../formats/parquet.ts";
 import type { AnalyticsEngine, PartialsRequest, PartialsResult } from "../../ports/analytics-engine.ts";
 import type { Lake } from "../../ports/lake.ts";
 import type { SqlRunner, Warehouse } from "../../ports/warehouse.ts";
+import { IncidentAggregator } from "./incident-aggregator.ts";
 
 /** Rows per INSERT … SELECT FROM unnest(…): large statements, bounded parameter size. */
 const INSERT_CHUNK = 50_000;
@@ -11,7 +12,8 @@ const BUCKETS = 101;
 /**
  * The analytics engine embedded in the process: reads the requested lake files with Arrow, aggregates
  * them in memory (per exercise; per exercise × grid cell × score bucket; per exercise × region × score
- * bucket) and writes the aggregates into the partial_* tables tagged with the run id, in one transaction.
+ * bucket) and writes the aggregates into the partial_* tables tagged with the run id, in one transaction;
+ * incident files likewise (finished incidents and their response seconds per region).
  */
 export class ArrowAnalyticsEngine implements AnalyticsEngine {
   readonly engine = "embedded";
@@ -26,17 +28,23 @@ export class ArrowAnalyticsEngine implements AnalyticsEngine {
   async computePartials(req: PartialsRequest): Promise<PartialsResult> {
     if (!(Number.isFinite(req.cellSizeDeg) && req.cellSizeDeg > 0)) throw new Error(`cell size must be a positive number of degrees, got ${req.cellSizeDeg}`);
     const agg = new ReportAggregator(req.cellSizeDeg);
-    for (const path of req.files) {
-      let table: Table;
-      try {
-        table = decodeParquet(await this.lake.read(path));
-      } catch (e) {
-        throw new Error(`cannot read lake file ${path}: ${(e as Error).message}`, { cause: e });
-      }
-      agg.addTable(table, path);
+    for (const path of req.files) agg.addTable(await this.readTable(path), path);
+    const incidentFiles = req.incidentFiles ?? [];
+    const incidents = new IncidentAggregator();
+    for (const path of incidentFiles) incidents.addTable(await this.readTable(path), path);
+    await this.warehouse.transaction(async (tx) => {
+      await writePartials(tx, req.runId, agg);
+      await incidents.writePartials(tx, req.runId);
+    });
+    return incidentFiles.length > 0 ? { rows: agg.rows, incidents: incidents.counted } : { rows: agg.rows };
+  }
+
+  private async readTable(path: string): Promise<Table> {
+    try {
+      return decodeParquet(await this.lake.read(path));
+    } catch (e) {
+      throw new Error(`cannot read lake file ${path}: ${(e as Error).message}`, { cause: e });
     }
-    await this.warehouse.transaction((tx) => writePartials(tx, req.runId, agg));
-    return { rows: agg.rows };
   }
 }
 

@@ -1,4 +1,5 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { matchToken, newTokenRecord, newTokenSecret, parseTokenRecord, principalOf, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
 import { tokenInfo, type TokenInfo, type TokenStore } from "../../ports/tokens.ts";
@@ -19,6 +20,7 @@ export class FileTokenStore implements TokenStore {
   readonly propagationMs = 1000;
   private records: TokenRecord[] = [];
   private seen = "";
+  private closed = false;
   private readonly timer: ReturnType<typeof setInterval>;
 
   private constructor(private readonly path: string) {
@@ -65,7 +67,14 @@ export class FileTokenStore implements TokenStore {
     return r && principalOf(r);
   }
 
+  /** Open, and its folder there (the file itself appears with the first token). */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error("the embedded token store is closed");
+    await stat(dirname(this.path));
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
   }
 

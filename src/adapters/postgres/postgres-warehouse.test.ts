@@ -49,8 +49,11 @@ describe.skipIf(!URL_)("PostgreSQL warehouse", () => {
     await migrate(w);
     await migrate(w);
     const tables = (await w.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [SCHEMA])).map((r) => r.t);
-    expect(tables).toEqual(expect.arrayContaining(["analyzer_runs", "cell_histogram", "exercise_totals", "region_histogram", "schema_migrations"]));
-    expect(await w.query(`SELECT version, name FROM schema_migrations`)).toEqual([{ version: 1, name: "001_init" }]);
+    expect(tables).toEqual(expect.arrayContaining(["analyzer_runs", "cell_histogram", "exercise_totals", "region_histogram", "response_histogram", "incident_totals", "schema_migrations"]));
+    expect(await w.query(`SELECT version, name FROM schema_migrations ORDER BY version`)).toEqual([
+      { version: 1, name: "001_init" },
+      { version: 2, name: "002_response_times" },
+    ]);
   }, TIMEOUT_MS);
 
   test("callers run in parallel: a query does not wait for a running transaction, nor see its writes", async () => {

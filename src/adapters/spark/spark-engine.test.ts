@@ -5,10 +5,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { exerciseStats, hotspots, recentRuns, regionStats, startAnalyzer, type Analyzer, type RunSummary } from "../../../modules/analyzer/index.ts";
+import { exerciseStats, hotspots, recentRuns, regionStats, responseTimes, startAnalyzer, type Analyzer, type RunSummary } from "../../../modules/analyzer/index.ts";
+import type { IncidentEvent } from "../../domain/incident-event.ts";
 import { lakePath } from "../../domain/lake-layout.ts";
 import type { ThresholdSnapshot } from "../../domain/threshold.ts";
-import { encodeReports, type LakeReport } from "../../formats/parquet.ts";
+import { encodeIncidentEvents, encodeReports, lakeIncidentEvent, type LakeReport } from "../../formats/parquet.ts";
 import type { AnalyticsEngine } from "../../ports/analytics-engine.ts";
 import type { Lake, LakeFile } from "../../ports/lake.ts";
 import type { Warehouse } from "../../ports/warehouse.ts";
@@ -19,6 +20,8 @@ import { WebHdfsLake } from "../hdfs/webhdfs-lake.ts";
 import { PostgresWarehouse } from "../postgres/postgres-warehouse.ts";
 import { JDBC_PASSWORD_ENV, jdbcTarget, SparkAnalyticsEngine } from "./spark-engine.ts";
 import { rng } from "../../../tests/support/lake-fixture.ts";
+import { incidentHistories } from "../../../tests/support/incident-fixture.ts";
+import { recomputeResponseTimes } from "../../../tests/support/recompute.ts";
 
 /**
  * The Spark engine against the embedded one: the same lake analysed end to end into two PostgreSQL
@@ -63,6 +66,9 @@ describe("SparkAnalyticsEngine, no cluster needed", () => {
     expect(cmd).toContain("jdbc:postgresql://127.0.0.1:15432/acu");
     expect(cmd.slice(cmd.indexOf("--cell-size"), cmd.indexOf("--cell-size") + 2)).toEqual(["--cell-size", "0.1"]);
     expect(JDBC_PASSWORD_ENV).toBe("ACU_SPARK_JDBC_PASSWORD");
+    expect(cmd).not.toContain("--incident-files-from");
+    const withIncidents = e.commandLine({ runId: "run-1", files: [], incidentFiles: ["incidents/x.parquet"], cellSizeDeg: 0.1 }, "/tmp/files.txt", "/tmp/result.json", "/tmp/incidents.txt");
+    expect(withIncidents.slice(withIncidents.indexOf("--incident-files-from"), withIncidents.indexOf("--incident-files-from") + 2)).toEqual(["--incident-files-from", "/tmp/incidents.txt"]);
   });
 
   test("no spark-submit where sparkHome says: the run fails with the path it tried", async () => {
@@ -228,6 +234,9 @@ class GhostLake implements Lake {
   read(path: string): Promise<Uint8Array> {
     return this.inner.read(path);
   }
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
   close(): Promise<void> {
     return this.inner.close();
   }
@@ -359,6 +368,58 @@ describe.skipIf(!ENABLED)("SparkAnalyticsEngine end to end", () => {
     const [second] = await runBothAndCompare();
     expect(second).toMatchObject({ files: 2, rows: 2700 });
     expect((await recentRuns(sparkW, 10)).filter((r) => r.outcome === "succeeded").map((r) => r.rows)).toEqual([2700, first.rows]);
+  }, TIMEOUT_MS);
+
+  const addIncidentFile = async (events: IncidentEvent[], partition = 0) => {
+    const path = lakePath({ dataset: "incidents", topic: "incident-events", partition, firstOffset: offset, lastOffset: offset + events.length - 1 }, Date.UTC(2026, 10, 27, hour++ % 24));
+    await local.write(path, encodeIncidentEvents(events.map((e, i) => lakeIncidentEvent(e, partition, offset + i))));
+    offset += events.length;
+    return path;
+  };
+
+  /** The response-time tables and answers of both warehouses must be the same, and those of the events. */
+  const compareResponseTimes = async (events: IncidentEvent[]) => {
+    const q = {
+      totals: `SELECT region, outcome, incidents::float8 AS incidents FROM incident_totals ORDER BY region, outcome`,
+      histogram: `SELECT region, step, seconds::float8 AS seconds, incidents::float8 AS incidents FROM response_histogram ORDER BY region, step, seconds`,
+    };
+    for (const sql of Object.values(q)) expect(await sparkW.query(sql)).toEqual(await embeddedW.query(sql));
+    const [s, e] = [await responseTimes(sparkW), await responseTimes(embeddedW)];
+    expect(s.regions).toEqual(e.regions);
+    expect(e.regions).toEqual(recomputeResponseTimes(events.map((x) => ({ type: x.type, region: x.region, ...x.times }))));
+    const left = `SELECT ((SELECT count(*) FROM partial_incident_totals) + (SELECT count(*) FROM partial_response_histogram))::float8 AS n`;
+    expect([await sparkW.query(left), await embeddedW.query(left)]).toEqual([[{ n: 0 }], [{ n: 0 }]]);
+    return e.regions;
+  };
+
+  test("response times: the same partials of incident files as the embedded engine, run after run", async () => {
+    const t0 = Date.UTC(2026, 10, 27, 9);
+    const edge = (i: number, type: "resolved" | "cancelled", region: string, t: Partial<IncidentEvent["times"]>): IncidentEvent => {
+      const [e] = incidentHistories(1, 900 + i);
+      return { ...e!, eventId: `edge-${i}:9`, incidentId: `edge-${i}`, type, state: type, region, times: { ...e!.times, openedAt: t0, acknowledgedAt: null, onSiteAt: null, resolvedAt: null, ...t } };
+    };
+    const edges = [
+      edge(1, "resolved", "Bretagne", { acknowledgedAt: t0 + 999, onSiteAt: t0 + 1000, resolvedAt: t0 + 1001 }),
+      edge(2, "resolved", "Bretagne", { acknowledgedAt: t0 - 1500, onSiteAt: t0 + 59_999, resolvedAt: t0 + 86_400_000 * 3 + 1 }), // a clock behind; three days
+      edge(3, "cancelled", "Corse", { cancelledAt: t0 + 5 }), // no step reached
+      edge(4, "cancelled", "Provence-Alpes-Côte d'Azur", { acknowledgedAt: t0 + 12_345, cancelledAt: t0 + 20_000 }),
+    ];
+    const events = [...incidentHistories(600, 41), ...edges];
+    await addIncidentFile(events.slice(0, 1200));
+    await addIncidentFile(events.slice(1200), 1);
+    await addFile(reports(300, 40));
+    const [first] = await runBothAndCompare();
+    expect(first).toMatchObject({ files: 3, rows: 300 });
+    const regions = await compareResponseTimes(events);
+    expect(regions.some((r) => r.region === "Corse" && r.cancelled >= 1)).toBe(true);
+
+    // A second run: only the new file is counted (its incidents' earlier events were in the first files).
+    const more = incidentHistories(300, 42);
+    await addIncidentFile(more, 2);
+    const [second] = await runBothAndCompare();
+    expect(second).toMatchObject({ files: 1, rows: 0, incidents: more.filter((e) => e.type === "resolved" || e.type === "cancelled").length });
+    await compareResponseTimes([...events, ...more]);
+    expect(await partialRows(sparkW)).toBe(0);
   }, TIMEOUT_MS);
 
   test("a failed Spark run leaves the tables untouched, and the next run is exact", async () => {

@@ -104,7 +104,8 @@ export function jdbcTarget(databaseUrl: string): JdbcTarget {
 /**
  * The analytics engine on a Spark cluster: runs spark/analyze_partials.py with spark-submit (client deploy
  * mode) over the run's lake files; the application appends the partial aggregates to the warehouse's
- * partial_* tables over JDBC, in transactions of its own, and reports how many reports it aggregated. The
+ * partial_* tables over JDBC, in transactions of its own, and reports how many reports (and finished
+ * incidents and response times, given incident files) it aggregated. The
  * analyzer then merges them (and checks that every partial table adds up to that count), or, when the run
  * fails, deletes whatever of them was written.
  */
@@ -126,20 +127,28 @@ export class SparkAnalyticsEngine implements AnalyticsEngine {
     try {
       const filesFrom = join(dir, "files.txt");
       const result = join(dir, "result.json");
-      await writeFile(filesFrom, `${req.files.map((f) => this.o.lake.uri(f)).join("\n")}\n`);
+      await writeFile(filesFrom, this.uris(req.files));
+      const incidentFiles = req.incidentFiles ?? [];
+      const incidentsFrom = incidentFiles.length > 0 ? join(dir, "incident-files.txt") : undefined;
+      if (incidentsFrom) await writeFile(incidentsFrom, this.uris(incidentFiles));
       const t0 = performance.now();
-      this.log(`spark: run ${req.runId}: ${req.files.length} file(s) on ${this.o.master}`, "info");
-      await this.submit(req, dir, filesFrom, result);
-      const rows = await readRows(result);
-      this.log(`spark: run ${req.runId}: ${rows} report(s) in ${Math.round(performance.now() - t0)} ms`, "info");
-      return { rows };
+      this.log(`spark: run ${req.runId}: ${req.files.length + incidentFiles.length} file(s) on ${this.o.master}`, "info");
+      await this.submit(req, dir, filesFrom, result, incidentsFrom);
+      const out = await readResult(result, incidentsFrom !== undefined);
+      this.log(`spark: run ${req.runId}: ${out.rows} report(s), ${out.incidents?.incidents ?? 0} finished incident(s) in ${Math.round(performance.now() - t0)} ms`, "info");
+      return out;
     } finally {
       await rm(dir, { recursive: true, force: true }).catch(() => {});
     }
   }
 
+  /** One lake URI per line, for the application's --files-from. */
+  private uris(paths: string[]): string {
+    return `${paths.map((f) => this.o.lake.uri(f)).join("\n")}\n`;
+  }
+
   /** The spark-submit command line (no secret on it). */
-  commandLine(req: PartialsRequest, filesFrom: string, result: string): string[] {
+  commandLine(req: PartialsRequest, filesFrom: string, result: string, incidentsFrom?: string): string[] {
     const o = this.o;
     const javaOptions = o.javaOptions ?? DEFAULT_JAVA_OPTIONS;
     const conf: Record<string, string> = {
@@ -172,13 +181,14 @@ export class SparkAnalyticsEngine implements AnalyticsEngine {
       "--jdbc-user", this.jdbc.user,
       "--result", result,
     );
+    if (incidentsFrom) args.push("--incident-files-from", incidentsFrom);
     return args;
   }
 
   /** Runs spark-submit in `cwd` (a scratch folder: Spark may leave files in its working directory). */
-  private submit(req: PartialsRequest, cwd: string, filesFrom: string, result: string): Promise<void> {
+  private submit(req: PartialsRequest, cwd: string, filesFrom: string, result: string, incidentsFrom?: string): Promise<void> {
     const o = this.o;
-    const [cmd, ...args] = this.commandLine(req, filesFrom, result);
+    const [cmd, ...args] = this.commandLine(req, filesFrom, result, incidentsFrom);
     const env: Record<string, string | undefined> = { ...process.env, SPARK_HOME: o.sparkHome, [JDBC_PASSWORD_ENV]: this.jdbc.password };
     if (o.python) env.PYSPARK_PYTHON = env.PYSPARK_DRIVER_PYTHON = o.python;
     // A driver next to a loopback master must be reachable there: bind it to loopback too.
@@ -253,14 +263,19 @@ export class SparkAnalyticsEngine implements AnalyticsEngine {
   }
 }
 
-async function readRows(path: string): Promise<number> {
+/** The application's account of what it read: reports, and the incident counts when it was given incident files. */
+async function readResult(path: string, withIncidents: boolean): Promise<PartialsResult> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
     throw new Error(`spark engine: the application exited without writing its result (${(e as Error).message})`, { cause: e });
   }
-  const rows = (JSON.parse(text) as { rows?: unknown }).rows;
-  if (typeof rows !== "number" || !Number.isSafeInteger(rows) || rows < 0) throw new Error(`spark engine: bad result from the application: ${text}`);
-  return rows;
+  const parsed = JSON.parse(text) as { rows?: unknown; incidents?: { incidents?: unknown; responses?: unknown } };
+  const count = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  const { rows, incidents } = parsed;
+  if (!count(rows)) throw new Error(`spark engine: bad result from the application: ${text}`);
+  if (!withIncidents) return { rows };
+  if (!(incidents && count(incidents.incidents) && count(incidents.responses))) throw new Error(`spark engine: the application did not count the incident files: ${text}`);
+  return { rows, incidents: { incidents: incidents.incidents, responses: incidents.responses } };
 }

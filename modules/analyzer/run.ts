@@ -1,0 +1,127 @@
+import { LAKE_DIRS, parseLakePath } from "../../src/domain/lake-layout.ts";
+import type { AnalyticsEngine } from "../../src/ports/analytics-engine.ts";
+import type { Lake } from "../../src/ports/lake.ts";
+import type { SqlRunner, Warehouse } from "../../src/ports/warehouse.ts";
+import { checkCellSize, cleanupLeftovers, merge, type EngineTotals } from "./merge.ts";
+import type { RunLog } from "./run-log.ts";
+
+export interface RunSummary {
+  runId: string;
+  engine: string;
+  files: number;
+  /** Reports read. */
+  rows: number;
+  /** Finished incidents counted (their terminal events). */
+  incidents: number;
+  durationMs: number;
+  outcome: "succeeded" | "failed";
+  error?: string;
+}
+
+export type RunKind = "run" | "rebuild";
+
+export interface RunContext {
+  lake: Lake;
+  warehouse: Warehouse;
+  engine: AnalyticsEngine;
+  cellSizeDeg: number;
+  runs: RunLog;
+}
+
+/** One run; `rebuild` recounts every file and replaces the cumulative tables in the merge transaction. */
+export async function runOnce(c: RunContext, what: RunKind): Promise<RunSummary> {
+  const { warehouse: w, engine, cellSizeDeg, runs } = c;
+  const runId = newRunId();
+  const t0 = performance.now();
+  const startedAt = new Date();
+  const finishedAt = () => new Date(startedAt.getTime() + Math.round(performance.now() - t0)).toISOString();
+  let files: string[] = [];
+  let rows = 0;
+  let incidents = 0;
+  let begun = false;
+  const summary = (outcome: RunSummary["outcome"], error?: string): RunSummary => ({
+    runId,
+    engine: engine.engine,
+    files: files.length,
+    rows,
+    incidents,
+    durationMs: Math.round(performance.now() - t0),
+    outcome,
+    ...(error !== undefined ? { error } : {}),
+  });
+  try {
+    await runs.recordFailures();
+    await cleanupLeftovers(w);
+    await runs.begin(runId, engine.engine, startedAt);
+    begun = true;
+    if (what === "run") await checkCellSize(w, cellSizeDeg, false);
+    files = await filesToCount(c, what);
+    if (files.length === 0 && what === "run") {
+      await runs.succeeded(runId, finishedAt());
+      return summary("succeeded");
+    }
+    const totals = files.length > 0 ? await computePartials(engine, runId, files, cellSizeDeg) : { reports: 0, incidents: 0, responses: 0 };
+    rows = totals.reports;
+    incidents = totals.incidents;
+    await w.transaction((tx) => merge(tx, { runId, files, totals, cellSizeDeg, rebuild: what === "rebuild", finishedAt }));
+    return summary("succeeded");
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    await runs.failed(runId, begun, { finishedAt: finishedAt(), files: files.length, rows, error });
+    return summary("failed", error);
+  }
+}
+
+/** The engine's partials of the run's files, report and incident files apart; what it says it read. */
+async function computePartials(engine: AnalyticsEngine, runId: string, files: string[], cellSizeDeg: number): Promise<EngineTotals> {
+  const incidentFiles = files.filter((f) => f.startsWith(`${LAKE_DIRS.incidents}/`));
+  const reportFiles = files.filter((f) => f.startsWith(`${LAKE_DIRS.reports}/`));
+  const res = await engine.computePartials(incidentFiles.length > 0 ? { runId, files: reportFiles, incidentFiles, cellSizeDeg } : { runId, files: reportFiles, cellSizeDeg });
+  if (incidentFiles.length > 0 && !res.incidents) throw new Error(`the ${engine.engine} engine did not count the run's ${incidentFiles.length} incident file(s)`);
+  return { reports: res.rows, incidents: res.incidents?.incidents ?? 0, responses: res.incidents?.responses ?? 0 };
+}
+
+/** The datasets the analyzer counts. */
+const COUNTED_DIRS = [LAKE_DIRS.reports, LAKE_DIRS.incidents];
+
+/** The lake files a run reads: every one for a rebuild, else those not counted yet. */
+async function filesToCount(c: RunContext, what: RunKind): Promise<string[]> {
+  const listed = await countedDatasetFiles(c.lake);
+  return what === "rebuild" ? listed : uncounted(c.warehouse, listed);
+}
+
+/** Paths of the lake's files of the datasets the analyzer counts. */
+async function countedDatasetFiles(lake: Lake): Promise<string[]> {
+  const listed: string[] = [];
+  for (const dir of COUNTED_DIRS) for (const f of await lake.list(`${dir}/`)) if (f.path.endsWith(".parquet")) listed.push(f.path);
+  return listed;
+}
+
+/** Those of `listed` no run has counted yet, sorted. */
+async function uncounted(w: SqlRunner, listed: string[]): Promise<string[]> {
+  const fresh = await w.query<{ path: string }>(
+    `SELECT u.path FROM unnest($1::text[]) AS u(path)
+     WHERE NOT EXISTS (SELECT 1 FROM lake_files_counted c WHERE c.path = u.path)`,
+    [listed],
+  );
+  return fresh.map((r) => r.path).sort(byCodeUnits);
+}
+
+/** Records in lake files not counted yet, by the offsets their names carry (a file: one contiguous run of offsets). */
+export async function backlog(lake: Lake, w: SqlRunner): Promise<number> {
+  let n = 0;
+  for (const path of await uncounted(w, await countedDatasetFiles(lake))) {
+    const f = parseLakePath(path);
+    if (f) n += f.lastOffset - f.firstOffset + 1;
+  }
+  return n;
+}
+
+function newRunId(): string {
+  const t = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return `run-${t}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

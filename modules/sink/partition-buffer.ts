@@ -1,0 +1,67 @@
+import type { BusRecord } from "../../src/ports/bus.ts";
+
+/** Records taken out of a buffer to be written as one lake file. */
+export interface TakenRecords<Row> {
+  records: BusRecord[];
+  rows: Array<Row | null>;
+  firstAt: number;
+}
+
+/** What one partition of a topic holds between two lake files, and where its offsets stand. */
+export class PartitionBuffer<Row = unknown> {
+  records: BusRecord[] = [];
+  /**
+   * Each record decoded as it arrives (null: malformed), in step with `records`: the decoding is done
+   * while the sink waits for a file's age or size, not in one burst when the file is written.
+   */
+  rows: Array<Row | null> = [];
+  firstAt = 0;
+  /** Offset to commit for a file already published whose commit failed: retried before the next file. */
+  uncommitted?: number;
+  /** The failed commit last logged (logged once per offset, not on every retry). */
+  uncommittedLogged?: number;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    /** Next offset expected: a batch redelivered after a failed flush is not buffered twice. */
+    public next: number,
+  ) {}
+
+  get key(): string {
+    return partitionKey(this.topic, this.partition);
+  }
+
+  /** Buffers the records at or after `from`, decoding each; false when none was new. */
+  append(records: BusRecord[], from: number, decode: (r: BusRecord) => Row | null): boolean {
+    const fresh = records.filter((r) => r.offset >= from);
+    if (fresh.length === 0) return false;
+    if (this.records.length === 0) this.firstAt = Date.now();
+    for (const r of fresh) {
+      this.records.push(r);
+      this.rows.push(decode(r));
+    }
+    this.next = fresh[fresh.length - 1]!.offset + 1;
+    return true;
+  }
+
+  /** Empties the buffer for a file: records arriving during its write start the next one. */
+  take(): TakenRecords<Row> {
+    const taken = { records: this.records, rows: this.rows, firstAt: this.firstAt };
+    this.records = [];
+    this.rows = [];
+    this.firstAt = Date.now();
+    return taken;
+  }
+
+  /** A file not published: its records go back in front, written again with what came since. */
+  restore(t: TakenRecords<Row>): void {
+    this.records = t.records.concat(this.records);
+    this.rows = t.rows.concat(this.rows);
+    this.firstAt = t.firstAt;
+  }
+}
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}/${partition}`;
+}
