@@ -7,12 +7,11 @@ RUN bun install --frozen-lockfile || bun install
 COPY . .
 RUN bun run build
 
+# Health checks run `acu healthcheck` (GET /readyz on the ops port): no curl needed in either image.
 FROM debian:bookworm-slim AS acu
-RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certificates && rm -rf /var/lib/apt/lists/* \
- && printf '#!/bin/sh\nexec curl -fsS http://127.0.0.1:8080/readyz >/dev/null\n' > /usr/local/bin/acu-healthcheck \
- && chmod +x /usr/local/bin/acu-healthcheck
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/dist/acu /usr/local/bin/acu
-EXPOSE 8080
+EXPOSE 8080 9464
 ENTRYPOINT ["/usr/local/bin/acu"]
 
 FROM apache/spark:4.0.1-python3 AS analyzer

@@ -68,3 +68,25 @@ test("Spark needs its home, its JDBC jar and a PostgreSQL warehouse, and says so
   expect(() => loadConfig([], { ...base, ACU_SPARK_MASTER: "local[2]" })).toThrow("spark://host:port");
   expect(loadConfig([], {}).spark).toBeNull();
 });
+
+test("ops port: none by default; flag over ACU_OPS_PORT; must differ from the http port of a process that listens there", () => {
+  expect(loadConfig([], {}).opsPort).toBeNull();
+  expect(loadConfig([], { ACU_OPS_PORT: "9464" }).opsPort).toBe(9464);
+  expect(loadConfig(["--ops-port", "9465"], { ACU_OPS_PORT: "9464" }).opsPort).toBe(9465);
+  expect(() => loadConfig([], { ACU_OPS_PORT: "http" })).toThrow("ACU_OPS_PORT");
+  expect(() => loadConfig(["--ops-port", "70000"], {})).toThrow("--ops-port");
+  expect(() => loadConfig(["--role=ingest", "--port", "9000", "--ops-port", "9000"], {})).toThrow("is the http port");
+  // An alert process opens no http port: 8080 is free for its ops port.
+  expect(loadConfig(["--role=alert", "--ops-port", "8080"], {}).opsPort).toBe(8080);
+});
+
+test("dispatch: a role of its own, in all; the acknowledgement time-out in seconds (default 60); the etcd prefix", () => {
+  expect(ROLES).toContain("dispatch");
+  expect(parseRoles("all")).toContain("dispatch");
+  expect(parseRoles("dispatch")).toEqual(["dispatch"]);
+  const d = loadConfig([], {});
+  expect([d.dispatchAckTimeoutMs, d.etcdDispatchPrefix]).toEqual([60_000, "/acu/dispatch/"]);
+  expect(loadConfig([], { ACU_DISPATCH_ACK_TIMEOUT: "1.5" }).dispatchAckTimeoutMs).toBe(1500);
+  expect(loadConfig([], { ACU_ETCD_DISPATCH_PREFIX: "/run-1/dispatch/" }).etcdDispatchPrefix).toBe("/run-1/dispatch/");
+  for (const bad of ["0", "-5", "soon", "100000"]) expect(() => loadConfig([], { ACU_DISPATCH_ACK_TIMEOUT: bad })).toThrow("ACU_DISPATCH_ACK_TIMEOUT");
+});

@@ -1,223 +1,208 @@
 #!/usr/bin/env bun
 /**
- * acu — the composition root: parses flags, builds adapters, starts the chosen roles. The only place that
- * wires adapters to modules.
+ * acu — the composition root: parses the command line, builds adapters (src/engines.ts), starts the chosen
+ * roles or runs a command (src/cli/). The only place that wires adapters to modules.
  */
-import { join } from "node:path";
 import { createLogger, defaultLogFormat, type Logger } from "./log.ts";
-import { ConfigError, describeConfig, ENV_VARS, loadConfig, maskUrl, ROLES, type Config } from "./config.ts";
-import { EmbeddedLogBus } from "./adapters/embedded/log-bus.ts";
-import { FileThresholdStore } from "./adapters/embedded/file-thresholds.ts";
-import { FileTokenStore } from "./adapters/embedded/file-tokens.ts";
-import { LocalLake } from "./adapters/embedded/local-lake.ts";
-import { PgliteWarehouse } from "./adapters/embedded/pglite-warehouse.ts";
-import { ArrowAnalyticsEngine } from "./adapters/embedded/arrow-engine.ts";
-import { pgliteAssets } from "./adapters/embedded/pglite-assets.ts";
-import { KafkaBus } from "./adapters/kafka/kafka-bus.ts";
-import { EtcdThresholdStore } from "./adapters/etcd/etcd-thresholds.ts";
-import { EtcdTokenStore } from "./adapters/etcd/etcd-tokens.ts";
-import { PostgresWarehouse } from "./adapters/postgres/postgres-warehouse.ts";
-import { WebHdfsLake } from "./adapters/hdfs/webhdfs-lake.ts";
-import { SparkAnalyticsEngine } from "./adapters/spark/spark-engine.ts";
-import type { AnalyticsEngine } from "./ports/analytics-engine.ts";
-import { TOPICS, type Bus } from "./ports/bus.ts";
-import type { ThresholdStore } from "./ports/thresholds.ts";
+import { checkEnvironment, describeEngines, resolveConfig, type Config, type Role } from "./config/index.ts";
+import { dotenvVariables, type DotenvFiles } from "./config/dotenv.ts";
+import { ConfigError } from "./config/setting.ts";
+import type { Engines } from "./engines.ts";
+import { portError, reservePort, type PortReservation } from "./http-port.ts";
+import { parseCommandLine, UsageError } from "./cli/commands.ts";
+import { help } from "./cli/help.ts";
+import { configJson, configReport } from "./cli/config.ts";
+import { parseTokenCommand, runTokenCommand, type TokenCommand } from "./cli/token.ts";
+import { runSignalCommand, signalOptions } from "./cli/signal.ts";
+import { runAnalyzeCommand } from "./cli/analyze.ts";
+import { logTokenStart, startTokens, tokenBanner, type TokenStart } from "./cli/start-tokens.ts";
 import type { TokenStore } from "./ports/tokens.ts";
-import { isScope, SCOPES, TOKEN_ID_PATTERN, validateLabel, type Scope } from "./domain/token.ts";
-import type { Lake } from "./ports/lake.ts";
-import type { Warehouse } from "./ports/warehouse.ts";
-import { migrate } from "./warehouse/migrate.ts";
 import type { Running } from "../modules/lifecycle.ts";
 import { startAlert } from "../modules/alert/index.ts";
 import { startSink } from "../modules/sink/index.ts";
 import { ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
-import { startAnalyzer, exerciseStats, hotspots, regionStats, recentRuns, type Analyzer } from "../modules/analyzer/index.ts";
+import { startAnalyzer, exerciseStats, hotspots, regionStats, recentRuns, responseTimes, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
-import { runSignal } from "../modules/signal/index.ts";
+import { DispatchService, OutboxRelay, startDispatch } from "../modules/dispatch/index.ts";
+import { healthcheck, healthcheckUrl, Readiness, startOpsServer } from "../modules/ops/index.ts";
+import { enableProcessMetrics } from "./metrics.ts";
 
 const VERSION = "0.1.0";
 // Replaced by the configured one as soon as the configuration is read (ACU_LOG_FORMAT, ACU_LOG_LEVEL).
 let log: Logger = createLogger({ format: defaultLogFormat(process.stdout.isTTY), level: "info" });
+/** What a command prints as its result, on stdout. */
+const print = (line: string) => console.log(line);
 
-function help(): string {
-  const vars = ENV_VARS.map((v) => `  ${v.name.padEnd(24)}${(v.flag ?? "").padEnd(12)}${v.help} [${v.default}]`).join("\n");
-  return `acu ${VERSION} — exam reports in, patrol alerts out, long-term storage and analytics, in one binary.
+/**
+ * The engines of this process. Loaded on first use, not at the top: importing every adapter (etcd's gRPC,
+ * kafkajs, PGlite) costs more than everything else at start, and a usage error or `acu config` needs none.
+ */
+async function openEngines(cfg: Config): Promise<Engines> {
+  const { Engines } = await import("./engines.ts");
+  return new Engines(cfg, log);
+}
 
-Usage:
-  acu [--role=all|ROLE[,ROLE…]] [--port N] [--host ADDR] [--data-dir DIR]
-      Run roles in this process (default: all). Roles: ${ROLES.join(", ")}.
-  acu signal [--rate N] [--count N] [--target URL] [--batch N] [--seed N] [--token T]
-      Send realistic reports to a running acu (count 0 = until Ctrl-C; token: ACU_INGEST_TOKEN).
-  acu analyze [--rebuild]
-      Run the analyzer once on the data dir (rebuild: recompute from the whole lake).
-  acu config      Print the resolved configuration and engines (secrets masked).
-  acu token create --scope ingest|operator|viewer [--label L]
-      Create an API token in the token store (etcd or the data dir) and print it, once.
-  acu token list  List tokens (id, scope, label, creation time; never the secret).
-  acu token revoke ID
-      Revoke a token; every acu process refuses it within seconds.
-  acu --help | --version
+/** `dotenv`: the `.env` files read and the variables that came from them, for the tokens notice. */
+async function runRoles(cfg: Config, dotenv: DotenvFiles): Promise<void> {
+  const has = (r: Role) => cfg.roles.includes(r);
+  // Held before anything opens: a port in use fails the start at once, with nothing started.
+  const port = has("http") || has("ingest") ? reservePort(cfg.host, cfg.port) : null;
+  enableProcessMetrics(VERSION);
+  const readiness = new Readiness(log);
+  // Opened first and closed last: probes get /healthz 200 and /readyz 503 while the roles start and drain.
+  let ops: ReturnType<typeof startOpsServer> | null = null;
+  try {
+    ops = cfg.opsPort === null ? null : startOpsServer({ port: cfg.opsPort, hostname: cfg.host, readiness, log });
+  } catch (e) {
+    port?.release();
+    throw portError(e, cfg.host, cfg.opsPort!);
+  }
+  const running: Running[] = [];
+  const open = await openEngines(cfg);
+  let served: Served | null = null;
+  try {
+    const analyzer = await startPipelineRoles(cfg, open, running);
+    const dispatch = has("dispatch") || has("http") ? await startDispatchRoles(cfg, open, running) : null;
+    if (port) served = await startServing(cfg, open, running, { analyzer, dispatch }, port, dotenv, readiness);
+    readiness.watch(await open.probes());
+  } catch (e) {
+    port?.release();
+    await stopAll(running, open);
+    await ops?.stop().catch(() => {});
+    throw e;
+  }
+  if (served) announceTokens(served, has("http"), dotenv);
+  log.info(`acu ${VERSION} running roles: ${cfg.roles.join(", ")} on data dir ${cfg.dataDir}`);
+  stopOnSignals(running, open, readiness, ops);
+}
 
-Environment (flags override variables):
-${vars}
-
-Signals: SIGTERM/SIGINT stop taking input, finish and commit in-flight work, and exit 0.`;
+/** The roles without a port: alert, sink, analyzer (returned, for the API's on-demand runs). */
+async function startPipelineRoles(cfg: Config, engines: Engines, running: Running[]): Promise<Analyzer | null> {
+  const has = (r: Role) => cfg.roles.includes(r);
+  if (has("alert")) running.push(await startAlert({ bus: await engines.getBus(), thresholds: await engines.getThresholds(), log }));
+  if (has("sink")) running.push(await startSink({ bus: await engines.getBus(), lake: await engines.getLake(), log, options: { flushAgeMs: cfg.sinkFlushMs, flushRecords: cfg.sinkFlushRecords } }));
+  if (!has("analyzer")) return null;
+  const analyzer = await startAnalyzer({ lake: await engines.getLake(), warehouse: await engines.getWarehouse(), engine: await engines.getEngine(), cellSizeDeg: cfg.cellSizeDeg, schedule: cfg.analyzerSchedule, log });
+  running.push({ name: "analyzer", stop: () => analyzer.stop() });
+  return analyzer;
 }
 
 /**
- * The engines behind the ports, each opened only when a role needs it: a shared engine when its
- * variable is set (Kafka, etcd, PostgreSQL), else the embedded one under the data dir.
+ * The dispatch service, shared by the dispatch role and the http role of this process, and the dispatch
+ * role itself when it runs. An http role without it still commits patrols' steps, whose events need a
+ * relay to `incident-events`: it runs one (on a shared store, it publishes its own events at once and
+ * takes over others' after a while, like any relay).
  */
-class Engines {
-  private bus?: Promise<Bus>;
-  private thresholds?: Promise<ThresholdStore>;
-  private tokens?: Promise<TokenStore>;
-  private lake?: Promise<Lake>;
-  private warehouse?: Promise<Warehouse>;
-  constructor(private readonly cfg: Config) {}
-
-  getBus(): Promise<Bus> {
-    const partitions = { [TOPICS.reports]: this.cfg.partitions, [TOPICS.alerts]: this.cfg.partitions, [TOPICS.deadLetters]: 1, [TOPICS.incidentEvents]: this.cfg.partitions };
-    return (this.bus ??= this.cfg.kafkaBrokers
-      ? KafkaBus.open({ brokers: this.cfg.kafkaBrokers, partitions, replication: this.cfg.kafkaReplication ?? undefined, namespace: this.cfg.kafkaNamespace, clientLog: this.cfg.kafkaClientLog, log })
-      : EmbeddedLogBus.open(join(this.cfg.dataDir, "bus"), partitions));
+async function startDispatchRoles(cfg: Config, engines: Engines, running: Running[]): Promise<DispatchService> {
+  const store = await engines.getDispatchStore();
+  const bus = await engines.getBus();
+  const service = await DispatchService.open(store, log);
+  if (cfg.roles.includes("dispatch")) running.push(await startDispatch({ bus, store, log, service, options: { ackTimeoutMs: cfg.dispatchAckTimeoutMs } }));
+  else {
+    const relay = new OutboxRelay(store, bus, service.view, { now: Date.now }, log.child({ component: "dispatch" }));
+    relay.start();
+    running.push({ name: "dispatch-relay", stop: () => relay.stop() });
   }
-  getThresholds(): Promise<ThresholdStore> {
-    return (this.thresholds ??= this.cfg.etcdEndpoints
-      ? EtcdThresholdStore.open({ endpoints: this.cfg.etcdEndpoints, prefix: this.cfg.etcdPrefix, defaultThreshold: this.cfg.defaultThreshold, log })
-      : Promise.resolve(FileThresholdStore.open(join(this.cfg.dataDir, "thresholds.json"), this.cfg.defaultThreshold)));
-  }
-  getTokens(): Promise<TokenStore> {
-    return (this.tokens ??= this.cfg.etcdEndpoints
-      ? EtcdTokenStore.open({ endpoints: this.cfg.etcdEndpoints, prefix: this.cfg.etcdTokenPrefix, log })
-      : Promise.resolve(FileTokenStore.open(join(this.cfg.dataDir, "tokens.json"))));
-  }
-  getLake(): Promise<Lake> {
-    return (this.lake ??= (async () => {
-      const lake = this.cfg.hdfsUrl
-        ? await WebHdfsLake.open({ url: this.cfg.hdfsUrl, root: this.cfg.hdfsRoot, namenode: this.cfg.hdfsNamenode ?? undefined })
-        : new LocalLake(join(this.cfg.dataDir, "lake"));
-      await lake.removeLeftovers();
-      return lake;
-    })());
-  }
-  getWarehouse(): Promise<Warehouse> {
-    return (this.warehouse ??= (async () => {
-      const w = this.cfg.databaseUrl
-        ? await PostgresWarehouse.open(this.cfg.databaseUrl)
-        : await PgliteWarehouse.open(join(this.cfg.dataDir, "warehouse"), await pgliteAssets());
-      await migrate(w);
-      return w;
-    })());
-  }
-  /** Spark when configured (it writes partials over JDBC to the PostgreSQL warehouse), else in-process over Arrow. */
-  async getEngine(): Promise<AnalyticsEngine> {
-    const lake = await this.getLake();
-    const s = this.cfg.spark;
-    if (s && this.cfg.databaseUrl)
-      return new SparkAnalyticsEngine({ lake, master: s.master, sparkHome: s.home, python: s.python ?? undefined, jdbcJar: s.jdbcJar, databaseUrl: this.cfg.databaseUrl, appPath: s.app ?? undefined, log });
-    return new ArrowAnalyticsEngine({ lake, warehouse: await this.getWarehouse() });
-  }
-  describe(): Record<string, string> {
-    const c = this.cfg;
-    return {
-      bus: c.kafkaBrokers ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}` : `embedded log in ${join(c.dataDir, "bus")}`,
-      thresholds: c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdPrefix}` : `embedded file ${join(c.dataDir, "thresholds.json")}`,
-      tokens: c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdTokenPrefix}` : `embedded file ${join(c.dataDir, "tokens.json")}`,
-      lake: c.hdfsUrl ? `hdfs ${c.hdfsUrl} ${c.hdfsRoot} (${c.hdfsNamenode ?? "webhdfs URIs"})` : `local files in ${join(c.dataDir, "lake")}`,
-      warehouse: c.databaseUrl ? `postgres ${maskUrl(c.databaseUrl)}` : `pglite in ${join(c.dataDir, "warehouse")}`,
-      analytics: c.spark ? `spark ${c.spark.master}` : "embedded (Arrow)",
-    };
-  }
-  async close(): Promise<void> {
-    for (const p of [this.bus, this.thresholds, this.tokens, this.lake, this.warehouse]) if (p) await (await p).close();
-  }
+  // After the role and the relay, which use it.
+  running.push({ name: "dispatch-service", stop: () => service.close() });
+  return service;
 }
 
-async function runRoles(cfg: Config): Promise<void> {
-  const engines = new Engines(cfg);
-  const running: Running[] = [];
-  const has = (r: (typeof ROLES)[number]) => cfg.roles.includes(r);
-  let analyzer: Analyzer | null = null;
-  let feed: AlertFeed | null = null;
-  let demo: Array<{ scope: Scope; id: string; token: string }> = [];
-  let listening = "";
+interface Served {
+  /** The address to print (loopback for a wildcard host). */
+  url: string;
+  tokens: TokenStart;
+}
 
-  try {
-    if (has("alert")) running.push(await startAlert({ bus: await engines.getBus(), thresholds: await engines.getThresholds(), log }));
-    if (has("sink")) {
-      running.push(await startSink({ bus: await engines.getBus(), lake: await engines.getLake(), log, options: { flushAgeMs: cfg.sinkFlushMs, flushRecords: cfg.sinkFlushRecords } }));
-    }
-    if (has("analyzer")) {
-      const lake = await engines.getLake();
-      const warehouse = await engines.getWarehouse();
-      analyzer = await startAnalyzer({ lake, warehouse, engine: await engines.getEngine(), cellSizeDeg: cfg.cellSizeDeg, schedule: cfg.analyzerSchedule, log });
-      const a = analyzer;
-      running.push({ name: "analyzer", stop: () => a.stop() });
-    }
-    if (has("http") || has("ingest")) {
-      const tokens = await engines.getTokens();
-      demo = await demoTokens(cfg, tokens);
-      const auth = authenticator(
-        cfg.staticTokens.map((t) => ({ id: `env:${t.variable}`, scope: t.scope, token: t.token })),
-        tokens,
-      );
-      if (cfg.staticTokens.some((t) => t.variable === "ACU_ADMIN_TOKEN") && !cfg.staticTokens.some((t) => t.variable === "ACU_OPERATOR_TOKEN"))
-        log.warn("ACU_ADMIN_TOKEN is deprecated: set ACU_OPERATOR_TOKEN instead (the value is accepted as the operator token)");
-      const routes = [];
-      if (has("ingest")) {
-        const rateLimit = cfg.ingestRateLimit > 0 ? new RateLimiter(cfg.ingestRateLimit) : null;
-        routes.push(ingestRoutes({ bus: await engines.getBus(), log, regionRadiusKm: cfg.regionRadiusKm, rateLimit }));
-      }
-      if (has("http")) {
-        feed = new AlertFeed(await engines.getBus(), cfg.alertFeedCapacity, log);
-        await feed.start();
-        const fd = feed;
-        running.push({ name: "alert-feed", stop: () => fd.stop() });
-        const warehouse = await engines.getWarehouse();
-        const thresholds = await engines.getThresholds();
-        const a = analyzer;
-        const analytics: AnalyticsApi = {
-          exercises: async () => exerciseStats(warehouse, await thresholds.current()),
-          hotspots: async (id, limit) => hotspots(warehouse, await thresholds.current(), id, limit, cfg.cellSizeDeg),
-          regions: async (id) => regionStats(warehouse, await thresholds.current(), id ?? undefined),
-          runs: (limit) => recentRuns(warehouse, limit),
-          runNow: a ? () => a.runNow() : null,
-        };
-        // Loaded here, not at the top: the dashboard is bundled when this module loads, which CLI commands
-        // (acu token, acu config) do not need.
-        const { dashboard } = await import("../web/assets.ts");
-        routes.push(
-          apiRoutes({
-            thresholds,
-            feed,
-            analytics,
-            dashboard,
-            log,
-          }),
-        );
-      }
-      const f = feed;
-      routes.push(opsRoutes({ ready: () => (!f || f.ready ? { ready: true, waitingFor: [] } : { ready: false, waitingFor: ["alert feed catching up"] }) }));
-      const server = startHttpServer({ port: cfg.port, hostname: cfg.host, routes, feed, log, auth, wsPerToken: cfg.wsPerToken });
-      // The server stops first on shutdown: no new input while the rest finishes.
-      running.unshift(server);
-      log.info(`http: listening on http://${cfg.host}:${server.port} (dashboard at /)`);
-      listening = `http://${cfg.host === "0.0.0.0" || cfg.host === "::" ? "127.0.0.1" : cfg.host}:${server.port}`;
-    }
-  } catch (e) {
-    for (const r of running.reverse()) await r.stop().catch(() => {});
-    await engines.close().catch(() => {});
-    throw e;
+/** The ingest and http roles on one port: tokens, routes, then the server, which takes over the reserved port. */
+async function startServing(
+  cfg: Config,
+  engines: Engines,
+  running: Running[],
+  roles: { analyzer: Analyzer | null; dispatch: DispatchService | null },
+  port: PortReservation,
+  dotenv: DotenvFiles,
+  readiness: Readiness,
+): Promise<Served> {
+  const store = await engines.getTokens();
+  const tokens = await startTokens(cfg, store, dotenv.variables);
+  const routes = [];
+  if (cfg.roles.includes("ingest")) {
+    const rateLimit = cfg.ingestRateLimit > 0 ? new RateLimiter(cfg.ingestRateLimit) : null;
+    routes.push(ingestRoutes({ bus: await engines.getBus(), log, regionRadiusKm: cfg.regionRadiusKm, rateLimit }));
   }
+  const feed = cfg.roles.includes("http") ? await startAlertFeed(cfg, engines, running) : null;
+  if (feed) {
+    readiness.require("alert feed catching up", () => feed.ready);
+    routes.push(await apiRoutesFor(cfg, engines, feed, roles));
+  }
+  routes.push(opsRoutes({ ready: () => readiness.state() }));
+  port.release();
+  let server: ReturnType<typeof startHttpServer>;
+  try {
+    const dispatch = feed ? roles.dispatch : null;
+    server = startHttpServer({ port: port.port, hostname: cfg.host, routes, feed, dispatch, log, auth: authFor(cfg, store), wsPerToken: cfg.wsPerToken });
+  } catch (e) {
+    throw portError(e, cfg.host, port.port);
+  }
+  // The server stops first on shutdown: no new input while the rest finishes.
+  running.unshift(server);
+  log.info(`http: listening on http://${cfg.host}:${server.port} (dashboard at /)`);
+  return { url: `http://${cfg.host === "0.0.0.0" || cfg.host === "::" ? "127.0.0.1" : cfg.host}:${server.port}`, tokens };
+}
 
-  if (demo.length > 0) printDemoTokens(demo, has("http") ? listening : null);
-  log.info(`acu ${VERSION} running roles: ${cfg.roles.join(", ")} on data dir ${cfg.dataDir}`);
+function authFor(cfg: Config, store: TokenStore) {
+  if (cfg.staticTokens.some((t) => t.variable === "ACU_ADMIN_TOKEN") && !cfg.staticTokens.some((t) => t.variable === "ACU_OPERATOR_TOKEN"))
+    log.warn("ACU_ADMIN_TOKEN is deprecated: set ACU_OPERATOR_TOKEN instead (the value is accepted as the operator token)");
+  return authenticator(
+    cfg.staticTokens.map((t) => ({ id: `env:${t.variable}`, scope: t.scope, token: t.token })),
+    store,
+  );
+}
 
+async function startAlertFeed(cfg: Config, engines: Engines, running: Running[]): Promise<AlertFeed> {
+  const feed = new AlertFeed(await engines.getBus(), cfg.alertFeedCapacity, log);
+  await feed.start();
+  running.push({ name: "alert-feed", stop: () => feed.stop() });
+  return feed;
+}
+
+async function apiRoutesFor(cfg: Config, engines: Engines, feed: AlertFeed, { analyzer, dispatch }: { analyzer: Analyzer | null; dispatch: DispatchService | null }) {
+  const warehouse = await engines.getWarehouse();
+  const thresholds = await engines.getThresholds();
+  const analytics: AnalyticsApi = {
+    exercises: async () => exerciseStats(warehouse, await thresholds.current()),
+    hotspots: async (id, limit) => hotspots(warehouse, await thresholds.current(), id, limit, cfg.cellSizeDeg),
+    regions: async (id) => regionStats(warehouse, await thresholds.current(), id ?? undefined),
+    runs: (limit) => recentRuns(warehouse, limit),
+    responseTimes: () => responseTimes(warehouse),
+    runNow: analyzer ? () => analyzer.runNow() : null,
+  };
+  // Loaded here, not at the top: the dashboard is bundled when this module loads, which CLI commands
+  // (acu token, acu config) do not need.
+  const { dashboard } = await import("../web/assets.ts");
+  return apiRoutes({ thresholds, feed, analytics, dashboard, dispatch, log });
+}
+
+/** The banner for the person who started acu, on stderr: stdout carries only log lines (JSON for shippers). */
+function announceTokens(served: Served, withDashboard: boolean, dotenv: DotenvFiles): void {
+  const lines = tokenBanner(served.tokens, withDashboard ? served.url : null, dotenv.files);
+  if (lines.length > 0) process.stderr.write(`${lines.join("\n")}\n`);
+  logTokenStart(served.tokens, log);
+}
+
+async function stopAll(running: Running[], engines: Engines): Promise<void> {
+  for (const r of [...running].reverse()) await r.stop().catch(() => {});
+  await engines.close().catch(() => {});
+}
+
+function stopOnSignals(running: Running[], engines: Engines, readiness: Readiness, ops: Running | null): void {
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    // Not ready first: load balancers and orchestrators stop sending input while the roles finish.
+    readiness.drain(signal);
     log.info(`${signal}: stopping`);
     const force = setTimeout(() => {
       log.warn("shutdown took longer than 10 s; exiting");
@@ -231,6 +216,8 @@ async function runRoles(cfg: Config): Promise<void> {
       }
     }
     await engines.close().catch((e) => log.info(`closing engines: ${(e as Error).message}`));
+    readiness.stop();
+    await ops?.stop().catch(() => {});
     clearTimeout(force);
     log.info("stopped");
     process.exit(0);
@@ -239,123 +226,53 @@ async function runRoles(cfg: Config): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
-/**
- * Demo mode: with no static token and an empty store, nothing could call the API, so create one token per
- * scope. They are kept in the store (revocable with `acu token revoke`) and printed once, by the caller.
- */
-async function demoTokens(cfg: Config, store: TokenStore): Promise<Array<{ scope: Scope; id: string; token: string }>> {
-  if (cfg.staticTokens.length > 0 || (await store.list()).length > 0) return [];
-  const out = [];
-  for (const scope of SCOPES) out.push({ scope, ...(await store.create(scope, "demo")) });
-  return out;
-}
-
-/** The only place a secret is ever printed by the server: the demo tokens, once, on stdout. */
-function printDemoTokens(demo: Array<{ scope: Scope; id: string; token: string }>, url: string | null): void {
-  const lines = [
-    "demo mode: no token was configured, so one token per scope was created and is shown this once",
-    "(kept as digests in the token store; `acu token list`, `acu token revoke <id>`):",
-    ...demo.map((d) => `  ${d.scope.padEnd(9)}${d.token}  (id ${d.id})`),
-  ];
-  const viewer = demo.find((d) => d.scope === "viewer");
-  if (url && viewer) lines.push(`dashboard: ${url}/#token=${viewer.token}`);
-  // A banner for the person who started the demo, on stderr: stdout carries only log lines (JSON for shippers).
-  process.stderr.write(`${lines.join("\n")}\n`);
-  log.info("demo mode: one token per scope created", { tokenIds: demo.map((d) => d.id) });
-}
-
-async function runTokenCommand(cfg: Config, argv: string[]): Promise<void> {
-  const { parseArgs } = await import("node:util");
-  const { values, positionals } = parseArgs({ args: argv, options: { scope: { type: "string" }, label: { type: "string" } }, allowPositionals: true, strict: false });
-  const sub = positionals[0];
-  const usage = "usage: acu token create --scope ingest|operator|viewer [--label L] | acu token list | acu token revoke ID";
-  if (sub !== "create" && sub !== "list" && sub !== "revoke") throw new ConfigError(sub ? `unknown token command "${sub}"; ${usage}` : usage);
-  let scope: Scope | null = null;
-  let label = "";
-  if (sub === "create") {
-    if (!isScope(values.scope)) throw new ConfigError(`--scope must be one of ${SCOPES.join(", ")}${values.scope === undefined ? "" : ` (got "${String(values.scope)}")`}`);
-    scope = values.scope;
-    const l = validateLabel(values.label as string | undefined);
-    if (!l.ok) throw new ConfigError(`--label: ${l.message}`);
-    label = l.value;
-  }
-  const id = positionals[1];
-  if (sub === "revoke" && (id === undefined || !TOKEN_ID_PATTERN.test(id))) throw new ConfigError(`acu token revoke needs a token id (see acu token list)${id === undefined ? "" : `; "${id}" is not one`}`);
-  const engines = new Engines(cfg);
-  const store = await engines.getTokens();
+async function tokenCommand(cfg: Config, cmd: TokenCommand): Promise<void> {
+  const open = await openEngines(cfg);
   try {
-    if (sub === "create") {
-      const t = await store.create(scope!, label);
-      console.log(JSON.stringify({ id: t.id, scope, label, token: t.token }));
-    } else if (sub === "list") {
-      for (const t of await store.list()) console.log(JSON.stringify(t));
-    } else {
-      if (!(await store.revoke(id!))) {
-        console.error(`acu: no token has the id ${id}`);
-        process.exitCode = 1;
-      } else console.log(JSON.stringify({ revoked: id, appliesWithinMs: store.propagationMs }));
-    }
+    await runTokenCommand(cmd, await open.getTokens(), print);
   } finally {
-    await engines.close();
+    await open.close();
   }
 }
 
-async function runSignalCommand(argv: string[]): Promise<void> {
-  const { parseArgs } = await import("node:util");
-  const { values } = parseArgs({
-    args: argv,
-    options: { rate: { type: "string" }, count: { type: "string" }, target: { type: "string" }, batch: { type: "string" }, seed: { type: "string" }, token: { type: "string" } },
-    allowPositionals: true,
-  });
-  const n = (v: string | undefined, d: number, name: string) => {
-    if (v === undefined) return d;
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < 0) throw new ConfigError(`--${name} must be a non-negative number`);
-    return x;
-  };
-  const ac = new AbortController();
-  process.on("SIGINT", () => ac.abort());
-  process.on("SIGTERM", () => ac.abort());
-  const result = await runSignal({
-    target: values.target ?? `http://127.0.0.1:${process.env.ACU_HTTP_PORT ?? 8080}`,
-    rate: n(values.rate, 1000, "rate"),
-    count: n(values.count, 0, "count"),
-    batchSize: n(values.batch, 500, "batch"),
-    seed: values.seed === undefined ? undefined : n(values.seed, 0, "seed"),
-    token: values.token ?? process.env.ACU_INGEST_TOKEN,
-    signal: ac.signal,
-  });
-  console.log(JSON.stringify(result));
+async function analyzeCommand(cfg: Config, rebuild: boolean): Promise<void> {
+  const open = await openEngines(cfg);
+  try {
+    const deps = { lake: await open.getLake(), warehouse: await open.getWarehouse(), engine: await open.getEngine(), cellSizeDeg: cfg.cellSizeDeg, log };
+    await runAnalyzeCommand(deps, rebuild, print);
+  } finally {
+    await open.close();
+  }
 }
 
-async function runAnalyzeCommand(cfg: Config, rebuild: boolean): Promise<void> {
-  const engines = new Engines(cfg);
-  const lake = await engines.getLake();
-  const warehouse = await engines.getWarehouse();
-  const analyzer = await startAnalyzer({ lake, warehouse, engine: await engines.getEngine(), cellSizeDeg: cfg.cellSizeDeg, schedule: null, log });
-  const summary = rebuild ? await analyzer.rebuild() : await analyzer.runNow();
-  console.log(JSON.stringify(summary));
-  await analyzer.stop();
-  await engines.close();
-  if (summary.outcome !== "succeeded") process.exit(1);
+/** `acu healthcheck` (container health checks; the images have no curl): exit 1 unless /readyz answers 200. */
+async function runHealthcheck(cfg: Config): Promise<void> {
+  const r = await healthcheck(healthcheckUrl(cfg));
+  (r.ok ? console.log : console.error)(r.message);
+  if (!r.ok) process.exitCode = 1;
 }
 
 async function main(argv: string[]): Promise<void> {
-  // A sub-command comes first: `acu signal --rate 10`, `acu --port 9000`.
-  const command = argv[0] !== undefined && !argv[0].startsWith("-") ? argv[0] : undefined;
-  if (argv.includes("--help") || argv.includes("-h") || command === "help") return void console.log(help());
-  if (argv.includes("--version") || command === "version") return void console.log(VERSION);
-  if (command === "signal") return runSignalCommand(argv.slice(1));
-  const cfg = loadConfig(command ? argv.slice(1) : argv, process.env);
+  // Everything is checked before anything starts: the command line, then the environment, then the values.
+  const line = parseCommandLine(argv);
+  if (line.help) return print(help(VERSION));
+  if (line.version) return print(VERSION);
+  checkEnvironment(process.env);
+  if (line.command.name === "signal") return runSignalCommand(signalOptions(line, process.env), print);
+  const dotenv = dotenvVariables(process.cwd(), process.env);
+  const resolved = resolveConfig(line.flags, process.env, dotenv.variables);
+  const cfg = resolved.config;
   log = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
-  if (command === "config") return void console.log(JSON.stringify(describeConfig(cfg, new Engines(cfg).describe()), null, 2));
-  if (command === "token") return runTokenCommand(cfg, argv.slice(1));
-  if (command === "analyze") return runAnalyzeCommand(cfg, argv.includes("--rebuild"));
-  if (command !== undefined) throw new ConfigError(`unknown command "${command}"; see acu --help`);
-  return runRoles(cfg);
+  if (line.command.name === "healthcheck") return runHealthcheck(cfg);
+  if (line.command.name === "config") return print(line.flags.json ? configJson(resolved, describeEngines(cfg)) : configReport(resolved, describeEngines(cfg), dotenv));
+  if (line.command.name === "token") return tokenCommand(cfg, parseTokenCommand(line));
+  if (line.command.name === "analyze") return analyzeCommand(cfg, line.flags.rebuild === true);
+  return runRoles(cfg, dotenv);
 }
 
+// Exit status: 2 for a command line or configuration that cannot run (nothing was started), 1 for a failure.
 main(process.argv.slice(2)).catch((e: Error) => {
-  console.error(`acu: ${e instanceof ConfigError ? "" : "error: "}${e.message}`);
-  process.exit(2);
+  if (e instanceof UsageError) console.error(`${e.headline}\n${e.usage}`);
+  else console.error(`acu: ${e instanceof ConfigError ? "" : "error: "}${e.message}`);
+  process.exit(e instanceof ConfigError ? 2 : 1);
 });

@@ -2,13 +2,24 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ENV_VARS, loadConfig, parseRoles } from "../src/config.ts";
+import { healthcheckUrl } from "../modules/ops/index.ts";
+import { enableProcessMetrics, registry } from "../src/metrics.ts";
 import { ROOT, TOKEN_ENV } from "./support/acu.ts";
 
 /**
  * compose.yaml cannot run here (no Docker engine), so check what can be checked: it parses, and every
  * acu service's command, variables and ports are ones the binary accepts; no secret is written in it.
  */
-type Service = { build?: { target?: string }; image?: string; command?: string[]; environment?: Record<string, unknown>; ports?: string[]; env_file?: string[] };
+type Service = {
+  build?: { target?: string };
+  image?: string;
+  command?: string[];
+  environment?: Record<string, unknown>;
+  ports?: string[];
+  env_file?: string[];
+  healthcheck?: { test?: string[] };
+  volumes?: string[];
+};
 const compose = Bun.YAML.parse(readFileSync(join(ROOT, "compose.yaml"), "utf8")) as { services: Record<string, Service> };
 const acuServices = Object.entries(compose.services).filter(([, s]) => s.image?.startsWith("acu"));
 const help = Bun.spawnSync({ cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "--help"] }).stdout.toString();
@@ -70,4 +81,85 @@ test(".env.example names every token variable with a placeholder, each known to 
   }
   expect(vars.POSTGRES_PASSWORD).toStartWith("change-me");
   expect(readFileSync(join(ROOT, ".gitignore"), "utf8").split("\n")).toContain(".env");
+});
+
+/** The configuration an acu service runs with (compose fills ${VAR:?…} from .env; any value does here). */
+function configOf(s: Service) {
+  const env = Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v).replace(/\$\{[^}]+\}/g, "secret")]));
+  return loadConfig(s.command ?? [], { ...env, ...TOKEN_ENV });
+}
+const OPS_PORT = configOf(acuServices[0]![1]).opsPort;
+
+test("every acu service has an ops port on every interface and a health check running `acu healthcheck` (GET /readyz there)", () => {
+  expect(OPS_PORT).toBeInteger();
+  // Both images hold the binary where the health check runs it (and neither needs curl).
+  const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+  expect([...dockerfile.matchAll(/^COPY --from=build \/src\/dist\/acu (\S+)$/gm)].map((m) => m[1])).toEqual(["/usr/local/bin/acu", "/usr/local/bin/acu"]);
+  expect(help).toMatch(/^ {2}acu healthcheck\b/m);
+  for (const [name, s] of acuServices) {
+    const cfg = configOf(s);
+    expect({ service: name, test: s.healthcheck?.test, opsPort: cfg.opsPort, host: cfg.host, asks: healthcheckUrl(cfg) }).toEqual({
+      service: name, test: ["CMD", "/usr/local/bin/acu", "healthcheck"], opsPort: OPS_PORT, host: "0.0.0.0", asks: `http://127.0.0.1:${OPS_PORT}/readyz`,
+    });
+    // The ops port is for the network (Prometheus), never published on the host.
+    for (const p of s.ports ?? []) expect({ service: name, published: p.split(":").pop() }).not.toEqual({ service: name, published: String(OPS_PORT) });
+  }
+});
+
+/** host path → container path of a service's bind mounts. */
+const mounts = (s: Service) => Object.fromEntries((s.volumes ?? []).filter((v) => v.startsWith("./")).map((v) => v.split(":").slice(0, 2).reverse() as [string, string]));
+
+test("Prometheus scrapes /metrics on the ops port of every acu service, every replica (DNS discovery), labelled by role", () => {
+  const prom = compose.services.prometheus!;
+  expect(prom.command).toContain("--config.file=/etc/prometheus/prometheus.yml");
+  const file = mounts(prom)["/etc/prometheus/prometheus.yml"]!;
+  type Job = { job_name: string; metrics_path?: string; dns_sd_configs?: Array<{ names: string[]; type: string; port: number }>; relabel_configs?: Array<{ source_labels: string[]; target_label: string }> };
+  const config = Bun.YAML.parse(readFileSync(join(ROOT, file), "utf8")) as { scrape_configs: Job[] };
+  const job = config.scrape_configs.find((j) => j.job_name === "acu")!;
+  expect(job.metrics_path ?? "/metrics").toBe("/metrics");
+  expect(job.dns_sd_configs!.flatMap((d) => d.names).sort()).toEqual(acuServices.map(([n]) => n).sort());
+  for (const d of job.dns_sd_configs!) expect({ type: d.type, port: d.port }).toEqual({ type: "A", port: OPS_PORT! });
+  expect(job.relabel_configs).toContainEqual({ source_labels: ["__meta_dns_name"], target_label: "role" });
+});
+
+/** Metric names a PromQL expression reads (acu's own, and the process metrics). */
+const metricNames = (expr: string) => [...expr.matchAll(/\b(?:acu|process|nodejs)_[a-z0-9_]+/g)].map((m) => m[0]);
+/** Exposed by another branch of issue #12 (request durations); checked once merged. */
+test("Grafana provisions the Prometheus data source and the acu dashboard, whose queries read only metrics acu exposes", async () => {
+  const grafana = compose.services.grafana!;
+  const m = mounts(grafana);
+  const provisioning = m["/etc/grafana/provisioning"]!;
+  const ds = Bun.YAML.parse(readFileSync(join(ROOT, provisioning, "datasources/prometheus.yml"), "utf8")) as { datasources: Array<{ uid: string; type: string; url: string }> };
+  const promPort = compose.services.prometheus!.ports![0]!.split(":").pop();
+  expect(ds.datasources).toContainEqual(expect.objectContaining({ uid: "prometheus", type: "prometheus", url: `http://prometheus:${promPort}` }));
+  const provider = Bun.YAML.parse(readFileSync(join(ROOT, provisioning, "dashboards/acu.yml"), "utf8")) as { providers: Array<{ options: { path: string } }> };
+  const dir = m[provider.providers[0]!.options.path]!;
+  expect(dir).toBe("./deploy/grafana/dashboards");
+
+  type Panel = { title: string; datasource: { uid: string }; targets: Array<{ expr: string; datasource: { uid: string } }> };
+  const dashboard = JSON.parse(readFileSync(join(ROOT, dir, "acu.json"), "utf8")) as { uid: string; panels: Panel[] };
+  expect(dashboard.uid).toBe("acu");
+  enableProcessMetrics("compose-test");
+  const exposed = new Set<string>();
+  for (const metric of await registry.getMetricsAsJSON()) {
+    exposed.add(metric.name);
+    if (String(metric.type) === "histogram") for (const suffix of ["_bucket", "_sum", "_count"]) exposed.add(metric.name + suffix);
+  }
+  const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+  for (const p of dashboard.panels) for (const t of p.targets) expect({ panel: p.title, uid: t.datasource.uid }).toEqual({ panel: p.title, uid: "prometheus" });
+  for (const e of exprs) for (const name of metricNames(e)) expect({ name, exposed: exposed.has(name) }).toEqual({ name, exposed: true });
+  // What an operator looks at first: ingest and alert rates, report → order latency, lag, request durations, memory.
+  const reads = (re: RegExp) => exprs.some((e) => re.test(e));
+  expect(reads(/rate\(acu_reports_ingested_total\[/)).toBe(true);
+  expect(reads(/rate\(acu_alerts_raised_total\[/)).toBe(true);
+  for (const q of ["0.5", "0.95", "0.99"]) expect(reads(new RegExp(`histogram_quantile\\(${q}, sum by \\(le\\) \\(rate\\(acu_report_to_order_seconds_bucket\\[`))).toBe(true);
+  expect(reads(/acu_consumer_lag/)).toBe(true);
+  expect(reads(/histogram_quantile\(0\.95, .*acu_http_request_duration_seconds_bucket/)).toBe(true);
+  expect(reads(/process_resident_memory_bytes/)).toBe(true);
+});
+
+test("Grafana's admin password comes from .env, like the other secrets", () => {
+  const text = readFileSync(join(ROOT, "compose.yaml"), "utf8");
+  expect(text).toMatch(/GF_SECURITY_ADMIN_PASSWORD: \$\{GRAFANA_ADMIN_PASSWORD:\?/);
+  expect(readFileSync(join(ROOT, ".env.example"), "utf8")).toMatch(/^GRAFANA_ADMIN_PASSWORD=change-me/m);
 });

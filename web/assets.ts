@@ -1,16 +1,24 @@
-// The dashboard, embedded in the program: the page and stylesheet as text, the script bundled from
-// web/src/ by a macro at bundle time (`bun run` and `bun build --compile` alike), so dist/acu serves it
-// with nothing beside it.
+// The browser pages, embedded in the program: the operators' dashboard (`/`) and the patrol's phone page
+// (`/patrol`), their pages and stylesheets as text, their scripts bundled from web/src/ by a macro at bundle
+// time (`bun run` and `bun build --compile` alike), so dist/acu serves them with nothing beside it.
 import html from "./index.html" with { type: "text" };
+import patrolHtml from "./patrol.html" with { type: "text" };
 import css from "./style.css" with { type: "text" };
-import { dashboardScript } from "./bundle.ts" with { type: "macro" };
+import patrolCss from "./patrol.css" with { type: "text" };
+import { browserScripts } from "./bundle.ts" with { type: "macro" };
 
-const appJs: string = dashboardScript();
+const scripts: { js: string; patrolJs: string } = browserScripts();
+const js = (body: string) => ({ body, type: "text/javascript; charset=utf-8" });
+const stylesheet = (body: unknown) => ({ body: body as string, type: "text/css; charset=utf-8" });
 
 export const dashboard = {
   html: html as unknown as string,
+  /** Served at GET /patrol. */
+  patrolHtml: patrolHtml as unknown as string,
   assets: {
-    "app.js": { body: appJs, type: "text/javascript; charset=utf-8" },
-    "style.css": { body: css as unknown as string, type: "text/css; charset=utf-8" },
+    "app.js": js(scripts.js),
+    "style.css": stylesheet(css),
+    "patrol.js": js(scripts.patrolJs),
+    "patrol.css": stylesheet(patrolCss),
   } as Record<string, { body: string; type: string }>,
 };

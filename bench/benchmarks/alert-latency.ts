@@ -33,7 +33,7 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
       const ns = runId("latency");
       const prefix = `/${ns}/thresholds/`;
       await writeThresholds(etcd, prefix);
-      const env = { ACU_KAFKA_BROKERS: brokers, ACU_KAFKA_NAMESPACE: `${ns}.`, ACU_PARTITIONS: String(PARTITIONS), ACU_ETCD_ENDPOINTS: etcd, ACU_ETCD_PREFIX: prefix };
+      const env = { ACU_KAFKA_BROKERS: brokers, ACU_KAFKA_NAMESPACE: `${ns}.`, ACU_PARTITIONS: String(PARTITIONS), ACU_ETCD_ENDPOINTS: etcd, ACU_ETCD_PREFIX: prefix, ACU_ETCD_DISPATCH_PREFIX: `/${ns}/dispatch/` };
       const procs: Record<string, Proc & { url: string }> = {};
       try {
         // Started one after the other: the first creates the topics.

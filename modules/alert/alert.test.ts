@@ -61,3 +61,33 @@ test("malformed bus messages go to the DLQ with their reason; valid reports arou
   expect(parsed.reason.length).toBeGreaterThan(0);
   await bus.close();
 });
+
+test("each published order is observed in acu_report_to_order_seconds (report timestamp → published), and the lag is reported", async () => {
+  const { metrics } = await import("../../src/metrics.ts");
+  const bus = await EmbeddedLogBus.open(join(dir, "latency-bus"), { [TOPICS.reports]: 2, [TOPICS.alerts]: 2, [TOPICS.deadLetters]: 1 });
+  const thresholds = FileThresholdStore.open(join(dir, "latency-thresholds.json"), 50);
+  const histogram = async () => (await metrics.reportToOrder.get()).values;
+  const count = async () => (await histogram()).find((v) => v.metricName === "acu_report_to_order_seconds_count")?.value ?? 0;
+  const sum = async () => (await histogram()).find((v) => v.metricName === "acu_report_to_order_seconds_sum")?.value ?? 0;
+  const [count0, sum0] = [await count(), await sum()];
+  // Three failing reports made 1.5 s ago, one passing: three orders.
+  const at = Date.now() - 1500;
+  const report = (i: number, score: number) => ({ reportId: `lat-${i}`, studentId: `s${i}`, exerciseId: "ex.latency", score, latitude: 48.1, longitude: -1.7, timestamp: at, region: "Bretagne" });
+  await bus.publish(TOPICS.reports, [report(1, 10), report(2, 20), report(3, 90), report(4, 30)].map((r) => ({ key: r.studentId, value: encodeReport(r) })));
+  metrics.consumerLag.remove({ group: ALERT_GROUP });
+  const alert = await startAlert({ bus, thresholds, log: silentLogger });
+  const deadline = Date.now() + 20_000;
+  while ((await count()) < count0 + 3) {
+    if (Date.now() > deadline) throw new Error("no order observed");
+    await Bun.sleep(20);
+  }
+  const lag = (await metrics.consumerLag.get()).values.find((v) => v.labels.group === ALERT_GROUP);
+  await alert.stop();
+  await bus.close();
+  expect((await count()) - count0).toBe(3);
+  const mean = ((await sum()) - sum0) / 3;
+  expect(mean).toBeGreaterThanOrEqual(1.5);
+  expect(mean).toBeLessThan(60);
+  // Measured by the alert role itself (removed above).
+  expect(typeof lag?.value).toBe("number");
+});

@@ -1,5 +1,5 @@
 import { encodeDeploymentOrder } from "../../src/domain/deployment-order.ts";
-import { metrics } from "../../src/metrics.ts";
+import { metrics, trackLag } from "../../src/metrics.ts";
 import { TOPICS, type Bus } from "../../src/ports/bus.ts";
 import type { ThresholdStore } from "../../src/ports/thresholds.ts";
 import type { Log, Running } from "../lifecycle.ts";
@@ -62,18 +62,19 @@ export async function startAlert(deps: { bus: Bus; thresholds: ThresholdStore; l
       settle();
     }
     metrics.alertsRaised.inc(orders.length);
+    // Raised now that they are published; a laptop clock ahead of ours counts as no delay.
+    const published = Date.now();
+    for (const o of orders) metrics.reportToOrder.observe(Math.max(0, published - o.reportedAt) / 1000);
     if (deadLetters.length > 0) {
       metrics.deadLetters.inc(deadLetters.length);
       log.warn(`alert: ${deadLetters.length} malformed message(s) sent to ${TOPICS.deadLetters}: ${deadLetters[0]!.reason}`);
     }
   });
-  const lagTimer = setInterval(() => {
-    consumer.lag().then((l) => metrics.consumerLag.set({ group: ALERT_GROUP }, l), () => {});
-  }, 2000);
+  const stopLag = trackLag(ALERT_GROUP, () => consumer.lag());
   return {
     name: "alert",
     async stop() {
-      clearInterval(lagTimer);
+      stopLag();
       await consumer.stop();
     },
   };

@@ -373,6 +373,7 @@ test("a run cut short by a warehouse restart fails, is recorded as failed once t
     engine: w.engine,
     query: (sql, params) => (down ? refused() : w.query(sql, params)),
     transaction: (fn) => (down ? refused() : w.transaction(fn)),
+    ping: () => (down ? refused() : w.ping()),
     close: async () => {},
   };
   const inner = new ArrowAnalyticsEngine({ lake, warehouse: restarting });

@@ -1,11 +1,11 @@
 import type { AnalyticsEngine } from "../../src/ports/analytics-engine.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import type { SqlRunner, Warehouse } from "../../src/ports/warehouse.ts";
-import { metrics } from "../../src/metrics.ts";
+import { metrics, trackLag } from "../../src/metrics.ts";
 import { silentLogger, type Logger } from "../../src/log.ts";
 import { CUMULATIVE_TABLES, PARTIAL_TABLES } from "./merge.ts";
 import { RunLog } from "./run-log.ts";
-import { runOnce, type RunContext, type RunKind, type RunSummary } from "./run.ts";
+import { backlog, runOnce, type RunContext, type RunKind, type RunSummary } from "./run.ts";
 import { Scheduler } from "./scheduler.ts";
 
 export { CELL_SIZE_SETTING } from "./merge.ts";
@@ -37,7 +37,12 @@ export interface AnalyzerDeps {
   /** Cron expression with seconds ("0 * * * * *" = every minute); null = on demand only. */
   schedule: string | null;
   log?: Logger;
+  /** How often the backlog (acu_consumer_lag{group="acu-analyzer"}) is measured; default 15 000 ms. */
+  backlogEveryMs?: number;
 }
+
+/** acu_consumer_lag's group label of the analyzer: records in lake files not counted yet. */
+export const ANALYZER_LAG_GROUP = "acu-analyzer";
 
 export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
   const { lake, warehouse, engine, cellSizeDeg, schedule } = deps;
@@ -63,10 +68,15 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
   const scheduler = new Scheduler<RunSummary>(schedule, () => execute("run"), log);
   if (schedule !== null) log.info(`analyzer: scheduled "${schedule}", engine ${engine.engine}, cell ${cellSizeDeg}°`);
 
+  const stopLag = trackLag(ANALYZER_LAG_GROUP, () => backlog(lake, warehouse), deps.backlogEveryMs ?? 15_000);
+
   return {
     runNow: () => scheduler.enqueue(() => execute("run")),
     rebuild: () => scheduler.enqueue(() => execute("rebuild")),
-    stop: () => scheduler.stop(),
+    stop: () => {
+      stopLag();
+      return scheduler.stop();
+    },
   };
 }
 

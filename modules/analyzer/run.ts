@@ -1,7 +1,7 @@
-import { LAKE_DIRS } from "../../src/domain/lake-layout.ts";
+import { LAKE_DIRS, parseLakePath } from "../../src/domain/lake-layout.ts";
 import type { AnalyticsEngine } from "../../src/ports/analytics-engine.ts";
 import type { Lake } from "../../src/ports/lake.ts";
-import type { Warehouse } from "../../src/ports/warehouse.ts";
+import type { SqlRunner, Warehouse } from "../../src/ports/warehouse.ts";
 import { checkCellSize, cleanupLeftovers, merge, type EngineTotals } from "./merge.ts";
 import type { RunLog } from "./run-log.ts";
 
@@ -86,15 +86,35 @@ const COUNTED_DIRS = [LAKE_DIRS.reports, LAKE_DIRS.incidents];
 
 /** The lake files a run reads: every one for a rebuild, else those not counted yet. */
 async function filesToCount(c: RunContext, what: RunKind): Promise<string[]> {
+  const listed = await countedDatasetFiles(c.lake);
+  return what === "rebuild" ? listed : uncounted(c.warehouse, listed);
+}
+
+/** Paths of the lake's files of the datasets the analyzer counts. */
+async function countedDatasetFiles(lake: Lake): Promise<string[]> {
   const listed: string[] = [];
-  for (const dir of COUNTED_DIRS) for (const f of await c.lake.list(`${dir}/`)) if (f.path.endsWith(".parquet")) listed.push(f.path);
-  if (what === "rebuild") return listed;
-  const fresh = await c.warehouse.query<{ path: string }>(
+  for (const dir of COUNTED_DIRS) for (const f of await lake.list(`${dir}/`)) if (f.path.endsWith(".parquet")) listed.push(f.path);
+  return listed;
+}
+
+/** Those of `listed` no run has counted yet, sorted. */
+async function uncounted(w: SqlRunner, listed: string[]): Promise<string[]> {
+  const fresh = await w.query<{ path: string }>(
     `SELECT u.path FROM unnest($1::text[]) AS u(path)
      WHERE NOT EXISTS (SELECT 1 FROM lake_files_counted c WHERE c.path = u.path)`,
     [listed],
   );
   return fresh.map((r) => r.path).sort(byCodeUnits);
+}
+
+/** Records in lake files not counted yet, by the offsets their names carry (a file: one contiguous run of offsets). */
+export async function backlog(lake: Lake, w: SqlRunner): Promise<number> {
+  let n = 0;
+  for (const path of await uncounted(w, await countedDatasetFiles(lake))) {
+    const f = parseLakePath(path);
+    if (f) n += f.lastOffset - f.firstOffset + 1;
+  }
+  return n;
 }
 
 function newRunId(): string {

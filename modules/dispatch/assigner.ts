@@ -1,4 +1,5 @@
 import { DispatchError } from "../../src/domain/dispatch-errors.ts";
+import { Rerun } from "../../src/rerun.ts";
 import { dueTimeouts, nextWake, planAssignments, type PlanOptions } from "../../src/domain/dispatch-plan.ts";
 import type { Incident, IncidentCommand } from "../../src/domain/incident.ts";
 import type { Versioned } from "../../src/ports/dispatch-store.ts";
@@ -26,9 +27,7 @@ export interface RoundResult {
  * and every `tickMs`. Any number of instances may run: they may waste a race, never double-assign.
  */
 export class Assigner {
-  private running = false;
-  private again = false;
-  private stopped = false;
+  private readonly runs: Rerun;
   private wake: ReturnType<typeof setTimeout> | null = null;
   private readonly tick: ReturnType<typeof setInterval>;
   private unlisten: () => void = () => {};
@@ -40,6 +39,10 @@ export class Assigner {
     private readonly o: AssignerOptions,
     private readonly log: Log,
   ) {
+    this.runs = new Rerun(
+      () => this.guardedRound(),
+      () => this.schedule(),
+    );
     this.tick = setInterval(() => this.kick(), o.tickMs);
     this.tick.unref?.();
   }
@@ -51,21 +54,14 @@ export class Assigner {
 
   /** Runs a round now, or right after the one under way. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.loop();
+    this.runs.kick();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.unlisten();
     clearInterval(this.tick);
     if (this.wake) clearTimeout(this.wake);
-    while (this.running) await Bun.sleep(5);
+    await this.runs.stop();
   }
 
   async round(): Promise<RoundResult> {
@@ -87,32 +83,24 @@ export class Assigner {
     return r;
   }
 
-  private async loop(): Promise<void> {
+  /** One round; true to plan again at once. */
+  private async guardedRound(): Promise<boolean> {
     try {
-      do {
-        this.again = false;
-        try {
-          const r = await this.round();
-          // A refused CAS was refreshed from the store: plan again with it, after a breath (the winner's change is arriving).
-          if (r.conflicts > 0) {
-            this.again = true;
-            await Bun.sleep(2);
-          }
-        } catch (e) {
-          this.log.warn(`dispatch assigner: round failed: ${(e as Error).message}`);
-          await Bun.sleep(200);
-          this.again = true;
-        }
-      } while (this.again && !this.stopped);
-    } finally {
-      this.running = false;
+      const r = await this.round();
+      // A refused CAS was refreshed from the store: plan again with it, after a breath (the winner's change is arriving).
+      if (r.conflicts === 0) return false;
+      await Bun.sleep(2);
+      return true;
+    } catch (e) {
+      this.log.warn(`dispatch assigner: round failed: ${(e as Error).message}`);
+      await Bun.sleep(200);
+      return true;
     }
-    this.schedule();
   }
 
   /** Wakes at the next deadline the plan holds (an acknowledgement due, a pass-over ending). */
   private schedule(): void {
-    if (this.stopped) return;
+    if (this.runs.isStopped) return;
     if (this.wake) clearTimeout(this.wake);
     const now = this.writer.now();
     const at = nextWake(this.view.activeIncidents().map((i) => i.value), now, this.o);

@@ -1,4 +1,7 @@
 import { encodeIncidentEvent } from "../../src/domain/incident-event.ts";
+import { Rerun } from "../../src/rerun.ts";
+import { backoffDelay, sleep } from "../../src/retry.ts";
+import { DISPATCH_BACKOFF } from "./writer.ts";
 import { TOPICS, type Bus } from "../../src/ports/bus.ts";
 import type { DispatchStore, OutboxEntry } from "../../src/ports/dispatch-store.ts";
 import type { Log } from "../lifecycle.ts";
@@ -25,9 +28,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = { takeoverMs: 2000, intervalM
  * back the later ones of its incident.
  */
 export class OutboxRelay {
-  private running = false;
-  private again = false;
-  private stopped = false;
+  private readonly runs = new Rerun(() => this.guardedRound());
   private failures = 0;
   private readonly timer: ReturnType<typeof setInterval>;
   private unlisten: () => void = () => {};
@@ -52,21 +53,14 @@ export class OutboxRelay {
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.loop();
+    this.runs.kick();
   }
 
   /** Stops, after publishing what this client committed. */
   async stop(): Promise<void> {
-    this.stopped = true;
     this.unlisten();
     clearInterval(this.timer);
-    while (this.running) await Bun.sleep(5);
+    await this.runs.stop();
     try {
       while ((await this.round()) > 0);
     } catch (e) {
@@ -98,20 +92,16 @@ export class OutboxRelay {
     return out;
   }
 
-  private async loop(): Promise<void> {
+  /** One batch; true when a full one went out (more are likely waiting) or it failed (try again after a wait). */
+  private async guardedRound(): Promise<boolean> {
     try {
-      do {
-        this.again = false;
-        try {
-          if ((await this.round()) >= this.o.batch) this.again = true;
-          this.failures = 0;
-        } catch (e) {
-          if (this.failures++ === 0) this.log.warn(`dispatch relay: cannot publish incident events (retrying): ${(e as Error).message}`);
-          await Bun.sleep(Math.min(5000, 100 * 2 ** Math.min(this.failures, 6)));
-        }
-      } while (this.again && !this.stopped);
-    } finally {
-      this.running = false;
+      const full = (await this.round()) >= this.o.batch;
+      this.failures = 0;
+      return full;
+    } catch (e) {
+      if (this.failures++ === 0) this.log.warn(`dispatch relay: cannot publish incident events (retrying): ${(e as Error).message}`);
+      await sleep(backoffDelay(DISPATCH_BACKOFF, this.failures));
+      return true;
     }
   }
 }

@@ -144,10 +144,14 @@ export class DispatchService {
     if (!Number.isInteger(limit) || limit < 1 || limit > INCIDENT_LIST_MAX) throw new DispatchInputError(`limit must be a whole number from 1 to ${INCIDENT_LIST_MAX}`);
     const states = o.states ?? INCIDENT_STATES;
     for (const s of states) if (!INCIDENT_STATES.includes(s)) throw new DispatchInputError(`state must be one of ${INCIDENT_STATES.join(", ")}`);
-    const active = this.view.activeIncidents().map((i) => i.value).filter((i) => states.includes(i.state));
+    const active = this.view.activeIncidents().filter((i) => states.includes(i.value.state));
     const closedStates = TERMINAL_STATES.filter((s) => states.includes(s));
     const closed = closedStates.length === 0 ? [] : await this.writer.run("list closed incidents", async () => ({ result: await this.store.listClosed(limit, closedStates) }));
-    return [...active, ...closed.map((c) => c.value)].sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : 1)).slice(0, limit);
+    // Newest change first: by the time of the change, then by the store's revision (changes within one millisecond).
+    return [...active, ...closed]
+      .sort((a, b) => b.value.updatedAt - a.value.updatedAt || b.revision - a.revision)
+      .slice(0, limit)
+      .map((i) => i.value);
   }
 
   /**

@@ -1,4 +1,6 @@
 import type { Incident } from "../../src/domain/incident.ts";
+import { backoffDelay, sleep } from "../../src/retry.ts";
+import { DISPATCH_BACKOFF } from "./writer.ts";
 import { isTerminal } from "../../src/domain/incident.ts";
 import type { Patrol } from "../../src/domain/patrol.ts";
 import type { DispatchChange, DispatchSnapshot, DispatchStore, DispatchWatch, Versioned } from "../../src/ports/dispatch-store.ts";
@@ -122,7 +124,7 @@ export class DispatchView {
           // At open, the caller learns at once that the store cannot be read; later, the view keeps trying.
           if (!this.started) throw e;
           this.log.warn(`dispatch view: cannot read the store (${(e as Error).message}); retrying`);
-          await Bun.sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+          await sleep(backoffDelay(DISPATCH_BACKOFF, attempt));
         }
       }
     })().finally(() => (this.syncing = null));

@@ -1,3 +1,4 @@
+import { backoffDelay, sleep, type Backoff } from "../../src/retry.ts";
 import {
   DispatchConflictError, DispatchError, DispatchForbiddenError, DispatchInputError, DispatchNotFoundError, DispatchUnavailableError,
 } from "../../src/domain/dispatch-errors.ts";
@@ -23,6 +24,11 @@ export interface Clock {
  * (an illegal transition, a busy patrol) is a typed error and ends it; so does contention beyond the
  * retries, or the store being unreachable (DispatchUnavailableError: the caller may try again).
  */
+/** A store that cannot be read or written: retried up to 5 s apart. */
+export const DISPATCH_BACKOFF: Backoff = { baseMs: 100, capMs: 5000 };
+/** A lost compare-and-set race: a few milliseconds, jittered, growing to 50 ms. */
+const CAS_BACKOFF: Backoff = { baseMs: 4, capMs: 50 };
+
 export class DispatchWriter {
   constructor(
     readonly store: DispatchStore,
@@ -41,7 +47,7 @@ export class DispatchWriter {
       if (!d.commit) return d.result;
       if (await this.commit(what, d.commit)) return d.result;
       // Someone else moved first: back off a little (jittered) so racing writers do not collide again in step.
-      await Bun.sleep(Math.random() * Math.min(50, 2 + attempt * 3));
+      await sleep(backoffDelay(CAS_BACKOFF, attempt + 1));
     }
     throw new DispatchUnavailableError(`cannot ${what}: the store refused ${this.attempts} attempts in a row (contention); try again`);
   }

@@ -1,6 +1,11 @@
 import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/deployment-order.ts";
-import { TOPICS, type Bus, type Consumer } from "../../src/ports/bus.ts";
+import { TOPICS, type Bus, type BusRecord } from "../../src/ports/bus.ts";
+import { TopicReader } from "../../src/ports/topic-reader.ts";
+import { trackLag } from "../../src/metrics.ts";
 import type { Log } from "../lifecycle.ts";
+
+/** acu_consumer_lag's group label of the feed (its bus group is one per process, random). */
+export const FEED_LAG_GROUP = "acu-http-feed";
 
 /** A deployment order as the feed delivers it, with its bus position. */
 export interface FeedItem {
@@ -19,56 +24,51 @@ export interface FeedItem {
 export class AlertFeed {
   private items: FeedItem[] = [];
   private readonly seen = new Set<string>();
-  private readonly next: number[];
   private readonly listeners = new Set<(item: FeedItem) => void>();
-  private consumer: Consumer | null = null;
-  private caughtUp = false;
+  private readonly reader: TopicReader;
+  private stopLag: (() => void) | null = null;
 
   constructor(
     private readonly bus: Bus,
     private readonly capacity: number,
     private readonly log: Log,
   ) {
-    this.next = new Array(bus.partitions(TOPICS.alerts)).fill(0);
+    const group = `acu-http-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+    this.reader = new TopicReader(bus, { topic: TOPICS.alerts, group, maxBatch: 5000 }, (r) => this.onRecord(r));
+  }
+
+  /** Next offset per partition of `alerts`, past everything read. */
+  private get next(): number[] {
+    return this.reader.next;
   }
 
   async start(): Promise<void> {
-    const end = await this.bus.endOffsets(TOPICS.alerts);
-    if (end.every((e) => e === 0)) this.caughtUp = true;
-    const group = `acu-http-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
-    const options = {
-      group,
-      topics: [TOPICS.alerts],
-      commit: "manual" as const,
-      start: "earliest" as const,
-      maxBatch: 5000,
-      // Transaction markers take offsets no record reports (Kafka): count them as read, or the feed would
-      // not be ready after a restart until a new order reached every partition.
-      onPosition: (_topic: string, partition: number, n: number) => {
-        if (n > this.next[partition]!) this.next[partition] = n;
-        if (!this.caughtUp && this.next.every((x, p) => x >= end[p]!)) this.caughtUp = true;
-      },
-    };
-    this.consumer = await this.bus.consume(options, async (batch) => {
-      for (const r of batch.records) {
-        this.next[r.partition] = r.offset + 1;
-        let order: DeploymentOrder;
-        try {
-          order = decodeDeploymentOrder(r.value);
-        } catch (e) {
-          this.log.warn(`feed: skipped malformed order at ${r.partition}@${r.offset}: ${(e as Error).message}`);
-          continue;
-        }
-        // Orders are keyed by alertId: a redelivered order is shown once.
-        if (this.seen.has(order.alertId)) continue;
-        this.push({ order, partition: r.partition, offset: r.offset, cursor: this.next.join(".") });
-      }
-      if (!this.caughtUp && this.next.every((n, p) => n >= end[p]!)) this.caughtUp = true;
-    });
+    await this.reader.start();
+    this.stopLag = trackLag(FEED_LAG_GROUP, () => this.lag());
   }
 
+  /** Orders on the bus the feed has not read yet. */
+  async lag(): Promise<number> {
+    const end = await this.bus.endOffsets(TOPICS.alerts);
+    return end.reduce((sum, e, p) => sum + Math.max(0, e - this.next[p]!), 0);
+  }
+
+  private onRecord(r: BusRecord): void {
+    let order: DeploymentOrder;
+    try {
+      order = decodeDeploymentOrder(r.value);
+    } catch (e) {
+      this.log.warn(`feed: skipped malformed order at ${r.partition}@${r.offset}: ${(e as Error).message}`);
+      return;
+    }
+    // Orders are keyed by alertId: a redelivered order is shown once.
+    if (this.seen.has(order.alertId)) return;
+    this.push({ order, partition: r.partition, offset: r.offset, cursor: this.next.join(".") });
+  }
+
+  /** Every order that was on `alerts` at start has been read (transaction markers counted as read). */
   get ready(): boolean {
-    return this.caughtUp;
+    return this.reader.isCaughtUp;
   }
 
   recent(limit: number, exerciseId?: string): DeploymentOrder[] {
@@ -108,7 +108,8 @@ export class AlertFeed {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.stop();
+    this.stopLag?.();
+    await this.reader.stop();
   }
 
   private push(item: FeedItem): void {

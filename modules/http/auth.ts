@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { allows, bearerToken, matchToken, protocolToken, tokenDigest, type Principal, type Scope, type TokenRecord } from "../../src/domain/token.ts";
+import { allows, bearerToken, matchToken, principalOf, protocolToken, tokenDigest, type Principal, type Scope, type TokenRecord } from "../../src/domain/token.ts";
 import type { TokenStore } from "../../src/ports/tokens.ts";
 import type { RouteMatch, RouteTable } from "./route-table.ts";
 
@@ -19,15 +19,17 @@ export interface StaticTokenSpec {
   id: string;
   scope: Scope;
   token: string;
+  /** For a `patrol` token (tests): the patrol it acts for. */
+  patrolId?: string;
 }
 
 export function authenticator(statics: StaticTokenSpec[], store: TokenStore | null): Authenticator {
   // Static tokens are held as digests too, and compared like stored ones: in constant time, no early exit.
-  const records: TokenRecord[] = statics.map((s) => ({ id: s.id, scope: s.scope, label: s.id, createdAt: "", digest: tokenDigest(s.token) }));
+  const records: TokenRecord[] = statics.map((s) => ({ id: s.id, scope: s.scope, label: s.id, createdAt: "", digest: tokenDigest(s.token), ...(s.patrolId ? { patrolId: s.patrolId } : {}) }));
   return {
     authenticate(token) {
       const r = matchToken(token, records);
-      if (r) return { id: r.id, scope: r.scope };
+      if (r) return principalOf(r);
       return store?.verify(token) ?? null;
     },
   };
@@ -38,7 +40,7 @@ export type AuthOutcome = { ok: true; principal: Principal | null } | { ok: fals
 /** The scope check for one request, shared by the HTTP routes and the WebSocket upgrade. */
 export function checkScope(auth: Authenticator, needed: Scope | null, token: string | null): AuthOutcome {
   if (needed === null) return { ok: true, principal: null };
-  const what = `this needs the ${needed} token${needed === "viewer" ? " (or the operator token)" : ""}`;
+  const what = `this needs the ${needed} token${needed === "viewer" || needed === "patrol" ? " (or the operator token)" : ""}`;
   if (token === null)
     return { ok: false, status: 401, body: { error: `${what}: Authorization: Bearer <token>`, scope: needed }, headers: { "WWW-Authenticate": `Bearer realm="acu", scope="${needed}"` } };
   const p = auth.authenticate(token);
@@ -54,6 +56,29 @@ export function checkScope(auth: Authenticator, needed: Scope | null, token: str
 }
 
 /**
+ * A patrol token on a route bound to the path's patrol (route-table.ts, PatrolBinding `path`) acts only
+ * for its own patrol; operators for any. Routes bound to an incident's holder are checked by the dispatch
+ * service, which reads the holder.
+ */
+export function checkPatrol(match: RouteMatch, p: Principal | null): AuthOutcome {
+  if (p?.scope !== "patrol" || match.def?.patrol !== "path") return { ok: true, principal: p };
+  const raw = match.params.patrolId ?? "";
+  let asked: string;
+  try {
+    asked = decodeURIComponent(raw);
+  } catch {
+    asked = raw;
+  }
+  if (asked === p.patrolId) return { ok: true, principal: p };
+  return { ok: false, status: 403, body: { error: `this token acts for patrol ${p.patrolId}, not ${asked}; this needs that patrol's token or the operator token`, scope: "patrol" }, headers: {} };
+}
+
+/** The patrol a request acts for on a `holder` route: a patrol token's own, null for an operator (any patrol). */
+export function actingPatrol(p: Principal | undefined): string | null {
+  return p?.scope === "patrol" ? (p.patrolId ?? null) : null;
+}
+
+/**
  * Middleware: every request passes the scope check its route declares (route-table.ts) before any route
  * sees it; default deny for what the table does not have. The match is kept for the access log.
  */
@@ -62,7 +87,8 @@ export function requireScopes(auth: Authenticator, table: RouteTable): Middlewar
     const route = table.match(c.req.method, c.req.path);
     c.set("route", route);
     const offered = route.def?.tokenInSubprotocol ? protocolToken(c.req.header("sec-websocket-protocol"))?.token : undefined;
-    const r = checkScope(auth, route.needed, bearerToken(c.req.header("authorization")) ?? offered ?? null);
+    const scoped = checkScope(auth, route.needed, bearerToken(c.req.header("authorization")) ?? offered ?? null);
+    const r = scoped.ok ? checkPatrol(route, scoped.principal) : scoped;
     if (!r.ok) return c.json(r.body, r.status, r.headers);
     if (r.principal) c.set("principal", r.principal);
     await next();

@@ -15,28 +15,46 @@ export interface RouteDef<R extends RouteConfig = RouteConfig> {
   scope: Scope | null;
   /** A JSON body, in the document; the handler checks it with readJson (any Content-Type is read as JSON). */
   body?: z.ZodType;
+  /** The body may be left out (it reads as `{}`). */
+  bodyOptional?: boolean;
   /** The token may come as the WebSocket subprotocol `acu.bearer.<token>` (browsers cannot set headers there). */
   tokenInSubprotocol?: boolean;
+  /** For the `patrol` scope, the patrol a patrol token may act for: see PatrolBinding. */
+  patrol?: PatrolBinding;
 }
 
-/** OpenAPI security of a scope: a viewer call also takes the operator token (alternatives are separate objects). */
+/**
+ * Which patrol a `patrol` token may act for on a route (operators act for any):
+ * - `path`: the patrol of the path's `{patrolId}`; checked with the scope, before the route runs (403);
+ * - `holder`: the patrol holding the path's incident; the route passes the token's patrol to the dispatch
+ *   service, which reads the holder and refuses another patrol (403) in the same read as the transition.
+ */
+export type PatrolBinding = "path" | "holder";
+
+/** OpenAPI security of a scope: a viewer call also takes the operator token, a patrol call too (alternatives are separate objects). */
 export function securityFor(scope: Scope | null): Array<Record<string, string[]>> {
   if (scope === null) return [];
-  return scope === "viewer" ? [{ viewer: [] }, { operator: [] }] : [{ [scope]: [] }];
+  return scope === "viewer" || scope === "patrol" ? [{ [scope]: [] }, { operator: [] }] : [{ [scope]: [] }];
 }
+
+const FORBIDDEN: Record<PatrolBinding, string> = {
+  path: "or the token of another patrol than the path's",
+  holder: "or the token of a patrol that does not hold the incident",
+};
 
 /** The Retry-After header of a 429 or 503: whole seconds. */
 export const retryAfter = z.object({ "Retry-After": z.string().regex(/^[0-9]+$/).meta({ description: "Whole seconds to wait before retrying" }) });
 
 /** The answers every protected route may give before its handler runs, or when an engine fails under it. */
-function deniedResponses(scope: Scope) {
+function deniedResponses(scope: Scope, patrol?: PatrolBinding) {
+  const forbidden = `A valid token of another scope${patrol ? `, ${FORBIDDEN[patrol]}` : ""}; needs the ${scope} scope${scope === "patrol" ? " or the operator's" : ""}`;
   return {
     401: {
       description: `No token, a malformed Authorization header, or an unknown or revoked token; needs the ${scope} scope`,
       headers: z.object({ "WWW-Authenticate": z.string().meta({ example: `Bearer realm="acu", scope="${scope}"` }) }),
       ...json(authErrorSchema),
     },
-    403: { description: `A valid token of another scope; needs the ${scope} scope`, ...json(authErrorSchema) },
+    403: { description: forbidden, ...json(authErrorSchema) },
     503: { description: "An engine behind this call cannot answer now; retry after Retry-After", headers: retryAfter, ...json(errorSchema) },
   } as const;
 }
@@ -46,15 +64,18 @@ const invalid = { 400: { description: "A parameter or the body is invalid; the e
 
 /**
  * A route definition: the scope's security and 401/403/503 answers added, and 400 when it takes
- * parameters or a body. Responses the route declares itself take precedence.
+ * parameters or a body. Responses the route declares itself take precedence. A `patrol` route says
+ * which patrol a patrol token may act for (`patrol`), and only a patrol route does.
  */
 export function defineRoute<const R extends Omit<RouteConfig, "security"> & { operationId: string }>(
   scope: Scope | null,
   route: R,
-  extra: { body?: z.ZodType; tokenInSubprotocol?: boolean } = {},
+  extra: { body?: z.ZodType; bodyOptional?: boolean; tokenInSubprotocol?: boolean; patrol?: PatrolBinding } = {},
 ): RouteDef<Defined<R>> {
+  if ((scope === "patrol") !== (extra.patrol !== undefined)) throw new Error(`${route.operationId}: a route of the patrol scope, and only one, names its patrol binding`);
+  if (extra.patrol === "path" && !route.path.includes("{patrolId}")) throw new Error(`${route.operationId}: bound to the path's patrol, but the path has no {patrolId}`);
   const validates = extra.body !== undefined || route.request?.query !== undefined || route.request?.params !== undefined;
-  const responses = { ...(scope ? deniedResponses(scope) : {}), ...(validates ? invalid : {}), ...route.responses };
+  const responses = { ...(scope ? deniedResponses(scope, extra.patrol) : {}), ...(validates ? invalid : {}), ...route.responses };
   const config = createRoute({ ...route, responses, security: securityFor(scope) });
   return { route: config as unknown as Defined<R>, scope, ...extra };
 }
@@ -74,7 +95,7 @@ export function routeGroup(): OpenAPIHono<AuthEnv> {
 /** The route as it appears in the OpenAPI document: its body, checked by the handler, declared too. */
 export function documentedRoute(def: RouteDef): RouteConfig {
   if (!def.body) return def.route;
-  return { ...def.route, request: { ...def.route.request, body: { required: true, ...json(def.body) } } };
+  return { ...def.route, request: { ...def.route.request, body: { required: !def.bodyOptional, ...json(def.body) } } };
 }
 
 /** Hono's path syntax of an OpenAPI path: `/api/thresholds/{exerciseId}` → `/api/thresholds/:exerciseId`. */
@@ -83,6 +104,8 @@ export const honoPath = (openApiPath: string) => openApiPath.replaceAll(/\{([^}]
 export interface RouteMatch {
   /** The definition for this method and path, or null. */
   def: RouteDef | null;
+  /** The path's parameters, as sent (percent-encoded), when `def` matched. */
+  params: Record<string, string>;
   /** Methods the table has for this path (empty: the path is unknown). */
   allow: string[];
   /** The scope this request needs: the route's; for another method on a known path, the scope its routes share; else by default deny. */
@@ -107,12 +130,13 @@ export class RouteTable {
 
   match(method: string, path: string): RouteMatch {
     const m = method === "HEAD" ? "GET" : method;
-    const def = this.byMethod.match(m, path)[0][0]?.[0] ?? null;
+    const [found] = this.byMethod.match(m, path)[0] as Array<[RouteDef, Record<string, string>]>;
+    const def = found?.[0] ?? null;
     const onPath = this.byPath.match(m, path)[0].map(([d]) => d);
     const allow = [...new Set(onPath.flatMap((d) => (d.route.method === "get" ? ["GET", "HEAD"] : [d.route.method.toUpperCase()])))];
-    if (def) return { def, allow, needed: def.scope };
+    if (def) return { def, params: found![1], allow, needed: def.scope };
     const scopes = new Set(onPath.map((d) => d.scope));
     const shared = scopes.size === 1 ? [...scopes][0]! : undefined;
-    return { def: null, allow, needed: shared !== undefined ? shared : m === "GET" ? "viewer" : "operator" };
+    return { def: null, params: {}, allow, needed: shared !== undefined ? shared : m === "GET" ? "viewer" : "operator" };
   }
 }

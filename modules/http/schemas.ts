@@ -60,12 +60,14 @@ export type BodyResult<T> = { ok: true; value: T } | { ok: false; res: ReturnTyp
 
 /**
  * A JSON request body checked against its schema. Read as JSON whatever its Content-Type (curl -d sends
- * form-urlencoded), as acu always has, so the route's own validator is not used for bodies.
+ * form-urlencoded), as acu always has, so the route's own validator is not used for bodies. With
+ * `optional`, no body at all (or only white space) reads as `{}`.
  */
-export async function readJson<T extends z.ZodType>(c: Context, schema: T): Promise<BodyResult<z.output<T>>> {
+export async function readJson<T extends z.ZodType>(c: Context, schema: T, o: { optional?: boolean } = {}): Promise<BodyResult<z.output<T>>> {
   let raw: unknown;
   try {
-    raw = JSON.parse(await c.req.text());
+    const text = await c.req.text();
+    raw = o.optional && text.trim() === "" ? {} : JSON.parse(text);
   } catch {
     return { ok: false, res: badRequest(c, "request body is not valid JSON") };
   }

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { SCOPES, allows } from "../../src/domain/token.ts";
 import { apiRoutes, opsRoutes } from "./api.ts";
 import { routeTable } from "./routes/table.ts";
-import { testApp } from "./testing.ts";
+import { TEST_PATROL, testApp } from "./testing.ts";
 import { FileThresholdStore } from "../../src/adapters/embedded/file-thresholds.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,13 +12,14 @@ import { EmbeddedLogBus } from "../../src/adapters/embedded/log-bus.ts";
 import { TOPICS } from "../../src/ports/bus.ts";
 
 /** The example path of a table route: every path parameter filled with a valid value. */
-const examplePath = (p: string) => p.replaceAll("{exerciseId}", "c00.ex00").replaceAll("{name}", "app.js");
+const examplePath = (p: string, patrolId = TEST_PATROL) =>
+  p.replaceAll("{exerciseId}", "c00.ex00").replaceAll("{name}", "app.js").replaceAll("{patrolId}", patrolId).replaceAll("{incidentId}", "inc-0");
 
 test("the scope matrix, read from the route table: every route × {no token, each scope}", async () => {
   const dir = mkdtempSync(join(tmpdir(), "acu-server-"));
   const bus = await EmbeddedLogBus.open(join(dir, "bus"), { [TOPICS.reports]: 1, [TOPICS.alerts]: 1, [TOPICS.deadLetters]: 1 });
   const thresholds = FileThresholdStore.open(join(dir, "t.json"), 50);
-  const dashboard = { html: "<p>", assets: { "app.js": { body: "", type: "text/javascript" } } };
+  const dashboard = { html: "<p>", patrolHtml: "<p>", assets: { "app.js": { body: "", type: "text/javascript" } } };
   const { call } = testApp((log) => [ingestRoutes({ bus, log }), apiRoutes({ thresholds, feed: null, analytics: null, dashboard, log }), opsRoutes({ ready: () => ({ ready: true, waitingFor: [] }) })]);
   const seen: string[] = [];
   try {
@@ -40,6 +41,40 @@ test("the scope matrix, read from the route table: every route × {no token, eac
     rmSync(dir, { recursive: true, force: true });
   }
   expect(seen.length).toBe(routeTable().defs.length * SCOPES.length);
+});
+
+test("a patrol token acts for its own patrol only on routes bound to the path's patrol: another's is 403 before the route; an operator acts for any", async () => {
+  const { call } = testApp(() => []);
+  const bound = routeTable().defs.filter((d) => d.patrol === "path");
+  expect(bound.map((d) => d.route.operationId).sort()).toEqual(["reportPatrolPosition", "streamPatrol"]);
+  for (const def of bound) {
+    const method = def.route.method.toUpperCase();
+    const other = await call(method, examplePath(def.route.path, "p-2"), { token: "patrol" });
+    const body = (await other.json()) as { error: string; scope: string };
+    expect({ op: def.route.operationId, status: other.status, scope: body.scope }).toEqual({ op: def.route.operationId, status: 403, scope: "patrol" });
+    expect(body.error).toContain(`acts for patrol ${TEST_PATROL}, not p-2`);
+    // Past the scope check (no group serves it here): 404, not 403.
+    for (const [token, patrolId] of [
+      ["patrol", TEST_PATROL],
+      ["operator", "p-2"],
+    ] as const)
+      expect({ op: def.route.operationId, token, status: (await call(method, examplePath(def.route.path, patrolId), { token })).status }).toEqual({
+        op: def.route.operationId,
+        token,
+        status: 404,
+      });
+    // Percent-encoding does not get around it.
+    expect((await call(method, examplePath(def.route.path, "p%2D2"), { token: "patrol" })).status).toBe(403);
+    expect((await call(method, examplePath(def.route.path, "p%2D1"), { token: "patrol" })).status).toBe(404);
+  }
+  // Holder-bound routes are the incident's steps; the patrol token reads nothing as a viewer.
+  expect(
+    routeTable()
+      .defs.filter((d) => d.patrol === "holder")
+      .map((d) => d.route.operationId)
+      .sort(),
+  ).toEqual(["acknowledgeIncident", "incidentArrived", "incidentEnRoute", "resolveIncident"]);
+  expect((await call("GET", "/api/incidents", { token: "patrol" })).status).toBe(403);
 });
 
 test("default deny: a path the table does not have needs a token (reads viewer, writes operator), then 404", async () => {

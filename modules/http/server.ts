@@ -1,19 +1,26 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
+import { metrics } from "../../src/metrics.ts";
+import type { DispatchService } from "../dispatch/index.ts";
 import type { Log, Running } from "../lifecycle.ts";
 import { accessLog } from "./access-log.ts";
 import type { AlertFeed } from "./alert-feed.ts";
-import { AlertStream, type StreamClient } from "./alert-stream.ts";
+import { AlertStream } from "./alert-stream.ts";
 import { requireScopes, type AuthEnv, type Authenticator } from "./auth.ts";
+import { DispatchStreams } from "./dispatch-streams.ts";
 import type { RouteTable } from "./route-table.ts";
 import { alertStreamRoutes } from "./routes/alerts.ts";
+import { incidentStreamRoutes } from "./routes/incidents.ts";
+import { patrolStreamRoutes } from "./routes/patrols.ts";
 import { routeTable } from "./routes/table.ts";
+import { StreamSockets, type SocketData } from "./stream-sockets.ts";
 
 /**
  * The HTTP app every request of the port goes through: the access log, security headers, the scope check
  * its route declares, then the route groups. In-process tests call it with `app.request()`.
  */
+// biome-ignore lint/suspicious/noExplicitAny: route groups differ in their Env (AuthEnv, BlankEnv) and Hono's types are invariant in it
 export function httpApp(deps: { routes: Hono<any>[]; auth: Authenticator; log: Log; table?: RouteTable }): Hono<AuthEnv> {
   const { log } = deps;
   const app = new OpenAPIHono<AuthEnv>();
@@ -55,35 +62,48 @@ export function httpApp(deps: { routes: Hono<any>[]; auth: Authenticator; log: L
 }
 
 /**
- * One HTTP port for every route the process serves (ingest, API, dashboard, probes) and the live alert
- * stream `GET /api/alerts/stream` (routes/alerts.ts), whose sockets AlertStream keeps.
+ * One HTTP port for every route the process serves (ingest, API, dashboard, probes) and the live streams:
+ * alerts (routes/alerts.ts), incidents and patrols' (routes/incidents.ts, patrols.ts), whose sockets
+ * StreamSockets keeps.
  */
 export function startHttpServer(deps: {
   port: number;
   hostname?: string;
+  // biome-ignore lint/suspicious/noExplicitAny: route groups differ in their Env (AuthEnv, BlankEnv) and Hono's types are invariant in it
   routes: Hono<any>[];
   feed: AlertFeed | null;
+  /** The dispatch service of the incident and patrol streams; null: they answer 404. */
+  dispatch?: DispatchService | null;
   log: Log;
   auth: Authenticator;
-  /** Concurrent alert-stream sockets per token. */
+  /** Concurrent stream sockets per token. */
   wsPerToken: number;
 }): Running & { port: number } {
-  const stream = deps.feed ? new AlertStream(deps.feed, deps.wsPerToken, deps.log) : null;
-  const app = httpApp({ routes: [...deps.routes, alertStreamRoutes(stream)], auth: deps.auth, log: deps.log });
-  const server = Bun.serve<StreamClient>({
+  const sockets = new StreamSockets(deps.wsPerToken, deps.log, streamGauge);
+  const alerts = deps.feed ? new AlertStream(deps.feed, sockets) : null;
+  const dispatch = deps.dispatch ? new DispatchStreams(deps.dispatch, sockets) : null;
+  // The streams first: `/api/incidents/stream` is also a `/api/incidents/{incidentId}`.
+  const streams = [alertStreamRoutes(alerts), incidentStreamRoutes(dispatch), patrolStreamRoutes(dispatch)];
+  const app = httpApp({ routes: [...streams, ...deps.routes], auth: deps.auth, log: deps.log });
+  const server = Bun.serve<SocketData>({
     port: deps.port,
     hostname: deps.hostname ?? "127.0.0.1",
     idleTimeout: 30,
     fetch: (req, srv) => app.fetch(req, srv),
-    websocket: stream?.websocket ?? { message() {} },
+    websocket: sockets.websocket,
   });
   return {
     name: "http",
     port: server.port!,
     async stop() {
       // Stop accepting; let in-flight requests finish.
-      stream?.closeAll();
+      sockets.closeAll();
       await server.stop(false);
     },
   };
+}
+
+function streamGauge(stream: string, open: number): void {
+  if (stream === "alert") metrics.wsClients.set(open);
+  else metrics.dispatchStreamClients.set({ stream }, open);
 }

@@ -81,6 +81,20 @@ describe("runSignal", () => {
     expect(lines.filter((l) => l.includes("bad batch"))).toHaveLength(1);
   });
 
+  test("a refused token (401/403) stops the whole run at once, with the server's message", async () => {
+    for (const status of [401, 403]) {
+      const ingest = startIngest(() => new Response(JSON.stringify({ error: `this needs an ingest token (${status})` }), { status }));
+      const lines: string[] = [];
+      // Unbounded: only the refusal can end it.
+      const result = await runSignal({ target: ingest.target, rate: 1000, count: 0, batchSize: 10, concurrency: 4 }, quietLog(lines));
+      expect(result.refused).toEqual({ status, message: `this needs an ingest token (${status})` });
+      expect(result.sent).toBe(0);
+      // The workers stop on the first answer: at most one request each was under way.
+      expect(ingest.requests.length).toBeLessThanOrEqual(4);
+      expect(lines.filter((l) => l.includes("token was refused"))).toHaveLength(1);
+    }
+  });
+
   test("network errors are retried with backoff, then the batch is given up", async () => {
     const ingest = startIngest(() => accepted());
     servers.pop()!.stop(true);

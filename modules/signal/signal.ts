@@ -1,4 +1,5 @@
 import { MAX_REPORTS_PER_REQUEST } from "../../src/domain/report.ts";
+import { backoffDelay, sleep } from "../../src/retry.ts";
 import { createReportGenerator, type GeneratedReport } from "./generator.ts";
 
 export interface SignalOptions {
@@ -16,7 +17,7 @@ export interface SignalOptions {
   signal?: AbortSignal;
   /** Called with every batch the service acknowledged with 202. */
   onAccepted?: (reports: GeneratedReport[]) => void;
-  /** First network-error retry delay in ms; doubles on each try. */
+  /** Bound of the first network-error retry delay in ms (the wait is drawn below it); doubles on each try. */
   backoffMs?: number;
 }
 
@@ -30,6 +31,8 @@ export interface SignalResult {
   elapsedMs: number;
   /** sent per second of elapsed time. */
   achievedRate: number;
+  /** Set when the service refused the token (401/403): the run stopped at once. */
+  refused?: { status: number; message: string };
 }
 
 export type SignalLog = (line: string) => void;
@@ -46,7 +49,7 @@ const MAX_LAG_MS = 1_000;
 const BATCHES_PER_SECOND = 10;
 
 export async function runSignal(options: SignalOptions, log: SignalLog = console.log): Promise<SignalResult> {
-  const { rate, count, signal, onAccepted } = options;
+  const { rate, count, onAccepted } = options;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const backoffMs = options.backoffMs ?? 100;
@@ -61,7 +64,10 @@ export async function runSignal(options: SignalOptions, log: SignalLog = console
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const generator = createReportGenerator({ seed: options.seed ?? Date.now() });
   const chunk = Math.max(1, Math.min(batchSize, Math.ceil(rate / BATCHES_PER_SECOND)));
-  const stats = { sent: 0, rejected: 0, retries: 0 };
+  const stats: Omit<SignalResult, "elapsedMs" | "achievedRate"> = { sent: 0, rejected: 0, retries: 0 };
+  // A refused token stops every worker: no later batch could be accepted.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const logged = new Set<string>();
   const logOnce = (key: string, line: string) => {
     if (logged.has(key)) return;
@@ -103,7 +109,7 @@ export async function runSignal(options: SignalOptions, log: SignalLog = console
           return;
         }
         stats.retries++;
-        await sleep(Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (networkFailures - 1)), signal);
+        await sleep(backoffDelay({ baseMs: backoffMs, capMs: MAX_BACKOFF_MS }, networkFailures), signal);
         continue;
       }
       if (res.status === 202) {
@@ -120,6 +126,14 @@ export async function runSignal(options: SignalOptions, log: SignalLog = console
       }
       const text = await res.text().catch(() => "");
       stats.rejected += reports.length;
+      if (res.status === 401 || res.status === 403) {
+        if (!stats.refused) {
+          stats.refused = { status: res.status, message: serverMessage(text) };
+          log(`signal: HTTP ${res.status}, the token was refused: ${stats.refused.message}; stopping`);
+        }
+        stop.abort();
+        return;
+      }
       logOnce(`status ${res.status}`, `signal: HTTP ${res.status} rejected a batch: ${text.slice(0, 500)}`);
       return;
     }
@@ -164,18 +178,13 @@ export function retryAfterMs(header: string | null, now = Date.now()): number {
   return Number.isNaN(at) ? 1000 : Math.max(0, at - now);
 }
 
-/** Resolves after ms, or at once when the signal aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+/** The `error` of a JSON answer, else the text itself (cut short). */
+function serverMessage(text: string): string {
+  try {
+    const e = (JSON.parse(text) as { error?: unknown }).error;
+    if (typeof e === "string") return e;
+  } catch {}
+  return text.slice(0, 500);
 }
 
 const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -29,9 +29,16 @@ export class SinkPartitions {
       const key = partitionKey(p.topic, p.partition);
       const done = Math.max(written.get(key) ?? -1, this.published.get(key) ?? -1);
       const from = done >= 0 && done + 1 > p.committed ? done + 1 : p.committed;
-      if (from > p.committed) seeks.push({ topic: p.topic, partition: p.partition, offset: from });
       // Records fetched before the seek takes effect are dropped by offset.
-      this.buffers.set(key, new PartitionBuffer(p.topic, p.partition, from));
+      const b = new PartitionBuffer(p.topic, p.partition, from);
+      if (from > p.committed) {
+        seeks.push({ topic: p.topic, partition: p.partition, offset: from });
+        // The lake holds the range: its commit, refused or never made by the partition's last owner (this
+        // member's predecessor when the bus replaced it), is this owner's to make (by the next flush), not
+        // left until the partition's next file.
+        b.uncommitted = from;
+      }
+      this.buffers.set(key, b);
     }
     if (seeks.length > 0) this.log.info(`sink: resuming ${seeks.length} partition(s) after offsets already in the lake`);
     return seeks;

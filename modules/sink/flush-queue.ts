@@ -15,6 +15,7 @@ import type { PartitionBuffer } from "./partition-buffer.ts";
 export class FlushQueue {
   private readonly queue = new SerialQueue();
   private consumer: Consumer | null = null;
+  private ticking = false;
 
   constructor(
     private readonly partitions: SinkPartitions,
@@ -40,6 +41,20 @@ export class FlushQueue {
       const failed = (await Promise.allSettled(writes)).find((r) => r.status === "rejected");
       if (failed) throw failed.reason;
     });
+  }
+
+  /**
+   * A timer's flush, skipped while the previous tick's is still queued or running. Queued on every tick,
+   * slow flushes (commits refused for seconds each, a DataNode away) piled up without bound, and a size
+   * flush (its batch handler holding kafkajs's fetch loop, and with it the heartbeats) or an assignment
+   * waited behind them all.
+   */
+  tick(due: (b: PartitionBuffer) => boolean): void {
+    if (this.ticking) return;
+    this.ticking = true;
+    this.flush(due)
+      .catch((e) => this.log.warn(`sink: flush failed, will retry: ${(e as Error).message}`))
+      .finally(() => (this.ticking = false));
   }
 
   /**

@@ -11,6 +11,7 @@ import { encodeReport, type Report } from "../../src/domain/report.ts";
 import { encodeIncidentEvent, type IncidentEvent } from "../../src/domain/incident-event.ts";
 import { decodeParquet, encodeIncidentEvents, encodeReports, lakeIncidentEvent } from "../../src/formats/parquet.ts";
 import { incidentHistories } from "../../tests/support/incident-fixture.ts";
+import { staleGroupCoordinator } from "../../tests/support/kafka-faults.ts";
 import { partitionFor, TOPICS } from "../../src/ports/bus.ts";
 import { startSink } from "./sink.ts";
 
@@ -287,6 +288,42 @@ describe.skipIf(!BROKERS)("on Kafka", () => {
       expect(await probe.lag()).toBe(0);
       await probe.stop();
     } finally {
+      await bus.close();
+    }
+  }, 120_000);
+
+  test("commits refused by a broker that no longer coordinates the sink's group: the member is replaced, every report lands once, every offset committed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "acu-sink-kafka-"));
+    dirs.push(dir);
+    const namespace = `acu-sink-coordinator-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 6)}.`;
+    const partitions = { [TOPICS.reports]: 2, [TOPICS.alerts]: 2, [TOPICS.incidentEvents]: 2 };
+    const lines: string[] = [];
+    const bus = await KafkaBus.open({ brokers: BROKERS.split(","), partitions, namespace, log: lineLogger((l) => lines.push(l)) });
+    const stale = staleGroupCoordinator(bus.name("acu-sink"));
+    try {
+      const lake = new LocalLake(join(dir, "lake"));
+      await bus.publish(TOPICS.reports, Array.from({ length: 600 }, (_, i) => ({ key: `s${i % 50}`, value: encodeReport(report(i)) })));
+      const sink = await startSink({ bus, lake, log: lineLogger((l) => lines.push(l)), options: { flushAgeMs: 200, flushRecords: 10_000 } });
+      await until(async () => (await lakeRows(lake)).length >= 600 && lines.some((l) => l.includes("consumer replaced")), 60_000);
+      // More reports after the replacement, all on one partition (one key): the new member writes and commits
+      // them; the other partition gets no new file, and its offsets are committed from the lake.
+      await bus.publish(TOPICS.reports, Array.from({ length: 400 }, (_, i) => ({ key: "s0", value: encodeReport(report(600 + i)) })));
+      await until(async () => (await lakeRows(lake)).length >= 1000, 60_000);
+      await Bun.sleep(1000);
+      await sink.stop();
+      const rows = await lakeRows(lake);
+      expect(rows.length).toBe(1000);
+      expect(new Set(rows.map((r) => r.reportId)).size).toBe(1000);
+      expect(new Set(rows.map((r) => `${r.partition}:${r.offset}`)).size).toBe(1000);
+      expect(stale.refused()).toBeGreaterThan(0);
+      expect(lines.some((l) => l.includes("consumer stopped (the group coordinator moved); replacing it"))).toBe(true);
+      stale.restore();
+      // The files published before the replacement are committed too (by the new member, from the lake).
+      const probe = await bus.consume({ group: "acu-sink", topics: [TOPICS.reports], commit: "manual" }, async () => {});
+      expect(await probe.lag()).toBe(0);
+      await probe.stop();
+    } finally {
+      stale.restore();
       await bus.close();
     }
   }, 120_000);

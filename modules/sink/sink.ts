@@ -1,4 +1,4 @@
-import { metrics } from "../../src/metrics.ts";
+import { trackLag } from "../../src/metrics.ts";
 import type { Bus, RecordBatch } from "../../src/ports/bus.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import type { Log, Running } from "../lifecycle.ts";
@@ -62,18 +62,16 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
 
   const timer = setInterval(() => {
     const now = Date.now();
-    flushes.flush((b) => now - b.firstAt >= options.flushAgeMs).catch((e) => log.warn(`sink: flush failed, will retry: ${(e as Error).message}`));
+    flushes.tick((b) => now - b.firstAt >= options.flushAgeMs);
   }, Math.max(50, Math.min(1000, options.flushAgeMs / 4)));
 
-  const lagTimer = setInterval(() => {
-    consumer.lag().then((l) => metrics.consumerLag.set({ group: SINK_GROUP }, l), () => {});
-  }, 2000);
+  const stopLag = trackLag(SINK_GROUP, () => consumer.lag());
 
   return {
     name: "sink",
     async stop() {
       clearInterval(timer);
-      clearInterval(lagTimer);
+      stopLag();
       await consumer.stop(); // onRevoke flushes and commits what is buffered
     },
   };

@@ -22,11 +22,15 @@ export interface Patrol {
 
 export const PATROL_NAME_MAX = 100;
 
+/** Bounds as zod's own checks (not refinements), so the OpenAPI document made from these schemas states them too. */
 const coordinate = (what: string, min: number, max: number) =>
   z
-    .number({ error: `${what} must be a number` })
-    .refine(Number.isFinite, `${what} must be finite`)
-    .refine((v) => v >= min && v <= max, `${what} must be between ${min} and ${max}`);
+    .number({ error: (i) => (typeof i.input === "number" ? `${what} must be finite` : `${what} must be a number`) })
+    .min(min, `${what} must be between ${min} and ${max}`)
+    .max(max, `${what} must be between ${min} and ${max}`);
+
+/** Length in code points, as JSON Schema counts (a name of emoji is not cut at half its limit). */
+const codePoints = (s: string) => [...s].length;
 
 export const patrolIdSchema = z
   .string({ error: "patrolId must be a string" })
@@ -42,9 +46,11 @@ export type PositionInput = z.infer<typeof positionSchema>;
 export const patrolRegistrationSchema = positionSchema.extend({
   name: z
     .string({ error: "name must be a string" })
-    .trim()
     .min(1, "name must not be empty")
-    .max(PATROL_NAME_MAX, `name must be at most ${PATROL_NAME_MAX} characters`),
+    .regex(/\S/, "name must not be blank")
+    .refine((s) => s.length <= PATROL_NAME_MAX || codePoints(s) <= PATROL_NAME_MAX, `name must be at most ${PATROL_NAME_MAX} characters`)
+    // The refinement is invisible to JSON Schema: say it there too.
+    .meta({ maxLength: PATROL_NAME_MAX }),
 });
 export type PatrolRegistration = z.infer<typeof patrolRegistrationSchema>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CITIES, DEFAULT_REGION_RADIUS_KM, distanceKm, REGIONS, regionOf, UNKNOWN_REGION } from "./regions.ts";
+import { CITIES, DEFAULT_REGION_RADIUS_KM, distanceKm, nearestCity, placeOf, REGIONS, regionOf, UNKNOWN_REGION } from "./regions.ts";
 
 /** Point reached by travelling km along a bearing (degrees) on the sphere. */
 function destination(lat: number, lon: number, km: number, bearingDeg: number): [number, number] {
@@ -98,5 +98,23 @@ describe("regionOf", () => {
     const ms = performance.now() - t0;
     console.log(`regionOf: 1,000,000 lookups in ${ms.toFixed(0)} ms (${Math.round(1e6 / (ms / 1000)).toLocaleString("en")}/s), ${known} resolved`);
     expect(known).toBeGreaterThan(0);
+  });
+});
+
+describe("placeOf", () => {
+  test("the nearest catalogue city's name, by the same rule as the region", () => {
+    expect(placeOf(45.764, 4.8357)).toBe("Lyon");
+    expect(placeOf(48.8566, 2.3522)).toBe("Paris");
+    expect(placeOf(40.7128, -74.006)).toBe(UNKNOWN_REGION);
+    expect(placeOf(Number.NaN, 2)).toBe(UNKNOWN_REGION);
+    let seed = 11;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let n = 0; n < 2000; n++) {
+      const lat = 41 + rand() * 10, lon = -5 + rand() * 14;
+      const city = nearestCity(lat, lon);
+      expect(placeOf(lat, lon)).toBe(city?.name ?? UNKNOWN_REGION);
+      expect(regionOf(lat, lon)).toBe(city?.region ?? UNKNOWN_REGION);
+      if (city) expect(distanceKm(lat, lon, city.latitude, city.longitude)).toBeCloseTo(nearestKm(lat, lon), 9);
+    }
   });
 });

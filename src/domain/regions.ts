@@ -347,9 +347,22 @@ const GRID_MAX_KM = 500;
 
 /** Region of the nearest catalogue city within maxKm of the point, else UNKNOWN_REGION. */
 export function regionOf(latitude: number, longitude: number, maxKm: number = DEFAULT_REGION_RADIUS_KM): string {
-  if (!Number.isFinite(latitude) || !Number.isFinite(longitude) || !(maxKm >= 0)) return UNKNOWN_REGION;
+  return nearestCity(latitude, longitude, maxKm)?.region ?? UNKNOWN_REGION;
+}
+
+/** The nearest catalogue city within maxKm of the point, or null. */
+export function nearestCity(latitude: number, longitude: number, maxKm: number = DEFAULT_REGION_RADIUS_KM): City | null {
+  if (!Number.isFinite(latitude) || !Number.isFinite(longitude) || !(maxKm >= 0)) return null;
   const i = maxKm > GRID_MAX_KM ? nearestByScan(latitude, longitude, maxKm) : nearestByGrid(latitude, longitude, maxKm);
-  return i < 0 ? UNKNOWN_REGION : CITIES[i]!.region;
+  return i < 0 ? null : CITIES[i]!;
+}
+
+/**
+ * The place name shown for a point (an incident's student): the nearest catalogue city by the same rule
+ * as its region (within maxKm), else UNKNOWN_REGION.
+ */
+export function placeOf(latitude: number, longitude: number, maxKm: number = DEFAULT_REGION_RADIUS_KM): string {
+  return nearestCity(latitude, longitude, maxKm)?.name ?? UNKNOWN_REGION;
 }
 
 function nearestByGrid(lat: number, lon: number, maxKm: number): number {

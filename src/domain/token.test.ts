@@ -10,14 +10,34 @@ import {
   newTokenSecret,
   parseTokenRecord,
   protocolToken,
+  principalOf,
   SCOPES,
+  tokenBinding,
   tokenDigest,
   type TokenRecord,
 } from "./token.ts";
 
-test("scopes: each allows itself; operator also allows viewer; nothing else crosses", () => {
+test("scopes: each allows itself; operator also allows viewer and patrol; nothing else crosses", () => {
   const table = Object.fromEntries(SCOPES.map((h) => [h, SCOPES.filter((n) => allows(h, n))]));
-  expect(table).toEqual({ ingest: ["ingest"], operator: ["operator", "viewer"], viewer: ["viewer"] });
+  expect(table).toEqual({ ingest: ["ingest"], operator: ["operator", "viewer", "patrol"], viewer: ["viewer"], patrol: ["patrol"] });
+});
+
+test("a patrol token is bound to one valid patrol id; no other scope takes one", () => {
+  expect(tokenBinding("patrol", "p-07")).toEqual({ ok: true, patrolId: "p-07" });
+  expect(tokenBinding("viewer", undefined)).toEqual({ ok: true, patrolId: undefined });
+  for (const [scope, id, message] of [
+    ["patrol", undefined, "needs the patrol"],
+    ["patrol", "P1", "not a patrol id"],
+    ["patrol", "a".repeat(33), "not a patrol id"],
+    ["patrol", 7, "needs the patrol"],
+    ["operator", "p1", "only a patrol token"],
+  ] as const) {
+    const b = tokenBinding(scope, id);
+    expect({ scope, id, ok: b.ok, message: b.ok ? "" : b.message }).toEqual({ scope, id, ok: false, message: expect.stringContaining(message) });
+  }
+  const rec: TokenRecord = { id: "tok_p", scope: "patrol", label: "", createdAt: "", digest: tokenDigest("x"), patrolId: "p1" };
+  expect(principalOf(rec)).toEqual({ id: "tok_p", scope: "patrol", patrolId: "p1" });
+  expect(Object.keys(principalOf({ ...rec, scope: "viewer", patrolId: undefined }))).toEqual(["id", "scope"]);
 });
 
 test("a new token is acu_<scope>_ + 256 random bits in base64url, never repeated", () => {
@@ -29,7 +49,7 @@ test("a new token is acu_<scope>_ + 256 random bits in base64url, never repeated
       expect(Buffer.from(t.slice(`acu_${scope}_`.length), "base64url").length).toBe(32);
       seen.add(t);
     }
-  expect(seen.size).toBe(600);
+  expect(seen.size).toBe(200 * SCOPES.length);
   expect(newTokenId()).toMatch(/^tok_[A-Za-z0-9_-]{12}$/);
 });
 
@@ -80,4 +100,9 @@ test("records from a store are validated", () => {
   expect(parseTokenRecord({ ...ok, digest: "plain-token" })).toBeNull();
   expect(parseTokenRecord({ ...ok, id: "a b" })).toBeNull();
   expect(parseTokenRecord(null)).toBeNull();
+  // The binding is part of the record: a patrol token without its patrol, or another scope with one, is refused.
+  expect(parseTokenRecord({ ...ok, scope: "patrol", patrolId: "p-1" })).toEqual({ ...ok, scope: "patrol", patrolId: "p-1" } as TokenRecord);
+  expect(parseTokenRecord({ ...ok, scope: "patrol" })).toBeNull();
+  expect(parseTokenRecord({ ...ok, scope: "patrol", patrolId: "P 1" })).toBeNull();
+  expect(parseTokenRecord({ ...ok, patrolId: "p-1" })).toBeNull();
 });

@@ -1,16 +1,21 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { PATROL_ID_PATTERN } from "./incident-event.ts";
 
 /**
  * Bearer tokens and their scopes. A token is a high-entropy random secret; acu keeps only its SHA-256
  * digest, so a copy of the token store (a file, an etcd snapshot) lets no one call the API.
  */
-export const SCOPES = ["ingest", "operator", "viewer"] as const;
+export const SCOPES = ["ingest", "operator", "viewer", "patrol"] as const;
 export type Scope = (typeof SCOPES)[number];
+/** Scopes a token holds on its own; a `patrol` token is also bound to one patrol. */
+export const UNBOUND_SCOPES = ["ingest", "operator", "viewer"] as const satisfies readonly Scope[];
 
-/** Who a request is: the token's id (never the secret) and its scope. */
+/** Who a request is: the token's id (never the secret), its scope, and for a patrol token its patrol. */
 export interface Principal {
   id: string;
   scope: Scope;
+  /** Only on `patrol` tokens: the one patrol it may act for. */
+  patrolId?: string;
 }
 
 export function isScope(raw: unknown): raw is Scope {
@@ -19,11 +24,24 @@ export function isScope(raw: unknown): raw is Scope {
 
 /**
  * Whether a token of scope `held` may call an endpoint that needs `needed`. An operator may also do what a
- * viewer does (the dashboard needs one token for both); ingest is separate both ways, so a laptop's token
- * reads nothing and an operator's token does not feed reports.
+ * viewer does (the dashboard needs one token for both) and act for any patrol; ingest is separate both
+ * ways, so a laptop's token reads nothing and an operator's token does not feed reports. A patrol token
+ * does only its patrol's steps (which patrol is checked by the route, see modules/http/route-table.ts).
  */
 export function allows(held: Scope, needed: Scope): boolean {
-  return held === needed || (held === "operator" && needed === "viewer");
+  return held === needed || (held === "operator" && (needed === "viewer" || needed === "patrol"));
+}
+
+/**
+ * The patrol a token of this scope is bound to: required (a valid patrol id) for `patrol`, refused for
+ * every other scope. One rule for the CLI, the stores and the records read back.
+ */
+export function tokenBinding(scope: Scope, patrolId: unknown): { ok: true; patrolId: string | undefined } | { ok: false; message: string } {
+  if (scope !== "patrol")
+    return patrolId === undefined || patrolId === null ? { ok: true, patrolId: undefined } : { ok: false, message: `only a patrol token is bound to a patrol, not a ${scope} token` };
+  if (typeof patrolId !== "string") return { ok: false, message: "a patrol token needs the patrol it acts for (--patrol ID)" };
+  if (!PATROL_ID_PATTERN.test(patrolId)) return { ok: false, message: `"${patrolId}" is not a patrol id: 1 to 32 characters among a-z, 0-9 and '-'` };
+  return { ok: true, patrolId };
 }
 
 /** 32 random bytes (256 bits) from the OS CSPRNG. */
@@ -71,6 +89,21 @@ export interface TokenRecord {
   label: string;
   createdAt: string;
   digest: string;
+  /** Only on `patrol` tokens. */
+  patrolId?: string;
+}
+
+/** Who a request made with this record's token is. */
+export function principalOf(r: TokenRecord): Principal {
+  return r.patrolId === undefined ? { id: r.id, scope: r.scope } : { id: r.id, scope: r.scope, patrolId: r.patrolId };
+}
+
+/** A new record for a token of that scope (and patrol); throws when the binding is wrong (see tokenBinding). */
+export function newTokenRecord(scope: Scope, label: string, patrolId: string | undefined, token: string): TokenRecord {
+  const b = tokenBinding(scope, patrolId);
+  if (!b.ok) throw new Error(b.message);
+  const rec: TokenRecord = { id: newTokenId(), scope, label, createdAt: new Date().toISOString(), digest: tokenDigest(token) };
+  return b.patrolId === undefined ? rec : { ...rec, patrolId: b.patrolId };
 }
 
 /**
@@ -112,7 +145,11 @@ export function parseTokenRecord(raw: unknown): TokenRecord | null {
   if (typeof r.id !== "string" || !TOKEN_ID_PATTERN.test(r.id)) return null;
   if (!isScope(r.scope)) return null;
   if (typeof r.digest !== "string" || !/^[0-9a-f]{64}$/.test(r.digest)) return null;
-  return { id: r.id, scope: r.scope, label: typeof r.label === "string" ? r.label : "", createdAt: typeof r.createdAt === "string" ? r.createdAt : "", digest: r.digest };
+  // A patrol token without a valid patrol (or another scope with one) would open more or less than it says.
+  const b = tokenBinding(r.scope, r.patrolId);
+  if (!b.ok) return null;
+  const rec: TokenRecord = { id: r.id, scope: r.scope, label: typeof r.label === "string" ? r.label : "", createdAt: typeof r.createdAt === "string" ? r.createdAt : "", digest: r.digest };
+  return b.patrolId === undefined ? rec : { ...rec, patrolId: b.patrolId };
 }
 
 /** A label as given on the command line: short, printable, one line. */

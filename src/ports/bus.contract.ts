@@ -1,5 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import type { Bus, BusRecord } from "./bus.ts";
+import { readToEnd, TopicReader } from "./topic-reader.ts";
 
 /**
  * The behaviour every Bus adapter must have. `open` returns a bus over the same storage each time (so a
@@ -218,5 +219,56 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
     await Promise.race([reached, Bun.sleep(20_000)]);
     await reader.stop();
     expect(next.map((n, p) => n >= end[p]!)).toEqual(end.map(() => true));
+  });
+
+  test(`${name}: ping resolves while the bus is open, and rejects once it is closed`, async () => {
+    const bus = await open();
+    await bus.ping();
+    await bus.ping();
+    await bus.close();
+    await expect(bus.ping()).rejects.toThrow();
+  });
+
+  test(`${name}: readToEnd reads from its start offsets to the end offsets at the call, then stops; a TopicReader goes on`, async () => {
+    const bus = await fresh();
+    const tag = `reader-${Date.now()}`;
+    await bus.publish(topic, [{ key: "r1", value: "in" }, { key: "r2", value: "in" }, { key: "r3", value: "in" }]);
+    // Written in transactions (on Kafka each partition then ends with a marker that holds no record).
+    let resolve!: () => void;
+    const written = new Promise<void>((r) => (resolve = r));
+    let copies = 0;
+    const w = await bus.consume({ group: group(), topics: [topic], commit: "manual" }, async (batch, consumer) => {
+      await consumer.commitWith([{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `${tag}-${r.partition}-${r.offset}` })) }], [
+        { topic, partition: batch.partition, offset: batch.records[batch.records.length - 1]!.offset + 1 },
+      ]);
+      copies += batch.records.length;
+      if (copies >= 3) resolve();
+    });
+    await Promise.race([written, Bun.sleep(20_000)]);
+    await w.stop();
+    const end = await bus.endOffsets(outTopic);
+    const read: BusRecord[] = [];
+    await readToEnd(bus, { topic: outTopic, group: group() }, (r) => read.push(r));
+    expect(read.filter((r) => dec.decode(r.value).startsWith(tag)).length).toBeGreaterThanOrEqual(3);
+    for (const r of read) expect(r.offset).toBeLessThan(end[r.partition]!);
+    // From given offsets: nothing before them is handed; from the end, nothing at all.
+    const from = end.map((e) => Math.max(0, e - 2));
+    const tail: BusRecord[] = [];
+    await readToEnd(bus, { topic: outTopic, group: group(), from: () => from }, (r) => tail.push(r));
+    for (const r of tail) expect(r.offset).toBeGreaterThanOrEqual(from[r.partition]!);
+    const none: BusRecord[] = [];
+    await readToEnd(bus, { topic: outTopic, group: group(), from: (e) => [...e] }, (r) => none.push(r));
+    expect(none).toEqual([]);
+    // A reader that follows: caught up at the same end, then handed what comes after it.
+    const later: string[] = [];
+    const reader = new TopicReader(bus, { topic: outTopic, group: group() }, (r) => later.push(dec.decode(r.value)));
+    await reader.start();
+    await reader.caughtUp;
+    expect(reader.isCaughtUp).toBe(true);
+    expect(reader.next.map((n, p) => n >= end[p]!)).toEqual(end.map(() => true));
+    await bus.publish(outTopic, [{ key: "after", value: `${tag}-after` }]);
+    for (let i = 0; i < 200 && !later.includes(`${tag}-after`); i++) await Bun.sleep(50);
+    await reader.stop();
+    expect(later).toContain(`${tag}-after`);
   });
 }

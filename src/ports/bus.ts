@@ -95,8 +95,20 @@ export interface Bus {
   partitions(topic: string): number;
   /** Highest offset + 1 per partition. */
   endOffsets(topic: string): Promise<number[]>;
+  /**
+   * Resolves when the engine answers now, cheaply; rejects, saying why, when it does not. Polled for
+   * readiness (/readyz), each call bounded by the caller's timeout. For a bus: it can take writes (Kafka: every
+   * partition of acu's topics has a leader and enough in-sync replicas).
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The pause before a consumer hands a batch whose handler failed again (at-least-once: never skipped), by
+ * failures in a row of that partition; see `backoffDelay` in src/retry.ts.
+ */
+export const REDELIVERY_BACKOFF = { baseMs: 200, capMs: 5000 } as const;
 
 /** The broker cannot take writes now; the caller should retry later (ingest answers 503). */
 export class BusUnavailableError extends Error {

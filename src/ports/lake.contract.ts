@@ -147,6 +147,14 @@ export function lakeContract(name: string, open: () => Promise<Lake>, opts: Lake
     expect(u).toMatch(/^[a-z]+:\/\//);
     expect(u.endsWith("/reports/date=2026-11-27/hour=09/x.parquet")).toBe(true);
   });
+
+  test(`${name}: ping resolves while the lake is open, and rejects once it is closed`, async () => {
+    const lake = await open();
+    await lake.ping();
+    await lake.ping();
+    await lake.close();
+    await expect(lake.ping()).rejects.toThrow();
+  }, T);
 }
 
 /** n random bytes (getRandomValues fills at most 64 KiB per call). */

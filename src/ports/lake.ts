@@ -14,5 +14,10 @@ export interface Lake {
   /** Complete files under a prefix ("reports/"), sorted by path. Never lists a file being written. */
   list(prefix: string): Promise<LakeFile[]>;
   read(path: string): Promise<Uint8Array>;
+  /**
+   * Resolves when the engine answers now, cheaply; rejects, saying why, when it does not. Polled for
+   * readiness (/readyz), each call bounded by the caller's timeout.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -54,4 +54,12 @@ export function thresholdContract(name: string, open: () => Promise<ThresholdSto
     await s.remove("toString");
     await s.close();
   });
+
+  test(`${name}: ping resolves while the store is open, and rejects once it is closed`, async () => {
+    const s = await open();
+    await s.ping();
+    await s.ping();
+    await s.close();
+    await expect(s.ping()).rejects.toThrow();
+  });
 }

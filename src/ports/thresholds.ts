@@ -11,5 +11,10 @@ export interface ThresholdStore {
   set(exerciseId: string, threshold: number): Promise<ThresholdSnapshot>;
   remove(exerciseId: string): Promise<ThresholdSnapshot>;
   setDefault(threshold: number): Promise<ThresholdSnapshot>;
+  /**
+   * Resolves when the engine answers now, cheaply; rejects, saying why, when it does not. Polled for
+   * readiness (/readyz), each call bounded by the caller's timeout. For etcd: a linearizable read (it needs a quorum).
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

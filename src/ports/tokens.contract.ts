@@ -20,9 +20,10 @@ export function tokenContract(name: string, open: () => Promise<TokenStore>, oth
   test(`${name}: create gives a prefixed secret that verifies to its id and scope; others do not verify`, async () => {
     const s = await open();
     for (const scope of SCOPES) {
-      const { id, token } = await s.create(scope, `contract ${scope}`);
+      const patrolId = scope === "patrol" ? "p-contract" : undefined;
+      const { id, token } = await s.create(scope, `contract ${scope}`, patrolId);
       expect(token).toStartWith(`acu_${scope}_`);
-      expect(s.verify(token)).toEqual({ id, scope });
+      expect(s.verify(token)).toStrictEqual(patrolId ? { id, scope, patrolId } : { id, scope });
       expect(s.verify(`${token}x`)).toBeNull();
       expect(s.verify(token.slice(0, -1))).toBeNull();
     }
@@ -48,6 +49,24 @@ export function tokenContract(name: string, open: () => Promise<TokenStore>, oth
     expect(await s.revoke(a.id)).toBe(false);
     expect((await s.list()).some((t) => t.id === a.id)).toBe(false);
     await s.close();
+  });
+
+  test(`${name}: a patrol token keeps its patrol (verify, list, a second client, a reopen); a wrong binding is refused`, async () => {
+    const s = await open();
+    const t = await s.create("patrol", "phone", "p-07");
+    expect(s.verify(t.token)).toEqual({ id: t.id, scope: "patrol", patrolId: "p-07" });
+    expect((await s.list()).find((x) => x.id === t.id)).toEqual({ id: t.id, scope: "patrol", label: "phone", createdAt: expect.any(String), patrolId: "p-07" });
+    await expect(s.create("patrol", "none")).rejects.toThrow(/needs the patrol/);
+    await expect(s.create("patrol", "bad", "P 7")).rejects.toThrow(/not a patrol id/);
+    await expect(s.create("viewer", "bound", "p-07")).rejects.toThrow(/only a patrol token/);
+    const b = await other();
+    await within(b.propagationMs, () => b.verify(t.token));
+    expect(b.verify(t.token)).toEqual({ id: t.id, scope: "patrol", patrolId: "p-07" });
+    await b.close();
+    await s.close();
+    const again = await open();
+    expect(again.verify(t.token)).toEqual({ id: t.id, scope: "patrol", patrolId: "p-07" });
+    await again.close();
   });
 
   test(`${name}: the store keeps digests only, never a secret`, async () => {
@@ -82,5 +101,13 @@ export function tokenContract(name: string, open: () => Promise<TokenStore>, oth
     const again = await open();
     expect(again.verify(t.token)).toEqual({ id: t.id, scope: "ingest" });
     await again.close();
+  });
+
+  test(`${name}: ping resolves while the store is open, and rejects once it is closed`, async () => {
+    const s = await open();
+    await s.ping();
+    await s.ping();
+    await s.close();
+    await expect(s.ping()).rejects.toThrow();
   });
 }

@@ -1,4 +1,4 @@
-import type { Principal, Scope } from "../domain/token.ts";
+import type { Principal, Scope, TokenRecord } from "../domain/token.ts";
 
 /** A token as listed: everything but the secret (which is not kept anywhere). */
 export interface TokenInfo {
@@ -6,6 +6,13 @@ export interface TokenInfo {
   scope: Scope;
   label: string;
   createdAt: string;
+  /** Only on `patrol` tokens: the patrol it acts for. */
+  patrolId?: string;
+}
+
+/** A record as listed: without its digest; `patrolId` only on patrol tokens. */
+export function tokenInfo({ id, scope, label, createdAt, patrolId }: TokenRecord): TokenInfo {
+  return patrolId === undefined ? { id, scope, label, createdAt } : { id, scope, label, createdAt, patrolId };
 }
 
 /**
@@ -17,8 +24,11 @@ export interface TokenStore {
   readonly engine: string;
   /** Longest time, in normal operation, before a creation or revocation made elsewhere applies to verify(). */
   readonly propagationMs: number;
-  /** A new random token of that scope; the secret is returned once and never stored. */
-  create(scope: Scope, label?: string): Promise<{ id: string; token: string }>;
+  /**
+   * A new random token of that scope; the secret is returned once and never stored. A `patrol` token is
+   * bound to `patrolId` (required for it, refused for other scopes: rejects, see tokenBinding).
+   */
+  create(scope: Scope, label?: string, patrolId?: string): Promise<{ id: string; token: string }>;
   /** Removes a token; false when no token has that id. */
   revoke(id: string): Promise<boolean>;
   /** Every token, without secrets, oldest first. */
@@ -28,5 +38,10 @@ export interface TokenStore {
    * in constant time.
    */
   verify(token: string): Principal | null;
+  /**
+   * Resolves when the engine answers now, cheaply; rejects, saying why, when it does not. Polled for
+   * readiness (/readyz), each call bounded by the caller's timeout.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

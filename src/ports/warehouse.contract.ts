@@ -235,4 +235,12 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
     await w.close();
     await w.close();
   }, TIMEOUT_MS);
+
+  test(`${name}: ping resolves while the warehouse is open, and rejects once it is closed`, async () => {
+    const w = await open();
+    await w.ping();
+    await w.ping();
+    await w.close();
+    await expect(w.ping()).rejects.toThrow();
+  }, TIMEOUT_MS);
 }

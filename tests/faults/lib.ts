@@ -1,8 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-// (also silences kafkajs's TimeoutNegativeWarning in this process, as in acu)
-import "../../src/adapters/kafka/kafka-bus.ts";
+import { muteTimeoutNegativeWarnings } from "../../src/adapters/kafka/warnings.ts";
 import { createReportGenerator, mulberry32, type GeneratedReport } from "../../modules/signal/generator.ts";
 import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import { deriveReportId } from "../../src/domain/report.ts";
@@ -11,6 +10,9 @@ import { regionOf } from "../../src/domain/regions.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import { ingest, ROOT, viewer } from "../support/acu.ts";
 import { readLakeFrom } from "../support/lake.ts";
+
+// This process talks to Kafka with kafkajs directly: its TimeoutNegativeWarnings are dropped, as in acu.
+muteTimeoutNegativeWarnings();
 
 export const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 23)} faults: ${line}`);
 
@@ -294,4 +296,49 @@ export function record(s: FaultSummary): void {
   console.log(
     `FAULT ${s.name.padEnd(22)} acknowledged=${s.acknowledged} lost=${s.lost} duplicated=${s.duplicated} recoveryMs=${s.recoveryMs ?? "-"} — ${s.notes}`,
   );
+}
+
+/** Polls a process's /readyz every `everyMs` and keeps every answer (status 0: no answer within 2 s). */
+export class ReadyWatch {
+  readonly answers: Array<{ at: number; status: number; waitingFor: string[] }> = [];
+  private stopped = false;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    readonly name: string,
+    url: string,
+    everyMs = 250,
+  ) {
+    this.loop = (async () => {
+      while (!this.stopped) {
+        const at = Date.now();
+        let status = 0;
+        let waitingFor: string[] = [];
+        try {
+          const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+          status = res.status;
+          waitingFor = ((await res.json()) as { waitingFor: string[] }).waitingFor;
+        } catch {}
+        this.answers.push({ at, status, waitingFor });
+        await Bun.sleep(everyMs);
+      }
+    })();
+  }
+
+  /** The first answer in [from, to) that is (or is not) 200, or null. */
+  first(ready: boolean, from: number, to = Infinity): { at: number; status: number; waitingFor: string[] } | null {
+    return this.answers.find((a) => a.at >= from && a.at < to && (a.status === 200) === ready) ?? null;
+  }
+
+  /** The statuses answered in [from, to), each with its count. */
+  statuses(from: number, to = Infinity): Record<number, number> {
+    const out: Record<number, number> = {};
+    for (const a of this.answers) if (a.at >= from && a.at < to) out[a.status] = (out[a.status] ?? 0) + 1;
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
 }

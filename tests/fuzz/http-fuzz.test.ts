@@ -10,9 +10,11 @@ setDefaultTimeout(600_000);
  * inputs over the ingest endpoint, the threshold API and the query parameters: random JSON, wrong types,
  * huge numbers, NaN/Infinity as strings, deep nesting, odd Unicode, truncated bodies. Most requests carry
  * the right token so the bodies reach validation; the rest fuzz the Authorization header itself (none,
- * another scope's token, garbage after "Bearer", other schemes, overlong values).
+ * another scope's token, garbage after "Bearer", other schemes, overlong values). Then 20,000 more over
+ * the dispatch routes (patrols, incidents, their streams' parameters): every 400 names the field.
  */
 const TOTAL = Number(process.env.ACU_FUZZ_INPUTS ?? 100_000);
+const DISPATCH_TOTAL = Math.round(TOTAL * 0.2);
 let acu: AcuProcess;
 const dir = tempDir("fuzz");
 beforeAll(async () => {
@@ -142,4 +144,67 @@ test(`${TOTAL} generated inputs: no 5xx, process alive, memory bounded`, async (
   expect((await fetch(`${acu.url}/healthz`)).status).toBe(200);
   expect(acu.proc.exitCode).toBeNull();
   expect(peak).toBeLessThan(1024);
+});
+
+// ---- the dispatch routes -----------------------------------------------------------------------------
+
+/** Patrol ids: a few that get registered (so later calls find them), any valid one, and not ids at all. */
+const patrolId = fc.oneof(
+  { arbitrary: fc.constantFrom("fz-1", "fz-2", "fz-3", "fz-4"), weight: 4 },
+  { arbitrary: fc.stringMatching(/^[a-z0-9-]{1,32}$/), weight: 1 },
+  { arbitrary: query.filter((q) => q !== ""), weight: 2 },
+  { arbitrary: fc.constantFrom("P1", "a".repeat(33), "%00", "%E2%80%AE", "stream", "fz_1"), weight: 1 },
+);
+const incidentId = fc.oneof(fc.constantFrom("inc-0", "stream", "x".repeat(161), "%20"), fc.stringMatching(/^inc-[0-9a-f]{32}$/), query.filter((q) => q !== ""));
+const coordinate = fc.oneof(fc.double({ min: -200, max: 200 }), field);
+const json = (a: fc.Arbitrary<unknown>) => a.map((v) => JSON.stringify(v));
+const patrolBody = fc.oneof(
+  json(fc.record({ name: fc.oneof(fc.string({ maxLength: 120 }), field), latitude: coordinate, longitude: coordinate }, { requiredKeys: [] })),
+  json(fc.record({ name: fc.string({ minLength: 1, maxLength: 40 }).filter((n) => /\S/.test(n)), latitude: fc.double({ min: 41, max: 51, noNaN: true }), longitude: fc.double({ min: -5, max: 9, noNaN: true }) })),
+  json(fc.jsonValue()),
+  fc.string({ unit: "binary", maxLength: 100 }),
+);
+const stepBody = fc.oneof(
+  json(fc.record({ note: fc.oneof(fc.string({ maxLength: 1100 }), field), patrolId: fc.oneof(patrolId, field) }, { requiredKeys: [] })),
+  fc.constantFrom("", " ", "{}", "null", "[]"),
+  fc.string({ unit: "binary", maxLength: 60 }),
+);
+const step = fc.constantFrom("acknowledge", "en-route", "arrive", "resolve", "reassign", "cancel", "nope");
+type DispatchCall = [method: string, path: string, body: string | undefined];
+const dispatchCall: fc.Arbitrary<DispatchCall> = fc.oneof(
+  fc.tuple(fc.constant("PUT"), patrolId.map((id) => `/api/patrols/${id}`), patrolBody),
+  fc.tuple(fc.constant("DELETE"), patrolId.map((id) => `/api/patrols/${id}`), fc.constant(undefined)),
+  fc.tuple(fc.constant("POST"), patrolId.map((id) => `/api/patrols/${id}/position`), patrolBody),
+  fc.tuple(fc.constant("POST"), fc.tuple(incidentId, step).map(([id, s]) => `/api/incidents/${id}/${s}`), stepBody),
+  fc.tuple(fc.constant("GET"), fc.tuple(query, query).map(([s, l]) => `/api/incidents?state=${s}&limit=${l}`), fc.constant(undefined)),
+  fc.tuple(fc.constant("GET"), incidentId.map((id) => `/api/incidents/${id}`), fc.constant(undefined)),
+  fc.tuple(fc.constant("GET"), fc.tuple(patrolId, query).map(([id, q]) => `/api/patrols/${id}/stream?since=${q}`), fc.constant(undefined)),
+  fc.tuple(fc.constant("GET"), query.map((q) => `/api/incidents/stream?since=${q}`), fc.constant(undefined)),
+  fc.tuple(fc.constantFrom("GET", "PATCH"), fc.constantFrom("/api/patrols", "/api/analytics/response-times"), fc.constant(undefined)),
+);
+/** What a 400 of the dispatch routes must name: the field, or that the body is not the JSON object wanted. */
+const NAMED = /\b(patrolId|incidentId|name|latitude|longitude|note|state|limit|since)\b|the body must be|request body is not valid JSON/;
+
+test(`${DISPATCH_TOTAL} generated inputs on the dispatch routes: no 5xx, every 400 names what is wrong, process alive`, async () => {
+  const statuses = new Map<number, number>();
+  const bad: string[] = [];
+  const unnamed: string[] = [];
+  const inputs = fc.sample(fc.tuple(dispatchCall, authorization(TOKENS.operator)), DISPATCH_TOTAL);
+  await pool(inputs, 16, async ([[method, path, b], a]) => {
+    const r = await fetch(`${acu.url}${path}`, { method, headers: withAuth(a), body: b });
+    statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+    const what = `${method} ${path} ${b ?? ""}`.slice(0, 200);
+    if (r.status >= 500 && bad.length < 5) bad.push(`${r.status} for ${what}`);
+    if (r.status === 400) {
+      const { error } = (await r.json()) as { error: string };
+      if (!NAMED.test(error) && unnamed.length < 5) unnamed.push(`${what} → ${error}`);
+    } else await r.arrayBuffer();
+  });
+  console.log(`fuzz (dispatch): ${inputs.length} inputs, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+  expect(bad).toEqual([]);
+  expect(unnamed).toEqual([]);
+  // Accepted and refused on their merits, unknown ids found missing, and the tokens' refusals.
+  for (const s of [200, 400, 401, 404]) expect({ status: s, seen: (statuses.get(s) ?? 0) > 0 }).toEqual({ status: s, seen: true });
+  expect((await fetch(`${acu.url}/healthz`)).status).toBe(200);
+  expect(acu.proc.exitCode).toBeNull();
 });

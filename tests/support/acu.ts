@@ -37,35 +37,38 @@ export interface AcuProcess {
   port: number;
   dataDir: string;
   output: () => string;
+  /** What the process wrote on stdout alone (its log lines). */
+  stdout: () => string;
   stop(signal?: NodeJS.Signals | number): Promise<number>;
 }
 
 /** Starts acu as a real OS process (bun run src/main.ts, or a given command) and waits for /readyz. */
-export async function startAcu(opts: { dataDir: string; env?: Record<string, string>; args?: string[]; cmd?: string[]; cwd?: string; port?: number }): Promise<AcuProcess> {
+export async function startAcu(opts: { dataDir: string; env?: Record<string, string>; args?: string[]; cmd?: string[]; cwd?: string; port?: number; unset?: string[] }): Promise<AcuProcess> {
   const port = opts.port ?? freePort();
   let out = "";
   // Engine endpoints exported for the contract suites must not leak into a process meant to run embedded.
   const inherited = { ...process.env };
   for (const k of ENGINE_VARS) delete inherited[k];
+  const env: Record<string, string | undefined> = { ...inherited, ACU_HTTP_PORT: String(port), ACU_DATA_DIR: opts.dataDir, ...TOKEN_ENV, ACU_ANALYZER_SCHEDULE: "off", ...opts.env };
+  // Absent, not empty: a .env file in the working directory fills only variables that are absent.
+  for (const k of opts.unset ?? []) delete env[k];
   const proc = Bun.spawn({
     cmd: [...(opts.cmd ?? [process.execPath, "run", join(ROOT, "src/main.ts")]), ...(opts.args ?? [])],
     cwd: opts.cwd ?? ROOT,
-    env: {
-      ...inherited,
-      ACU_HTTP_PORT: String(port),
-      ACU_DATA_DIR: opts.dataDir,
-      ...TOKEN_ENV,
-      ACU_ANALYZER_SCHEDULE: "off",
-      ...opts.env,
-    },
+    env,
     stdout: "pipe",
     stderr: "pipe",
   });
-  const pump = async (s: ReadableStream<Uint8Array>) => {
+  let stdout = "";
+  const pump = async (s: ReadableStream<Uint8Array>, also?: (text: string) => void) => {
     const dec = new TextDecoder();
-    for await (const chunk of s) out += dec.decode(chunk);
+    for await (const chunk of s) {
+      const text = dec.decode(chunk, { stream: true });
+      out += text;
+      also?.(text);
+    }
   };
-  void pump(proc.stdout as ReadableStream<Uint8Array>);
+  void pump(proc.stdout as ReadableStream<Uint8Array>, (t) => (stdout += t));
   void pump(proc.stderr as ReadableStream<Uint8Array>);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
@@ -90,6 +93,7 @@ export async function startAcu(opts: { dataDir: string; env?: Record<string, str
     port,
     dataDir: opts.dataDir,
     output: () => out,
+    stdout: () => stdout,
     async stop(signal: NodeJS.Signals | number = "SIGTERM") {
       if (proc.exitCode === null) proc.kill(signal);
       return await proc.exited;

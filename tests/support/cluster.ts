@@ -31,6 +31,7 @@ export async function isolatedRun(c: { kafka: string; etcd: string; database: st
       ACU_ETCD_ENDPOINTS: c.etcd,
       ACU_ETCD_PREFIX: `/${run}/thresholds/`,
       ACU_ETCD_TOKEN_PREFIX: `/${run}/tokens/`,
+      ACU_ETCD_DISPATCH_PREFIX: `/${run}/dispatch/`,
       ACU_DATABASE_URL: url.toString(),
     },
     drop: async () => {

@@ -22,11 +22,12 @@ export type StreamFrame =
   | { type: "hello"; cursor: string }
   | { type: "gap"; message?: string };
 
-/** An answer other than 2xx, with the API's own message. */
+/** An answer other than 2xx, with the API's own message (and, on a 409 from a transition, the current state). */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly state?: string,
   ) {
     super(message);
   }
@@ -36,7 +37,7 @@ export class ApiError extends Error {
  * One API call with the page's token (or the one an operator action passes). A read refused with 401 asks
  * for a token once and is retried with it; operator actions handle refusals themselves (token.ts withToken).
  */
-async function call<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
+export async function call<T>(method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<T> {
   try {
     return await send<T>(method, path, opts.token ?? currentToken(), opts.body);
   } catch (e) {
@@ -63,13 +64,13 @@ async function send<T>(method: string, path: string, token: string | null, body:
     // Not JSON: the message below says so.
   }
   if (!res.ok) {
-    const msg = (answer as { error?: unknown } | null)?.error;
-    throw new ApiError(res.status, typeof msg === "string" ? msg : `HTTP ${res.status}`);
+    const { error: msg, state } = (answer ?? {}) as { error?: unknown; state?: unknown };
+    throw new ApiError(res.status, typeof msg === "string" ? msg : `HTTP ${res.status}`, typeof state === "string" ? state : undefined);
   }
   return answer as T;
 }
 
-const q = (params: Record<string, string | number | null | undefined>) => {
+export const q = (params: Record<string, string | number | null | undefined>) => {
   const s = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") s.set(k, String(v));
   const str = s.toString();

@@ -1,8 +1,10 @@
 /**
  * The acu dashboard: live deployment orders over WebSocket, analytics polled from the API, thresholds
- * edited with the operator token. Bundled by web/build.ts into /assets/app.js.
+ * edited with the operator token, and dispatch — incidents, patrols on the map, response times
+ * (dispatch-panels.ts). Bundled by web/build.ts into /assets/app.js.
  */
 import { ApiError, api, type AnalyzerRun, type DeploymentOrder, type ExerciseStats, type Hotspots, type RegionStat, type Thresholds } from "./api.ts";
+import { DispatchPanels } from "./dispatch-panels.ts";
 import { byId, clear, h } from "./dom.ts";
 import { CHART_METRICS, ExercisesPanel } from "./exercises.ts";
 import { LiveFeed, type FeedState } from "./feed.ts";
@@ -105,6 +107,7 @@ function applyThresholds(th: Thresholds): void {
 // ---------------------------------------------------------------- map
 
 const map = new FranceMap(byId("map-wrap"), byId("map-tip"), byId("map-legend"));
+const dispatch = new DispatchPanels(map);
 const mapSelect = byId<HTMLSelectElement>("map-exercise");
 mapSelect.addEventListener("change", () => select(mapSelect.value || null));
 
@@ -383,6 +386,7 @@ function renderAll(): void {
   renderSelection();
   renderFeed(true);
   renderFreshness();
+  dispatch.render();
 }
 
 // ---------------------------------------------------------------- start
@@ -390,7 +394,7 @@ function renderAll(): void {
 declare global {
   interface Window {
     /** For operators' consoles and the browser tests: the live feed (drop(ms) simulates a network cut) and the state. */
-    acu: { feed: LiveFeed; state: typeof state; refresh: () => Promise<void> };
+    acu: { feed: LiveFeed; state: typeof state; refresh: () => Promise<void>; dispatch: DispatchPanels };
   }
 }
 
@@ -398,13 +402,17 @@ async function refreshAll(): Promise<void> {
   await Promise.all([loadThresholds(), loadRuns(), loadAnalytics()]);
 }
 
-window.acu = { feed, state, refresh: refreshAll };
+window.acu = { feed, state, refresh: refreshAll, dispatch };
 setLang(currentLang());
 renderAll();
 // A token given in the dialog lets a refused stream connect at once.
-onTokenChange(() => feed.retryNow());
+onTokenChange(() => {
+  feed.retryNow();
+  dispatch.live.stream.retryNow();
+});
 void feed.start();
 void refreshAll();
+dispatch.start();
 setInterval(() => void loadRuns(), POLL_RUNS_MS);
 setInterval(() => void loadAnalytics(), POLL_ANALYTICS_MS);
 setInterval(() => void loadThresholds(), POLL_THRESHOLDS_MS);

@@ -1,6 +1,7 @@
-/** English and French labels. Static text in index.html carries data-i18n="key"; the rest is rendered with t(). */
+/** English and French labels. Static text in the pages carries data-i18n="key"; the rest is rendered with t(). */
+import { dispatchEn, dispatchFr } from "./i18n-dispatch.ts";
 
-const en = {
+const base = {
   skip: "Skip to the dashboard",
   title: "C exam patrol dashboard",
   lang: "Français",
@@ -129,9 +130,10 @@ const en = {
   footer: "Map: Natural Earth (public domain), projected with d3-geo. Everything is served by acu itself.",
 };
 
+const en = { ...base, ...dispatchEn };
 export type Key = keyof typeof en;
 
-const fr: Record<Key, string> = {
+const baseFr: Record<keyof typeof base, string> = {
   skip: "Aller au tableau de bord",
   title: "Tableau de bord des patrouilles — examen de C",
   lang: "English",
@@ -250,6 +252,8 @@ const fr: Record<Key, string> = {
   footer: "Carte : Natural Earth (domaine public), projetée avec d3-geo. Tout est servi par acu lui-même.",
 };
 
+const fr: Record<Key, string> = { ...baseFr, ...dispatchFr };
+
 export type Lang = "en" | "fr";
 const DICTS: Record<Lang, Record<Key, string>> = { en, fr };
 
@@ -296,6 +300,15 @@ export const fmtInt = (n: number) => new Intl.NumberFormat(lang).format(Math.rou
 export const fmtNum = (n: number, digits = 1) => new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(n);
 export const fmtPct = (ratio: number, digits = 1) => new Intl.NumberFormat(lang, { style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(ratio);
 export const fmtTime = (iso: string | number | Date) => new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+
+/** A duration in seconds, compact: "45 s", "3 min 05 s", "1 h 02 min". */
+export function fmtDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (s < 60) return t("durS", { s });
+  if (s < 3600) return t("durM", { m: Math.floor(s / 60), s: pad(s % 60) });
+  return t("durH", { h: Math.floor(s / 3600), m: pad(Math.floor((s % 3600) / 60)) });
+}
 
 export function ago(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

@@ -3,16 +3,15 @@
  * orders blinking where they are raised. Geometry: web/geo/france.topo.json (Natural Earth, lon/lat), drawn
  * with d3-geo's conformal conic projection (the one IGN uses for France), which also places every report.
  */
-import { geoConicConformal, geoPath, type GeoPath, type GeoPermissibleObjects } from "d3-geo";
-import type { Feature, FeatureCollection, MultiPolygon } from "geojson";
-import { feature, mesh } from "topojson-client";
-import type { GeometryCollection, Topology } from "topojson-specification";
-import { CITIES, distanceKm } from "../../src/domain/regions.ts";
+import { geoPath, type GeoPath, type GeoPermissibleObjects } from "d3-geo";
+import { CITIES } from "../../src/domain/regions.ts";
 import type { Hotspots, RegionStat } from "./api.ts";
 import { HOTSPOT_STOPS, REGION_STOPS, gradient, ramp } from "./colors.ts";
 import { clear, h, svg } from "./dom.ts";
+import { countryBorders, franceProjection, innerBorders, neighbourFeatures, placeName, regionFeatures } from "./geo.ts";
 import { fmtInt, fmtNum, fmtPct, t, type Key } from "./i18n.ts";
-import franceTopo from "../geo/france.topo.json";
+
+export { nearestCity, placeName } from "./geo.ts";
 
 export type Shading = "averageScore" | "failures" | "failureRate";
 export const SHADINGS: { value: Shading; label: Key }[] = [
@@ -25,14 +24,6 @@ const W = 600;
 const H = 570;
 const MAX_PULSES = 80;
 const LABELLED_CITIES = ["Paris", "Lyon", "Marseille", "Toulouse", "Bordeaux", "Lille", "Nantes", "Strasbourg", "Rennes", "Montpellier", "Nice", "Dijon", "Clermont-Ferrand", "Rouen", "Orléans", "Ajaccio"];
-
-type RegionFeature = Feature<MultiPolygon, { name: string }>;
-
-const topo = franceTopo as unknown as Topology<{ regions: GeometryCollection<{ name: string }>; neighbours: GeometryCollection<{ name: string }> }>;
-const regionFeatures = (feature(topo, topo.objects.regions) as FeatureCollection<MultiPolygon, { name: string }>).features as RegionFeature[];
-const neighbourFeatures = (feature(topo, topo.objects.neighbours) as FeatureCollection<MultiPolygon, { name: string }>).features;
-const innerBorders = mesh(topo, topo.objects.regions, (a, b) => a !== b);
-const countryBorders = mesh(topo, topo.objects.neighbours, (a, b) => a !== b);
 
 export const REGION_NAMES = regionFeatures.map((f) => f.properties.name);
 
@@ -49,28 +40,9 @@ export function formatRegionValue(v: number, shading: Shading): string {
   return shading === "averageScore" ? fmtNum(v) : shading === "failures" ? fmtInt(v) : fmtPct(v);
 }
 
-/** Nearest catalogue city, its distance and the direction from it, to name a place. */
-export function nearestCity(lat: number, lon: number): { name: string; km: number; dir: number } {
-  let best = { name: "", km: Infinity, dir: 0 };
-  for (const c of CITIES) {
-    const km = distanceKm(lat, lon, c.latitude, c.longitude);
-    if (km < best.km) {
-      const bearing = Math.atan2((lon - c.longitude) * Math.cos((lat * Math.PI) / 180), lat - c.latitude);
-      best = { name: c.name, km, dir: (Math.round((bearing / (2 * Math.PI)) * 8) + 8) % 8 };
-    }
-  }
-  return best;
-}
-
-/** "Lyon" when the place is at most 5 km away, else "Lyon · 12 km NE". */
-export function placeName(lat: number, lon: number): string {
-  const c = nearestCity(lat, lon);
-  return c.km <= 5 ? c.name : `${c.name} · ${fmtInt(c.km)} km ${t("compass").split(" ")[c.dir]}`;
-}
-
 export class FranceMap {
   readonly element: SVGSVGElement;
-  private readonly projection = geoConicConformal().parallels([44, 49]).rotate([-3, 0]);
+  private readonly projection = franceProjection();
   private readonly path: GeoPath;
   private readonly regionPaths = new Map<string, SVGPathElement>();
   private readonly hotspotLayer: SVGGElement;
@@ -137,6 +109,13 @@ export class FranceMap {
     const ox = r.left - w.left + (r.width - W * s) / 2;
     const oy = r.top - w.top + (r.height - H * s) / 2;
     return [ox + x * s, oy + y * s];
+  }
+
+  /** A layer of the caller's own (e.g. the patrols), above the hotspots and below the live pulses. */
+  addLayer(className: string): SVGGElement {
+    const g = svg("g", { class: className });
+    this.element.insertBefore(g, this.pulseLayer);
+    return g;
   }
 
   project(lat: number, lon: number): [number, number] | null {

@@ -1,6 +1,7 @@
 /**
- * The page's API token (viewer or operator). It arrives once in the URL fragment (`/#token=…`, as the demo
- * prints it: a fragment is never sent to the server nor written in its logs), is kept in sessionStorage
+ * The page's API token (viewer or operator; on the patrol's page, that patrol's token). It arrives once in the
+ * URL fragment (`/#token=…`, as the demo prints it: a fragment is never sent to the server nor written in its
+ * logs), is kept in sessionStorage
  * (this tab only, gone when it closes) and removed from the address bar so it is not bookmarked or shared
  * by copying the URL. When a call is refused the page asks for a token in a dialog.
  */
@@ -18,17 +19,29 @@ function stored(): string | null {
   }
 }
 
+/** The fragment's parameters as the page was opened (`#token=…&patrol=p-07`), read before the token leaves it. */
+const fragment = new URLSearchParams(location.hash.slice(1));
+
 let token: string | null = fromFragment() ?? stored();
 
-/** Takes `#token=…` out of the address bar, keeping it for this tab. */
+/** Takes `token=…` out of the address bar, keeping it for this tab; the fragment's other parameters stay. */
 function fromFragment(): string | null {
   const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (!m) return null;
   const v = decodeURIComponent(m[1]!).trim();
-  history.replaceState(null, "", location.pathname + location.search);
+  const rest = new URLSearchParams(location.hash.slice(1));
+  rest.delete("token");
+  const hash = rest.toString();
+  history.replaceState(null, "", location.pathname + location.search + (hash ? `#${hash}` : ""));
   if (!v) return null;
   keep(v);
   return v;
+}
+
+/** A parameter of the fragment the page was opened with (e.g. the patrol's id), or null. */
+export function fragmentParam(name: string): string | null {
+  const v = fragment.get(name)?.trim();
+  return v ? v : null;
 }
 
 function keep(v: string | null): void {
@@ -80,6 +93,12 @@ export function askToken(reason: string): Promise<string | null> {
   }));
 }
 
+/** What the dialog says when a read is refused: the page's own words (the dashboard's by default). */
+let readingPrompt = () => t("tokView");
+export function setReadingPrompt(prompt: () => string): void {
+  readingPrompt = prompt;
+}
+
 /** The user cancelled the dialog for a read: polls do not ask again until an action of theirs does. */
 let declined = false;
 
@@ -89,7 +108,7 @@ let declined = false;
  */
 export async function tokenForReading(): Promise<boolean> {
   if (declined && !asking) return false;
-  const v = await askToken(t("tokView"));
+  const v = await askToken(readingPrompt());
   declined = v === null;
   return v !== null;
 }

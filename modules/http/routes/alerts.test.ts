@@ -68,7 +68,7 @@ test("the stream: 404 without a feed, 400 on a bad cursor or exercise, before an
     }
     expect((await get("")).status).toBe(426);
     // A socket by subprotocol, which is named back; the token's share (1) is then taken.
-    const ws = new WebSocket(url.replace("http", "ws") + `?since=0.0&exerciseId=odd`, [`acu.bearer.${TEST_TOKENS.viewer}`]);
+    const ws = new WebSocket(`${url.replace("http", "ws")}?since=0.0&exerciseId=odd`, [`acu.bearer.${TEST_TOKENS.viewer}`]);
     const frames: Array<{ type: string; alert?: DeploymentOrder }> = [];
     await new Promise<void>((resolve, reject) => {
       ws.onmessage = (m) => {

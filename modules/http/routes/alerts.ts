@@ -3,6 +3,7 @@ import type { Server } from "bun";
 import { protocolToken } from "../../../src/domain/token.ts";
 import { parseCursor, type AlertFeed } from "../alert-feed.ts";
 import type { AlertStream, StreamClient } from "../alert-stream.ts";
+import type { SocketData } from "../stream-sockets.ts";
 import { defineRoute, retryAfter, routeGroup } from "../route-table.ts";
 import { errorSchema, exerciseFilterSchema, json, limitSchema } from "../schemas.ts";
 
@@ -86,7 +87,7 @@ export function alertStreamRoutes(stream: AlertStream | null) {
     if (since !== undefined && !parseCursor(since, stream.feed.cursor().split(".").length)) return c.json({ error: CURSOR_MESSAGE }, 400);
     const client: StreamClient = { tokenId: c.get("principal")!.id, exerciseId: exerciseId || null, since: since ?? null };
     const offered = protocolToken(c.req.header("sec-websocket-protocol"));
-    const r = stream.upgrade(c.env as Server<StreamClient>, c.req.raw, client, offered?.protocol ?? null);
+    const r = stream.upgrade(c.env as Server<SocketData>, c.req.raw, client, offered?.protocol ?? null);
     if (!r.ok) return c.json({ error: r.error }, r.status, r.headers);
     c.set("upgraded", true);
     // Bun ignores the answer of a request it upgraded.

@@ -7,9 +7,31 @@ function fakeWarehouse(runNow: AnalyticsApi["runNow"] = null) {
   const asked: unknown[] = [];
   const api: AnalyticsApi = {
     exercises: async () => ({ exercises: [{ exerciseId: "e", reports: 2, averageScore: 50, failures: 1, threshold: 50 }], asOf: null }),
-    hotspots: async (exerciseId, limit) => (asked.push(["hotspots", exerciseId, limit]), { exerciseId, threshold: 50, cellSizeDeg: 0.05, cells: [] }),
-    regions: async (exerciseId) => (asked.push(["regions", exerciseId]), { exerciseId, regions: [] }),
-    runs: async (limit) => (asked.push(["runs", limit]), []),
+    hotspots: async (exerciseId, limit) => {
+      asked.push(["hotspots", exerciseId, limit]);
+      return { exerciseId, threshold: 50, cellSizeDeg: 0.05, cells: [] };
+    },
+    regions: async (exerciseId) => {
+      asked.push(["regions", exerciseId]);
+      return { exerciseId, regions: [] };
+    },
+    runs: async (limit) => {
+      asked.push(["runs", limit]);
+      return [];
+    },
+    responseTimes: async () => ({
+      regions: [
+        {
+          region: "Bretagne",
+          resolved: 3,
+          cancelled: 1,
+          acknowledge: { count: 4, p50: 20, p90: 45 },
+          onSite: { count: 3, p50: 300, p90: 600 },
+          resolve: { count: 0, p50: null, p90: null },
+        },
+      ],
+      asOf: null,
+    }),
     runNow,
   };
   return { api, asked };
@@ -70,4 +92,20 @@ test("an engine that fails under a read answers 503 with Retry-After, logged wit
   const r = await call("GET", "/api/analytics/exercises", { token: "viewer" });
   expect([r.status, r.headers.get("retry-after")]).toEqual([503, "1"]);
   expect(log.text()).toContain("http: GET /api/analytics/exercises failed: warehouse down");
+});
+
+test("response times: one row per region and step with finished incidents, the outcomes per region", async () => {
+  const { call } = testApp(() => [analyticsGroupRoutes({ analytics: fakeWarehouse().api })]);
+  const r = await call("GET", "/api/analytics/response-times");
+  expect(r.status).toBe(200);
+  expect(await r.json()).toEqual({
+    regions: [
+      { region: "Bretagne", step: "acknowledge", count: 4, p50: 20, p90: 45 },
+      { region: "Bretagne", step: "onSite", count: 3, p50: 300, p90: 600 },
+    ],
+    finished: [{ region: "Bretagne", resolved: 3, cancelled: 1 }],
+    asOf: null,
+  });
+  const none = testApp(() => [analyticsGroupRoutes({ analytics: null })]);
+  expect((await none.call("GET", "/api/analytics/response-times")).status).toBe(404);
 });

@@ -49,8 +49,52 @@ export const runSummarySchema = z
     durationMs: z.number(),
     outcome: z.enum(["succeeded", "failed"]),
     error: z.string().optional(),
+    incidents: count.optional().meta({ description: "Finished incidents counted by the run (from incidents/ files)" }),
   })
   .meta({ id: "RunSummary" });
+
+const stepStat = z.object({ count, p50: z.number().nullable(), p90: z.number().nullable() });
+/** What the analyzer's warehouse read gives per region (modules/analyzer `responseTimes`). */
+export const regionResponseTimesSchema = z.object({
+  region: z.string(),
+  resolved: count,
+  cancelled: count,
+  acknowledge: stepStat,
+  onSite: stepStat,
+  resolve: stepStat,
+});
+export type RegionResponseTimes = z.infer<typeof regionResponseTimesSchema>;
+
+export const RESPONSE_STEPS = ["acknowledge", "onSite", "resolve"] as const;
+
+export const responseTimesSchema = z
+  .object({
+    regions: z.array(
+      z
+        .object({
+          region: z.string(),
+          step: z.enum(RESPONSE_STEPS),
+          count: z.number().int().min(1),
+          p50: z.number().min(0).meta({ description: "Seconds, nearest rank" }),
+          p90: z.number().min(0).meta({ description: "Seconds, nearest rank" }),
+        })
+        .meta({ description: "One step of one region: from opened to acknowledged, to on site, or to resolved" }),
+    ),
+    finished: z.array(z.object({ region: z.string(), resolved: count, cancelled: count })),
+    asOf: z.string().nullable().meta({ description: "When the last succeeded analyzer run finished (ISO 8601); null before the first" }),
+  })
+  .meta({ id: "ResponseTimes" });
+
+/** The API's shape: one row per region and step that has finished incidents, and the outcomes per region. */
+export function responseTimesBody(rt: { regions: RegionResponseTimes[]; asOf: string | null }): z.infer<typeof responseTimesSchema> {
+  const regions = rt.regions.flatMap((r) =>
+    RESPONSE_STEPS.flatMap((step) => {
+      const s = r[step];
+      return s.count > 0 && s.p50 !== null && s.p90 !== null ? [{ region: r.region, step, count: s.count, p50: s.p50, p90: s.p90 }] : [];
+    }),
+  );
+  return { regions, finished: rt.regions.map((r) => ({ region: r.region, resolved: r.resolved, cancelled: r.cancelled })), asOf: rt.asOf };
+}
 
 /** The read side of the warehouse and the analyzer's trigger, as the API needs them. */
 export interface AnalyticsApi {
@@ -58,6 +102,7 @@ export interface AnalyticsApi {
   hotspots(exerciseId: string, limit: number): Promise<z.infer<typeof hotspotsSchema>>;
   regions(exerciseId: string | null): Promise<z.infer<typeof regionStatsSchema>>;
   runs(limit: number): Promise<Array<z.infer<typeof analyzerRunSchema>>>;
+  responseTimes(): Promise<{ regions: RegionResponseTimes[]; asOf: string | null }>;
   /** Runs the analyzer now; null when no analyzer role runs in this process. */
   runNow: (() => Promise<z.infer<typeof runSummarySchema>>) | null;
 }
@@ -102,6 +147,14 @@ export const analyticsRoutes = {
     request: { query: z.object({ limit: limitSchema(20, 200) }) },
     responses: { 200: { description: "The runs", ...json(z.object({ runs: z.array(analyzerRunSchema) })) }, ...noWarehouse },
   }),
+  responseTimes: defineRoute("viewer", {
+    operationId: "getResponseTimes",
+    method: "get",
+    path: "/api/analytics/response-times",
+    summary: "Per region: count, p50 and p90 of the seconds from an incident's opening to acknowledged, on site and resolved (finished incidents)",
+    tags,
+    responses: { 200: { description: "Per region and step", ...json(responseTimesSchema) }, ...noWarehouse },
+  }),
   runNow: defineRoute("operator", {
     operationId: "runAnalyzer",
     method: "post",
@@ -132,6 +185,10 @@ export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
   app.openapi(analyticsRoutes.runs.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
     return c.json({ runs: await deps.analytics.runs(c.req.valid("query").limit ?? 20) }, 200);
+  });
+  app.openapi(analyticsRoutes.responseTimes.route, async (c) => {
+    if (!deps.analytics) return c.json(none, 404);
+    return c.json(responseTimesBody(await deps.analytics.responseTimes()), 200);
   });
   app.openapi(analyticsRoutes.runNow.route, async (c) => {
     const run = deps.analytics?.runNow;

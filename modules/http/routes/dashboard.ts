@@ -5,6 +5,8 @@ import { errorSchema, json } from "../schemas.ts";
 /** The dashboard's page and its files, as embedded in the program. */
 export interface Dashboard {
   html: string;
+  /** The patrol's phone page (`/patrol`). */
+  patrolHtml: string;
   assets: Record<string, { body: string; type: string }>;
 }
 
@@ -12,6 +14,14 @@ const text = (types: string[]) => ({ content: Object.fromEntries(types.map((t) =
 
 export const dashboardRoutes = {
   page: defineRoute(null, { operationId: "getDashboard", method: "get", path: "/", summary: "The dashboard (open: it asks for a token itself)", tags: ["dashboard"], responses: { 200: { description: "The page", ...text(["text/html"]) } } }),
+  patrolPage: defineRoute(null, {
+    operationId: "getPatrolPage",
+    method: "get",
+    path: "/patrol",
+    summary: "The patrol's phone page (open: it takes its patrol token from the URL fragment)",
+    tags: ["dashboard"],
+    responses: { 200: { description: "The page", ...text(["text/html"]) } },
+  }),
   asset: defineRoute(null, {
     operationId: "getDashboardAsset",
     method: "get",
@@ -26,10 +36,11 @@ export const dashboardRoutes = {
   }),
 };
 
-/** GET / and GET /assets/{name}: open, like the probes. */
+/** GET /, GET /patrol and GET /assets/{name}: open, like the probes. */
 export function dashboardGroupRoutes(dashboard: Dashboard) {
   const app = routeGroup();
   app.openapi(dashboardRoutes.page.route, (c) => c.html(dashboard.html, 200));
+  app.openapi(dashboardRoutes.patrolPage.route, (c) => c.html(dashboard.patrolHtml, 200));
   app.openapi(dashboardRoutes.asset.route, (c) => {
     const a = Object.hasOwn(dashboard.assets, c.req.valid("param").name) ? dashboard.assets[c.req.valid("param").name] : undefined;
     return a ? c.body(a.body, 200, { "Content-Type": a.type }) : c.json({ error: "no such asset" }, 404);

@@ -3,7 +3,9 @@ import { RouteTable } from "../route-table.ts";
 import { alertRoutes } from "./alerts.ts";
 import { analyticsRoutes } from "./analytics.ts";
 import { dashboardRoutes } from "./dashboard.ts";
+import { incidentRoutes } from "./incidents.ts";
 import { opsRouteDefs } from "./ops.ts";
+import { patrolRoutes } from "./patrols.ts";
 import { thresholdRoutes } from "./thresholds.ts";
 
 let table: RouteTable | undefined;
@@ -14,6 +16,8 @@ let table: RouteTable | undefined;
  */
 export function routeTable(): RouteTable {
   return (table ??= new RouteTable(
-    [reportRoutes, thresholdRoutes, alertRoutes, analyticsRoutes, opsRouteDefs, dashboardRoutes].flatMap((group) => Object.values(group)),
+    [reportRoutes, thresholdRoutes, alertRoutes, analyticsRoutes, patrolRoutes, incidentRoutes, opsRouteDefs, dashboardRoutes].flatMap((group) =>
+      Object.values(group),
+    ),
   ));
 }

@@ -1,4 +1,5 @@
 import { mkdirSync, openSync, closeSync, fsyncSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ThresholdSnapshot } from "../../domain/threshold.ts";
 import type { ThresholdStore } from "../../ports/thresholds.ts";
@@ -11,6 +12,7 @@ export class FileThresholdStore implements ThresholdStore {
   readonly engine = "embedded";
   private snap: ThresholdSnapshot;
   private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   private constructor(private readonly path: string, snap: ThresholdSnapshot) {
     this.snap = snap;
@@ -45,7 +47,14 @@ export class FileThresholdStore implements ThresholdStore {
     return this.change((s) => ({ ...s, defaultThreshold: threshold }));
   }
 
+  /** Open, and its folder there (the file itself appears with the first change). */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error("the embedded threshold store is closed");
+    await stat(dirname(this.path));
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     await this.chain;
   }
 

@@ -1,7 +1,8 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { matchToken, newTokenId, newTokenSecret, parseTokenRecord, tokenDigest, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
-import type { TokenInfo, TokenStore } from "../../ports/tokens.ts";
+import { matchToken, newTokenRecord, newTokenSecret, parseTokenRecord, principalOf, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
+import { tokenInfo, type TokenInfo, type TokenStore } from "../../ports/tokens.ts";
 
 /** How often the file is checked for changes made by another process (`acu token …` beside a server). */
 const POLL_MS = 250;
@@ -19,6 +20,7 @@ export class FileTokenStore implements TokenStore {
   readonly propagationMs = 1000;
   private records: TokenRecord[] = [];
   private seen = "";
+  private closed = false;
   private readonly timer: ReturnType<typeof setInterval>;
 
   private constructor(private readonly path: string) {
@@ -39,9 +41,9 @@ export class FileTokenStore implements TokenStore {
     return new FileTokenStore(path);
   }
 
-  async create(scope: Scope, label = ""): Promise<{ id: string; token: string }> {
+  async create(scope: Scope, label = "", patrolId?: string): Promise<{ id: string; token: string }> {
     const token = newTokenSecret(scope);
-    const rec: TokenRecord = { id: newTokenId(), scope, label, createdAt: new Date().toISOString(), digest: tokenDigest(token) };
+    const rec = newTokenRecord(scope, label, patrolId, token);
     this.change((rs) => [...rs, rec]);
     return { id: rec.id, token };
   }
@@ -57,15 +59,22 @@ export class FileTokenStore implements TokenStore {
 
   async list(): Promise<TokenInfo[]> {
     this.reload();
-    return this.records.map(({ id, scope, label, createdAt }) => ({ id, scope, label, createdAt }));
+    return this.records.map(tokenInfo);
   }
 
   verify(token: string): Principal | null {
     const r = matchToken(token, this.records);
-    return r && { id: r.id, scope: r.scope };
+    return r && principalOf(r);
+  }
+
+  /** Open, and its folder there (the file itself appears with the first token). */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error("the embedded token store is closed");
+    await stat(dirname(this.path));
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
   }
 

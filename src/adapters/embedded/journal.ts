@@ -1,5 +1,6 @@
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, stat, type FileHandle } from "node:fs/promises";
+import { Coalescer } from "../../coalescer.ts";
 
 /**
  * An append-only, checksummed journal file: the embedded bus's durable storage.
@@ -34,21 +35,16 @@ const COMMIT = 2;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-interface Pending {
-  entries: JournalEntry[];
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-
 export class Journal {
   private fd: number;
   private fh: FileHandle;
   private size: number;
-  private queue: Pending[] = [];
-  private writing: Promise<void> | null = null;
+  /** Appends made in the same tick, or while a write is under way, share the next write and fsync. */
+  private readonly appends = new Coalescer<JournalEntry[]>((batch) => this.write(batch), { begin: "microtask" });
   private closed = false;
 
   private constructor(
+    private readonly path: string,
     fd: number,
     size: number,
     private readonly visitor: JournalVisitor,
@@ -70,15 +66,12 @@ export class Journal {
     }
     closeSync(fd);
     // Reopen without O_APPEND so positional writes land where the index says.
-    return new Journal(openSync(path, "r"), good, visitor, await open(path, "r+"));
+    return new Journal(path, openSync(path, "r"), good, visitor, await open(path, "r+"));
   }
 
   append(entries: JournalEntry[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error("the embedded log is closed"));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ entries, resolve, reject });
-      if (!this.writing) this.writing = this.drain();
-    });
+    return this.appends.add(entries);
   }
 
   /** Reads `len` bytes at `pos` (values of durable messages). */
@@ -93,9 +86,15 @@ export class Journal {
     return buf;
   }
 
+  /** Open, and its file still where it was opened (a data dir removed or unmounted under the process fails). */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error("the embedded log is closed");
+    await stat(this.path);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    while (this.writing) await this.writing;
+    await this.appends.idle();
     closeSync(this.fd);
     await this.fh.close();
   }
@@ -104,48 +103,39 @@ export class Journal {
     return this.size;
   }
 
-  private async drain(): Promise<void> {
-    // Yield once so appends made in the same tick join this write.
-    await Promise.resolve();
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      const frames: Uint8Array[] = [];
-      const stored: StoredMessage[][] = [];
-      let pos = this.size;
-      for (const p of batch) {
-        const { frame, messages } = encodeFrame(p.entries, pos);
-        frames.push(frame);
-        stored.push(messages);
-        pos += frame.length;
-      }
-      try {
-        const all = concat(frames);
-        let off = 0;
-        // Async I/O: the event loop keeps taking requests during the fsync, and they form the next group.
-        while (off < all.length) off += (await this.fh.write(all, off, all.length - off, this.size + off)).bytesWritten;
-        await this.fh.datasync();
-      } catch (e) {
-        // Nothing of this batch is acknowledged; cut the file back so the next frame starts clean.
-        try {
-          await this.fh.truncate(this.size);
-        } catch {}
-        for (const p of batch) p.reject(e);
-        continue;
-      }
-      this.size = pos;
-      batch.forEach((p, i) => {
-        // Same order as a replay would see them.
-        let m = 0;
-        for (const e of p.entries) {
-          if (e.kind === "commit") this.visitor.commit(e);
-          else this.visitor.message(stored[i]![m++]!);
-        }
-        p.resolve();
-      });
-      if (this.queue.length > 0) await Promise.resolve();
+  /** One frame per append, written and fsynced together; the index learns of them once they are durable. */
+  private async write(batch: JournalEntry[][]): Promise<void> {
+    const frames: Uint8Array[] = [];
+    const stored: StoredMessage[][] = [];
+    let pos = this.size;
+    for (const entries of batch) {
+      const { frame, messages } = encodeFrame(entries, pos);
+      frames.push(frame);
+      stored.push(messages);
+      pos += frame.length;
     }
-    this.writing = null;
+    try {
+      const all = concat(frames);
+      let off = 0;
+      // Async I/O: the event loop keeps taking requests during the fsync, and they form the next group.
+      while (off < all.length) off += (await this.fh.write(all, off, all.length - off, this.size + off)).bytesWritten;
+      await this.fh.datasync();
+    } catch (e) {
+      // Nothing of this batch is acknowledged; cut the file back so the next frame starts clean.
+      try {
+        await this.fh.truncate(this.size);
+      } catch {}
+      throw e;
+    }
+    this.size = pos;
+    batch.forEach((entries, i) => {
+      // Same order as a replay would see them.
+      let m = 0;
+      for (const e of entries) {
+        if (e.kind === "commit") this.visitor.commit(e);
+        else this.visitor.message(stored[i]![m++]!);
+      }
+    });
   }
 }
 

@@ -63,3 +63,16 @@ function deadPid(): number {
 test("local: uri is a file:// URL under the root", () => {
   expect(new LocalLake(root).uri("reports/x.parquet")).toBe(`file://${join(root, "reports/x.parquet")}`);
 });
+
+test("local: ping resolves before the first file, even with no data dir yet (it makes the root); rejects where no folder can be", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "acu-local-lake-ping-"));
+  try {
+    await new LocalLake(join(dir, "data", "lake")).ping();
+    expect(await readdir(join(dir, "data"))).toEqual(["lake"]);
+    await writeFile(join(dir, "file"), "not a folder");
+    await expect(new LocalLake(join(dir, "file")).ping()).rejects.toThrow("is not a folder");
+    await expect(new LocalLake(join(dir, "file", "lake")).ping()).rejects.toThrow("ENOTDIR");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

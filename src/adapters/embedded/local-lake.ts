@@ -8,6 +8,7 @@ const TMP_SUFFIX = ".inprogress";
 /** The lake on the local file system: write to a temporary name, fsync, rename (atomic publish), fsync the directory. */
 export class LocalLake implements Lake {
   readonly engine = "local";
+  private closed = false;
   constructor(private readonly root: string) {}
 
   uri(path: string): string {
@@ -97,7 +98,20 @@ export class LocalLake implements Lake {
     return n;
   }
 
-  async close(): Promise<void> {}
+  /**
+   * Open, and the root a folder that can be made: the first write makes it (and the data dir above it,
+   * which a process on shared engines may not have yet), so making it here is harmless and proves the
+   * lake can hold files (a read-only or missing mount fails).
+   */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error(`the local lake ${this.root} is closed`);
+    await mkdir(this.root, { recursive: true }).catch((e: NodeJS.ErrnoException) => (e.code === "EEXIST" ? undefined : Promise.reject(e)));
+    if (!(await stat(this.root)).isDirectory()) throw new Error(`the local lake ${this.root} is not a folder`);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 
   private resolve(path: string): string {
     if (path.split("/").some((p) => p === ".." ) || path.startsWith("/")) throw new Error(`lake path must be relative without '..': ${path}`);

@@ -68,3 +68,12 @@ test("concurrent publishes share fsyncs and all become durable", async () => {
   expect((await again.endOffsets("t")).reduce((a, b) => a + b, 0)).toBe(10_000);
   await again.close();
 });
+
+test("ping rejects once the journal is gone from its folder (a data dir removed or unmounted)", async () => {
+  const d = join(dir, "ping");
+  const bus = await EmbeddedLogBus.open(d, { t: 1 });
+  await bus.ping();
+  rmSync(d, { recursive: true });
+  await expect(bus.ping()).rejects.toThrow("ENOENT");
+  await bus.close();
+});

@@ -1,11 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { silentLogger, type Logger } from "../../log.ts";
 import {
-  partitionFor, type Bus, type BusRecord, type Consumer, type ConsumerOptions, type OffsetCommit, type OutgoingMessage,
+  partitionFor, REDELIVERY_BACKOFF, type Bus, type BusRecord, type Consumer, type ConsumerOptions, type OffsetCommit, type OutgoingMessage,
   type RecordBatch,
 } from "../../ports/bus.ts";
+import { OpenConsumers } from "../open-consumers.ts";
 import { Journal, type JournalEntry, type StoredMessage } from "./journal.ts";
 import { ProcessLock } from "./process-lock.ts";
+import { backoffDelay, sleep } from "../../retry.ts";
 
 /** Per topic-partition index of durable messages; values stay on disk. */
 class PartitionIndex {
@@ -33,17 +36,18 @@ export class EmbeddedLogBus implements Bus {
   private readonly groups = new Set<string>();
   private waiters: Array<() => void> = [];
   private journal!: Journal;
-  private consumers = new Set<EmbeddedConsumer>();
+  private readonly consumers = new OpenConsumers();
 
   private constructor(
     private readonly topics: Record<string, number>,
     private readonly lock: ProcessLock,
+    readonly log: Logger,
   ) {
     for (const [t, n] of Object.entries(topics)) this.index.set(t, Array.from({ length: n }, () => new PartitionIndex()));
   }
 
   /** Opens the log in `dir`. Partition counts are fixed at creation (a key must keep its partition). */
-  static async open(dir: string, partitions: Record<string, number>): Promise<EmbeddedLogBus> {
+  static async open(dir: string, partitions: Record<string, number>, log: Logger = silentLogger): Promise<EmbeddedLogBus> {
     mkdirSync(dir, { recursive: true });
     const lock = ProcessLock.acquire(join(dir, "LOCK"), "the embedded log");
     try {
@@ -54,7 +58,7 @@ export class EmbeddedLogBus implements Bus {
         topics = { ...partitions, ...stored };
       }
       writeFileSync(layoutFile, JSON.stringify(topics));
-      const bus = new EmbeddedLogBus(topics, lock);
+      const bus = new EmbeddedLogBus(topics, lock, log);
       bus.journal = await Journal.open(join(dir, "journal.log"), {
         message: (m) => bus.onMessage(m),
         commit: (c) => bus.committed.set(ckey(c.group, c.topic, c.partition), c.offset),
@@ -88,17 +92,21 @@ export class EmbeddedLogBus implements Bus {
     if (this.groups.has(options.group)) throw new Error(`consumer group "${options.group}" already has a member in this process`);
     for (const t of options.topics) this.parts(t);
     this.groups.add(options.group);
-    const c = new EmbeddedConsumer(this, options, handle, () => {
-      this.groups.delete(options.group);
-      this.consumers.delete(c);
-    });
-    this.consumers.add(c);
-    await c.start();
-    return c;
+    return this.consumers.start(
+      (stopped) =>
+        new EmbeddedConsumer(this, options, handle, () => {
+          this.groups.delete(options.group);
+          stopped();
+        }),
+    );
+  }
+
+  ping(): Promise<void> {
+    return this.journal.ping();
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.consumers].map((c) => c.stop()));
+    await this.consumers.stopAll();
     await this.journal.close();
     this.lock.release();
     this.wake();
@@ -194,6 +202,8 @@ function ckey(group: string, topic: string, partition: number): string {
 class EmbeddedConsumer implements Consumer {
   private readonly positions = new Map<string, number>(); // `${topic}\0${p}` → next offset to read
   private running = true;
+  /** Aborted by stop(): ends the pause before a failed batch is handed again. */
+  private readonly halted = new AbortController();
   private loop: Promise<void> | null = null;
   private readonly assigned: Array<{ topic: string; partition: number }> = [];
 
@@ -243,6 +253,7 @@ class EmbeddedConsumer implements Consumer {
   async stop(): Promise<void> {
     if (!this.running) return this.loop ?? undefined;
     this.running = false;
+    this.halted.abort();
     await this.loop;
     await this.options.onRevoke?.(this.assigned);
     this.onStopped();
@@ -269,8 +280,8 @@ class EmbeddedConsumer implements Consumer {
         } catch (e) {
           // At-least-once: never skip a batch; retry it after a pause.
           failures++;
-          console.error(`[bus] group ${this.options.group} ${topic}/${partition}@${from}: ${(e as Error).message}; retrying`);
-          await Bun.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+          this.bus.log.warn(`bus: group ${this.options.group} ${topic}/${partition}@${from}: ${(e as Error).message}; retrying`);
+          await sleep(backoffDelay(REDELIVERY_BACKOFF, failures), this.halted.signal);
         }
       }
       if (!worked && this.running) await this.bus.waitForData(200);

@@ -18,11 +18,16 @@ afterAll(async () => {
 
 warehouseContract("pglite", async () => {
   const w = await (shared ??= PgliteWarehouse.open(join(dir, "pg")));
+  // A client of the shared database: closing it closes the view only.
+  let closed = false;
   const view: Warehouse = {
     engine: w.engine,
     query: (sql, params) => w.query(sql, params),
     transaction: (fn) => w.transaction(fn),
-    close: async () => {},
+    ping: () => (closed ? Promise.reject(new Error("this view is closed")) : w.ping()),
+    close: async () => {
+      closed = true;
+    },
   };
   return view;
 });

@@ -114,3 +114,18 @@ test("open passes the wasm modules and file system bundle a compiled binary supp
   expect(await x.query<{ n: number }>(`SELECT 2 + 2 AS n`)).toEqual([{ n: 4 }]);
   await x.close();
 }, TIMEOUT_MS);
+
+test("ping resolves while open, even during a long transaction (no query queued behind it), and rejects once closed", async () => {
+  const own = await PgliteWarehouse.open(join(dir, "ping"));
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const tx = own.transaction(async (t) => {
+    await t.query("SELECT 1");
+    await held;
+  });
+  await own.ping();
+  release();
+  await tx;
+  await own.close();
+  await expect(own.ping()).rejects.toThrow("closed");
+}, TIMEOUT_MS);

@@ -56,6 +56,14 @@ export class PgliteWarehouse implements Warehouse {
     });
   }
 
+  /**
+   * Open, and not closing. No query: PGlite runs one statement at a time, so a probe would wait for the
+   * analyzer's merge transaction and report a busy warehouse as down.
+   */
+  async ping(): Promise<void> {
+    if (this.closing || this.db.closed) throw new Error("the embedded warehouse is closed");
+  }
+
   close(): Promise<void> {
     this.closing ??= (this.db.closed ? Promise.resolve() : this.db.close()).finally(() => this.lock.release());
     return this.closing;

@@ -1,4 +1,5 @@
-import { Etcd3, Range, type ICompare, type IKeyValue, type IRangeRequest, type IRequestOp, type IWatchResponse, type Watcher } from "etcd3";
+import { type Etcd3, Range, type ICompare, type IKeyValue, type IRangeRequest, type IRequestOp, type IWatchResponse, type Watcher } from "etcd3";
+import { etcdClient } from "./client.ts";
 import type { IncidentState } from "../../domain/incident-event.ts";
 import { isTerminal, type Incident } from "../../domain/incident.ts";
 import type { Patrol } from "../../domain/patrol.ts";
@@ -52,16 +53,7 @@ export class EtcdDispatchStore implements DispatchStore {
   ) {}
 
   static async open(o: EtcdDispatchStoreOptions): Promise<EtcdDispatchStore> {
-    if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) throw new Error("etcd dispatch store: no endpoints given");
-    let prefix = o.prefix ?? DEFAULT_PREFIX;
-    if (prefix === "") throw new Error("etcd dispatch store: the prefix must not be empty");
-    if (!prefix.endsWith("/")) prefix += "/";
-    const timeout = o.requestTimeoutMs ?? 5000;
-    const client = new Etcd3({
-      hosts: o.endpoints,
-      dialTimeout: timeout,
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
-    });
+    const { client, prefix } = etcdClient("etcd dispatch store", o, DEFAULT_PREFIX);
     const store = new EtcdDispatchStore(client, prefix, o.endpoints, o.log ?? silentLogger);
     try {
       await client.kv.range({ key: Buffer.from(prefix), limit: 1, keys_only: true });

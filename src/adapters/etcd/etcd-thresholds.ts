@@ -1,8 +1,10 @@
-import { Etcd3, Range, type IKeyValue, type IRequestOp, type IWatchResponse, type Watcher } from "etcd3";
+import { Range, type Etcd3, type IKeyValue, type IRequestOp, type IWatchResponse, type Watcher } from "etcd3";
 import { silentLogger, type Logger } from "../../log.ts";
 import { EXERCISE_ID_PATTERN, validateThreshold, type ThresholdSnapshot } from "../../domain/threshold.ts";
 import type { ThresholdStore } from "../../ports/thresholds.ts";
-import { cancelWatcher } from "./watcher.ts";
+import { Coalescer } from "../../coalescer.ts";
+import { etcdClient } from "./client.ts";
+import { cancelWatcher, connected, watchAgain } from "./watcher.ts";
 
 export interface EtcdThresholdOptions {
   /** etcd client URLs, e.g. ["http://127.0.0.1:2379"]. */
@@ -68,6 +70,8 @@ export class EtcdThresholdStore implements ThresholdStore {
   /** Counts disconnects: a re-read clears `suspect` only if it began after the last one. */
   private disconnects = 0;
   private closed = false;
+  /** Aborted at close: ends the retries of a watch that failed. */
+  private readonly closeSignal = new AbortController();
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -85,16 +89,7 @@ export class EtcdThresholdStore implements ThresholdStore {
   static async open(opts: EtcdThresholdOptions): Promise<EtcdThresholdStore> {
     const v = validateThreshold(opts.defaultThreshold);
     if (!v.ok) throw new Error(`etcd thresholds: default threshold ${opts.defaultThreshold}: ${v.message}`);
-    if (!Array.isArray(opts.endpoints) || opts.endpoints.length === 0) throw new Error("etcd thresholds: no endpoints given");
-    let prefix = opts.prefix ?? DEFAULT_PREFIX;
-    if (prefix === "") throw new Error("etcd thresholds: the prefix must not be empty");
-    if (!prefix.endsWith("/")) prefix += "/";
-    const timeout = opts.requestTimeoutMs ?? 5000;
-    const client = new Etcd3({
-      hosts: opts.endpoints,
-      dialTimeout: timeout,
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
-    });
+    const { client, prefix } = etcdClient("etcd thresholds", opts, DEFAULT_PREFIX);
     const store = new EtcdThresholdStore(client, prefix, opts.defaultThreshold, opts.endpoints, opts.log ?? silentLogger, opts.catchUpMs ?? 50);
     try {
       // Put-if-absent of the default and the whole prefix, in one transaction.
@@ -127,20 +122,11 @@ export class EtcdThresholdStore implements ThresholdStore {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (!this.nextRead) {
-      this.nextRead = new Promise<ThresholdSnapshot>((resolve, reject) => {
-        setImmediate(() => {
-          // From here on the read is under way: new callers must not join it.
-          this.nextRead = null;
-          this.readCurrent().then(resolve, reject);
-        });
-      });
-    }
-    return this.nextRead;
+    return this.reads.add(null);
   }
 
-  /** The read current() shares, not begun yet (null when none is waiting). */
-  private nextRead: Promise<ThresholdSnapshot> | null = null;
+  /** The callers of current() waiting for the next read (a batch reads once for all of them). */
+  private readonly reads = new Coalescer<null, ThresholdSnapshot>(() => this.readCurrent(), { begin: "turn" });
 
   private async readCurrent(): Promise<ThresholdSnapshot> {
     this.checkOpen();
@@ -181,9 +167,20 @@ export class EtcdThresholdStore implements ThresholdStore {
     return this.write(this.client.put(this.defaultKey).value(String(threshold)).op(), "set the default");
   }
 
+  /** One linearizable read of the prefix's head: etcd answers only with a quorum. */
+  async ping(): Promise<void> {
+    this.checkOpen();
+    try {
+      await this.probe();
+    } catch (e) {
+      throw this.failure("cannot read the thresholds", e);
+    }
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.closed = true;
+      this.closeSignal.abort();
       for (const w of this.waiters) w();
       const watcher = this.watcher;
       this.watcher = null;
@@ -257,9 +254,7 @@ export class EtcdThresholdStore implements ThresholdStore {
     w.on("disconnected", (err) => {
       if (this.closed || this.watcher !== w) return;
       // The watch resumes by itself; events may be lost around the reconnect, so read the prefix whole after it.
-      this.suspect = true;
-      this.disconnects++;
-      this.log.warn(`etcd thresholds: watch disconnected (${err.message}); re-reading ${this.prefix} when it reconnects`);
+      this.distrust(`watch disconnected (${err.message}); re-reading ${this.prefix} when it reconnects`);
     });
     w.on("connected", () => {
       if (this.closed || this.watcher !== w || !this.suspect) return;
@@ -268,30 +263,19 @@ export class EtcdThresholdStore implements ThresholdStore {
     w.on("error", (err) => {
       if (this.closed || this.watcher !== w) return;
       // The watch was cancelled by etcd (e.g. its start revision was compacted): read the prefix and watch anew.
-      this.suspect = true;
-      this.disconnects++;
-      this.log.warn(`etcd thresholds: watch failed (${err.message}); re-reading ${this.prefix} and watching again`);
+      this.distrust(`watch failed (${err.message}); re-reading ${this.prefix} and watching again`);
       this.watcher = null;
       void w.cancel().catch(() => {});
-      this.rewatch();
+      watchAgain(() => this.reload().then(() => this.startWatch()), this.closeSignal.signal, this.log, "etcd thresholds");
     });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the watch did not start within 10 s")), 10_000);
-      w.once("connected", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await connected(w);
   }
 
-  private rewatch(attempt = 0): void {
-    if (this.closed) return;
-    this.reload()
-      .then(() => this.startWatch())
-      .catch((e: unknown) => {
-        this.log.info(`etcd thresholds: ${(e as Error).message}`);
-        setTimeout(() => this.rewatch(attempt + 1), Math.min(5000, 100 * 2 ** attempt));
-      });
+  /** Events may have been missed: the copy is not trusted until the prefix is read whole again. */
+  private distrust(why: string): void {
+    this.suspect = true;
+    this.disconnects++;
+    this.log.warn(`etcd thresholds: ${why}`);
   }
 
   private onEvents(w: Watcher, res: IWatchResponse): void {

@@ -1,8 +1,9 @@
-import { Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from "etcd3";
+import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from "etcd3";
 import { silentLogger, type Logger } from "../../log.ts";
-import { matchToken, newTokenId, newTokenSecret, parseTokenRecord, TOKEN_ID_PATTERN, tokenDigest, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
-import type { TokenInfo, TokenStore } from "../../ports/tokens.ts";
-import { cancelWatcher } from "./watcher.ts";
+import { matchToken, newTokenRecord, newTokenSecret, parseTokenRecord, principalOf, TOKEN_ID_PATTERN, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
+import { tokenInfo, type TokenInfo, type TokenStore } from "../../ports/tokens.ts";
+import { etcdClient } from "./client.ts";
+import { cancelWatcher, connected, watchAgain } from "./watcher.ts";
 
 export interface EtcdTokenOptions {
   endpoints: string[];
@@ -36,6 +37,8 @@ export class EtcdTokenStore implements TokenStore {
   private watcher: Watcher | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private closed = false;
+  /** Aborted at close: ends the retries of a watch that failed. */
+  private readonly closeSignal = new AbortController();
   private stale = false;
 
   private constructor(
@@ -49,12 +52,7 @@ export class EtcdTokenStore implements TokenStore {
   }
 
   static async open(opts: EtcdTokenOptions): Promise<EtcdTokenStore> {
-    if (!Array.isArray(opts.endpoints) || opts.endpoints.length === 0) throw new Error("etcd tokens: no endpoints given");
-    let prefix = opts.prefix ?? DEFAULT_PREFIX;
-    if (prefix === "") throw new Error("etcd tokens: the prefix must not be empty");
-    if (!prefix.endsWith("/")) prefix += "/";
-    const timeout = opts.requestTimeoutMs ?? 5000;
-    const client = new Etcd3({ hosts: opts.endpoints, dialTimeout: timeout, defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }) });
+    const { client, prefix } = etcdClient("etcd tokens", opts, DEFAULT_PREFIX);
     const resyncMs = opts.resyncMs ?? 5000;
     const store = new EtcdTokenStore(client, prefix, opts.log ?? silentLogger, opts.staleAfterMs ?? 15_000, resyncMs);
     try {
@@ -71,9 +69,9 @@ export class EtcdTokenStore implements TokenStore {
     return store;
   }
 
-  async create(scope: Scope, label = ""): Promise<{ id: string; token: string }> {
+  async create(scope: Scope, label = "", patrolId?: string): Promise<{ id: string; token: string }> {
     const token = newTokenSecret(scope);
-    const rec: TokenRecord = { id: newTokenId(), scope, label, createdAt: new Date().toISOString(), digest: tokenDigest(token) };
+    const rec = newTokenRecord(scope, label, patrolId, token);
     // Create only: an id collision (2^72 ids) must not overwrite another token.
     const res = await this.client.if(this.prefix + rec.id, "Create", "==", 0).then(this.client.put(this.prefix + rec.id).value(JSON.stringify(rec))).commit();
     if (!res.succeeded) throw new Error("etcd tokens: id collision; try again");
@@ -92,7 +90,7 @@ export class EtcdTokenStore implements TokenStore {
     await this.reload();
     return [...this.records.values()]
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
-      .map(({ id, scope, label, createdAt }) => ({ id, scope, label, createdAt }));
+      .map(tokenInfo);
   }
 
   verify(token: string): Principal | null {
@@ -102,11 +100,18 @@ export class EtcdTokenStore implements TokenStore {
       return null;
     }
     const r = matchToken(token, this.records.values());
-    return r && { id: r.id, scope: r.scope };
+    return r && principalOf(r);
+  }
+
+  /** A linearizable read of one key (etcd answers only with a quorum). */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error("etcd tokens: closed");
+    await this.client.get(this.prefix).exists();
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closeSignal.abort();
     if (this.timer) clearInterval(this.timer);
     const w = this.watcher;
     this.watcher = null;
@@ -162,16 +167,8 @@ export class EtcdTokenStore implements TokenStore {
       this.log.warn(`etcd tokens: watch failed (${err.message}); watching again`);
       this.watcher = null;
       void w.cancel().catch(() => {});
-      setTimeout(() => {
-        if (!this.closed) this.reload().then(() => this.startWatch()).catch((e: unknown) => this.log.info(`etcd tokens: ${(e as Error).message}`));
-      }, 1000).unref?.();
+      watchAgain(() => this.reload().then(() => this.startWatch()), this.closeSignal.signal, this.log, "etcd tokens");
     });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the watch did not start within 10 s")), 10_000);
-      w.once("connected", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await connected(w);
   }
 }

@@ -139,6 +139,14 @@ describe.skipIf(!URL_)("WebHDFS lake", () => {
     await expect(lake.list("reports/")).rejects.toThrow(gone);
   });
 
+  test("ping rejects, naming HDFS's exception, once the lake's root is gone", async () => {
+    const root = `${RUN}/ping`;
+    const lake = await open(root);
+    await lake.ping();
+    expect((await webhdfs("DELETE", root, "DELETE", { recursive: "true" })).ok).toBe(true);
+    await expect(lake.ping()).rejects.toThrow("FileNotFoundException");
+  });
+
   test("HTTP errors carry the HDFS exception: reading a folder", async () => {
     const lake = await open();
     await lake.write("folder/inside.bin", new Uint8Array([1]));

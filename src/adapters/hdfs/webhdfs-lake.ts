@@ -1,4 +1,5 @@
 import type { Lake, LakeFile } from "../../ports/lake.ts";
+import { retry, type Backoff } from "../../retry.ts";
 
 const TMP_SUFFIX = ".inprogress";
 
@@ -13,7 +14,7 @@ export interface WebHdfsLakeOptions {
   user?: string;
   /** Limit of each HTTP request, ms; default 30 000. */
   timeoutMs?: number;
-  /** Further attempts after a network error, a 5xx or a retriable HDFS exception; default 4 (backoff 0.2, 0.4, 0.8, 1.6 s). */
+  /** Further attempts after a network error, a 5xx or a retriable HDFS exception; default 4 (waits drawn at random below 0.4, 0.8, 1.6, 3.2 s). */
   retries?: number;
 }
 
@@ -59,6 +60,7 @@ export class WebHdfsLake implements Lake {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly namenode?: string;
+  private closed = false;
 
   private constructor(opts: WebHdfsLakeOptions) {
     let url: URL;
@@ -97,20 +99,24 @@ export class WebHdfsLake implements Lake {
     const name = target.slice(slash + 1);
     // The bytes, under a temporary name: a fresh one per attempt, so a retry never meets its own half-written file.
     let tmp = "";
-    for (let attempt = 0; ; attempt++) {
-      tmp = `${dir}/.${name}.${crypto.randomUUID().slice(0, 12)}${TMP_SUFFIX}`;
-      const location = await this.createLocation(rel, tmp); // retries on its own
-      try {
-        // (fetch's types want an ArrayBuffer-backed view; the lake's callers pass exactly that)
-        const body = bytes as Uint8Array<ArrayBuffer>;
-        await this.call("CREATE", rel, tmp, { method: "PUT", body, headers: { "content-type": "application/octet-stream" } }, { to: location, retries: 0 });
-        break;
-      } catch (e) {
-        await this.deleteQuietly(tmp);
-        if (!(e instanceof WebHdfsError && e.retriable) || attempt >= this.retries) throw e;
-        await Bun.sleep(backoff(attempt));
-      }
-    }
+    let sending = false;
+    await retry(
+      async () => {
+        tmp = `${dir}/.${name}.${crypto.randomUUID().slice(0, 12)}${TMP_SUFFIX}`;
+        sending = false;
+        const location = await this.createLocation(rel, tmp); // retries on its own
+        sending = true;
+        try {
+          // (fetch's types want an ArrayBuffer-backed view; the lake's callers pass exactly that)
+          const body = bytes as Uint8Array<ArrayBuffer>;
+          await this.call("CREATE", rel, tmp, { method: "PUT", body, headers: { "content-type": "application/octet-stream" } }, { to: location, retries: 0 });
+        } catch (e) {
+          await this.deleteQuietly(tmp);
+          throw e;
+        }
+      },
+      { ...HDFS_BACKOFF, attempts: this.retries + 1, retriable: (e) => sending && isRetriable(e) },
+    );
     // Publish: one atomic rename that replaces any file of the final name.
     try {
       await this.call("RENAME", rel, tmp, { method: "PUT" }, { query: { destination: target, renameoptions: "OVERWRITE" } });
@@ -185,7 +191,15 @@ export class WebHdfsLake implements Lake {
     return n;
   }
 
-  async close(): Promise<void> {}
+  /** GETFILESTATUS of the lake's root: the NameNode answers, once, within 2 s. */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error(`WebHDFS lake ${this.base}${this.root}: closed`);
+    await this.call("GETFILESTATUS", "", this.root, { method: "GET" }, { retries: 0, timeoutMs: 2000 });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 
   // ---- WebHDFS operations ----
 
@@ -244,7 +258,7 @@ export class WebHdfsLake implements Lake {
     rel: string,
     hdfsPath: string,
     init: RequestInit,
-    opts: { query?: Record<string, string>; to?: string; retries?: number; redirectOk?: boolean } = {},
+    opts: { query?: Record<string, string>; to?: string; retries?: number; redirectOk?: boolean; timeoutMs?: number } = {},
   ): Promise<Response> {
     let url: string;
     if (opts.to) url = opts.to;
@@ -254,33 +268,38 @@ export class WebHdfsLake implements Lake {
     }
     const shown = url.replace(/\?.*$/, "");
     const what = `WebHDFS ${op} ${rel === "" ? "/" : rel}${hdfsPath !== rel ? ` (${hdfsPath})` : ""}`;
-    const retries = opts.retries ?? this.retries;
-    for (let attempt = 0; ; attempt++) {
-      let err: WebHdfsError;
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    let attempts = 0;
+    const once = async (): Promise<Response> => {
+      attempts++;
+      let res: Response;
       try {
-        const res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
-        if (res.ok || (opts.redirectOk && res.status === 307)) return res;
-        const text = await res.text().catch(() => "");
-        const remote = parseRemoteException(text);
-        const retriable = res.status >= 500 || (remote !== undefined && RETRIABLE_EXCEPTIONS.has(remote.exception));
-        const detail = remote ? `${remote.exception}: ${remote.message}` : text.slice(0, 200).trim() || res.statusText;
-        err = new WebHdfsError(`${what}: HTTP ${res.status} ${detail} (${shown})`, op, rel, res.status, remote?.exception, retriable);
+        res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
       } catch (e) {
-        if (e instanceof WebHdfsError) throw e;
-        const reason = (e as Error)?.name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : String((e as Error)?.message ?? e);
-        err = new WebHdfsError(`${what}: ${shown} unreachable: ${reason}`, op, rel, undefined, undefined, true);
+        const reason = (e as Error)?.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : String((e as Error)?.message ?? e);
+        throw new WebHdfsError(`${what}: ${shown} unreachable: ${reason}`, op, rel, undefined, undefined, true);
       }
-      if (!err.retriable || attempt >= retries) {
-        if (attempt > 0) err.message += ` [after ${attempt + 1} attempts]`;
-        throw err;
-      }
-      await Bun.sleep(backoff(attempt));
+      if (res.ok || (opts.redirectOk && res.status === 307)) return res;
+      const text = await res.text().catch(() => "");
+      const remote = parseRemoteException(text);
+      const retriable = res.status >= 500 || (remote !== undefined && RETRIABLE_EXCEPTIONS.has(remote.exception));
+      const detail = remote ? `${remote.exception}: ${remote.message}` : text.slice(0, 200).trim() || res.statusText;
+      throw new WebHdfsError(`${what}: HTTP ${res.status} ${detail} (${shown})`, op, rel, res.status, remote?.exception, retriable);
+    };
+    try {
+      return await retry(once, { ...HDFS_BACKOFF, attempts: (opts.retries ?? this.retries) + 1, retriable: isRetriable });
+    } catch (e) {
+      if (attempts > 1 && e instanceof WebHdfsError) e.message += ` [after ${attempts} attempts]`;
+      throw e;
     }
   }
 }
 
-function backoff(attempt: number): number {
-  return Math.min(200 * 2 ** attempt, 5_000);
+/** Waits before WebHDFS retries: below 0.4, 0.8, 1.6, 3.2 s, then 5 s at most (a NameNode leaving safe mode, a DataNode restarting). */
+const HDFS_BACKOFF: Backoff = { baseMs: 400, capMs: 5_000 };
+
+function isRetriable(e: unknown): boolean {
+  return e instanceof WebHdfsError && e.retriable;
 }
 
 function parseRemoteException(text: string): { exception: string; message: string } | undefined {

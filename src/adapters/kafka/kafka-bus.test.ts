@@ -1,7 +1,9 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { Kafka, logLevel } from "kafkajs";
 import { lineLogger } from "../../log.ts";
 import { busContract } from "../../ports/bus.contract.ts";
 import { BusUnavailableError } from "../../ports/bus.ts";
+import { groupCoordinatorMovedOnce, staleGroupCoordinator } from "../../../tests/support/kafka-faults.ts";
 import { checkWritten, KafkaBus } from "./kafka-bus.ts";
 
 setDefaultTimeout(120_000);
@@ -149,6 +151,78 @@ describe.skipIf(!brokers)("Kafka bus", () => {
     }
   });
 
+  test("a member whose commits reach a broker that no longer coordinates its group is replaced: every record consumed and committed", async () => {
+    const t = `contract-coordinator-${run}`;
+    const group = `coordinator-${run}`;
+    const lines: string[] = [];
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 2 }, log: lineLogger((l) => lines.push(l)) });
+    // kafkajs keeps the coordinator it found at join for its commits, however often they are refused.
+    const stale = staleGroupCoordinator(bus.name(group));
+    try {
+      await bus.publish(t, Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: "x" })));
+      const end = await bus.endOffsets(t);
+      const seen = new Set<string>();
+      const committed = new Map<number, number>();
+      const lost: number[] = [];
+      const c = await bus.consume({ group, topics: [t], commit: "manual", onLost: async (ps) => void lost.push(...ps.map((p) => p.partition)) }, async (b, consumer) => {
+        for (const r of b.records) seen.add(r.key);
+        const next = b.records.at(-1)!.offset + 1;
+        await consumer.commit([{ topic: t, partition: b.partition, offset: next }]);
+        committed.set(b.partition, next);
+      });
+      for (let i = 0; i < 600 && !(committed.get(0) === end[0] && committed.get(1) === end[1]); i++) await Bun.sleep(100);
+      expect(await c.lag()).toBe(0);
+      await c.stop();
+      expect(seen.size).toBe(200);
+      expect(stale.refused()).toBeGreaterThan(0);
+      expect(lost.length).toBeGreaterThan(0);
+      expect(lines.some((l) => l.includes("consumer stopped (the group coordinator moved); replacing it"))).toBe(true);
+      expect(lines.some((l) => l.includes("consumer replaced"))).toBe(true);
+    } finally {
+      stale.restore();
+      await bus.close();
+    }
+  });
+
+  test("a transaction whose offsets reach a broker that no longer coordinates the group is redone, without replacing the member", async () => {
+    const t = `contract-txcoordinator-${run}`;
+    const out = `contract-txcoordinator-out-${run}`;
+    const group = `txcoordinator-${run}`;
+    const lines: string[] = [];
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 2, [out]: 2 }, log: lineLogger((l) => lines.push(l)) });
+    // kafkajs looks the group coordinator up again for every transaction's offsets.
+    const moved = groupCoordinatorMovedOnce(bus.name(group));
+    try {
+      await bus.publish(t, Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+      let failures = 0;
+      const c = await bus.consume({ group, topics: [t], commit: "manual" }, async (b, consumer) => {
+        const offsets = [{ topic: t, partition: b.partition, offset: b.records.at(-1)!.offset + 1 }];
+        await consumer.commitWith([{ topic: out, messages: b.records.map((r) => ({ key: r.key, value: r.value })) }], offsets).catch((e) => {
+          failures++;
+          throw e;
+        });
+      });
+      for (let i = 0; i < 300 && (moved.refused() === 0 || (await c.lag()) > 0); i++) await Bun.sleep(100);
+      expect(await c.lag()).toBe(0);
+      await c.stop();
+      expect(moved.refused()).toBe(1);
+      expect(failures).toBe(1);
+      expect(lines.filter((l) => l.includes("consumer stopped ("))).toEqual([]);
+      // The refused transaction was aborted: each record is on the output topic once.
+      const copies: string[] = [];
+      const reader = await bus.consume({ group: `txcoordinator-read-${run}`, topics: [out], commit: "manual" }, async (b) => {
+        for (const r of b.records) copies.push(new TextDecoder().decode(r.value));
+      });
+      for (let i = 0; i < 100 && copies.length < 100; i++) await Bun.sleep(100);
+      await Bun.sleep(500);
+      await reader.stop();
+      expect(copies.sort()).toEqual(Array.from({ length: 100 }, (_, i) => `v${i}`).sort());
+    } finally {
+      moved.restore();
+      await bus.close();
+    }
+  });
+
   test("concurrent publishes share requests, each settles, and one key's messages keep the callers' order", async () => {
     const t = `contract-coalesce-${run}`;
     const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 3 } });
@@ -166,6 +240,21 @@ describe.skipIf(!brokers)("Kafka bus", () => {
       // A refused request fails every publish it carried, as a BusUnavailableError.
       const results = await Promise.allSettled([bus.publish(`missing-${run}`, [{ key: "a", value: "1" }]), bus.publish(`missing-${run}`, [{ key: "b", value: "2" }])]);
       for (const r of results) expect(r.status === "rejected" && (r as PromiseRejectedResult).reason instanceof BusUnavailableError).toBe(true);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  test("ping rejects, naming the topic, once one of the bus's topics is gone (it could not take writes)", async () => {
+    const t = `ping-${run}`;
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 2 } });
+    try {
+      await bus.ping();
+      // Another client deletes it, as an operator would.
+      const admin = new Kafka({ brokers: brokers!, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [t] }).finally(() => admin.disconnect());
+      await expect(bus.ping()).rejects.toThrow(t);
     } finally {
       await bus.close();
     }

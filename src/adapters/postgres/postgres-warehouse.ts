@@ -3,6 +3,7 @@ import net from "node:net";
 import postgres from "postgres";
 import type { Row, SqlRunner, Warehouse } from "../../ports/warehouse.ts";
 import { maskUrl } from "../../redact.ts";
+import { retry } from "../../retry.ts";
 
 export interface PostgresWarehouseOptions {
   /** Connections in the pool. Default 10. */
@@ -71,6 +72,9 @@ function isConnectionError(e: unknown): boolean {
   if (typeof code !== "string") return false;
   return CONNECTION_CODES.has(code) || code.startsWith("08") || code.startsWith("28");
 }
+
+/** A statement that met a stale connection is sent once more, at once: the pool opens a new connection for it. */
+const AGAIN_AT_ONCE = { attempts: 2, baseMs: 0, capMs: 0 } as const;
 
 /**
  * postgres.js (3.4) keeps the FATAL error a server sends before it drops a connection (e.g. "terminating
@@ -172,15 +176,18 @@ export class PostgresWarehouse implements Warehouse {
   async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
     this.checkOutside("transaction");
     if (this.closing) throw new Error(`postgres warehouse ${this.target}: closed`);
-    for (let attempt = 0; ; attempt++) {
-      let started = false;
-      try {
-        return await this.transactionOnce(fn, () => (started = true));
-      } catch (e) {
+    let started = false;
+    try {
+      return await retry(
+        () => {
+          started = false;
+          return this.transactionOnce(fn, () => (started = true));
+        },
         // BEGIN got a stale report of a lost connection (see isStaleFatal) and did not run: nothing of fn ran either.
-        if (attempt === 0 && !started && isStaleFatal(e)) continue;
-        throw this.wrap("transaction failed", e);
-      }
+        { ...AGAIN_AT_ONCE, retriable: (e) => !started && isStaleFatal(e) },
+      );
+    } catch (e) {
+      throw this.wrap("transaction failed", e);
     }
   }
 
@@ -214,6 +221,11 @@ export class PostgresWarehouse implements Warehouse {
     return (result as unknown as { value: T }).value;
   }
 
+  /** SELECT 1 on a pooled connection. */
+  async ping(): Promise<void> {
+    await this.query("SELECT 1");
+  }
+
   close(): Promise<void> {
     this.closing ??= this.sql.end({ timeout: 5 });
     return this.closing;
@@ -221,15 +233,14 @@ export class PostgresWarehouse implements Warehouse {
 
   private async run<R extends Row>(sql: postgres.Sql<Record<string, unknown>> | postgres.TransactionSql<Record<string, unknown>>, text: string, params?: unknown[]): Promise<R[]> {
     if (this.closing) throw new Error(`postgres warehouse ${this.target}: closed`);
-    for (let attempt = 0; ; attempt++) {
-      try {
+    try {
+      return await retry(async () => {
         // One statement per call, as on PGlite: the extended protocol even without parameters.
         const rows = await sql.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], { prepare: false, simple: false } as never);
         return Array.from(rows as unknown as R[]);
-      } catch (e) {
-        if (attempt === 0 && isStaleFatal(e)) continue;
-        throw this.wrap("query failed", e);
-      }
+      }, { ...AGAIN_AT_ONCE, retriable: isStaleFatal });
+    } catch (e) {
+      throw this.wrap("query failed", e);
     }
   }
 

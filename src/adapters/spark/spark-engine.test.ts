@@ -234,6 +234,9 @@ class GhostLake implements Lake {
   read(path: string): Promise<Uint8Array> {
     return this.inner.read(path);
   }
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
   close(): Promise<void> {
     return this.inner.close();
   }

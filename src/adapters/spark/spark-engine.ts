@@ -144,7 +144,7 @@ export class SparkAnalyticsEngine implements AnalyticsEngine {
 
   /** One lake URI per line, for the application's --files-from. */
   private uris(paths: string[]): string {
-    return paths.map((f) => this.o.lake.uri(f)).join("\n") + "\n";
+    return `${paths.map((f) => this.o.lake.uri(f)).join("\n")}\n`;
   }
 
   /** The spark-submit command line (no secret on it). */

@@ -1,0 +1,61 @@
+import { Kafka, logLevel } from "kafkajs";
+import type { Logger } from "../../log.ts";
+import { retry } from "../../retry.ts";
+
+const CLIENT_LOG_LEVELS = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG } as const;
+
+export type ClientLogLevel = keyof typeof CLIENT_LOG_LEVELS;
+
+/** The kafkajs client of one bus; its own log goes through `log` (default level: nothing). */
+export function newKafkaClient(o: { brokers: string[]; clientId?: string; clientLog?: ClientLogLevel }, log: Logger): Kafka {
+  return new Kafka({
+    clientId: o.clientId ?? "acu",
+    brokers: o.brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 10_000,
+    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+    logLevel: CLIENT_LOG_LEVELS[o.clientLog ?? "nothing"],
+    logCreator:
+      () =>
+      ({ namespace, label, log: entry }) => {
+        const { message, timestamp: _t, logger: _l, ...extra } = entry;
+        log[label === "ERROR" ? "error" : label === "WARN" ? "warn" : label === "DEBUG" ? "debug" : "info"](
+          `kafkajs ${label.toLowerCase()} [${namespace}] ${message}${Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : ""}`,
+        );
+      },
+  });
+}
+
+/**
+ * Metadata settles a moment after a topic is created or a leader moves: kafkajs then reports retriable
+ * errors (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE). Try again, bounded.
+ */
+export async function retrying<T>(what: string, f: () => Promise<T>, attempts = 10): Promise<T> {
+  try {
+    return await retry(f, { baseMs: 200, capMs: 2000, attempts, retriable: metadataSettling });
+  } catch (e) {
+    throw new Error(`kafka: ${what}: ${(e as Error).message}`);
+  }
+}
+
+function metadataSettling(e: unknown): boolean {
+  const err = e as { retriable?: boolean; message?: string };
+  return err.retriable === true || /not the leader|leader not available|unknown topic|does not host this topic-partition/i.test(err.message ?? "");
+}
+
+/**
+ * Kafka's COORDINATOR_NOT_AVAILABLE (15) or NOT_COORDINATOR (16; kafkajs: GROUP_COORDINATOR_NOT_AVAILABLE,
+ * NOT_COORDINATOR_FOR_GROUP): the broker asked does not coordinate the group (now). Looked for through
+ * kafkajs's wrappers (a retrier's NumberOfRetriesExceeded carries the last error as its cause).
+ */
+export function coordinatorMoved(e: unknown): boolean {
+  for (let err = e as { code?: unknown; cause?: unknown } | undefined, depth = 0; err && depth < 5; err = err.cause as typeof err, depth++)
+    if (err.code === 15 || err.code === 16) return true;
+  return false;
+}
+
+/** p, or a rejection with `why` after `ms` (p goes on; its outcome is ignored). */
+export function deadline<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([p.finally(() => clearTimeout(timer)), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why)), ms)))]);
+}

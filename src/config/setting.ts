@@ -1,0 +1,96 @@
+/**
+ * What a setting is (its variable, flag, default and help) and how a section reads its settings: the flag
+ * when given, else the variable, else the default. Every section of the configuration is written with
+ * these, so `Config`, `acu --help`, `acu config` and docs/configuration.md come from the same list.
+ */
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Where a value came from, as `acu config` prints it. */
+export type Origin = "flag" | "variable" | ".env" | "default";
+
+export interface Setting {
+  /** The `ACU_*` variable, when the setting has one. */
+  env?: string;
+  /** The flag (`--port`), when the setting has one; it overrides the variable. */
+  flag?: `--${string}`;
+  /** The default as help and docs show it. */
+  default: string;
+  /** One line for `acu --help` and docs/configuration.md. */
+  help: string;
+  /** `acu config` masks it (tokens) or shows it through `mask` (a URL with a password). */
+  secret?: boolean;
+  mask?: (raw: string) => string;
+}
+
+export type Env = Record<string, string | undefined>;
+/** Flag values by flag name without dashes (`port`, `data-dir`), as node:util parseArgs gives them. */
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+/** The raw values of the settings for one run, and where each came from. */
+export class SettingValues {
+  constructor(
+    private readonly flags: FlagValues,
+    private readonly env: Env,
+    /** Variables whose value came from a `.env` file (see dotenv.ts). */
+    private readonly fromDotenv: ReadonlySet<string> = new Set(),
+  ) {}
+
+  /** The flag's value when given, else the variable's; undefined or "" = unset. */
+  raw(s: Setting): string | undefined {
+    const f = s.flag ? this.flags[s.flag.slice(2)] : undefined;
+    if (typeof f === "string") return f;
+    return s.env ? this.env[s.env] : undefined;
+  }
+
+  /** A variable's value, whichever setting reads it (for checks that span sections). */
+  variable(name: string): string | undefined {
+    return this.env[name];
+  }
+
+  origin(s: Setting): Origin {
+    if (s.flag && typeof this.flags[s.flag.slice(2)] === "string") return "flag";
+    if (!s.env || this.env[s.env] === undefined || this.env[s.env] === "") return "default";
+    return this.fromDotenv.has(s.env) ? ".env" : "variable";
+  }
+}
+
+/** The name a message gives a setting: its variable, else its flag. */
+export function settingName(s: Setting): string {
+  return s.env ?? s.flag ?? "?";
+}
+
+export function num(name: string, raw: string | undefined, def: number, check: (n: number) => boolean, what: string): number {
+  if (raw === undefined || raw === "") return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || !check(n)) throw new ConfigError(`${name}=${raw}: ${what}`);
+  return n;
+}
+
+export const isPort = (n: number) => Number.isInteger(n) && n >= 0 && n < 65536;
+
+export function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], def: T): T {
+  if (raw === undefined || raw === "") return def;
+  const v = allowed.find((a) => a === raw.toLowerCase());
+  if (!v) throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, not "${raw}"`);
+  return v;
+}
+
+export function list(name: string, raw: string | undefined, item: RegExp, shape: string): string[] | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const i of items) if (!item.test(i)) throw new ConfigError(`${name}: "${i}" is not ${shape}`);
+  return items;
+}
+
+/** A string setting: unset or "" gives the default. */
+export function text(raw: string | undefined, def: string): string {
+  return raw === undefined || raw === "" ? def : raw;
+}
+
+/** Names as code in help and docs: `a`, `b`, `c`. */
+export function codes(names: readonly string[]): string {
+  return names.map((n) => `\`${n}\``).join(", ");
+}
