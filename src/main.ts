@@ -14,6 +14,7 @@ import { help } from "./cli/help.ts";
 import { configJson, configReport } from "./cli/config.ts";
 import { parseTokenCommand, runTokenCommand, type TokenCommand } from "./cli/token.ts";
 import { runSignalCommand, signalOptions } from "./cli/signal.ts";
+import { parsePatrolsCommand, runPatrolsCommand } from "./cli/patrols.ts";
 import { runAnalyzeCommand } from "./cli/analyze.ts";
 import { logTokenStart, startTokens, tokenBanner, type TokenStart } from "./cli/start-tokens.ts";
 import type { TokenStore } from "./ports/tokens.ts";
@@ -259,6 +260,7 @@ async function main(argv: string[]): Promise<void> {
   if (line.version) return print(VERSION);
   checkEnvironment(process.env);
   if (line.command.name === "signal") return runSignalCommand(signalOptions(line, process.env), print);
+  if (line.command.name === "patrols") return runPatrolsCommand(parsePatrolsCommand(line, process.env), log, print);
   const dotenv = dotenvVariables(process.cwd(), process.env);
   const resolved = resolveConfig(line.flags, process.env, dotenv.variables);
   const cfg = resolved.config;

@@ -3,6 +3,7 @@
  * flags. Parsed strictly: an unknown command, flag or argument is a usage error (exit 2) before
  * anything starts. `acu --help` and docs/configuration.md are written from this table.
  */
+import { MAX_SIMULATED_PATROLS, SIMULATOR_DEFAULTS } from "../../modules/patrols/simulator.ts";
 import { parseArgs } from "node:util";
 import { CONFIG_FLAGS, ConfigError } from "../config/index.ts";
 import type { FlagValues } from "../config/setting.ts";
@@ -27,7 +28,7 @@ export interface Command {
   positionals: number;
 }
 
-export type CommandName = "run" | "signal" | "analyze" | "config" | "token" | "healthcheck";
+export type CommandName = "run" | "signal" | "analyze" | "config" | "token" | "healthcheck" | "patrols";
 
 export const COMMANDS: readonly Command[] = [
   {
@@ -88,6 +89,25 @@ export const COMMANDS: readonly Command[] = [
     flags: [],
     config: true,
     positionals: 0,
+  },
+  {
+    name: "patrols",
+    usage: "patrols simulate [--count N] [--speed-kmh N] [--target URL] [--token T] [--seed N] [--ignore-rate R] [--ack-after-s S] [--resolve-after-s S] [--prefix P] [--duration-s S]",
+    summary: "Simulated patrols registered on a running acu and driven through its API and their streams: acknowledge (some ignore), drive, arrive, resolve.",
+    flags: [
+      { flag: "--count", type: "string", default: "20", help: `patrols to register and drive (1–${MAX_SIMULATED_PATROLS})` },
+      { flag: "--speed-kmh", type: "string", default: String(SIMULATOR_DEFAULTS.speedKmh), help: "driving speed; a few thousand makes a quick demo" },
+      { flag: "--target", type: "string", default: "http://127.0.0.1:$ACU_HTTP_PORT", help: "the acu serving the API" },
+      { flag: "--token", type: "string", default: "$ACU_OPERATOR_TOKEN", help: "operator token: registers the patrols and acts for them" },
+      { flag: "--seed", type: "string", default: "(the time)", help: "seed of the placement and the crews' choices, to replay a run" },
+      { flag: "--ignore-rate", type: "string", default: String(SIMULATOR_DEFAULTS.ignoreRate), help: "share of assignments left unanswered (the acknowledgement time-out shows)" },
+      { flag: "--ack-after-s", type: "string", default: String(SIMULATOR_DEFAULTS.ackAfterMs / 1000), help: "about how long a crew takes to acknowledge" },
+      { flag: "--resolve-after-s", type: "string", default: String(SIMULATOR_DEFAULTS.resolveAfterMs / 1000), help: "about how long a crew stays on site" },
+      { flag: "--prefix", type: "string", default: SIMULATOR_DEFAULTS.prefix, help: "patrol ids are this and a number" },
+      { flag: "--duration-s", type: "string", default: "0", help: "stop after this long; 0 = until Ctrl-C" },
+    ],
+    config: false,
+    positionals: 1,
   },
 ];
 
