@@ -4,7 +4,8 @@ import { HttpDispatchClient, startPatrolSimulator } from "../modules/patrols/ind
 import { runSignal } from "../modules/signal/index.ts";
 import { EmbeddedLogBus } from "../src/adapters/embedded/log-bus.ts";
 import { LocalLake } from "../src/adapters/embedded/local-lake.ts";
-import { runPatrolsCommand } from "../src/cli/patrols.ts";
+import { parseCommandLine } from "../src/cli/commands.ts";
+import { parsePatrolsCommand, runPatrolsCommand } from "../src/cli/patrols.ts";
 import { decodeIncidentEvent, type IncidentEvent } from "../src/domain/incident-event.ts";
 import { auditIncidentHistory } from "../src/domain/incident-history.ts";
 import { deriveReportId } from "../src/domain/report.ts";
@@ -124,7 +125,8 @@ test(`dispatch end to end: ${PATROLS} simulated patrols, ${RATE} reports/s for $
 
     // The command line runs the same simulator: two more patrols registered, their streams opened.
     const printed: string[] = [];
-    await runPatrolsCommand(["simulate", "--count", "2", "--prefix", "cli-", "--seed", "1", "--duration-s", "2", "--target", acu.url, "--token", TOKENS.operator], silentLogger, {}, (l) => void printed.push(l));
+    const line = parseCommandLine(["patrols", "simulate", "--count", "2", "--prefix", "cli-", "--seed", "1", "--duration-s", "2", "--target", acu.url, "--token", TOKENS.operator]);
+    await runPatrolsCommand(parsePatrolsCommand(line, {}), silentLogger, (l) => void printed.push(l));
     const cli = JSON.parse(printed.at(-1)!) as { patrols: number; frames: number };
     expect(cli.patrols).toBe(2);
     expect(cli.frames).toBeGreaterThanOrEqual(2);

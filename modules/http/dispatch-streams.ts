@@ -125,7 +125,7 @@ function framesOf(incidents: Incident[], patrols: Patrol[]): object[] {
  * holds it, when a commit also changes the patrol (assigned, released, timed out, taken back), and after it
  * was taken from the patrol until it shows another patrol or closes.
  */
-class PatrolSession extends FeedSession {
+export class PatrolSession extends FeedSession {
   private readonly followed = new Set<string>();
 
   constructor(

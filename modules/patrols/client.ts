@@ -1,38 +1,13 @@
-import type { IncidentState, IncidentTimes, PatrolStatus } from "../../src/domain/incident-event.ts";
+import { z } from "zod";
+import { incidentSchema, patrolSchema, type IncidentJson, type PatrolJson } from "../http/dispatch-schemas.ts";
+
+export type { IncidentJson, PatrolJson };
 
 /**
  * What a patrol's phone (or the simulator standing in for twenty of them) can do with the dispatch API,
- * in the API's own shapes (the `Patrol` and `Incident` objects of the HTTP contract). The real client is
- * HTTP + WebSocket (http-client.ts); tests drive the same simulator through the dispatch service itself.
+ * in the API's own shapes (its `Patrol` and `Incident` schemas). The real client is HTTP + WebSocket
+ * (http-client.ts); tests drive the same simulator through the dispatch service itself.
  */
-export interface PatrolJson {
-  patrolId: string;
-  name: string;
-  status: PatrolStatus;
-  latitude: number;
-  longitude: number;
-  positionAt: number;
-  incidentId: string | null;
-}
-
-export interface IncidentJson {
-  incidentId: string;
-  studentId: string;
-  state: IncidentState;
-  patrolId: string | null;
-  exerciseId: string;
-  lowestScore: number;
-  orderCount: number;
-  alertIds: string[];
-  latitude: number;
-  longitude: number;
-  region: string;
-  place: string;
-  times: IncidentTimes;
-  note: string;
-  /** Grows with every change of this incident: a frame with a revision already seen is old news. */
-  revision: number;
-}
 
 /**
  * Frames of `WS /api/patrols/{patrolId}/stream`: at once (and first after every reconnect) the current
@@ -40,12 +15,14 @@ export interface IncidentJson {
  * once the replay from `since` is done, `gap` when changes since it are no longer kept (the current
  * assignment follows).
  */
-export type PatrolFrame =
-  | { type: "assignment"; incident: IncidentJson | null; patrol: PatrolJson; cursor: string }
-  | { type: "incident"; incident: IncidentJson; cursor: string }
-  | { type: "patrol"; patrol: PatrolJson; cursor: string }
-  | { type: "hello"; cursor: string }
-  | { type: "gap"; cursor: string };
+export const patrolFrameSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("assignment"), incident: incidentSchema.nullable(), patrol: patrolSchema, cursor: z.string() }),
+  z.object({ type: z.literal("incident"), incident: incidentSchema, cursor: z.string() }),
+  z.object({ type: z.literal("patrol"), patrol: patrolSchema, cursor: z.string() }),
+  z.object({ type: z.literal("hello"), cursor: z.string() }),
+  z.object({ type: z.literal("gap"), cursor: z.string() }),
+]);
+export type PatrolFrame = z.infer<typeof patrolFrameSchema>;
 
 export interface StreamHandlers {
   onFrame(frame: PatrolFrame): void;

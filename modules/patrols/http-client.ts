@@ -1,7 +1,7 @@
 import type { Log } from "../lifecycle.ts";
 import { retryAfterMs } from "../signal/index.ts";
 import {
-  DispatchRefusedError, DispatchUnreachableError, type DispatchClient, type IncidentJson, type PatrolFrame, type PatrolJson, type PatrolStream, type StreamHandlers,
+  DispatchRefusedError, DispatchUnreachableError, patrolFrameSchema, type DispatchClient, type IncidentJson, type PatrolFrame, type PatrolJson, type PatrolStream, type StreamHandlers,
 } from "./client.ts";
 
 export interface HttpDispatchClientOptions {
@@ -120,30 +120,14 @@ function errorBody(text: string): { error: string; state?: string } {
   }
 }
 
-/** A frame of the patrol stream, or null when the text is not one (checked for the fields the simulator reads). */
+/** A frame of the patrol stream (checked against the contract's schema), or null when the text is not one. */
 export function parsePatrolFrame(text: string): PatrolFrame | null {
-  let f: Record<string, unknown>;
+  let raw: unknown;
   try {
-    f = JSON.parse(text);
+    raw = JSON.parse(text);
   } catch {
     return null;
   }
-  if (typeof f !== "object" || f === null || typeof f.cursor !== "string") return null;
-  if (f.type === "assignment" && (f.incident === null || isIncident(f.incident)) && isPatrol(f.patrol)) return f as PatrolFrame;
-  if (f.type === "incident" && isIncident(f.incident)) return f as PatrolFrame;
-  if (f.type === "patrol" && isPatrol(f.patrol)) return f as PatrolFrame;
-  if (f.type === "hello" || f.type === "gap") return { type: f.type, cursor: f.cursor };
-  return null;
-}
-
-function isIncident(x: unknown): x is IncidentJson {
-  const i = x as IncidentJson;
-  return typeof i === "object" && i !== null && typeof i.incidentId === "string" && typeof i.state === "string" && typeof i.revision === "number"
-    && (i.patrolId === null || typeof i.patrolId === "string") && typeof i.latitude === "number" && typeof i.longitude === "number"
-    && typeof i.times === "object" && i.times !== null;
-}
-
-function isPatrol(x: unknown): x is PatrolJson {
-  const p = x as PatrolJson;
-  return typeof p === "object" && p !== null && typeof p.patrolId === "string" && typeof p.status === "string";
+  const r = patrolFrameSchema.safeParse(raw);
+  return r.success ? r.data : null;
 }

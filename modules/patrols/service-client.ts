@@ -1,18 +1,17 @@
 import {
   DispatchConflictError, DispatchForbiddenError, DispatchInputError, DispatchNotFoundError, DispatchUnavailableError,
 } from "../../src/domain/dispatch-errors.ts";
-import type { Incident } from "../../src/domain/incident.ts";
-import type { Patrol } from "../../src/domain/patrol.ts";
 import type { DispatchService } from "../dispatch/index.ts";
-import {
-  DispatchRefusedError, DispatchUnreachableError, type DispatchClient, type IncidentJson, type PatrolFrame, type PatrolJson, type PatrolStream, type StreamHandlers,
-} from "./client.ts";
+import { incidentJson, patrolJson } from "../http/dispatch-schemas.ts";
+import { PatrolSession } from "../http/dispatch-streams.ts";
+import { DispatchRefusedError, DispatchUnreachableError, type DispatchClient, type IncidentJson, type PatrolJson, type PatrolStream, type StreamHandlers } from "./client.ts";
+import { parsePatrolFrame } from "./http-client.ts";
 
 /**
  * The dispatch client without the network: the dispatch service itself (the real one, on a real store),
- * each call as a patrol's token would make it, refusals as the API's statuses, and the patrol's stream
- * made from the service's change feed the way the contract says (its assignment first, then every change
- * of an incident it holds or held, and of the patrol). For tests of the simulator in one process.
+ * each call as a patrol's token would make it, refusals as the API's statuses, answers in the API's JSON,
+ * and the patrol's stream made by the http role's own session on the service's feed. For tests of the
+ * simulator in one process.
  */
 export class ServiceDispatchClient implements DispatchClient {
   constructor(private readonly service: DispatchService) {}
@@ -43,50 +42,33 @@ export class ServiceDispatchClient implements DispatchClient {
 
   openStream(patrolId: string, since: string | null, handlers: StreamHandlers): PatrolStream {
     let open = true;
-    // Frames go out in order, after the caller has its handle, as from a socket.
-    const send = (f: PatrolFrame) => queueMicrotask(() => open && handlers.onFrame(f));
-    const held = new Set<string>();
-    const view = this.service.view;
-    const assignment = () => {
-      const p = view.patrol(patrolId)?.value;
-      if (!p) return;
-      const inc = p.incidentId ? (view.incident(p.incidentId)?.value ?? null) : null;
-      if (inc) held.add(inc.id);
-      send({ type: "assignment", incident: inc ? incidentJson(inc) : null, patrol: patrolJson(p), cursor: String(view.cursor) });
-    };
-    if (!view.patrol(patrolId)) {
+    const patrol = this.service.view.patrol(patrolId)?.value;
+    if (!patrol) {
       queueMicrotask(() => open && handlers.onClose(`no patrol ${patrolId}`));
       return { close: () => void (open = false) };
     }
-    // With a cursor, the current assignment comes first, then what was missed; without, the feed's snapshot makes it.
-    if (since !== null) assignment();
-    const sub = this.service.subscribe(since, (f) => {
-      if (f.type === "snapshot") return assignment();
-      for (const inc of f.incidents) {
-        if (inc.patrolId !== patrolId && !held.has(inc.id)) continue;
-        held.add(inc.id);
-        send({ type: "incident", incident: incidentJson(inc), cursor: f.cursor });
-      }
-      for (const p of f.patrols) if (p.id === patrolId) send({ type: "patrol", patrol: patrolJson(p), cursor: f.cursor });
+    // The http role's own session; its frames through JSON and the contract's schema, delivered in order
+    // once the caller has its handle, as from a socket.
+    const session = new PatrolSession(this.service, patrol, since);
+    session.open({
+      send: (frame) => {
+        const text = JSON.stringify(frame);
+        queueMicrotask(() => {
+          if (!open) return;
+          const f = parsePatrolFrame(text);
+          if (!f) throw new Error(`the patrol stream sent a frame outside the contract: ${text.slice(0, 300)}`);
+          handlers.onFrame(f);
+        });
+        return true;
+      },
     });
     return {
       close() {
         open = false;
-        sub.close();
+        session.close();
       },
     };
   }
-}
-
-export function patrolJson(p: Patrol): PatrolJson {
-  return { patrolId: p.id, name: p.name, status: p.status, latitude: p.latitude, longitude: p.longitude, positionAt: p.positionAt, incidentId: p.incidentId };
-}
-
-export function incidentJson(i: Incident): IncidentJson {
-  return {
-    incidentId: i.id, studentId: i.studentId, state: i.state, patrolId: i.patrolId, exerciseId: i.exerciseId, lowestScore: i.lowestScore, orderCount: i.orderCount,
-    alertIds: i.orders.map((o) => o.alertId), latitude: i.latitude, longitude: i.longitude, region: i.region, place: "", times: i.times, note: i.note, revision: i.seq,
-  };
 }
 
 /** The service's typed refusals as the API's answers would be. */

@@ -156,10 +156,14 @@ test("options that cannot make a simulation are refused, naming the option", () 
 });
 
 test("patrol stream frames: the contract's three kinds parse; anything else is refused", () => {
-  const patrol = { patrolId: "p-1", name: "A", status: "available", latitude: 1, longitude: 2, positionAt: 0, incidentId: null };
-  const incident = { incidentId: "inc-1", studentId: "s", state: "assigned", patrolId: "p-1", latitude: 1, longitude: 2, times: { openedAt: 0 }, revision: 2 };
+  const patrol = { patrolId: "p-1", name: "A", status: "available", latitude: 1, longitude: 2, positionAt: 0, incidentId: null, since: 0 };
+  const times = { openedAt: 0, assignedAt: 1, acknowledgedAt: null, enRouteAt: null, onSiteAt: null, resolvedAt: null, cancelledAt: null };
+  const incident = {
+    incidentId: "inc-1", studentId: "s", state: "assigned", patrolId: "p-1", exerciseId: "bsq", lowestScore: 3, orderCount: 1, alertIds: ["alert-1"], latitude: 1, longitude: 2,
+    region: "Bretagne", place: "Brest", times, note: "", revision: 2, updatedAt: 1,
+  };
   for (const f of [{ type: "assignment", incident: null, patrol, cursor: "1" }, { type: "assignment", incident, patrol, cursor: "1" }, { type: "incident", incident, cursor: "2" }, { type: "patrol", patrol, cursor: "3" }, { type: "hello", cursor: "3" }, { type: "gap", cursor: "4" }])
     expect(parsePatrolFrame(JSON.stringify(f))).toEqual(f as never);
-  for (const t of ["not json", "null", JSON.stringify({ type: "welcome", cursor: "1" }), JSON.stringify({ type: "hello" }), JSON.stringify({ type: "incident", incident: { ...incident, revision: "2" }, cursor: "1" }), JSON.stringify({ type: "patrol", patrol, cursor: 3 })])
+  for (const t of ["not json", "null", JSON.stringify({ type: "welcome", cursor: "1" }), JSON.stringify({ type: "hello" }), JSON.stringify({ type: "incident", incident: { ...incident, revision: "2" }, cursor: "1" }), JSON.stringify({ type: "patrol", patrol, cursor: 3 }), JSON.stringify({ type: "incident", incident: { ...incident, state: "lost" }, cursor: "1" }), JSON.stringify({ type: "assignment", incident: null, cursor: "1" })])
     expect(parsePatrolFrame(t)).toBeNull();
 });

@@ -5,9 +5,9 @@ import { listingProblems, StuckWatch } from "./dispatch.ts";
 const times = { openedAt: 0, assignedAt: null, acknowledgedAt: null, enRouteAt: null, onSiteAt: null, resolvedAt: null, cancelledAt: null };
 const inc = (id: string, o: Partial<IncidentJson> = {}): IncidentJson => ({
   incidentId: id, studentId: `s-${id}`, state: "open", patrolId: null, exerciseId: "bsq", lowestScore: 1, orderCount: 1, alertIds: [`alert-${id}`],
-  latitude: 48, longitude: 2, region: "Île-de-France", place: "", times, note: "", revision: 1, ...o,
+  latitude: 48, longitude: 2, region: "Île-de-France", place: "", times, note: "", revision: 1, updatedAt: 0, ...o,
 });
-const patrol = (id: string, status: PatrolJson["status"] = "available"): PatrolJson => ({ patrolId: id, name: id, status, latitude: 48, longitude: 2, positionAt: 0, incidentId: null });
+const patrol = (id: string, status: PatrolJson["status"] = "available"): PatrolJson => ({ patrolId: id, name: id, status, latitude: 48, longitude: 2, positionAt: 0, incidentId: null, since: 0 });
 
 test("a listing with a student on two active incidents or a patrol on two is a problem; closed ones do not count", () => {
   expect(listingProblems([inc("a"), inc("b", { studentId: "s-a", state: "resolved" }), inc("c", { patrolId: "p1", state: "en-route" }), inc("d", { patrolId: "p2", state: "assigned" })])).toEqual([]);
