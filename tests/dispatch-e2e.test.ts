@@ -32,7 +32,7 @@ const RATE = 200;
 const PATROLS = 20;
 const DEFAULT_THRESHOLD = 20;
 const STRUGGLING = { students: 30, rounds: 4 };
-const ACK_TIMEOUT = "3s";
+const ACK_TIMEOUT = "3";
 const dir = tempDir("dispatch-e2e");
 afterAll(() => cleanup(dir));
 

@@ -43,7 +43,7 @@ describe.skipIf(!cluster)("dispatch role by role on the local cluster", () => {
     const t0 = performance.now();
     const iso = await isolatedRun(cluster!, "dispatch");
     drops.push(iso.drop);
-    const env = { ...iso.env, ACU_ETCD_DISPATCH_PREFIX: `${iso.env.ACU_ETCD_PREFIX!.replace(/thresholds\/$/, "")}dispatch/`, ACU_DISPATCH_ACK_TIMEOUT: `${ACK_TIMEOUT_MS / 1000}s`, ACU_SINK_FLUSH_MS: "1000" };
+    const env = { ...iso.env, ACU_DISPATCH_ACK_TIMEOUT: String(ACK_TIMEOUT_MS / 1000), ACU_SINK_FLUSH_MS: "1000" };
     const start = async (role: string) => {
       const p = await startAcu({ dataDir: join(dir, "data"), env, args: [`--role=${role}`] });
       procs.push(p);
