@@ -2,6 +2,7 @@ import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { HttpDispatchClient, startPatrolSimulator } from "../modules/patrols/index.ts";
 import { runSignal } from "../modules/signal/index.ts";
+import { FileTokenStore } from "../src/adapters/embedded/file-tokens.ts";
 import { EmbeddedLogBus } from "../src/adapters/embedded/log-bus.ts";
 import { LocalLake } from "../src/adapters/embedded/local-lake.ts";
 import { parseCommandLine } from "../src/cli/commands.ts";
@@ -19,9 +20,10 @@ import {
 setDefaultTimeout(600_000);
 
 /**
- * The dispatch loop end to end on embedded engines: acu --role=all, 20 simulated patrols driven through the
- * HTTP API and their WebSocket streams (acknowledging, driving, resolving, some ignoring so the 3 s
- * acknowledgement time-out shows, some streams dropped and reopened from their cursor), `acu signal`
+ * The dispatch loop end to end on embedded engines: acu --role=all, 20 simulated patrols (half with patrol
+ * tokens of their own, half acting with the operator's) driven through the HTTP API and their WebSocket
+ * streams (acknowledging, driving, resolving, some ignoring so the 3 s acknowledgement time-out shows,
+ * some streams dropped and reopened from their cursor), `acu signal`
  * traffic plus a few students who keep failing, for SECONDS. Then: every failing report in exactly one
  * incident; never two open incidents for a student nor two incidents for a patrol (every listing sampled,
  * and the whole history from the lake audited); every incident resolved; the lake's `incidents/` equal to
@@ -37,11 +39,22 @@ const dir = tempDir("dispatch-e2e");
 afterAll(() => cleanup(dir));
 
 test(`dispatch end to end: ${PATROLS} simulated patrols, ${RATE} reports/s for ${SECONDS} s — every order in one incident, one patrol at a time, all resolved, lake = bus, exact response times`, async () => {
+  // Half the crews hold a patrol token of their own (acting for their patrol only), the others act with the operator's.
+  const tokens = FileTokenStore.open(join(dir, "tokens.json"));
+  const patrolTokens: Record<string, string> = {};
+  const tokenIds = new Map<string, string>();
+  for (let i = 1; i <= PATROLS / 2; i++) {
+    const id = `sim-${String(i).padStart(2, "0")}`;
+    const t = await tokens.create("patrol", "e2e", id);
+    patrolTokens[id] = t.token;
+    tokenIds.set(id, t.id);
+  }
+  await tokens.close();
   const acu = await startAcu({ dataDir: dir, env: { ACU_DISPATCH_ACK_TIMEOUT: ACK_TIMEOUT, ACU_SINK_FLUSH_MS: "1000" } });
   let exited: number | null = null;
   try {
     expect((await fetch(`${acu.url}/api/thresholds`, { method: "PUT", headers: operator, body: JSON.stringify({ default: DEFAULT_THRESHOLD }) })).status).toBe(200);
-    const client = new HttpDispatchClient({ target: acu.url, token: TOKENS.operator });
+    const client = new HttpDispatchClient({ target: acu.url, token: TOKENS.operator, patrolTokens });
     const sim = await startPatrolSimulator({ client, count: PATROLS, seed: 13, speedKmh: 1_000_000, ackAfterMs: 400, resolveAfterMs: 600, positionEveryMs: 250, ignoreRate: 0.1, reportEveryMs: 0 }, silentLogger);
     expect((await listPatrols(acu.url)).filter((p) => p.patrolId.startsWith("sim-")).map((p) => p.status)).toEqual(Array(PATROLS).fill("available"));
     const sampler = new ListingSampler(() => [acu.url]).start();
@@ -109,6 +122,12 @@ test(`dispatch end to end: ${PATROLS} simulated patrols, ${RATE} reports/s for $
     expect(totals.acknowledged).toBe(types("acknowledged"));
     expect(totals.arrived).toBe(types("on-site"));
     expect(totals.actedForOther).toBe(0);
+    // A crew's acknowledgement is recorded as made with its own token, or the operator's for the others.
+    const acks = fromLake.events.filter((e) => e.type === "acknowledged");
+    const operatorId = acks.find((e) => !tokenIds.has(e.patrolId!))?.actor;
+    expect(operatorId).toBeDefined();
+    for (const e of acks) expect([e.patrolId, e.actor]).toEqual([e.patrolId, tokenIds.get(e.patrolId!) ?? operatorId!]);
+    expect(acks.some((e) => tokenIds.has(e.patrolId!))).toBe(true);
     expect(totals.reconnects).toBeGreaterThanOrEqual(dropped);
     expect(dropped).toBeGreaterThan(0);
 
