@@ -25,7 +25,7 @@ const REPORTS = Number(process.env.ACU_DISPATCH_CLUSTER_REPORTS ?? 20_000);
 const PATROLS = 20;
 const KILLS = 5;
 const ACK_TIMEOUT_MS = 3000;
-const THRESHOLD = 15;
+const THRESHOLD = 20;
 
 describe.skipIf(!cluster)("dispatch role by role on the local cluster", () => {
   const dir = tempDir("dispatch-roles");
