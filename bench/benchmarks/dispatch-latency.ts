@@ -27,7 +27,7 @@ const histogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableV
 export async function benchDispatchLatency(ctx: BenchContext): Promise<BenchResult & { peakRssMiB: Record<string, number | null> }> {
   const t0 = performance.now();
   const seconds = { smoke: 3, quick: 20, full: 60 }[ctx.mode];
-  const patrols = ctx.mode === "smoke" ? 10 : 50;
+  const patrols = 50;
   const warmupS = Math.min(5, seconds * 0.1);
   const ns = runId("dispatch");
   const dir = mkdtempSync(join(tmpdir(), "acu-bench-dispatch-"));
