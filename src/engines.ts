@@ -130,7 +130,7 @@ export class Engines {
   /** The engines opened so far, for readiness: each answers ping() while its engine does. */
   async probes(): Promise<EngineProbe[]> {
     const out: EngineProbe[] = [];
-    for (const name of ["bus", "thresholds", "tokens", "lake", "warehouse"] as const) {
+    for (const name of ["bus", "thresholds", "tokens", "dispatch", "lake", "warehouse"] as const) {
       const p = this.opened[name];
       if (!p) continue;
       const e = await p;

@@ -81,7 +81,7 @@ test("--role=alert, sink, analyzer with --ops-port, embedded engines: /healthz, 
 
 test("all roles with --ops-port: both ports answer; an order raised shows in acu_report_to_order_seconds", async () => {
   const all = await startWithOps("all", "all");
-  const m0 = await checkOps(all, { bus: "embedded", thresholds: "embedded", tokens: "embedded", lake: "local", warehouse: "pglite" }, "acu-http-feed");
+  const m0 = await checkOps(all, { bus: "embedded", thresholds: "embedded", tokens: "embedded", dispatch: "embedded", lake: "local", warehouse: "pglite" }, "acu-http-feed");
   expect((await fetch(`${all.url}/readyz`)).status).toBe(200);
   const before = m0.get("acu_report_to_order_seconds_count") ?? 0;
   const reports = Array.from({ length: 5 }, (_, i) => ({ studentId: `ops-${i}`, exerciseId: "ex.ops", score: 3, latitude: 48.85, longitude: 2.35, timestamp: Date.now() - 200 }));

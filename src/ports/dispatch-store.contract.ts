@@ -68,6 +68,14 @@ async function until(ok: () => boolean, what: string, ms = 10_000): Promise<void
 }
 
 export function dispatchStoreContract(name: string, fresh: () => Promise<StoreClients>, timeoutMs = 30_000) {
+  test(`${name}: ping resolves while the store is open, and rejects once it is closed`, async () => {
+    const c = await fresh();
+    await c.a.ping();
+    await c.b.ping();
+    await c.close();
+    await expect(c.a.ping()).rejects.toThrow();
+  }, timeoutMs);
+
   test(`${name}: an incident is created once; a second create of the same id is refused, even after it closed`, async () => {
     const c = await fresh();
     try {

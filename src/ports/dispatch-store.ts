@@ -85,5 +85,7 @@ export interface DispatchStore {
    * instead and nothing more comes from this watch: the caller takes a fresh snapshot and watches again.
    */
   watch(after: number, onChange: (c: DispatchChange) => void, onReset: (why: string) => void): Promise<DispatchWatch>;
+  /** Rejects when the store does not answer now (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

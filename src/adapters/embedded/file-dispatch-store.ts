@@ -222,6 +222,12 @@ export class FileDispatchStore implements DispatchStore {
     return { close: async () => void this.watchers.delete(w) };
   }
 
+  /** Open, and its journal still where it was opened. */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error("the dispatch store is closed");
+    await this.journal.ping();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.compacting) await this.compacting.catch(() => {});

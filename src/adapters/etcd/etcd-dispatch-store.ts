@@ -224,6 +224,16 @@ export class EtcdDispatchStore implements DispatchStore {
     return out.filter((c) => c.incidents.length + c.patrols.length > 0);
   }
 
+  /** One linearizable read of the prefix's head: etcd answers only with a quorum. */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error("the etcd dispatch store is closed");
+    try {
+      await this.client.kv.range({ key: Buffer.from(this.prefix), limit: 1, keys_only: true });
+    } catch (e) {
+      throw this.failure("cannot read the dispatch store", e);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

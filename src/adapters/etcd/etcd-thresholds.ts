@@ -13,7 +13,7 @@ export interface EtcdThresholdOptions {
   prefix?: string;
   /** Written to `<prefix>default` if that key does not exist yet, and used while it holds no valid value. */
   defaultThreshold: number;
-  /** Warnings (ignored values, watch trouble). Default console.warn. */
+  /** Warnings (ignored values, watch trouble). Default: none (silentLogger). */
   log?: Logger;
   /** How long current() waits for the watch to catch up before re-reading the prefix. Default 50 ms. */
   catchUpMs?: number;
