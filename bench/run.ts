@@ -26,10 +26,11 @@ if (flag("--help") || flag("-h")) {
 const mode: Mode = flag("--smoke") ? "smoke" : flag("--quick") ? "quick" : "full";
 const values = new Set([opt("--pairs"), opt("--out")].filter(Boolean));
 const names = args.filter((a) => !a.startsWith("--") && !values.has(a));
-for (const n of names) if (!(n in BENCHMARKS)) {
-  console.error(`unknown benchmark "${n}"; known: ${Object.keys(BENCHMARKS).join(", ")}`);
-  process.exit(2);
-}
+for (const n of names)
+  if (!(n in BENCHMARKS)) {
+    console.error(`unknown benchmark "${n}"; known: ${Object.keys(BENCHMARKS).join(", ")}`);
+    process.exit(2);
+  }
 const chosen = (names.length ? names : Object.keys(BENCHMARKS)) as BenchName[];
 const defaultOut = join(ROOT, "bench/results");
 // A smoke run never replaces the reference results: without --out it writes to bench/results/smoke (git-ignored).
@@ -54,7 +55,10 @@ try {
       const r = await BENCHMARKS[name].run(ctx);
       r.machine.loadAverage.start = load;
       const file = writeResult(ctx, r);
-      for (const c of r.comparisons) log(`${name}: ${c.metric}: acu ${c.acuMedian} vs ${c.peer} ${c.peerMedian} → ratio ${c.ratio} (goal ${c.goal}: ${c.met === null ? "n/a" : c.met ? "met" : "missed"})`);
+      for (const c of r.comparisons)
+        log(
+          `${name}: ${c.metric}: acu ${c.acuMedian} vs ${c.peer} ${c.peerMedian} → ratio ${c.ratio} (goal ${c.goal}: ${c.met === null ? "n/a" : c.met ? "met" : "missed"})`,
+        );
       log(`${name}: done in ${r.durationS} s → ${file}`);
     } catch (e) {
       failed++;

@@ -5,16 +5,18 @@ test("jobs run one at a time in call order; a failure goes to its caller only", 
   const q = new SerialQueue();
   const log: string[] = [];
   let running = 0;
-  const job = (name: string, fail = false) => async () => {
-    running++;
-    expect(running).toBe(1);
-    log.push(`start ${name}`);
-    await Bun.sleep(5);
-    log.push(`end ${name}`);
-    running--;
-    if (fail) throw new Error(name);
-    return name;
-  };
+  const job =
+    (name: string, fail = false) =>
+    async () => {
+      running++;
+      expect(running).toBe(1);
+      log.push(`start ${name}`);
+      await Bun.sleep(5);
+      log.push(`end ${name}`);
+      running--;
+      if (fail) throw new Error(name);
+      return name;
+    };
   const a = q.run(job("a"));
   const b = q.run(job("b", true));
   const c = q.run(job("c"));

@@ -10,11 +10,19 @@ const pglite = join(root, "node_modules/@electric-sql/pglite/dist");
 mkdirSync(join(root, "dist"), { recursive: true });
 const proc = Bun.spawnSync({
   cmd: [
-    process.execPath, "build", "--compile", "--minify-syntax", "--sourcemap=none",
-    "--asset-naming=[name].[ext]", "--entry-naming=[name]-[hash].[ext]",
+    process.execPath,
+    "build",
+    "--compile",
+    "--minify-syntax",
+    "--sourcemap=none",
+    "--asset-naming=[name].[ext]",
+    "--entry-naming=[name]-[hash].[ext]",
     join(root, "src/main.ts"),
-    join(pglite, "pglite.wasm"), join(pglite, "initdb.wasm"), join(pglite, "pglite.data"),
-    "--outfile", join(root, "dist/acu"),
+    join(pglite, "pglite.wasm"),
+    join(pglite, "initdb.wasm"),
+    join(pglite, "pglite.data"),
+    "--outfile",
+    join(root, "dist/acu"),
   ],
   stdout: "inherit",
   stderr: "inherit",

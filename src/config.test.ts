@@ -34,9 +34,20 @@ test("bad settings are named", () => {
 
 test("static tokens: one per scope; ACU_ADMIN_TOKEN is an alias of the operator token; the same secret for two scopes is refused; masked", async () => {
   const { describeConfig } = await import("./config.ts");
-  const c = loadConfig([], { ACU_INGEST_TOKEN: "ingest-token-0123456789", ACU_OPERATOR_TOKEN: "operator-token-0123456789", ACU_ADMIN_TOKEN: "operator-token-0123456789", ACU_VIEWER_TOKEN: "viewer-token-0123456789" });
-  expect(c.staticTokens.map((t) => [t.variable, t.scope])).toEqual([["ACU_INGEST_TOKEN", "ingest"], ["ACU_OPERATOR_TOKEN", "operator"], ["ACU_VIEWER_TOKEN", "viewer"]]);
-  expect(loadConfig([], { ACU_ADMIN_TOKEN: "admin-token-0123456789" }).staticTokens).toEqual([{ variable: "ACU_ADMIN_TOKEN", scope: "operator", token: "admin-token-0123456789" }]);
+  const c = loadConfig([], {
+    ACU_INGEST_TOKEN: "ingest-token-0123456789",
+    ACU_OPERATOR_TOKEN: "operator-token-0123456789",
+    ACU_ADMIN_TOKEN: "operator-token-0123456789",
+    ACU_VIEWER_TOKEN: "viewer-token-0123456789",
+  });
+  expect(c.staticTokens.map((t) => [t.variable, t.scope])).toEqual([
+    ["ACU_INGEST_TOKEN", "ingest"],
+    ["ACU_OPERATOR_TOKEN", "operator"],
+    ["ACU_VIEWER_TOKEN", "viewer"],
+  ]);
+  expect(loadConfig([], { ACU_ADMIN_TOKEN: "admin-token-0123456789" }).staticTokens).toEqual([
+    { variable: "ACU_ADMIN_TOKEN", scope: "operator", token: "admin-token-0123456789" },
+  ]);
   expect(() => loadConfig([], { ACU_INGEST_TOKEN: "same-token-0123456789", ACU_VIEWER_TOKEN: "same-token-0123456789" })).toThrow("same token");
   const shown = JSON.stringify(describeConfig(c, {}));
   expect(shown).not.toContain("token-0123456789");
@@ -47,7 +58,11 @@ test("shared engines: unset means embedded; set values are checked; secrets are 
   const { describeConfig, maskUrl } = await import("./config.ts");
   const e = loadConfig([], {});
   expect([e.kafkaBrokers, e.etcdEndpoints, e.databaseUrl]).toEqual([null, null, null]);
-  const c = loadConfig([], { ACU_KAFKA_BROKERS: "127.0.0.1:19092, 127.0.0.1:19094", ACU_ETCD_ENDPOINTS: "http://127.0.0.1:12379", ACU_DATABASE_URL: "postgres://acu:secret@127.0.0.1:15432/acu" });
+  const c = loadConfig([], {
+    ACU_KAFKA_BROKERS: "127.0.0.1:19092, 127.0.0.1:19094",
+    ACU_ETCD_ENDPOINTS: "http://127.0.0.1:12379",
+    ACU_DATABASE_URL: "postgres://acu:secret@127.0.0.1:15432/acu",
+  });
   expect(c.kafkaBrokers).toEqual(["127.0.0.1:19092", "127.0.0.1:19094"]);
   expect(JSON.stringify(describeConfig(c, {}))).not.toContain("secret");
   expect(maskUrl("postgres://acu:secret@h:1/d")).toBe("postgres://acu:***@h:1/d");
@@ -56,11 +71,18 @@ test("shared engines: unset means embedded; set values are checked; secrets are 
   expect(() => loadConfig([], { ACU_ETCD_ENDPOINTS: "127.0.0.1:2379" })).toThrow("ACU_ETCD_ENDPOINTS");
   expect(c.kafkaClientLog).toBe("nothing");
   expect(loadConfig([], { ACU_KAFKA_CLIENT_LOG: "WARN" }).kafkaClientLog).toBe("warn");
-  expect(() => loadConfig([], { ACU_KAFKA_CLIENT_LOG: "verbose" })).toThrow('ACU_KAFKA_CLIENT_LOG must be one of nothing, error, warn, info, debug, not "verbose"');
+  expect(() => loadConfig([], { ACU_KAFKA_CLIENT_LOG: "verbose" })).toThrow(
+    'ACU_KAFKA_CLIENT_LOG must be one of nothing, error, warn, info, debug, not "verbose"',
+  );
 });
 
 test("Spark needs its home, its JDBC jar and a PostgreSQL warehouse, and says so", () => {
-  const base = { ACU_SPARK_MASTER: "spark://127.0.0.1:17077", ACU_SPARK_HOME: "/opt/spark", ACU_SPARK_JDBC_JAR: "/x.jar", ACU_DATABASE_URL: "postgres://a:b@h:1/d" };
+  const base = {
+    ACU_SPARK_MASTER: "spark://127.0.0.1:17077",
+    ACU_SPARK_HOME: "/opt/spark",
+    ACU_SPARK_JDBC_JAR: "/x.jar",
+    ACU_DATABASE_URL: "postgres://a:b@h:1/d",
+  };
   expect(loadConfig([], base).spark?.master).toBe("spark://127.0.0.1:17077");
   expect(() => loadConfig([], { ...base, ACU_DATABASE_URL: "" })).toThrow("needs ACU_DATABASE_URL");
   expect(() => loadConfig([], { ...base, ACU_SPARK_HOME: "" })).toThrow("ACU_SPARK_HOME");

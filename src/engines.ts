@@ -53,7 +53,14 @@ const openBus: Opener<"bus"> = (cfg, log) => {
   const partitions = { [TOPICS.reports]: cfg.partitions, [TOPICS.alerts]: cfg.partitions, [TOPICS.deadLetters]: 1, [TOPICS.incidentEvents]: cfg.partitions };
   const kafka = busEngine.shared(cfg);
   return kafka
-    ? KafkaBus.open({ brokers: kafka.brokers, partitions, replication: kafka.replication ?? undefined, namespace: kafka.namespace, clientLog: kafka.clientLog, log })
+    ? KafkaBus.open({
+        brokers: kafka.brokers,
+        partitions,
+        replication: kafka.replication ?? undefined,
+        namespace: kafka.namespace,
+        clientLog: kafka.clientLog,
+        log,
+      })
     : EmbeddedLogBus.open(join(cfg.dataDir, "bus"), partitions, log);
 };
 
@@ -77,7 +84,9 @@ const openDispatch: Opener<"dispatch"> = (cfg, log) => {
 
 const openLake: Opener<"lake"> = async (cfg) => {
   const hdfs = lakeEngine.shared(cfg);
-  const lake = hdfs ? await WebHdfsLake.open({ url: hdfs.url, root: hdfs.root, namenode: hdfs.namenode ?? undefined }) : new LocalLake(join(cfg.dataDir, "lake"));
+  const lake = hdfs
+    ? await WebHdfsLake.open({ url: hdfs.url, root: hdfs.root, namenode: hdfs.namenode ?? undefined })
+    : new LocalLake(join(cfg.dataDir, "lake"));
   await lake.removeLeftovers();
   return lake;
 };
@@ -93,7 +102,17 @@ const openWarehouse: Opener<"warehouse"> = async (cfg) => {
 const openAnalytics: Opener<"analytics"> = async (cfg, log, engines) => {
   const lake = await engines.getLake();
   const s = analyticsEngine.shared(cfg);
-  if (s) return new SparkAnalyticsEngine({ lake, master: s.master, sparkHome: s.home, python: s.python ?? undefined, jdbcJar: s.jdbcJar, databaseUrl: s.databaseUrl, appPath: s.app ?? undefined, log });
+  if (s)
+    return new SparkAnalyticsEngine({
+      lake,
+      master: s.master,
+      sparkHome: s.home,
+      python: s.python ?? undefined,
+      jdbcJar: s.jdbcJar,
+      databaseUrl: s.databaseUrl,
+      appPath: s.app ?? undefined,
+      log,
+    });
   return new ArrowAnalyticsEngine({ lake, warehouse: await engines.getWarehouse() });
 };
 

@@ -15,7 +15,11 @@ export class PortInUseError extends Error {
 export function reservePort(hostname: string, port: number): PortReservation {
   let server: ReturnType<typeof Bun.serve>;
   try {
-    server = Bun.serve({ hostname, port, fetch: () => Response.json({ error: "acu is starting; retry shortly" }, { status: 503, headers: { "Retry-After": "1" } }) });
+    server = Bun.serve({
+      hostname,
+      port,
+      fetch: () => Response.json({ error: "acu is starting; retry shortly" }, { status: 503, headers: { "Retry-After": "1" } }),
+    });
   } catch (e) {
     throw portError(e, hostname, port);
   }
@@ -31,6 +35,7 @@ export function reservePort(hostname: string, port: number): PortReservation {
 
 /** Bun's bind error, said with the port and the settings that choose it. */
 export function portError(e: unknown, hostname: string, port: number): Error {
-  if ((e as { code?: string }).code === "EADDRINUSE") return new PortInUseError(`port ${port} on ${hostname} is already in use (--port, ACU_HTTP_PORT): stop what holds it or choose another port`);
+  if ((e as { code?: string }).code === "EADDRINUSE")
+    return new PortInUseError(`port ${port} on ${hostname} is already in use (--port, ACU_HTTP_PORT): stop what holds it or choose another port`);
   return e as Error;
 }

@@ -81,9 +81,24 @@ async function runRoles(cfg: Config, dotenv: DotenvFiles): Promise<void> {
 async function startPipelineRoles(cfg: Config, engines: Engines, running: Running[]): Promise<Analyzer | null> {
   const has = (r: Role) => cfg.roles.includes(r);
   if (has("alert")) running.push(await startAlert({ bus: await engines.getBus(), thresholds: await engines.getThresholds(), log }));
-  if (has("sink")) running.push(await startSink({ bus: await engines.getBus(), lake: await engines.getLake(), log, options: { flushAgeMs: cfg.sinkFlushMs, flushRecords: cfg.sinkFlushRecords } }));
+  if (has("sink"))
+    running.push(
+      await startSink({
+        bus: await engines.getBus(),
+        lake: await engines.getLake(),
+        log,
+        options: { flushAgeMs: cfg.sinkFlushMs, flushRecords: cfg.sinkFlushRecords },
+      }),
+    );
   if (!has("analyzer")) return null;
-  const analyzer = await startAnalyzer({ lake: await engines.getLake(), warehouse: await engines.getWarehouse(), engine: await engines.getEngine(), cellSizeDeg: cfg.cellSizeDeg, schedule: cfg.analyzerSchedule, log });
+  const analyzer = await startAnalyzer({
+    lake: await engines.getLake(),
+    warehouse: await engines.getWarehouse(),
+    engine: await engines.getEngine(),
+    cellSizeDeg: cfg.cellSizeDeg,
+    schedule: cfg.analyzerSchedule,
+    log,
+  });
   running.push({ name: "analyzer", stop: () => analyzer.stop() });
   return analyzer;
 }
@@ -168,7 +183,12 @@ async function startAlertFeed(cfg: Config, engines: Engines, running: Running[])
   return feed;
 }
 
-async function apiRoutesFor(cfg: Config, engines: Engines, feed: AlertFeed, { analyzer, dispatch }: { analyzer: Analyzer | null; dispatch: DispatchService | null }) {
+async function apiRoutesFor(
+  cfg: Config,
+  engines: Engines,
+  feed: AlertFeed,
+  { analyzer, dispatch }: { analyzer: Analyzer | null; dispatch: DispatchService | null },
+) {
   const warehouse = await engines.getWarehouse();
   const thresholds = await engines.getThresholds();
   const analytics: AnalyticsApi = {
@@ -266,7 +286,8 @@ async function main(argv: string[]): Promise<void> {
   const cfg = resolved.config;
   log = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
   if (line.command.name === "healthcheck") return runHealthcheck(cfg);
-  if (line.command.name === "config") return print(line.flags.json ? configJson(resolved, describeEngines(cfg)) : configReport(resolved, describeEngines(cfg), dotenv));
+  if (line.command.name === "config")
+    return print(line.flags.json ? configJson(resolved, describeEngines(cfg)) : configReport(resolved, describeEngines(cfg), dotenv));
   if (line.command.name === "token") return tokenCommand(cfg, parseTokenCommand(line));
   if (line.command.name === "analyze") return analyzeCommand(cfg, line.flags.rebuild === true);
   return runRoles(cfg, dotenv);

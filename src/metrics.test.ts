@@ -7,13 +7,17 @@ test("trackLag measures at once and then periodically, one measurement at a time
   let calls = 0;
   let running = 0;
   let most = 0;
-  const stop = trackLag("test-group", async () => {
-    calls++;
-    most = Math.max(most, ++running);
-    await Bun.sleep(30);
-    running--;
-    return calls * 10;
-  }, 5);
+  const stop = trackLag(
+    "test-group",
+    async () => {
+      calls++;
+      most = Math.max(most, ++running);
+      await Bun.sleep(30);
+      running--;
+      return calls * 10;
+    },
+    5,
+  );
   await Bun.sleep(40);
   expect(await lagOf("test-group")).toBe(10);
   await Bun.sleep(100);
@@ -28,9 +32,13 @@ test("trackLag measures at once and then periodically, one measurement at a time
   await Bun.sleep(40);
   expect(calls).toBe(seen);
 
-  const stop2 = trackLag("test-group", async () => {
-    throw new Error("engine down");
-  }, 5);
+  const stop2 = trackLag(
+    "test-group",
+    async () => {
+      throw new Error("engine down");
+    },
+    5,
+  );
   await Bun.sleep(30);
   stop2();
   expect(await lagOf("test-group")).toBe(seen * 10);

@@ -15,7 +15,12 @@ export const metrics = {
     registers: [registry],
   }),
   deadLetters: new Counter({ name: "acu_dead_letters_total", help: "Malformed bus messages sent to the DLQ", registers: [registry] }),
-  consumerLag: new Gauge({ name: "acu_consumer_lag", help: "Records a consumer has not handled yet (bus consumers: not committed; the analyzer: reports in lake files not counted)", labelNames: ["group"], registers: [registry] }),
+  consumerLag: new Gauge({
+    name: "acu_consumer_lag",
+    help: "Records a consumer has not handled yet (bus consumers: not committed; the analyzer: reports in lake files not counted)",
+    labelNames: ["group"],
+    registers: [registry],
+  }),
   lakeFilesWritten: new Counter({ name: "acu_lake_files_written_total", help: "Lake files published", labelNames: ["dataset"], registers: [registry] }),
   lakeRowsWritten: new Counter({ name: "acu_lake_rows_written_total", help: "Rows written to the lake", labelNames: ["dataset"], registers: [registry] }),
   analyzerRunSeconds: new Histogram({
@@ -25,9 +30,19 @@ export const metrics = {
     buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
     registers: [registry],
   }),
-  duplicatesDropped: new Counter({ name: "acu_duplicates_dropped_total", help: "Resent or republished records the sink kept out of the lake", labelNames: ["dataset"], registers: [registry] }),
+  duplicatesDropped: new Counter({
+    name: "acu_duplicates_dropped_total",
+    help: "Resent or republished records the sink kept out of the lake",
+    labelNames: ["dataset"],
+    registers: [registry],
+  }),
   wsClients: new Gauge({ name: "acu_alert_stream_clients", help: "Connected alert-stream WebSocket clients", registers: [registry] }),
-  dispatchStreamClients: new Gauge({ name: "acu_dispatch_stream_clients", help: "Connected dispatch-stream WebSocket clients (incident: the incident stream; patrol: patrols' streams)", labelNames: ["stream"], registers: [registry] }),
+  dispatchStreamClients: new Gauge({
+    name: "acu_dispatch_stream_clients",
+    help: "Connected dispatch-stream WebSocket clients (incident: the incident stream; patrol: patrols' streams)",
+    labelNames: ["stream"],
+    registers: [registry],
+  }),
   httpRequestSeconds: new Histogram({
     name: "acu_http_request_duration_seconds",
     help: "HTTP request durations, by method, route pattern (unmatched: no route) and status",
@@ -36,10 +51,20 @@ export const metrics = {
     registers: [registry],
   }),
   ready: new Gauge({ name: "acu_ready", help: "1 while GET /readyz answers 200, else 0", registers: [registry] }),
-  engineUp: new Gauge({ name: "acu_engine_up", help: "1 while an engine this process uses answers its readiness probe, else 0", labelNames: ["engine", "adapter"], registers: [registry] }),
+  engineUp: new Gauge({
+    name: "acu_engine_up",
+    help: "1 while an engine this process uses answers its readiness probe, else 0",
+    labelNames: ["engine", "adapter"],
+    registers: [registry],
+  }),
 };
 
-const buildInfo = new Gauge({ name: "acu_build_info", help: "acu's version and runtime (always 1)", labelNames: ["version", "bun", "platform", "arch"], registers: [registry] });
+const buildInfo = new Gauge({
+  name: "acu_build_info",
+  help: "acu's version and runtime (always 1)",
+  labelNames: ["version", "bun", "platform", "arch"],
+  registers: [registry],
+});
 
 let processMetrics = false;
 
@@ -65,7 +90,10 @@ export function trackLag(group: string, measure: () => Promise<number>, everyMs 
     if (busy) return;
     busy = true;
     measure()
-      .then((n) => metrics.consumerLag.set({ group }, n), () => {})
+      .then(
+        (n) => metrics.consumerLag.set({ group }, n),
+        () => {},
+      )
       .finally(() => (busy = false));
   };
   tick();

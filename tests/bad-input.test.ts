@@ -66,7 +66,14 @@ test("each invalid field is named with its index and path; nothing of the batch 
 
 test("batch shape: empty, over 1,000, items that are not objects", async () => {
   await expectError(await postReports(acu.url, []), 400, "empty");
-  await expectError(await postReports(acu.url, Array.from({ length: 1001 }, () => good)), 400, "at most 1000");
+  await expectError(
+    await postReports(
+      acu.url,
+      Array.from({ length: 1001 }, () => good),
+    ),
+    400,
+    "at most 1000",
+  );
   await expectError(await postReports(acu.url, [1, "x", null]), 400, "must be a JSON object");
   await expectError(await postReports(acu.url, "42"), 400, "must be a JSON object");
 });
@@ -76,7 +83,8 @@ test("wrong method on the ingest endpoint gets 405", async () => {
 });
 
 test("thresholds: 401 without the operator token, 400 on bad values", async () => {
-  const put = (id: string, body: string, headers: Record<string, string> = operator) => fetch(`${acu.url}/api/thresholds/${id}`, { method: "PUT", headers, body });
+  const put = (id: string, body: string, headers: Record<string, string> = operator) =>
+    fetch(`${acu.url}/api/thresholds/${id}`, { method: "PUT", headers, body });
   await expectError(await put("c00", JSON.stringify({ threshold: 40 }), { "content-type": "application/json" }), 401, "operator token");
   await expectError(await put("c00", JSON.stringify({ threshold: 40 }), { authorization: "Bearer wrong-token-wrong-token" }), 401, "operator token");
   await expectError(await fetch(`${acu.url}/api/thresholds/c00`, { method: "DELETE" }), 401, "operator token");

@@ -20,7 +20,13 @@ describe.skipIf(process.env.ACU_SKIP_BENCH_SMOKE === "1")("bench harness smoke",
 
   test("bun run bench --smoke: every benchmark writes a complete result", async () => {
     const t0 = performance.now();
-    const p = Bun.spawn({ cmd: [process.execPath, "run", join(ROOT, "bench/run.ts"), "--smoke", "--out", out], cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env } });
+    const p = Bun.spawn({
+      cmd: [process.execPath, "run", join(ROOT, "bench/run.ts"), "--smoke", "--out", out],
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env },
+    });
     const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     expect(code, `${stdout.slice(-6000)}\n${stderr.slice(-3000)}`).toBe(0);
     const elapsedS = (performance.now() - t0) / 1000;
@@ -43,7 +49,8 @@ describe.skipIf(process.env.ACU_SKIP_BENCH_SMOKE === "1")("bench harness smoke",
       }
       expect(r.comparisons.length).toBeGreaterThan(0);
       for (const c of r.comparisons) {
-        for (const k of ["metric", "higherIsBetter", "peer", "peerMedian", "acuMedian", "ratio", "goal", "met"]) expect(k in c, `${name}: comparison without ${k}`).toBe(true);
+        for (const k of ["metric", "higherIsBetter", "peer", "peerMedian", "acuMedian", "ratio", "goal", "met"])
+          expect(k in c, `${name}: comparison without ${k}`).toBe(true);
         expect(Number.isFinite(c.acuMedian), `${name}: ${c.metric}`).toBe(true);
       }
       const m = r.machine;

@@ -30,16 +30,26 @@ test("bun run build makes dist/acu, which runs the whole demo from an empty dire
     expect(await page.text()).toContain("acu");
     expect((await fetch(`${acu.url}/assets/app.js`)).status).toBe(200);
     // Token commands run from the binary on the same data dir, beside the server.
-    const created = Bun.spawnSync({ cmd: [join(bin, "acu"), "token", "create", "--scope", "viewer"], cwd: dir, env: { PATH: "/usr/bin:/bin", ACU_DATA_DIR: join(dir, "data") } });
+    const created = Bun.spawnSync({
+      cmd: [join(bin, "acu"), "token", "create", "--scope", "viewer"],
+      cwd: dir,
+      env: { PATH: "/usr/bin:/bin", ACU_DATA_DIR: join(dir, "data") },
+    });
     expect(created.exitCode).toBe(0);
     const tok = (JSON.parse(created.stdout.toString()) as { token: string }).token;
-    await eventually("the binary's token to be accepted", async () => (await fetch(`${acu.url}/api/thresholds`, { headers: { authorization: `Bearer ${tok}` } })).status === 200, 5000);
+    await eventually(
+      "the binary's token to be accepted",
+      async () => (await fetch(`${acu.url}/api/thresholds`, { headers: { authorization: `Bearer ${tok}` } })).status === 200,
+      5000,
+    );
     // The Parquet codec and PGlite both run from the binary's embedded files.
     await eventually("the report in the lake", async () => (await readLake(join(dir, "data"), "reports")).rows.length === 1);
     const run = (await (await fetch(`${acu.url}/api/analytics/runs`, { method: "POST", headers: operator })).json()) as { outcome: string; rows: number };
     expect(run.outcome).toBe("succeeded");
     expect(run.rows).toBe(1);
-    const ex = (await (await fetch(`${acu.url}/api/analytics/exercises`, { headers: viewer })).json()) as { exercises: Array<{ exerciseId: string; reports: number }> };
+    const ex = (await (await fetch(`${acu.url}/api/analytics/exercises`, { headers: viewer })).json()) as {
+      exercises: Array<{ exerciseId: string; reports: number }>;
+    };
     expect(ex.exercises).toEqual([expect.objectContaining({ exerciseId: "bin.ex", reports: 1 })]);
   } finally {
     expect(await acu.stop()).toBe(0);

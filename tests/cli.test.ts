@@ -55,7 +55,14 @@ test("an unknown flag or command, or a bad flag of a command, exits 2 with the u
     const port = freePort();
     const r = await acu(args, { env: { ACU_DATA_DIR: data, ACU_HTTP_PORT: String(port) }, boundMs: 10_000 });
     console.log(`acu ${args.join(" ")}: exit ${r.code} in ${r.ms} ms`);
-    expect({ args, code: r.code, killed: r.killed, first: r.err.split("\n")[0], usage: /^usage: acu /m.test(r.err), out: r.out }).toEqual({ args, code: 2, killed: false, first: message, usage: true, out: "" });
+    expect({ args, code: r.code, killed: r.killed, first: r.err.split("\n")[0], usage: /^usage: acu /m.test(r.err), out: r.out }).toEqual({
+      args,
+      code: 2,
+      killed: false,
+      first: message,
+      usage: true,
+      out: "",
+    });
     // Nothing started: no data dir made, no port held.
     expect({ args, dataDir: existsSync(data) }).toEqual({ args, dataDir: false });
   }
@@ -101,7 +108,12 @@ test("acu config: each setting's value and origin (flag, variable, .env, default
   const env = { ACU_DATA_DIR: join(dir, "config-data"), ACU_DATABASE_URL: "postgres://acu:hunter2@db:5432/acu" };
   const r = await acu(["config", "--port", "9123"], { cwd, env, boundMs: 10_000 });
   expect([r.code, r.err]).toEqual([0, ""]);
-  const row = (name: string) => r.out.split("\n").find((l) => l.startsWith(`  ${name} `))?.trim().split(/\s{2,}/);
+  const row = (name: string) =>
+    r.out
+      .split("\n")
+      .find((l) => l.startsWith(`  ${name} `))
+      ?.trim()
+      .split(/\s{2,}/);
   expect(row("ACU_HTTP_PORT")).toEqual(["ACU_HTTP_PORT", "--port", "flag", "9123"]);
   expect(row("ACU_DATA_DIR")).toEqual(["ACU_DATA_DIR", "--data-dir", "variable", join(dir, "config-data")]);
   expect(row("ACU_VIEWER_TOKEN")).toEqual(["ACU_VIEWER_TOKEN", ".env", "****"]);
@@ -116,7 +128,13 @@ test("acu config: each setting's value and origin (flag, variable, .env, default
   const json = await acu(["config", "--json", "--port", "9123"], { cwd, env, boundMs: 10_000 });
   const parsed = JSON.parse(json.out) as { port: number; sinkFlushMs: number; origins: Record<string, string>; engines: Record<string, string> };
   expect([parsed.port, parsed.sinkFlushMs]).toEqual([9123, 250]);
-  expect(parsed.origins).toMatchObject({ ACU_HTTP_PORT: "flag", ACU_DATA_DIR: "variable", ACU_VIEWER_TOKEN: ".env", ACU_SINK_FLUSH_RECORDS: "default", "--role": "default" });
+  expect(parsed.origins).toMatchObject({
+    ACU_HTTP_PORT: "flag",
+    ACU_DATA_DIR: "variable",
+    ACU_VIEWER_TOKEN: ".env",
+    ACU_SINK_FLUSH_RECORDS: "default",
+    "--role": "default",
+  });
   expect(json.out).not.toContain("viewer-token-from-dotenv");
 });
 

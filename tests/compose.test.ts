@@ -35,8 +35,15 @@ test("compose.yaml parses and has one acu service per role", () => {
 test("every flag and variable an acu service uses is one the binary documents", () => {
   const known = new Set(ENV_VARS.map((v) => v.name));
   for (const [name, s] of acuServices) {
-    for (const a of s.command ?? []) if (a.startsWith("--")) expect({ service: name, flag: a.split("=")[0], inHelp: help.includes(a.split("=")[0]!) }).toEqual({ service: name, flag: a.split("=")[0], inHelp: true });
-    for (const k of Object.keys(s.environment ?? {})) expect({ service: name, variable: k, known: known.has(k) }).toEqual({ service: name, variable: k, known: true });
+    for (const a of s.command ?? [])
+      if (a.startsWith("--"))
+        expect({ service: name, flag: a.split("=")[0], inHelp: help.includes(a.split("=")[0]!) }).toEqual({
+          service: name,
+          flag: a.split("=")[0],
+          inHelp: true,
+        });
+    for (const k of Object.keys(s.environment ?? {}))
+      expect({ service: name, variable: k, known: known.has(k) }).toEqual({ service: name, variable: k, known: true });
     expect(s.env_file).toEqual([".env"]);
   }
 });
@@ -48,8 +55,20 @@ test("each acu service's command and environment load as a valid configuration",
     // Tokens come from .env, one per scope.
     const cfg = loadConfig(s.command ?? [], { ...env, ...TOKEN_ENV });
     expect(cfg.staticTokens.map((t) => t.scope).sort()).toEqual(["ingest", "operator", "viewer"]);
-    expect({ service: name, roles: cfg.roles, kafka: cfg.kafkaBrokers?.length, etcd: cfg.etcdEndpoints?.length, db: cfg.databaseUrl !== null, hdfs: cfg.hdfsUrl !== null }).toEqual({
-      service: name, roles: [name as never], kafka: 3, etcd: 3, db: true, hdfs: true,
+    expect({
+      service: name,
+      roles: cfg.roles,
+      kafka: cfg.kafkaBrokers?.length,
+      etcd: cfg.etcdEndpoints?.length,
+      db: cfg.databaseUrl !== null,
+      hdfs: cfg.hdfsUrl !== null,
+    }).toEqual({
+      service: name,
+      roles: [name as never],
+      kafka: 3,
+      etcd: 3,
+      db: true,
+      hdfs: true,
     });
     if (name === "analyzer") expect(cfg.spark?.master).toBe("spark://spark-master:7077");
   }
@@ -99,7 +118,11 @@ test("every acu service has an ops port on every interface and a health check ru
   for (const [name, s] of acuServices) {
     const cfg = configOf(s);
     expect({ service: name, test: s.healthcheck?.test, opsPort: cfg.opsPort, host: cfg.host, asks: healthcheckUrl(cfg) }).toEqual({
-      service: name, test: ["CMD", "/usr/local/bin/acu", "healthcheck"], opsPort: OPS_PORT, host: "0.0.0.0", asks: `http://127.0.0.1:${OPS_PORT}/readyz`,
+      service: name,
+      test: ["CMD", "/usr/local/bin/acu", "healthcheck"],
+      opsPort: OPS_PORT,
+      host: "0.0.0.0",
+      asks: `http://127.0.0.1:${OPS_PORT}/readyz`,
     });
     // The ops port is for the network (Prometheus), never published on the host.
     for (const p of s.ports ?? []) expect({ service: name, published: p.split(":").pop() }).not.toEqual({ service: name, published: String(OPS_PORT) });
@@ -107,13 +130,19 @@ test("every acu service has an ops port on every interface and a health check ru
 });
 
 /** host path → container path of a service's bind mounts. */
-const mounts = (s: Service) => Object.fromEntries((s.volumes ?? []).filter((v) => v.startsWith("./")).map((v) => v.split(":").slice(0, 2).reverse() as [string, string]));
+const mounts = (s: Service) =>
+  Object.fromEntries((s.volumes ?? []).filter((v) => v.startsWith("./")).map((v) => v.split(":").slice(0, 2).reverse() as [string, string]));
 
 test("Prometheus scrapes /metrics on the ops port of every acu service, every replica (DNS discovery), labelled by role", () => {
   const prom = compose.services.prometheus!;
   expect(prom.command).toContain("--config.file=/etc/prometheus/prometheus.yml");
   const file = mounts(prom)["/etc/prometheus/prometheus.yml"]!;
-  type Job = { job_name: string; metrics_path?: string; dns_sd_configs?: Array<{ names: string[]; type: string; port: number }>; relabel_configs?: Array<{ source_labels: string[]; target_label: string }> };
+  type Job = {
+    job_name: string;
+    metrics_path?: string;
+    dns_sd_configs?: Array<{ names: string[]; type: string; port: number }>;
+    relabel_configs?: Array<{ source_labels: string[]; target_label: string }>;
+  };
   const config = Bun.YAML.parse(readFileSync(join(ROOT, file), "utf8")) as { scrape_configs: Job[] };
   const job = config.scrape_configs.find((j) => j.job_name === "acu")!;
   expect(job.metrics_path ?? "/metrics").toBe("/metrics");
@@ -129,7 +158,9 @@ test("Grafana provisions the Prometheus data source and the acu dashboard, whose
   const grafana = compose.services.grafana!;
   const m = mounts(grafana);
   const provisioning = m["/etc/grafana/provisioning"]!;
-  const ds = Bun.YAML.parse(readFileSync(join(ROOT, provisioning, "datasources/prometheus.yml"), "utf8")) as { datasources: Array<{ uid: string; type: string; url: string }> };
+  const ds = Bun.YAML.parse(readFileSync(join(ROOT, provisioning, "datasources/prometheus.yml"), "utf8")) as {
+    datasources: Array<{ uid: string; type: string; url: string }>;
+  };
   const promPort = compose.services.prometheus!.ports![0]!.split(":").pop();
   expect(ds.datasources).toContainEqual(expect.objectContaining({ uid: "prometheus", type: "prometheus", url: `http://prometheus:${promPort}` }));
   const provider = Bun.YAML.parse(readFileSync(join(ROOT, provisioning, "dashboards/acu.yml"), "utf8")) as { providers: Array<{ options: { path: string } }> };
@@ -152,7 +183,8 @@ test("Grafana provisions the Prometheus data source and the acu dashboard, whose
   const reads = (re: RegExp) => exprs.some((e) => re.test(e));
   expect(reads(/rate\(acu_reports_ingested_total\[/)).toBe(true);
   expect(reads(/rate\(acu_alerts_raised_total\[/)).toBe(true);
-  for (const q of ["0.5", "0.95", "0.99"]) expect(reads(new RegExp(`histogram_quantile\\(${q}, sum by \\(le\\) \\(rate\\(acu_report_to_order_seconds_bucket\\[`))).toBe(true);
+  for (const q of ["0.5", "0.95", "0.99"])
+    expect(reads(new RegExp(`histogram_quantile\\(${q}, sum by \\(le\\) \\(rate\\(acu_report_to_order_seconds_bucket\\[`))).toBe(true);
   expect(reads(/acu_consumer_lag/)).toBe(true);
   expect(reads(/histogram_quantile\(0\.95, .*acu_http_request_duration_seconds_bucket/)).toBe(true);
   expect(reads(/process_resident_memory_bytes/)).toBe(true);

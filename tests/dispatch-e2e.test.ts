@@ -14,7 +14,15 @@ import { silentLogger } from "../src/log.ts";
 import { TOPICS } from "../src/ports/bus.ts";
 import { cleanup, eventually, operator, postReports, startAcu, tempDir, TOKENS, viewer } from "./support/acu.ts";
 import {
-  byEventId, expectedResponseRows, isActive, listIncidents, listPatrols, ListingSampler, readIncidentEvents, responseRows, strugglingReport,
+  byEventId,
+  expectedResponseRows,
+  isActive,
+  listIncidents,
+  listPatrols,
+  ListingSampler,
+  readIncidentEvents,
+  responseRows,
+  strugglingReport,
 } from "./support/dispatch.ts";
 
 setDefaultTimeout(600_000);
@@ -53,14 +61,22 @@ test(`dispatch end to end: ${PATROLS} simulated patrols, ${RATE} reports/s for $
   const acu = await startAcu({ dataDir: dir, env: { ACU_DISPATCH_ACK_TIMEOUT: ACK_TIMEOUT, ACU_SINK_FLUSH_MS: "1000" } });
   let exited: number | null = null;
   try {
-    expect((await fetch(`${acu.url}/api/thresholds`, { method: "PUT", headers: operator, body: JSON.stringify({ default: DEFAULT_THRESHOLD }) })).status).toBe(200);
+    expect((await fetch(`${acu.url}/api/thresholds`, { method: "PUT", headers: operator, body: JSON.stringify({ default: DEFAULT_THRESHOLD }) })).status).toBe(
+      200,
+    );
     const client = new HttpDispatchClient({ target: acu.url, token: TOKENS.operator, patrolTokens });
-    const sim = await startPatrolSimulator({ client, count: PATROLS, seed: 13, speedKmh: 1_000_000, ackAfterMs: 400, resolveAfterMs: 600, positionEveryMs: 250, ignoreRate: 0.1, reportEveryMs: 0 }, silentLogger);
+    const sim = await startPatrolSimulator(
+      { client, count: PATROLS, seed: 13, speedKmh: 1_000_000, ackAfterMs: 400, resolveAfterMs: 600, positionEveryMs: 250, ignoreRate: 0.1, reportEveryMs: 0 },
+      silentLogger,
+    );
     expect((await listPatrols(acu.url)).filter((p) => p.patrolId.startsWith("sim-")).map((p) => p.status)).toEqual(Array(PATROLS).fill("available"));
     const sampler = new ListingSampler(() => [acu.url]).start();
 
     const accepted: Array<{ studentId: string; exerciseId: string; score: number; timestamp: number }> = [];
-    const traffic = runSignal({ target: acu.url, rate: RATE, count: RATE * SECONDS, seed: 17, token: TOKENS.ingest, onAccepted: (b) => accepted.push(...b) }, () => {});
+    const traffic = runSignal(
+      { target: acu.url, rate: RATE, count: RATE * SECONDS, seed: 17, token: TOKENS.ingest, onAccepted: (b) => accepted.push(...b) },
+      () => {},
+    );
     // Twice during the run, each of these students fails twice within 200 ms: the second order finds the
     // incident the first opened still open.
     const struggling = (async () => {
@@ -89,10 +105,15 @@ test(`dispatch end to end: ${PATROLS} simulated patrols, ${RATE} reports/s for $
     expect(expected.size).toBeGreaterThan(100);
 
     // Input has stopped: the patrols work through what is left.
-    const incidents = await eventually("every order in an incident and every incident resolved", async () => {
-      const all = await listIncidents(acu.url);
-      return all.reduce((n, i) => n + i.orderCount, 0) === expected.size && !all.some(isActive) ? all : null;
-    }, 180_000, 500);
+    const incidents = await eventually(
+      "every order in an incident and every incident resolved",
+      async () => {
+        const all = await listIncidents(acu.url);
+        return all.reduce((n, i) => n + i.orderCount, 0) === expected.size && !all.some(isActive) ? all : null;
+      },
+      180_000,
+      500,
+    );
     await sampler.stop();
     const totals = await sim.stop();
     expect(sampler.problems).toEqual([]);
@@ -101,10 +122,15 @@ test(`dispatch end to end: ${PATROLS} simulated patrols, ${RATE} reports/s for $
     // The lake holds every event once the sink has flushed: an incident's revision is its number of events.
     const lake = new LocalLake(join(dir, "lake"));
     const eventCount = incidents.reduce((n, i) => n + i.revision, 0);
-    const fromLake = await eventually("every incident event in the lake", async () => {
-      const l = await readIncidentEvents(lake);
-      return byEventId(l.events).size >= eventCount ? l : null;
-    }, 60_000, 1000);
+    const fromLake = await eventually(
+      "every incident event in the lake",
+      async () => {
+        const l = await readIncidentEvents(lake);
+        return byEventId(l.events).size >= eventCount ? l : null;
+      },
+      60_000,
+      1000,
+    );
     const audit = auditIncidentHistory(fromLake.events);
     expect(audit.problems).toEqual([]);
     expect(audit.events).toBe(eventCount);
@@ -144,7 +170,22 @@ test(`dispatch end to end: ${PATROLS} simulated patrols, ${RATE} reports/s for $
 
     // The command line runs the same simulator: two more patrols registered, their streams opened.
     const printed: string[] = [];
-    const line = parseCommandLine(["patrols", "simulate", "--count", "2", "--prefix", "cli-", "--seed", "1", "--duration-s", "2", "--target", acu.url, "--token", TOKENS.operator]);
+    const line = parseCommandLine([
+      "patrols",
+      "simulate",
+      "--count",
+      "2",
+      "--prefix",
+      "cli-",
+      "--seed",
+      "1",
+      "--duration-s",
+      "2",
+      "--target",
+      acu.url,
+      "--token",
+      TOKENS.operator,
+    ]);
     await runPatrolsCommand(parsePatrolsCommand(line, {}), silentLogger, (l) => void printed.push(l));
     const cli = JSON.parse(printed.at(-1)!) as { patrols: number; frames: number };
     expect(cli.patrols).toBe(2);
@@ -163,7 +204,8 @@ test(`dispatch end to end: ${PATROLS} simulated patrols, ${RATE} reports/s for $
     const bus = await EmbeddedLogBus.open(join(dir, "bus"), {});
     const onBus: IncidentEvent[] = [];
     try {
-      for (let p = 0; p < bus.partitions(TOPICS.incidentEvents); p++) for (const r of bus.read(TOPICS.incidentEvents, p, 0, 10_000_000)) onBus.push(decodeIncidentEvent(r.value));
+      for (let p = 0; p < bus.partitions(TOPICS.incidentEvents); p++)
+        for (const r of bus.read(TOPICS.incidentEvents, p, 0, 10_000_000)) onBus.push(decodeIncidentEvent(r.value));
     } finally {
       await bus.close();
     }

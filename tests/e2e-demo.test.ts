@@ -23,7 +23,10 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
   const acu = await startAcu({ dataDir: dir, env: { ACU_SINK_FLUSH_MS: "2000" } });
   try {
     // Exercise-specific thresholds as well as the default.
-    for (const [id, t] of [["c00.ex00.my_putchar", 70], ["bsq", 30]] as const) {
+    for (const [id, t] of [
+      ["c00.ex00.my_putchar", 70],
+      ["bsq", 30],
+    ] as const) {
       const r = await fetch(`${acu.url}/api/thresholds/${id}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: t }) });
       expect(r.status).toBe(200);
     }
@@ -43,7 +46,10 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
     });
 
     const accepted: Array<{ studentId: string; exerciseId: string; score: number; latitude: number; longitude: number; timestamp: number }> = [];
-    const result = await runSignal({ target: acu.url, rate: RATE, count: RATE * SECONDS, seed: 7, token: TOKENS.ingest, onAccepted: (b) => accepted.push(...b) }, () => {});
+    const result = await runSignal(
+      { target: acu.url, rate: RATE, count: RATE * SECONDS, seed: 7, token: TOKENS.ingest, onAccepted: (b) => accepted.push(...b) },
+      () => {},
+    );
     expect(result.rejected).toBe(0);
     expect(accepted.length).toBe(RATE * SECONDS);
 
@@ -51,10 +57,15 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
     const expectedAlerts = new Set(reports.filter((r) => r.score < thresholdOf(r.exerciseId)).map((r) => `alert-${r.reportId}`));
 
     // Lake: every acknowledged report exactly once.
-    const lake = await eventually("every report in the lake", async () => {
-      const l = await readLake(dir, "reports");
-      return l.rows.length >= reports.length ? l : null;
-    }, 120_000, 1000);
+    const lake = await eventually(
+      "every report in the lake",
+      async () => {
+        const l = await readLake(dir, "reports");
+        return l.rows.length >= reports.length ? l : null;
+      },
+      120_000,
+      1000,
+    );
     const lakeIds = lake.rows.map((r) => r.reportId as string);
     expect(lakeIds.length).toBe(reports.length);
     expect(new Set(lakeIds).size).toBe(reports.length);
@@ -69,10 +80,15 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
     expect(new Set(streamedIds)).toEqual(expectedAlerts);
 
     // Deployment reports in long-term storage: one per alert.
-    const deployments = await eventually("every deployment report in the lake", async () => {
-      const d = await readLake(dir, "deployments");
-      return d.rows.length >= expectedAlerts.size ? d : null;
-    }, 60_000, 1000);
+    const deployments = await eventually(
+      "every deployment report in the lake",
+      async () => {
+        const d = await readLake(dir, "deployments");
+        return d.rows.length >= expectedAlerts.size ? d : null;
+      },
+      60_000,
+      1000,
+    );
     expect(deployments.rows.length).toBe(expectedAlerts.size);
     expect(new Set(deployments.rows.map((r) => r.alertId as string))).toEqual(expectedAlerts);
 
@@ -84,7 +100,9 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
     expect(summary.rows).toBe(reports.length);
     const want = recompute(reports, thresholdOf, 0.1);
 
-    const ex = (await (await fetch(`${acu.url}/api/analytics/exercises`, { headers: viewer })).json()) as { exercises: Array<{ exerciseId: string; reports: number; averageScore: number }> };
+    const ex = (await (await fetch(`${acu.url}/api/analytics/exercises`, { headers: viewer })).json()) as {
+      exercises: Array<{ exerciseId: string; reports: number; averageScore: number }>;
+    };
     expect(ex.exercises.map((e) => e.exerciseId).sort()).toEqual([...want.exercises.keys()].sort());
     for (const e of ex.exercises) {
       const w = want.exercises.get(e.exerciseId)!;
@@ -93,7 +111,9 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
     }
 
     for (const exerciseId of ["c00.ex00.my_putchar", "bsq", [...want.exercises.keys()][3]!]) {
-      const h = (await (await fetch(`${acu.url}/api/analytics/hotspots?exerciseId=${exerciseId}&limit=10`, { headers: viewer })).json()) as { cells: Array<{ latitude: number; longitude: number; failures: number; reports: number }> };
+      const h = (await (await fetch(`${acu.url}/api/analytics/hotspots?exerciseId=${exerciseId}&limit=10`, { headers: viewer })).json()) as {
+        cells: Array<{ latitude: number; longitude: number; failures: number; reports: number }>;
+      };
       const all = want.hotspots(exerciseId);
       expect(h.cells.map((c) => c.failures)).toEqual(all.slice(0, 10).map((c) => c.failures));
       // Tie-robust: each returned cell has exactly the recomputed counts at its centre.
@@ -104,7 +124,9 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
       }
     }
 
-    const rg = (await (await fetch(`${acu.url}/api/analytics/regions?exerciseId=bsq`, { headers: viewer })).json()) as { regions: Array<{ region: string; reports: number; failures: number; averageScore: number }> };
+    const rg = (await (await fetch(`${acu.url}/api/analytics/regions?exerciseId=bsq`, { headers: viewer })).json()) as {
+      regions: Array<{ region: string; reports: number; failures: number; averageScore: number }>;
+    };
     const wantRegions = want.regions("bsq");
     expect(rg.regions.length).toBe(wantRegions.size);
     for (const r of rg.regions) {

@@ -20,12 +20,19 @@ test("json logs: every stdout line parses, with an access line per request and a
     expect((await fetch(`${acu.url}/api/thresholds/bsq`, { method: "DELETE", headers: operator })).status).toBe(200);
     const r = await postReports(acu.url, { studentId: "s-log", exerciseId: "bsq", score: 10, latitude: 48.85, longitude: 2.35, timestamp: Date.now() });
     expect(r.status).toBe(202);
-    const lines = () => acu.stdout().split("\n").filter((l) => l.trim() !== "");
+    const lines = () =>
+      acu
+        .stdout()
+        .split("\n")
+        .filter((l) => l.trim() !== "");
     await eventually("the access line of the report", async () => lines().some((l) => l.includes("/api/reports")));
   } finally {
     expect(await acu.stop()).toBe(0);
   }
-  const lines = acu.stdout().split("\n").filter((l) => l.trim() !== "");
+  const lines = acu
+    .stdout()
+    .split("\n")
+    .filter((l) => l.trim() !== "");
   expect(lines.length).toBeGreaterThan(5);
   const parsed = lines.map((l) => {
     try {

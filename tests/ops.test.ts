@@ -43,15 +43,25 @@ async function checkOps(p: { ops: string }, engines: Record<string, string>, lag
   const health = await fetch(`${p.ops}/healthz`);
   expect(health.status).toBe(200);
   expect(await health.json()).toEqual({ status: "ok" });
-  const ready = await eventually("/readyz 200", async () => {
-    const r = await fetch(`${p.ops}/readyz`);
-    return r.status === 200 ? r.json() : null;
-  }, 20_000, 100);
+  const ready = await eventually(
+    "/readyz 200",
+    async () => {
+      const r = await fetch(`${p.ops}/readyz`);
+      return r.status === 200 ? r.json() : null;
+    },
+    20_000,
+    100,
+  );
   expect(ready).toEqual({ ready: true, waitingFor: [] });
-  const m = await eventually(`acu_consumer_lag{group="${lagGroup}"}`, async () => {
-    const s = await scrape(p.ops);
-    return s.has(`acu_consumer_lag{group="${lagGroup}"}`) ? s : null;
-  }, 30_000, 250);
+  const m = await eventually(
+    `acu_consumer_lag{group="${lagGroup}"}`,
+    async () => {
+      const s = await scrape(p.ops);
+      return s.has(`acu_consumer_lag{group="${lagGroup}"}`) ? s : null;
+    },
+    30_000,
+    250,
+  );
   // Idle (nothing sent yet): nothing left to handle.
   expect(m.get(`acu_consumer_lag{group="${lagGroup}"}`)).toBe(0);
   expect(m.get("process_resident_memory_bytes")).toBeGreaterThan(10_000_000);
@@ -81,15 +91,31 @@ test("--role=alert, sink, analyzer with --ops-port, embedded engines: /healthz, 
 
 test("all roles with --ops-port: both ports answer; an order raised shows in acu_report_to_order_seconds", async () => {
   const all = await startWithOps("all", "all");
-  const m0 = await checkOps(all, { bus: "embedded", thresholds: "embedded", tokens: "embedded", dispatch: "embedded", lake: "local", warehouse: "pglite" }, "acu-http-feed");
+  const m0 = await checkOps(
+    all,
+    { bus: "embedded", thresholds: "embedded", tokens: "embedded", dispatch: "embedded", lake: "local", warehouse: "pglite" },
+    "acu-http-feed",
+  );
   expect((await fetch(`${all.url}/readyz`)).status).toBe(200);
   const before = m0.get("acu_report_to_order_seconds_count") ?? 0;
-  const reports = Array.from({ length: 5 }, (_, i) => ({ studentId: `ops-${i}`, exerciseId: "ex.ops", score: 3, latitude: 48.85, longitude: 2.35, timestamp: Date.now() - 200 }));
+  const reports = Array.from({ length: 5 }, (_, i) => ({
+    studentId: `ops-${i}`,
+    exerciseId: "ex.ops",
+    score: 3,
+    latitude: 48.85,
+    longitude: 2.35,
+    timestamp: Date.now() - 200,
+  }));
   expect((await fetch(`${all.url}/api/reports`, { method: "POST", headers: ingest, body: JSON.stringify(reports) })).status).toBe(202);
-  const m = await eventually("5 orders observed", async () => {
-    const s = await scrape(all.ops);
-    return (s.get("acu_report_to_order_seconds_count") ?? 0) >= before + 5 ? s : null;
-  }, 30_000, 200);
+  const m = await eventually(
+    "5 orders observed",
+    async () => {
+      const s = await scrape(all.ops);
+      return (s.get("acu_report_to_order_seconds_count") ?? 0) >= before + 5 ? s : null;
+    },
+    30_000,
+    200,
+  );
   expect(m.get("acu_report_to_order_seconds_count")! - before).toBe(5);
   // Each observed at least the 200 ms the reports were old, and well under a minute here.
   const mean = (m.get("acu_report_to_order_seconds_sum")! - (m0.get("acu_report_to_order_seconds_sum") ?? 0)) / 5;
@@ -110,13 +136,20 @@ test("SIGTERM: /readyz turns 503 (draining) at once while an in-flight request f
   await new Promise<void>((r) => sock.once("connect", () => r()));
   let answer = "";
   sock.on("data", (d) => (answer += d.toString()));
-  sock.write(`POST /api/reports HTTP/1.1\r\nHost: x\r\nAuthorization: ${ingest.authorization}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+  sock.write(
+    `POST /api/reports HTTP/1.1\r\nHost: x\r\nAuthorization: ${ingest.authorization}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+  );
   await Bun.sleep(200);
   p.proc.kill("SIGTERM");
-  const draining = await eventually("/readyz 503 draining", async () => {
-    const r = await fetch(`${p.ops}/readyz`);
-    return r.status === 503 ? ((await r.json()) as { waitingFor: string[] }) : null;
-  }, 5000, 10);
+  const draining = await eventually(
+    "/readyz 503 draining",
+    async () => {
+      const r = await fetch(`${p.ops}/readyz`);
+      return r.status === 503 ? ((await r.json()) as { waitingFor: string[] }) : null;
+    },
+    5000,
+    10,
+  );
   expect(draining.waitingFor).toContain("nothing: draining (SIGTERM), the process is stopping");
   expect((await fetch(`${p.ops}/healthz`)).status).toBe(200);
   sock.write(body.slice(10));
@@ -129,9 +162,18 @@ test("acu healthcheck exits 0 while the process is ready, 1 once it is gone", as
   const p = await startWithOps("healthcheck", "alert");
   await eventually("ready", async () => (await fetch(`${p.ops}/readyz`)).status === 200, 20_000, 50);
   const opsPort = new URL(p.ops).port;
-  const run = () => Bun.spawnSync({ cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "healthcheck"], env: { ...process.env, ACU_OPS_PORT: opsPort, ACU_DATA_DIR: p.dataDir }, stdout: "pipe", stderr: "pipe" });
+  const run = () =>
+    Bun.spawnSync({
+      cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "healthcheck"],
+      env: { ...process.env, ACU_OPS_PORT: opsPort, ACU_DATA_DIR: p.dataDir },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
   const ok = run();
-  expect({ code: ok.exitCode, out: ok.stdout.toString() }).toEqual({ code: 0, out: `http://127.0.0.1:${opsPort}/readyz: 200 {"ready":true,"waitingFor":[]}\n` });
+  expect({ code: ok.exitCode, out: ok.stdout.toString() }).toEqual({
+    code: 0,
+    out: `http://127.0.0.1:${opsPort}/readyz: 200 {"ready":true,"waitingFor":[]}\n`,
+  });
   expect(await p.stop()).toBe(0);
   const gone = run();
   expect(gone.exitCode).toBe(1);
@@ -151,7 +193,11 @@ describe.skipIf(!cluster || !hdfsUrl)("on the shared cluster", () => {
     const iso = await isolatedRun(cluster!, "ops");
     drops.push(iso.drop);
     const env = { ...iso.env, ACU_HDFS_URL: hdfsUrl!, ACU_HDFS_ROOT: `/acu-test/ops-${Date.now().toString(36)}` };
-    const [alert, sink, analyzer] = await Promise.all([startWithOps("c-alert", "alert", env), startWithOps("c-sink", "sink", env), startWithOps("c-analyzer", "analyzer", env)]);
+    const [alert, sink, analyzer] = await Promise.all([
+      startWithOps("c-alert", "alert", env),
+      startWithOps("c-sink", "sink", env),
+      startWithOps("c-analyzer", "analyzer", env),
+    ]);
     await checkOps(alert, { bus: "kafka", thresholds: "etcd" }, "acu-alert");
     await checkOps(sink, { bus: "kafka", lake: "hdfs" }, "acu-sink");
     await checkOps(analyzer, { lake: "hdfs", warehouse: "postgres" }, "acu-analyzer");

@@ -42,7 +42,10 @@ test(`schemathesis, every check, ${MAX_EXAMPLES} examples per operation: no serv
   // One token per security scheme of the document: each operation gets the scope it declares. The patrol
   // scope's operations take the operator's token, which acts for any patrol: a patrol token is bound to
   // one patrol, which random ids are not (tests/security.test.ts covers it).
-  const config = Object.entries(TOKENS).map(([scheme, token]) => `[auth.openapi.${scheme}]\nbearer = "${token}"\n`).join("") + operations.join("");
+  const config =
+    Object.entries(TOKENS)
+      .map(([scheme, token]) => `[auth.openapi.${scheme}]\nbearer = "${token}"\n`)
+      .join("") + operations.join("");
   writeFileSync(join(dir, "schemathesis.toml"), config);
   const before = accessLines();
   const args = [
@@ -56,7 +59,9 @@ test(`schemathesis, every check, ${MAX_EXAMPLES} examples per operation: no serv
   const requests = accessLines() - before;
   const tested = /Tested:\s+(\d+)/.exec(out)?.[1];
   const cases = /Test cases:\s*\n\s*(.+)/.exec(out)?.[1]?.trim();
-  console.log(`schemathesis: ${tested ?? "?"} operations tested (of ${countOperations(doc)} in the document, the ${STREAMS.length} WebSocket streams excluded), ${requests} requests sent, test cases: ${cases ?? "?"}; exit ${code}`);
+  console.log(
+    `schemathesis: ${tested ?? "?"} operations tested (of ${countOperations(doc)} in the document, the ${STREAMS.length} WebSocket streams excluded), ${requests} requests sent, test cases: ${cases ?? "?"}; exit ${code}`,
+  );
   if (code !== 0 || !out.includes("No issues found")) console.log(`${out}\n${err}`);
   expect(code).toBe(0);
   expect(out).toContain("No issues found");
@@ -91,11 +96,19 @@ async function incidentHeld(patrolId: string, state: Step): Promise<string> {
   await call("PUT", `/api/patrols/${patrolId}`, operator, { name: patrolId, ...at });
   const studentId = `sch-s${student++}`;
   await call("POST", "/api/reports", ingest, { studentId, exerciseId: "sch.ex", score: 5, ...at, timestamp: Date.now() });
-  const id = await eventually(`${studentId}'s incident held by ${patrolId}`, async () => {
-    const r = (await call("GET", "/api/incidents?state=assigned", operator)) as { incidents: Array<{ incidentId: string; studentId: string; patrolId: string }> };
-    return r.incidents.find((i) => i.studentId === studentId && i.patrolId === patrolId)?.incidentId;
-  }, 30_000, 50);
-  for (const step of ["acknowledge", "en-route", "arrive"].slice(0, ["assigned", "acknowledged", "en-route", "on-site"].indexOf(state))) await call("POST", `/api/incidents/${id}/${step}`, operator);
+  const id = await eventually(
+    `${studentId}'s incident held by ${patrolId}`,
+    async () => {
+      const r = (await call("GET", "/api/incidents?state=assigned", operator)) as {
+        incidents: Array<{ incidentId: string; studentId: string; patrolId: string }>;
+      };
+      return r.incidents.find((i) => i.studentId === studentId && i.patrolId === patrolId)?.incidentId;
+    },
+    30_000,
+    50,
+  );
+  for (const step of ["acknowledge", "en-route", "arrive"].slice(0, ["assigned", "acknowledged", "en-route", "on-site"].indexOf(state)))
+    await call("POST", `/api/incidents/${id}/${step}`, operator);
   return id;
 }
 
@@ -106,5 +119,8 @@ function countOperations(doc: string): number {
 
 /** Access lines acu has logged so far (one per request). */
 function accessLines(): number {
-  return acu.output().split("\n").filter((l) => l.includes('"access":true')).length;
+  return acu
+    .output()
+    .split("\n")
+    .filter((l) => l.includes('"access":true')).length;
 }

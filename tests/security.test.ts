@@ -26,10 +26,28 @@ beforeAll(async () => {
   expect(created.code).toBe(0);
   patrolToken = (JSON.parse(created.out) as { token: string }).token;
   // P1 takes every incident of the matrix; P2 exists (its routes are refused to P1's token) but is off duty.
-  for (const [id, lat] of [[P1, 48.85], [P2, 43.3]] as const)
-    expect((await fetch(`${acu.url}/api/patrols/${id}`, { method: "PUT", headers: bearer(TOKENS.operator), body: JSON.stringify({ name: id, latitude: lat, longitude: 2.35 }) })).status).toBe(200);
+  for (const [id, lat] of [
+    [P1, 48.85],
+    [P2, 43.3],
+  ] as const)
+    expect(
+      (
+        await fetch(`${acu.url}/api/patrols/${id}`, {
+          method: "PUT",
+          headers: bearer(TOKENS.operator),
+          body: JSON.stringify({ name: id, latitude: lat, longitude: 2.35 }),
+        })
+      ).status,
+    ).toBe(200);
   expect((await fetch(`${acu.url}/api/patrols/${P2}`, { method: "DELETE", headers: bearer(TOKENS.operator) })).status).toBe(200);
-  await eventually("the patrol token to be accepted", async () => (await fetch(`${acu.url}/api/patrols/${P1}/position`, { method: "POST", headers: bearer(patrolToken), body: '{"latitude": 48.85, "longitude": 2.35}' })).status === 200, 2000, 20);
+  await eventually(
+    "the patrol token to be accepted",
+    async () =>
+      (await fetch(`${acu.url}/api/patrols/${P1}/position`, { method: "POST", headers: bearer(patrolToken), body: '{"latitude": 48.85, "longitude": 2.35}' }))
+        .status === 200,
+    2000,
+    20,
+  );
 }, 90_000);
 afterAll(async () => {
   await acu?.stop();
@@ -77,16 +95,23 @@ let student = 0;
 async function incidentHeld(patrolId: string, state: "assigned" | "acknowledged" | "en-route" | "on-site"): Promise<string> {
   type Inc = { incidentId: string; studentId: string; patrolId: string | null; state: string };
   const { incidents } = await asOperator<{ incidents: Inc[] }>("GET", "/api/incidents?state=open,assigned,acknowledged,en-route,on-site");
-  for (const i of incidents) if (i.state === "open" || i.patrolId === patrolId) await asOperator("POST", `/api/incidents/${i.incidentId}/cancel`, { note: "security test" });
+  for (const i of incidents)
+    if (i.state === "open" || i.patrolId === patrolId) await asOperator("POST", `/api/incidents/${i.incidentId}/cancel`, { note: "security test" });
   const studentId = `sec-inc-${student++}`;
   const report = { studentId, exerciseId: "sec.dispatch", score: 10, latitude: 48.85, longitude: 2.35, timestamp: Date.now() };
   expect((await fetch(`${acu.url}/api/reports`, { method: "POST", headers: bearer(TOKENS.ingest), body: JSON.stringify(report) })).status).toBe(202);
-  const inc = await eventually(`${studentId}'s incident held by ${patrolId}`, async () => {
-    const { incidents } = await asOperator<{ incidents: Inc[] }>("GET", "/api/incidents?state=assigned");
-    return incidents.find((i) => i.studentId === studentId && i.patrolId === patrolId);
-  }, 10_000, 20);
+  const inc = await eventually(
+    `${studentId}'s incident held by ${patrolId}`,
+    async () => {
+      const { incidents } = await asOperator<{ incidents: Inc[] }>("GET", "/api/incidents?state=assigned");
+      return incidents.find((i) => i.studentId === studentId && i.patrolId === patrolId);
+    },
+    10_000,
+    20,
+  );
   const steps = ["acknowledge", "en-route", "arrive"];
-  for (const step of steps.slice(0, ["assigned", "acknowledged", "en-route", "on-site"].indexOf(state))) await asOperator("POST", `/api/incidents/${inc.incidentId}/${step}`);
+  for (const step of steps.slice(0, ["assigned", "acknowledged", "en-route", "on-site"].indexOf(state)))
+    await asOperator("POST", `/api/incidents/${inc.incidentId}/${step}`);
   return inc.incidentId;
 }
 const anyIncident = { id: "" };
@@ -114,18 +139,39 @@ const ENDPOINTS: Endpoint[] = [
   { method: "POST", path: `/api/patrols/${P1}/position`, needs: "patrol", body: { latitude: 48.86, longitude: 2.34 } },
   { method: "DELETE", path: "/api/patrols/sec-p3", needs: "operator" },
   { method: "GET", path: "/api/incidents?state=open&limit=5", needs: "viewer" },
-  { method: "GET", path: "/api/incidents/inc-x", needs: "viewer", fresh: async () => `/api/incidents/${(anyIncident.id ||= await incidentHeld(P1, "assigned"))}` },
+  {
+    method: "GET",
+    path: "/api/incidents/inc-x",
+    needs: "viewer",
+    fresh: async () => `/api/incidents/${(anyIncident.id ||= await incidentHeld(P1, "assigned"))}`,
+  },
   incidentStep("acknowledge", "assigned"),
   incidentStep("en-route", "acknowledged"),
   incidentStep("arrive", "en-route"),
   incidentStep("resolve", "on-site", { note: "done" }),
-  { method: "POST", path: "/api/incidents/inc-x/reassign", needs: "operator", body: {}, fresh: async () => `/api/incidents/${await incidentHeld(P1, "assigned")}/reassign` },
-  { method: "POST", path: "/api/incidents/inc-x/cancel", needs: "operator", body: { note: "x" }, fresh: async () => `/api/incidents/${await incidentHeld(P1, "acknowledged")}/cancel` },
+  {
+    method: "POST",
+    path: "/api/incidents/inc-x/reassign",
+    needs: "operator",
+    body: {},
+    fresh: async () => `/api/incidents/${await incidentHeld(P1, "assigned")}/reassign`,
+  },
+  {
+    method: "POST",
+    path: "/api/incidents/inc-x/cancel",
+    needs: "operator",
+    body: { note: "x" },
+    fresh: async () => `/api/incidents/${await incidentHeld(P1, "acknowledged")}/cancel`,
+  },
 ];
 const allowed: Record<Scope, Scope[]> = { ingest: ["ingest"], operator: ["operator"], viewer: ["viewer", "operator"], patrol: ["patrol", "operator"] };
 
 const call = (e: Endpoint, headers: Record<string, string>, path = e.path) =>
-  fetch(`${acu.url}${path}`, { method: e.method, headers: { "content-type": "application/json", ...headers }, body: e.body === undefined ? undefined : JSON.stringify(e.body) });
+  fetch(`${acu.url}${path}`, {
+    method: e.method,
+    headers: { "content-type": "application/json", ...headers },
+    body: e.body === undefined ? undefined : JSON.stringify(e.body),
+  });
 
 test("every endpoint: 401 without a token or with an unknown one, 403 with a wrong scope, 2xx with the right one", async () => {
   for (const e of ENDPOINTS) {
@@ -137,7 +183,13 @@ test("every endpoint: 401 without a token or with an unknown one, 403 with a wro
     ] as const) {
       const r = await call(e, headers);
       const body = (await r.json()) as { error: string; scope: string };
-      expect({ name, what, status: r.status, scope: body.scope, www: r.headers.get("www-authenticate")?.startsWith("Bearer realm=\"acu\"") }).toEqual({ name, what, status: 401, scope: e.needs, www: true });
+      expect({ name, what, status: r.status, scope: body.scope, www: r.headers.get("www-authenticate")?.startsWith('Bearer realm="acu"') }).toEqual({
+        name,
+        what,
+        status: 401,
+        scope: e.needs,
+        www: true,
+      });
       expect(body.error).toContain(`${e.needs} token`);
     }
     for (const scope of SCOPES) {
@@ -158,8 +210,20 @@ test("a patrol token acts for its own patrol only: on another patrol's position,
   await incidentHeld(P1, "assigned");
   await asOperator("PUT", `/api/patrols/${P2}`, { name: P2, latitude: 43.3, longitude: 5.37 });
   const studentId = `sec-p2-${Date.now()}`;
-  await fetch(`${acu.url}/api/reports`, { method: "POST", headers: bearer(TOKENS.ingest), body: JSON.stringify({ studentId, exerciseId: "sec.dispatch", score: 5, latitude: 43.3, longitude: 5.37, timestamp: Date.now() }) });
-  const theirs = await eventually("P2's incident", async () => (await asOperator<{ incidents: Array<{ incidentId: string; studentId: string; patrolId: string }> }>("GET", "/api/incidents?state=assigned")).incidents.find((i) => i.studentId === studentId && i.patrolId === P2), 10_000, 20);
+  await fetch(`${acu.url}/api/reports`, {
+    method: "POST",
+    headers: bearer(TOKENS.ingest),
+    body: JSON.stringify({ studentId, exerciseId: "sec.dispatch", score: 5, latitude: 43.3, longitude: 5.37, timestamp: Date.now() }),
+  });
+  const theirs = await eventually(
+    "P2's incident",
+    async () =>
+      (
+        await asOperator<{ incidents: Array<{ incidentId: string; studentId: string; patrolId: string }> }>("GET", "/api/incidents?state=assigned")
+      ).incidents.find((i) => i.studentId === studentId && i.patrolId === P2),
+    10_000,
+    20,
+  );
   const refusals: Array<[string, string]> = [
     ["POST", `/api/patrols/${P2}/position`],
     ["GET", `/api/patrols/${P2}/stream`],
@@ -171,12 +235,19 @@ test("a patrol token acts for its own patrol only: on another patrol's position,
     ["GET", "/api/alerts/stream"],
   ];
   for (const [method, path] of refusals) {
-    const r = await fetch(`${acu.url}${path}`, { method, headers: bearer(patrolToken), body: method === "GET" ? undefined : '{"latitude": 1, "longitude": 1, "name": "x"}' });
+    const r = await fetch(`${acu.url}${path}`, {
+      method,
+      headers: bearer(patrolToken),
+      body: method === "GET" ? undefined : '{"latitude": 1, "longitude": 1, "name": "x"}',
+    });
     expect({ method, path, status: r.status }).toEqual({ method, path, status: 403 });
   }
   const ack = await fetch(`${acu.url}/api/incidents/${theirs.incidentId}/acknowledge`, { method: "POST", headers: bearer(TOKENS.operator) });
   expect(ack.status).toBe(200);
-  expect((await fetch(`${acu.url}/api/patrols/${P2}/position`, { method: "POST", headers: bearer(TOKENS.operator), body: '{"latitude": 43.31, "longitude": 5.37}' })).status).toBe(200);
+  expect(
+    (await fetch(`${acu.url}/api/patrols/${P2}/position`, { method: "POST", headers: bearer(TOKENS.operator), body: '{"latitude": 43.31, "longitude": 5.37}' }))
+      .status,
+  ).toBe(200);
   // While it holds one, off duty is refused with its status.
   const off = await fetch(`${acu.url}/api/patrols/${P2}`, { method: "DELETE", headers: bearer(TOKENS.operator) });
   expect([off.status, ((await off.json()) as { state: string }).state]).toEqual([409, "assigned"]);
@@ -262,7 +333,12 @@ test("dispatch streams: the token by header or by subprotocol (echoed), never by
   expect(((await first(desk, "assignment")).patrol as { patrolId: string }).patrolId).toBe(P1);
   desk.close();
   const refused = new WebSocket(`${ws}/api/patrols/${P1}/stream?token=${patrolToken}`);
-  expect(await first(refused, "assignment").then(() => "opened", (e: Error) => e.message)).not.toBe("opened");
+  expect(
+    await first(refused, "assignment").then(
+      () => "opened",
+      (e: Error) => e.message,
+    ),
+  ).not.toBe("opened");
 });
 
 test("a token created with the CLI beside the running server works; revoked, it gets 401 within the bound (1 s)", async () => {
@@ -295,7 +371,14 @@ test("a token created with the CLI beside the running server works; revoked, it 
   const listed = await cli("list");
   expect(listed.out).toContain(t.id);
   expect(listed.out).not.toContain(t.token);
-  expect(listed.out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { scope: string; patrolId?: string }).filter((x) => x.scope === "patrol").map((x) => x.patrolId)).toContain(P1);
+  expect(
+    listed.out
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { scope: string; patrolId?: string })
+      .filter((x) => x.scope === "patrol")
+      .map((x) => x.patrolId),
+  ).toContain(P1);
 
   const revoked = await cli("revoke", t.id);
   expect(revoked.code).toBe(0);
@@ -309,7 +392,12 @@ test("a token created with the CLI beside the running server works; revoked, it 
 
 test("ingest rate limit: counted in reports per token; over it 429 with Retry-After, other tokens unaffected, then recovers", async () => {
   const created = JSON.parse((await cli("create", "--scope", "ingest", "--label", "rate")).out) as { token: string };
-  await eventually("the ingest token to be accepted", async () => (await fetch(`${acu.url}/api/reports`, { method: "POST", headers: bearer(created.token), body: "[]" })).status === 400, 2000, 20);
+  await eventually(
+    "the ingest token to be accepted",
+    async () => (await fetch(`${acu.url}/api/reports`, { method: "POST", headers: bearer(created.token), body: "[]" })).status === 400,
+    2000,
+    20,
+  );
   const batch = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => report(i)));
   const statuses: number[] = [];
   let limited: Response | null = null;
@@ -334,7 +422,12 @@ test("ingest rate limit: counted in reports per token; over it 429 with Retry-Af
 test("alert stream cap: ACU_WS_PER_TOKEN sockets per token, then 429 before the upgrade; a closed one frees a place", async () => {
   const created = JSON.parse((await cli("create", "--scope", "viewer", "--label", "ws cap")).out) as { token: string };
   const url = `${acu.url.replace("http", "ws")}/api/alerts/stream`;
-  await eventually("the viewer token to be accepted", async () => (await fetch(`${acu.url}/api/alerts`, { headers: bearer(created.token) })).status === 200, 2000, 20);
+  await eventually(
+    "the viewer token to be accepted",
+    async () => (await fetch(`${acu.url}/api/alerts`, { headers: bearer(created.token) })).status === 200,
+    2000,
+    20,
+  );
   const open = () =>
     new Promise<WebSocket>((resolve, reject) => {
       const s = new WebSocket(url, [`acu.bearer.${created.token}`]);
@@ -346,7 +439,12 @@ test("alert stream cap: ACU_WS_PER_TOKEN sockets per token, then 429 before the 
   const over = await fetch(`${acu.url}/api/alerts/stream`, { headers: bearer(created.token) });
   expect(over.status).toBe(429);
   expect(((await over.json()) as { error: string }).error).toContain("ACU_WS_PER_TOKEN");
-  expect(await open().then(() => "opened", (e: Error) => e.message)).toBe("refused");
+  expect(
+    await open().then(
+      () => "opened",
+      (e: Error) => e.message,
+    ),
+  ).toBe("refused");
   // Another token is not affected.
   expect((await fetch(`${acu.url}/api/alerts/stream`, { headers: bearer(TOKENS.viewer) })).status).toBe(426);
   sockets.pop()!.close();
@@ -368,7 +466,10 @@ test("demo mode: with no token configured, one token per scope is printed once, 
   try {
     const out = demo.output();
     // Demo mode makes a token of each scope but patrol's (bound to a patrol, made with the CLI).
-    const found = Object.fromEntries(UNBOUND_SCOPES.map((s) => [s, new RegExp(`^\\s+${s}\\s+(acu_${s}_[A-Za-z0-9_-]{43})\\s`, "m").exec(out)?.[1]])) as Record<Scope, string>;
+    const found = Object.fromEntries(UNBOUND_SCOPES.map((s) => [s, new RegExp(`^\\s+${s}\\s+(acu_${s}_[A-Za-z0-9_-]{43})\\s`, "m").exec(out)?.[1]])) as Record<
+      Scope,
+      string
+    >;
     for (const s of UNBOUND_SCOPES) expect(found[s]).toBeString();
     expect(out).not.toMatch(/acu_patrol_/);
     expect(out).toContain(`dashboard: ${demo.url}/#token=${found.viewer}`);
@@ -378,8 +479,16 @@ test("demo mode: with no token configured, one token per scope is printed once, 
     expect(out).not.toContain("operator token generated");
     for (const e of ENDPOINTS.filter((x) => !x.fresh && x.needs !== "patrol"))
       for (const s of UNBOUND_SCOPES) {
-        const r = await fetch(`${demo.url}${e.path}`, { method: e.method, headers: bearer(found[s]), body: e.body === undefined ? undefined : JSON.stringify(e.body) });
-        expect({ e: `${e.method} ${e.path}`, s, status: allowed[e.needs].includes(s) ? r.status < 300 : r.status }).toEqual({ e: `${e.method} ${e.path}`, s, status: allowed[e.needs].includes(s) ? true : 403 });
+        const r = await fetch(`${demo.url}${e.path}`, {
+          method: e.method,
+          headers: bearer(found[s]),
+          body: e.body === undefined ? undefined : JSON.stringify(e.body),
+        });
+        expect({ e: `${e.method} ${e.path}`, s, status: allowed[e.needs].includes(s) ? r.status < 300 : r.status }).toEqual({
+          e: `${e.method} ${e.path}`,
+          s,
+          status: allowed[e.needs].includes(s) ? true : 403,
+        });
       }
     // A restart finds tokens in the store: no new demo tokens.
     expect(await demo.stop()).toBe(0);
@@ -398,14 +507,20 @@ const ETCD = process.env.ACU_ETCD_ENDPOINTS;
 describe.skipIf(!ETCD)("with the token store in etcd (ACU_ETCD_ENDPOINTS)", () => {
   test("a token created and revoked with the CLI applies to a running server within the bound (5 s)", async () => {
     const run = `/acu-test/security-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
-    const engines = { ACU_ETCD_ENDPOINTS: ETCD!, ACU_ETCD_PREFIX: `${run}/thresholds/`, ACU_ETCD_TOKEN_PREFIX: `${run}/tokens/`, ACU_ETCD_DISPATCH_PREFIX: `${run}/dispatch/` };
+    const engines = {
+      ACU_ETCD_ENDPOINTS: ETCD!,
+      ACU_ETCD_PREFIX: `${run}/thresholds/`,
+      ACU_ETCD_TOKEN_PREFIX: `${run}/tokens/`,
+      ACU_ETCD_DISPATCH_PREFIX: `${run}/dispatch/`,
+    };
     const etcdDir = tempDir("security-etcd");
     const server = await startAcu({ dataDir: etcdDir, env: engines });
     try {
       const created = await cliWith(engines, "create", "--scope", "operator", "--label", "etcd");
       expect(created.code).toBe(0);
       const t = JSON.parse(created.out) as { id: string; token: string };
-      const put = () => fetch(`${server.url}/api/thresholds`, { method: "PUT", headers: bearer(t.token), body: JSON.stringify({ default: 50 }) }).then((r) => r.status);
+      const put = () =>
+        fetch(`${server.url}/api/thresholds`, { method: "PUT", headers: bearer(t.token), body: JSON.stringify({ default: 50 }) }).then((r) => r.status);
       await eventually("the etcd token to be accepted", async () => (await put()) === 200, 5000, 20);
       expect((await cliWith(engines, "list")).out).toContain(t.id);
       expect((await cliWith(engines, "revoke", t.id)).code).toBe(0);
@@ -421,7 +536,10 @@ describe.skipIf(!ETCD)("with the token store in etcd (ACU_ETCD_ENDPOINTS)", () =
       cleanup(etcdDir);
       const { Etcd3 } = await import("etcd3");
       const c = new Etcd3({ hosts: ETCD!.split(",") });
-      await c.delete().prefix(`${run}/`).catch(() => {});
+      await c
+        .delete()
+        .prefix(`${run}/`)
+        .catch(() => {});
       c.close();
     }
   }, 120_000);

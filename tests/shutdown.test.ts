@@ -10,7 +10,14 @@ afterAll(() => cleanup(dir));
 test("SIGTERM: in-flight work is finished and committed, exit 0 within 10 s", async () => {
   // A long flush age: only the shutdown can have written these reports to the lake.
   const acu = await startAcu({ dataDir: dir, env: { ACU_SINK_FLUSH_MS: "600000" } });
-  const batch = Array.from({ length: 500 }, (_, i) => ({ studentId: `s${i}`, exerciseId: "c01.ex00", score: i % 100, latitude: 48.85, longitude: 2.35, timestamp: 1764230400000 + i }));
+  const batch = Array.from({ length: 500 }, (_, i) => ({
+    studentId: `s${i}`,
+    exerciseId: "c01.ex00",
+    score: i % 100,
+    latitude: 48.85,
+    longitude: 2.35,
+    timestamp: 1764230400000 + i,
+  }));
   expect((await postReports(acu.url, batch)).status).toBe(202);
   await Bun.sleep(300);
   const t0 = Date.now();

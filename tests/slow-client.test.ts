@@ -85,7 +85,14 @@ test("a stream client that stops reading is closed with 1013 once 4 MiB wait for
   // ~40,000 alerts of ~400 bytes: well past the 4 MiB bound plus what the kernel buffers for the socket.
   const reports = 40_000;
   for (let b = 0; b < reports / 1000; b++) {
-    const batch = Array.from({ length: 1000 }, (_, i) => ({ studentId: `slow-${b}-${i}`, exerciseId: "slow.ex", score: 10, latitude: 48.85, longitude: 2.35, timestamp: Date.now() }));
+    const batch = Array.from({ length: 1000 }, (_, i) => ({
+      studentId: `slow-${b}-${i}`,
+      exerciseId: "slow.ex",
+      score: 10,
+      latitude: 48.85,
+      longitude: 2.35,
+      timestamp: Date.now(),
+    }));
     expect((await postReports(acu.url, batch)).status).toBe(202);
   }
   await eventually("every alert on the healthy client", async () => received >= reports, 120_000);

@@ -29,14 +29,32 @@ test("a threshold change applies to the very next report, 100 of 100", async () 
     const put = await fetch(`${acu.url}/api/thresholds/${exerciseId}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold }) });
     expect(put.status).toBe(200);
     const reportId = `trial-${i}`;
-    const res = await postReports(acu.url, { reportId, studentId: "student-visibility", exerciseId, score, latitude: 45.76, longitude: 4.84, timestamp: t0 + i });
+    const res = await postReports(acu.url, {
+      reportId,
+      studentId: "student-visibility",
+      exerciseId,
+      score,
+      latitude: 45.76,
+      longitude: 4.84,
+      timestamp: t0 + i,
+    });
     expect(res.status).toBe(202);
     sent.push(reportId);
     if (score < threshold) expected.add(`alert-${reportId}`);
   }
-  await postReports(acu.url, { reportId: "sentinel", studentId: "student-visibility", exerciseId: "ex.sentinel", score: 0, latitude: 45.76, longitude: 4.84, timestamp: t0 + 1000 });
+  await postReports(acu.url, {
+    reportId: "sentinel",
+    studentId: "student-visibility",
+    exerciseId: "ex.sentinel",
+    score: 0,
+    latitude: 45.76,
+    longitude: 4.84,
+    timestamp: t0 + 1000,
+  });
   const alerts = await eventually("the sentinel alert", async () => {
-    const body = (await (await fetch(`${acu.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as { alerts: Array<{ alertId: string; threshold: number }> };
+    const body = (await (await fetch(`${acu.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as {
+      alerts: Array<{ alertId: string; threshold: number }>;
+    };
     return body.alerts.some((a) => a.alertId === "alert-sentinel") ? body.alerts : null;
   });
   const got = new Set(alerts.map((a) => a.alertId).filter((id) => id.startsWith("alert-trial-")));
@@ -54,9 +72,19 @@ test("the default threshold applies where an exercise has none, and a delete fal
   const del = await fetch(`${acu.url}/api/thresholds/ex.fallback`, { method: "DELETE", headers: operator });
   const body = (await del.json()) as { thresholds: Record<string, number>; revision: number };
   expect(body.thresholds["ex.fallback"]).toBeUndefined();
-  await postReports(acu.url, { reportId: "fallback", studentId: "s-fb", exerciseId: "ex.fallback", score: 55, latitude: 45.76, longitude: 4.84, timestamp: Date.now() });
+  await postReports(acu.url, {
+    reportId: "fallback",
+    studentId: "s-fb",
+    exerciseId: "ex.fallback",
+    score: 55,
+    latitude: 45.76,
+    longitude: 4.84,
+    timestamp: Date.now(),
+  });
   const alert = await eventually("the fallback alert", async () => {
-    const b = (await (await fetch(`${acu.url}/api/alerts?exerciseId=ex.fallback`, { headers: viewer })).json()) as { alerts: Array<{ alertId: string; threshold: number }> };
+    const b = (await (await fetch(`${acu.url}/api/alerts?exerciseId=ex.fallback`, { headers: viewer })).json()) as {
+      alerts: Array<{ alertId: string; threshold: number }>;
+    };
     return b.alerts[0];
   });
   expect(alert.threshold).toBe(60);

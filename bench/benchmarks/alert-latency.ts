@@ -3,7 +3,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import { TOKENS } from "../../tests/support/acu.ts";
-import { benchReport, machineInfo, round, runId, startAcuRole, thresholdOf, writeThresholds, type BenchContext, type BenchResult, type Proc, type Run } from "../lib/common.ts";
+import {
+  benchReport,
+  machineInfo,
+  round,
+  runId,
+  startAcuRole,
+  thresholdOf,
+  writeThresholds,
+  type BenchContext,
+  type BenchResult,
+  type Proc,
+  type Run,
+} from "../lib/common.ts";
 
 const PARTITIONS = 6;
 /** A latency histogram; values are recorded in microseconds (up to 120 s). */
@@ -33,7 +45,14 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
       const ns = runId("latency");
       const prefix = `/${ns}/thresholds/`;
       await writeThresholds(etcd, prefix);
-      const env = { ACU_KAFKA_BROKERS: brokers, ACU_KAFKA_NAMESPACE: `${ns}.`, ACU_PARTITIONS: String(PARTITIONS), ACU_ETCD_ENDPOINTS: etcd, ACU_ETCD_PREFIX: prefix, ACU_ETCD_DISPATCH_PREFIX: `/${ns}/dispatch/` };
+      const env = {
+        ACU_KAFKA_BROKERS: brokers,
+        ACU_KAFKA_NAMESPACE: `${ns}.`,
+        ACU_PARTITIONS: String(PARTITIONS),
+        ACU_ETCD_ENDPOINTS: etcd,
+        ACU_ETCD_PREFIX: prefix,
+        ACU_ETCD_DISPATCH_PREFIX: `/${ns}/dispatch/`,
+      };
       const procs: Record<string, Proc & { url: string }> = {};
       try {
         // Started one after the other: the first creates the topics.
@@ -43,11 +62,15 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
         procs.http = await startAcuRole({ roles: "http", dataDir: join(dir, `${rep}-http`), env: { ...env, ACU_DATABASE_URL: ctx.env.ACU_DATABASE_URL! } });
         const sentAt = new Map<string, number>();
         const hist = histogram();
-        let received = 0, late = 0, measureFrom = Infinity;
+        let received = 0,
+          late = 0,
+          measureFrom = Infinity;
         // Where the time goes (ms, wall clock of this machine): request → 202; report time → order raised
         // (ingest, Kafka, the alert role's fetch and judging); order raised → frame (transaction commit, the feed's fetch, WebSocket).
         const stage = { ackMs: histogram(), toRaisedMs: histogram(), raisedToFrameMs: histogram() };
-        const ws = new WebSocket(`${procs.http.url.replace("http", "ws")}/api/alerts/stream`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } } as unknown as string[]);
+        const ws = new WebSocket(`${procs.http.url.replace("http", "ws")}/api/alerts/stream`, {
+          headers: { authorization: `Bearer ${TOKENS.viewer}` },
+        } as unknown as string[]);
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error("no hello on the alert stream within 30 s")), 30_000);
           ws.onerror = () => reject(new Error("alert stream: WebSocket error"));
@@ -67,8 +90,7 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
                 hist.recordValue(Math.max(1, Math.round((now - sent) * 1000)));
                 stage.toRaisedMs.recordValue(Math.max(1, (m.alert!.raisedAt - m.alert!.reportedAt) * 1000));
                 stage.raisedToFrameMs.recordValue(Math.max(1, (wall - m.alert!.raisedAt) * 1000));
-              }
-              else late++;
+              } else late++;
             }
           };
         });
@@ -78,7 +100,9 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
         const headers = { authorization: `Bearer ${TOKENS.ingest}`, "content-type": "application/json" };
         const start = performance.now();
         measureFrom = start + warmupS * 1000;
-        let expected = 0, refused = 0, maxBehindMs = 0;
+        let expected = 0,
+          refused = 0,
+          maxBehindMs = 0;
         const inflight = new Set<Promise<void>>();
         for (let t = 0; t < ticks; t++) {
           const due = start + t * TICK_MS;
@@ -91,18 +115,29 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
             const r = benchReport(t * perTick + i, 31 + rep);
             const reportId = `${ns.slice(-12)}-${t}-${i}`;
             // timestamp = now: the order's reportedAt then says when the report left (stage timings).
-            batch.push({ reportId, studentId: r.studentId, exerciseId: r.exerciseId, score: r.score, latitude: r.latitude, longitude: r.longitude, timestamp: Date.now() });
+            batch.push({
+              reportId,
+              studentId: r.studentId,
+              exerciseId: r.exerciseId,
+              score: r.score,
+              latitude: r.latitude,
+              longitude: r.longitude,
+              timestamp: Date.now(),
+            });
             if (r.score < thresholdOf(r.exerciseId)) failing.push(reportId);
           }
           const body = JSON.stringify(batch);
           const now = performance.now();
           for (const id of failing) sentAt.set(id, now);
           expected += failing.length;
-          const p = fetch(`${procs.ingest.url}/api/reports`, { method: "POST", headers, body }).then(async (res) => {
-            await res.arrayBuffer();
-            if (now >= measureFrom) stage.ackMs.recordValue(Math.max(1, Math.round((performance.now() - now) * 1000)));
-            if (res.status !== 202) refused++;
-          }, () => void refused++);
+          const p = fetch(`${procs.ingest.url}/api/reports`, { method: "POST", headers, body }).then(
+            async (res) => {
+              await res.arrayBuffer();
+              if (now >= measureFrom) stage.ackMs.recordValue(Math.max(1, Math.round((performance.now() - now) * 1000)));
+              if (res.status !== 202) refused++;
+            },
+            () => void refused++,
+          );
           inflight.add(p);
           void p.finally(() => inflight.delete(p));
         }
@@ -116,13 +151,33 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
         total.add(hist);
         const q = (p: number) => round(hist.getValueAtPercentile(p) / 1000, 2);
         runs.push({
-          who: "acu", seq: rep, value: q(99), p50Ms: q(50), p99Ms: q(99), p999Ms: q(99.9), maxMs: round(hist.maxValue / 1000, 2), samples: hist.totalCount,
-          warmupSamples: late, expected, received, missing: expected - received, sendSeconds: round(sendS, 2), achievedRate: round((ticks * perTick) / sendS, 0), maxScheduleLagMs: round(maxBehindMs, 1),
+          who: "acu",
+          seq: rep,
+          value: q(99),
+          p50Ms: q(50),
+          p99Ms: q(99),
+          p999Ms: q(99.9),
+          maxMs: round(hist.maxValue / 1000, 2),
+          samples: hist.totalCount,
+          warmupSamples: late,
+          expected,
+          received,
+          missing: expected - received,
+          sendSeconds: round(sendS, 2),
+          achievedRate: round((ticks * perTick) / sendS, 0),
+          maxScheduleLagMs: round(maxBehindMs, 1),
           peakRssMiB: { ingest: procs.ingest.peakRssMiB(), alert: procs.alert.peakRssMiB(), http: procs.http.peakRssMiB() },
-          stagesMs: Object.fromEntries(Object.entries(stage).map(([k, h]) => [k, { p50: round(h.getValueAtPercentile(50) / 1000, 2), p99: round(h.getValueAtPercentile(99) / 1000, 2), max: round(h.maxValue / 1000, 2) }])),
+          stagesMs: Object.fromEntries(
+            Object.entries(stage).map(([k, h]) => [
+              k,
+              { p50: round(h.getValueAtPercentile(50) / 1000, 2), p99: round(h.getValueAtPercentile(99) / 1000, 2), max: round(h.maxValue / 1000, 2) },
+            ]),
+          ),
         });
         ctx.log(`run ${rep}: stages ${JSON.stringify(runs[runs.length - 1]!.stagesMs)}`);
-        ctx.log(`run ${rep}: p50 ${q(50)} ms, p99 ${q(99)} ms, p99.9 ${q(99.9)} ms, max ${round(hist.maxValue / 1000, 2)} ms over ${hist.totalCount} alerts (${expected - received} missing)`);
+        ctx.log(
+          `run ${rep}: p50 ${q(50)} ms, p99 ${q(99)} ms, p99.9 ${q(99.9)} ms, max ${round(hist.maxValue / 1000, 2)} ms over ${hist.totalCount} alerts (${expected - received} missing)`,
+        );
         if (expected - received > 0) throw new Error(`${expected - received} of ${expected} alerts never reached the WebSocket`);
       } finally {
         for (const p of Object.values(procs)) await p.stop();
@@ -138,15 +193,41 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
     mode: ctx.mode,
     startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
     durationS: round((performance.now() - t0) / 1000, 1),
-    params: { rate: RATE, seconds, warmupSeconds: warmupS, requestsPerSecond: 1000 / TICK_MS, reportsPerRequest: (RATE * TICK_MS) / 1000, partitions: PARTITIONS, runs: repeats },
+    params: {
+      rate: RATE,
+      seconds,
+      warmupSeconds: warmupS,
+      requestsPerSecond: 1000 / TICK_MS,
+      reportsPerRequest: (RATE * TICK_MS) / 1000,
+      partitions: PARTITIONS,
+      runs: repeats,
+    },
     runs,
     latencyMs: { p50: q(50), p90: q(90), p99, p999: q(99.9), max: round(total.maxValue / 1000, 2), samples: total.totalCount },
     peakRssMiB: peaks,
     comparisons: [
       { metric: "p50 ms (send → WS frame)", higherIsBetter: false, peer: "", peerMedian: null, acuMedian: q(50), ratio: null, goal: "—", met: null },
-      { metric: "p99 ms (send → WS frame)", higherIsBetter: false, peer: "goal", peerMedian: 25, acuMedian: p99, ratio: round(25 / p99, 3), goal: "p99 < 25 ms", met: p99 < 25 },
+      {
+        metric: "p99 ms (send → WS frame)",
+        higherIsBetter: false,
+        peer: "goal",
+        peerMedian: 25,
+        acuMedian: p99,
+        ratio: round(25 / p99, 3),
+        goal: "p99 < 25 ms",
+        met: p99 < 25,
+      },
       { metric: "p99.9 ms (send → WS frame)", higherIsBetter: false, peer: "", peerMedian: null, acuMedian: q(99.9), ratio: null, goal: "—", met: null },
-      { metric: "max ms (send → WS frame)", higherIsBetter: false, peer: "", peerMedian: null, acuMedian: round(total.maxValue / 1000, 2), ratio: null, goal: "—", met: null },
+      {
+        metric: "max ms (send → WS frame)",
+        higherIsBetter: false,
+        peer: "",
+        peerMedian: null,
+        acuMedian: round(total.maxValue / 1000, 2),
+        ratio: null,
+        goal: "—",
+        met: null,
+      },
     ],
     notes: [
       "Three acu processes on the bench cluster: --role=ingest, --role=alert, --role=http (the WebSocket feed; warehouse on PostgreSQL); thresholds in etcd.",

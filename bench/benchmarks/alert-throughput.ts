@@ -4,8 +4,24 @@ import { join } from "node:path";
 import { ALERT_GROUP } from "../../modules/alert/alert.ts";
 import { ensureStreamsPeer } from "../lib/streams-peer.ts";
 import {
-  BENCH_THRESHOLDS, compare, createTopic, deleteGroup, deleteTopics, endOffsets, machineInfo, preloadReports, round, runId, spawnProc, startAcuRole,
-  waitGroupCaughtUp, withAdmin, writeThresholds, type BenchContext, type BenchResult, type Run,
+  BENCH_THRESHOLDS,
+  compare,
+  createTopic,
+  deleteGroup,
+  deleteTopics,
+  endOffsets,
+  machineInfo,
+  preloadReports,
+  round,
+  runId,
+  spawnProc,
+  startAcuRole,
+  waitGroupCaughtUp,
+  withAdmin,
+  writeThresholds,
+  type BenchContext,
+  type BenchResult,
+  type Run,
 } from "../lib/common.ts";
 import { ROOT } from "../lib/cluster.ts";
 
@@ -42,14 +58,30 @@ export async function benchAlertThroughput(ctx: BenchContext): Promise<BenchResu
   const dir = mkdtempSync(join(tmpdir(), "acu-bench-alert-"));
   const thresholdArgs = [String(BENCH_THRESHOLDS.default), ...Object.entries(BENCH_THRESHOLDS.exercises).map(([e, t]) => `${e}=${t}`)];
   let seq = 0;
-  const measure = async (who: string, group: string, topic: string, ends: number[], start: () => Promise<{ stop: () => Promise<number>; peakRssMiB: () => number | null; output: () => string }>, n: number) => {
+  const measure = async (
+    who: string,
+    group: string,
+    topic: string,
+    ends: number[],
+    start: () => Promise<{ stop: () => Promise<number>; peakRssMiB: () => number | null; output: () => string }>,
+    n: number,
+  ) => {
     await withAdmin(brokers, async (admin) => {
       const ts = performance.now();
       const p = await start();
       try {
         const r = await waitGroupCaughtUp(admin, group, topic, ends, ts, timeout);
         const rss = p.peakRssMiB();
-        runs.push({ who, seq: seq++, value: round(r.steadyRate, 0), reports: n, wallS: round(r.wallMs / 1000, 2), firstCommitS: round(r.firstMs / 1000, 2), wallRate: round((n / r.wallMs) * 1000, 0), peakRssMiB: rss });
+        runs.push({
+          who,
+          seq: seq++,
+          value: round(r.steadyRate, 0),
+          reports: n,
+          wallS: round(r.wallMs / 1000, 2),
+          firstCommitS: round(r.firstMs / 1000, 2),
+          wallRate: round((n / r.wallMs) * 1000, 0),
+          peakRssMiB: rss,
+        });
         ctx.log(`${who}: ${Math.round(r.steadyRate)} reports/s steady, ${n} in ${(r.wallMs / 1000).toFixed(1)} s from start; peak RSS ${rss} MiB`);
       } catch (e) {
         throw new Error(`${who}: ${(e as Error).message}\n${p.output().slice(-3000)}`);
@@ -64,22 +96,55 @@ export async function benchAlertThroughput(ctx: BenchContext): Promise<BenchResu
       const appId = `${ns}.streams-${pair}`;
       const out = `${ns}.streams-alerts-${pair}`;
       await withAdmin(brokers, (a) => createTopic(a, out, PARTITIONS));
-      await measure("kafka-streams", appId, input, end, () => spawnProc([...streamsCmd, brokers, input, out, appId, ...thresholdArgs], { ...process.env }), count);
+      await measure(
+        "kafka-streams",
+        appId,
+        input,
+        end,
+        () => spawnProc([...streamsCmd, brokers, input, out, appId, ...thresholdArgs], { ...process.env }),
+        count,
+      );
       // A(b): the original's approach, one synchronous send per order.
       const plainOut = `${ns}.plain-alerts-${pair}`;
       const plainGroup = `${ns}.plain-${pair}`;
       await withAdmin(brokers, (a) => createTopic(a, plainOut, PARTITIONS));
-      await measure("plain-consumer", plainGroup, small, endSmall, () => spawnProc([process.execPath, join(ROOT, "bench/peers/plain-consumer.ts"), brokers, small, plainOut, plainGroup, JSON.stringify(BENCH_THRESHOLDS)], { ...process.env }, (o) => o.includes("running")), plainCount);
+      await measure(
+        "plain-consumer",
+        plainGroup,
+        small,
+        endSmall,
+        () =>
+          spawnProc(
+            [process.execPath, join(ROOT, "bench/peers/plain-consumer.ts"), brokers, small, plainOut, plainGroup, JSON.stringify(BENCH_THRESHOLDS)],
+            { ...process.env },
+            (o) => o.includes("running"),
+          ),
+        plainCount,
+      );
       // B: acu's alert role, on a clean alerts topic and group (it rebuilds its recent-alerts set from `alerts` at start).
       await withAdmin(brokers, async (a) => {
         await deleteGroup(a, `${ns}.${ALERT_GROUP}`);
         await deleteTopics(a, [`${ns}.alerts`, `${ns}.reports-dlq`]);
       });
-      await measure("acu", `${ns}.${ALERT_GROUP}`, input, end, () => startAcuRole({
-        roles: "alert",
-        dataDir: join(dir, `d${pair}`),
-        env: { ACU_KAFKA_BROKERS: brokers, ACU_KAFKA_NAMESPACE: `${ns}.`, ACU_PARTITIONS: String(PARTITIONS), ACU_ETCD_ENDPOINTS: etcd, ACU_ETCD_PREFIX: prefix },
-      }), count);
+      await measure(
+        "acu",
+        `${ns}.${ALERT_GROUP}`,
+        input,
+        end,
+        () =>
+          startAcuRole({
+            roles: "alert",
+            dataDir: join(dir, `d${pair}`),
+            env: {
+              ACU_KAFKA_BROKERS: brokers,
+              ACU_KAFKA_NAMESPACE: `${ns}.`,
+              ACU_PARTITIONS: String(PARTITIONS),
+              ACU_ETCD_ENDPOINTS: etcd,
+              ACU_ETCD_PREFIX: prefix,
+            },
+          }),
+        count,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -90,7 +155,16 @@ export async function benchAlertThroughput(ctx: BenchContext): Promise<BenchResu
     mode: ctx.mode,
     startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
     durationS: round((performance.now() - t0) / 1000, 1),
-    params: { reports: count, belowThreshold: failures, plainConsumerReports: plainCount, plainConsumerBelowThreshold: plainFailures, partitions: PARTITIONS, replication: 1, thresholds: BENCH_THRESHOLDS, pairs: ctx.pairs },
+    params: {
+      reports: count,
+      belowThreshold: failures,
+      plainConsumerReports: plainCount,
+      plainConsumerBelowThreshold: plainFailures,
+      partitions: PARTITIONS,
+      replication: 1,
+      thresholds: BENCH_THRESHOLDS,
+      pairs: ctx.pairs,
+    },
     runs,
     comparisons: [
       compare(runs, { peer: "kafka-streams", metric: "reports/s judged and committed", higherIsBetter: true, goalRatio: 1, goal: "≥ 1.0×" }),

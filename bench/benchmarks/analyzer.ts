@@ -22,10 +22,15 @@ const PARTITIONS = 6;
 export async function benchAnalyzer(ctx: BenchContext): Promise<BenchResult> {
   const t0 = performance.now();
   const sizes = { smoke: [20_000], quick: [300_000], full: [1_000_000, 10_000_000] }[ctx.mode];
-  const incFor = (n: number) => ({ smoke: 2_000, quick: 30_000, full: 100_000 }[ctx.mode] ?? Math.round(n / 10));
+  const incFor = (n: number) => ({ smoke: 2_000, quick: 30_000, full: 100_000 })[ctx.mode] ?? Math.round(n / 10);
   const e = ctx.env;
   const hdfs = { ACU_HDFS_URL: e.ACU_HDFS_URL!, ACU_HDFS_NAMENODE: e.ACU_HDFS_NAMENODE! };
-  const spark = { ACU_SPARK_MASTER: e.ACU_SPARK_MASTER!, ACU_SPARK_HOME: e.ACU_SPARK_HOME!, ACU_SPARK_PYTHON: e.ACU_SPARK_PYTHON!, ACU_SPARK_JDBC_JAR: e.ACU_SPARK_JDBC_JAR! };
+  const spark = {
+    ACU_SPARK_MASTER: e.ACU_SPARK_MASTER!,
+    ACU_SPARK_HOME: e.ACU_SPARK_HOME!,
+    ACU_SPARK_PYTHON: e.ACU_SPARK_PYTHON!,
+    ACU_SPARK_JDBC_JAR: e.ACU_SPARK_JDBC_JAR!,
+  };
   const ns = runId("analyzer");
   const sparkIncrementalMode = ctx.mode === "full";
   const runs: Run[] = [];
@@ -43,7 +48,16 @@ export async function benchAnalyzer(ctx: BenchContext): Promise<BenchResult> {
   };
   const analyze = async (engine: "spark" | "embedded", db: string, root: string) => {
     const ts = performance.now();
-    const env = { ...process.env, ...hdfs, ACU_HDFS_ROOT: root, ACU_DATABASE_URL: db, ACU_DATA_DIR: join(dir, "data"), ACU_ETCD_ENDPOINTS: "", ACU_KAFKA_BROKERS: "", ...(engine === "spark" ? spark : { ACU_SPARK_MASTER: "" }) };
+    const env = {
+      ...process.env,
+      ...hdfs,
+      ACU_HDFS_ROOT: root,
+      ACU_DATABASE_URL: db,
+      ACU_DATA_DIR: join(dir, "data"),
+      ACU_ETCD_ENDPOINTS: "",
+      ACU_KAFKA_BROKERS: "",
+      ...(engine === "spark" ? spark : { ACU_SPARK_MASTER: "" }),
+    };
     const p = Bun.spawn({ cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "analyze"], cwd: ROOT, env, stdout: "pipe", stderr: "pipe" });
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     if (code !== 0) throw new Error(`acu analyze (${engine}) failed (${code}):\n${out.slice(-2000)}\n${err.slice(-3000)}`);
@@ -67,7 +81,10 @@ export async function benchAnalyzer(ctx: BenchContext): Promise<BenchResult> {
           const k = Math.min(PER_FILE, count - i);
           const p = fileNo++ % PARTITIONS;
           const rows = clusteredReports(k, tag * 1000 + fileNo).map((r, j) => ({ ...r, partition: p, offset: next[p]! + j }));
-          const path = lakePath({ dataset: "reports", topic: "student-reports", partition: p, firstOffset: next[p]!, lastOffset: next[p]! + k - 1 }, Date.UTC(2026, 10, 27, 9));
+          const path = lakePath(
+            { dataset: "reports", topic: "student-reports", partition: p, firstOffset: next[p]!, lastOffset: next[p]! + k - 1 },
+            Date.UTC(2026, 10, 27, 9),
+          );
           next[p]! += k;
           await lake.write(path, encodeReports(rows));
           paths.push(path);
@@ -90,12 +107,32 @@ export async function benchAnalyzer(ctx: BenchContext): Promise<BenchResult> {
         // Spark's incremental run (mostly its JVMs' start) only in the full suite: --quick stays under 10 minutes.
         if (sparkIncremental) {
           const si = await analyze("spark", dbSpark, root);
-          runs.push({ who: "spark", seq: seq++, value: si.durationMs, reports: n, kind: "incremental", added: inc, rows: si.rows, files: si.files, wallMs: Math.round(si.wallMs) });
+          runs.push({
+            who: "spark",
+            seq: seq++,
+            value: si.durationMs,
+            reports: n,
+            kind: "incremental",
+            added: inc,
+            rows: si.rows,
+            files: si.files,
+            wallMs: Math.round(si.wallMs),
+          });
           if (si.rows !== inc) throw new Error(`Spark's incremental run counted ${si.rows} of ${inc}`);
           ctx.log(`${n}+${inc}: incremental Spark ${si.durationMs} ms`);
         }
         const mi = await analyze("embedded", dbEmb, root);
-        runs.push({ who: "acu", seq: seq++, value: mi.durationMs, reports: n, kind: "incremental", added: inc, rows: mi.rows, files: mi.files, wallMs: Math.round(mi.wallMs) });
+        runs.push({
+          who: "acu",
+          seq: seq++,
+          value: mi.durationMs,
+          reports: n,
+          kind: "incremental",
+          added: inc,
+          rows: mi.rows,
+          files: mi.files,
+          wallMs: Math.round(mi.wallMs),
+        });
         if (mi.rows !== inc) throw new Error(`the embedded incremental run counted ${mi.rows} of ${inc}`);
         ctx.log(`${n}+${inc}: incremental embedded ${mi.durationMs} ms`);
         // The next pair's full runs see N again: remove the added files, rewind the offsets.
@@ -107,10 +144,38 @@ export async function benchAnalyzer(ctx: BenchContext): Promise<BenchResult> {
       const [sf, ef, si, ei] = [pick("spark", "full"), pick("acu", "full"), pick("spark", "incremental"), pick("acu", "incremental")];
       const label = n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`;
       comparisons.push(
-        { metric: `full run ms, ${label} reports (embedded vs Spark)`, higherIsBetter: false, peer: "spark", peerMedian: sf, acuMedian: ef, ratio: round(sf / ef, 3), goal: "embedded ≤ Spark (≥ 1.0×)", met: ef <= sf },
-        { metric: `incremental ms, ${label} + ${inc / 1e3}k, embedded (vs its full run)`, higherIsBetter: false, peer: "embedded full", peerMedian: ef, acuMedian: ei, ratio: round(ef / ei, 3), goal: "< 10 % of full (≥ 10×)", met: ei < 0.1 * ef },
+        {
+          metric: `full run ms, ${label} reports (embedded vs Spark)`,
+          higherIsBetter: false,
+          peer: "spark",
+          peerMedian: sf,
+          acuMedian: ef,
+          ratio: round(sf / ef, 3),
+          goal: "embedded ≤ Spark (≥ 1.0×)",
+          met: ef <= sf,
+        },
+        {
+          metric: `incremental ms, ${label} + ${inc / 1e3}k, embedded (vs its full run)`,
+          higherIsBetter: false,
+          peer: "embedded full",
+          peerMedian: ef,
+          acuMedian: ei,
+          ratio: round(ef / ei, 3),
+          goal: "< 10 % of full (≥ 10×)",
+          met: ei < 0.1 * ef,
+        },
       );
-      if (sparkIncremental) comparisons.push({ metric: `incremental ms, ${label} + ${inc / 1e3}k, Spark (vs its full run)`, higherIsBetter: false, peer: "spark full", peerMedian: sf, acuMedian: si, ratio: round(sf / si, 3), goal: "< 10 % of full (≥ 10×)", met: si < 0.1 * sf });
+      if (sparkIncremental)
+        comparisons.push({
+          metric: `incremental ms, ${label} + ${inc / 1e3}k, Spark (vs its full run)`,
+          higherIsBetter: false,
+          peer: "spark full",
+          peerMedian: sf,
+          acuMedian: si,
+          ratio: round(sf / si, 3),
+          goal: "< 10 % of full (≥ 10×)",
+          met: si < 0.1 * sf,
+        });
       await fetch(`${hdfs.ACU_HDFS_URL}/webhdfs/v1${root}?op=DELETE&recursive=true&user.name=acu`, { method: "DELETE" }).catch(() => {});
     }
   } finally {
@@ -123,7 +188,14 @@ export async function benchAnalyzer(ctx: BenchContext): Promise<BenchResult> {
     mode: ctx.mode,
     startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
     durationS: round((performance.now() - t0) / 1000, 1),
-    params: { sizes, incremental: sizes.map(incFor), reportsPerFile: PER_FILE, sparkWorker: "2 cores, 2g", warehouse: "PostgreSQL (bench cluster), a fresh database per engine and pair", pairs: ctx.pairs },
+    params: {
+      sizes,
+      incremental: sizes.map(incFor),
+      reportsPerFile: PER_FILE,
+      sparkWorker: "2 cores, 2g",
+      warehouse: "PostgreSQL (bench cluster), a fresh database per engine and pair",
+      pairs: ctx.pairs,
+    },
     runs,
     comparisons,
     notes: [

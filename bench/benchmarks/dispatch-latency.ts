@@ -5,7 +5,18 @@ import * as hdr from "hdr-histogram-js";
 import { HttpDispatchClient, startPatrolSimulator, type DispatchClient, type IncidentJson, type PatrolSimulator } from "../../modules/patrols/index.ts";
 import { silentLogger } from "../../src/log.ts";
 import { TOKENS } from "../../tests/support/acu.ts";
-import { benchReport, machineInfo, round, runId, startAcuRole, writeThresholds, type BenchContext, type BenchResult, type Proc, type Run } from "../lib/common.ts";
+import {
+  benchReport,
+  machineInfo,
+  round,
+  runId,
+  startAcuRole,
+  writeThresholds,
+  type BenchContext,
+  type BenchResult,
+  type Proc,
+  type Run,
+} from "../lib/common.ts";
 
 const PARTITIONS = 6;
 const RATE = 5_000;
@@ -35,8 +46,13 @@ export async function benchDispatchLatency(ctx: BenchContext): Promise<BenchResu
   const thresholdPrefix = `/${ns}/thresholds/`;
   await writeThresholds(etcd, thresholdPrefix, THRESHOLDS);
   const env = {
-    ACU_KAFKA_BROKERS: ctx.env.ACU_KAFKA_BROKERS!, ACU_KAFKA_NAMESPACE: `${ns}.`, ACU_PARTITIONS: String(PARTITIONS), ACU_ETCD_ENDPOINTS: etcd, ACU_ETCD_PREFIX: thresholdPrefix,
-    ACU_ETCD_DISPATCH_PREFIX: `/${ns}/dispatch/`, ACU_WS_PER_TOKEN: String(patrols + 10),
+    ACU_KAFKA_BROKERS: ctx.env.ACU_KAFKA_BROKERS!,
+    ACU_KAFKA_NAMESPACE: `${ns}.`,
+    ACU_PARTITIONS: String(PARTITIONS),
+    ACU_ETCD_ENDPOINTS: etcd,
+    ACU_ETCD_PREFIX: thresholdPrefix,
+    ACU_ETCD_DISPATCH_PREFIX: `/${ns}/dispatch/`,
+    ACU_WS_PER_TOKEN: String(patrols + 10),
   };
   const procs: Record<string, Proc & { url: string }> = {};
   let sim: PatrolSimulator | null = null;
@@ -49,7 +65,10 @@ export async function benchDispatchLatency(ctx: BenchContext): Promise<BenchResu
     procs.http = await startAcuRole({ roles: "http", dataDir: join(dir, "http"), env: { ...env, ACU_DATABASE_URL: ctx.env.ACU_DATABASE_URL! } });
 
     const probe = new AssignmentProbe(new HttpDispatchClient({ target: procs.http.url, token: TOKENS.operator }));
-    sim = await startPatrolSimulator({ client: probe, count: patrols, seed: 41, speedKmh: 1e9, ackAfterMs: 0, resolveAfterMs: 0, positionEveryMs: 10, ignoreRate: 0, reportEveryMs: 0 }, silentLogger);
+    sim = await startPatrolSimulator(
+      { client: probe, count: patrols, seed: 41, speedKmh: 1e9, ackAfterMs: 0, resolveAfterMs: 0, positionEveryMs: 10, ignoreRate: 0, reportEveryMs: 0 },
+      silentLogger,
+    );
     const load = await sendLoad(procs.ingest.url, ns, seconds, warmupS, probe);
     await waitAssigned(procs.http.url, probe, 60_000);
     const totals = await sim.stop();
@@ -61,8 +80,20 @@ export async function benchDispatchLatency(ctx: BenchContext): Promise<BenchResu
     const q = (p: number) => round(h.getValueAtPercentile(p) / 1000, 2);
     const p99 = q(99);
     const run: Run = {
-      who: "acu", seq: 0, value: p99, p50Ms: q(50), p99Ms: p99, p999Ms: q(99.9), maxMs: round(h.maxValue / 1000, 2), samples: h.totalCount, warmupSamples: probe.warmup,
-      failingSent: load.failing, attachedOrQueued: load.failing - h.totalCount - probe.warmup, sendSeconds: load.sendSeconds, achievedRate: load.achievedRate, maxScheduleLagMs: load.maxBehindMs,
+      who: "acu",
+      seq: 0,
+      value: p99,
+      p50Ms: q(50),
+      p99Ms: p99,
+      p999Ms: q(99.9),
+      maxMs: round(h.maxValue / 1000, 2),
+      samples: h.totalCount,
+      warmupSamples: probe.warmup,
+      failingSent: load.failing,
+      attachedOrQueued: load.failing - h.totalCount - probe.warmup,
+      sendSeconds: load.sendSeconds,
+      achievedRate: load.achievedRate,
+      maxScheduleLagMs: load.maxBehindMs,
       patrolSteps: { acknowledged: totals.acknowledged, resolved: totals.resolved, refused: totals.refused },
       peakRssMiB: { ...peaks },
       stagesMs: probe.stages(),
@@ -73,13 +104,30 @@ export async function benchDispatchLatency(ctx: BenchContext): Promise<BenchResu
       mode: ctx.mode,
       startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
       durationS: round((performance.now() - t0) / 1000, 1),
-      params: { rate: RATE, seconds, warmupSeconds: warmupS, patrols, partitions: PARTITIONS, defaultThreshold: THRESHOLDS.default, requestsPerSecond: 1000 / TICK_MS },
+      params: {
+        rate: RATE,
+        seconds,
+        warmupSeconds: warmupS,
+        patrols,
+        partitions: PARTITIONS,
+        defaultThreshold: THRESHOLDS.default,
+        requestsPerSecond: 1000 / TICK_MS,
+      },
       runs: [run],
       latencyMs: { p50: q(50), p90: q(90), p99, p999: q(99.9), max: round(h.maxValue / 1000, 2), samples: h.totalCount },
       peakRssMiB: peaks,
       comparisons: [
         { metric: "p50 ms (send → assignment frame)", higherIsBetter: false, peer: "", peerMedian: null, acuMedian: q(50), ratio: null, goal: "—", met: null },
-        { metric: "p99 ms (send → assignment frame)", higherIsBetter: false, peer: "goal", peerMedian: 100, acuMedian: p99, ratio: round(100 / p99, 3), goal: "p99 < 100 ms", met: p99 < 100 },
+        {
+          metric: "p99 ms (send → assignment frame)",
+          higherIsBetter: false,
+          peer: "goal",
+          peerMedian: 100,
+          acuMedian: p99,
+          ratio: round(100 / p99, 3),
+          goal: "p99 < 100 ms",
+          met: p99 < 100,
+        },
       ],
       notes: [
         "Four acu processes on the bench cluster: --role=ingest, --role=alert, --role=dispatch (incidents and patrols in etcd), --role=http (the patrols' API and streams; warehouse on PostgreSQL).",
@@ -103,7 +151,9 @@ async function sendLoad(ingestUrl: string, ns: string, seconds: number, warmupS:
   const headers = { authorization: `Bearer ${TOKENS.ingest}`, "content-type": "application/json" };
   const start = performance.now();
   probe.measureFrom = start + warmupS * 1000;
-  let failing = 0, refused = 0, maxBehindMs = 0;
+  let failing = 0,
+    refused = 0,
+    maxBehindMs = 0;
   const inflight = new Set<Promise<void>>();
   for (let t = 0; t < ticks; t++) {
     const due = start + t * TICK_MS;
@@ -115,16 +165,27 @@ async function sendLoad(ingestUrl: string, ns: string, seconds: number, warmupS:
     for (let i = 0; i < perTick; i++) {
       const r = benchReport(t * perTick + i, 43);
       const reportId = `${ns.slice(-12)}-${t}-${i}`;
-      batch.push({ reportId, studentId: r.studentId, exerciseId: r.exerciseId, score: r.score, latitude: r.latitude, longitude: r.longitude, timestamp: Date.now() });
+      batch.push({
+        reportId,
+        studentId: r.studentId,
+        exerciseId: r.exerciseId,
+        score: r.score,
+        latitude: r.latitude,
+        longitude: r.longitude,
+        timestamp: Date.now(),
+      });
       if (r.score < THRESHOLDS.default) {
         probe.sent(`alert-${reportId}`, now);
         failing++;
       }
     }
-    const p = fetch(`${ingestUrl}/api/reports`, { method: "POST", headers, body: JSON.stringify(batch) }).then(async (res) => {
-      await res.arrayBuffer();
-      if (res.status !== 202) refused++;
-    }, () => void refused++);
+    const p = fetch(`${ingestUrl}/api/reports`, { method: "POST", headers, body: JSON.stringify(batch) }).then(
+      async (res) => {
+        await res.arrayBuffer();
+        if (res.status !== 202) refused++;
+      },
+      () => void refused++,
+    );
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   }
@@ -167,7 +228,12 @@ class AssignmentProbe implements DispatchClient {
   }
 
   stages(): Record<string, { p50: number; p99: number; max: number }> {
-    return Object.fromEntries(Object.entries(this.stage).map(([k, h]) => [k, { p50: round(h.getValueAtPercentile(50) / 1000, 2), p99: round(h.getValueAtPercentile(99) / 1000, 2), max: round(h.maxValue / 1000, 2) }]));
+    return Object.fromEntries(
+      Object.entries(this.stage).map(([k, h]) => [
+        k,
+        { p50: round(h.getValueAtPercentile(50) / 1000, 2), p99: round(h.getValueAtPercentile(99) / 1000, 2), max: round(h.maxValue / 1000, 2) },
+      ]),
+    );
   }
 
   register: DispatchClient["register"] = (...a) => this.inner.register(...a);

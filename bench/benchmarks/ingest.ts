@@ -4,7 +4,20 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { kafkaTool } from "../lib/cluster.ts";
 import { TOKENS } from "../../tests/support/acu.ts";
 import { encodeReport } from "../../src/domain/report.ts";
-import { benchReport, compare, createTopic, machineInfo, median, round, runId, startAcuRole, withAdmin, type BenchContext, type BenchResult, type Run } from "../lib/common.ts";
+import {
+  benchReport,
+  compare,
+  createTopic,
+  machineInfo,
+  median,
+  round,
+  runId,
+  startAcuRole,
+  withAdmin,
+  type BenchContext,
+  type BenchResult,
+  type Run,
+} from "../lib/common.ts";
 
 const PARTITIONS = 6;
 const BATCH = 500;
@@ -22,7 +35,9 @@ export async function benchIngest(ctx: BenchContext): Promise<BenchResult> {
   const ns = runId("ingest");
   // The request bodies: laptops send no reportId and no region (ingest derives both).
   const bodies: string[] = [];
-  let valueBytes = 0, keyBytes = 0, n = 0;
+  let valueBytes = 0,
+    keyBytes = 0,
+    n = 0;
   for (let b = 0; b < 16; b++) {
     const batch = [];
     for (let i = 0; i < BATCH; i++) {
@@ -44,28 +59,62 @@ export async function benchIngest(ctx: BenchContext): Promise<BenchResult> {
   try {
     for (let pair = 0; pair < ctx.pairs; pair++) {
       // A: the peer.
-      const perf = await kafkaTool(["kafka-perf", "producer", "--topic", peerTopic, "--num-records", String(count), "--record-size", String(recordSize), "--throughput", "-1", "--producer-props", `bootstrap.servers=${brokers}`, "acks=all"]);
+      const perf = await kafkaTool([
+        "kafka-perf",
+        "producer",
+        "--topic",
+        peerTopic,
+        "--num-records",
+        String(count),
+        "--record-size",
+        String(recordSize),
+        "--throughput",
+        "-1",
+        "--producer-props",
+        `bootstrap.servers=${brokers}`,
+        "acks=all",
+      ]);
       // Progress lines come every 5 s; the last line is the summary of the whole run.
-      const m = [...perf.out.matchAll(/(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency/g)].pop();
-      if (perf.code !== 0 || !m || Number(m[1]) !== count) throw new Error(`ProducerPerformance failed (${perf.code}):\n${perf.out.slice(-2000)}\n${perf.err.slice(-2000)}`);
-      runs.push({ who: "kafka-producer-perf", seq: seq++, value: round(Number(m[2]), 0), records: Number(m[1]), mbPerS: Number(m[3]), avgLatencyMs: Number(m[4]), maxLatencyMs: Number(m[5]) });
+      const m = [
+        ...perf.out.matchAll(/(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency/g),
+      ].pop();
+      if (perf.code !== 0 || !m || Number(m[1]) !== count)
+        throw new Error(`ProducerPerformance failed (${perf.code}):\n${perf.out.slice(-2000)}\n${perf.err.slice(-2000)}`);
+      runs.push({
+        who: "kafka-producer-perf",
+        seq: seq++,
+        value: round(Number(m[2]), 0),
+        records: Number(m[1]),
+        mbPerS: Number(m[3]),
+        avgLatencyMs: Number(m[4]),
+        maxLatencyMs: Number(m[5]),
+      });
       ctx.log(`ingest: ProducerPerformance ${Math.round(Number(m[2]))} records/s`);
       // B: acu.
-      const acu = await startAcuRole({ roles: "ingest", dataDir: join(dir, `d${pair}`), env: { ACU_KAFKA_BROKERS: brokers, ACU_KAFKA_NAMESPACE: `${ns}.`, ACU_PARTITIONS: String(PARTITIONS) } });
+      const acu = await startAcuRole({
+        roles: "ingest",
+        dataDir: join(dir, `d${pair}`),
+        env: { ACU_KAFKA_BROKERS: brokers, ACU_KAFKA_NAMESPACE: `${ns}.`, ACU_PARTITIONS: String(PARTITIONS) },
+      });
       try {
         const url = `${acu.url}/api/reports`;
         const headers = { authorization: `Bearer ${TOKENS.ingest}`, "content-type": "application/json" };
-        let claimed = 0, accepted = 0, refused = 0, k = 0;
+        let claimed = 0,
+          accepted = 0,
+          refused = 0,
+          k = 0;
         const start = performance.now();
-        await Promise.all(Array.from({ length: connections }, async () => {
-          while (claimed < count) {
-            claimed += BATCH;
-            const res = await fetch(url, { method: "POST", headers, body: bodies[k++ % bodies.length] });
-            await res.arrayBuffer();
-            if (res.status === 202) accepted += BATCH;
-            else refused++;
-          }
-        }));
+        await Promise.all(
+          Array.from({ length: connections }, async () => {
+            while (claimed < count) {
+              claimed += BATCH;
+              const res = await fetch(url, { method: "POST", headers, body: bodies[k++ % bodies.length] });
+              await res.arrayBuffer();
+              if (res.status === 202) accepted += BATCH;
+              else refused++;
+            }
+          }),
+        );
         const s = (performance.now() - start) / 1000;
         if (refused > 0) throw new Error(`acu refused ${refused} batch(es):\n${acu.output().slice(-2000)}`);
         runs.push({ who: "acu", seq: seq++, value: round(accepted / s, 0), records: accepted, seconds: round(s, 2), peakRssMiB: acu.peakRssMiB() });
@@ -82,7 +131,16 @@ export async function benchIngest(ctx: BenchContext): Promise<BenchResult> {
     mode: ctx.mode,
     startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
     durationS: round((performance.now() - t0) / 1000, 1),
-    params: { reportsPerRun: count, batch: BATCH, connections, partitions: PARTITIONS, replication: 1, acks: "all", recordSizeBytes: recordSize, pairs: ctx.pairs },
+    params: {
+      reportsPerRun: count,
+      batch: BATCH,
+      connections,
+      partitions: PARTITIONS,
+      replication: 1,
+      acks: "all",
+      recordSizeBytes: recordSize,
+      pairs: ctx.pairs,
+    },
     runs,
     comparisons: [compare(runs, { peer: "kafka-producer-perf", metric: "reports/s", higherIsBetter: true, goalRatio: 0.5, goal: "≥ 0.5×" })],
     notes: [

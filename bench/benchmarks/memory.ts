@@ -15,7 +15,10 @@ export async function benchMemory(ctx: BenchContext): Promise<BenchResult> {
   if (!fresh(tp)) tp = await benchAlertThroughput(ctx);
   if (!fresh(lat)) lat = await benchAlertLatency(ctx);
   const peaks = (r: BenchResult, who: string, pick: (x: Record<string, unknown>) => unknown) =>
-    r.runs.filter((x) => x.who === who).map((x) => Number(pick(x))).filter((v) => Number.isFinite(v) && v > 0);
+    r.runs
+      .filter((x) => x.who === who)
+      .map((x) => Number(pick(x)))
+      .filter((v) => Number.isFinite(v) && v > 0);
   const max = (xs: number[]) => (xs.length ? round(Math.max(...xs), 1) : NaN);
   const rows: Array<[string, number[]]> = [
     ["alert role under alert-throughput", peaks(tp!, "acu", (x) => x.peakRssMiB)],
@@ -25,7 +28,16 @@ export async function benchMemory(ctx: BenchContext): Promise<BenchResult> {
     ["alert role under alert-latency", peaks(lat!, "acu", (x) => (x.peakRssMiB as Record<string, number>)?.alert)],
     ["http role (WebSocket feed) under alert-latency", peaks(lat!, "acu", (x) => (x.peakRssMiB as Record<string, number>)?.http)],
   ];
-  const comparisons: Comparison[] = rows.map(([what, xs]) => ({ metric: `peak RSS MiB, ${what}`, higherIsBetter: false, peer: "", peerMedian: null, acuMedian: max(xs), ratio: null, goal: "—", met: null }));
+  const comparisons: Comparison[] = rows.map(([what, xs]) => ({
+    metric: `peak RSS MiB, ${what}`,
+    higherIsBetter: false,
+    peer: "",
+    peerMedian: null,
+    acuMedian: max(xs),
+    ratio: null,
+    goal: "—",
+    met: null,
+  }));
   return {
     name: "memory",
     mode: ctx.mode,

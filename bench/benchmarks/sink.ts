@@ -5,7 +5,23 @@ import { SINK_GROUP } from "../../modules/sink/sink.ts";
 import { WebHdfsLake } from "../../src/adapters/hdfs/webhdfs-lake.ts";
 import { parseLakePath } from "../../src/domain/lake-layout.ts";
 import { kafkaTool } from "../lib/cluster.ts";
-import { compare, createTopic, deleteGroup, endOffsets, machineInfo, preloadReports, round, runId, startAcuRole, waitGroupCaughtUp, withAdmin, deleteTopics, type BenchContext, type BenchResult, type Run } from "../lib/common.ts";
+import {
+  compare,
+  createTopic,
+  deleteGroup,
+  endOffsets,
+  machineInfo,
+  preloadReports,
+  round,
+  runId,
+  startAcuRole,
+  waitGroupCaughtUp,
+  withAdmin,
+  deleteTopics,
+  type BenchContext,
+  type BenchResult,
+  type Run,
+} from "../lib/common.ts";
 
 const PARTITIONS = 6;
 
@@ -18,7 +34,8 @@ export async function benchSink(ctx: BenchContext): Promise<BenchResult> {
   const count = { smoke: 5_000, quick: 200_000, full: 1_000_000 }[ctx.mode];
   const flushMs = 1000;
   const brokers = ctx.env.ACU_KAFKA_BROKERS!;
-  const hdfsUrl = ctx.env.ACU_HDFS_URL!, namenode = ctx.env.ACU_HDFS_NAMENODE!;
+  const hdfsUrl = ctx.env.ACU_HDFS_URL!,
+    namenode = ctx.env.ACU_HDFS_NAMENODE!;
   const ns = runId("sink");
   const input = `${ns}.student-reports`;
   await withAdmin(brokers, (a) => createTopic(a, input, PARTITIONS));
@@ -31,12 +48,41 @@ export async function benchSink(ctx: BenchContext): Promise<BenchResult> {
   try {
     for (let pair = 0; pair < ctx.pairs; pair++) {
       // A: ConsumerPerformance, a fresh group each run.
-      const perf = await kafkaTool(["kafka-perf", "consumer", "--topic", input, "--messages", String(count), "--bootstrap-server", brokers, "--group", `${ns}.perf-${pair}`, "--timeout", "60000"]);
-      const line = perf.out.trim().split("\n").filter((l) => /^\d{4}-/.test(l)).pop();
+      const perf = await kafkaTool([
+        "kafka-perf",
+        "consumer",
+        "--topic",
+        input,
+        "--messages",
+        String(count),
+        "--bootstrap-server",
+        brokers,
+        "--group",
+        `${ns}.perf-${pair}`,
+        "--timeout",
+        "60000",
+      ]);
+      const line = perf.out
+        .trim()
+        .split("\n")
+        .filter((l) => /^\d{4}-/.test(l))
+        .pop();
       const cols = line?.split(",").map((s) => s.trim());
-      if (perf.code !== 0 || !cols || cols.length < 10) throw new Error(`ConsumerPerformance failed (${perf.code}):\n${perf.out.slice(-2000)}\n${perf.err.slice(-2000)}`);
+      if (perf.code !== 0 || !cols || cols.length < 10)
+        throw new Error(`ConsumerPerformance failed (${perf.code}):\n${perf.out.slice(-2000)}\n${perf.err.slice(-2000)}`);
       const [, , mb, mbs, nmsg, nmsgs, rebalanceMs, fetchMs, fetchMbs, fetchNmsgs] = cols.map((c, i) => (i < 2 ? NaN : Number(c)));
-      runs.push({ who: "kafka-consumer-perf", seq: seq++, value: round(fetchNmsgs!, 0), records: nmsg, mb, mbPerS: mbs, nMsgPerSIncludingJoin: nmsgs, rebalanceMs, fetchMs, fetchMbPerS: fetchMbs });
+      runs.push({
+        who: "kafka-consumer-perf",
+        seq: seq++,
+        value: round(fetchNmsgs!, 0),
+        records: nmsg,
+        mb,
+        mbPerS: mbs,
+        nMsgPerSIncludingJoin: nmsgs,
+        rebalanceMs,
+        fetchMs,
+        fetchMbPerS: fetchMbs,
+      });
       ctx.log(`ConsumerPerformance ${Math.round(fetchNmsgs!)} records/s (fetch), ${Math.round(nmsgs!)} with the group join`);
       // B: acu's sink into a fresh lake root, its group reset.
       const root = `/acu-bench/${ns}/run-${pair}`;
@@ -46,7 +92,15 @@ export async function benchSink(ctx: BenchContext): Promise<BenchResult> {
         const p = await startAcuRole({
           roles: "sink",
           dataDir: join(dir, `d${pair}`),
-          env: { ACU_KAFKA_BROKERS: brokers, ACU_KAFKA_NAMESPACE: `${ns}.`, ACU_PARTITIONS: String(PARTITIONS), ACU_HDFS_URL: hdfsUrl, ACU_HDFS_NAMENODE: namenode, ACU_HDFS_ROOT: root, ACU_SINK_FLUSH_MS: String(flushMs) },
+          env: {
+            ACU_KAFKA_BROKERS: brokers,
+            ACU_KAFKA_NAMESPACE: `${ns}.`,
+            ACU_PARTITIONS: String(PARTITIONS),
+            ACU_HDFS_URL: hdfsUrl,
+            ACU_HDFS_NAMENODE: namenode,
+            ACU_HDFS_ROOT: root,
+            ACU_SINK_FLUSH_MS: String(flushMs),
+          },
         });
         // From the role's start (its consumer joining) to the last commit: the sink commits once per file,
         // a few times per run, so a rate between first and last commit would rest on two or three points.
@@ -55,10 +109,23 @@ export async function benchSink(ctx: BenchContext): Promise<BenchResult> {
           const r = await waitGroupCaughtUp(admin, `${ns}.${SINK_GROUP}`, input, end, ts, timeout);
           const lake = await WebHdfsLake.open({ url: hdfsUrl, root, namenode });
           const files = await lake.list("reports/");
-          const rows = files.reduce((n, f) => { const x = parseLakePath(f.path)!; return n + x.lastOffset - x.firstOffset + 1; }, 0);
+          const rows = files.reduce((n, f) => {
+            const x = parseLakePath(f.path)!;
+            return n + x.lastOffset - x.firstOffset + 1;
+          }, 0);
           if (rows !== count) throw new Error(`the lake holds ${rows} of ${count} reports`);
           const rate = (count / r.doneMs) * 1000;
-          runs.push({ who: "acu", seq: seq++, value: round(rate, 0), records: count, fromReadyS: round(r.doneMs / 1000, 2), wallS: round((r.doneMs + ts - spawned) / 1000, 2), firstCommitS: round(r.firstMs / 1000, 2), files: files.length, peakRssMiB: p.peakRssMiB() });
+          runs.push({
+            who: "acu",
+            seq: seq++,
+            value: round(rate, 0),
+            records: count,
+            fromReadyS: round(r.doneMs / 1000, 2),
+            wallS: round((r.doneMs + ts - spawned) / 1000, 2),
+            firstCommitS: round(r.firstMs / 1000, 2),
+            files: files.length,
+            peakRssMiB: p.peakRssMiB(),
+          });
           ctx.log(`acu sink ${Math.round(rate)} reports/s, ${count} in ${(r.doneMs / 1000).toFixed(1)} s from ready, ${files.length} files`);
           await fetch(`${hdfsUrl}/webhdfs/v1${root}?op=DELETE&recursive=true&user.name=acu`, { method: "DELETE" }).catch(() => {});
         } catch (e) {

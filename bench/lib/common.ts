@@ -166,7 +166,12 @@ export function vmHwmMiB(pid: number): number | null {
 }
 
 /** Spawns a command; output is kept (last 200 kB) for error messages; `ready` is polled until it says so. */
-export async function spawnProc(cmd: string[], env: Record<string, string | undefined>, ready?: (out: string) => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<Proc> {
+export async function spawnProc(
+  cmd: string[],
+  env: Record<string, string | undefined>,
+  ready?: (out: string) => boolean | Promise<boolean>,
+  timeoutMs = 90_000,
+): Promise<Proc> {
   let out = "";
   const proc = Bun.spawn({ cmd, cwd: ROOT, env: env as Record<string, string>, stdout: "pipe", stderr: "pipe" });
   const pump = async (s: ReadableStream<Uint8Array>) => {
@@ -222,10 +227,27 @@ export async function spawnProc(cmd: string[], env: Record<string, string | unde
   return p;
 }
 
-const ENGINE_VARS = ["ACU_KAFKA_BROKERS", "ACU_ETCD_ENDPOINTS", "ACU_DATABASE_URL", "ACU_HDFS_URL", "ACU_HDFS_NAMENODE", "ACU_SPARK_MASTER", "ACU_SPARK_HOME", "ACU_SPARK_PYTHON", "ACU_SPARK_JDBC_JAR"];
+const ENGINE_VARS = [
+  "ACU_KAFKA_BROKERS",
+  "ACU_ETCD_ENDPOINTS",
+  "ACU_DATABASE_URL",
+  "ACU_HDFS_URL",
+  "ACU_HDFS_NAMENODE",
+  "ACU_SPARK_MASTER",
+  "ACU_SPARK_HOME",
+  "ACU_SPARK_PYTHON",
+  "ACU_SPARK_JDBC_JAR",
+];
 
 /** One acu process (`bun run src/main.ts --role=…`) against the bench cluster; resolves once it serves. */
-export async function startAcuRole(o: { roles: string; env: Record<string, string>; port?: number; dataDir: string; args?: string[]; extraBunArgs?: string[] }): Promise<Proc & { url: string }> {
+export async function startAcuRole(o: {
+  roles: string;
+  env: Record<string, string>;
+  port?: number;
+  dataDir: string;
+  args?: string[];
+  extraBunArgs?: string[];
+}): Promise<Proc & { url: string }> {
   const inherited: Record<string, string | undefined> = { ...process.env };
   for (const k of ENGINE_VARS) delete inherited[k];
   const port = o.port ?? freePort();
@@ -274,7 +296,10 @@ export async function withAdmin<T>(brokers: string, f: (a: Admin) => Promise<T>)
 export async function createTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
   for (let i = 0; ; i++) {
     try {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: "min.insync.replicas", value: "1" }] }] });
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: "min.insync.replicas", value: "1" }] }],
+      });
       await admin.fetchTopicOffsets(topic);
       return;
     } catch (e) {
@@ -323,9 +348,18 @@ export async function endOffsets(admin: Admin, topic: string): Promise<number[]>
  * time of the first commit seen, the records it covered, and the time all were committed, all from
  * performance.now(), plus the steady rate between the two.
  */
-export async function waitGroupCaughtUp(admin: Admin, group: string, topic: string, end: number[], t0: number, timeoutMs: number, everyMs = 50): Promise<{ firstMs: number; firstCommitted: number; doneMs: number; steadyRate: number; wallMs: number }> {
+export async function waitGroupCaughtUp(
+  admin: Admin,
+  group: string,
+  topic: string,
+  end: number[],
+  t0: number,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<{ firstMs: number; firstCommitted: number; doneMs: number; steadyRate: number; wallMs: number }> {
   const total = end.reduce((a, b) => a + b, 0);
-  let firstMs = -1, firstCommitted = 0;
+  let firstMs = -1,
+    firstCommitted = 0;
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     let committed = 0;
@@ -350,18 +384,30 @@ export async function waitGroupCaughtUp(admin: Admin, group: string, topic: stri
 // ---------------------------------------------------------------- reports
 
 /** Thresholds of the alert benchmarks: default 20 plus a few exercises of their own; ~20 % of uniform scores fail. */
-export const BENCH_THRESHOLDS = { default: 20, exercises: { bsq: 30, rush02: 25, "c00.ex00.my_putchar": 10, "c04.ex05.ft_atoi_base": 15 } as Record<string, number> };
+export const BENCH_THRESHOLDS = {
+  default: 20,
+  exercises: { bsq: 30, rush02: 25, "c00.ex00.my_putchar": 10, "c04.ex05.ft_atoi_base": 15 } as Record<string, number>,
+};
 
 export function thresholdOf(ex: string): number {
   return BENCH_THRESHOLDS.exercises[ex] ?? BENCH_THRESHOLDS.default;
 }
 
-const CITIES = [[48.85, 2.35], [43.3, 5.37], [45.76, 4.83], [47.22, -1.55], [50.63, 3.06], [43.6, 1.44], [48.11, -1.68], [44.84, -0.58]] as const;
+const CITIES = [
+  [48.85, 2.35],
+  [43.3, 5.37],
+  [45.76, 4.83],
+  [47.22, -1.55],
+  [50.63, 3.06],
+  [43.6, 1.44],
+  [48.11, -1.68],
+  [44.84, -0.58],
+] as const;
 
 /** A seeded report as acu's ingest would put it on the bus (full JSON, region included). */
 export function benchReport(i: number, seed: number, now = Date.UTC(2026, 10, 27, 9)): Report {
   let s = (Math.imul(i + 1, 2654435761) ^ seed) >>> 0;
-  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const r = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const [lat, lon] = CITIES[Math.floor(r() * CITIES.length)]!;
   const latitude = Math.round((lat + (r() - 0.5) * 0.5) * 1e5) / 1e5;
   const longitude = Math.round((lon + (r() - 0.5) * 0.5) * 1e5) / 1e5;
@@ -380,10 +426,17 @@ export function benchReport(i: number, seed: number, now = Date.UTC(2026, 10, 27
 }
 
 /** Writes `count` reports to `topic` as acu's ingest does (key: studentId, value: JSON); returns the expected number of alerts. */
-export async function preloadReports(brokers: string, topic: string, count: number, seed: number, log: (l: string) => void): Promise<{ failures: number; bytes: number }> {
+export async function preloadReports(
+  brokers: string,
+  topic: string,
+  count: number,
+  seed: number,
+  log: (l: string) => void,
+): Promise<{ failures: number; bytes: number }> {
   const producer = kafkaClient(brokers, "acu-bench-preload").producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  let failures = 0, bytes = 0;
+  let failures = 0,
+    bytes = 0;
   const t0 = performance.now();
   const CHUNK = 5000;
   const inflight: Promise<unknown>[] = [];
@@ -406,7 +459,11 @@ export async function preloadReports(brokers: string, topic: string, count: numb
 }
 
 /** Writes the bench thresholds to etcd under `prefix` (acu's layout: <prefix>default, <prefix>exercises/<id>). */
-export async function writeThresholds(endpoints: string, prefix: string, thresholds: { default: number; exercises: Record<string, number> } = BENCH_THRESHOLDS): Promise<void> {
+export async function writeThresholds(
+  endpoints: string,
+  prefix: string,
+  thresholds: { default: number; exercises: Record<string, number> } = BENCH_THRESHOLDS,
+): Promise<void> {
   const { Etcd3 } = await import("etcd3");
   const c = new Etcd3({ hosts: endpoints.split(",") });
   try {

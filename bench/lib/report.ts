@@ -15,11 +15,15 @@ export function resultsTable(outDir: string): string {
     const r: BenchResult | null = readResult(outDir, name);
     if (!r) continue;
     const m = r.machine;
-    machines.add(`${m.cpus} CPU (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.os}; Bun ${m.versions.bun}, Kafka ${m.versions.kafka}, Java ${m.versions.java}, Spark ${m.versions.spark}, Hadoop ${m.versions.hadoop}, kafkajs ${m.versions.kafkajs}`);
+    machines.add(
+      `${m.cpus} CPU (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.os}; Bun ${m.versions.bun}, Kafka ${m.versions.kafka}, Java ${m.versions.java}, Spark ${m.versions.spark}, Hadoop ${m.versions.hadoop}, kafkajs ${m.versions.kafkajs}`,
+    );
     const load = `${m.loadAverage.start[0]}→${m.loadAverage.end?.[0] ?? "?"}`;
     for (const c of r.comparisons) {
       const met = c.met === null ? "—" : c.met ? "**yes**" : "no";
-      rows.push(`| ${name} | ${c.metric} | ${fmt(c.acuMedian)} | ${c.peer || "—"} | ${fmt(c.peerMedian)} | ${c.ratio === null ? "—" : `${c.ratio}×`} | ${c.goal} | ${met} | ${r.mode}, ${r.runs.length} runs, load ${load} | ${r.startedAt.slice(0, 16).replace("T", " ")} |`);
+      rows.push(
+        `| ${name} | ${c.metric} | ${fmt(c.acuMedian)} | ${c.peer || "—"} | ${fmt(c.peerMedian)} | ${c.ratio === null ? "—" : `${c.ratio}×`} | ${c.goal} | ${met} | ${r.mode}, ${r.runs.length} runs, load ${load} | ${r.startedAt.slice(0, 16).replace("T", " ")} |`,
+      );
     }
   }
   if (rows.length === 0) return "_No results yet: run `bun run bench --quick`._";
@@ -37,7 +41,8 @@ export function updateReadme(outDir: string, readme: string): void {
   const table = resultsTable(outDir);
   const text = existsSync(readme) ? readFileSync(readme, "utf8") : "# Benchmarks\n";
   const block = `${BEGIN}\n${table}\n${END}`;
-  const i = text.indexOf(BEGIN), j = text.indexOf(END);
+  const i = text.indexOf(BEGIN),
+    j = text.indexOf(END);
   const next = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + END.length) : `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(readme, next);
 }

@@ -11,7 +11,8 @@ export function ensureStreamsPeer(log: (l: string) => void): string[] {
     log("building the Kafka Streams peer (mvn package, first time only)");
     const t0 = performance.now();
     const p = Bun.spawnSync({ cmd: ["mvn", "-q", "-B", "package", "-DskipTests"], cwd: STREAMS_DIR, stdout: "pipe", stderr: "pipe" });
-    if (p.exitCode !== 0) throw new Error(`mvn package of bench/peers/kafka-streams failed:\n${p.stdout.toString().slice(-3000)}${p.stderr.toString().slice(-2000)}`);
+    if (p.exitCode !== 0)
+      throw new Error(`mvn package of bench/peers/kafka-streams failed:\n${p.stdout.toString().slice(-3000)}${p.stderr.toString().slice(-2000)}`);
     log(`Kafka Streams peer built in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
   return ["java", "-Xmx512m", "-XX:+UseG1GC", "-cp", `${STREAMS_JAR}:${join(STREAMS_DIR, "target/lib")}/*`, "acu.bench.AlertStreams"];

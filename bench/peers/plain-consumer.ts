@@ -28,7 +28,19 @@ await consumer.run({
     }
     const threshold = Object.hasOwn(th.exercises, r.exerciseId) ? th.exercises[r.exerciseId]! : th.default;
     if (!(r.score < threshold)) return;
-    const order = { alertId: `alert-${r.reportId}`, reportId: r.reportId, studentId: r.studentId, exerciseId: r.exerciseId, score: r.score, threshold, latitude: r.latitude, longitude: r.longitude, region: r.region, reportedAt: r.timestamp, raisedAt: Date.now() };
+    const order = {
+      alertId: `alert-${r.reportId}`,
+      reportId: r.reportId,
+      studentId: r.studentId,
+      exerciseId: r.exerciseId,
+      score: r.score,
+      threshold,
+      latitude: r.latitude,
+      longitude: r.longitude,
+      region: r.region,
+      reportedAt: r.timestamp,
+      raisedAt: Date.now(),
+    };
     await producer.send({ topic: output, acks: -1, messages: [{ key: r.studentId, value: JSON.stringify(order) }] });
   },
 });

@@ -34,11 +34,21 @@ test("malformed bus messages go to the DLQ with their reason; valid reports arou
     valid.map((r) => ({ ok: false, score: 0, value: JSON.stringify({ ...r, score: "low" }) as string | Uint8Array })),
   );
   // Unique report ids: fast-check repeats values on purpose, and a repeated id is (rightly) one alert only.
-  const msgs = fc.sample(message, 5000).map((m, i) => (m.ok ? { ...m, value: (m.value as string).replace('"reportId":"placeholder"', `"reportId":"r-${i}"`) } : m));
-  await bus.publish(TOPICS.reports, msgs.map((m, i) => ({ key: `k${i % 97}`, value: m.value })));
+  const msgs = fc
+    .sample(message, 5000)
+    .map((m, i) => (m.ok ? { ...m, value: (m.value as string).replace('"reportId":"placeholder"', `"reportId":"r-${i}"`) } : m));
+  await bus.publish(
+    TOPICS.reports,
+    msgs.map((m, i) => ({ key: `k${i % 97}`, value: m.value })),
+  );
   const alert = await startAlert({ bus, thresholds, log: silentLogger });
   const deadline = Date.now() + 30_000;
-  while ((bus.committedOffset(ALERT_GROUP, TOPICS.reports, 0) ?? 0) + (bus.committedOffset(ALERT_GROUP, TOPICS.reports, 1) ?? 0) + (bus.committedOffset(ALERT_GROUP, TOPICS.reports, 2) ?? 0) < 5000) {
+  while (
+    (bus.committedOffset(ALERT_GROUP, TOPICS.reports, 0) ?? 0) +
+      (bus.committedOffset(ALERT_GROUP, TOPICS.reports, 1) ?? 0) +
+      (bus.committedOffset(ALERT_GROUP, TOPICS.reports, 2) ?? 0) <
+    5000
+  ) {
     if (Date.now() > deadline) throw new Error("the alert role did not get through the batch");
     await Bun.sleep(50);
   }
@@ -46,12 +56,19 @@ test("malformed bus messages go to the DLQ with their reason; valid reports arou
   const dlq = (await bus.endOffsets(TOPICS.deadLetters)).reduce((a, b) => a + b, 0);
   const alerts = (await bus.endOffsets(TOPICS.alerts)).reduce((a, b) => a + b, 0);
   if (dlq !== msgs.filter((m) => !m.ok).length) {
-    const letters = bus.read(TOPICS.deadLetters, 0, 0, 100000).map((l) => JSON.parse(new TextDecoder().decode(l.value)) as { partition: number; offset: number });
+    const letters = bus
+      .read(TOPICS.deadLetters, 0, 0, 100000)
+      .map((l) => JSON.parse(new TextDecoder().decode(l.value)) as { partition: number; offset: number });
     const seen = new Set(letters.map((l) => `${l.partition}:${l.offset}`));
-    for (let p = 0; p < 3; p++) for (const r of bus.read(TOPICS.reports, p, 0, 100000)) {
-      const m = msgs.find((x) => (typeof x.value === "string" ? x.value : Buffer.from(x.value).toString("latin1")) === (typeof x.value === "string" ? new TextDecoder().decode(r.value) : Buffer.from(r.value).toString("latin1")));
-      if (m && !m.ok && !seen.has(`${p}:${r.offset}`)) console.log("passed:", typeof m.value === "string" ? m.value : Buffer.from(m.value).toString("hex"));
-    }
+    for (let p = 0; p < 3; p++)
+      for (const r of bus.read(TOPICS.reports, p, 0, 100000)) {
+        const m = msgs.find(
+          (x) =>
+            (typeof x.value === "string" ? x.value : Buffer.from(x.value).toString("latin1")) ===
+            (typeof x.value === "string" ? new TextDecoder().decode(r.value) : Buffer.from(r.value).toString("latin1")),
+        );
+        if (m && !m.ok && !seen.has(`${p}:${r.offset}`)) console.log("passed:", typeof m.value === "string" ? m.value : Buffer.from(m.value).toString("hex"));
+      }
   }
   expect(dlq).toBe(msgs.filter((m) => !m.ok).length);
   expect(alerts).toBe(msgs.filter((m) => m.ok && m.score < 50).length);
@@ -72,8 +89,20 @@ test("each published order is observed in acu_report_to_order_seconds (report ti
   const [count0, sum0] = [await count(), await sum()];
   // Three failing reports made 1.5 s ago, one passing: three orders.
   const at = Date.now() - 1500;
-  const report = (i: number, score: number) => ({ reportId: `lat-${i}`, studentId: `s${i}`, exerciseId: "ex.latency", score, latitude: 48.1, longitude: -1.7, timestamp: at, region: "Bretagne" });
-  await bus.publish(TOPICS.reports, [report(1, 10), report(2, 20), report(3, 90), report(4, 30)].map((r) => ({ key: r.studentId, value: encodeReport(r) })));
+  const report = (i: number, score: number) => ({
+    reportId: `lat-${i}`,
+    studentId: `s${i}`,
+    exerciseId: "ex.latency",
+    score,
+    latitude: 48.1,
+    longitude: -1.7,
+    timestamp: at,
+    region: "Bretagne",
+  });
+  await bus.publish(
+    TOPICS.reports,
+    [report(1, 10), report(2, 20), report(3, 90), report(4, 30)].map((r) => ({ key: r.studentId, value: encodeReport(r) })),
+  );
   metrics.consumerLag.remove({ group: ALERT_GROUP });
   const alert = await startAlert({ bus, thresholds, log: silentLogger });
   const deadline = Date.now() + 20_000;

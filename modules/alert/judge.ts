@@ -20,7 +20,13 @@ export function judgeBatch(records: BusRecord[], snap: ThresholdSnapshot, now: n
     try {
       report = decodeReport(r.value);
     } catch (e) {
-      deadLetters.push({ reason: (e as Error).message, topic: r.topic, partition: r.partition, offset: r.offset, value: Buffer.from(r.value).toString("base64") });
+      deadLetters.push({
+        reason: (e as Error).message,
+        topic: r.topic,
+        partition: r.partition,
+        offset: r.offset,
+        value: Buffer.from(r.value).toString("base64"),
+      });
       continue;
     }
     const threshold = thresholdFor(snap, report.exerciseId);

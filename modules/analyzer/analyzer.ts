@@ -59,7 +59,9 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
     const s = await runOnce(context, what);
     metrics.analyzerRunSeconds.observe({ outcome: s.outcome }, s.durationMs / 1000);
     if (s.outcome === "succeeded")
-      log.info(`analyzer: ${what} ${s.runId} succeeded (${engine.engine}): ${s.files} file(s), ${s.rows} report(s), ${s.incidents} finished incident(s) in ${s.durationMs} ms`);
+      log.info(
+        `analyzer: ${what} ${s.runId} succeeded (${engine.engine}): ${s.files} file(s), ${s.rows} report(s), ${s.incidents} finished incident(s) in ${s.durationMs} ms`,
+      );
     else log.warn(`analyzer: ${what} ${s.runId} failed (${engine.engine}) after ${s.durationMs} ms: ${s.error}`);
     if (s.outcome === "succeeded" && s.files > 0) await vacuum.afterMerge(s.rows);
     return s;

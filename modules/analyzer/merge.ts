@@ -129,7 +129,9 @@ async function checkNotCounted(tx: SqlRunner, m: MergeRequest): Promise<void> {
 /** The partials must hold exactly the rows the engine read. */
 async function checkComplete(tx: SqlRunner, runId: string, totals: EngineTotals): Promise<void> {
   const sums = await tx.query<{ t: string; n: number }>(
-    ACCUMULATIONS.map((a) => `SELECT '${a.label}' AS t, COALESCE(sum(${a.counted.column}), 0)::float8 AS n FROM ${a.partial} WHERE run_id = $1`).join(" UNION ALL "),
+    ACCUMULATIONS.map((a) => `SELECT '${a.label}' AS t, COALESCE(sum(${a.counted.column}), 0)::float8 AS n FROM ${a.partial} WHERE run_id = $1`).join(
+      " UNION ALL ",
+    ),
     [runId],
   );
   for (const s of sums) {

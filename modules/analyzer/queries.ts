@@ -241,7 +241,8 @@ export async function responseTimes(w: SqlRunner): Promise<ResponseTimes> {
   );
   const none = (): ResponseStepStat => ({ count: 0, p50: null, p90: null });
   const byRegion = new Map<string, RegionResponseTimes>();
-  for (const t of totals) byRegion.set(t.region, { region: t.region, resolved: t.resolved, cancelled: t.cancelled, acknowledge: none(), onSite: none(), resolve: none() });
+  for (const t of totals)
+    byRegion.set(t.region, { region: t.region, resolved: t.resolved, cancelled: t.cancelled, acknowledge: none(), onSite: none(), resolve: none() });
   for (const s of steps) {
     const r = byRegion.get(s.region);
     if (r && RESPONSE_STEPS.includes(s.step)) r[s.step] = { count: s.n, p50: s.p50, p90: s.p90 };

@@ -76,8 +76,11 @@ export async function runOnce(c: RunContext, what: RunKind): Promise<RunSummary>
 async function computePartials(engine: AnalyticsEngine, runId: string, files: string[], cellSizeDeg: number): Promise<EngineTotals> {
   const incidentFiles = files.filter((f) => f.startsWith(`${LAKE_DIRS.incidents}/`));
   const reportFiles = files.filter((f) => f.startsWith(`${LAKE_DIRS.reports}/`));
-  const res = await engine.computePartials(incidentFiles.length > 0 ? { runId, files: reportFiles, incidentFiles, cellSizeDeg } : { runId, files: reportFiles, cellSizeDeg });
-  if (incidentFiles.length > 0 && !res.incidents) throw new Error(`the ${engine.engine} engine did not count the run's ${incidentFiles.length} incident file(s)`);
+  const res = await engine.computePartials(
+    incidentFiles.length > 0 ? { runId, files: reportFiles, incidentFiles, cellSizeDeg } : { runId, files: reportFiles, cellSizeDeg },
+  );
+  if (incidentFiles.length > 0 && !res.incidents)
+    throw new Error(`the ${engine.engine} engine did not count the run's ${incidentFiles.length} incident file(s)`);
   return { reports: res.rows, incidents: res.incidents?.incidents ?? 0, responses: res.incidents?.responses ?? 0 };
 }
 
@@ -118,7 +121,10 @@ export async function backlog(lake: Lake, w: SqlRunner): Promise<number> {
 }
 
 function newRunId(): string {
-  const t = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const t = new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   return `run-${t}-${crypto.randomUUID().slice(0, 8)}`;
 }
 

@@ -69,11 +69,20 @@ export class Assigner {
     const now = this.writer.now();
     const active = this.view.activeIncidents();
     const byId = new Map(active.map((i) => [i.value.id, i]));
-    for (const inc of dueTimeouts(active.map((i) => i.value), now, this.o.ackTimeoutMs)) {
+    for (const inc of dueTimeouts(
+      active.map((i) => i.value),
+      now,
+      this.o.ackTimeoutMs,
+    )) {
       if (await this.step(byId.get(inc.id)!, [{ type: "time-out" }], "timeout")) r.timedOut++;
       else r.conflicts++;
     }
-    const plan = planAssignments(this.view.activeIncidents().map((i) => i.value), this.view.allPatrols().map((p) => p.value), this.writer.now(), this.o.passOverMs);
+    const plan = planAssignments(
+      this.view.activeIncidents().map((i) => i.value),
+      this.view.allPatrols().map((p) => p.value),
+      this.writer.now(),
+      this.o.passOverMs,
+    );
     // Disjoint incidents and patrols: the CAS of one cannot refuse another's.
     const done = await Promise.all(plan.map((a) => this.step(this.view.incident(a.incidentId)!, [{ type: "assign", patrolId: a.patrolId }], "dispatch")));
     for (const ok of done) ok ? r.assigned++ : r.conflicts++;
@@ -103,7 +112,11 @@ export class Assigner {
     if (this.runs.isStopped) return;
     if (this.wake) clearTimeout(this.wake);
     const now = this.writer.now();
-    const at = nextWake(this.view.activeIncidents().map((i) => i.value), now, this.o);
+    const at = nextWake(
+      this.view.activeIncidents().map((i) => i.value),
+      now,
+      this.o,
+    );
     this.wake = at === null ? null : setTimeout(() => this.kick(), Math.max(1, at - now + 1));
   }
 

@@ -23,8 +23,16 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const TOPIC_PARTITIONS = { [TOPICS.alerts]: 3, [TOPICS.incidentEvents]: 3 };
 
 const CITIES = [
-  [48.8566, 2.3522], [45.764, 4.8357], [43.2965, 5.3698], [50.6292, 3.0573], [47.2184, -1.5536], [44.8378, -0.5792],
-  [43.6047, 1.4442], [48.5734, 7.7521], [48.1173, -1.6778], [49.4432, 1.0999],
+  [48.8566, 2.3522],
+  [45.764, 4.8357],
+  [43.2965, 5.3698],
+  [50.6292, 3.0573],
+  [47.2184, -1.5536],
+  [44.8378, -0.5792],
+  [43.6047, 1.4442],
+  [48.5734, 7.7521],
+  [48.1173, -1.6778],
+  [49.4432, 1.0999],
 ] as const;
 
 /** `students` students, each failing 1 to 3 times, every tenth order sent twice (a redelivery). */
@@ -34,8 +42,17 @@ function ordersFor(students: number, run: string): DeploymentOrder[] {
     const [lat, lon] = CITIES[s % CITIES.length]!;
     for (let k = 0; k <= s % 3; k++) {
       const o: DeploymentOrder = {
-        alertId: `alert-${run}-${s}-${k}`, reportId: `${run}-${s}-${k}`, studentId: `${run}-student-${s}`, exerciseId: `ex${k}`, score: (s * 7 + k * 13) % 50,
-        threshold: 50, latitude: lat + (s % 5) * 0.01, longitude: lon, region: "test", reportedAt: 0, raisedAt: 0,
+        alertId: `alert-${run}-${s}-${k}`,
+        reportId: `${run}-${s}-${k}`,
+        studentId: `${run}-student-${s}`,
+        exerciseId: `ex${k}`,
+        score: (s * 7 + k * 13) % 50,
+        threshold: 50,
+        latitude: lat + (s % 5) * 0.01,
+        longitude: lon,
+        region: "test",
+        reportedAt: 0,
+        raisedAt: 0,
       };
       out.push(o);
       if (out.length % 10 === 0) out.push(o);
@@ -47,7 +64,10 @@ function ordersFor(students: number, run: string): DeploymentOrder[] {
 async function publishOrders(bus: Bus, orders: DeploymentOrder[], chunks = 4): Promise<void> {
   const size = Math.ceil(orders.length / chunks);
   for (let i = 0; i < orders.length; i += size) {
-    await bus.publish(TOPICS.alerts, orders.slice(i, i + size).map((o) => ({ key: o.studentId, value: encodeDeploymentOrder(o) })));
+    await bus.publish(
+      TOPICS.alerts,
+      orders.slice(i, i + size).map((o) => ({ key: o.studentId, value: encodeDeploymentOrder(o) })),
+    );
     await Bun.sleep(30);
   }
 }
@@ -62,9 +82,7 @@ class PatrolCrew {
   readonly steps = { acknowledge: 0, enRoute: 0, arrive: 0, resolve: 0 };
   readonly refused: string[] = [];
 
-  constructor(
-    private readonly patrols: Array<{ id: string; via: DispatchService; lazy?: boolean }>,
-  ) {}
+  constructor(private readonly patrols: Array<{ id: string; via: DispatchService; lazy?: boolean }>) {}
 
   start(): void {
     this.loop = (async () => {
@@ -108,7 +126,8 @@ async function until(ok: () => Promise<boolean> | boolean, what: string, ms = 60
 /** Every incident event on the embedded bus. */
 function embeddedEvents(bus: EmbeddedLogBus): IncidentEvent[] {
   const out: IncidentEvent[] = [];
-  for (let p = 0; p < bus.partitions(TOPICS.incidentEvents); p++) for (const r of bus.read(TOPICS.incidentEvents, p, 0, 1_000_000)) out.push(decodeIncidentEvent(r.value));
+  for (let p = 0; p < bus.partitions(TOPICS.incidentEvents); p++)
+    for (const r of bus.read(TOPICS.incidentEvents, p, 0, 1_000_000)) out.push(decodeIncidentEvent(r.value));
   return out;
 }
 
@@ -148,7 +167,9 @@ describe("dispatch role on the embedded log and store", () => {
     const audit = expectSound(events, orders);
     expect(audit.assignments).toBe(role.assigner.totals.assigned);
     expect(crew.steps.resolve).toBe(audit.states.size);
-    console.log(`embedded: ${orders.length} orders (${new Set(orders.map((o) => o.alertId)).size} distinct) → ${audit.states.size} incidents, ${audit.events} events, ${audit.assignments} assignments, ${role.assigner.totals.conflicts} CAS refusals`);
+    console.log(
+      `embedded: ${orders.length} orders (${new Set(orders.map((o) => o.alertId)).size} distinct) → ${audit.states.size} incidents, ${audit.events} events, ${audit.assignments} assignments, ${role.assigner.totals.conflicts} CAS refusals`,
+    );
     await role.stop();
     await store.close();
     await bus.close();
@@ -162,7 +183,10 @@ describe("dispatch role on the embedded log and store", () => {
     // Near is in Paris with the student and never answers; far is in Lyon.
     await role.service.registerPatrol("near", "Near", 48.86, 2.35);
     await role.service.registerPatrol("far", "Far", 45.76, 4.83);
-    const crew = new PatrolCrew([{ id: "near", via: role.service, lazy: true }, { id: "far", via: role.service }]);
+    const crew = new PatrolCrew([
+      { id: "near", via: role.service, lazy: true },
+      { id: "far", via: role.service },
+    ]);
     crew.start();
     const [o] = ordersFor(1, "tmo");
     await publishOrders(bus, [o!], 1);
@@ -171,7 +195,14 @@ describe("dispatch role on the embedded log and store", () => {
     const events = embeddedEvents(bus).sort((a, b) => a.seq - b.seq);
     expectSound(events, [o!]);
     expect(events.map((e) => [e.type, e.patrolId])).toEqual([
-      ["opened", null], ["assigned", "near"], ["timed-out", null], ["assigned", "far"], ["acknowledged", "far"], ["en-route", "far"], ["on-site", "far"], ["resolved", null],
+      ["opened", null],
+      ["assigned", "near"],
+      ["timed-out", null],
+      ["assigned", "far"],
+      ["acknowledged", "far"],
+      ["en-route", "far"],
+      ["on-site", "far"],
+      ["resolved", null],
     ]);
     expect(events[2]!.actor).toBe("timeout");
     expect(events[2]!.at - events[1]!.at).toBeGreaterThanOrEqual(300);
@@ -267,7 +298,9 @@ describe.skipIf(!brokers || !etcd)("two dispatch instances on etcd and Kafka", (
     const totals = [a.role.assigner.totals, b.role.assigner.totals];
     // Each successful CAS made exactly one `assigned` event; each instance won some.
     expect(audit.assignments).toBe(totals[0]!.assigned + totals[1]!.assigned);
-    console.log(`etcd+kafka: ${audit.states.size} incidents, ${audit.events} events (${audit.republished} republished), assignments A ${totals[0]!.assigned} / B ${totals[1]!.assigned}, CAS refusals A ${totals[0]!.conflicts} / B ${totals[1]!.conflicts}, patrol steps refused ${crew.refused.length}`);
+    console.log(
+      `etcd+kafka: ${audit.states.size} incidents, ${audit.events} events (${audit.republished} republished), assignments A ${totals[0]!.assigned} / B ${totals[1]!.assigned}, CAS refusals A ${totals[0]!.conflicts} / B ${totals[1]!.conflicts}, patrol steps refused ${crew.refused.length}`,
+    );
     for (const x of [a, b]) {
       await x.role.stop();
       await x.store.close();
@@ -283,7 +316,12 @@ async function kafkaEvents(bus: Bus, group: string): Promise<IncidentEvent[]> {
   const next = end.map(() => 0);
   const out: IncidentEvent[] = [];
   const c = await bus.consume(
-    { group, topics: [TOPICS.incidentEvents], commit: "manual", start: "earliest", onPosition: (_t, p, n) => {
+    {
+      group,
+      topics: [TOPICS.incidentEvents],
+      commit: "manual",
+      start: "earliest",
+      onPosition: (_t, p, n) => {
         next[p] = Math.max(next[p]!, n);
       },
     },

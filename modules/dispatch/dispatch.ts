@@ -53,15 +53,25 @@ export async function startDispatch(deps: {
   clock?: Clock;
 }): Promise<DispatchRole> {
   const o = { ...DEFAULT_DISPATCH_OPTIONS, ...deps.options };
-  if (!Number.isFinite(o.ackTimeoutMs) || o.ackTimeoutMs <= 0) throw new Error(`dispatch: ackTimeoutMs must be a positive number of milliseconds, not ${o.ackTimeoutMs}`);
+  if (!Number.isFinite(o.ackTimeoutMs) || o.ackTimeoutMs <= 0)
+    throw new Error(`dispatch: ackTimeoutMs must be a positive number of milliseconds, not ${o.ackTimeoutMs}`);
   const log = deps.log.child({ component: "dispatch" });
   const clock = deps.clock ?? { now: Date.now };
   const service = deps.service ?? (await DispatchService.open(deps.store, log, { clock }));
   const intake = new OrderIntake(service.writer);
   const consumer = await consumeOrders(deps.bus, intake, log);
-  const assigner = new Assigner(service.writer, service.view, { ackTimeoutMs: o.ackTimeoutMs, passOverMs: o.passOverMs ?? o.ackTimeoutMs, tickMs: o.tickMs }, log);
+  const assigner = new Assigner(
+    service.writer,
+    service.view,
+    { ackTimeoutMs: o.ackTimeoutMs, passOverMs: o.passOverMs ?? o.ackTimeoutMs, tickMs: o.tickMs },
+    log,
+  );
   assigner.start();
-  const relay = new OutboxRelay(deps.store, deps.bus, service.view, clock, log, { ...DEFAULT_RELAY_OPTIONS, takeoverMs: o.relayTakeoverMs, intervalMs: o.relayIntervalMs });
+  const relay = new OutboxRelay(deps.store, deps.bus, service.view, clock, log, {
+    ...DEFAULT_RELAY_OPTIONS,
+    takeoverMs: o.relayTakeoverMs,
+    intervalMs: o.relayIntervalMs,
+  });
   relay.start();
   log.info("dispatch: started", { ackTimeoutMs: o.ackTimeoutMs, store: deps.store.engine, client: deps.store.clientId });
   return {

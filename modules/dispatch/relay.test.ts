@@ -20,7 +20,8 @@ const clock = { now: Date.now };
 
 function published(bus: EmbeddedLogBus): string[] {
   const out: string[] = [];
-  for (let p = 0; p < bus.partitions(TOPICS.incidentEvents); p++) for (const r of bus.read(TOPICS.incidentEvents, p, 0, 10_000)) out.push(decodeIncidentEvent(r.value).eventId);
+  for (let p = 0; p < bus.partitions(TOPICS.incidentEvents); p++)
+    for (const r of bus.read(TOPICS.incidentEvents, p, 0, 10_000)) out.push(decodeIncidentEvent(r.value).eventId);
   return out;
 }
 

@@ -73,7 +73,10 @@ export class OutboxRelay {
     const pending = await this.store.pendingEvents(this.o.batch);
     const due = this.due(pending);
     if (due.length === 0) return 0;
-    await this.bus.publish(TOPICS.incidentEvents, due.map((e) => ({ key: e.event.incidentId, value: encodeIncidentEvent(e.event) })));
+    await this.bus.publish(
+      TOPICS.incidentEvents,
+      due.map((e) => ({ key: e.event.incidentId, value: encodeIncidentEvent(e.event) })),
+    );
     await this.store.ackEvents(due.map((e) => e.event.eventId));
     this.published += due.length;
     return due.length;

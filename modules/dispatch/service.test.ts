@@ -3,9 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileDispatchStore } from "../../src/adapters/embedded/file-dispatch-store.ts";
-import {
-  DispatchConflictError, DispatchForbiddenError, DispatchInputError, DispatchNotFoundError,
-} from "../../src/domain/dispatch-errors.ts";
+import { DispatchConflictError, DispatchForbiddenError, DispatchInputError, DispatchNotFoundError } from "../../src/domain/dispatch-errors.ts";
 import { silentLogger } from "../../src/log.ts";
 import { order } from "../../src/ports/dispatch-store.contract.ts";
 import { OrderIntake } from "./intake.ts";
@@ -66,12 +64,26 @@ test("bad input is a DispatchInputError naming the field; unknown ids are Dispat
     [(async () => s.svc.subscribe("abc", () => {}))(), /cursor/],
   ];
   for (const [p, msg] of bad) {
-    const e = await p.then(() => null, (x) => x);
+    const e = await p.then(
+      () => null,
+      (x) => x,
+    );
     expect(e).toBeInstanceOf(DispatchInputError);
     expect(e.message).toMatch(msg);
   }
-  for (const p of [s.svc.getIncident("inc-none"), s.svc.acknowledge("inc-none", "p1"), s.svc.getPatrol("p9"), s.svc.offDuty("p9"), s.svc.position("p9", 1, 1)]) {
-    expect(await p.then(() => null, (x) => x)).toBeInstanceOf(DispatchNotFoundError);
+  for (const p of [
+    s.svc.getIncident("inc-none"),
+    s.svc.acknowledge("inc-none", "p1"),
+    s.svc.getPatrol("p9"),
+    s.svc.offDuty("p9"),
+    s.svc.position("p9", 1, 1),
+  ]) {
+    expect(
+      await p.then(
+        () => null,
+        (x) => x,
+      ),
+    ).toBeInstanceOf(DispatchNotFoundError);
   }
 });
 
@@ -94,13 +106,20 @@ test("a patrol walks its incident to resolved; another patrol is forbidden; an i
   expect((await s.svc.arrive(inc.id, null)).state).toBe("on-site");
   const done = await s.svc.resolve(inc.id, "p1", "back on track");
   expect(done).toMatchObject({ state: "resolved", patrolId: null, note: "back on track" });
-  expect((await s.svc.getPatrol("p1"))).toMatchObject({ status: "available", incidentId: null });
+  expect(await s.svc.getPatrol("p1")).toMatchObject({ status: "available", incidentId: null });
   const again = await s.svc.resolve(inc.id, "p1").catch((x) => x);
   expect(again).toBeInstanceOf(DispatchConflictError);
   expect(again.state).toBe("resolved");
   expect((await s.store.getStudent("s1"))!.value).toEqual({ openIncidentId: null, lastIncidentId: inc.id });
   const events = (await s.store.pendingEvents(100)).map((e) => [e.event.type, e.event.actor]);
-  expect(events).toEqual([["opened", "dispatch"], ["assigned", "operator"], ["acknowledged", "patrol:p1"], ["en-route", "patrol:p1"], ["on-site", "operator"], ["resolved", "patrol:p1"]]);
+  expect(events).toEqual([
+    ["opened", "dispatch"],
+    ["assigned", "operator"],
+    ["acknowledged", "patrol:p1"],
+    ["en-route", "patrol:p1"],
+    ["on-site", "operator"],
+    ["resolved", "patrol:p1"],
+  ]);
 });
 
 test("reassign: to a named patrol in one step, or back to open; cancel frees the patrol", async () => {
@@ -163,7 +182,7 @@ test("lists: by state, newest change first, limited; closed ones included", asyn
   expect((await s.svc.listIncidents()).map((i) => i.state)).toEqual(["assigned", "cancelled", "open", "open", "open"]);
   expect((await s.svc.listIncidents({ states: ["cancelled", "assigned"] })).length).toBe(2);
   expect((await s.svc.listIncidents({ limit: 2 })).length).toBe(2);
-  expect((await s.svc.listIncidents({ states: ["resolved"] }))).toEqual([]);
+  expect(await s.svc.listIncidents({ states: ["resolved"] })).toEqual([]);
 });
 
 test("the feed: a snapshot first, then each change; a cursor resumes exactly after it; a stale cursor gets a snapshot", async () => {

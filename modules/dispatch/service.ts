@@ -2,7 +2,14 @@ import { DispatchConflictError, DispatchInputError, DispatchNotFoundError } from
 import { INCIDENT_STATES, TERMINAL_STATES, type IncidentState } from "../../src/domain/incident-event.ts";
 import { NOTE_MAX, type Incident, type IncidentCommand } from "../../src/domain/incident.ts";
 import {
-  movePatrol, patrolIdSchema, patrolOffDuty, patrolRegistrationSchema, positionSchema, problemOf, registerPatrol, type Patrol,
+  movePatrol,
+  patrolIdSchema,
+  patrolOffDuty,
+  patrolRegistrationSchema,
+  positionSchema,
+  problemOf,
+  registerPatrol,
+  type Patrol,
 } from "../../src/domain/patrol.ts";
 import type { DispatchStore } from "../../src/ports/dispatch-store.ts";
 import type { Log } from "../lifecycle.ts";
@@ -82,7 +89,10 @@ export class DispatchService {
 
   /** Every patrol, by id. */
   listPatrols(): Patrol[] {
-    return this.view.allPatrols().map((p) => p.value).sort((a, b) => (a.id < b.id ? -1 : 1));
+    return this.view
+      .allPatrols()
+      .map((p) => p.value)
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   // ---- a patrol's steps ------------------------------------------------------------------------------
@@ -116,11 +126,16 @@ export class DispatchService {
     if (patrolId !== null) checkPatrolId(patrolId);
     const note = o.note ?? "";
     checkNote(note);
-    return this.writer.transition(incidentId, (inc) => {
-      if (patrolId !== null && inc.patrolId === patrolId) throw new DispatchConflictError(`incident ${incidentId} is already held by patrol ${patrolId}`, inc.state, { kind: "incident", id: incidentId });
-      const take: IncidentCommand[] = inc.state === "open" && patrolId !== null ? [] : [{ type: "reassign", note }];
-      return patrolId === null ? take : [...take, { type: "assign", patrolId }];
-    }, o.actor ?? "operator");
+    return this.writer.transition(
+      incidentId,
+      (inc) => {
+        if (patrolId !== null && inc.patrolId === patrolId)
+          throw new DispatchConflictError(`incident ${incidentId} is already held by patrol ${patrolId}`, inc.state, { kind: "incident", id: incidentId });
+        const take: IncidentCommand[] = inc.state === "open" && patrolId !== null ? [] : [{ type: "reassign", note }];
+        return patrolId === null ? take : [...take, { type: "assign", patrolId }];
+      },
+      o.actor ?? "operator",
+    );
   }
 
   async cancel(incidentId: string, note: string, actor = "operator"): Promise<Incident> {
@@ -141,12 +156,16 @@ export class DispatchService {
   /** Incidents in these states (default: all), the most recently changed first. */
   async listIncidents(o: { states?: readonly IncidentState[]; limit?: number } = {}): Promise<Incident[]> {
     const limit = o.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > INCIDENT_LIST_MAX) throw new DispatchInputError(`limit must be a whole number from 1 to ${INCIDENT_LIST_MAX}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > INCIDENT_LIST_MAX)
+      throw new DispatchInputError(`limit must be a whole number from 1 to ${INCIDENT_LIST_MAX}`);
     const states = o.states ?? INCIDENT_STATES;
     for (const s of states) if (!INCIDENT_STATES.includes(s)) throw new DispatchInputError(`state must be one of ${INCIDENT_STATES.join(", ")}`);
     const active = this.view.activeIncidents().filter((i) => states.includes(i.value.state));
     const closedStates = TERMINAL_STATES.filter((s) => states.includes(s));
-    const closed = closedStates.length === 0 ? [] : await this.writer.run("list closed incidents", async () => ({ result: await this.store.listClosed(limit, closedStates) }));
+    const closed =
+      closedStates.length === 0
+        ? []
+        : await this.writer.run("list closed incidents", async () => ({ result: await this.store.listClosed(limit, closedStates) }));
     // Newest change first: by the time of the change, then by the store's revision (changes within one millisecond).
     return [...active, ...closed]
       .sort((a, b) => b.value.updatedAt - a.value.updatedAt || b.revision - a.revision)
@@ -167,7 +186,12 @@ export class DispatchService {
     return this.view.close();
   }
 
-  private async patrolStep(incidentId: string, patrolId: string | null, actor: string | undefined, command: (patrolId: string) => IncidentCommand): Promise<Incident> {
+  private async patrolStep(
+    incidentId: string,
+    patrolId: string | null,
+    actor: string | undefined,
+    command: (patrolId: string) => IncidentCommand,
+  ): Promise<Incident> {
     checkIncidentId(incidentId);
     if (patrolId !== null) checkPatrolId(patrolId);
     return this.writer.transition(

@@ -117,7 +117,11 @@ export class DispatchView {
         try {
           const snap = await this.store.snapshot();
           this.load(snap);
-          this.watch = await this.store.watch(snap.revision, (c) => this.apply(c), (why) => this.reset(why));
+          this.watch = await this.store.watch(
+            snap.revision,
+            (c) => this.apply(c),
+            (why) => this.reset(why),
+          );
           this.started = true;
           return;
         } catch (e) {
@@ -190,7 +194,12 @@ export class DispatchView {
   }
 
   private snapshotFrame(): FeedFrame {
-    return { type: "snapshot", cursor: String(this.revision), incidents: [...this.incidents.values()].map((i) => i.value), patrols: [...this.patrols.values()].map((p) => p.value) };
+    return {
+      type: "snapshot",
+      cursor: String(this.revision),
+      incidents: [...this.incidents.values()].map((i) => i.value),
+      patrols: [...this.patrols.values()].map((p) => p.value),
+    };
   }
 
   /** A subscriber that throws is its own problem: the others still get the frame. */

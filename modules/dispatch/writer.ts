@@ -1,6 +1,11 @@
 import { backoffDelay, sleep, type Backoff } from "../../src/retry.ts";
 import {
-  DispatchConflictError, DispatchError, DispatchForbiddenError, DispatchInputError, DispatchNotFoundError, DispatchUnavailableError,
+  DispatchConflictError,
+  DispatchError,
+  DispatchForbiddenError,
+  DispatchInputError,
+  DispatchNotFoundError,
+  DispatchUnavailableError,
 } from "../../src/domain/dispatch-errors.ts";
 import type { IncidentEvent } from "../../src/domain/incident-event.ts";
 import { applyCommand, isTerminal, type Incident, type IncidentCommand, type Refusal } from "../../src/domain/incident.ts";
@@ -56,7 +61,11 @@ export class DispatchWriter {
   async commit(what: string, c: DispatchCommit): Promise<boolean> {
     const r = await this.guard(what, () => this.store.commit(c));
     if (!r.ok) return false;
-    this.view.learn(r.revision, c.incident ? [c.incident.value] : [], (c.patrols ?? []).map((p) => p.value));
+    this.view.learn(
+      r.revision,
+      c.incident ? [c.incident.value] : [],
+      (c.patrols ?? []).map((p) => p.value),
+    );
     return true;
   }
 
@@ -74,7 +83,12 @@ export class DispatchWriter {
    * The commit of a sequence of commands on one incident: the incident (CAS on the revision read), every
    * patrol they change (CAS on theirs), the events, and the student's index when the incident closes.
    */
-  async plan(inc: Versioned<Incident>, commands: IncidentCommand[], actor: string, patrols: PatrolSource): Promise<{ commit: DispatchCommit; incident: Incident; events: IncidentEvent[] }> {
+  async plan(
+    inc: Versioned<Incident>,
+    commands: IncidentCommand[],
+    actor: string,
+    patrols: PatrolSource,
+  ): Promise<{ commit: DispatchCommit; incident: Incident; events: IncidentEvent[] }> {
     const read = new Map<string, { value: Patrol; expect: number; changed: boolean }>();
     const get = async (id: string) => {
       let p = read.get(id);

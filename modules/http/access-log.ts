@@ -37,6 +37,14 @@ export function accessLog(log: Logger): MiddlewareHandler<AuthEnv> {
     const status = c.get("upgraded") ? 101 : c.res.status;
     const tokenId = c.get("principal")?.id ?? null;
     metrics.httpRequestSeconds.observe({ method, route, status: String(status) }, ms / 1000);
-    log.info(`http: ${method} ${route} ${status} ${ms.toFixed(1)} ms`, { access: true, method, route, status, durationMs: Math.round(ms * 100) / 100, tokenId, path: escapePath(c.req.path) });
+    log.info(`http: ${method} ${route} ${status} ${ms.toFixed(1)} ms`, {
+      access: true,
+      method,
+      route,
+      status,
+      durationMs: Math.round(ms * 100) / 100,
+      tokenId,
+      path: escapePath(c.req.path),
+    });
   };
 }

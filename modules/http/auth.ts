@@ -1,5 +1,15 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { allows, bearerToken, matchToken, principalOf, protocolToken, tokenDigest, type Principal, type Scope, type TokenRecord } from "../../src/domain/token.ts";
+import {
+  allows,
+  bearerToken,
+  matchToken,
+  principalOf,
+  protocolToken,
+  tokenDigest,
+  type Principal,
+  type Scope,
+  type TokenRecord,
+} from "../../src/domain/token.ts";
 import type { TokenStore } from "../../src/ports/tokens.ts";
 import type { RouteMatch, RouteTable } from "./route-table.ts";
 
@@ -25,7 +35,14 @@ export interface StaticTokenSpec {
 
 export function authenticator(statics: StaticTokenSpec[], store: TokenStore | null): Authenticator {
   // Static tokens are held as digests too, and compared like stored ones: in constant time, no early exit.
-  const records: TokenRecord[] = statics.map((s) => ({ id: s.id, scope: s.scope, label: s.id, createdAt: "", digest: tokenDigest(s.token), ...(s.patrolId ? { patrolId: s.patrolId } : {}) }));
+  const records: TokenRecord[] = statics.map((s) => ({
+    id: s.id,
+    scope: s.scope,
+    label: s.id,
+    createdAt: "",
+    digest: tokenDigest(s.token),
+    ...(s.patrolId ? { patrolId: s.patrolId } : {}),
+  }));
   return {
     authenticate(token) {
       const r = matchToken(token, records);
@@ -35,14 +52,21 @@ export function authenticator(statics: StaticTokenSpec[], store: TokenStore | nu
   };
 }
 
-export type AuthOutcome = { ok: true; principal: Principal | null } | { ok: false; status: 401 | 403; body: { error: string; scope: Scope }; headers: Record<string, string> };
+export type AuthOutcome =
+  | { ok: true; principal: Principal | null }
+  | { ok: false; status: 401 | 403; body: { error: string; scope: Scope }; headers: Record<string, string> };
 
 /** The scope check for one request, shared by the HTTP routes and the WebSocket upgrade. */
 export function checkScope(auth: Authenticator, needed: Scope | null, token: string | null): AuthOutcome {
   if (needed === null) return { ok: true, principal: null };
   const what = `this needs the ${needed} token${needed === "viewer" || needed === "patrol" ? " (or the operator token)" : ""}`;
   if (token === null)
-    return { ok: false, status: 401, body: { error: `${what}: Authorization: Bearer <token>`, scope: needed }, headers: { "WWW-Authenticate": `Bearer realm="acu", scope="${needed}"` } };
+    return {
+      ok: false,
+      status: 401,
+      body: { error: `${what}: Authorization: Bearer <token>`, scope: needed },
+      headers: { "WWW-Authenticate": `Bearer realm="acu", scope="${needed}"` },
+    };
   const p = auth.authenticate(token);
   if (!p)
     return {
@@ -70,7 +94,12 @@ export function checkPatrol(match: RouteMatch, p: Principal | null): AuthOutcome
     asked = raw;
   }
   if (asked === p.patrolId) return { ok: true, principal: p };
-  return { ok: false, status: 403, body: { error: `this token acts for patrol ${p.patrolId}, not ${asked}; this needs that patrol's token or the operator token`, scope: "patrol" }, headers: {} };
+  return {
+    ok: false,
+    status: 403,
+    body: { error: `this token acts for patrol ${p.patrolId}, not ${asked}; this needs that patrol's token or the operator token`, scope: "patrol" },
+    headers: {},
+  };
 }
 
 /** The patrol a request acts for on a `holder` route: a patrol token's own, null for an operator (any patrol). */

@@ -5,11 +5,17 @@ import { routeTable } from "./routes/table.ts";
 const SECURITY_SCHEMES = {
   ingest: { type: "http", scheme: "bearer", description: "Scope ingest: POST /api/reports (ACU_INGEST_TOKEN or `acu token create --scope ingest`)" },
   operator: { type: "http", scheme: "bearer", description: "Scope operator: threshold changes, analyzer runs, and every viewer call" },
-  viewer: { type: "http", scheme: "bearer", description: "Scope viewer: analytics, alerts, thresholds, patrols and incidents, the live streams (WebSocket: the header, or the subprotocol acu.bearer.<token>)" },
+  viewer: {
+    type: "http",
+    scheme: "bearer",
+    description:
+      "Scope viewer: analytics, alerts, thresholds, patrols and incidents, the live streams (WebSocket: the header, or the subprotocol acu.bearer.<token>)",
+  },
   patrol: {
     type: "http",
     scheme: "bearer",
-    description: "Scope patrol, bound to one patrol (`acu token create --scope patrol --patrol ID`): that patrol's position, stream and the steps of the incident it holds; the operator token may act for any patrol",
+    description:
+      "Scope patrol, bound to one patrol (`acu token create --scope patrol --patrol ID`): that patrol's position, stream and the steps of the incident it holds; the operator token may act for any patrol",
   },
 } as const;
 

@@ -43,7 +43,12 @@ const FORBIDDEN: Record<PatrolBinding, string> = {
 };
 
 /** The Retry-After header of a 429 or 503: whole seconds. */
-export const retryAfter = z.object({ "Retry-After": z.string().regex(/^[0-9]+$/).meta({ description: "Whole seconds to wait before retrying" }) });
+export const retryAfter = z.object({
+  "Retry-After": z
+    .string()
+    .regex(/^[0-9]+$/)
+    .meta({ description: "Whole seconds to wait before retrying" }),
+});
 
 /** The answers every protected route may give before its handler runs, or when an engine fails under it. */
 function deniedResponses(scope: Scope, patrol?: PatrolBinding) {
@@ -61,7 +66,6 @@ function deniedResponses(scope: Scope, patrol?: PatrolBinding) {
 
 const invalid = { 400: { description: "A parameter or the body is invalid; the error names it", ...json(errorSchema) } } as const;
 
-
 /**
  * A route definition: the scope's security and 401/403/503 answers added, and 400 when it takes
  * parameters or a body. Responses the route declares itself take precedence. A `patrol` route says
@@ -72,8 +76,10 @@ export function defineRoute<const R extends Omit<RouteConfig, "security"> & { op
   route: R,
   extra: { body?: z.ZodType; bodyOptional?: boolean; tokenInSubprotocol?: boolean; patrol?: PatrolBinding } = {},
 ): RouteDef<Defined<R>> {
-  if ((scope === "patrol") !== (extra.patrol !== undefined)) throw new Error(`${route.operationId}: a route of the patrol scope, and only one, names its patrol binding`);
-  if (extra.patrol === "path" && !route.path.includes("{patrolId}")) throw new Error(`${route.operationId}: bound to the path's patrol, but the path has no {patrolId}`);
+  if ((scope === "patrol") !== (extra.patrol !== undefined))
+    throw new Error(`${route.operationId}: a route of the patrol scope, and only one, names its patrol binding`);
+  if (extra.patrol === "path" && !route.path.includes("{patrolId}"))
+    throw new Error(`${route.operationId}: bound to the path's patrol, but the path has no {patrolId}`);
   const validates = extra.body !== undefined || route.request?.query !== undefined || route.request?.params !== undefined;
   const responses = { ...(scope ? deniedResponses(scope, extra.patrol) : {}), ...(validates ? invalid : {}), ...route.responses };
   const config = createRoute({ ...route, responses, security: securityFor(scope) });

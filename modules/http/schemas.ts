@@ -19,7 +19,10 @@ export const EXERCISE_ID_MESSAGE = `exerciseId must be ${EXERCISE_ID_RULE}`;
 
 /** An exercise id in a path or a required query parameter. */
 export const exerciseIdSchema = (message = EXERCISE_ID_MESSAGE) =>
-  z.string({ error: message }).regex(EXERCISE_ID_PATTERN, message).meta({ description: `Exercise id: ${EXERCISE_ID_RULE}`, example: "c00.ex00" });
+  z
+    .string({ error: message })
+    .regex(EXERCISE_ID_PATTERN, message)
+    .meta({ description: `Exercise id: ${EXERCISE_ID_RULE}`, example: "c00.ex00" });
 
 /** An optional exercise filter: absent or empty means every exercise. */
 export const exerciseFilterSchema = z
@@ -32,7 +35,10 @@ export const exerciseFilterSchema = z
 export function limitSchema(def: number, max: number) {
   const message = `limit must be a whole number from 1 to ${max}`;
   return z
-    .preprocess((v) => (typeof v === "string" && /^[0-9]{1,16}$/.test(v) ? Number(v) : v), z.number({ error: message }).int(message).min(1, message).max(max, message))
+    .preprocess(
+      (v) => (typeof v === "string" && /^[0-9]{1,16}$/.test(v) ? Number(v) : v),
+      z.number({ error: message }).int(message).min(1, message).max(max, message),
+    )
     .optional()
     .meta({ description: `How many, at most (default ${def})`, default: def });
 }

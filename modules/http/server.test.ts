@@ -20,7 +20,11 @@ test("the scope matrix, read from the route table: every route × {no token, eac
   const bus = await EmbeddedLogBus.open(join(dir, "bus"), { [TOPICS.reports]: 1, [TOPICS.alerts]: 1, [TOPICS.deadLetters]: 1 });
   const thresholds = FileThresholdStore.open(join(dir, "t.json"), 50);
   const dashboard = { html: "<p>", patrolHtml: "<p>", assets: { "app.js": { body: "", type: "text/javascript" } } };
-  const { call } = testApp((log) => [ingestRoutes({ bus, log }), apiRoutes({ thresholds, feed: null, analytics: null, dashboard, log }), opsRoutes({ ready: () => ({ ready: true, waitingFor: [] }) })]);
+  const { call } = testApp((log) => [
+    ingestRoutes({ bus, log }),
+    apiRoutes({ thresholds, feed: null, analytics: null, dashboard, log }),
+    opsRoutes({ ready: () => ({ ready: true, waitingFor: [] }) }),
+  ]);
   const seen: string[] = [];
   try {
     for (const def of routeTable().defs) {

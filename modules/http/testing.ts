@@ -15,7 +15,12 @@ export const TEST_PATROL = "p-1";
 /** The authenticator of TEST_TOKENS (ids `env:<scope>`). */
 export function testAuthenticator() {
   return authenticator(
-    Object.entries(TEST_TOKENS).map(([scope, token]) => ({ id: `env:${scope}`, scope: scope as keyof typeof TEST_TOKENS, token, ...(scope === "patrol" ? { patrolId: TEST_PATROL } : {}) })),
+    Object.entries(TEST_TOKENS).map(([scope, token]) => ({
+      id: `env:${scope}`,
+      scope: scope as keyof typeof TEST_TOKENS,
+      token,
+      ...(scope === "patrol" ? { patrolId: TEST_PATROL } : {}),
+    })),
     null,
   );
 }

@@ -1,7 +1,15 @@
 import { z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { regionOf } from "../../src/domain/regions.ts";
-import { deriveReportId, encodeReport, MAX_BODY_BYTES, MAX_REPORTS_PER_REQUEST, parseReportBatch, reportInputSchema, type Report } from "../../src/domain/report.ts";
+import {
+  deriveReportId,
+  encodeReport,
+  MAX_BODY_BYTES,
+  MAX_REPORTS_PER_REQUEST,
+  parseReportBatch,
+  reportInputSchema,
+  type Report,
+} from "../../src/domain/report.ts";
 import { metrics } from "../../src/metrics.ts";
 import { TOPICS, type Bus } from "../../src/ports/bus.ts";
 import type { Log } from "../lifecycle.ts";
@@ -80,13 +88,19 @@ export function ingestRoutes(deps: { bus: Bus; log: Log; regionRadiusKm?: number
     }
     // The server checked the ingest scope before this route; without a principal something is miswired.
     const principal = c.get("principal");
-    if (!principal) return c.json({ error: "this needs the ingest token: Authorization: Bearer <token>", scope: "ingest" as const }, 401, { "WWW-Authenticate": 'Bearer realm="acu", scope="ingest"' });
+    if (!principal)
+      return c.json({ error: "this needs the ingest token: Authorization: Bearer <token>", scope: "ingest" as const }, 401, {
+        "WWW-Authenticate": 'Bearer realm="acu", scope="ingest"',
+      });
     // Counted in reports after parsing: a batch of 500 costs 500, an invalid body costs nothing.
     const limited = deps.rateLimit?.take(principal.id, parsed.reports.length);
     if (limited && !limited.ok) {
       metrics.reportsRejected.inc({ reason: "rate_limited" });
       return c.json(
-        { error: `this token is over its rate of ${deps.rateLimit!.ratePerSecond} reports/s; retry in ${limited.retryAfterS} s`, retryAfterSeconds: limited.retryAfterS },
+        {
+          error: `this token is over its rate of ${deps.rateLimit!.ratePerSecond} reports/s; retry in ${limited.retryAfterS} s`,
+          retryAfterSeconds: limited.retryAfterS,
+        },
         429,
         { "Retry-After": String(limited.retryAfterS) },
       );
@@ -102,7 +116,10 @@ export function ingestRoutes(deps: { bus: Bus; log: Log; regionRadiusKm?: number
       region: regionOf(r.latitude, r.longitude, deps.regionRadiusKm),
     }));
     try {
-      await bus.publish(TOPICS.reports, reports.map((r) => ({ key: r.studentId, value: encodeReport(r) })));
+      await bus.publish(
+        TOPICS.reports,
+        reports.map((r) => ({ key: r.studentId, value: encodeReport(r) })),
+      );
     } catch (e) {
       metrics.reportsRejected.inc({ reason: "bus_unavailable" });
       log.warn(`ingest: bus refused a batch of ${reports.length}: ${(e as Error).message}`);

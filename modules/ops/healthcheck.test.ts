@@ -2,7 +2,11 @@ import { afterAll, expect, test } from "bun:test";
 import { healthcheck, healthcheckUrl } from "./healthcheck.ts";
 
 let status = 200;
-const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => Response.json({ ready: status === 200, waitingFor: status === 200 ? [] : ["bus (kafka): down"] }, { status }) });
+const server = Bun.serve({
+  port: 0,
+  hostname: "127.0.0.1",
+  fetch: () => Response.json({ ready: status === 200, waitingFor: status === 200 ? [] : ["bus (kafka): down"] }, { status }),
+});
 afterAll(() => server.stop(true));
 
 test("healthcheckUrl: the ops port when there is one, else the http port; a wildcard host is asked on loopback", () => {

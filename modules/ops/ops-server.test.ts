@@ -37,7 +37,9 @@ test("/metrics: Prometheus text with process metrics, build info and acu's own m
   expect(value("process_cpu_seconds_total")).toBeGreaterThan(0);
   expect(value("nodejs_heap_size_used_bytes")).toBeGreaterThan(0);
   // The version of the first caller in this test process (the registry is process-wide).
-  expect(text).toMatch(new RegExp(`^acu_build_info\\{version="[^"]+",bun="${Bun.version.replace(/\./g, "\\.")}",platform="${process.platform}",arch="${process.arch}"\\} 1$`, "m"));
+  expect(text).toMatch(
+    new RegExp(`^acu_build_info\\{version="[^"]+",bun="${Bun.version.replace(/\./g, "\\.")}",platform="${process.platform}",arch="${process.arch}"\\} 1$`, "m"),
+  );
   expect(text).toMatch(/^acu_report_to_order_seconds_bucket\{le="0\.05"\} [1-9]\d*$/m);
   expect(text).toMatch(/^acu_report_to_order_seconds_bucket\{le="0\.005"\} \d+$/m);
   expect(text).toMatch(/^acu_report_to_order_seconds_bucket\{le="60"\} [1-9]\d*$/m);

@@ -29,7 +29,8 @@ const BY_POPULATION = [...REGIONS].sort((a, b) => POPULATION.get(b)! - POPULATIO
  */
 export function placePatrols(count: number, prefix: string, rand: () => number): PatrolPlacement[] {
   const width = Math.max(2, String(count).length);
-  if (!PATROL_ID_PATTERN.test(`${prefix}${"0".repeat(width)}`)) throw new Error(`the patrol id prefix "${prefix}" must make ids of 1 to 32 characters among a-z, 0-9 and '-'`);
+  if (!PATROL_ID_PATTERN.test(`${prefix}${"0".repeat(width)}`))
+    throw new Error(`the patrol id prefix "${prefix}" must make ids of 1 to 32 characters among a-z, 0-9 and '-'`);
   const used = new Map<string, number>();
   const out: PatrolPlacement[] = [];
   for (let i = 0; i < count; i++) {

@@ -1,7 +1,15 @@
 import type { Log } from "../lifecycle.ts";
 import { retryAfterMs } from "../signal/index.ts";
 import {
-  DispatchRefusedError, DispatchUnreachableError, patrolFrameSchema, type DispatchClient, type IncidentJson, type PatrolFrame, type PatrolJson, type PatrolStream, type StreamHandlers,
+  DispatchRefusedError,
+  DispatchUnreachableError,
+  patrolFrameSchema,
+  type DispatchClient,
+  type IncidentJson,
+  type PatrolFrame,
+  type PatrolJson,
+  type PatrolStream,
+  type StreamHandlers,
 } from "./client.ts";
 
 export interface HttpDispatchClientOptions {
@@ -89,7 +97,12 @@ export class HttpDispatchClient implements DispatchClient {
     for (let attempt = 1; attempt <= tries; attempt++) {
       let res: Response;
       try {
-        res = await fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.o.requestTimeoutMs ?? 10_000) });
+        res = await fetch(`${this.base}${path}`, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.o.requestTimeoutMs ?? 10_000),
+        });
       } catch (e) {
         why = (e as Error).message;
         await Bun.sleep(Math.min(2000, 100 * 2 ** attempt));

@@ -46,7 +46,22 @@ export interface PatrolStats {
 }
 
 export function emptyPatrolStats(): PatrolStats {
-  return { assignments: 0, ignored: 0, acknowledged: 0, enRoute: 0, arrived: 0, resolved: 0, positions: 0, takenAway: 0, refused: 0, unreachable: 0, reconnects: 0, frames: 0, stale: 0, actedForOther: 0 };
+  return {
+    assignments: 0,
+    ignored: 0,
+    acknowledged: 0,
+    enRoute: 0,
+    arrived: 0,
+    resolved: 0,
+    positions: 0,
+    takenAway: 0,
+    refused: 0,
+    unreachable: 0,
+    reconnects: 0,
+    frames: 0,
+    stale: 0,
+    actedForOther: 0,
+  };
 }
 
 const ACTIVE_HELD = new Set(["assigned", "acknowledged", "en-route", "on-site"]);
@@ -219,7 +234,10 @@ export class PatrolSim {
     this.stats.assignments++;
     if (ignore) this.stats.ignored++;
     const km = distanceKm(this.position.latitude, this.position.longitude, inc.latitude, inc.longitude);
-    this.log.info(`${this.id}: assigned ${inc.incidentId} (student ${inc.studentId}, ${inc.place || inc.region}, ${km.toFixed(1)} km)${ignore ? "; ignoring it" : ""}`, { patrolId: this.id, incidentId: inc.incidentId, state: inc.state });
+    this.log.info(
+      `${this.id}: assigned ${inc.incidentId} (student ${inc.studentId}, ${inc.place || inc.region}, ${km.toFixed(1)} km)${ignore ? "; ignoring it" : ""}`,
+      { patrolId: this.id, incidentId: inc.incidentId, state: inc.state },
+    );
   }
 
   /** The plan ends: resolved by this patrol (stats counted there), or taken away. */
@@ -227,7 +245,10 @@ export class PatrolSim {
     if (!this.plan) return;
     this.clearTimer();
     this.stats.takenAway++;
-    this.log.info(`${this.id}: ${this.plan.incidentId} is no longer mine${this.plan.ignore ? " (ignored)" : ""}`, { patrolId: this.id, incidentId: this.plan.incidentId });
+    this.log.info(`${this.id}: ${this.plan.incidentId} is no longer mine${this.plan.ignore ? " (ignored)" : ""}`, {
+      patrolId: this.id,
+      incidentId: this.plan.incidentId,
+    });
     this.plan = null;
   }
 
@@ -236,14 +257,17 @@ export class PatrolSim {
     if (plan.stage === stage && plan.timer) return;
     this.clearTimer();
     plan.stage = stage;
-    plan.timer = setTimeout(() => {
-      plan.timer = null;
-      plan.stage = null;
-      this.inFlight = this.step(stage, plan).finally(() => {
-        this.inFlight = null;
-        this.reconcile();
-      });
-    }, Math.max(0, delayMs, plan.backoffUntil - Date.now()));
+    plan.timer = setTimeout(
+      () => {
+        plan.timer = null;
+        plan.stage = null;
+        this.inFlight = this.step(stage, plan).finally(() => {
+          this.inFlight = null;
+          this.reconcile();
+        });
+      },
+      Math.max(0, delayMs, plan.backoffUntil - Date.now()),
+    );
   }
 
   private clearTimer(): void {
@@ -260,7 +284,9 @@ export class PatrolSim {
       const answer = await this.request(stage, inc);
       if (answer.patrolId !== this.id && answer.patrolId !== null) {
         this.stats.actedForOther++;
-        this.log.warn(`${this.id}: ${stage} of ${inc.incidentId} was applied for patrol ${answer.patrolId} (an operator token acts for the holder)`, { patrolId: this.id });
+        this.log.warn(`${this.id}: ${stage} of ${inc.incidentId} was applied for patrol ${answer.patrolId} (an operator token acts for the holder)`, {
+          patrolId: this.id,
+        });
       }
       this.count(stage);
       if (stage === "resolve") {

@@ -1,10 +1,22 @@
 import {
-  DispatchConflictError, DispatchForbiddenError, DispatchInputError, DispatchNotFoundError, DispatchUnavailableError,
+  DispatchConflictError,
+  DispatchForbiddenError,
+  DispatchInputError,
+  DispatchNotFoundError,
+  DispatchUnavailableError,
 } from "../../src/domain/dispatch-errors.ts";
 import type { DispatchService } from "../dispatch/index.ts";
 import { incidentJson, patrolJson } from "../http/dispatch-schemas.ts";
 import { PatrolSession } from "../http/dispatch-streams.ts";
-import { DispatchRefusedError, DispatchUnreachableError, type DispatchClient, type IncidentJson, type PatrolJson, type PatrolStream, type StreamHandlers } from "./client.ts";
+import {
+  DispatchRefusedError,
+  DispatchUnreachableError,
+  type DispatchClient,
+  type IncidentJson,
+  type PatrolJson,
+  type PatrolStream,
+  type StreamHandlers,
+} from "./client.ts";
 import { parsePatrolFrame } from "./http-client.ts";
 
 /**

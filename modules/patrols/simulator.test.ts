@@ -42,11 +42,18 @@ async function world(name: string, dispatch: Partial<DispatchOptions>) {
   };
   const events = (): IncidentEvent[] => {
     const out: IncidentEvent[] = [];
-    for (let p = 0; p < bus.partitions(TOPICS.incidentEvents); p++) for (const r of bus.read(TOPICS.incidentEvents, p, 0, 1_000_000)) out.push(decodeIncidentEvent(r.value));
+    for (let p = 0; p < bus.partitions(TOPICS.incidentEvents); p++)
+      for (const r of bus.read(TOPICS.incidentEvents, p, 0, 1_000_000)) out.push(decodeIncidentEvent(r.value));
     return out;
   };
-  const settled = async () => (await role.service.listIncidents({ states: ["open", "assigned", "acknowledged", "en-route", "on-site"] })).length === 0 && (await store.pendingEvents(1)).length === 0;
-  const publish = (orders: DeploymentOrder[]) => bus.publish(TOPICS.alerts, orders.map((o) => ({ key: o.studentId, value: encodeDeploymentOrder(o) })));
+  const settled = async () =>
+    (await role.service.listIncidents({ states: ["open", "assigned", "acknowledged", "en-route", "on-site"] })).length === 0 &&
+    (await store.pendingEvents(1)).length === 0;
+  const publish = (orders: DeploymentOrder[]) =>
+    bus.publish(
+      TOPICS.alerts,
+      orders.map((o) => ({ key: o.studentId, value: encodeDeploymentOrder(o) })),
+    );
   return { role, store, bus, simulate, events, settled, publish };
 }
 
@@ -57,8 +64,17 @@ function orders(students: number, run: string): DeploymentOrder[] {
     const city = CITIES[(s * 37) % CITIES.length]!;
     for (let k = 0; k <= s % 3; k++)
       out.push({
-        alertId: `alert-${run}-${s}-${k}`, reportId: `${run}-${s}-${k}`, studentId: `${run}-s${s}`, exerciseId: "bsq", score: (s * 7 + k) % 50, threshold: 50,
-        latitude: city.latitude, longitude: city.longitude, region: city.region, reportedAt: 0, raisedAt: 0,
+        alertId: `alert-${run}-${s}-${k}`,
+        reportId: `${run}-${s}-${k}`,
+        studentId: `${run}-s${s}`,
+        exerciseId: "bsq",
+        score: (s * 7 + k) % 50,
+        threshold: 50,
+        latitude: city.latitude,
+        longitude: city.longitude,
+        region: city.region,
+        reportedAt: 0,
+        raisedAt: 0,
       });
   }
   return out;
@@ -128,7 +144,10 @@ test("ignored assignments time out and go to the next patrol; every incident sti
 test("an assignment made while a patrol's stream is down reaches it when the stream is reopened from its cursor", async () => {
   const w = await world("reconnect", { ackTimeoutMs: 10_000 });
   const log = memoryLogger();
-  const sim = await startPatrolSimulator({ client: new ServiceDispatchClient(w.role.service), count: 1, seed: 5, ignoreRate: 0, ...FAST, reconnectMs: 400, reportEveryMs: 0 }, log);
+  const sim = await startPatrolSimulator(
+    { client: new ServiceDispatchClient(w.role.service), count: 1, seed: 5, ignoreRate: 0, ...FAST, reconnectMs: 400, reportEveryMs: 0 },
+    log,
+  );
   cleanups.push(async () => void (await sim.stop()));
   await until(() => sim.patrols[0]!.stats.frames > 0, "the first assignment frame");
   const before = sim.patrols[0]!.stats.frames;
@@ -148,22 +167,66 @@ test("an assignment made while a patrol's stream is down reaches it when the str
 test("options that cannot make a simulation are refused, naming the option", () => {
   const client = new ServiceDispatchClient(null as never);
   const bad: Array<[Partial<PatrolSimulatorOptions>, RegExp]> = [
-    [{ count: 0 }, /count/], [{ count: 1.5 }, /count/], [{ count: 1001 }, /count/], [{ speedKmh: 0 }, /speedKmh/], [{ speedKmh: Number.NaN }, /speedKmh/],
-    [{ ignoreRate: 1 }, /ignoreRate/], [{ ignoreRate: -0.1 }, /ignoreRate/], [{ resolveAfterMs: -1 }, /resolveAfterMs/], [{ positionEveryMs: 0 }, /positionEveryMs/],
+    [{ count: 0 }, /count/],
+    [{ count: 1.5 }, /count/],
+    [{ count: 1001 }, /count/],
+    [{ speedKmh: 0 }, /speedKmh/],
+    [{ speedKmh: Number.NaN }, /speedKmh/],
+    [{ ignoreRate: 1 }, /ignoreRate/],
+    [{ ignoreRate: -0.1 }, /ignoreRate/],
+    [{ resolveAfterMs: -1 }, /resolveAfterMs/],
+    [{ positionEveryMs: 0 }, /positionEveryMs/],
   ];
   for (const [o, msg] of bad) expect(() => checkSimulatorOptions({ client, count: 5, ...o })).toThrow(msg);
-  expect(checkSimulatorOptions({ client, count: 5, seed: 1 })).toMatchObject({ count: 5, speedKmh: 40, ignoreRate: 0.1, resolveAfterMs: 20_000, prefix: "sim-", seed: 1 });
+  expect(checkSimulatorOptions({ client, count: 5, seed: 1 })).toMatchObject({
+    count: 5,
+    speedKmh: 40,
+    ignoreRate: 0.1,
+    resolveAfterMs: 20_000,
+    prefix: "sim-",
+    seed: 1,
+  });
 });
 
 test("patrol stream frames: the contract's three kinds parse; anything else is refused", () => {
   const patrol = { patrolId: "p-1", name: "A", status: "available", latitude: 1, longitude: 2, positionAt: 0, incidentId: null, since: 0 };
   const times = { openedAt: 0, assignedAt: 1, acknowledgedAt: null, enRouteAt: null, onSiteAt: null, resolvedAt: null, cancelledAt: null };
   const incident = {
-    incidentId: "inc-1", studentId: "s", state: "assigned", patrolId: "p-1", exerciseId: "bsq", lowestScore: 3, orderCount: 1, alertIds: ["alert-1"], latitude: 1, longitude: 2,
-    region: "Bretagne", place: "Brest", times, note: "", revision: 2, updatedAt: 1,
+    incidentId: "inc-1",
+    studentId: "s",
+    state: "assigned",
+    patrolId: "p-1",
+    exerciseId: "bsq",
+    lowestScore: 3,
+    orderCount: 1,
+    alertIds: ["alert-1"],
+    latitude: 1,
+    longitude: 2,
+    region: "Bretagne",
+    place: "Brest",
+    times,
+    note: "",
+    revision: 2,
+    updatedAt: 1,
   };
-  for (const f of [{ type: "assignment", incident: null, patrol, cursor: "1" }, { type: "assignment", incident, patrol, cursor: "1" }, { type: "incident", incident, cursor: "2" }, { type: "patrol", patrol, cursor: "3" }, { type: "hello", cursor: "3" }, { type: "gap", cursor: "4" }])
+  for (const f of [
+    { type: "assignment", incident: null, patrol, cursor: "1" },
+    { type: "assignment", incident, patrol, cursor: "1" },
+    { type: "incident", incident, cursor: "2" },
+    { type: "patrol", patrol, cursor: "3" },
+    { type: "hello", cursor: "3" },
+    { type: "gap", cursor: "4" },
+  ])
     expect(parsePatrolFrame(JSON.stringify(f))).toEqual(f as never);
-  for (const t of ["not json", "null", JSON.stringify({ type: "welcome", cursor: "1" }), JSON.stringify({ type: "hello" }), JSON.stringify({ type: "incident", incident: { ...incident, revision: "2" }, cursor: "1" }), JSON.stringify({ type: "patrol", patrol, cursor: 3 }), JSON.stringify({ type: "incident", incident: { ...incident, state: "lost" }, cursor: "1" }), JSON.stringify({ type: "assignment", incident: null, cursor: "1" })])
+  for (const t of [
+    "not json",
+    "null",
+    JSON.stringify({ type: "welcome", cursor: "1" }),
+    JSON.stringify({ type: "hello" }),
+    JSON.stringify({ type: "incident", incident: { ...incident, revision: "2" }, cursor: "1" }),
+    JSON.stringify({ type: "patrol", patrol, cursor: 3 }),
+    JSON.stringify({ type: "incident", incident: { ...incident, state: "lost" }, cursor: "1" }),
+    JSON.stringify({ type: "assignment", incident: null, cursor: "1" }),
+  ])
     expect(parsePatrolFrame(t)).toBeNull();
 });

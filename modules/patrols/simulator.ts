@@ -60,7 +60,8 @@ export function checkSimulatorOptions(o: PatrolSimulatorOptions): Required<Omit<
   if (!(Number.isFinite(v.speedKmh) && v.speedKmh > 0)) fail("speedKmh must be a positive number");
   if (!Number.isFinite(v.seed)) fail("seed must be a number");
   if (!(v.ignoreRate >= 0 && v.ignoreRate < 1)) fail("ignoreRate must be at least 0 and less than 1");
-  for (const k of ["ackAfterMs", "resolveAfterMs", "registerTimeoutMs", "reportEveryMs"] as const) if (!(Number.isFinite(v[k]) && v[k] >= 0)) fail(`${k} must be a non-negative number`);
+  for (const k of ["ackAfterMs", "resolveAfterMs", "registerTimeoutMs", "reportEveryMs"] as const)
+    if (!(Number.isFinite(v[k]) && v[k] >= 0)) fail(`${k} must be a non-negative number`);
   for (const k of ["positionEveryMs", "reconnectMs"] as const) if (!(Number.isFinite(v[k]) && v[k] >= 10)) fail(`${k} must be at least 10`);
   return v;
 }
@@ -73,7 +74,14 @@ export function checkSimulatorOptions(o: PatrolSimulatorOptions): Required<Omit<
 export async function startPatrolSimulator(options: PatrolSimulatorOptions, log: Log): Promise<PatrolSimulator> {
   const o = checkSimulatorOptions(options);
   const fleetRand = mulberry32(o.seed);
-  const behaviour: PatrolBehaviour = { speedKmh: o.speedKmh, ackAfterMs: o.ackAfterMs, resolveAfterMs: o.resolveAfterMs, ignoreRate: o.ignoreRate, positionEveryMs: o.positionEveryMs, reconnectMs: o.reconnectMs };
+  const behaviour: PatrolBehaviour = {
+    speedKmh: o.speedKmh,
+    ackAfterMs: o.ackAfterMs,
+    resolveAfterMs: o.resolveAfterMs,
+    ignoreRate: o.ignoreRate,
+    positionEveryMs: o.positionEveryMs,
+    reconnectMs: o.reconnectMs,
+  };
   const patrols = placePatrols(o.count, o.prefix, fleetRand).map((p, i) => new PatrolSim(p, options.client, behaviour, mulberry32(o.seed * 7919 + i + 1), log));
   try {
     await Promise.all(patrols.map((p) => startWithRetries(p, o.registerTimeoutMs)));
@@ -81,7 +89,10 @@ export async function startPatrolSimulator(options: PatrolSimulatorOptions, log:
     await Promise.all(patrols.map((p) => p.stop()));
     throw e;
   }
-  log.info(`patrols: ${patrols.length} on duty (${patrols[0]!.id}…${patrols[patrols.length - 1]!.id}) at ${o.speedKmh} km/h, ignoring ${Math.round(o.ignoreRate * 100)} % of assignments`, { count: patrols.length, seed: o.seed });
+  log.info(
+    `patrols: ${patrols.length} on duty (${patrols[0]!.id}…${patrols[patrols.length - 1]!.id}) at ${o.speedKmh} km/h, ignoring ${Math.round(o.ignoreRate * 100)} % of assignments`,
+    { count: patrols.length, seed: o.seed },
+  );
   const totals = () => sumStats(patrols.map((p) => p.stats));
   const progress = o.reportEveryMs > 0 ? setInterval(() => log.info(`patrols: ${progressLine(patrols)}`, { ...totals() }), o.reportEveryMs) : null;
   const rand = mulberry32(o.seed + 1);
@@ -104,7 +115,10 @@ export async function startPatrolSimulator(options: PatrolSimulatorOptions, log:
 }
 
 /** Runs the simulator until `signal` aborts; the totals. */
-export async function runPatrolSimulator(options: PatrolSimulatorOptions & { signal: AbortSignal }, log: Log): Promise<PatrolStats & { patrols: number; elapsedMs: number }> {
+export async function runPatrolSimulator(
+  options: PatrolSimulatorOptions & { signal: AbortSignal },
+  log: Log,
+): Promise<PatrolStats & { patrols: number; elapsedMs: number }> {
   const t0 = performance.now();
   const sim = await startPatrolSimulator(options, log);
   if (!options.signal.aborted) await new Promise((resolve) => options.signal.addEventListener("abort", resolve, { once: true }));
@@ -119,7 +133,8 @@ async function startWithRetries(p: PatrolSim, timeoutMs: number): Promise<void> 
     try {
       return await p.start();
     } catch (e) {
-      if (!(e instanceof DispatchUnreachableError) || Date.now() + wait > deadline) throw new Error(`cannot register patrol ${p.id}: ${(e as Error).message}`, { cause: e });
+      if (!(e instanceof DispatchUnreachableError) || Date.now() + wait > deadline)
+        throw new Error(`cannot register patrol ${p.id}: ${(e as Error).message}`, { cause: e });
       await Bun.sleep(wait);
     }
   }

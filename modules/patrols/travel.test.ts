@@ -4,7 +4,8 @@ import { driveToward, interpolate } from "./travel.ts";
 
 const paris = { latitude: 48.8566, longitude: 2.3522 };
 const marseille = { latitude: 43.2965, longitude: 5.3698 };
-const km = (a: { latitude: number; longitude: number }, b: { latitude: number; longitude: number }) => distanceKm(a.latitude, a.longitude, b.latitude, b.longitude);
+const km = (a: { latitude: number; longitude: number }, b: { latitude: number; longitude: number }) =>
+  distanceKm(a.latitude, a.longitude, b.latitude, b.longitude);
 
 test("interpolate: the ends, and a point on the great circle splitting the distance in the given share", () => {
   expect(interpolate(paris, marseille, 0)).toEqual({ latitude: expect.closeTo(paris.latitude, 9), longitude: expect.closeTo(paris.longitude, 9) });

@@ -47,7 +47,9 @@ export const REGION_SCORE_BIAS: Readonly<Record<RegionName, number>> = {
 const JITTER_KM = 10;
 const KM_PER_DEG_LAT = 111.195;
 // Tuned so that about 20 % of reports fall below 50.
-const SKILL_MEAN = 0.6, SKILL_SD = 0.15, NOISE_SD = 12;
+const SKILL_MEAN = 0.6,
+  SKILL_SD = 0.15,
+  NOISE_SD = 12;
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
@@ -63,7 +65,8 @@ export function createReportGenerator({ seed, students = 5000 }: ReportGenerator
   for (const c of CITIES) cumulative.push((total += c.population));
   const pickCity = () => {
     const x = rand() * total;
-    let lo = 0, hi = cumulative.length - 1;
+    let lo = 0,
+      hi = cumulative.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (cumulative[mid]! > x) hi = mid;
@@ -74,10 +77,13 @@ export function createReportGenerator({ seed, students = 5000 }: ReportGenerator
 
   const width = String(students - 1).length;
   const ids: string[] = [];
-  const lat = new Float64Array(students), lon = new Float64Array(students), base = new Float64Array(students);
+  const lat = new Float64Array(students),
+    lon = new Float64Array(students),
+    base = new Float64Array(students);
   for (let s = 0; s < students; s++) {
     const city = pickCity();
-    const r = JITTER_KM * Math.sqrt(rand()), theta = 2 * Math.PI * rand(); // uniform over the disc
+    const r = JITTER_KM * Math.sqrt(rand()),
+      theta = 2 * Math.PI * rand(); // uniform over the disc
     const dLat = (r * Math.cos(theta)) / KM_PER_DEG_LAT;
     const dLon = (r * Math.sin(theta)) / (KM_PER_DEG_LAT * Math.cos((city.latitude * Math.PI) / 180));
     // The seed names the population: two generators with different seeds are different students.

@@ -2,7 +2,14 @@ import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/de
 import { decodeIncidentEvent } from "../../src/domain/incident-event.ts";
 import type { LakeDataset } from "../../src/domain/lake-layout.ts";
 import { decodeReport } from "../../src/domain/report.ts";
-import { encodeDeployments, encodeIncidentEvents, encodeReports, lakeIncidentEvent, type LakeIncidentEvent, type LakeReport } from "../../src/formats/parquet.ts";
+import {
+  encodeDeployments,
+  encodeIncidentEvents,
+  encodeReports,
+  lakeIncidentEvent,
+  type LakeIncidentEvent,
+  type LakeReport,
+} from "../../src/formats/parquet.ts";
 import { TOPICS, type BusRecord } from "../../src/ports/bus.ts";
 import type { Log } from "../lifecycle.ts";
 

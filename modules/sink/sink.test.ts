@@ -28,7 +28,16 @@ async function setup() {
   return { dir, bus, lake };
 }
 
-const report = (i: number, id = `r${i}`): Report => ({ reportId: id, studentId: `s${i % 50}`, exerciseId: "ex", score: i % 100, latitude: 48, longitude: 2, timestamp: 1764230400000 + i, region: "Île-de-France" });
+const report = (i: number, id = `r${i}`): Report => ({
+  reportId: id,
+  studentId: `s${i % 50}`,
+  exerciseId: "ex",
+  score: i % 100,
+  latitude: 48,
+  longitude: 2,
+  timestamp: 1764230400000 + i,
+  region: "Île-de-France",
+});
 
 async function lakeRows(lake: LocalLake) {
   const rows: Array<{ reportId: string; partition: number; offset: number }> = [];
@@ -51,21 +60,28 @@ async function until(check: () => Promise<boolean>, timeoutMs = 15_000) {
 
 test("every report lands in the lake once, in files named after their offsets", async () => {
   const { bus, lake } = await setup();
-  await bus.publish(TOPICS.reports, Array.from({ length: 10_000 }, (_, i) => ({ key: `s${i % 50}`, value: encodeReport(report(i)) })));
+  await bus.publish(
+    TOPICS.reports,
+    Array.from({ length: 10_000 }, (_, i) => ({ key: `s${i % 50}`, value: encodeReport(report(i)) })),
+  );
   const sink = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 100, flushRecords: 3000 } });
   await until(async () => (await lakeRows(lake)).length >= 10_000);
   await sink.stop();
   const rows = await lakeRows(lake);
   expect(rows.length).toBe(10_000);
   expect(new Set(rows.map((r) => r.reportId)).size).toBe(10_000);
-  for (const f of await lake.list("reports/")) expect(f.path).toMatch(/^reports\/date=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/student-reports-p\d-\d{12}-\d{12}\.parquet$/);
+  for (const f of await lake.list("reports/"))
+    expect(f.path).toMatch(/^reports\/date=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/student-reports-p\d-\d{12}-\d{12}\.parquet$/);
   await bus.close();
 });
 
 test("a file written before a crash but not committed is neither lost nor duplicated", async () => {
   const { bus, lake } = await setup();
   const reports = Array.from({ length: 600 }, (_, i) => report(i));
-  await bus.publish(TOPICS.reports, reports.map((r) => ({ key: r.studentId, value: encodeReport(r) })));
+  await bus.publish(
+    TOPICS.reports,
+    reports.map((r) => ({ key: r.studentId, value: encodeReport(r) })),
+  );
   // What a sink that died between its write and its commit leaves: partition 0's first 100 records in a file.
   const p0 = reports.filter((r) => partitionFor(r.studentId, 3) === 0).slice(0, 100);
   await lake.write(
@@ -83,15 +99,24 @@ test("a file written before a crash but not committed is neither lost nor duplic
 
 test("a report resent by a laptop (same id, new bus position) is kept once, even across a restart", async () => {
   const { dir, bus, lake } = await setup();
-  await bus.publish(TOPICS.reports, [report(1), report(2)].map((r) => ({ key: r.studentId, value: encodeReport(r) })));
+  await bus.publish(
+    TOPICS.reports,
+    [report(1), report(2)].map((r) => ({ key: r.studentId, value: encodeReport(r) })),
+  );
   let sink = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } });
   await until(async () => (await lakeRows(lake)).length >= 2);
-  await bus.publish(TOPICS.reports, [report(1), report(3)].map((r) => ({ key: r.studentId, value: encodeReport(r) })));
+  await bus.publish(
+    TOPICS.reports,
+    [report(1), report(3)].map((r) => ({ key: r.studentId, value: encodeReport(r) })),
+  );
   await until(async () => (await lakeRows(lake)).length >= 3);
   await sink.stop();
   await bus.close();
   const again = await EmbeddedLogBus.open(join(dir, "bus"), {});
-  await again.publish(TOPICS.reports, [report(2), report(4)].map((r) => ({ key: r.studentId, value: encodeReport(r) })));
+  await again.publish(
+    TOPICS.reports,
+    [report(2), report(4)].map((r) => ({ key: r.studentId, value: encodeReport(r) })),
+  );
   sink = await startSink({ bus: again, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } });
   await until(async () => (await lakeRows(lake)).length >= 4);
   await Bun.sleep(200);
@@ -102,13 +127,20 @@ test("a report resent by a laptop (same id, new bus position) is kept once, even
 
 test("stop writes and commits what is buffered", async () => {
   const { dir, bus, lake } = await setup();
-  await bus.publish(TOPICS.reports, Array.from({ length: 50 }, (_, i) => ({ key: `s${i}`, value: encodeReport(report(i)) })));
+  await bus.publish(
+    TOPICS.reports,
+    Array.from({ length: 50 }, (_, i) => ({ key: `s${i}`, value: encodeReport(report(i)) })),
+  );
   const sink = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 600_000, flushRecords: 10_000 } });
   await Bun.sleep(300);
   expect((await lakeRows(lake)).length).toBe(0);
   await sink.stop();
   expect((await lakeRows(lake)).length).toBe(50);
-  expect(bus.committedOffset("acu-sink", TOPICS.reports, 0)! + bus.committedOffset("acu-sink", TOPICS.reports, 1)! + bus.committedOffset("acu-sink", TOPICS.reports, 2)!).toBe(50);
+  expect(
+    bus.committedOffset("acu-sink", TOPICS.reports, 0)! +
+      bus.committedOffset("acu-sink", TOPICS.reports, 1)! +
+      bus.committedOffset("acu-sink", TOPICS.reports, 2)!,
+  ).toBe(50);
   await bus.close();
   void dir;
 });
@@ -117,7 +149,11 @@ test("malformed report messages are left out of the lake, their offsets still co
   const { bus, lake } = await setup();
   const good = Array.from({ length: 300 }, (_, i) => ({ key: "s1", value: encodeReport(report(i)) }));
   // Decoded when they arrive (not when the file is written): the bad ones must still only be skipped.
-  const bad = [{ key: "s1", value: "{" }, { key: "s1", value: JSON.stringify({ ...report(900), score: 101 }) }, { key: "s1", value: new Uint8Array([0xff]) }];
+  const bad = [
+    { key: "s1", value: "{" },
+    { key: "s1", value: JSON.stringify({ ...report(900), score: 101 }) },
+    { key: "s1", value: new Uint8Array([0xff]) },
+  ];
   await bus.publish(TOPICS.reports, [...good.slice(0, 150), ...bad, ...good.slice(150)]);
   const lines: string[] = [];
   const sink = await startSink({ bus, lake, log: lineLogger((l) => lines.push(l)), options: { flushAgeMs: 100, flushRecords: 100_000 } });
@@ -166,7 +202,10 @@ function failingCommits(bus: EmbeddedLogBus, failures: number): { bus: EmbeddedL
 
 test("a file published whose commit fails is not written again (a rewrite dropped every row as a resend of itself)", async () => {
   const { bus, lake } = await setup();
-  await bus.publish(TOPICS.reports, Array.from({ length: 900 }, (_, i) => ({ key: `s${i % 50}`, value: encodeReport(report(i)) })));
+  await bus.publish(
+    TOPICS.reports,
+    Array.from({ length: 900 }, (_, i) => ({ key: `s${i % 50}`, value: encodeReport(report(i)) })),
+  );
   const { bus: flaky, failed } = failingCommits(bus, 6);
   const lines: string[] = [];
   const sink = await startSink({ bus: flaky, lake, log: lineLogger((l) => lines.push(l)), options: { flushAgeMs: 50, flushRecords: 10_000 } });
@@ -202,7 +241,15 @@ function asEvent(row: Record<string, unknown>): IncidentEvent {
   return {
     ...(rest as Omit<IncidentEvent, "times" | "at">),
     at: Number(at),
-    times: { openedAt: Number(openedAt), assignedAt: n(assignedAt), acknowledgedAt: n(acknowledgedAt), enRouteAt: n(enRouteAt), onSiteAt: n(onSiteAt), resolvedAt: n(resolvedAt), cancelledAt: n(cancelledAt) },
+    times: {
+      openedAt: Number(openedAt),
+      assignedAt: n(assignedAt),
+      acknowledgedAt: n(acknowledgedAt),
+      enRouteAt: n(enRouteAt),
+      onSiteAt: n(onSiteAt),
+      resolvedAt: n(resolvedAt),
+      cancelledAt: n(cancelledAt),
+    },
   };
 }
 
@@ -212,7 +259,11 @@ test("every incident event lands in incidents/ once: a republished event is drop
   const [first, later] = [events.slice(0, 900), events.slice(900)];
   // A relay that crashed between publishing and marking publishes the same events again (same ids).
   const republished = first.filter((_, i) => i % 10 === 0);
-  const bad = [{ key: "x", value: "{" }, { key: "x", value: JSON.stringify({ ...first[0]!, seq: 0 }) }, { key: "x", value: new Uint8Array([0xff]) }];
+  const bad = [
+    { key: "x", value: "{" },
+    { key: "x", value: JSON.stringify({ ...first[0]!, seq: 0 }) },
+    { key: "x", value: new Uint8Array([0xff]) },
+  ];
   await bus.publish(TOPICS.incidentEvents, [...eventMessages(first), ...bad, ...eventMessages(republished)]);
   const lines: string[] = [];
   let sink = await startSink({ bus, lake, log: lineLogger((l) => lines.push(l)), options: { flushAgeMs: 50, flushRecords: 400 } });
@@ -235,7 +286,8 @@ test("every incident event lands in incidents/ once: a republished event is drop
   for (const e of events) expect(byId.get(e.eventId)).toEqual(e);
   expect(lines.filter((l) => l.includes("skipped malformed incident event at incident-events/")).length).toBe(3);
   expect(lines.some((l) => l.includes("seq"))).toBe(true);
-  for (const f of await lake.list("incidents/")) expect(f.path).toMatch(/^incidents\/date=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/incident-events-p\d-\d{12}-\d{12}\.parquet$/);
+  for (const f of await lake.list("incidents/"))
+    expect(f.path).toMatch(/^incidents\/date=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/incident-events-p\d-\d{12}-\d{12}\.parquet$/);
   // Every offset, the malformed and dropped ones included, is covered by a file and committed.
   const probe = await again.consume({ group: "acu-sink", topics: [TOPICS.incidentEvents], commit: "manual" }, async () => {});
   expect(await probe.lag()).toBe(0);
@@ -302,12 +354,18 @@ describe.skipIf(!BROKERS)("on Kafka", () => {
     const stale = staleGroupCoordinator(bus.name("acu-sink"));
     try {
       const lake = new LocalLake(join(dir, "lake"));
-      await bus.publish(TOPICS.reports, Array.from({ length: 600 }, (_, i) => ({ key: `s${i % 50}`, value: encodeReport(report(i)) })));
+      await bus.publish(
+        TOPICS.reports,
+        Array.from({ length: 600 }, (_, i) => ({ key: `s${i % 50}`, value: encodeReport(report(i)) })),
+      );
       const sink = await startSink({ bus, lake, log: lineLogger((l) => lines.push(l)), options: { flushAgeMs: 200, flushRecords: 10_000 } });
       await until(async () => (await lakeRows(lake)).length >= 600 && lines.some((l) => l.includes("consumer replaced")), 60_000);
       // More reports after the replacement, all on one partition (one key): the new member writes and commits
       // them; the other partition gets no new file, and its offsets are committed from the lake.
-      await bus.publish(TOPICS.reports, Array.from({ length: 400 }, (_, i) => ({ key: "s0", value: encodeReport(report(600 + i)) })));
+      await bus.publish(
+        TOPICS.reports,
+        Array.from({ length: 400 }, (_, i) => ({ key: "s0", value: encodeReport(report(600 + i)) })),
+      );
       await until(async () => (await lakeRows(lake)).length >= 1000, 60_000);
       await Bun.sleep(1000);
       await sink.stop();

@@ -60,10 +60,13 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
   );
   flushes.attach(consumer);
 
-  const timer = setInterval(() => {
-    const now = Date.now();
-    flushes.tick((b) => now - b.firstAt >= options.flushAgeMs);
-  }, Math.max(50, Math.min(1000, options.flushAgeMs / 4)));
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      flushes.tick((b) => now - b.firstAt >= options.flushAgeMs);
+    },
+    Math.max(50, Math.min(1000, options.flushAgeMs / 4)),
+  );
 
   const stopLag = trackLag(SINK_GROUP, () => consumer.lag());
 

@@ -24,7 +24,10 @@ test("an unknown flag, command or argument is a usage error naming it, with the 
 });
 
 test("each command parses its own flags strictly", () => {
-  expect(usageError(["token", "list", "--rate", "5"])).toEqual({ headline: 'acu token: unknown flag "--rate"', usage: expect.stringMatching(/^usage: acu token create/) });
+  expect(usageError(["token", "list", "--rate", "5"])).toEqual({
+    headline: 'acu token: unknown flag "--rate"',
+    usage: expect.stringMatching(/^usage: acu token create/),
+  });
   expect(usageError(["signal", "--data-dir", "x"]).headline).toBe('acu signal: unknown flag "--data-dir"');
   expect(usageError(["signal", "extra"]).headline).toBe('acu signal: unexpected argument "extra"');
   expect(usageError(["analyze", "--rebuild=yes"]).headline).toBe("acu analyze: --rebuild takes no value");
@@ -63,8 +66,19 @@ test("acu token: the action and its flags are checked before the store is opened
 
 test("acu signal: numbers checked, target and token from the environment by default", () => {
   const opts = (argv: string[], env = {}) => signalOptions(parseCommandLine(["signal", ...argv]), env);
-  expect(opts([], { ACU_HTTP_PORT: "9001", ACU_INGEST_TOKEN: "t".repeat(16) })).toMatchObject({ target: "http://127.0.0.1:9001", rate: 1000, count: 0, batchSize: 500, token: "t".repeat(16) });
-  expect(opts(["--rate", "10", "--count", "5", "--target", "http://h:1", "--token", "x"])).toMatchObject({ target: "http://h:1", rate: 10, count: 5, token: "x" });
+  expect(opts([], { ACU_HTTP_PORT: "9001", ACU_INGEST_TOKEN: "t".repeat(16) })).toMatchObject({
+    target: "http://127.0.0.1:9001",
+    rate: 1000,
+    count: 0,
+    batchSize: 500,
+    token: "t".repeat(16),
+  });
+  expect(opts(["--rate", "10", "--count", "5", "--target", "http://h:1", "--token", "x"])).toMatchObject({
+    target: "http://h:1",
+    rate: 10,
+    count: 5,
+    token: "x",
+  });
   expect(() => opts(["--rate", "fast"])).toThrow("--rate must be a non-negative number");
   expect(() => opts(["--count=-1"])).toThrow("--count must be a non-negative number");
   expect(() => opts(["--count", "-1"])).toThrow('--count needs a value; one starting with "-" is written --count=-…');

@@ -92,7 +92,8 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: "patrols",
-    usage: "patrols simulate [--count N] [--speed-kmh N] [--target URL] [--token T] [--seed N] [--ignore-rate R] [--ack-after-s S] [--resolve-after-s S] [--prefix P] [--duration-s S]",
+    usage:
+      "patrols simulate [--count N] [--speed-kmh N] [--target URL] [--token T] [--seed N] [--ignore-rate R] [--ack-after-s S] [--resolve-after-s S] [--prefix P] [--duration-s S]",
     summary: "Simulated patrols registered on a running acu and driven through its API and their streams: acknowledge (some ignore), drive, arrive, resolve.",
     flags: [
       { flag: "--count", type: "string", default: "20", help: `patrols to register and drive (1–${MAX_SIMULATED_PATROLS})` },
@@ -100,7 +101,12 @@ export const COMMANDS: readonly Command[] = [
       { flag: "--target", type: "string", default: "http://127.0.0.1:$ACU_HTTP_PORT", help: "the acu serving the API" },
       { flag: "--token", type: "string", default: "$ACU_OPERATOR_TOKEN", help: "operator token: registers the patrols and acts for them" },
       { flag: "--seed", type: "string", default: "(the time)", help: "seed of the placement and the crews' choices, to replay a run" },
-      { flag: "--ignore-rate", type: "string", default: String(SIMULATOR_DEFAULTS.ignoreRate), help: "share of assignments left unanswered (the acknowledgement time-out shows)" },
+      {
+        flag: "--ignore-rate",
+        type: "string",
+        default: String(SIMULATOR_DEFAULTS.ignoreRate),
+        help: "share of assignments left unanswered (the acknowledgement time-out shows)",
+      },
       { flag: "--ack-after-s", type: "string", default: String(SIMULATOR_DEFAULTS.ackAfterMs / 1000), help: "about how long a crew takes to acknowledge" },
       { flag: "--resolve-after-s", type: "string", default: String(SIMULATOR_DEFAULTS.resolveAfterMs / 1000), help: "about how long a crew stays on site" },
       { flag: "--prefix", type: "string", default: SIMULATOR_DEFAULTS.prefix, help: "patrol ids are this and a number" },
@@ -112,7 +118,9 @@ export const COMMANDS: readonly Command[] = [
 ];
 
 /** The line printed with every usage error. */
-export const USAGE = `usage: acu [--role=…] [--port N] [--data-dir DIR] … | acu ${COMMANDS.filter((c) => c.name !== "run").map((c) => c.name).join("|")} … | acu --help | acu --version`;
+export const USAGE = `usage: acu [--role=…] [--port N] [--data-dir DIR] … | acu ${COMMANDS.filter((c) => c.name !== "run")
+  .map((c) => c.name)
+  .join("|")} … | acu --help | acu --version`;
 
 /** A command line that cannot be run as given: exit 2 with the usage line, nothing started. */
 export class UsageError extends ConfigError {
@@ -147,9 +155,16 @@ export interface CommandLine {
 export function parseCommandLine(argv: string[]): CommandLine {
   const first = argv[0];
   const named = first !== undefined && !first.startsWith("-");
-  if (named && (first === "help" || first === "version")) return { command: COMMANDS[0]!, flags: {}, positionals: [], help: first === "help", version: first === "version" };
+  if (named && (first === "help" || first === "version"))
+    return { command: COMMANDS[0]!, flags: {}, positionals: [], help: first === "help", version: first === "version" };
   const command = named ? COMMANDS.find((c) => c.name === first && c.name !== "run") : COMMANDS[0];
-  if (!command) throw new UsageError(`unknown command "${first}"${suggest(first!, COMMANDS.map((c) => c.name).filter((n) => n !== "run"))}`);
+  if (!command)
+    throw new UsageError(
+      `unknown command "${first}"${suggest(
+        first!,
+        COMMANDS.map((c) => c.name).filter((n) => n !== "run"),
+      )}`,
+    );
   const { values, positionals } = strictParse(command, named ? argv.slice(1) : argv);
   const help = values.help === true;
   const version = values.version === true;
@@ -175,7 +190,11 @@ function strictParse(command: Command, args: string[]): { values: FlagValues; po
 /** node:util's messages, said shorter and with the nearest known flag. */
 function flagProblem(e: Error & { code?: string }, known: string[]): string {
   const flag = /'([^' ]+)/.exec(e.message)?.[1] ?? "";
-  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `unknown flag "${flag}"${suggest(flag, known.map((k) => `--${k}`))}`;
+  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION")
+    return `unknown flag "${flag}"${suggest(
+      flag,
+      known.map((k) => `--${k}`),
+    )}`;
   if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
     if (/does not take/.test(e.message)) return `${flag} takes no value`;
     if (/ambiguous/.test(e.message)) return `${flag} needs a value; one starting with "-" is written ${flag}=-…`;

@@ -25,7 +25,8 @@ test("help and docs name each variable once in their lists, with its flag and de
     expect({ name, rows: rows.length }).toEqual({ name, rows: 1 });
   }
   // A variable's name appears in help's settings list once (its line), not twice.
-  for (const s of SETTINGS) if (s.env) expect({ v: s.env, n: count(text.slice(text.indexOf("\nRoles and data\n")), `  ${s.env} `) }).toEqual({ v: s.env, n: 1 });
+  for (const s of SETTINGS)
+    if (s.env) expect({ v: s.env, n: count(text.slice(text.indexOf("\nRoles and data\n")), `  ${s.env} `) }).toEqual({ v: s.env, n: 1 });
 });
 
 test("help shows every command with its flags", () => {

@@ -45,7 +45,16 @@ an engine unreachable, an analyzer run that failed), \`2\` wrong usage or config
 command or flag, a bad value), before anything starts.`;
 
 export function configDoc(): string {
-  const sections = SECTIONS.map((s) => [`## ${s.title}`, "", "| variable | flag | default | meaning |", "|---|---|---|---|", ...Object.values(s.settings).map(settingRow), ...(s.notes ?? []).flatMap((n) => ["", n])].join("\n"));
+  const sections = SECTIONS.map((s) =>
+    [
+      `## ${s.title}`,
+      "",
+      "| variable | flag | default | meaning |",
+      "|---|---|---|---|",
+      ...Object.values(s.settings).map(settingRow),
+      ...(s.notes ?? []).flatMap((n) => ["", n]),
+    ].join("\n"),
+  );
   const notAcu = Object.entries(NOT_ACU_VARIABLES).map(([who, names]) => `- ${who}: ${names.map(code).join(", ")}`);
   return `${[
     INTRO,

@@ -14,7 +14,9 @@ function settingRow(o: SettingOrigin): string {
 export function dotenvNotice(r: Resolved, dotenv: DotenvFiles): string[] {
   const fromFile = r.origins.filter((o) => o.origin === ".env").map(nameOf);
   if (fromFile.length === 0) return [];
-  const lines = [`${fromFile.join(", ")} ${fromFile.length === 1 ? "comes" : "come"} from ${dotenv.files.join(", ")} (Bun loads .env files from the working directory)`];
+  const lines = [
+    `${fromFile.join(", ")} ${fromFile.length === 1 ? "comes" : "come"} from ${dotenv.files.join(", ")} (Bun loads .env files from the working directory)`,
+  ];
   const tokens = r.config.staticTokens.filter((t) => fromFile.includes(t.variable)).map((t) => t.variable);
   if (tokens.length > 0) lines.push(`static tokens (${tokens.join(", ")}) from that file turn the demo tokens off; the API takes those tokens`);
   return lines;

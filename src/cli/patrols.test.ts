@@ -17,12 +17,37 @@ const problem = (argv: string[], e: Record<string, string | undefined> = env) =>
 
 test("acu patrols simulate: defaults from the environment, every flag read", () => {
   expect(parse(["simulate"])).toEqual({
-    target: "http://127.0.0.1:9000", token: env.ACU_OPERATOR_TOKEN, durationMs: 0,
+    target: "http://127.0.0.1:9000",
+    token: env.ACU_OPERATOR_TOKEN,
+    durationMs: 0,
     options: { count: 20, speedKmh: 40, seed: undefined, ignoreRate: 0.1, ackAfterMs: 3000, resolveAfterMs: 20_000, prefix: "sim-" },
   });
-  const argv = ["simulate", "--count", "5", "--speed-kmh", "2000", "--target", "http://h:1", "--token", "t", "--seed", "7", "--ignore-rate", "0", "--ack-after-s", "0.5", "--resolve-after-s=2", "--prefix", "demo-", "--duration-s", "30"];
+  const argv = [
+    "simulate",
+    "--count",
+    "5",
+    "--speed-kmh",
+    "2000",
+    "--target",
+    "http://h:1",
+    "--token",
+    "t",
+    "--seed",
+    "7",
+    "--ignore-rate",
+    "0",
+    "--ack-after-s",
+    "0.5",
+    "--resolve-after-s=2",
+    "--prefix",
+    "demo-",
+    "--duration-s",
+    "30",
+  ];
   expect(parse(argv, {})).toEqual({
-    target: "http://h:1", token: "t", durationMs: 30_000,
+    target: "http://h:1",
+    token: "t",
+    durationMs: 30_000,
     options: { count: 5, speedKmh: 2000, seed: 7, ignoreRate: 0, ackAfterMs: 500, resolveAfterMs: 2000, prefix: "demo-" },
   });
   expect(parseCommandLine(["patrols", "simulate", "--help"]).help).toBe(true);

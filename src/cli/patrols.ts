@@ -21,7 +21,11 @@ type Flag = "count" | "speed-kmh" | "target" | "token" | "seed" | "ignore-rate" 
 /** What to run, from the parsed command line (and ACU_HTTP_PORT, ACU_OPERATOR_TOKEN), checked before anything is sent. */
 export function parsePatrolsCommand(line: CommandLine, env: Env): PatrolsCommand {
   const [action] = line.positionals;
-  if (action !== "simulate") throw new UsageError(action === undefined ? "simulate what? the only sub-command is simulate" : `unknown patrols command "${action}"; the only one is simulate`, patrols);
+  if (action !== "simulate")
+    throw new UsageError(
+      action === undefined ? "simulate what? the only sub-command is simulate" : `unknown patrols command "${action}"; the only one is simulate`,
+      patrols,
+    );
   const v = line.flags as Partial<Record<Flag, string>>;
   const num = (name: Flag, fallback: number, ok: (x: number) => boolean, what: string) => {
     const raw = v[name];

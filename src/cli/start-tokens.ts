@@ -14,10 +14,7 @@ export interface DemoToken {
   token: string;
 }
 
-export type TokenStart =
-  | { kind: "demo"; tokens: DemoToken[] }
-  | { kind: "stored"; count: number }
-  | { kind: "static"; fromDotenv: string[] };
+export type TokenStart = { kind: "demo"; tokens: DemoToken[] } | { kind: "stored"; count: number } | { kind: "static"; fromDotenv: string[] };
 
 /**
  * Demo mode: with no static token and an empty store, nothing could call the API, so one token per scope
@@ -51,7 +48,9 @@ export function tokenBanner(start: TokenStart, url: string | null, dotenvFiles: 
     ];
   if (start.fromDotenv.length === 0) return [];
   const them = start.fromDotenv.join(", ");
-  return [`tokens: ${them} ${start.fromDotenv.length === 1 ? "comes" : "come"} from ${dotenvFiles.join(", ")} (left there for docker compose?), so no demo tokens were made: the API takes only those. Move the file away for demo tokens; acu config shows where each setting comes from.`];
+  return [
+    `tokens: ${them} ${start.fromDotenv.length === 1 ? "comes" : "come"} from ${dotenvFiles.join(", ")} (left there for docker compose?), so no demo tokens were made: the API takes only those. Move the file away for demo tokens; acu config shows where each setting comes from.`,
+  ];
 }
 
 export function logTokenStart(start: TokenStart, log: Logger): void {

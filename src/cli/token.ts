@@ -10,11 +10,15 @@ const token = command("token");
 /** What to do, checked before the store is opened. */
 export function parseTokenCommand(line: CommandLine): TokenCommand {
   const [action, id] = line.positionals;
-  if (action !== "create" && action !== "list" && action !== "revoke") throw new UsageError(action ? `unknown token command "${action}"; create, list or revoke` : "create, list or revoke?", token);
+  if (action !== "create" && action !== "list" && action !== "revoke")
+    throw new UsageError(action ? `unknown token command "${action}"; create, list or revoke` : "create, list or revoke?", token);
   if (action === "create") {
     const scope = line.flags.scope;
     if (!isScope(scope))
-      throw new UsageError(`--scope must be one of ${UNBOUND_SCOPES.join(", ")}${scope === undefined ? "" : ` (got "${String(scope)}")`}, or patrol (with --patrol ID)`, token);
+      throw new UsageError(
+        `--scope must be one of ${UNBOUND_SCOPES.join(", ")}${scope === undefined ? "" : ` (got "${String(scope)}")`}, or patrol (with --patrol ID)`,
+        token,
+      );
     const label = validateLabel(line.flags.label as string | undefined);
     if (!label.ok) throw new UsageError(`--label: ${label.message}`, token);
     if (id !== undefined) throw new UsageError(`create: unexpected argument "${id}"`, token);
@@ -28,7 +32,8 @@ export function parseTokenCommand(line: CommandLine): TokenCommand {
     if (id !== undefined) throw new UsageError(`list: unexpected argument "${id}"`, token);
     return { action };
   }
-  if (id === undefined || !TOKEN_ID_PATTERN.test(id)) throw new UsageError(`revoke needs a token id (see acu token list)${id === undefined ? "" : `; "${id}" is not one`}`, token);
+  if (id === undefined || !TOKEN_ID_PATTERN.test(id))
+    throw new UsageError(`revoke needs a token id (see acu token list)${id === undefined ? "" : `; "${id}" is not one`}`, token);
   return { action, id };
 }
 

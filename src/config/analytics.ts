@@ -29,7 +29,8 @@ function spark(v: SettingValues): SparkSettings | null {
   const master = v.raw(s.master);
   if (!master) return null;
   if (!/^spark:\/\/[A-Za-z0-9.-]+:\d+$/.test(master)) throw new ConfigError(`ACU_SPARK_MASTER: "${master}" is not spark://host:port`);
-  if (!v.raw(warehouseSettings.url)) throw new ConfigError("ACU_SPARK_MASTER needs ACU_DATABASE_URL: Spark writes its partial aggregates to PostgreSQL over JDBC");
+  if (!v.raw(warehouseSettings.url))
+    throw new ConfigError("ACU_SPARK_MASTER needs ACU_DATABASE_URL: Spark writes its partial aggregates to PostgreSQL over JDBC");
   const home = v.raw(s.home);
   if (!home) throw new ConfigError("ACU_SPARK_MASTER needs ACU_SPARK_HOME (the folder with bin/spark-submit)");
   const jdbcJar = v.raw(s.jdbcJar);

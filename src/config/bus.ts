@@ -19,9 +19,17 @@ export interface BusConfig {
 const busSettings = {
   partitions: { env: "ACU_PARTITIONS", default: "6", help: "partitions of `student-reports` and `alerts`, fixed when the log is created" },
   brokers: { env: "ACU_KAFKA_BROKERS", default: "(embedded log)", help: "`host:port,…` of a Kafka cluster: the bus" },
-  replication: { env: "ACU_KAFKA_REPLICATION", default: "min(3, brokers)", help: "replication factor of the topics acu creates (`min.insync.replicas` = min(2, it))" },
+  replication: {
+    env: "ACU_KAFKA_REPLICATION",
+    default: "min(3, brokers)",
+    help: "replication factor of the topics acu creates (`min.insync.replicas` = min(2, it))",
+  },
   namespace: { env: "ACU_KAFKA_NAMESPACE", default: "(none)", help: "prefix of acu's topic and consumer-group names, to share a Kafka cluster" },
-  clientLog: { env: "ACU_KAFKA_CLIENT_LOG", default: "nothing", help: `log level of the Kafka client (kafkajs) in acu's log: ${codes(KAFKA_CLIENT_LOG_LEVELS)}; for diagnosis (kafkajs logs every rebalance at \`error\`)` },
+  clientLog: {
+    env: "ACU_KAFKA_CLIENT_LOG",
+    default: "nothing",
+    help: `log level of the Kafka client (kafkajs) in acu's log: ${codes(KAFKA_CLIENT_LOG_LEVELS)}; for diagnosis (kafkajs logs every rebalance at \`error\`)`,
+  },
 } satisfies Record<string, Setting>;
 
 function namespace(raw: string | undefined): string {
@@ -46,8 +54,12 @@ export interface KafkaSettings {
 
 export const busEngine: EngineDescriptor<BusConfig & RunConfig, KafkaSettings> = {
   name: "bus",
-  shared: (c) => (c.kafkaBrokers ? { brokers: c.kafkaBrokers, replication: c.kafkaReplication, namespace: c.kafkaNamespace, clientLog: c.kafkaClientLog } : null),
-  describe: (c) => (c.kafkaBrokers ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}` : `embedded log in ${join(c.dataDir, "bus")}`),
+  shared: (c) =>
+    c.kafkaBrokers ? { brokers: c.kafkaBrokers, replication: c.kafkaReplication, namespace: c.kafkaNamespace, clientLog: c.kafkaClientLog } : null,
+  describe: (c) =>
+    c.kafkaBrokers
+      ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}`
+      : `embedded log in ${join(c.dataDir, "bus")}`,
 };
 
 export const busSection: Section<BusConfig> = {

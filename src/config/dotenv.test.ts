@@ -33,7 +33,8 @@ test("the variables acu says came from .env are exactly those Bun loaded from it
   expect([...fromFile.variables].sort()).toEqual(["ACU_DATA_DIR", "ACU_INGEST_TOKEN", "ACU_OPERATOR_TOKEN", "ACU_VIEWER_TOKEN", "POSTGRES_PASSWORD"]);
   // Same values as Bun's, quotes and comments removed.
   const parsed = parseDotenv(DOTENV);
-  for (const k of ["ACU_INGEST_TOKEN", "ACU_VIEWER_TOKEN", "ACU_OPERATOR_TOKEN", "POSTGRES_PASSWORD"]) expect({ k, v: parsed.get(k) }).toEqual({ k, v: env[k] });
+  for (const k of ["ACU_INGEST_TOKEN", "ACU_VIEWER_TOKEN", "ACU_OPERATOR_TOKEN", "POSTGRES_PASSWORD"])
+    expect({ k, v: parsed.get(k) }).toEqual({ k, v: env[k] });
   expect(env.ACU_DATA_DIR).toBe("/home/x/acu-data");
 });
 

@@ -22,7 +22,9 @@ export function dotenvFileNames(nodeEnv: string | undefined): string[] {
 }
 
 export function dotenvVariables(cwd: string, env: Env): DotenvFiles {
-  const files = dotenvFileNames(env.NODE_ENV).map((f) => join(cwd, f)).filter((f) => existsSync(f));
+  const files = dotenvFileNames(env.NODE_ENV)
+    .map((f) => join(cwd, f))
+    .filter((f) => existsSync(f));
   const given = new Map<string, string>();
   for (const f of files) for (const [k, v] of parseDotenv(readFileSync(f, "utf8"))) given.set(k, v);
   const variables = new Set<string>();

@@ -9,8 +9,12 @@ export type Role = (typeof ROLES)[number];
 
 export function parseRoles(raw: string | undefined): Role[] {
   if (raw === undefined || raw === "" || raw === "all") return [...ROLES];
-  const roles = raw.split(",").map((r) => r.trim()).filter(Boolean);
-  for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`--role: unknown role "${r}"; roles are ${ROLES.join(", ")} or all`);
+  const roles = raw
+    .split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
+  for (const r of roles)
+    if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`--role: unknown role "${r}"; roles are ${ROLES.join(", ")} or all`);
   return [...new Set(roles)] as Role[];
 }
 
@@ -21,7 +25,12 @@ export interface RunConfig {
 
 const runSettings = {
   role: { flag: "--role", default: "all", help: `roles this process runs: ${codes(ROLES)}, comma-separated, or \`all\`` },
-  dataDir: { env: "ACU_DATA_DIR", flag: "--data-dir", default: "./data", help: "embedded engines' files: the log (`bus/`), `thresholds.json`, `tokens.json`, `dispatch/`, `lake/`, `warehouse/`" },
+  dataDir: {
+    env: "ACU_DATA_DIR",
+    flag: "--data-dir",
+    default: "./data",
+    help: "embedded engines' files: the log (`bus/`), `thresholds.json`, `tokens.json`, `dispatch/`, `lake/`, `warehouse/`",
+  },
 } satisfies Record<string, Setting>;
 
 export const runSection: Section<RunConfig> = {
@@ -44,10 +53,24 @@ export interface HttpConfig {
 }
 
 const httpSettings = {
-  port: { env: "ACU_HTTP_PORT", flag: "--port", default: "8080", help: "HTTP/WebSocket port of the ingest and http roles (API, dashboard, `/healthz`, `/readyz`, `/metrics`)" },
+  port: {
+    env: "ACU_HTTP_PORT",
+    flag: "--port",
+    default: "8080",
+    help: "HTTP/WebSocket port of the ingest and http roles (API, dashboard, `/healthz`, `/readyz`, `/metrics`)",
+  },
   host: { env: "ACU_HTTP_HOST", flag: "--host", default: "127.0.0.1", help: "address the HTTP and ops ports listen on" },
-  opsPort: { env: "ACU_OPS_PORT", flag: "--ops-port", default: "(none)", help: "a port serving only `/healthz`, `/readyz` and `/metrics`, in a process of any roles; `0` = any free port" },
-  wsPerToken: { env: "ACU_WS_PER_TOKEN", default: "50", help: "concurrent stream WebSockets (alerts, incidents, patrols' together) per token, per http process" },
+  opsPort: {
+    env: "ACU_OPS_PORT",
+    flag: "--ops-port",
+    default: "(none)",
+    help: "a port serving only `/healthz`, `/readyz` and `/metrics`, in a process of any roles; `0` = any free port",
+  },
+  wsPerToken: {
+    env: "ACU_WS_PER_TOKEN",
+    default: "50",
+    help: "concurrent stream WebSockets (alerts, incidents, patrols' together) per token, per http process",
+  },
   alertFeedSize: { env: "ACU_ALERT_FEED_SIZE", default: "20000", help: "deployment orders kept for `GET /api/alerts` and stream resume" },
 } satisfies Record<string, Setting>;
 
@@ -60,7 +83,10 @@ export const httpSection: Section<HttpConfig> = {
     return {
       port: num("port", v.raw(s.port), 8080, isPort, "must be a port number 0–65535"),
       host: text(v.raw(s.host), "127.0.0.1"),
-      opsPort: ops === undefined || ops === "" ? null : num(v.origin(s.opsPort) === "flag" ? "--ops-port" : "ACU_OPS_PORT", ops, 0, isPort, "must be a port number 0–65535"),
+      opsPort:
+        ops === undefined || ops === ""
+          ? null
+          : num(v.origin(s.opsPort) === "flag" ? "--ops-port" : "ACU_OPS_PORT", ops, 0, isPort, "must be a port number 0–65535"),
       wsPerToken: num("ACU_WS_PER_TOKEN", v.raw(s.wsPerToken), 50, (n) => Number.isInteger(n) && n >= 1 && n <= 100_000, "must be a whole number 1–100000"),
       alertFeedCapacity: num("ACU_ALERT_FEED_SIZE", v.raw(s.alertFeedSize), 20_000, (n) => Number.isInteger(n) && n >= 10, "must be a whole number ≥ 10"),
     };
@@ -73,7 +99,12 @@ export interface LogConfig {
 }
 
 const logSettings = {
-  format: { env: "ACU_LOG_FORMAT", flag: "--log-format", default: "json (text on a terminal)", help: "`json`: one JSON object a line (`level`, `time`, `msg`, fields); `text`: one human line" },
+  format: {
+    env: "ACU_LOG_FORMAT",
+    flag: "--log-format",
+    default: "json (text on a terminal)",
+    help: "`json`: one JSON object a line (`level`, `time`, `msg`, fields); `text`: one human line",
+  },
   level: { env: "ACU_LOG_LEVEL", default: "info", help: `least level logged: ${codes(LOG_LEVELS)}` },
 } satisfies Record<string, Setting>;
 
@@ -93,7 +124,11 @@ export interface IngestConfig {
 }
 
 const ingestSettings = {
-  rateLimit: { env: "ACU_INGEST_RATE_LIMIT", default: "20000", help: "reports/s per ingest token, burst 2 s worth, counted per ingest process; `0` = no limit" },
+  rateLimit: {
+    env: "ACU_INGEST_RATE_LIMIT",
+    default: "20000",
+    help: "reports/s per ingest token, burst 2 s worth, counted per ingest process; `0` = no limit",
+  },
   regionRadiusKm: { env: "ACU_REGION_RADIUS_KM", default: "60", help: "a report farther than this from every catalogue city is in region `unknown`" },
 } satisfies Record<string, Setting>;
 
@@ -101,7 +136,13 @@ export const ingestSection: Section<IngestConfig> = {
   title: "Ingest",
   settings: ingestSettings,
   read: (v) => ({
-    ingestRateLimit: num("ACU_INGEST_RATE_LIMIT", v.raw(ingestSettings.rateLimit), 20_000, (n) => n >= 0 && n <= 10_000_000, "must be reports per second, 0 (no limit) to 10000000"),
+    ingestRateLimit: num(
+      "ACU_INGEST_RATE_LIMIT",
+      v.raw(ingestSettings.rateLimit),
+      20_000,
+      (n) => n >= 0 && n <= 10_000_000,
+      "must be reports per second, 0 (no limit) to 10000000",
+    ),
     regionRadiusKm: num("ACU_REGION_RADIUS_KM", v.raw(ingestSettings.regionRadiusKm), 60, (n) => n > 0 && n <= 1000, "must be in (0, 1000] km"),
   }),
 };
@@ -120,8 +161,20 @@ export const sinkSection: Section<SinkConfig> = {
   title: "Sink",
   settings: sinkSettings,
   read: (v) => ({
-    sinkFlushMs: num("ACU_SINK_FLUSH_MS", v.raw(sinkSettings.flushMs), 10_000, (n) => Number.isInteger(n) && n >= 10, "must be a whole number of milliseconds ≥ 10"),
-    sinkFlushRecords: num("ACU_SINK_FLUSH_RECORDS", v.raw(sinkSettings.flushRecords), 50_000, (n) => Number.isInteger(n) && n >= 1, "must be a whole number ≥ 1"),
+    sinkFlushMs: num(
+      "ACU_SINK_FLUSH_MS",
+      v.raw(sinkSettings.flushMs),
+      10_000,
+      (n) => Number.isInteger(n) && n >= 10,
+      "must be a whole number of milliseconds ≥ 10",
+    ),
+    sinkFlushRecords: num(
+      "ACU_SINK_FLUSH_RECORDS",
+      v.raw(sinkSettings.flushRecords),
+      50_000,
+      (n) => Number.isInteger(n) && n >= 1,
+      "must be a whole number ≥ 1",
+    ),
   }),
 };
 
@@ -143,7 +196,14 @@ export const dispatchSection: Section<DispatchConfig> = {
   settings: dispatchSettings,
   read: (v) => ({
     dispatchAckTimeoutMs: Math.round(
-      1000 * num("ACU_DISPATCH_ACK_TIMEOUT", v.raw(dispatchSettings.ackTimeout), 60, (n) => n >= 0.1 && n <= 86_400, "must be seconds, 0.1 to 86400 (a fraction allowed)"),
+      1000 *
+        num(
+          "ACU_DISPATCH_ACK_TIMEOUT",
+          v.raw(dispatchSettings.ackTimeout),
+          60,
+          (n) => n >= 0.1 && n <= 86_400,
+          "must be seconds, 0.1 to 86400 (a fraction allowed)",
+        ),
     ),
   }),
 };

@@ -7,7 +7,22 @@
 import { parseArgs } from "node:util";
 import { analyticsSection, type AnalyticsConfig } from "./analytics.ts";
 import { busSection, type BusConfig } from "./bus.ts";
-import { analyzerSection, dispatchSection, httpSection, ingestSection, logSection, runSection, sinkSection, type AnalyzerConfig, type DispatchConfig, type HttpConfig, type IngestConfig, type LogConfig, type RunConfig, type SinkConfig } from "./general.ts";
+import {
+  analyzerSection,
+  dispatchSection,
+  httpSection,
+  ingestSection,
+  logSection,
+  runSection,
+  sinkSection,
+  type AnalyzerConfig,
+  type DispatchConfig,
+  type HttpConfig,
+  type IngestConfig,
+  type LogConfig,
+  type RunConfig,
+  type SinkConfig,
+} from "./general.ts";
 import { lakeSection, type LakeConfig } from "./lake.ts";
 import type { EngineDescriptor, Section } from "./section.ts";
 import { ConfigError, SettingValues, type Env, type FlagValues, type Origin, type Setting } from "./setting.ts";
@@ -16,7 +31,19 @@ import { thresholdsSection, type ThresholdsConfig } from "./thresholds.ts";
 import { checkVariables } from "./variables.ts";
 import { warehouseSection, type WarehouseConfig } from "./warehouse.ts";
 
-export type Config = RunConfig & HttpConfig & LogConfig & StaticTokensConfig & IngestConfig & SinkConfig & AnalyzerConfig & DispatchConfig & BusConfig & ThresholdsConfig & LakeConfig & WarehouseConfig & AnalyticsConfig;
+export type Config = RunConfig &
+  HttpConfig &
+  LogConfig &
+  StaticTokensConfig &
+  IngestConfig &
+  SinkConfig &
+  AnalyzerConfig &
+  DispatchConfig &
+  BusConfig &
+  ThresholdsConfig &
+  LakeConfig &
+  WarehouseConfig &
+  AnalyticsConfig;
 
 export const SECTIONS: readonly Section<Partial<Config>>[] = [
   runSection,
@@ -38,7 +65,12 @@ export const SETTINGS: readonly Setting[] = SECTIONS.flatMap((s) => Object.value
 export const ENGINES: readonly EngineDescriptor[] = SECTIONS.flatMap((s) => s.engines ?? []);
 
 /** Every variable acu reads, for `acu --help` and the compose check: name, flag, default, help. */
-export const ENV_VARS: Array<{ name: string; flag?: string; default: string; help: string }> = SETTINGS.filter((s) => s.env).map((s) => ({ name: s.env!, flag: s.flag, default: s.default, help: s.help }));
+export const ENV_VARS: Array<{ name: string; flag?: string; default: string; help: string }> = SETTINGS.filter((s) => s.env).map((s) => ({
+  name: s.env!,
+  flag: s.flag,
+  default: s.default,
+  help: s.help,
+}));
 
 /** One line per engine: which adapter is selected and where it keeps its data. */
 export function describeEngines(c: Config): Record<string, string> {
@@ -46,7 +78,9 @@ export function describeEngines(c: Config): Record<string, string> {
 }
 
 /** Options of node:util parseArgs for the flags the configuration takes (`--port`, `--role`, …). */
-export const CONFIG_FLAGS: Record<string, { type: "string" }> = Object.fromEntries(SETTINGS.filter((s) => s.flag).map((s) => [s.flag!.slice(2), { type: "string" as const }]));
+export const CONFIG_FLAGS: Record<string, { type: "string" }> = Object.fromEntries(
+  SETTINGS.filter((s) => s.flag).map((s) => [s.flag!.slice(2), { type: "string" as const }]),
+);
 
 /** Refuses an `ACU_*` variable acu does not read, naming the nearest one it does. */
 export function checkEnvironment(env: Env): void {
@@ -82,7 +116,9 @@ export function resolveConfig(flags: FlagValues, env: Env, fromDotenv: ReadonlyS
 function checkOpsPort(c: Config): void {
   const listens = c.roles.includes("http") || c.roles.includes("ingest");
   if (c.opsPort !== null && c.opsPort !== 0 && c.opsPort === c.port && listens)
-    throw new ConfigError(`--ops-port ${c.opsPort} is the http port of this process, which serves /healthz, /readyz and /metrics already; choose another or leave it unset`);
+    throw new ConfigError(
+      `--ops-port ${c.opsPort} is the http port of this process, which serves /healthz, /readyz and /metrics already; choose another or leave it unset`,
+    );
 }
 
 function shown(s: Setting, raw: string | undefined): string | undefined {

@@ -4,7 +4,13 @@ import { describeEngines, ENGINES, loadConfig, resolveConfig, SETTINGS } from ".
 const originOf = (r: ReturnType<typeof resolveConfig>, name: string) => r.origins.find((o) => (o.setting.env ?? o.setting.flag) === name);
 
 test("each setting says where its value came from: flag, variable, .env or default; secrets are shown masked", () => {
-  const env = { ACU_HTTP_PORT: "7000", ACU_DATA_DIR: "/tmp/y", ACU_INGEST_TOKEN: "ingest-token-0123456789", ACU_DATABASE_URL: "postgres://acu:secret@h:1/d", ACU_HTTP_HOST: "" };
+  const env = {
+    ACU_HTTP_PORT: "7000",
+    ACU_DATA_DIR: "/tmp/y",
+    ACU_INGEST_TOKEN: "ingest-token-0123456789",
+    ACU_DATABASE_URL: "postgres://acu:secret@h:1/d",
+    ACU_HTTP_HOST: "",
+  };
   const r = resolveConfig({ port: "9000" }, env, new Set(["ACU_INGEST_TOKEN"]));
   expect(r.config.port).toBe(9000);
   expect(originOf(r, "ACU_HTTP_PORT")).toMatchObject({ origin: "flag", shown: "9000" });

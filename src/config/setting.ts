@@ -80,7 +80,10 @@ export function oneOf<T extends string>(name: string, raw: string | undefined, a
 
 export function list(name: string, raw: string | undefined, item: RegExp, shape: string): string[] | null {
   if (raw === undefined || raw.trim() === "") return null;
-  const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const items = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const i of items) if (!item.test(i)) throw new ConfigError(`${name}: "${i}" is not ${shape}`);
   return items;
 }

@@ -16,8 +16,18 @@ export interface StaticTokensConfig {
 }
 
 const tokenSettings = {
-  ingest: { env: "ACU_INGEST_TOKEN", default: "(none)", secret: true, help: "static token of scope `ingest` (`POST /api/reports`; what `acu signal` sends), ≥ 16 printable characters" },
-  operator: { env: "ACU_OPERATOR_TOKEN", default: "(none)", secret: true, help: "static token of scope `operator` (threshold changes, analyzer runs, and every viewer call)" },
+  ingest: {
+    env: "ACU_INGEST_TOKEN",
+    default: "(none)",
+    secret: true,
+    help: "static token of scope `ingest` (`POST /api/reports`; what `acu signal` sends), ≥ 16 printable characters",
+  },
+  operator: {
+    env: "ACU_OPERATOR_TOKEN",
+    default: "(none)",
+    secret: true,
+    help: "static token of scope `operator` (threshold changes, analyzer runs, and every viewer call)",
+  },
   viewer: { env: "ACU_VIEWER_TOKEN", default: "(none)", secret: true, help: "static token of scope `viewer` (analytics, alerts, thresholds, live stream)" },
   admin: { env: "ACU_ADMIN_TOKEN", default: "(none)", secret: true, help: "deprecated alias of `ACU_OPERATOR_TOKEN`, still accepted" },
 } satisfies Record<string, Setting>;
@@ -38,11 +48,14 @@ function staticTokens(v: SettingValues): StaticToken[] {
     const token = v.raw(setting);
     if (token === undefined || token === "") continue;
     if (token.length < 16) throw new ConfigError(`${variable} must be at least 16 characters`);
-    if (!/^[\x21-\x7e]+$/.test(token) || /[,;"\\]/.test(token)) throw new ConfigError(`${variable} may hold only printable ASCII without spaces, commas, semicolons, quotes or backslashes`);
+    if (!/^[\x21-\x7e]+$/.test(token) || /[,;"\\]/.test(token))
+      throw new ConfigError(`${variable} may hold only printable ASCII without spaces, commas, semicolons, quotes or backslashes`);
     // The deprecated alias holding the same value as ACU_OPERATOR_TOKEN is one token, not two.
     if (!out.some((t) => t.token === token && t.scope === scope)) out.push({ variable, scope, token });
   }
-  for (const a of out) for (const b of out) if (a.token === b.token && a.scope !== b.scope) throw new ConfigError(`${a.variable} and ${b.variable} hold the same token; each scope needs its own`);
+  for (const a of out)
+    for (const b of out)
+      if (a.token === b.token && a.scope !== b.scope) throw new ConfigError(`${a.variable} and ${b.variable} hold the same token; each scope needs its own`);
   return out;
 }
 

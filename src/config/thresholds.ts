@@ -14,11 +14,27 @@ export interface ThresholdsConfig {
 }
 
 const thresholdSettings = {
-  defaultThreshold: { env: "ACU_DEFAULT_THRESHOLD", default: "50", help: "whole percent for exercises without a threshold (first start only; later changed through the API)" },
-  endpoints: { env: "ACU_ETCD_ENDPOINTS", default: "(embedded file)", help: "`http://host:port,…` of an etcd cluster: thresholds, API tokens and the dispatch store" },
+  defaultThreshold: {
+    env: "ACU_DEFAULT_THRESHOLD",
+    default: "50",
+    help: "whole percent for exercises without a threshold (first start only; later changed through the API)",
+  },
+  endpoints: {
+    env: "ACU_ETCD_ENDPOINTS",
+    default: "(embedded file)",
+    help: "`http://host:port,…` of an etcd cluster: thresholds, API tokens and the dispatch store",
+  },
   prefix: { env: "ACU_ETCD_PREFIX", default: "/acu/thresholds/", help: "etcd key prefix of thresholds: `<prefix>default`, `<prefix>exercises/<exerciseId>`" },
-  tokenPrefix: { env: "ACU_ETCD_TOKEN_PREFIX", default: "/acu/tokens/", help: "etcd key prefix of API tokens: `<prefix><id>` → `{id, scope, label, createdAt, digest}` (+ `patrolId` on patrol tokens; SHA-256, never the secret)" },
-  dispatchPrefix: { env: "ACU_ETCD_DISPATCH_PREFIX", default: "/acu/dispatch/", help: "etcd key prefix of the dispatch store: incidents, patrols, students' open incidents, the outbox" },
+  tokenPrefix: {
+    env: "ACU_ETCD_TOKEN_PREFIX",
+    default: "/acu/tokens/",
+    help: "etcd key prefix of API tokens: `<prefix><id>` → `{id, scope, label, createdAt, digest}` (+ `patrolId` on patrol tokens; SHA-256, never the secret)",
+  },
+  dispatchPrefix: {
+    env: "ACU_ETCD_DISPATCH_PREFIX",
+    default: "/acu/dispatch/",
+    help: "etcd key prefix of the dispatch store: incidents, patrols, students' open incidents, the outbox",
+  },
 } satisfies Record<string, Setting>;
 
 export interface EtcdSettings {
@@ -43,7 +59,8 @@ export const tokensEngine: EngineDescriptor<C, EtcdSettings> = {
 export const dispatchEngine: EngineDescriptor<C, EtcdSettings> = {
   name: "dispatch",
   shared: (c) => (c.etcdEndpoints ? { endpoints: c.etcdEndpoints, prefix: c.etcdDispatchPrefix } : null),
-  describe: (c) => (c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdDispatchPrefix}` : `embedded journal in ${join(c.dataDir, "dispatch")}`),
+  describe: (c) =>
+    c.etcdEndpoints ? `etcd ${c.etcdEndpoints.join(",")} prefix ${c.etcdDispatchPrefix}` : `embedded journal in ${join(c.dataDir, "dispatch")}`,
 };
 
 export const thresholdsSection: Section<ThresholdsConfig> = {
@@ -52,7 +69,13 @@ export const thresholdsSection: Section<ThresholdsConfig> = {
   read: (v) => {
     const s = thresholdSettings;
     return {
-      defaultThreshold: num("ACU_DEFAULT_THRESHOLD", v.raw(s.defaultThreshold), 50, (n) => Number.isInteger(n) && n >= 0 && n <= 100, "must be a whole percent 0–100"),
+      defaultThreshold: num(
+        "ACU_DEFAULT_THRESHOLD",
+        v.raw(s.defaultThreshold),
+        50,
+        (n) => Number.isInteger(n) && n >= 0 && n <= 100,
+        "must be a whole percent 0–100",
+      ),
       etcdEndpoints: list("ACU_ETCD_ENDPOINTS", v.raw(s.endpoints), /^https?:\/\/[A-Za-z0-9.-]+:\d+$/, "http://host:port"),
       etcdPrefix: text(v.raw(s.prefix), "/acu/thresholds/"),
       etcdTokenPrefix: text(v.raw(s.tokenPrefix), "/acu/tokens/"),

@@ -11,7 +11,12 @@ export interface WarehouseConfig {
 }
 
 export const warehouseSettings = {
-  url: { env: "ACU_DATABASE_URL", default: "(embedded PGlite)", mask: maskUrl, help: "`postgres://user:password@host:port/db`: the warehouse (same migrations as PGlite)" },
+  url: {
+    env: "ACU_DATABASE_URL",
+    default: "(embedded PGlite)",
+    mask: maskUrl,
+    help: "`postgres://user:password@host:port/db`: the warehouse (same migrations as PGlite)",
+  },
 } satisfies Record<string, Setting>;
 
 function databaseUrl(raw: string | undefined): string | null {

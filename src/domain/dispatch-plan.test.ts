@@ -13,7 +13,16 @@ const MARSEILLE = { latitude: 43.2965, longitude: 5.3698 };
 
 function incident(n: number, place: { latitude: number; longitude: number }, score: number, openedAt = T0): Incident {
   const order: DeploymentOrder = {
-    alertId: `alert-${n}`, reportId: `${n}`, studentId: `s${n}`, exerciseId: "ex", score, threshold: 50, ...place, region: "x", reportedAt: 0, raisedAt: 0,
+    alertId: `alert-${n}`,
+    reportId: `${n}`,
+    studentId: `s${n}`,
+    exerciseId: "ex",
+    score,
+    threshold: 50,
+    ...place,
+    region: "x",
+    reportedAt: 0,
+    raisedAt: 0,
   };
   return openIncident(order, { at: openedAt, actor: "t" }).incident;
 }
@@ -86,7 +95,10 @@ describe("priority and queueing", () => {
     const minor = incident(2, LILLE, 40);
     const plan = planAssignments([minor, urgent], [patrol("lille", LILLE), patrol("lyon", LYON)], T0, 1);
     // Lille is the nearest to Paris: the urgent incident takes it; Lille's own incident gets Lyon.
-    expect(plan.map((a) => [a.incidentId, a.patrolId])).toEqual([[urgent.id, "lille"], [minor.id, "lyon"]]);
+    expect(plan.map((a) => [a.incidentId, a.patrolId])).toEqual([
+      [urgent.id, "lille"],
+      [minor.id, "lyon"],
+    ]);
   });
 
   test("with fewer patrols than incidents, the rest wait in priority order; a freed patrol goes to the head of the queue", () => {

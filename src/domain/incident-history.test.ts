@@ -7,8 +7,17 @@ import { registerPatrol, type Patrol } from "./patrol.ts";
 
 const T0 = 1_700_000_000_000;
 const order = (student: string, n: number): DeploymentOrder => ({
-  alertId: `alert-${student}-${n}`, reportId: `${student}-${n}`, studentId: student, exerciseId: "ex", score: 10, threshold: 50,
-  latitude: 48, longitude: 2, region: "x", reportedAt: 0, raisedAt: 0,
+  alertId: `alert-${student}-${n}`,
+  reportId: `${student}-${n}`,
+  studentId: student,
+  exerciseId: "ex",
+  score: 10,
+  threshold: 50,
+  latitude: 48,
+  longitude: 2,
+  region: "x",
+  reportedAt: 0,
+  raisedAt: 0,
 });
 
 /** A full, valid life: open, attach, assign to `p`, walk to resolved, from `t`. */
@@ -18,8 +27,12 @@ function life(student: string, p: Patrol, t: number): { events: IncidentEvent[];
   let patrol = p;
   const events = [o.event];
   const cmds: IncidentCommand[] = [
-    { type: "attach", order: order(student, t + 1) }, { type: "assign", patrolId: p.id }, { type: "acknowledge", patrolId: p.id },
-    { type: "en-route", patrolId: p.id }, { type: "arrive", patrolId: p.id }, { type: "resolve", patrolId: p.id, note: "" },
+    { type: "attach", order: order(student, t + 1) },
+    { type: "assign", patrolId: p.id },
+    { type: "acknowledge", patrolId: p.id },
+    { type: "en-route", patrolId: p.id },
+    { type: "arrive", patrolId: p.id },
+    { type: "resolve", patrolId: p.id, note: "" },
   ];
   cmds.forEach((c, i) => {
     const r = applyCommand(inc, c.type === "attach" ? null : patrol, c, { at: t + i + 1, actor: "d" });

@@ -68,7 +68,8 @@ function checkIncident(id: string, events: IncidentEvent[], a: HistoryAudit, hol
       else a.orders.set(e.alertId, id);
     }
     if (e.type === "assigned") a.assignments++;
-    if (holder !== null && e.patrolId !== null && e.patrolId !== holder) a.problems.push(`incident ${id}: went from patrol ${holder} to ${e.patrolId} without a release (event ${e.seq})`);
+    if (holder !== null && e.patrolId !== null && e.patrolId !== holder)
+      a.problems.push(`incident ${id}: went from patrol ${holder} to ${e.patrolId} without a release (event ${e.seq})`);
     if (holder === null && e.patrolId !== null) since = e.at;
     if (holder !== null && e.patrolId !== holder) holds.push({ key: holder, start: since, end: e.at });
     holder = e.patrolId;
@@ -84,6 +85,7 @@ function overlaps(intervals: Interval[], what: string, problems: string[]): void
   for (const [key, list] of byKey) {
     list.sort((x, y) => x.start - y.start || x.end - y.end);
     for (let i = 1; i < list.length; i++)
-      if (list[i]!.start < list[i - 1]!.end) problems.push(`${what} ${key}: two incidents at once (${list[i - 1]!.start}–${list[i - 1]!.end} and ${list[i]!.start}–${list[i]!.end})`);
+      if (list[i]!.start < list[i - 1]!.end)
+        problems.push(`${what} ${key}: two incidents at once (${list[i - 1]!.start}–${list[i - 1]!.end} and ${list[i]!.start}–${list[i]!.end})`);
   }
 }

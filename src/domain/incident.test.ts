@@ -3,7 +3,16 @@ import fc from "fast-check";
 import type { DeploymentOrder } from "./deployment-order.ts";
 import { incidentEventSchema, INCIDENT_STATES, type IncidentState } from "./incident-event.ts";
 import {
-  applyCommand, COMMAND_TYPES, holdsAnOrder, incidentIdFor, MAX_ORDERS_KEPT, NOTE_MAX, openIncident, type Applied, type CommandType, type Incident,
+  applyCommand,
+  COMMAND_TYPES,
+  holdsAnOrder,
+  incidentIdFor,
+  MAX_ORDERS_KEPT,
+  NOTE_MAX,
+  openIncident,
+  type Applied,
+  type CommandType,
+  type Incident,
   type IncidentCommand,
 } from "./incident.ts";
 import { registerPatrol, type Patrol } from "./patrol.ts";
@@ -13,8 +22,18 @@ const ctx = (dt: number, actor = "test") => ({ at: T0 + dt, actor });
 
 function order(n: number, over: Partial<DeploymentOrder> = {}): DeploymentOrder {
   return {
-    alertId: `alert-r${n}`, reportId: `r${n}`, studentId: "s1", exerciseId: `ex${n}`, score: 30 - n, threshold: 50,
-    latitude: 48.85, longitude: 2.35, region: "Île-de-France", reportedAt: T0 - 1000, raisedAt: T0 - 500, ...over,
+    alertId: `alert-r${n}`,
+    reportId: `r${n}`,
+    studentId: "s1",
+    exerciseId: `ex${n}`,
+    score: 30 - n,
+    threshold: 50,
+    latitude: 48.85,
+    longitude: 2.35,
+    region: "Île-de-France",
+    reportedAt: T0 - 1000,
+    raisedAt: T0 - 500,
+    ...over,
   };
 }
 
@@ -32,13 +51,26 @@ function incidentIn(state: IncidentState): { incident: Incident; holder: Patrol 
   const steps: Record<IncidentState, IncidentCommand[]> = {
     open: [],
     assigned: [{ type: "assign", patrolId: "p1" }],
-    acknowledged: [{ type: "assign", patrolId: "p1" }, { type: "acknowledge", patrolId: "p1" }],
-    "en-route": [{ type: "assign", patrolId: "p1" }, { type: "acknowledge", patrolId: "p1" }, { type: "en-route", patrolId: "p1" }],
+    acknowledged: [
+      { type: "assign", patrolId: "p1" },
+      { type: "acknowledge", patrolId: "p1" },
+    ],
+    "en-route": [
+      { type: "assign", patrolId: "p1" },
+      { type: "acknowledge", patrolId: "p1" },
+      { type: "en-route", patrolId: "p1" },
+    ],
     "on-site": [
-      { type: "assign", patrolId: "p1" }, { type: "acknowledge", patrolId: "p1" }, { type: "en-route", patrolId: "p1" }, { type: "arrive", patrolId: "p1" },
+      { type: "assign", patrolId: "p1" },
+      { type: "acknowledge", patrolId: "p1" },
+      { type: "en-route", patrolId: "p1" },
+      { type: "arrive", patrolId: "p1" },
     ],
     resolved: [
-      { type: "assign", patrolId: "p1" }, { type: "acknowledge", patrolId: "p1" }, { type: "en-route", patrolId: "p1" }, { type: "arrive", patrolId: "p1" },
+      { type: "assign", patrolId: "p1" },
+      { type: "acknowledge", patrolId: "p1" },
+      { type: "en-route", patrolId: "p1" },
+      { type: "arrive", patrolId: "p1" },
       { type: "resolve", patrolId: "p1", note: "done" },
     ],
     cancelled: [{ type: "cancel", note: "test" }],
@@ -56,13 +88,22 @@ function incidentIn(state: IncidentState): { incident: Incident; holder: Patrol 
 /** The right patrol for each command against an incident (what the service passes). */
 function commandFor(type: CommandType): IncidentCommand {
   switch (type) {
-    case "assign": return { type, patrolId: "p2" };
-    case "acknowledge": case "en-route": case "arrive": return { type, patrolId: "p1" };
-    case "resolve": return { type, patrolId: "p1", note: "fixed the build" };
-    case "reassign": return { type, note: "closer patrol" };
-    case "cancel": return { type, note: "false alarm" };
-    case "time-out": return { type };
-    case "attach": return { type, order: order(9, { score: 3 }) };
+    case "assign":
+      return { type, patrolId: "p2" };
+    case "acknowledge":
+    case "en-route":
+    case "arrive":
+      return { type, patrolId: "p1" };
+    case "resolve":
+      return { type, patrolId: "p1", note: "fixed the build" };
+    case "reassign":
+      return { type, note: "closer patrol" };
+    case "cancel":
+      return { type, note: "false alarm" };
+    case "time-out":
+      return { type };
+    case "attach":
+      return { type, order: order(9, { score: 3 }) };
   }
 }
 
@@ -71,11 +112,61 @@ function commandFor(type: CommandType): IncidentCommand {
 type Cell = [string, IncidentState] | null;
 const H = (e: string, s: IncidentState): Cell => [e, s];
 const EXPECTED: Record<IncidentState, Record<CommandType, Cell>> = {
-  open: { assign: H("assigned", "assigned"), acknowledge: null, "en-route": null, arrive: null, resolve: null, "time-out": null, reassign: null, cancel: H("cancelled", "cancelled"), attach: H("order-attached", "open") },
-  assigned: { assign: null, acknowledge: H("acknowledged", "acknowledged"), "en-route": null, arrive: null, resolve: null, "time-out": H("timed-out", "open"), reassign: H("reassigned", "open"), cancel: H("cancelled", "cancelled"), attach: H("order-attached", "assigned") },
-  acknowledged: { assign: null, acknowledge: null, "en-route": H("en-route", "en-route"), arrive: null, resolve: null, "time-out": null, reassign: H("reassigned", "open"), cancel: H("cancelled", "cancelled"), attach: H("order-attached", "acknowledged") },
-  "en-route": { assign: null, acknowledge: null, "en-route": null, arrive: H("on-site", "on-site"), resolve: null, "time-out": null, reassign: H("reassigned", "open"), cancel: H("cancelled", "cancelled"), attach: H("order-attached", "en-route") },
-  "on-site": { assign: null, acknowledge: null, "en-route": null, arrive: null, resolve: H("resolved", "resolved"), "time-out": null, reassign: H("reassigned", "open"), cancel: H("cancelled", "cancelled"), attach: H("order-attached", "on-site") },
+  open: {
+    assign: H("assigned", "assigned"),
+    acknowledge: null,
+    "en-route": null,
+    arrive: null,
+    resolve: null,
+    "time-out": null,
+    reassign: null,
+    cancel: H("cancelled", "cancelled"),
+    attach: H("order-attached", "open"),
+  },
+  assigned: {
+    assign: null,
+    acknowledge: H("acknowledged", "acknowledged"),
+    "en-route": null,
+    arrive: null,
+    resolve: null,
+    "time-out": H("timed-out", "open"),
+    reassign: H("reassigned", "open"),
+    cancel: H("cancelled", "cancelled"),
+    attach: H("order-attached", "assigned"),
+  },
+  acknowledged: {
+    assign: null,
+    acknowledge: null,
+    "en-route": H("en-route", "en-route"),
+    arrive: null,
+    resolve: null,
+    "time-out": null,
+    reassign: H("reassigned", "open"),
+    cancel: H("cancelled", "cancelled"),
+    attach: H("order-attached", "acknowledged"),
+  },
+  "en-route": {
+    assign: null,
+    acknowledge: null,
+    "en-route": null,
+    arrive: H("on-site", "on-site"),
+    resolve: null,
+    "time-out": null,
+    reassign: H("reassigned", "open"),
+    cancel: H("cancelled", "cancelled"),
+    attach: H("order-attached", "en-route"),
+  },
+  "on-site": {
+    assign: null,
+    acknowledge: null,
+    "en-route": null,
+    arrive: null,
+    resolve: H("resolved", "resolved"),
+    "time-out": null,
+    reassign: H("reassigned", "open"),
+    cancel: H("cancelled", "cancelled"),
+    attach: H("order-attached", "on-site"),
+  },
   resolved: { assign: null, acknowledge: null, "en-route": null, arrive: null, resolve: null, "time-out": null, reassign: null, cancel: null, attach: null },
   cancelled: { assign: null, acknowledge: null, "en-route": null, arrive: null, resolve: null, "time-out": null, reassign: null, cancel: null, attach: null },
 };
@@ -182,7 +273,17 @@ describe("incidents", () => {
   test("opening makes event 1, `opened`, with the order's fields", () => {
     const { incident, event } = openIncident(order(1), ctx(0, "dispatch"));
     expect(incident.state).toBe("open");
-    expect(event).toMatchObject({ eventId: `${incident.id}:1`, seq: 1, type: "opened", state: "open", alertId: "alert-r1", exerciseId: "ex1", lowestScore: 29, orders: 1, patrolId: null });
+    expect(event).toMatchObject({
+      eventId: `${incident.id}:1`,
+      seq: 1,
+      type: "opened",
+      state: "open",
+      alertId: "alert-r1",
+      exerciseId: "ex1",
+      lowestScore: 29,
+      orders: 1,
+      patrolId: null,
+    });
     expect(incidentEventSchema.safeParse(event).success).toBe(true);
   });
 
@@ -221,7 +322,10 @@ describe("incidents", () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...COMMAND_TYPES), { maxLength: 40 }), (types) => {
         let inc = openIncident(order(1), ctx(0)).incident;
-        const patrols = new Map([["p1", patrol("p1")], ["p2", patrol("p2")]]);
+        const patrols = new Map([
+          ["p1", patrol("p1")],
+          ["p2", patrol("p2")],
+        ]);
         let events = 1;
         types.forEach((type, i) => {
           const free = [...patrols.values()].find((p) => p.status === "available");

@@ -1,6 +1,12 @@
 import type { DeploymentOrder } from "./deployment-order.ts";
 import {
-  incidentEventId, TERMINAL_STATES, type IncidentEvent, type IncidentEventType, type IncidentState, type IncidentTimes, type PatrolStatus,
+  incidentEventId,
+  TERMINAL_STATES,
+  type IncidentEvent,
+  type IncidentEventType,
+  type IncidentState,
+  type IncidentTimes,
+  type PatrolStatus,
 } from "./incident-event.ts";
 import { holderStatus, isAvailable, type Patrol } from "./patrol.ts";
 
@@ -181,11 +187,15 @@ function refusalOf(incident: Incident, patrol: Patrol | null, command: IncidentC
   if (command.type === "assign") {
     if (!patrol || patrol.id !== command.patrolId) throw new Error(`assign: the patrol given is not ${command.patrolId}`);
     if (!isAvailable(patrol))
-      return { ...no("unavailable", `patrol ${patrol.id} is ${patrol.status}${patrol.incidentId ? ` on incident ${patrol.incidentId}` : ""}, not available`), patrolStatus: patrol.status };
+      return {
+        ...no("unavailable", `patrol ${patrol.id} is ${patrol.status}${patrol.incidentId ? ` on incident ${patrol.incidentId}` : ""}, not available`),
+        patrolStatus: patrol.status,
+      };
     return null;
   }
   // Every other command touches the holder: it must be the patrol given.
-  if (incident.patrolId !== null && patrol?.id !== incident.patrolId) throw new Error(`${command.type}: the patrol given is not the holder ${incident.patrolId}`);
+  if (incident.patrolId !== null && patrol?.id !== incident.patrolId)
+    throw new Error(`${command.type}: the patrol given is not the holder ${incident.patrolId}`);
   return null;
 }
 

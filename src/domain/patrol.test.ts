@@ -1,5 +1,15 @@
 import { expect, test } from "bun:test";
-import { holderStatus, isAvailable, movePatrol, patrolIdSchema, patrolOffDuty, patrolRegistrationSchema, positionSchema, problemOf, registerPatrol } from "./patrol.ts";
+import {
+  holderStatus,
+  isAvailable,
+  movePatrol,
+  patrolIdSchema,
+  patrolOffDuty,
+  patrolRegistrationSchema,
+  positionSchema,
+  problemOf,
+  registerPatrol,
+} from "./patrol.ts";
 
 const T0 = 1_700_000_000_000;
 const at = { name: "Alpha", latitude: 45.76, longitude: 4.83 };
@@ -39,7 +49,12 @@ test("a position keeps its newest time", () => {
 });
 
 test("the holder's status follows the incident's state", () => {
-  expect(["assigned", "acknowledged", "en-route", "on-site"].map((s) => holderStatus(s as "assigned"))).toEqual(["assigned", "assigned", "en-route", "on-site"]);
+  expect(["assigned", "acknowledged", "en-route", "on-site"].map((s) => holderStatus(s as "assigned"))).toEqual([
+    "assigned",
+    "assigned",
+    "en-route",
+    "on-site",
+  ]);
 });
 
 test("inputs are checked with a message naming the field", () => {

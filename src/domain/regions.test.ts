@@ -3,8 +3,12 @@ import { CITIES, DEFAULT_REGION_RADIUS_KM, distanceKm, nearestCity, placeOf, REG
 
 /** Point reached by travelling km along a bearing (degrees) on the sphere. */
 function destination(lat: number, lon: number, km: number, bearingDeg: number): [number, number] {
-  const R = 6371.0088, rad = Math.PI / 180;
-  const d = km / R, b = bearingDeg * rad, φ1 = lat * rad, λ1 = lon * rad;
+  const R = 6371.0088,
+    rad = Math.PI / 180;
+  const d = km / R,
+    b = bearingDeg * rad,
+    φ1 = lat * rad,
+    λ1 = lon * rad;
   const φ2 = Math.asin(Math.sin(φ1) * Math.cos(d) + Math.cos(φ1) * Math.sin(d) * Math.cos(b));
   const λ2 = λ1 + Math.atan2(Math.sin(b) * Math.sin(d) * Math.cos(φ1), Math.cos(d) - Math.sin(φ1) * Math.sin(φ2));
   return [φ2 / rad, λ2 / rad];
@@ -72,9 +76,10 @@ describe("regionOf", () => {
 
   test("the grid agrees with a brute-force nearest-city search", () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let n = 0; n < 20_000; n++) {
-      const lat = 40 + rand() * 12, lon = -6 + rand() * 17;
+      const lat = 40 + rand() * 12,
+        lon = -6 + rand() * 17;
       const maxKm = [10, 30, 60, 120, 800][n % 5]!;
       const got = regionOf(lat, lon, maxKm);
       const best = nearestKm(lat, lon);
@@ -92,7 +97,8 @@ describe("regionOf", () => {
     let known = 0;
     for (let n = 0; n < 1_000_000; n++) {
       // Sweep a box around France so both hits and misses are exercised.
-      const lat = 41 + (n % 1000) * 0.01, lon = -5 + Math.floor(n / 1000) * 0.015;
+      const lat = 41 + (n % 1000) * 0.01,
+        lon = -5 + Math.floor(n / 1000) * 0.015;
       if (regionOf(lat, lon) !== UNKNOWN_REGION) known++;
     }
     const ms = performance.now() - t0;
@@ -108,9 +114,10 @@ describe("placeOf", () => {
     expect(placeOf(40.7128, -74.006)).toBe(UNKNOWN_REGION);
     expect(placeOf(Number.NaN, 2)).toBe(UNKNOWN_REGION);
     let seed = 11;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let n = 0; n < 2000; n++) {
-      const lat = 41 + rand() * 10, lon = -5 + rand() * 14;
+      const lat = 41 + rand() * 10,
+        lon = -5 + rand() * 14;
       const city = nearestCity(lat, lon);
       expect(placeOf(lat, lon)).toBe(city?.name ?? UNKNOWN_REGION);
       expect(regionOf(lat, lon)).toBe(city?.region ?? UNKNOWN_REGION);

@@ -370,8 +370,10 @@ function nearestByGrid(lat: number, lon: number, maxKm: number): number {
   // Longitude degrees shrink towards the poles: size the box at the widest latitude it spans.
   const widestLat = Math.min(89.9, Math.abs(lat) + dLat);
   const dLon = dLat / Math.cos(widestLat * RAD);
-  const lat0 = Math.floor(lat - dLat), lat1 = Math.floor(lat + dLat);
-  const lon0 = Math.floor(lon - dLon), lon1 = Math.floor(lon + dLon);
+  const lat0 = Math.floor(lat - dLat),
+    lat1 = Math.floor(lat + dLat);
+  const lon0 = Math.floor(lon - dLon),
+    lon1 = Math.floor(lon + dLon);
   let best = -1;
   let bestKm = Infinity;
   for (let a = lat0; a <= lat1; a++) {
@@ -379,7 +381,8 @@ function nearestByGrid(lat: number, lon: number, maxKm: number): number {
       const cell = GRID.get(cellKey(a, o));
       if (cell === undefined) continue;
       for (const i of cell) {
-        const cLat = CITY_LAT[i]!, cLon = CITY_LON[i]!;
+        const cLat = CITY_LAT[i]!,
+          cLon = CITY_LON[i]!;
         if (Math.abs(cLat - lat) > dLat || Math.abs(cLon - lon) > dLon) continue;
         const km = distanceKm(lat, lon, cLat, cLon);
         if (km <= maxKm && km < bestKm) {

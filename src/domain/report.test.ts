@@ -9,7 +9,14 @@ test("a valid report is accepted, unknown fields dropped, ISO timestamp turned i
   const r = parseReportBatch({ ...good, extra: "ignored" });
   expect(r.ok).toBe(true);
   if (!r.ok) return;
-  expect(r.reports[0]).toEqual({ studentId: "s1", exerciseId: "c00.ex00", score: 42.5, latitude: 48.85, longitude: 2.35, timestamp: Date.parse("2026-11-27T09:00:00Z") });
+  expect(r.reports[0]).toEqual({
+    studentId: "s1",
+    exerciseId: "c00.ex00",
+    score: 42.5,
+    latitude: 48.85,
+    longitude: 2.35,
+    timestamp: Date.parse("2026-11-27T09:00:00Z"),
+  });
 });
 
 test("epoch milliseconds are accepted as a timestamp", () => {
@@ -66,7 +73,16 @@ test("the hand-written fast paths accept and refuse exactly what the zod schemas
   // decodeReport and parseReportBatch check numeric-timestamp reports by hand and leave the rest to zod:
   // every edge of every field, through both, must come out as zod alone would have it.
   const stored = reportInputSchema.extend({ reportId: z.string().min(1).max(64), region: z.string().max(64) });
-  const base = { reportId: "r1", studentId: "s1", exerciseId: "c00.ex00", score: 42.5, latitude: 48.85, longitude: 2.35, timestamp: 1_764_234_000_000, region: "Bretagne" };
+  const base = {
+    reportId: "r1",
+    studentId: "s1",
+    exerciseId: "c00.ex00",
+    score: 42.5,
+    latitude: 48.85,
+    longitude: 2.35,
+    timestamp: 1_764_234_000_000,
+    region: "Bretagne",
+  };
   const edges: Record<string, unknown[]> = {
     reportId: ["", "x".repeat(64), "x".repeat(65), 7, null, undefined],
     studentId: ["", "é".repeat(64), "x".repeat(65), 1, null, undefined, ["s"]],
@@ -115,7 +131,11 @@ test("the timestamp pattern is exactly the calendar from 1970 to 9999, with no i
 
 test("timestamps the pattern accepts parse to the instant they spell, never before the epoch (property)", () => {
   const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, "0"));
-  const zone = fc.oneof(fc.constant(""), fc.constant("Z"), fc.tuple(fc.constantFrom("+", "-"), two(25), fc.constantFrom(":", ""), two(61)).map((t) => t.join("")));
+  const zone = fc.oneof(
+    fc.constant(""),
+    fc.constant("Z"),
+    fc.tuple(fc.constantFrom("+", "-"), two(25), fc.constantFrom(":", ""), two(61)).map((t) => t.join("")),
+  );
   const stamp = fc.record({
     y: fc.oneof(fc.integer({ min: 1968, max: 1971 }), fc.integer({ min: 1900, max: 9999 })),
     m: fc.integer({ min: 1, max: 12 }),
@@ -133,12 +153,19 @@ test("timestamps the pattern accepts parse to the instant they spell, never befo
       const calendar = new Date(Date.UTC(t.y, t.m - 1, t.d)).getUTCDate() === t.d && t.y >= 1970;
       const zm = /^([+-])(\d\d):?(\d\d)$/.exec(t.zone);
       const offsetMin = zm ? (zm[1] === "-" ? -1 : 1) * (Number(zm[2]) * 60 + Number(zm[3])) : 0;
-      const fields = Number(t.hh) <= 23 && Number(t.mi) <= 59 && (t.ss === null || Number(t.ss) <= 59) && (t.ss === null || t.frac === null || t.frac.length <= 9) && (!zm || (Number(zm[2]) <= 23 && Number(zm[3]) <= 59));
+      const fields =
+        Number(t.hh) <= 23 &&
+        Number(t.mi) <= 59 &&
+        (t.ss === null || Number(t.ss) <= 59) &&
+        (t.ss === null || t.frac === null || t.frac.length <= 9) &&
+        (!zm || (Number(zm[2]) <= 23 && Number(zm[3]) <= 59));
       const epochDay = date === "1970-01-01" && offsetMin > 0;
       expect({ s, accepted: TIMESTAMP_PATTERN.test(s) }).toEqual({ s, accepted: calendar && fields && !epochDay });
       if (!TIMESTAMP_PATTERN.test(s)) return;
       const r = reportInputSchema.safeParse({ ...good, timestamp: s });
-      const ms = Date.UTC(t.y, t.m - 1, t.d, Number(t.hh), Number(t.mi), Number(t.ss ?? 0), t.ss === null ? 0 : Number((t.frac ?? "0").slice(0, 3).padEnd(3, "0"))) - offsetMin * 60_000;
+      const ms =
+        Date.UTC(t.y, t.m - 1, t.d, Number(t.hh), Number(t.mi), Number(t.ss ?? 0), t.ss === null ? 0 : Number((t.frac ?? "0").slice(0, 3).padEnd(3, "0"))) -
+        offsetMin * 60_000;
       expect({ s, ms: r.success ? r.data.timestamp : null }).toEqual({ s, ms });
       expect(ms).toBeGreaterThanOrEqual(0);
     }),

@@ -38,7 +38,9 @@ export function allows(held: Scope, needed: Scope): boolean {
  */
 export function tokenBinding(scope: Scope, patrolId: unknown): { ok: true; patrolId: string | undefined } | { ok: false; message: string } {
   if (scope !== "patrol")
-    return patrolId === undefined || patrolId === null ? { ok: true, patrolId: undefined } : { ok: false, message: `only a patrol token is bound to a patrol, not a ${scope} token` };
+    return patrolId === undefined || patrolId === null
+      ? { ok: true, patrolId: undefined }
+      : { ok: false, message: `only a patrol token is bound to a patrol, not a ${scope} token` };
   if (typeof patrolId !== "string") return { ok: false, message: "a patrol token needs the patrol it acts for (--patrol ID)" };
   if (!PATROL_ID_PATTERN.test(patrolId)) return { ok: false, message: `"${patrolId}" is not a patrol id: 1 to 32 characters among a-z, 0-9 and '-'` };
   return { ok: true, patrolId };
@@ -148,7 +150,13 @@ export function parseTokenRecord(raw: unknown): TokenRecord | null {
   // A patrol token without a valid patrol (or another scope with one) would open more or less than it says.
   const b = tokenBinding(r.scope, r.patrolId);
   if (!b.ok) return null;
-  const rec: TokenRecord = { id: r.id, scope: r.scope, label: typeof r.label === "string" ? r.label : "", createdAt: typeof r.createdAt === "string" ? r.createdAt : "", digest: r.digest };
+  const rec: TokenRecord = {
+    id: r.id,
+    scope: r.scope,
+    label: typeof r.label === "string" ? r.label : "",
+    createdAt: typeof r.createdAt === "string" ? r.createdAt : "",
+    digest: r.digest,
+  };
   return b.patrolId === undefined ? rec : { ...rec, patrolId: b.patrolId };
 }
 

@@ -1,9 +1,7 @@
 import { initSync, readParquet, writeParquet, Table as WasmTable, WriterPropertiesBuilder, Compression } from "parquet-wasm/esm";
 // Imported as a file so `bun build --compile` embeds the wasm in the binary.
 import wasmPath from "parquet-wasm/esm/parquet_wasm_bg.wasm" with { type: "file" };
-import {
-  Field, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, TimestampMillisecond, Utf8, makeData, tableFromIPC, tableToIPC,
-} from "apache-arrow";
+import { Field, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, TimestampMillisecond, Utf8, makeData, tableFromIPC, tableToIPC } from "apache-arrow";
 import type { Report } from "../domain/report.ts";
 import type { DeploymentOrder } from "../domain/deployment-order.ts";
 import type { IncidentEvent, IncidentTimes } from "../domain/incident-event.ts";
@@ -120,7 +118,12 @@ function column<T extends object>(f: Field, rows: T[]) {
   if (f.type instanceof TimestampMillisecond) return makeData({ type: f.type, length: n, ...nulls, data: int64s() });
   if (f.type instanceof Float64) return makeData({ type: f.type, length: n, ...nulls, data: numbers(new Float64Array(n)) });
   if (f.type instanceof Int32) return makeData({ type: f.type, length: n, ...nulls, data: numbers(new Int32Array(n)) });
-  if (f.type instanceof Utf8) return utf8Column(f.type, rows.map((r) => (r[key] as string | null) ?? ""), nulls);
+  if (f.type instanceof Utf8)
+    return utf8Column(
+      f.type,
+      rows.map((r) => (r[key] as string | null) ?? ""),
+      nulls,
+    );
   throw new Error(`no column builder for ${f.type}`);
 }
 

@@ -56,10 +56,16 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
     const bus = await fresh();
     const g = group();
     const end0 = (await bus.endOffsets(topic)).reduce((a, b) => a + b, 0);
-    await bus.publish(topic, Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `first-${i}` })));
+    await bus.publish(
+      topic,
+      Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `first-${i}` })),
+    );
     const first = await drain(bus, g, end0 + 50);
     expect(first.length).toBe(end0 + 50);
-    await bus.publish(topic, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `second-${i}` })));
+    await bus.publish(
+      topic,
+      Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `second-${i}` })),
+    );
     const second = await drain(bus, g, 20);
     expect(second.map((r) => dec.decode(r.value)).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `second-${i}`).sort());
   });
@@ -106,9 +112,10 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
     let n = 0;
     const c = await bus.consume({ group: g, topics: [topic], commit: "manual" }, async (batch, consumer) => {
       const last = batch.records[batch.records.length - 1]!;
-      await consumer.commitWith([{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `out-${r.offset}` })) }], [
-        { topic, partition: batch.partition, offset: last.offset + 1 },
-      ]);
+      await consumer.commitWith(
+        [{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `out-${r.offset}` })) }],
+        [{ topic, partition: batch.partition, offset: last.offset + 1 }],
+      );
       n += batch.records.length;
       if (n >= end) resolve();
     });
@@ -138,7 +145,10 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
   test(`${name}: with concurrentPartitions, each partition still gets one batch at a time in offset order, and every commitWith lands`, async () => {
     const bus = await fresh();
     const g = group();
-    await bus.publish(topic, Array.from({ length: 300 }, (_, i) => ({ key: `cp-${i % 11}`, value: `cp${i}` })));
+    await bus.publish(
+      topic,
+      Array.from({ length: 300 }, (_, i) => ({ key: `cp-${i % 11}`, value: `cp${i}` })),
+    );
     const end = (await bus.endOffsets(topic)).reduce((a, b) => a + b, 0);
     const active = new Map<number, number>();
     const nextOffset = new Map<number, number>();
@@ -153,9 +163,10 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
       if (batch.records[0]!.offset < (nextOffset.get(p) ?? 0)) problems.push(`partition ${p}: offset ${batch.records[0]!.offset} after ${nextOffset.get(p)}`);
       await Bun.sleep(5);
       const last = batch.records[batch.records.length - 1]!;
-      await consumer.commitWith([{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `cpo-${r.partition}-${r.offset}` })) }], [
-        { topic, partition: p, offset: last.offset + 1 },
-      ]);
+      await consumer.commitWith(
+        [{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `cpo-${r.partition}-${r.offset}` })) }],
+        [{ topic, partition: p, offset: last.offset + 1 }],
+      );
       nextOffset.set(p, last.offset + 1);
       active.set(p, active.get(p)! - 1);
       n += batch.records.length;
@@ -183,14 +194,18 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
 
   test(`${name}: a reader reaches endOffsets after transactional writes (records and onPosition)`, async () => {
     const bus = await fresh();
-    await bus.publish(topic, [{ key: "m1", value: "in" }, { key: "m2", value: "in" }]);
+    await bus.publish(topic, [
+      { key: "m1", value: "in" },
+      { key: "m2", value: "in" },
+    ]);
     let resolve!: () => void;
     const written = new Promise<void>((r) => (resolve = r));
     const w = await bus.consume({ group: group(), topics: [topic], commit: "manual" }, async (batch, consumer) => {
       const last = batch.records[batch.records.length - 1]!;
-      await consumer.commitWith([{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `pos-${r.offset}` })) }], [
-        { topic, partition: batch.partition, offset: last.offset + 1 },
-      ]);
+      await consumer.commitWith(
+        [{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `pos-${r.offset}` })) }],
+        [{ topic, partition: batch.partition, offset: last.offset + 1 }],
+      );
       resolve();
     });
     await Promise.race([written, Bun.sleep(20_000)]);
@@ -232,15 +247,20 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
   test(`${name}: readToEnd reads from its start offsets to the end offsets at the call, then stops; a TopicReader goes on`, async () => {
     const bus = await fresh();
     const tag = `reader-${Date.now()}`;
-    await bus.publish(topic, [{ key: "r1", value: "in" }, { key: "r2", value: "in" }, { key: "r3", value: "in" }]);
+    await bus.publish(topic, [
+      { key: "r1", value: "in" },
+      { key: "r2", value: "in" },
+      { key: "r3", value: "in" },
+    ]);
     // Written in transactions (on Kafka each partition then ends with a marker that holds no record).
     let resolve!: () => void;
     const written = new Promise<void>((r) => (resolve = r));
     let copies = 0;
     const w = await bus.consume({ group: group(), topics: [topic], commit: "manual" }, async (batch, consumer) => {
-      await consumer.commitWith([{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `${tag}-${r.partition}-${r.offset}` })) }], [
-        { topic, partition: batch.partition, offset: batch.records[batch.records.length - 1]!.offset + 1 },
-      ]);
+      await consumer.commitWith(
+        [{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `${tag}-${r.partition}-${r.offset}` })) }],
+        [{ topic, partition: batch.partition, offset: batch.records[batch.records.length - 1]!.offset + 1 }],
+      );
       copies += batch.records.length;
       if (copies >= 3) resolve();
     });

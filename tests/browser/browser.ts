@@ -10,13 +10,23 @@ export const ARTIFACTS = join(ROOT, "tests/.artifacts");
 /** Headless Chromium with a fresh profile; fails, never skips, when the browser is not installed. */
 export async function launchChromium(): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`the browser tests need Chromium at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\` (.ci/run installs it before npm test)`);
+    throw new Error(
+      `the browser tests need Chromium at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\` (.ci/run installs it before npm test)`,
+    );
   }
   const profile = tempDir("chromium-profile");
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
     viewport: { width: 1280, height: 800 },
     locale: "en-GB",
     timezoneId: "Europe/Paris",

@@ -45,7 +45,8 @@ async function openDashboard(url = acu.url, token: string = TOKENS.viewer): Prom
   const problems = watchProblems(page);
   // Everything offline: the page asks nothing of any other host (no CDN, no map tiles).
   page.on("request", (r) => {
-    if (!r.url().startsWith(`${url}/`) && !r.url().startsWith("data:") && !r.url().startsWith(url.replace("http", "ws"))) problems.push(`request elsewhere: ${r.url()}`);
+    if (!r.url().startsWith(`${url}/`) && !r.url().startsWith("data:") && !r.url().startsWith(url.replace("http", "ws")))
+      problems.push(`request elsewhere: ${r.url()}`);
   });
   await page.goto(`${url}/#token=${token}`);
   // The token leaves the address bar at once (kept for this tab only).
@@ -148,7 +149,9 @@ test("a threshold edited in the page (operator token asked once, the viewer toke
   expect(await feedRow(page, "th-1").locator(".score").textContent()).toBe("70.0 < 80");
 
   // A bad value is refused with the API's own message; the threshold stays.
-  const apiAnswer = (await (await fetch(`${acu.url}/api/thresholds/${ex}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: 150 }) })).json()) as { error: string };
+  const apiAnswer = (await (
+    await fetch(`${acu.url}/api/thresholds/${ex}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: 150 }) })
+  ).json()) as { error: string };
   await row.locator("input").fill("150");
   await row.locator("button[type=submit]").click();
   await page.waitForSelector(`#th-rows tr[data-exercise="${ex}"] .msg.error`);
@@ -203,7 +206,9 @@ test("after an analyzer run the chart, the table and the map show the figures th
     async () => {
       const run = await fetch(`${acu.url}/api/analytics/runs`, { method: "POST", headers: operator });
       runStatuses.push(run.status);
-      const body = (await (await fetch(`${acu.url}/api/analytics/exercises`, { headers: viewer })).json()) as { exercises: Array<{ exerciseId: string; reports: number; averageScore: number; failures: number; threshold: number }> };
+      const body = (await (await fetch(`${acu.url}/api/analytics/exercises`, { headers: viewer })).json()) as {
+        exercises: Array<{ exerciseId: string; reports: number; averageScore: number; failures: number; threshold: number }>;
+      };
       return body.exercises.find((e) => e.exerciseId === ex && e.reports === reports.length);
     },
     30_000,
@@ -211,8 +216,12 @@ test("after an analyzer run the chart, the table and the map show the figures th
   );
   expect(runStatuses.filter((s) => s !== 200)).toEqual([]);
   expect(stats.failures).toBe(8);
-  const hotspots = (await (await fetch(`${acu.url}/api/analytics/hotspots?exerciseId=${ex}&limit=40`, { headers: viewer })).json()) as { cells: Array<{ latitude: number; longitude: number; failures: number; reports: number }> };
-  const regions = (await (await fetch(`${acu.url}/api/analytics/regions?exerciseId=${ex}`, { headers: viewer })).json()) as { regions: Array<{ region: string; reports: number; averageScore: number; failures: number }> };
+  const hotspots = (await (await fetch(`${acu.url}/api/analytics/hotspots?exerciseId=${ex}&limit=40`, { headers: viewer })).json()) as {
+    cells: Array<{ latitude: number; longitude: number; failures: number; reports: number }>;
+  };
+  const regions = (await (await fetch(`${acu.url}/api/analytics/regions?exerciseId=${ex}`, { headers: viewer })).json()) as {
+    regions: Array<{ region: string; reports: number; averageScore: number; failures: number }>;
+  };
   expect(hotspots.cells.map((c) => c.failures)).toEqual([6, 2]);
 
   // The page notices the new run by itself and shows the exercise in the table and the chart.
@@ -230,8 +239,17 @@ test("after an analyzer run the chart, the table and the map show the figures th
   await tableRow.locator("button").click();
   await page.waitForFunction((n) => document.querySelectorAll("svg.map circle.hotspot").length === n, hotspots.cells.length, { timeout: 10_000 });
   expect(await page.locator("#map-exercise").inputValue()).toBe(ex);
-  const drawn = await page.locator("svg.map circle.hotspot").evaluateAll((cs) => cs.map((c) => ({ failures: Number(c.getAttribute("data-failures")), reports: Number(c.getAttribute("data-reports")), lat: Number(c.getAttribute("data-lat")), lon: Number(c.getAttribute("data-lon")) })));
-  expect(drawn.sort((a, b) => b.failures - a.failures)).toEqual(hotspots.cells.map((c) => ({ failures: c.failures, reports: c.reports, lat: c.latitude, lon: c.longitude })));
+  const drawn = await page.locator("svg.map circle.hotspot").evaluateAll((cs) =>
+    cs.map((c) => ({
+      failures: Number(c.getAttribute("data-failures")),
+      reports: Number(c.getAttribute("data-reports")),
+      lat: Number(c.getAttribute("data-lat")),
+      lon: Number(c.getAttribute("data-lon")),
+    })),
+  );
+  expect(drawn.sort((a, b) => b.failures - a.failures)).toEqual(
+    hotspots.cells.map((c) => ({ failures: c.failures, reports: c.reports, lat: c.latitude, lon: c.longitude })),
+  );
   // Projected consistently with the regions: the Lille hotspot's centre lies in Hauts-de-France, Lyon's in Auvergne-Rhône-Alpes.
   const inRegion = (failures: number, region: string) =>
     page.evaluate(

@@ -54,14 +54,20 @@ interface Patrol {
 async function patrolToken(patrolId: string): Promise<string> {
   const env: Record<string, string | undefined> = { ...process.env, ACU_DATA_DIR: dir };
   for (const k of ENGINE_VARS) delete env[k];
-  const p = Bun.spawn({ cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "token", "create", "--scope", "patrol", "--patrol", patrolId, "--label", "browser patrol"], env, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn({
+    cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "token", "create", "--scope", "patrol", "--patrol", patrolId, "--label", "browser patrol"],
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   expect(code, err).toBe(0);
   return (JSON.parse(out) as { token: string }).token;
 }
 
 const incident = async (id: string) => (await (await fetch(`${acu.url}/api/incidents/${encodeURIComponent(id)}`, { headers: viewer })).json()) as Incident;
-const patrol = async (id: string) => ((await (await fetch(`${acu.url}/api/patrols`, { headers: viewer })).json()) as { patrols: Patrol[] }).patrols.find((p) => p.patrolId === id);
+const patrol = async (id: string) =>
+  ((await (await fetch(`${acu.url}/api/patrols`, { headers: viewer })).json()) as { patrols: Patrol[] }).patrols.find((p) => p.patrolId === id);
 const shown = (page: Page) => page.locator("#assignment").getAttribute("data-incident");
 
 async function openPhone(token: string): Promise<{ page: Page; problems: string[] }> {
@@ -87,21 +93,35 @@ async function step(page: Page, label: string, next: string): Promise<void> {
 }
 
 test("the patrol's phone gets an assignment, walks it to resolved, gets one raised while its socket was down; the board shows them", async () => {
-  const registered = await fetch(`${acu.url}/api/patrols/${PATROL}`, { method: "PUT", headers: operator, body: JSON.stringify({ name: "Team Lyon 2", ...VILLEURBANNE }) });
+  const registered = await fetch(`${acu.url}/api/patrols/${PATROL}`, {
+    method: "PUT",
+    headers: operator,
+    body: JSON.stringify({ name: "Team Lyon 2", ...VILLEURBANNE }),
+  });
   expect(registered.status).toBe(200);
   const token = await patrolToken(PATROL);
   const bearer = { authorization: `Bearer ${token}`, "content-type": "application/json" };
   // The running server accepts the new token within moments (for this patrol only).
-  await eventually("the patrol token to be accepted", async () => (await fetch(`${acu.url}/api/patrols/${PATROL}/position`, { method: "POST", headers: bearer, body: JSON.stringify(VILLEURBANNE) })).status === 200, 5_000, 50);
+  await eventually(
+    "the patrol token to be accepted",
+    async () =>
+      (await fetch(`${acu.url}/api/patrols/${PATROL}/position`, { method: "POST", headers: bearer, body: JSON.stringify(VILLEURBANNE) })).status === 200,
+    5_000,
+    50,
+  );
 
   const { page, problems } = await openPhone(token);
   expect(await page.locator("#p-name").textContent()).toBe("Team Lyon 2");
   expect(await page.locator("#a-none").isVisible()).toBe(true);
   // Geolocation allowed: the phone's position reaches the dispatcher by itself.
-  await eventually("the GPS position to be shared", async () => {
-    const p = await patrol(PATROL);
-    return p && Math.abs(p.latitude - GPS.latitude) < 1e-6 && Math.abs(p.longitude - GPS.longitude) < 1e-6;
-  }, 20_000);
+  await eventually(
+    "the GPS position to be shared",
+    async () => {
+      const p = await patrol(PATROL);
+      return p && Math.abs(p.latitude - GPS.latitude) < 1e-6 && Math.abs(p.longitude - GPS.longitude) < 1e-6;
+    },
+    20_000,
+  );
   await screenshot(page, "patrol-waiting", true);
 
   // A failing report in Lyon: the only patrol on duty is sent.
@@ -113,7 +133,10 @@ test("the patrol's phone gets an assignment, walks it to resolved, gets one rais
   expect(await page.locator("#a-exercise").textContent()).toBe("browser.patrol");
   expect(await page.locator("#a-score").textContent()).toBe("12.0");
   expect(await page.locator("#a-place").textContent()).toContain("Auvergne-Rhône-Alpes");
-  expect(Number(await page.locator("#a-distance").getAttribute("data-km"))).toBeCloseTo(distanceKm(GPS.latitude, GPS.longitude, LYON.latitude, LYON.longitude), 2);
+  expect(Number(await page.locator("#a-distance").getAttribute("data-km"))).toBeCloseTo(
+    distanceKm(GPS.latitude, GPS.longitude, LYON.latitude, LYON.longitude),
+    2,
+  );
   expect(await page.locator("svg.mini-map circle.you").count()).toBe(1);
   expect(await page.locator("svg.mini-map circle.target").count()).toBe(1);
   // Announced: a banner (the sound and vibration need a first touch, which the page asks for).
@@ -153,10 +176,15 @@ test("the patrol's phone gets an assignment, walks it to resolved, gets one rais
   await page.evaluate(() => window.acuPatrol.stream()!.drop(5_000));
   await page.waitForSelector("#conn.down");
   expect((await postReports(acu.url, { studentId: "pt-2", exerciseId: "browser.patrol", score: 8, ...GRENOBLE, timestamp: Date.now() })).status).toBe(202);
-  const second = await eventually("the second incident to be assigned to the patrol", async () => {
-    const list = ((await (await fetch(`${acu.url}/api/incidents?state=assigned&limit=10`, { headers: viewer })).json()) as { incidents: Incident[] }).incidents;
-    return list.find((i) => i.studentId === "pt-2" && i.patrolId === PATROL)?.incidentId;
-  }, 20_000);
+  const second = await eventually(
+    "the second incident to be assigned to the patrol",
+    async () => {
+      const list = ((await (await fetch(`${acu.url}/api/incidents?state=assigned&limit=10`, { headers: viewer })).json()) as { incidents: Incident[] })
+        .incidents;
+      return list.find((i) => i.studentId === "pt-2" && i.patrolId === PATROL)?.incidentId;
+    },
+    20_000,
+  );
   expect(await page.locator("#conn.down").count()).toBe(1);
   expect(await page.locator("#a-none").isVisible()).toBe(true);
   // Back: the first frame is the current assignment, resumed from the cursor; rung like any new one.
@@ -199,7 +227,9 @@ async function checkBoard(first: string, second: string, phone: Page): Promise<v
     "the analyzer to count the response times",
     async () => {
       expect((await fetch(`${acu.url}/api/analytics/runs`, { method: "POST", headers: operator })).status).toBe(200);
-      const rt = (await (await fetch(`${acu.url}/api/analytics/response-times`, { headers: viewer })).json()) as { regions: { region: string; step: string; count: number }[] };
+      const rt = (await (await fetch(`${acu.url}/api/analytics/response-times`, { headers: viewer })).json()) as {
+        regions: { region: string; step: string; count: number }[];
+      };
       return rt.regions.some((r) => r.region === "Auvergne-Rhône-Alpes" && r.step === "resolve" && r.count >= 1);
     },
     60_000,
@@ -222,6 +252,9 @@ async function checkBoard(first: string, second: string, phone: Page): Promise<v
   // The phone says so, and waits for the next one.
   await phone.waitForSelector(`#ended li.cancelled[data-incident="${second}"]`, { timeout: 10_000 });
   expect(await phone.locator("#a-none").isVisible()).toBe(true);
-  expect(problems).toEqual([`HTTP 403: POST ${acu.url}/api/incidents/${second}/cancel`, "console error: Failed to load resource: the server responded with a status of 403 (Forbidden)"]);
+  expect(problems).toEqual([
+    `HTTP 403: POST ${acu.url}/api/incidents/${second}/cancel`,
+    "console error: Failed to load resource: the server responded with a status of 403 (Forbidden)",
+  ]);
   await page.close();
 }

@@ -14,7 +14,11 @@ const dir = tempDir("screenshot");
 // The analyzer on a 20 s schedule, so the page has a few runs to tell the next one from.
 const acu = await startAcu({ dataDir: dir, env: { ACU_SINK_FLUSH_MS: "1000", ACU_ANALYZER_SCHEDULE: "*/20 * * * * *" } });
 // Two exercises with thresholds of their own, as an operator would set them.
-for (const [exerciseId, threshold] of [["bsq", 40], ["c05.ex08.ft_ten_queens_puzzle", 45], ["c00.ex00.my_putchar", 60]] as const) {
+for (const [exerciseId, threshold] of [
+  ["bsq", 40],
+  ["c05.ex08.ft_ten_queens_puzzle", 45],
+  ["c00.ex00.my_putchar", 60],
+] as const) {
   await fetch(`${acu.url}/api/thresholds/${exerciseId}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold }) });
 }
 const signal = Bun.spawn({

@@ -31,22 +31,50 @@ describe.skipIf(!cluster || !spark)("analyzer runs killed mid-way count each fil
     const [ref, killAcu, killDriver] = runs;
     const root = `/acu-test/kill-${Date.now().toString(36)}`;
     const hdfs = { ACU_HDFS_URL: spark!.ACU_HDFS_URL!, ACU_HDFS_NAMENODE: spark!.ACU_HDFS_NAMENODE!, ACU_HDFS_ROOT: root };
-    const sparkEnv = { ACU_SPARK_MASTER: spark!.ACU_SPARK_MASTER!, ACU_SPARK_HOME: spark!.ACU_SPARK_HOME!, ACU_SPARK_PYTHON: spark!.ACU_SPARK_PYTHON!, ACU_SPARK_JDBC_JAR: spark!.ACU_SPARK_JDBC_JAR! };
+    const sparkEnv = {
+      ACU_SPARK_MASTER: spark!.ACU_SPARK_MASTER!,
+      ACU_SPARK_HOME: spark!.ACU_SPARK_HOME!,
+      ACU_SPARK_PYTHON: spark!.ACU_SPARK_PYTHON!,
+      ACU_SPARK_JDBC_JAR: spark!.ACU_SPARK_JDBC_JAR!,
+    };
 
-    const writer = await startAcu({ dataDir: join(dir, "w"), env: { ...ref!.env, ...hdfs, ACU_SINK_FLUSH_MS: "1000", ACU_SINK_FLUSH_RECORDS: "5000" }, args: ["--role=ingest,sink"] });
+    const writer = await startAcu({
+      dataDir: join(dir, "w"),
+      env: { ...ref!.env, ...hdfs, ACU_SINK_FLUSH_MS: "1000", ACU_SINK_FLUSH_RECORDS: "5000" },
+      args: ["--role=ingest,sink"],
+    });
     expect((await runSignal({ target: writer.url, rate: 20_000, count: COUNT, seed: 5, token: TOKENS.ingest }, () => {})).rejected).toBe(0);
     const lake = await WebHdfsLake.open({ url: hdfs.ACU_HDFS_URL, root, namenode: hdfs.ACU_HDFS_NAMENODE });
-    await eventually("the lake written", async () => (await lake.list("reports/")).reduce((n, f) => { const p = parseLakePath(f.path)!; return n + p.lastOffset - p.firstOffset + 1; }, 0) >= COUNT, 300_000, 1000);
+    await eventually(
+      "the lake written",
+      async () =>
+        (await lake.list("reports/")).reduce((n, f) => {
+          const p = parseLakePath(f.path)!;
+          return n + p.lastOffset - p.firstOffset + 1;
+        }, 0) >= COUNT,
+      300_000,
+      1000,
+    );
     await writer.stop();
 
     // The analyzer as its own process, with a marker in its environment so its Spark driver can be found.
     const analyze = (env: Record<string, string>, marker: string) =>
-      Bun.spawn({ cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "analyze"], env: { ...process.env, ...env, ACU_DATA_DIR: join(dir, marker) }, stdout: "pipe", stderr: "pipe" });
+      Bun.spawn({
+        cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "analyze"],
+        env: { ...process.env, ...env, ACU_DATA_DIR: join(dir, marker) },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
     const summary = async (p: ReturnType<typeof analyze>) => {
       const [code, out] = [await p.exited, await new Response(p.stdout).text()];
       return { code, run: JSON.parse(out.trim().split("\n").pop() || "{}") as { outcome?: string; rows?: number } };
     };
-    const driverPids = () => Bun.spawnSync({ cmd: ["pgrep", "-f", "analyze_partials.py"] }).stdout.toString().split(/\s+/).filter(Boolean).map(Number);
+    const driverPids = () =>
+      Bun.spawnSync({ cmd: ["pgrep", "-f", "analyze_partials.py"] })
+        .stdout.toString()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number);
 
     const clean = await summary(analyze({ ...ref!.env, ...hdfs, ...sparkEnv }, "ref"));
     expect([clean.code, clean.run.rows]).toEqual([0, COUNT]);
@@ -93,6 +121,8 @@ describe.skipIf(!cluster || !spark)("analyzer runs killed mid-way count each fil
       expect(roundSums(got.regions)).toBe(roundSums(want.regions));
       expect(got.files).toBe(want.files);
     }
-    console.log(`analyzer kill: ${COUNT} reports in ${want.files} files; after kill -9 of the analyzer and of the Spark driver, both reruns equal the clean run`);
+    console.log(
+      `analyzer kill: ${COUNT} reports in ${want.files} files; after kill -9 of the analyzer and of the Spark driver, both reruns equal the clean run`,
+    );
   });
 });

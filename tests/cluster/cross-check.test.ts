@@ -32,24 +32,50 @@ describe.skipIf(!cluster || !spark)("embedded engine and Spark agree on a lake o
     drops.push(a.drop, b.drop);
     const root = `/acu-test/cross-${Date.now().toString(36)}`;
     const hdfs = { ACU_HDFS_URL: spark!.ACU_HDFS_URL!, ACU_HDFS_NAMENODE: spark!.ACU_HDFS_NAMENODE!, ACU_HDFS_ROOT: root };
-    const sparkEnv = { ACU_SPARK_MASTER: spark!.ACU_SPARK_MASTER!, ACU_SPARK_HOME: spark!.ACU_SPARK_HOME!, ACU_SPARK_PYTHON: spark!.ACU_SPARK_PYTHON!, ACU_SPARK_JDBC_JAR: spark!.ACU_SPARK_JDBC_JAR! };
+    const sparkEnv = {
+      ACU_SPARK_MASTER: spark!.ACU_SPARK_MASTER!,
+      ACU_SPARK_HOME: spark!.ACU_SPARK_HOME!,
+      ACU_SPARK_PYTHON: spark!.ACU_SPARK_PYTHON!,
+      ACU_SPARK_JDBC_JAR: spark!.ACU_SPARK_JDBC_JAR!,
+    };
     // One token sends 50,000 reports/s, above the per-token default of 20,000: the limit is off for this load.
-    const writer = await startAcu({ dataDir: join(dir, "w"), env: { ...a.env, ...hdfs, ACU_SINK_FLUSH_MS: "3000", ACU_SINK_FLUSH_RECORDS: "100000", ACU_INGEST_RATE_LIMIT: "0" }, args: ["--role=ingest,sink"] });
+    const writer = await startAcu({
+      dataDir: join(dir, "w"),
+      env: { ...a.env, ...hdfs, ACU_SINK_FLUSH_MS: "3000", ACU_SINK_FLUSH_RECORDS: "100000", ACU_INGEST_RATE_LIMIT: "0" },
+      args: ["--role=ingest,sink"],
+    });
     procs.push(writer);
     const t0 = performance.now();
     const sent = await runSignal({ target: writer.url, rate: 50_000, count: COUNT, batchSize: 1000, concurrency: 8, seed: 99, token: TOKENS.ingest }, () => {});
     expect(sent.rejected).toBe(0);
     const lake = await WebHdfsLake.open({ url: hdfs.ACU_HDFS_URL, root, namenode: hdfs.ACU_HDFS_NAMENODE });
     // Files are named after the offsets they hold: their sum is the row count, without reading them.
-    await eventually("the whole lake written", async () => {
-      const files = await lake.list("reports/");
-      return files.reduce((n, f) => { const p = parseLakePath(f.path)!; return n + p.lastOffset - p.firstOffset + 1; }, 0) >= COUNT;
-    }, 600_000, 2000);
-    console.log(`cross-check: ${COUNT} reports ingested and sunk to HDFS in ${((performance.now() - t0) / 1000).toFixed(0)} s (${sent.achievedRate.toFixed(0)}/s)`);
+    await eventually(
+      "the whole lake written",
+      async () => {
+        const files = await lake.list("reports/");
+        return (
+          files.reduce((n, f) => {
+            const p = parseLakePath(f.path)!;
+            return n + p.lastOffset - p.firstOffset + 1;
+          }, 0) >= COUNT
+        );
+      },
+      600_000,
+      2000,
+    );
+    console.log(
+      `cross-check: ${COUNT} reports ingested and sunk to HDFS in ${((performance.now() - t0) / 1000).toFixed(0)} s (${sent.achievedRate.toFixed(0)}/s)`,
+    );
     await writer.stop();
 
     const analyze = (env: Record<string, string>) => {
-      const p = Bun.spawnSync({ cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "analyze"], env: { ...process.env, ...env, ACU_DATA_DIR: join(dir, "a") }, stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawnSync({
+        cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "analyze"],
+        env: { ...process.env, ...env, ACU_DATA_DIR: join(dir, "a") },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       expect(p.exitCode, p.stderr.toString().slice(-2000)).toBe(0);
       const line = p.stdout.toString().trim().split("\n").pop()!;
       return JSON.parse(line) as { engine: string; rows: number; files: number; durationMs: number };
@@ -73,7 +99,8 @@ describe.skipIf(!cluster || !spark)("embedded engine and Spark agree on a lake o
         expect(rb.length).toBe(ra.length);
         let worst = 0;
         for (let i = 0; i < ra.length; i++) {
-          const x = ra[i]!, y = rb[i]!;
+          const x = ra[i]!,
+            y = rb[i]!;
           for (const k of keys.split(", ")) expect(String(y[k])).toBe(String(x[k]));
           expect(Number(y.reports)).toBe(Number(x.reports));
           if ("score_sum" in x) worst = Math.max(worst, Math.abs(Number(x.score_sum) - Number(y.score_sum)) / Math.max(1, Math.abs(Number(x.score_sum))));

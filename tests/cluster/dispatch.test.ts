@@ -55,17 +55,26 @@ describe.skipIf(!cluster)("dispatch role by role on the local cluster", () => {
     expect((await fetch(`${http.url}/api/thresholds`, { method: "PUT", headers: operator, body: JSON.stringify({ default: THRESHOLD }) })).status).toBe(200);
 
     const client = new HttpDispatchClient({ target: http.url, token: TOKENS.operator });
-    sim = await startPatrolSimulator({ client, count: PATROLS, seed: 23, speedKmh: 1_000_000, ackAfterMs: 400, resolveAfterMs: 500, positionEveryMs: 250, ignoreRate: 0.1, reportEveryMs: 0 }, silentLogger);
+    sim = await startPatrolSimulator(
+      { client, count: PATROLS, seed: 23, speedKmh: 1_000_000, ackAfterMs: 400, resolveAfterMs: 500, positionEveryMs: 250, ignoreRate: 0.1, reportEveryMs: 0 },
+      silentLogger,
+    );
     const stuck = new StuckWatch({ ackTimeoutMs: ACK_TIMEOUT_MS, slackMs: 5000, progressMs: 30_000 });
     const sampler = new ListingSampler(() => [http.url], { stuck }).start();
     const accepted: Array<{ studentId: string; exerciseId: string; score: number; timestamp: number }> = [];
-    const send = (seed: number) => runSignal({ target: ingest!.url, rate: 1500, count: REPORTS, seed, token: TOKENS.ingest, onAccepted: (b) => accepted.push(...b) }, () => {});
+    const send = (seed: number) =>
+      runSignal({ target: ingest!.url, rate: 1500, count: REPORTS, seed, token: TOKENS.ingest, onAccepted: (b) => accepted.push(...b) }, () => {});
     const failing = () => new Set(accepted.filter((r) => r.score < THRESHOLD).map((r) => `alert-${deriveReportId(r)}`));
     const settled = (what: string) =>
-      eventually(what, async () => {
-        const all = await listIncidents(http.url);
-        return all.reduce((n, i) => n + i.orderCount, 0) === failing().size && !all.some(isActive) ? all : null;
-      }, 120_000, 500);
+      eventually(
+        what,
+        async () => {
+          const all = await listIncidents(http.url);
+          return all.reduce((n, i) => n + i.orderCount, 0) === failing().size && !all.some(isActive) ? all : null;
+        },
+        120_000,
+        500,
+      );
 
     // Phase 1: the load alone.
     expect((await send(31)).rejected).toBe(0);
@@ -97,10 +106,15 @@ describe.skipIf(!cluster)("dispatch role by role on the local cluster", () => {
     // The history in the lake: every event once the sink has it all, audited.
     const lake = new LocalLake(join(dir, "data", "lake"));
     const eventCount = incidents.reduce((n, i) => n + i.revision, 0);
-    const history = await eventually("every incident event in the lake", async () => {
-      const l = await readIncidentEvents(lake);
-      return byEventId(l.events).size >= eventCount ? l : null;
-    }, 90_000, 1000);
+    const history = await eventually(
+      "every incident event in the lake",
+      async () => {
+        const l = await readIncidentEvents(lake);
+        return byEventId(l.events).size >= eventCount ? l : null;
+      },
+      90_000,
+      1000,
+    );
     const audit = auditIncidentHistory(history.events);
     const doubles = audit.problems.filter((p) => /two incidents at once|without a release/.test(p));
     expect(doubles).toEqual([]);

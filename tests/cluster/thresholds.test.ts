@@ -39,19 +39,35 @@ describe.skipIf(!cluster)("thresholds on etcd, three alert processes", () => {
       await write(exerciseId, threshold);
       const reportId = `${label}-${i}`;
       // A different student each time: the reports spread over partitions, hence over the three alert processes.
-      const res = await postReports(front.url, { reportId, studentId: `${label}-student-${i}`, exerciseId, score, latitude: 45.76, longitude: 4.84, timestamp: t0 + i });
+      const res = await postReports(front.url, {
+        reportId,
+        studentId: `${label}-student-${i}`,
+        exerciseId,
+        score,
+        latitude: 45.76,
+        longitude: 4.84,
+        timestamp: t0 + i,
+      });
       expect(res.status).toBe(202);
       sent.push(reportId);
       if (score < threshold) expected.add(`alert-${reportId}`);
     }
     await eventually("every report judged", async () => (await alertLag(env)) === 0, 120_000, 500);
     const feed = async () =>
-      new Set(((await (await fetch(`${front.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as { alerts: Array<{ alertId: string }> }).alerts.map((a) => a.alertId).filter((id) => id.startsWith(`alert-${label}-`)));
+      new Set(
+        ((await (await fetch(`${front.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as { alerts: Array<{ alertId: string }> }).alerts
+          .map((a) => a.alertId)
+          .filter((id) => id.startsWith(`alert-${label}-`)),
+      );
     // Judged and committed means published; the feed may still be reading them.
-    const got = await eventually("the feed to catch up", async () => {
-      const f = await feed();
-      return f.size >= expected.size ? f : null;
-    }, 30_000).catch(feed);
+    const got = await eventually(
+      "the feed to catch up",
+      async () => {
+        const f = await feed();
+        return f.size >= expected.size ? f : null;
+      },
+      30_000,
+    ).catch(feed);
     let stale = 0;
     for (const r of sent) if (got.has(`alert-${r}`) !== expected.has(`alert-${r}`)) stale++;
     console.log(`thresholds (${label}): ${TRIALS} trials, ${expected.size} alerts expected, ${stale} stale decisions`);
@@ -74,7 +90,10 @@ describe.skipIf(!cluster)("thresholds on etcd, three alert processes", () => {
 
   test("writes made by etcdctl: 0 stale decisions", async () => {
     await trials("etcdctl", async (exerciseId, threshold) => {
-      const p = Bun.spawnSync({ cmd: ["etcdctl", `--endpoints=${env.ACU_ETCD_ENDPOINTS}`, "put", `${env.ACU_ETCD_PREFIX}exercises/${exerciseId}`, String(threshold)], env: { ...process.env, ETCDCTL_API: "3" } });
+      const p = Bun.spawnSync({
+        cmd: ["etcdctl", `--endpoints=${env.ACU_ETCD_ENDPOINTS}`, "put", `${env.ACU_ETCD_PREFIX}exercises/${exerciseId}`, String(threshold)],
+        env: { ...process.env, ETCDCTL_API: "3" },
+      });
       expect(p.exitCode).toBe(0);
     });
   });

@@ -25,9 +25,20 @@ export async function etcdLeader(cluster: FaultCluster, dir: string, procs: Set<
   let probing = true;
   const prober = (async () => {
     for (let i = 0; probing; i++) {
-      const w = await fetch(`${front.url}/api/thresholds/probe.write`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: i % 101 }), signal: AbortSignal.timeout(15_000) }).then((r) => r.status === 200, () => false);
+      const w = await fetch(`${front.url}/api/thresholds/probe.write`, {
+        method: "PUT",
+        headers: operator,
+        body: JSON.stringify({ threshold: i % 101 }),
+        signal: AbortSignal.timeout(15_000),
+      }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       ops.push({ kind: "write", end: Date.now(), ok: w });
-      const r = await fetch(`${front.url}/api/thresholds`, { headers: viewer, signal: AbortSignal.timeout(15_000) }).then((r) => r.status === 200, () => false);
+      const r = await fetch(`${front.url}/api/thresholds`, { headers: viewer, signal: AbortSignal.timeout(15_000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       ops.push({ kind: "read", end: Date.now(), ok: r });
       await Bun.sleep(50);
     }
@@ -44,7 +55,12 @@ export async function etcdLeader(cluster: FaultCluster, dir: string, procs: Set<
     for (let i = 0; trialsRunning; i++) {
       const [threshold, score] = i % 2 === 0 ? [70, 60] : [30, 40];
       const exerciseId = `ex.fo.${i}`;
-      const w = await fetch(`${front.url}/api/thresholds/${exerciseId}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold }), signal: AbortSignal.timeout(15_000) }).then(
+      const w = await fetch(`${front.url}/api/thresholds/${exerciseId}`, {
+        method: "PUT",
+        headers: operator,
+        body: JSON.stringify({ threshold }),
+        signal: AbortSignal.timeout(15_000),
+      }).then(
         (r) => r.status,
         () => 0,
       );
@@ -56,7 +72,15 @@ export async function etcdLeader(cluster: FaultCluster, dir: string, procs: Set<
       }
       acknowledged.set(exerciseId, threshold);
       const reportId = `fo-${i}`;
-      const res = await postReports(front.url, { reportId, studentId: `fo-student-${i}`, exerciseId, score, latitude: 45.76, longitude: 4.84, timestamp: t0 + i });
+      const res = await postReports(front.url, {
+        reportId,
+        studentId: `fo-student-${i}`,
+        exerciseId,
+        score,
+        latitude: 45.76,
+        longitude: 4.84,
+        timestamp: t0 + i,
+      });
       expect(res.status).toBe(202);
       sent.push(reportId);
       if (score < threshold) expected.add(`alert-${reportId}`);
@@ -94,7 +118,11 @@ export async function etcdLeader(cluster: FaultCluster, dir: string, procs: Set<
   // Every report judged, then the feed compared with the acknowledged writes.
   await eventually("every trial report judged", async () => (await alertLag(env)) === 0, 120_000, 500);
   const feed = async () =>
-    new Set(((await (await fetch(`${front.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as { alerts: Array<{ alertId: string }> }).alerts.map((a) => a.alertId).filter((id) => id.startsWith("alert-fo-")));
+    new Set(
+      ((await (await fetch(`${front.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as { alerts: Array<{ alertId: string }> }).alerts
+        .map((a) => a.alertId)
+        .filter((id) => id.startsWith("alert-fo-")),
+    );
   const got = await eventually("the feed to catch up", async () => ((await feed()).size >= expected.size ? feed() : null), 30_000).catch(feed);
   let stale = 0;
   for (const r of sent) if (got.has(`alert-${r}`) !== expected.has(`alert-${r}`)) stale++;
@@ -128,9 +156,16 @@ export async function etcdLeader(cluster: FaultCluster, dir: string, procs: Set<
 
 /** The index of the member that leads, from `etcdctl endpoint status` (its "is leader" column). */
 function leaderOf(endpoints: string): number {
-  const p = Bun.spawnSync({ cmd: ["etcdctl", `--endpoints=${endpoints}`, "--command-timeout=3s", "endpoint", "status"], env: { ...process.env, ETCDCTL_API: "3" } });
+  const p = Bun.spawnSync({
+    cmd: ["etcdctl", `--endpoints=${endpoints}`, "--command-timeout=3s", "endpoint", "status"],
+    env: { ...process.env, ETCDCTL_API: "3" },
+  });
   // endpoint, ID, version, DB size, is leader, is learner, raft term, raft index, raft applied index, errors
-  const lead = p.stdout.toString().split("\n").map((l) => l.split(", ")).find((f) => f[4] === "true");
+  const lead = p.stdout
+    .toString()
+    .split("\n")
+    .map((l) => l.split(", "))
+    .find((f) => f[4] === "true");
   if (!lead) throw new Error(`no etcd leader found: ${p.stdout.toString()}${p.stderr.toString()}`);
   return endpoints.split(",").indexOf(lead[0]!);
 }

@@ -32,8 +32,16 @@ describe.skipIf(!cluster)("faults", () => {
   });
 
   test.skipIf(!want("kill"))("kill -9 of alert, sink, ingest and analyzer processes, 10 times under load", () => killRoles(cluster!, dir, procs));
-  test.skipIf(!want("kafka"))("Kafka: 1 of 3 brokers stopped, writes go on; 2 stopped, 503 and never 202; restarted, nothing lost", () => kafkaBrokers(cluster!, dir, procs));
-  test.skipIf(!want("etcd"))("etcd: the leader killed during threshold trials; reads and writes resume, no stale decision", () => etcdLeader(cluster!, dir, procs));
-  test.skipIf(!want("hdfs"))("HDFS: the DataNode stopped and restarted under load; the sink waits and resumes, nothing lost or doubled", () => hdfsDataNode(cluster!, dir, procs));
-  test.skipIf(!want("postgres"))("PostgreSQL restarted during an analyzer run: the run fails cleanly, the next one is exact", () => postgresRestart(cluster!, dir, procs));
+  test.skipIf(!want("kafka"))("Kafka: 1 of 3 brokers stopped, writes go on; 2 stopped, 503 and never 202; restarted, nothing lost", () =>
+    kafkaBrokers(cluster!, dir, procs),
+  );
+  test.skipIf(!want("etcd"))("etcd: the leader killed during threshold trials; reads and writes resume, no stale decision", () =>
+    etcdLeader(cluster!, dir, procs),
+  );
+  test.skipIf(!want("hdfs"))("HDFS: the DataNode stopped and restarted under load; the sink waits and resumes, nothing lost or doubled", () =>
+    hdfsDataNode(cluster!, dir, procs),
+  );
+  test.skipIf(!want("postgres"))("PostgreSQL restarted during an analyzer run: the run fails cleanly, the next one is exact", () =>
+    postgresRestart(cluster!, dir, procs),
+  );
 });

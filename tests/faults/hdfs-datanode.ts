@@ -31,7 +31,10 @@ export async function hdfsDataNode(cluster: FaultCluster, dir: string, procs: Se
   let watching = true;
   const watcher = (async () => {
     while (watching) {
-      const n = await lake.list("reports/").then((l) => l.length, () => -1);
+      const n = await lake.list("reports/").then(
+        (l) => l.length,
+        () => -1,
+      );
       if (n >= 0) fileTimes.push({ at: Date.now(), files: n });
       await Bun.sleep(250);
     }
@@ -61,11 +64,25 @@ export async function hdfsDataNode(cluster: FaultCluster, dir: string, procs: Se
   // While the DataNode was down (after in-flight writes settled): no file could be published.
   const during = fileTimes.filter((f) => f.at > tStop + 3000 && f.at < tStart);
   const publishedDuring = during.length > 0 ? during.at(-1)!.files - during[0]!.files : 0;
-  const failures = sink!.output().split("\n").filter((l) => l.includes("flush failed")).length;
+  const failures = sink!
+    .output()
+    .split("\n")
+    .filter((l) => l.includes("flush failed")).length;
   // A file published whose offsets could not be committed (e.g. the group rebalancing after the sink's
   // handler was blocked on HDFS): its records must not be written again.
-  const commitFailures = sink!.output().split("\n").filter((l) => l.includes("(its file is in the lake) failed")).length;
-  if (commitFailures > 0) log(`sink: ${sink!.output().split("\n").filter((l) => l.includes("(its file is in the lake) failed") || l.includes("kafka:")).slice(0, 10).join("\n")}`);
+  const commitFailures = sink!
+    .output()
+    .split("\n")
+    .filter((l) => l.includes("(its file is in the lake) failed")).length;
+  if (commitFailures > 0)
+    log(
+      `sink: ${sink!
+        .output()
+        .split("\n")
+        .filter((l) => l.includes("(its file is in the lake) failed") || l.includes("kafka:"))
+        .slice(0, 10)
+        .join("\n")}`,
+    );
   if (audit.lost > 0) {
     log(await explainLost(cluster.kafka, env.ACU_KAFKA_NAMESPACE!, lake, load.acked));
     log(`sink output (last 60 lines):\n${sink!.output().split("\n").slice(-60).join("\n")}`);

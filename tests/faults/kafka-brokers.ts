@@ -14,26 +14,47 @@ import { explainLost, lakeSettled, Load, log, ReadyWatch, record } from "./lib.t
  * process on Kafka turns 503 within 10 s (the analyzer, which uses no Kafka, stays 200); restarted, ready again.
  */
 export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Set<AcuProcess>): Promise<void> {
-  const env: Record<string, string> = { ...(await faultRun(cluster, "fkafka")), ACU_SINK_FLUSH_MS: "1000", ACU_SINK_FLUSH_RECORDS: "2000", ACU_KAFKA_CLIENT_LOG: "error" };
+  const env: Record<string, string> = {
+    ...(await faultRun(cluster, "fkafka")),
+    ACU_SINK_FLUSH_MS: "1000",
+    ACU_SINK_FLUSH_RECORDS: "2000",
+    ACU_KAFKA_CLIENT_LOG: "error",
+  };
   const dataDir = join(dir, "kafka");
   const start = async (role: string, opsPort: number | null = null) => {
     const p = await startAcu({ dataDir, env, args: [`--role=${role}`, ...(opsPort === null ? [] : ["--ops-port", String(opsPort)])] });
     procs.add(p);
     return Object.assign(p, { ops: opsPort === null ? p.url : `http://127.0.0.1:${opsPort}` });
   };
-  const [ingestA, ingestB, sink, alert, analyzer] = await Promise.all([start("ingest"), start("ingest"), start("sink", freePort()), start("alert", freePort()), start("analyzer", freePort())]);
+  const [ingestA, ingestB, sink, alert, analyzer] = await Promise.all([
+    start("ingest"),
+    start("ingest"),
+    start("sink", freePort()),
+    start("alert", freePort()),
+    start("analyzer", freePort()),
+  ]);
   for (const p of [sink, alert, analyzer]) {
     expect((await fetch(`${p.ops}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${p.ops}/metrics`)).text()).toMatch(/^acu_build_info\{.*\} 1$/m);
   }
-  const onKafka = [new ReadyWatch("ingest-a", ingestA.url), new ReadyWatch("ingest-b", ingestB.url), new ReadyWatch("sink", sink.ops), new ReadyWatch("alert", alert.ops)];
+  const onKafka = [
+    new ReadyWatch("ingest-a", ingestA.url),
+    new ReadyWatch("ingest-b", ingestB.url),
+    new ReadyWatch("sink", sink.ops),
+    new ReadyWatch("alert", alert.ops),
+  ];
   const analyzerReady = new ReadyWatch("analyzer", analyzer.ops);
   const watches = [...onKafka, analyzerReady];
-  await eventually("every process ready", async () => {
-    const waiting = watches.filter((w) => w.answers.at(-1)?.status !== 200);
-    if (waiting.length > 0) throw new Error(waiting.map((w) => `${w.name}: ${JSON.stringify(w.answers.at(-1) ?? "no answer yet")}`).join("; "));
-    return true;
-  }, 30_000, 100);
+  await eventually(
+    "every process ready",
+    async () => {
+      const waiting = watches.filter((w) => w.answers.at(-1)?.status !== 200);
+      if (waiting.length > 0) throw new Error(waiting.map((w) => `${w.name}: ${JSON.stringify(w.answers.at(-1) ?? "no answer yet")}`).join("; "));
+      return true;
+    },
+    30_000,
+    100,
+  );
   const load = new Load({ targets: () => [ingestA.url, ingestB.url], rate: 500, batch: 25, seed: 41 }).start();
   await Bun.sleep(4000);
 
@@ -70,12 +91,24 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
   await eventually("every process ready again", async () => watches.every((w) => w.first(true, tRestart) !== null), 60_000, 250).catch(() => {});
   // Readiness: one broker down (the last answer before the second stop), two down (how soon 503), restarted.
   const lastBefore2 = Object.fromEntries(onKafka.map((w) => [w.name, w.answers.filter((a) => a.at < tStop2).at(-1)?.status]));
-  const notReadyMs = Object.fromEntries(onKafka.map((w) => [w.name, w.first(false, tStop2, tRestart)?.at ?? null]).map(([n, at]) => [n, at === null ? null : (at as number) - tStop2]));
-  const readyAgainMs = Object.fromEntries(watches.map((w) => [w.name, w.first(true, tRestart)?.at ?? null]).map(([n, at]) => [n, at === null ? null : (at as number) - tRestart]));
+  const notReadyMs = Object.fromEntries(
+    onKafka.map((w) => [w.name, w.first(false, tStop2, tRestart)?.at ?? null]).map(([n, at]) => [n, at === null ? null : (at as number) - tStop2]),
+  );
+  const readyAgainMs = Object.fromEntries(
+    watches.map((w) => [w.name, w.first(true, tRestart)?.at ?? null]).map(([n, at]) => [n, at === null ? null : (at as number) - tRestart]),
+  );
   const waiting = onKafka[3]!.first(false, tStop2, tRestart)?.waitingFor.join("; ") ?? "-";
-  log(`readiness: one broker down, last answers ${JSON.stringify(lastBefore2)} (window ${JSON.stringify(onKafka.map((w) => w.statuses(oneDown.from, tStop2)))}); two down, 503 after ${JSON.stringify(notReadyMs)} ms (alert waits for: ${waiting}); analyzer ${JSON.stringify(analyzerReady.statuses(tStop1, tRestart))}; ready again after ${JSON.stringify(readyAgainMs)} ms`);
-  const during = { ok: load.count(202, twoDown.from, twoDown.to), refused: load.count(503, twoDown.from, twoDown.to), failed: load.count(0, twoDown.from, twoDown.to) };
-  log(`two brokers down (${twoDown.to - twoDown.from} ms window): ${during.ok} acknowledged, ${during.refused} answered 503, ${during.failed} without an answer`);
+  log(
+    `readiness: one broker down, last answers ${JSON.stringify(lastBefore2)} (window ${JSON.stringify(onKafka.map((w) => w.statuses(oneDown.from, tStop2)))}); two down, 503 after ${JSON.stringify(notReadyMs)} ms (alert waits for: ${waiting}); analyzer ${JSON.stringify(analyzerReady.statuses(tStop1, tRestart))}; ready again after ${JSON.stringify(readyAgainMs)} ms`,
+  );
+  const during = {
+    ok: load.count(202, twoDown.from, twoDown.to),
+    refused: load.count(503, twoDown.from, twoDown.to),
+    failed: load.count(0, twoDown.from, twoDown.to),
+  };
+  log(
+    `two brokers down (${twoDown.to - twoDown.from} ms window): ${during.ok} acknowledged, ${during.refused} answered 503, ${during.failed} without an answer`,
+  );
   const refusals = [ingestA, ingestB].flatMap((p) => p.output().split("\n")).filter((l) => l.includes("bus refused"));
   log(`ingest refusals: ${refusals.length}; kinds: ${[...new Set(refusals.map((l) => l.replace(/^\S+ /, "").replace(/\d+/g, "N")))].slice(0, 6).join(" | ")}`);
   await Bun.sleep(5000);
@@ -83,9 +116,20 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
   const lake = new LocalLake(join(dataDir, "lake"));
   const audit = await lakeSettled(lake, load.acked, load.abandoned, 120_000);
   if (audit.lost > 0) log(await explainLost(cluster.kafka, env.ACU_KAFKA_NAMESPACE!, lake, load.acked));
-  if (audit.lost > 0) log(`sink output:\n${sink.output().split("\n").filter((l) => /sink|kafka/.test(l)).slice(-30).join("\n")}`);
+  if (audit.lost > 0)
+    log(
+      `sink output:\n${sink
+        .output()
+        .split("\n")
+        .filter((l) => /sink|kafka/.test(l))
+        .slice(-30)
+        .join("\n")}`,
+    );
   // kafkajs gives up on a consumer after some errors; the bus replaces it (src/adapters/kafka/consumer.ts, recover).
-  const replaced = sink.output().split("\n").filter((l) => l.includes("consumer stopped ("));
+  const replaced = sink
+    .output()
+    .split("\n")
+    .filter((l) => l.includes("consumer stopped ("));
   if (replaced.length > 0) log(`sink consumer replaced ${replaced.length} time(s):\n${replaced.join("\n")}`);
   const recoveryMs = firstAck === null ? null : firstAck - tRestart;
   record({
@@ -98,11 +142,18 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
       `1 broker down: ${accepted1} batches acknowledged; 2 down: 0 expected, ${during.ok} acknowledged, ${during.refused} × 503, ${during.failed} unanswered; ` +
       `first refusal ${firstRefusal ? firstRefusal - tStop2 : "-"} ms after the 2nd stop; first 202 ${recoveryMs ?? "-"} ms after the restart began ` +
       `(quorum back after ${tQuorum - tRestart} ms); sink consumer replaced ${replaced.length} time(s); ${audit.rows.length} rows in ${audit.files.length} lake files; ` +
-      `/readyz 503 after the 2nd stop in ${Object.entries(notReadyMs).map(([n, ms]) => `${n} ${ms ?? "never"}`).join(", ")} ms, 200 again after the restart in ${Object.entries(readyAgainMs).map(([n, ms]) => `${n} ${ms ?? "never"}`).join(", ")} ms; analyzer (no Kafka) ${JSON.stringify(analyzerReady.statuses(tStop1, tRestart))}`,
+      `/readyz 503 after the 2nd stop in ${Object.entries(notReadyMs)
+        .map(([n, ms]) => `${n} ${ms ?? "never"}`)
+        .join(", ")} ms, 200 again after the restart in ${Object.entries(readyAgainMs)
+        .map(([n, ms]) => `${n} ${ms ?? "never"}`)
+        .join(", ")} ms; analyzer (no Kafka) ${JSON.stringify(analyzerReady.statuses(tStop1, tRestart))}`,
   });
   for (const w of onKafka) {
     expect({ process: w.name, oneBrokerDown: lastBefore2[w.name] }).toEqual({ process: w.name, oneBrokerDown: 200 });
-    expect({ process: w.name, notReadyWithin10s: notReadyMs[w.name] !== null && notReadyMs[w.name]! <= 10_000 }).toEqual({ process: w.name, notReadyWithin10s: true });
+    expect({ process: w.name, notReadyWithin10s: notReadyMs[w.name] !== null && notReadyMs[w.name]! <= 10_000 }).toEqual({
+      process: w.name,
+      notReadyWithin10s: true,
+    });
   }
   for (const w of watches) expect({ process: w.name, readyAgain: readyAgainMs[w.name] !== null }).toEqual({ process: w.name, readyAgain: true });
   // The analyzer reads the lake and writes PostgreSQL: Kafka down is not its business.

@@ -4,7 +4,19 @@ import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
 import { eventually, freePort, operator, startAcu, viewer, type AcuProcess } from "../support/acu.ts";
 import { faultRun, type FaultCluster } from "../support/fault-cluster.ts";
 import { recompute } from "../support/recompute.ts";
-import { committedAlerts, conflictingOrders, duplicates, expectedAlerts, lakeDeployments, lakeSettled, Load, log, record, seededRandom, streamCollector } from "./lib.ts";
+import {
+  committedAlerts,
+  conflictingOrders,
+  duplicates,
+  expectedAlerts,
+  lakeDeployments,
+  lakeSettled,
+  Load,
+  log,
+  record,
+  seededRandom,
+  streamCollector,
+} from "./lib.ts";
 
 type Role = "alert" | "sink" | "ingest" | "analyzer";
 
@@ -37,7 +49,10 @@ export async function killRoles(cluster: FaultCluster, dir: string, procs: Set<A
     sink: [await start("sink")],
     analyzer: [await start("analyzer")],
   };
-  for (const [id, t] of [["c00.ex00.my_putchar", 70], ["bsq", 30]] as const) {
+  for (const [id, t] of [
+    ["c00.ex00.my_putchar", 70],
+    ["bsq", 30],
+  ] as const) {
     expect((await fetch(`${http.url}/api/thresholds/${id}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: t }) })).status).toBe(200);
   }
   const snap = (await (await fetch(`${http.url}/api/thresholds`, { headers: viewer })).json()) as { default: number; thresholds: Record<string, number> };
@@ -68,7 +83,9 @@ export async function killRoles(cluster: FaultCluster, dir: string, procs: Set<A
     // Restarted with the same role, environment and (for ingest) port.
     list[idx] = await start(role, role === "ingest" ? ports.get(victim) : undefined);
     restarts.push(Date.now() - t0);
-    log(`kill ${k + 1}/10: kill -9 ${role}#${idx} (pid ${victim.proc.pid}) after ${load.acked.size} acknowledged; back ${Date.now() - t0} ms later (restart after ${pause} ms)`);
+    log(
+      `kill ${k + 1}/10: kill -9 ${role}#${idx} (pid ${victim.proc.pid}) after ${load.acked.size} acknowledged; back ${Date.now() - t0} ms later (restart after ${pause} ms)`,
+    );
   }
   await Bun.sleep(2000);
   const tStop = Date.now();
@@ -79,20 +96,34 @@ export async function killRoles(cluster: FaultCluster, dir: string, procs: Set<A
   const audit = await lakeSettled(lake, load.acked, load.abandoned, 180_000);
   const settledMs = Date.now() - tStop;
   const expected = expectedAlerts(load.acked.values(), thresholdOf);
-  const deployments = await eventually("every deployment report in the lake", async () => {
-    const d = await lakeDeployments(lake);
-    return new Set(d.map((o) => o.alertId)).size >= expected.size ? d : null;
-  }, 120_000, 1000).catch(() => lakeDeployments(lake));
-  await eventually("every order on the WebSocket stream", async () => new Set(stream.orders.map((o) => o.alertId)).size >= expected.size, 60_000, 500).catch(() => {});
+  const deployments = await eventually(
+    "every deployment report in the lake",
+    async () => {
+      const d = await lakeDeployments(lake);
+      return new Set(d.map((o) => o.alertId)).size >= expected.size ? d : null;
+    },
+    120_000,
+    1000,
+  ).catch(() => lakeDeployments(lake));
+  await eventually("every order on the WebSocket stream", async () => new Set(stream.orders.map((o) => o.alertId)).size >= expected.size, 60_000, 500).catch(
+    () => {},
+  );
   stream.close();
   const topic = await committedAlerts(cluster.kafka, env.ACU_KAFKA_NAMESPACE!);
 
   // The analyzer (killed too) must end exact: the warehouse equals a recomputation from the lake.
   const want = recompute([...load.acked.values()], thresholdOf, 0.1);
-  const ex = await eventually("the analyzer to count the whole lake", async () => {
-    const body = (await (await fetch(`${http.url}/api/analytics/exercises`, { headers: viewer })).json()) as { exercises: Array<{ exerciseId: string; reports: number; averageScore: number }> };
-    return body.exercises.reduce((a, e) => a + e.reports, 0) >= audit.rows.length ? body : null;
-  }, 120_000, 1000);
+  const ex = await eventually(
+    "the analyzer to count the whole lake",
+    async () => {
+      const body = (await (await fetch(`${http.url}/api/analytics/exercises`, { headers: viewer })).json()) as {
+        exercises: Array<{ exerciseId: string; reports: number; averageScore: number }>;
+      };
+      return body.exercises.reduce((a, e) => a + e.reports, 0) >= audit.rows.length ? body : null;
+    },
+    120_000,
+    1000,
+  );
 
   const lakeIds = deployments.map((o) => o.alertId);
   const streamIds = stream.orders.map((o) => o.alertId);

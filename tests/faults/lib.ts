@@ -49,9 +49,7 @@ export class Load {
   private running: Promise<void>[] = [];
   private readonly gen;
 
-  constructor(
-    private readonly o: { targets: () => string[]; rate: number; batch: number; seed: number; concurrency?: number },
-  ) {
+  constructor(private readonly o: { targets: () => string[]; rate: number; batch: number; seed: number; concurrency?: number }) {
     this.gen = createReportGenerator({ seed: o.seed });
   }
 
@@ -87,7 +85,15 @@ export class Load {
           if (status === 202) {
             for (const r of reports) {
               const reportId = deriveReportId(r);
-              this.acked.set(reportId, { ...r, reportId, region: regionOf(r.latitude, r.longitude), ackedAt: Date.now(), firstSentAt, via: url, attempts: attempt + 1 });
+              this.acked.set(reportId, {
+                ...r,
+                reportId,
+                region: regionOf(r.latitude, r.longitude),
+                ackedAt: Date.now(),
+                firstSentAt,
+                via: url,
+                attempts: attempt + 1,
+              });
             }
             break;
           }
@@ -208,7 +214,13 @@ export async function explainLost(brokers: string, namespace: string, lake: Lake
     return `${id} (student ${a.studentId}; sent ${t(a.firstSentAt)}, 202 at ${t(a.ackedAt)} from ${a.via} after ${a.attempts} attempt(s)): ${found.get(id)?.join(",") ?? "NOT ON THE BUS"}`;
   });
   const parts = new Set([...found.values()].flat().map((p) => p.split("@")[0]!.slice(1)));
-  const around = [...parts].map((p) => `p${p} files: ${files.filter((f) => f.includes(`-p${p}-`)).map((f) => f.replace(/^.*-p\d+-0*(\d+)-0*(\d+)\.parquet$/, "$1-$2")).join(" ")}`);
+  const around = [...parts].map(
+    (p) =>
+      `p${p} files: ${files
+        .filter((f) => f.includes(`-p${p}-`))
+        .map((f) => f.replace(/^.*-p\d+-0*(\d+)-0*(\d+)\.parquet$/, "$1-$2"))
+        .join(" ")}`,
+  );
   // What each file of those partitions holds: its listed size and its rows (or why it cannot be read).
   const contents: string[] = [];
   for (const f of listed) {

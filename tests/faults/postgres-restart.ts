@@ -24,7 +24,13 @@ export async function postgresRestart(cluster: FaultCluster, dir: string, procs:
   for (let f = 0; f < 120; f++) {
     const rows = clusteredReports(4000, 1000 + f).map((r, i) => ({ ...r, partition: f % 6, offset: Math.floor(f / 6) * 4000 + i }));
     const first = rows[0]!.offset;
-    await lake.write(lakePath({ dataset: "reports", topic: "student-reports", partition: f % 6, firstOffset: first, lastOffset: first + rows.length - 1 }, Date.UTC(2026, 10, 27, 9)), encodeReports(rows));
+    await lake.write(
+      lakePath(
+        { dataset: "reports", topic: "student-reports", partition: f % 6, firstOffset: first, lastOffset: first + rows.length - 1 },
+        Date.UTC(2026, 10, 27, 9),
+      ),
+      encodeReports(rows),
+    );
     all.push(...rows);
   }
   const analyzer = await startAcu({ dataDir, env, args: ["--role=analyzer,http"] });
@@ -33,8 +39,16 @@ export async function postgresRestart(cluster: FaultCluster, dir: string, procs:
 
   // The run starts; as soon as the warehouse says it is running, PostgreSQL is restarted.
   const t0 = Date.now();
-  const run = fetch(`${analyzer.url}/api/analytics/runs`, { method: "POST", headers: operator }).then(async (r) => ({ status: r.status, body: (await r.json()) as { runId: string; outcome: string; error?: string } }));
-  await eventually("the run recorded as running", async () => (await db`SELECT 1 FROM analyzer_runs WHERE outcome = 'running'`.catch(() => [])).length > 0, 30_000, 20);
+  const run = fetch(`${analyzer.url}/api/analytics/runs`, { method: "POST", headers: operator }).then(async (r) => ({
+    status: r.status,
+    body: (await r.json()) as { runId: string; outcome: string; error?: string },
+  }));
+  await eventually(
+    "the run recorded as running",
+    async () => (await db`SELECT 1 FROM analyzer_runs WHERE outcome = 'running'`.catch(() => [])).length > 0,
+    30_000,
+    20,
+  );
   await db.end();
   const tStop = Date.now();
   await node("stop", "postgres");
@@ -46,15 +60,28 @@ export async function postgresRestart(cluster: FaultCluster, dir: string, procs:
   const alive = analyzer.proc.exitCode === null && (await fetch(`${analyzer.url}/healthz`)).status === 200;
 
   // The next run: exact, and it writes the failure it could not write while PostgreSQL was down.
-  const next = await eventually("a run that succeeds", async () => {
-    const r = (await (await fetch(`${analyzer.url}/api/analytics/runs`, { method: "POST", headers: operator })).json()) as { outcome: string; rows: number; runId: string };
-    return r.outcome === "succeeded" ? r : null;
-  }, 60_000, 1000);
+  const next = await eventually(
+    "a run that succeeds",
+    async () => {
+      const r = (await (await fetch(`${analyzer.url}/api/analytics/runs`, { method: "POST", headers: operator })).json()) as {
+        outcome: string;
+        rows: number;
+        runId: string;
+      };
+      return r.outcome === "succeeded" ? r : null;
+    },
+    60_000,
+    1000,
+  );
   const recoveredMs = Date.now() - tBack;
-  const runs = (await (await fetch(`${analyzer.url}/api/analytics/runs?limit=50`, { headers: viewer })).json()) as { runs: Array<{ runId: string; outcome: string }> };
+  const runs = (await (await fetch(`${analyzer.url}/api/analytics/runs?limit=50`, { headers: viewer })).json()) as {
+    runs: Array<{ runId: string; outcome: string }>;
+  };
   const failedRun = runs.runs.find((r) => r.runId === failed.body.runId);
   const stillRunning = runs.runs.filter((r) => r.outcome === "running").length;
-  const ex = (await (await fetch(`${analyzer.url}/api/analytics/exercises`, { headers: viewer })).json()) as { exercises: Array<{ exerciseId: string; reports: number; averageScore: number }> };
+  const ex = (await (await fetch(`${analyzer.url}/api/analytics/exercises`, { headers: viewer })).json()) as {
+    exercises: Array<{ exerciseId: string; reports: number; averageScore: number }>;
+  };
   const want = recompute(all, () => 50, 0.1);
   const counted = ex.exercises.reduce((a, e) => a + e.reports, 0);
   let mismatched = 0;

@@ -35,7 +35,14 @@ const weird = fc.oneof(
   fc.boolean(),
   fc.constant(null),
 );
-const deep = fc.letrec((tie) => ({ node: fc.oneof({ depthSize: "small" }, weird, fc.array(tie("node"), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), tie("node"), { maxKeys: 3 })) })).node;
+const deep = fc.letrec((tie) => ({
+  node: fc.oneof(
+    { depthSize: "small" },
+    weird,
+    fc.array(tie("node"), { maxLength: 3 }),
+    fc.dictionary(fc.string({ maxLength: 5 }), tie("node"), { maxKeys: 3 }),
+  ),
+})).node;
 const field = fc.oneof(weird, deep);
 const almostReport = fc.record(
   {
@@ -45,7 +52,11 @@ const almostReport = fc.record(
     score: fc.oneof(fc.double({ min: -10, max: 110 }), field),
     latitude: fc.oneof(fc.double({ min: -100, max: 100 }), field),
     longitude: fc.oneof(fc.double({ min: -200, max: 200 }), field),
-    timestamp: fc.oneof(fc.date().map((d) => (Number.isNaN(d.getTime()) ? "bad" : d.toISOString())), fc.integer(), field),
+    timestamp: fc.oneof(
+      fc.date().map((d) => (Number.isNaN(d.getTime()) ? "bad" : d.toISOString())),
+      fc.integer(),
+      field,
+    ),
   },
   { requiredKeys: [] },
 );
@@ -62,14 +73,28 @@ const body = fc.oneof(
   { arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)), weight: 3 },
   { arbitrary: almostReport.map((r) => JSON.stringify(r)), weight: 4 },
   { arbitrary: fc.array(almostReport, { maxLength: 20 }).map((r) => JSON.stringify(r)), weight: 3 },
-  { arbitrary: fc.tuple(almostReport.map((r) => JSON.stringify([r])), fc.nat()).map(([s, n]) => s.slice(0, n % (s.length + 1))), weight: 2 },
+  {
+    arbitrary: fc
+      .tuple(
+        almostReport.map((r) => JSON.stringify([r])),
+        fc.nat(),
+      )
+      .map(([s, n]) => s.slice(0, n % (s.length + 1))),
+    weight: 2,
+  },
   { arbitrary: fc.string({ unit: "binary", maxLength: 200 }), weight: 2 },
   { arbitrary: fc.integer({ min: 100, max: 100_000 }).map(nested), weight: 1 },
   { arbitrary: fc.array(validReport, { minLength: 1, maxLength: 20 }).map((r) => JSON.stringify(r)), weight: 3 },
 );
 const query = fc.string({ unit: "binary", maxLength: 40 }).map(encodeURIComponent);
 // Header values fetch can send: Latin-1 without control characters.
-const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)), maxLength: 600 });
+const headerValue = fc.string({
+  unit: fc
+    .integer({ min: 0x20, max: 0xff })
+    .filter((c) => c !== 0x7f)
+    .map((c) => String.fromCharCode(c)),
+  maxLength: 600,
+});
 /** The Authorization header: the right token most of the time, else something else worth trying. */
 const authorization = (right: string) =>
   fc.oneof(
@@ -77,15 +102,28 @@ const authorization = (right: string) =>
     { arbitrary: fc.constant<string | null>(null), weight: 1 },
     { arbitrary: fc.constantFrom(...Object.values(TOKENS)).map((t): string | null => `Bearer ${t}`), weight: 1 },
     { arbitrary: headerValue.map((v): string | null => `Bearer ${v}`), weight: 1 },
-    { arbitrary: fc.oneof(headerValue, fc.constantFrom("Basic dXNlcjpwYXNz", "bearer", `Bearer  ${right}`, `Bearer ${right}x`, `Bearer ${right.slice(0, -1)}`, `Bearer ${"A".repeat(5000)}`)).map((v): string | null => v), weight: 1 },
+    {
+      arbitrary: fc
+        .oneof(
+          headerValue,
+          fc.constantFrom("Basic dXNlcjpwYXNz", "bearer", `Bearer  ${right}`, `Bearer ${right}x`, `Bearer ${right.slice(0, -1)}`, `Bearer ${"A".repeat(5000)}`),
+        )
+        .map((v): string | null => v),
+      weight: 1,
+    },
   );
-const withAuth = (a: string | null, json = true): Record<string, string> => ({ ...(json ? { "content-type": "application/json" } : {}), ...(a === null ? {} : { authorization: a }) });
+const withAuth = (a: string | null, json = true): Record<string, string> => ({
+  ...(json ? { "content-type": "application/json" } : {}),
+  ...(a === null ? {} : { authorization: a }),
+});
 
 async function pool<T>(items: T[], concurrency: number, f: (x: T) => Promise<void>) {
   let i = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (i < items.length) await f(items[i++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (i < items.length) await f(items[i++]!);
+    }),
+  );
 }
 
 function rssMiB(pid: number): number {
@@ -101,8 +139,26 @@ test(`${TOTAL} generated inputs: no 5xx, process alive, memory bounded`, async (
     if (status >= 500 && bad.length < 5) bad.push(`${status} for ${what.slice(0, 200)}`);
   };
   const ingest = fc.sample(fc.tuple(body, authorization(TOKENS.ingest)), Math.round(TOTAL * 0.6));
-  const thresholds = fc.sample(fc.tuple(fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/), query), fc.oneof(body, fc.jsonValue().map((v) => JSON.stringify({ threshold: v }))), authorization(TOKENS.operator)), Math.round(TOTAL * 0.2));
-  const queries = fc.sample(fc.tuple(fc.constantFrom("/api/analytics/hotspots", "/api/analytics/regions", "/api/alerts", "/api/analytics/runs"), query, query, authorization(TOKENS.viewer)), TOTAL - ingest.length - thresholds.length);
+  const thresholds = fc.sample(
+    fc.tuple(
+      fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/), query),
+      fc.oneof(
+        body,
+        fc.jsonValue().map((v) => JSON.stringify({ threshold: v })),
+      ),
+      authorization(TOKENS.operator),
+    ),
+    Math.round(TOTAL * 0.2),
+  );
+  const queries = fc.sample(
+    fc.tuple(
+      fc.constantFrom("/api/analytics/hotspots", "/api/analytics/regions", "/api/alerts", "/api/analytics/runs"),
+      query,
+      query,
+      authorization(TOKENS.viewer),
+    ),
+    TOTAL - ingest.length - thresholds.length,
+  );
   const rssBefore = rssMiB(acu.proc.pid);
   let peak = rssBefore;
   // Reports in the bodies answered 202 (a batch or a single report): what the server must count as ingested.
@@ -155,12 +211,22 @@ const patrolId = fc.oneof(
   { arbitrary: query.filter((q) => q !== ""), weight: 2 },
   { arbitrary: fc.constantFrom("P1", "a".repeat(33), "%00", "%E2%80%AE", "stream", "fz_1"), weight: 1 },
 );
-const incidentId = fc.oneof(fc.constantFrom("inc-0", "stream", "x".repeat(161), "%20"), fc.stringMatching(/^inc-[0-9a-f]{32}$/), query.filter((q) => q !== ""));
+const incidentId = fc.oneof(
+  fc.constantFrom("inc-0", "stream", "x".repeat(161), "%20"),
+  fc.stringMatching(/^inc-[0-9a-f]{32}$/),
+  query.filter((q) => q !== ""),
+);
 const coordinate = fc.oneof(fc.double({ min: -200, max: 200 }), field);
 const json = (a: fc.Arbitrary<unknown>) => a.map((v) => JSON.stringify(v));
 const patrolBody = fc.oneof(
   json(fc.record({ name: fc.oneof(fc.string({ maxLength: 120 }), field), latitude: coordinate, longitude: coordinate }, { requiredKeys: [] })),
-  json(fc.record({ name: fc.string({ minLength: 1, maxLength: 40 }).filter((n) => /\S/.test(n)), latitude: fc.double({ min: 41, max: 51, noNaN: true }), longitude: fc.double({ min: -5, max: 9, noNaN: true }) })),
+  json(
+    fc.record({
+      name: fc.string({ minLength: 1, maxLength: 40 }).filter((n) => /\S/.test(n)),
+      latitude: fc.double({ min: 41, max: 51, noNaN: true }),
+      longitude: fc.double({ min: -5, max: 9, noNaN: true }),
+    }),
+  ),
   json(fc.jsonValue()),
   fc.string({ unit: "binary", maxLength: 100 }),
 );
@@ -172,14 +238,46 @@ const stepBody = fc.oneof(
 const step = fc.constantFrom("acknowledge", "en-route", "arrive", "resolve", "reassign", "cancel", "nope");
 type DispatchCall = [method: string, path: string, body: string | undefined];
 const dispatchCall: fc.Arbitrary<DispatchCall> = fc.oneof(
-  fc.tuple(fc.constant("PUT"), patrolId.map((id) => `/api/patrols/${id}`), patrolBody),
-  fc.tuple(fc.constant("DELETE"), patrolId.map((id) => `/api/patrols/${id}`), fc.constant(undefined)),
-  fc.tuple(fc.constant("POST"), patrolId.map((id) => `/api/patrols/${id}/position`), patrolBody),
-  fc.tuple(fc.constant("POST"), fc.tuple(incidentId, step).map(([id, s]) => `/api/incidents/${id}/${s}`), stepBody),
-  fc.tuple(fc.constant("GET"), fc.tuple(query, query).map(([s, l]) => `/api/incidents?state=${s}&limit=${l}`), fc.constant(undefined)),
-  fc.tuple(fc.constant("GET"), incidentId.map((id) => `/api/incidents/${id}`), fc.constant(undefined)),
-  fc.tuple(fc.constant("GET"), fc.tuple(patrolId, query).map(([id, q]) => `/api/patrols/${id}/stream?since=${q}`), fc.constant(undefined)),
-  fc.tuple(fc.constant("GET"), query.map((q) => `/api/incidents/stream?since=${q}`), fc.constant(undefined)),
+  fc.tuple(
+    fc.constant("PUT"),
+    patrolId.map((id) => `/api/patrols/${id}`),
+    patrolBody,
+  ),
+  fc.tuple(
+    fc.constant("DELETE"),
+    patrolId.map((id) => `/api/patrols/${id}`),
+    fc.constant(undefined),
+  ),
+  fc.tuple(
+    fc.constant("POST"),
+    patrolId.map((id) => `/api/patrols/${id}/position`),
+    patrolBody,
+  ),
+  fc.tuple(
+    fc.constant("POST"),
+    fc.tuple(incidentId, step).map(([id, s]) => `/api/incidents/${id}/${s}`),
+    stepBody,
+  ),
+  fc.tuple(
+    fc.constant("GET"),
+    fc.tuple(query, query).map(([s, l]) => `/api/incidents?state=${s}&limit=${l}`),
+    fc.constant(undefined),
+  ),
+  fc.tuple(
+    fc.constant("GET"),
+    incidentId.map((id) => `/api/incidents/${id}`),
+    fc.constant(undefined),
+  ),
+  fc.tuple(
+    fc.constant("GET"),
+    fc.tuple(patrolId, query).map(([id, q]) => `/api/patrols/${id}/stream?since=${q}`),
+    fc.constant(undefined),
+  ),
+  fc.tuple(
+    fc.constant("GET"),
+    query.map((q) => `/api/incidents/stream?since=${q}`),
+    fc.constant(undefined),
+  ),
   fc.tuple(fc.constantFrom("GET", "PATCH"), fc.constantFrom("/api/patrols", "/api/analytics/response-times"), fc.constant(undefined)),
 );
 /** What a 400 of the dispatch routes must name: the field, or that the body is not the JSON object wanted. */

@@ -43,13 +43,28 @@ export interface AcuProcess {
 }
 
 /** Starts acu as a real OS process (bun run src/main.ts, or a given command) and waits for /readyz. */
-export async function startAcu(opts: { dataDir: string; env?: Record<string, string>; args?: string[]; cmd?: string[]; cwd?: string; port?: number; unset?: string[] }): Promise<AcuProcess> {
+export async function startAcu(opts: {
+  dataDir: string;
+  env?: Record<string, string>;
+  args?: string[];
+  cmd?: string[];
+  cwd?: string;
+  port?: number;
+  unset?: string[];
+}): Promise<AcuProcess> {
   const port = opts.port ?? freePort();
   let out = "";
   // Engine endpoints exported for the contract suites must not leak into a process meant to run embedded.
   const inherited = { ...process.env };
   for (const k of ENGINE_VARS) delete inherited[k];
-  const env: Record<string, string | undefined> = { ...inherited, ACU_HTTP_PORT: String(port), ACU_DATA_DIR: opts.dataDir, ...TOKEN_ENV, ACU_ANALYZER_SCHEDULE: "off", ...opts.env };
+  const env: Record<string, string | undefined> = {
+    ...inherited,
+    ACU_HTTP_PORT: String(port),
+    ACU_DATA_DIR: opts.dataDir,
+    ...TOKEN_ENV,
+    ACU_ANALYZER_SCHEDULE: "off",
+    ...opts.env,
+  };
   // Absent, not empty: a .env file in the working directory fills only variables that are absent.
   for (const k of opts.unset ?? []) delete env[k];
   const proc = Bun.spawn({

@@ -7,7 +7,9 @@ export function clusterEnv(): { kafka: string; etcd: string; database: string } 
   const etcd = process.env.ACU_ETCD_ENDPOINTS;
   const database = process.env.ACU_DATABASE_URL;
   if (!kafka || !etcd || !database) {
-    console.log("cluster tests: ACU_KAFKA_BROKERS, ACU_ETCD_ENDPOINTS and ACU_DATABASE_URL are not all set (scripts/cluster up && eval \"$(scripts/cluster env)\"); skipping");
+    console.log(
+      'cluster tests: ACU_KAFKA_BROKERS, ACU_ETCD_ENDPOINTS and ACU_DATABASE_URL are not all set (scripts/cluster up && eval "$(scripts/cluster env)"); skipping',
+    );
     return null;
   }
   return { kafka, etcd, database };
@@ -17,7 +19,10 @@ export function clusterEnv(): { kafka: string; etcd: string; database: string } 
  * Environment for one test run on the shared cluster: its own Kafka namespace (topics, groups), etcd
  * prefixes (thresholds, tokens) and database, so runs never see each other's data.
  */
-export async function isolatedRun(c: { kafka: string; etcd: string; database: string }, name: string): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
+export async function isolatedRun(
+  c: { kafka: string; etcd: string; database: string },
+  name: string,
+): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
   const run = `${name}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
   const admin = postgres(c.database, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${run}`);

@@ -4,15 +4,48 @@ import { listingProblems, StuckWatch } from "./dispatch.ts";
 
 const times = { openedAt: 0, assignedAt: null, acknowledgedAt: null, enRouteAt: null, onSiteAt: null, resolvedAt: null, cancelledAt: null };
 const inc = (id: string, o: Partial<IncidentJson> = {}): IncidentJson => ({
-  incidentId: id, studentId: `s-${id}`, state: "open", patrolId: null, exerciseId: "bsq", lowestScore: 1, orderCount: 1, alertIds: [`alert-${id}`],
-  latitude: 48, longitude: 2, region: "Île-de-France", place: "", times, note: "", revision: 1, updatedAt: 0, ...o,
+  incidentId: id,
+  studentId: `s-${id}`,
+  state: "open",
+  patrolId: null,
+  exerciseId: "bsq",
+  lowestScore: 1,
+  orderCount: 1,
+  alertIds: [`alert-${id}`],
+  latitude: 48,
+  longitude: 2,
+  region: "Île-de-France",
+  place: "",
+  times,
+  note: "",
+  revision: 1,
+  updatedAt: 0,
+  ...o,
 });
-const patrol = (id: string, status: PatrolJson["status"] = "available"): PatrolJson => ({ patrolId: id, name: id, status, latitude: 48, longitude: 2, positionAt: 0, incidentId: null, since: 0 });
+const patrol = (id: string, status: PatrolJson["status"] = "available"): PatrolJson => ({
+  patrolId: id,
+  name: id,
+  status,
+  latitude: 48,
+  longitude: 2,
+  positionAt: 0,
+  incidentId: null,
+  since: 0,
+});
 
 test("a listing with a student on two active incidents or a patrol on two is a problem; closed ones do not count", () => {
-  expect(listingProblems([inc("a"), inc("b", { studentId: "s-a", state: "resolved" }), inc("c", { patrolId: "p1", state: "en-route" }), inc("d", { patrolId: "p2", state: "assigned" })])).toEqual([]);
+  expect(
+    listingProblems([
+      inc("a"),
+      inc("b", { studentId: "s-a", state: "resolved" }),
+      inc("c", { patrolId: "p1", state: "en-route" }),
+      inc("d", { patrolId: "p2", state: "assigned" }),
+    ]),
+  ).toEqual([]);
   expect(listingProblems([inc("a"), inc("b", { studentId: "s-a" })])).toEqual(["student s-a has two open incidents: a and b"]);
-  expect(listingProblems([inc("a", { patrolId: "p1", state: "assigned" }), inc("b", { patrolId: "p1", state: "on-site" })])).toEqual(["patrol p1 holds two incidents: a and b"]);
+  expect(listingProblems([inc("a", { patrolId: "p1", state: "assigned" }), inc("b", { patrolId: "p1", state: "on-site" })])).toEqual([
+    "patrol p1 holds two incidents: a and b",
+  ]);
 });
 
 test("stuck: assigned past its deadline + slack, open beside an available patrol, or no progress in a patrol's hands", () => {

@@ -166,9 +166,9 @@ export interface ResponseTimeRow {
 /** The response-time rows a recomputation from these events gives (every region × step reached), sorted. */
 export function expectedResponseRows(events: IncidentEvent[]): ResponseTimeRow[] {
   const flat = [...byEventId(events).values()].map((e) => ({ type: e.type, region: e.region, ...e.times }));
-  return recomputeResponseTimes(flat).flatMap((r) =>
-    (["acknowledge", "onSite", "resolve"] as const).filter((step) => r[step].count > 0).map((step) => ({ region: r.region, step, ...r[step] })),
-  ).sort(byRegionStep);
+  return recomputeResponseTimes(flat)
+    .flatMap((r) => (["acknowledge", "onSite", "resolve"] as const).filter((step) => r[step].count > 0).map((step) => ({ region: r.region, step, ...r[step] })))
+    .sort(byRegionStep);
 }
 
 /** The API's answer as rows (flat rows as the contract says, or per region with a field per step), sorted. */
@@ -192,5 +192,12 @@ function byRegionStep(a: ResponseTimeRow, b: ResponseTimeRow): number {
  * one once it is resolved). Positions are points in mainland France.
  */
 export function strugglingReport(run: string, student: number, round: number, timestamp: number) {
-  return { studentId: `${run}-struggling-${student}`, exerciseId: "bsq", score: (student * 3 + round) % 10, latitude: 44 + (student % 9) * 0.6, longitude: -0.5 + (student % 7) * 0.9, timestamp };
+  return {
+    studentId: `${run}-struggling-${student}`,
+    exerciseId: "bsq",
+    score: (student * 3 + round) % 10,
+    latitude: 44 + (student % 9) * 0.6,
+    longitude: -0.5 + (student % 7) * 0.9,
+    timestamp,
+  };
 }

@@ -32,7 +32,13 @@ function clusterSpawn(args: string[]) {
   const inherited = { ...process.env };
   // The shared cluster's endpoints may be exported: they mean nothing here.
   for (const k of Object.keys(inherited)) if (k.startsWith("ACU_")) delete inherited[k];
-  return { cmd: [join(ROOT, "scripts/cluster"), ...args], cwd: ROOT, env: { ...inherited, ...FAULT_CLUSTER_ENV }, stdout: "pipe" as const, stderr: "pipe" as const };
+  return {
+    cmd: [join(ROOT, "scripts/cluster"), ...args],
+    cwd: ROOT,
+    env: { ...inherited, ...FAULT_CLUSTER_ENV },
+    stdout: "pipe" as const,
+    stderr: "pipe" as const,
+  };
 }
 
 /** Runs scripts/cluster against the fault cluster; returns its exit code and output. */

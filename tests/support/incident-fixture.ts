@@ -4,7 +4,18 @@ import { rng } from "./lake-fixture.ts";
 
 /** Where an incident's history ends. */
 type Ending = "resolved" | "cancelled-open" | "cancelled-assigned" | "cancelled-acknowledged" | "cancelled-on-site" | "still-open" | "still-en-route";
-const ENDINGS: Ending[] = ["resolved", "resolved", "resolved", "resolved", "cancelled-open", "cancelled-assigned", "cancelled-acknowledged", "cancelled-on-site", "still-open", "still-en-route"];
+const ENDINGS: Ending[] = [
+  "resolved",
+  "resolved",
+  "resolved",
+  "resolved",
+  "cancelled-open",
+  "cancelled-assigned",
+  "cancelled-acknowledged",
+  "cancelled-on-site",
+  "still-open",
+  "still-en-route",
+];
 
 /**
  * Seeded histories of `n` incidents, as the dispatch role publishes them: every transition one event with
@@ -20,7 +31,15 @@ export function incidentHistories(n: number, seed: number, regions: readonly str
   for (let i = 0; i < n; i++) {
     const id = `inc-alert-r${seed}-${i}`;
     const ending = ENDINGS[Math.floor(r() * ENDINGS.length)]!;
-    const times: IncidentTimes = { openedAt: base + Math.floor(r() * 3_600_000), assignedAt: null, acknowledgedAt: null, enRouteAt: null, onSiteAt: null, resolvedAt: null, cancelledAt: null };
+    const times: IncidentTimes = {
+      openedAt: base + Math.floor(r() * 3_600_000),
+      assignedAt: null,
+      acknowledgedAt: null,
+      enRouteAt: null,
+      onSiteAt: null,
+      resolvedAt: null,
+      cancelledAt: null,
+    };
     let at = times.openedAt;
     let seq = 0;
     let patrolId: string | null = null;
@@ -29,9 +48,24 @@ export function incidentHistories(n: number, seed: number, regions: readonly str
       Object.assign(times, changes);
       seq++;
       all.push({
-        eventId: incidentEventId(id, seq), incidentId: id, seq, type, state, at, studentId: `s${seed}-${i}`, patrolId,
-        alertId: `alert-r${seed}-${i}`, exerciseId: `ex${i % 4}`, lowestScore: Math.round(r() * 5000) / 100, orders: 1 + (seq > 2 ? 1 : 0),
-        region, latitude: 43 + r() * 6, longitude: -2 + r() * 9, times: { ...times }, note, actor: type === "timed-out" ? "timeout" : "dispatch",
+        eventId: incidentEventId(id, seq),
+        incidentId: id,
+        seq,
+        type,
+        state,
+        at,
+        studentId: `s${seed}-${i}`,
+        patrolId,
+        alertId: `alert-r${seed}-${i}`,
+        exerciseId: `ex${i % 4}`,
+        lowestScore: Math.round(r() * 5000) / 100,
+        orders: 1 + (seq > 2 ? 1 : 0),
+        region,
+        latitude: 43 + r() * 6,
+        longitude: -2 + r() * 9,
+        times: { ...times },
+        note,
+        actor: type === "timed-out" ? "timeout" : "dispatch",
       });
     };
     const step = () => (at += delay());

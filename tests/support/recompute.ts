@@ -66,7 +66,11 @@ export function recomputeResponseTimes(events: RawIncidentEvent[]) {
     if (e.type !== "resolved" && e.type !== "cancelled") continue;
     const g = regions.get(e.region) ?? { resolved: 0, cancelled: 0, steps: { acknowledge: [], onSite: [], resolve: [] } };
     g[e.type]++;
-    for (const [step, at] of [["acknowledge", e.acknowledgedAt], ["onSite", e.onSiteAt], ["resolve", e.resolvedAt]] as const)
+    for (const [step, at] of [
+      ["acknowledge", e.acknowledgedAt],
+      ["onSite", e.onSiteAt],
+      ["resolve", e.resolvedAt],
+    ] as const)
       if (at !== null) g.steps[step].push(Math.max(0, Math.floor((at - e.openedAt) / 1000)));
     regions.set(e.region, g);
   }
@@ -78,5 +82,12 @@ export function recomputeResponseTimes(events: RawIncidentEvent[]) {
   };
   return [...regions]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([region, g]) => ({ region, resolved: g.resolved, cancelled: g.cancelled, acknowledge: stat(g.steps.acknowledge), onSite: stat(g.steps.onSite), resolve: stat(g.steps.resolve) }));
+    .map(([region, g]) => ({
+      region,
+      resolved: g.resolved,
+      cancelled: g.cancelled,
+      acknowledge: stat(g.steps.acknowledge),
+      onSite: stat(g.steps.onSite),
+      resolve: stat(g.steps.resolve),
+    }));
 }

@@ -33,7 +33,11 @@ const MIN_WEIGHT = { regions: 4e-5, neighbours: 1e-3 };
 type Props = { iso_a2: string; adm0_a3: string; region: string; name: string };
 const admin1 = (await Bun.file(source).json()) as FeatureCollection<Geometry, Props>;
 
-const key = (s: string) => s.normalize("NFD").replace(/[^A-Za-z]/g, "").toLowerCase();
+const key = (s: string) =>
+  s
+    .normalize("NFD")
+    .replace(/[^A-Za-z]/g, "")
+    .toLowerCase();
 const regionByKey = new Map<string, string>(REGIONS.map((r) => [key(r), r]));
 
 const departments = admin1.features.filter((f) => f.properties.iso_a2 === "FR" && regionByKey.has(key(f.properties.region)));
@@ -73,8 +77,12 @@ function wind(ring: Position[], outer: boolean): Position[] {
   return clockwise === outer ? ring : [...ring].reverse();
 }
 
-const regions = dissolve(departments, (p) => regionByKey.get(key(p.region))!, MIN_WEIGHT.regions).map(crop).filter((f) => f !== null);
-const land = dissolve(neighbours, (p) => p.adm0_a3, MIN_WEIGHT.neighbours).map(crop).filter((f) => f !== null);
+const regions = dissolve(departments, (p) => regionByKey.get(key(p.region))!, MIN_WEIGHT.regions)
+  .map(crop)
+  .filter((f) => f !== null);
+const land = dissolve(neighbours, (p) => p.adm0_a3, MIN_WEIGHT.neighbours)
+  .map(crop)
+  .filter((f) => f !== null);
 const missing = REGIONS.filter((r) => !regions.some((f) => f.properties.name === r));
 if (missing.length) throw new Error(`regions missing from ${source}: ${missing.join(", ")}`);
 

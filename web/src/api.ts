@@ -17,10 +17,7 @@ export interface RecentAlerts {
   cursor: string;
 }
 
-export type StreamFrame =
-  | { type: "alert"; alert: DeploymentOrder; cursor: string }
-  | { type: "hello"; cursor: string }
-  | { type: "gap"; message?: string };
+export type StreamFrame = { type: "alert"; alert: DeploymentOrder; cursor: string } | { type: "hello"; cursor: string } | { type: "gap"; message?: string };
 
 /** An answer other than 2xx, with the API's own message (and, on a 409 from a transition, the current state). */
 export class ApiError extends Error {

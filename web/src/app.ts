@@ -41,7 +41,10 @@ const state = {
   arrivals: [] as number[],
   lastAlertAt: 0,
   conn: { kind: "connecting" } as FeedState,
-  fresh: Object.fromEntries((["exercises", "regions", "hotspots", "thresholds", "runs"] as Source[]).map((k) => [k, { at: 0, error: null }])) as Record<Source, Freshness>,
+  fresh: Object.fromEntries((["exercises", "regions", "hotspots", "thresholds", "runs"] as Source[]).map((k) => [k, { at: 0, error: null }])) as Record<
+    Source,
+    Freshness
+  >,
 };
 
 // ---------------------------------------------------------------- loading
@@ -61,7 +64,10 @@ let selectionSeq = 0;
 async function loadSelection(): Promise<void> {
   const seq = ++selectionSeq;
   const id = state.selected;
-  const [regions, hotspots] = await Promise.all([load("regions", () => api.regions(id)), id ? load("hotspots", () => api.hotspots(id, HOTSPOT_LIMIT)) : Promise.resolve(null)]);
+  const [regions, hotspots] = await Promise.all([
+    load("regions", () => api.regions(id)),
+    id ? load("hotspots", () => api.hotspots(id, HOTSPOT_LIMIT)) : Promise.resolve(null),
+  ]);
   if (seq !== selectionSeq) return; // a newer selection answered or will answer
   if (regions) state.regions = regions.regions;
   state.hotspots = id ? (hotspots ?? state.hotspots) : null;
@@ -299,7 +305,12 @@ function renderFeed(full: boolean): void {
   if (full) {
     pending = [];
     clear(feedBody);
-    feedBody.append(...state.feed.filter(matches).slice(0, FEED_ROWS).map((o) => feedRow(o, false)));
+    feedBody.append(
+      ...state.feed
+        .filter(matches)
+        .slice(0, FEED_ROWS)
+        .map((o) => feedRow(o, false)),
+    );
   } else {
     const rows = pending.filter((p) => matches(p.o)).slice(-FEED_ROWS);
     pending = [];

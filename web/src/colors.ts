@@ -10,7 +10,8 @@ export const HOTSPOT_STOPS = ["#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#9900
 export function ramp(stops: string[], t: number): string {
   const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (stops.length - 1);
   const i = Math.min(stops.length - 2, Math.floor(x));
-  const a = hex(stops[i]!), b = hex(stops[i + 1]!);
+  const a = hex(stops[i]!),
+    b = hex(stops[i + 1]!);
   const f = x - i;
   const c = a.map((v, k) => Math.round(v + (b[k]! - v) * f));
   return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;

@@ -15,7 +15,8 @@ export const dispatchApi = {
     call<Incident>("POST", incidentPath(incidentId, action), { token, body: action === "resolve" ? { note: note ?? "" } : undefined }),
   reassign: (token: string, incidentId: string, patrolId: string | null) =>
     call<Incident>("POST", incidentPath(incidentId, "reassign"), { token, body: patrolId ? { patrolId } : {} }),
-  cancel: (token: string, incidentId: string, note: string) => call<Incident>("POST", incidentPath(incidentId, "cancel"), { token, body: note ? { note } : {} }),
+  cancel: (token: string, incidentId: string, note: string) =>
+    call<Incident>("POST", incidentPath(incidentId, "cancel"), { token, body: note ? { note } : {} }),
   position: (token: string, patrolId: string, latitude: number, longitude: number) =>
     call<Patrol>("POST", `${patrolPath(patrolId)}/position`, { token, body: { latitude, longitude } }),
   patrolStreamPath: (patrolId: string) => `${patrolPath(patrolId)}/stream`,

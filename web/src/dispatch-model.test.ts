@@ -1,11 +1,35 @@
 import { describe, expect, test } from "bun:test";
-import { ACK_LATE_MS, ARRIVAL_LATE_MS, INCIDENT_STATES, PATROL_STATUSES, isTerminal, lateness, newer, nextAction, type Incident, type IncidentState } from "./dispatch-model.ts";
+import {
+  ACK_LATE_MS,
+  ARRIVAL_LATE_MS,
+  INCIDENT_STATES,
+  PATROL_STATUSES,
+  isTerminal,
+  lateness,
+  newer,
+  nextAction,
+  type Incident,
+  type IncidentState,
+} from "./dispatch-model.ts";
 import { INCIDENT_STATES as DOMAIN_STATES, PATROL_STATUSES as DOMAIN_STATUSES, TERMINAL_STATES } from "../../src/domain/incident-event.ts";
 
 const times = { openedAt: 0, assignedAt: 1_000, acknowledgedAt: 5_000, enRouteAt: null, onSiteAt: null, resolvedAt: null, cancelledAt: null };
 const inc = (state: IncidentState, revision = 1): Incident => ({
-  incidentId: "inc-1", studentId: "s-1", state, patrolId: "p-1", exerciseId: "bsq", lowestScore: 10, orderCount: 1, alertIds: ["a"],
-  latitude: 45, longitude: 4, region: "Auvergne-Rhône-Alpes", place: "Lyon", times, note: "", revision,
+  incidentId: "inc-1",
+  studentId: "s-1",
+  state,
+  patrolId: "p-1",
+  exerciseId: "bsq",
+  lowestScore: 10,
+  orderCount: 1,
+  alertIds: ["a"],
+  latitude: 45,
+  longitude: 4,
+  region: "Auvergne-Rhône-Alpes",
+  place: "Lyon",
+  times,
+  note: "",
+  revision,
 });
 
 describe("the dispatch model the pages share", () => {

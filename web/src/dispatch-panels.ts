@@ -79,7 +79,11 @@ export class DispatchPanels {
     inc.textContent = live.availability !== "on" ? "" : live.error ? t("updateFailed", { msg: live.error }) : conn;
     inc.classList.toggle("error", !!live.error || live.conn.kind === "down");
     const rt = byId("rt-fresh");
-    rt.textContent = this.times.error ? t("updateFailed", { msg: this.times.error }) : this.times.at ? t("updated", { ago: ago(Date.now() - this.times.at) }) : "";
+    rt.textContent = this.times.error
+      ? t("updateFailed", { msg: this.times.error })
+      : this.times.at
+        ? t("updated", { ago: ago(Date.now() - this.times.at) })
+        : "";
     rt.classList.toggle("error", !!this.times.error);
   }
 }

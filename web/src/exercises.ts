@@ -53,7 +53,8 @@ export class ExercisesPanel {
     return this.rows
       .filter((e) => !q || e.exerciseId.toLowerCase().includes(q))
       .sort((a, b) => {
-        const x = value(a, col), y = value(b, col);
+        const x = value(a, col),
+          y = value(b, col);
         const c = typeof x === "string" ? x.localeCompare(String(y)) : x - (y as number);
         return c * dir || a.exerciseId.localeCompare(b.exerciseId);
       });
@@ -69,7 +70,11 @@ export class ExercisesPanel {
     empty.hidden = empty.textContent === "";
     for (const e of rows) {
       const below = e.averageScore < e.threshold;
-      const pick = h("button", { type: "button", class: "link", "aria-label": t("exSelect", { ex: e.exerciseId }), "aria-pressed": e.exerciseId === this.selected ? "true" : "false" }, e.exerciseId);
+      const pick = h(
+        "button",
+        { type: "button", class: "link", "aria-label": t("exSelect", { ex: e.exerciseId }), "aria-pressed": e.exerciseId === this.selected ? "true" : "false" },
+        e.exerciseId,
+      );
       pick.addEventListener("click", () => this.onSelect(e.exerciseId));
       const tr = h(
         "tr",
@@ -96,13 +101,29 @@ export class ExercisesPanel {
     for (const c of COLS) {
       const active = this.sort.col === c.key;
       const label = t(c.label);
-      const b = h("button", { type: "button", class: "sort", title: t("sortBy", { col: label }) }, label, h("span", { class: "arrow", "aria-hidden": "true" }, active ? (this.sort.dir === 1 ? "▲" : "▼") : ""));
+      const b = h(
+        "button",
+        { type: "button", class: "sort", title: t("sortBy", { col: label }) },
+        label,
+        h("span", { class: "arrow", "aria-hidden": "true" }, active ? (this.sort.dir === 1 ? "▲" : "▼") : ""),
+      );
       b.addEventListener("click", () => {
         this.sort = active ? { col: c.key, dir: this.sort.dir === 1 ? -1 : 1 } : { col: c.key, dir: c.numeric ? -1 : 1 };
         this.render();
         (this.els.thead.querySelector(`[data-col="${c.key}"] button`) as HTMLButtonElement | null)?.focus();
       });
-      tr.append(h("th", { scope: "col", class: c.numeric ? "num" : null, "data-col": c.key, "aria-sort": active ? (this.sort.dir === 1 ? "ascending" : "descending") : "none" }, b));
+      tr.append(
+        h(
+          "th",
+          {
+            scope: "col",
+            class: c.numeric ? "num" : null,
+            "data-col": c.key,
+            "aria-sort": active ? (this.sort.dir === 1 ? "ascending" : "descending") : "none",
+          },
+          b,
+        ),
+      );
     }
     thead.append(tr);
   }
@@ -122,7 +143,13 @@ export class ExercisesPanel {
       if (m === "averageScore") track.append(h("span", { class: "mark", style: `left: ${e.threshold}%`, title: `${t("chartThreshold")} ${e.threshold} %` }));
       const row = h(
         "button",
-        { type: "button", class: e.exerciseId === this.selected ? "bar selected" : "bar", "data-exercise": e.exerciseId, "data-value": v, "aria-label": `${e.exerciseId}: ${label} ${text}` },
+        {
+          type: "button",
+          class: e.exerciseId === this.selected ? "bar selected" : "bar",
+          "data-exercise": e.exerciseId,
+          "data-value": v,
+          "aria-label": `${e.exerciseId}: ${label} ${text}`,
+        },
         h("span", { class: "name" }, e.exerciseId),
         track,
         h("span", { class: "val" }, text),

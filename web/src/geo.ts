@@ -50,4 +50,3 @@ export function placeName(lat: number, lon: number): string {
   const c = nearestCity(lat, lon);
   return c.km <= 5 ? c.name : `${c.name} · ${fmtInt(c.km)} km ${compassPoint(c.dir)}`;
 }
-

@@ -225,7 +225,8 @@ const baseFr: Record<keyof typeof base, string> = {
   thNeedExercise: "Saisissez un identifiant d'exercice.",
   tokTitle: "Jeton d'accès",
   tokHelp: "Ce changement demande le jeton d'opérateur. Il est gardé pour cet onglet seulement, jusqu'à sa fermeture.",
-  tokView: "Le tableau de bord demande un jeton pour afficher les chiffres : le jeton de consultation, ou celui d'opérateur. Il est gardé pour cet onglet seulement, jusqu'à sa fermeture.",
+  tokView:
+    "Le tableau de bord demande un jeton pour afficher les chiffres : le jeton de consultation, ou celui d'opérateur. Il est gardé pour cet onglet seulement, jusqu'à sa fermeture.",
   tokOperator: "Ce changement demande le jeton d'opérateur ; le jeton en mémoire permet seulement de consulter.",
   tokLabel: "Jeton",
   tokOk: "Utiliser",
@@ -298,8 +299,10 @@ export function applyStatic(root: ParentNode = document): void {
 // ---- formatting in the current language ----
 export const fmtInt = (n: number) => new Intl.NumberFormat(lang).format(Math.round(n));
 export const fmtNum = (n: number, digits = 1) => new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(n);
-export const fmtPct = (ratio: number, digits = 1) => new Intl.NumberFormat(lang, { style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(ratio);
-export const fmtTime = (iso: string | number | Date) => new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+export const fmtPct = (ratio: number, digits = 1) =>
+  new Intl.NumberFormat(lang, { style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(ratio);
+export const fmtTime = (iso: string | number | Date) =>
+  new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 
 /** A duration in seconds, compact: "45 s", "3 min 05 s", "1 h 02 min". */
 export function fmtDuration(seconds: number): string {

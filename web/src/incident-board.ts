@@ -37,11 +37,17 @@ export class IncidentBoard {
     const all = [...this.live.incidents.values()];
     const shown = new Set<string>();
     for (const [c, col] of this.columns) {
-      const items = c === "closed" ? all.filter((i) => isTerminal(i.state)).sort((a, b) => closedAt(b) - closedAt(a)) : all.filter((i) => i.state === c).sort((a, b) => a.times.openedAt - b.times.openedAt);
+      const items =
+        c === "closed"
+          ? all.filter((i) => isTerminal(i.state)).sort((a, b) => closedAt(b) - closedAt(a))
+          : all.filter((i) => i.state === c).sort((a, b) => a.times.openedAt - b.times.openedAt);
       const limit = c === "closed" ? CLOSED_SHOWN : PER_COLUMN;
       const cards = items.slice(0, limit).map((i) => this.card(i, now));
       for (const card of cards) shown.add(card.el.dataset.incident!);
-      sync(col.list, cards.map((card) => card.el));
+      sync(
+        col.list,
+        cards.map((card) => card.el),
+      );
       col.head.textContent = `${c === "closed" ? t("incClosed") : t(`state_${c}` as Key)} · ${fmtInt(items.length)}`;
       col.list.setAttribute("aria-label", col.head.textContent);
       col.more.textContent = items.length > limit ? t("incMore", { n: fmtInt(items.length - limit) }) : items.length === 0 ? t("incNone") : "";
@@ -71,7 +77,9 @@ export class IncidentBoard {
     this.patrolsLine.append(t("incPatrols"), " ");
     PATROL_STATUSES.filter((s) => counts.has(s)).forEach((s, i) => {
       if (i) this.patrolsLine.append(" · ");
-      this.patrolsLine.append(h("span", { class: `patrol-count ${s}`, "data-status": s }, h("strong", {}, fmtInt(counts.get(s)!)), ` ${t(`status_${s}` as Key)}`));
+      this.patrolsLine.append(
+        h("span", { class: `patrol-count ${s}`, "data-status": s }, h("strong", {}, fmtInt(counts.get(s)!)), ` ${t(`status_${s}` as Key)}`),
+      );
     });
   }
 }

@@ -58,7 +58,9 @@ export class IncidentCard {
   tick(now: number): void {
     const inc = this.inc;
     // A closed one says how and when it closed; a running one, how long since it opened.
-    this.age.textContent = isTerminal(inc.state) ? `${t(`state_${inc.state}` as Key)} ${ago(now - closedAt(inc))}` : t("incAge", { ago: ago(now - inc.times.openedAt) });
+    this.age.textContent = isTerminal(inc.state)
+      ? `${t(`state_${inc.state}` as Key)} ${ago(now - closedAt(inc))}`
+      : t("incAge", { ago: ago(now - inc.times.openedAt) });
     const late = lateness(this.inc, now) !== null;
     if (late !== this.el.classList.contains("late")) this.update(this.inc, now);
   }
@@ -67,10 +69,21 @@ export class IncidentCard {
     clear(this.body);
     const place = inc.place || placeName(inc.latitude, inc.longitude);
     const where = inc.region && inc.region !== "unknown" ? `${place} · ${inc.region}` : place;
-    const who = inc.patrolId ? t("incPatrol", { p: patrol?.name ? `${inc.patrolId} · ${patrol.name}` : inc.patrolId }) : isTerminal(inc.state) ? "" : t("incNoPatrol");
+    const who = inc.patrolId
+      ? t("incPatrol", { p: patrol?.name ? `${inc.patrolId} · ${patrol.name}` : inc.patrolId })
+      : isTerminal(inc.state)
+        ? ""
+        : t("incNoPatrol");
     const parts = [
       h("div", { class: "inc-head" }, h("strong", { class: "student", title: inc.studentId }, inc.studentId), this.age),
-      h("div", { class: "inc-what" }, h("span", { class: "exercise", title: inc.exerciseId }, inc.exerciseId), " · ", h("strong", { class: "score" }, fmtNum(inc.lowestScore)), inc.orderCount > 1 ? ` · ${t("incOrders", { n: fmtInt(inc.orderCount) })}` : ""),
+      h(
+        "div",
+        { class: "inc-what" },
+        h("span", { class: "exercise", title: inc.exerciseId }, inc.exerciseId),
+        " · ",
+        h("strong", { class: "score" }, fmtNum(inc.lowestScore)),
+        inc.orderCount > 1 ? ` · ${t("incOrders", { n: fmtInt(inc.orderCount) })}` : "",
+      ),
       h("div", { class: "inc-where", title: where }, where),
       who ? h("div", { class: inc.patrolId ? "inc-patrol" : "inc-patrol none", "data-patrol": inc.patrolId ?? "" }, who) : null,
       late ? h("div", { class: "late-badge" }, t(late === "ack" ? "incLateAck" : "incLateArrival")) : null,
@@ -81,8 +94,20 @@ export class IncidentCard {
 
   private renderOps(): HTMLDetailsElement {
     const select = h("select", { class: "reassign-to", "aria-label": t("incReassignTo") });
-    const reassign = h("form", { class: "inline", novalidate: true }, h("label", {}, t("incReassignTo"), select), h("button", { type: "submit" }, t("incReassign")));
-    const note = h("input", { type: "text", class: "cancel-note", maxlength: 500, autocomplete: "off", "aria-label": t("incCancelNote"), placeholder: t("incCancelNote") });
+    const reassign = h(
+      "form",
+      { class: "inline", novalidate: true },
+      h("label", {}, t("incReassignTo"), select),
+      h("button", { type: "submit" }, t("incReassign")),
+    );
+    const note = h("input", {
+      type: "text",
+      class: "cancel-note",
+      maxlength: 500,
+      autocomplete: "off",
+      "aria-label": t("incCancelNote"),
+      placeholder: t("incCancelNote"),
+    });
     const cancel = h("form", { class: "inline", novalidate: true }, note, h("button", { type: "submit", class: "danger" }, t("incCancel")));
     const msg = h("span", { class: "msg", role: "status" });
     const ops = h("details", { class: "inc-ops" }, h("summary", {}, t("incActions")), reassign, cancel, msg);
@@ -109,7 +134,10 @@ export class IncidentCard {
       .map((p) => ({ p, km: distanceKm(p.latitude, p.longitude, inc.latitude, inc.longitude) }))
       .sort((a, b) => a.km - b.km);
     clear(select);
-    select.append(h("option", { value: "" }, t("incNearest")), ...free.map(({ p, km }) => h("option", { value: p.patrolId }, `${p.patrolId} · ${p.name} · ${fmtInt(km)} km`)));
+    select.append(
+      h("option", { value: "" }, t("incNearest")),
+      ...free.map(({ p, km }) => h("option", { value: p.patrolId }, `${p.patrolId} · ${p.name} · ${fmtInt(km)} km`)),
+    );
   }
 
   /** An operator action: the operator token is asked for when the page holds none or a viewer's. */

@@ -23,7 +23,24 @@ export const SHADINGS: { value: Shading; label: Key }[] = [
 const W = 600;
 const H = 570;
 const MAX_PULSES = 80;
-const LABELLED_CITIES = ["Paris", "Lyon", "Marseille", "Toulouse", "Bordeaux", "Lille", "Nantes", "Strasbourg", "Rennes", "Montpellier", "Nice", "Dijon", "Clermont-Ferrand", "Rouen", "Orléans", "Ajaccio"];
+const LABELLED_CITIES = [
+  "Paris",
+  "Lyon",
+  "Marseille",
+  "Toulouse",
+  "Bordeaux",
+  "Lille",
+  "Nantes",
+  "Strasbourg",
+  "Rennes",
+  "Montpellier",
+  "Nice",
+  "Dijon",
+  "Clermont-Ferrand",
+  "Rouen",
+  "Orléans",
+  "Ajaccio",
+];
 
 export const REGION_NAMES = regionFeatures.map((f) => f.properties.name);
 
@@ -93,7 +110,10 @@ export class FranceMap {
       const c = CITIES.find((x) => x.name === name);
       const xy = c && this.projection([c.longitude, c.latitude]);
       if (!xy) continue;
-      cities.append(svg("circle", { cx: xy[0].toFixed(1), cy: xy[1].toFixed(1), r: 1.8 }), svg("text", { x: (xy[0] + 4).toFixed(1), y: (xy[1] + 3).toFixed(1) }, name));
+      cities.append(
+        svg("circle", { cx: xy[0].toFixed(1), cy: xy[1].toFixed(1), r: 1.8 }),
+        svg("text", { x: (xy[0] + 4).toFixed(1), y: (xy[1] + 3).toFixed(1) }, name),
+      );
     }
     this.hotspotLayer = svg("g", { class: "hotspots" });
     this.pulseLayer = svg("g", { class: "pulses", "aria-hidden": "true" });
@@ -127,7 +147,8 @@ export class FranceMap {
     this.regions = new Map(stats.map((r) => [r.region, r]));
     this.shading = shading;
     const values = REGION_NAMES.map((n) => regionValue(this.regions.get(n), shading)).filter((v): v is number => v !== null);
-    const lo = Math.min(...values), hi = Math.max(...values);
+    const lo = Math.min(...values),
+      hi = Math.max(...values);
     for (const [name, p] of this.regionPaths) {
       const v = regionValue(this.regions.get(name), shading);
       let fill = "";
@@ -223,7 +244,12 @@ export class FranceMap {
   private regionText(name: string): string[] {
     const r = this.regions.get(name);
     if (!r || r.reports === 0) return [name, t("tipNoData")];
-    return [name, t("tipReports", { n: fmtInt(r.reports) }), t("tipAverage", { v: fmtNum(r.averageScore) }), t("tipFailures", { n: fmtInt(r.failures), rate: fmtPct(r.failures / r.reports) })];
+    return [
+      name,
+      t("tipReports", { n: fmtInt(r.reports) }),
+      t("tipAverage", { v: fmtNum(r.averageScore) }),
+      t("tipFailures", { n: fmtInt(r.failures), rate: fmtPct(r.failures / r.reports) }),
+    ];
   }
 
   private showRegionTip(name: string, ev: MouseEvent | null): void {
@@ -284,7 +310,12 @@ export class FranceMap {
         { class: "legend-scale" },
         h("span", { class: "legend-title" }, label),
         h("span", { class: "bar", style: `background: ${gradient(stops)}` }),
-        h("span", { class: "ends" }, h("span", {}, lo === null ? "–" : formatRegionValue(lo, this.shading)), h("span", {}, hi === null ? "–" : formatRegionValue(hi, this.shading))),
+        h(
+          "span",
+          { class: "ends" },
+          h("span", {}, lo === null ? "–" : formatRegionValue(lo, this.shading)),
+          h("span", {}, hi === null ? "–" : formatRegionValue(hi, this.shading)),
+        ),
       ),
     );
     if (this.hotspots?.cells.length) {

@@ -121,5 +121,13 @@ function frame(points: Point[]): GeoPermissibleObjects {
   };
   const [s, n] = grow(Math.min(...lats), Math.max(...lats));
   const [w, e] = grow(Math.min(...lons), Math.max(...lons));
-  return { type: "MultiPoint", coordinates: [[w, s], [e, n], [w, n], [e, s]] };
+  return {
+    type: "MultiPoint",
+    coordinates: [
+      [w, s],
+      [e, n],
+      [w, n],
+      [e, s],
+    ],
+  };
 }

@@ -39,7 +39,13 @@ export class PatrolLayer {
     const xy = this.map.project(inc.latitude, inc.longitude);
     if (!xy) return;
     const { x, y } = fixed(xy);
-    this.waiting.append(svg("path", { class: "waiting", d: `M${x} ${Number(y) - 6}l6 6l-6 6l-6 -6z`, "data-incident": inc.incidentId }, svg("title", {}, `${inc.studentId} · ${t("incNoPatrol")}`)));
+    this.waiting.append(
+      svg(
+        "path",
+        { class: "waiting", d: `M${x} ${Number(y) - 6}l6 6l-6 6l-6 -6z`, "data-incident": inc.incidentId },
+        svg("title", {}, `${inc.studentId} · ${t("incNoPatrol")}`),
+      ),
+    );
   }
 
   private drawPatrol(p: Patrol, inc: Incident | undefined): void {
@@ -55,7 +61,9 @@ export class PatrolLayer {
       );
     }
     const label = [`${p.patrolId} · ${p.name}`, t(`status_${p.status}` as Key), inc ? inc.studentId : ""].filter(Boolean).join(" · ");
-    this.markers.append(svg("circle", { class: `patrol ${p.status}`, cx: at.x, cy: at.y, r: 5.5, "data-patrol": p.patrolId, "data-status": p.status }, svg("title", {}, label)));
+    this.markers.append(
+      svg("circle", { class: `patrol ${p.status}`, cx: at.x, cy: at.y, r: 5.5, "data-patrol": p.patrolId, "data-status": p.status }, svg("title", {}, label)),
+    );
   }
 
   private renderLegend(on: boolean): void {

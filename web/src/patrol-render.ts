@@ -26,7 +26,12 @@ const stateLabel = (s: IncidentState) => t(`state_${s}` as Key);
 
 /** When the incident entered its current state. */
 function enteredAt(inc: Incident): number | null {
-  const at = { assigned: inc.times.assignedAt, acknowledged: inc.times.acknowledgedAt, "en-route": inc.times.enRouteAt, "on-site": inc.times.onSiteAt } as Partial<Record<IncidentState, number | null>>;
+  const at = {
+    assigned: inc.times.assignedAt,
+    acknowledged: inc.times.acknowledgedAt,
+    "en-route": inc.times.enRouteAt,
+    "on-site": inc.times.onSiteAt,
+  } as Partial<Record<IncidentState, number | null>>;
   return at[inc.state] ?? null;
 }
 
@@ -128,7 +133,11 @@ export function renderPosition(s: PageState): void {
   let error = false;
   if (sh.error) [text, error] = [t("ptPosFailed", { msg: sh.error }), true];
   else if (sh.sending) text = t("ptPosSending");
-  else if (sh.sent && sh.fix) text = t("ptPosShared", { ago: ago(Date.now() - sh.sent.at), source: sh.fix.source === "gps" ? t("pos_gps", { m: fmtInt(sh.fix.accuracy ?? 0) }) : t("pos_manual") });
+  else if (sh.sent && sh.fix)
+    text = t("ptPosShared", {
+      ago: ago(Date.now() - sh.sent.at),
+      source: sh.fix.source === "gps" ? t("pos_gps", { m: fmtInt(sh.fix.accuracy ?? 0) }) : t("pos_manual"),
+    });
   else if (s.view.patrol && s.view.patrol.positionAt > 0) text = t("ptPosServer", { ago: ago(Date.now() - s.view.patrol.positionAt) });
   else text = t("ptPosNone");
   const gps: Partial<Record<typeof sh.gps, string>> = {

@@ -21,7 +21,13 @@ const MOVE_M = 50;
 const RETRY_MS = 5_000;
 const TICK_MS = 1_000;
 
-const fold = (s: string) => s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
+const fold = (s: string) =>
+  s
+    .normalize("NFD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, " ")
+    .trim();
 
 /** A typed place: "45.76, 4.83" (or "45,76 4,83"), or a catalogue city's name, accents and case aside. */
 export function parsePlace(text: string): { latitude: number; longitude: number } | null {

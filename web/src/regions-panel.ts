@@ -26,7 +26,12 @@ export function renderRegions(
       "tr",
       { "data-region": name, class: v === null ? "muted" : null },
       h("td", { class: "num rank" }, v === null ? "–" : i + 1),
-      h("th", { scope: "row" }, h("span", { class: "key", style: `background: ${map.fillOf(name) || "#e3e6eb"}`, title: v === null ? undefined : formatRegionValue(v, shading) }), name),
+      h(
+        "th",
+        { scope: "row" },
+        h("span", { class: "key", style: `background: ${map.fillOf(name) || "#e3e6eb"}`, title: v === null ? undefined : formatRegionValue(v, shading) }),
+        name,
+      ),
       h("td", { class: "num" }, r ? fmtInt(r.reports) : "0"),
       h("td", { class: "num" }, r?.reports ? fmtNum(r.averageScore) : "–"),
       h("td", { class: "num" }, r ? fmtInt(r.failures) : "0"),

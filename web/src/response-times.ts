@@ -9,8 +9,21 @@ const STEPS: ResponseStep[] = ["acknowledge", "onSite", "resolve"];
 export function renderResponseHead(thead: HTMLElement): void {
   clear(thead);
   thead.append(
-    h("tr", {}, h("th", { scope: "col", rowspan: 2 }, t("colRegion")), ...STEPS.map((s) => h("th", { scope: "colgroup", colspan: 3, class: "step" }, t(`step_${s}`)))),
-    h("tr", {}, ...STEPS.flatMap(() => [h("th", { scope: "col", class: "num" }, t("colN")), h("th", { scope: "col", class: "num" }, "p50"), h("th", { scope: "col", class: "num" }, "p90")])),
+    h(
+      "tr",
+      {},
+      h("th", { scope: "col", rowspan: 2 }, t("colRegion")),
+      ...STEPS.map((s) => h("th", { scope: "colgroup", colspan: 3, class: "step" }, t(`step_${s}`))),
+    ),
+    h(
+      "tr",
+      {},
+      ...STEPS.flatMap(() => [
+        h("th", { scope: "col", class: "num" }, t("colN")),
+        h("th", { scope: "col", class: "num" }, "p50"),
+        h("th", { scope: "col", class: "num" }, "p90"),
+      ]),
+    ),
   );
 }
 
@@ -28,7 +41,11 @@ export function renderResponseTimes(tbody: HTMLElement, empty: HTMLElement, rows
       const r = steps.get(s);
       const attrs = (k: string) => ({ class: "num", "data-step": s, "data-figure": k });
       if (!r || r.count === 0) return [h("td", attrs("count"), "0"), h("td", attrs("p50"), "–"), h("td", attrs("p90"), "–")];
-      return [h("td", attrs("count"), fmtInt(r.count)), h("td", { ...attrs("p50"), "data-seconds": r.p50 }, fmtDuration(r.p50)), h("td", { ...attrs("p90"), "data-seconds": r.p90 }, fmtDuration(r.p90))];
+      return [
+        h("td", attrs("count"), fmtInt(r.count)),
+        h("td", { ...attrs("p50"), "data-seconds": r.p50 }, fmtDuration(r.p50)),
+        h("td", { ...attrs("p90"), "data-seconds": r.p90 }, fmtDuration(r.p90)),
+      ];
     });
     tbody.append(h("tr", { "data-region": region }, h("th", { scope: "row" }, region === "unknown" ? "—" : region), ...cells));
   }

@@ -8,7 +8,10 @@ import { fmtInt, fmtTime, t, type Key } from "./i18n.ts";
  * between the latest starts agree (within 10 %), the next start is one more gap later.
  */
 export function nextRunEstimate(runs: AnalyzerRun[], now = Date.now()): number | null {
-  const starts = runs.map((r) => Date.parse(r.startedAt)).filter(Number.isFinite).slice(0, 4);
+  const starts = runs
+    .map((r) => Date.parse(r.startedAt))
+    .filter(Number.isFinite)
+    .slice(0, 4);
   if (starts.length < 3) return null;
   const gaps = starts.slice(0, -1).map((s, i) => s - starts[i + 1]!);
   const gap = gaps[0]!;

@@ -21,7 +21,11 @@ export class ThresholdsPanel {
     byId("th-default-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       const v = parse(byId<HTMLInputElement>("th-default").value);
-      void this.act(byId("th-default-form"), (tok) => api.setDefault(tok, v), (s) => t("thSavedDefault", { v: s.default }));
+      void this.act(
+        byId("th-default-form"),
+        (tok) => api.setDefault(tok, v),
+        (s) => t("thSavedDefault", { v: s.default }),
+      );
     });
     byId("th-add-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -29,7 +33,11 @@ export class ThresholdsPanel {
       const ex = byId<HTMLInputElement>("th-add-ex").value.trim();
       if (!ex) return this.say(form, t("thNeedExercise"), true);
       const v = parse(byId<HTMLInputElement>("th-add-val").value);
-      void this.act(form, (tok) => api.setThreshold(tok, ex, v), (s) => t("thSaved", { ex, v: s.thresholds[ex] ?? "?" })).then((ok) => {
+      void this.act(
+        form,
+        (tok) => api.setThreshold(tok, ex, v),
+        (s) => t("thSaved", { ex, v: s.thresholds[ex] ?? "?" }),
+      ).then((ok) => {
         if (ok) byId<HTMLInputElement>("th-add-val").value = "";
       });
     });
@@ -66,16 +74,37 @@ export class ThresholdsPanel {
     const ids = Object.keys(s.thresholds).sort();
     byId("th-none").hidden = ids.length > 0;
     for (const id of ids) {
-      const input = h("input", { type: "text", inputmode: "numeric", value: s.thresholds[id]!, size: 4, "aria-label": `${t("colThreshold")} ${id}`, "data-exercise": id });
+      const input = h("input", {
+        type: "text",
+        inputmode: "numeric",
+        value: s.thresholds[id]!,
+        size: 4,
+        "aria-label": `${t("colThreshold")} ${id}`,
+        "data-exercise": id,
+      });
       const form = h("form", { class: "inline", novalidate: true }, input, h("span", { class: "unit" }, "%"), h("button", { type: "submit" }, t("thSave")));
       const reset = h("button", { type: "button", class: "ghost" }, t("thRemove"));
       const msg = h("span", { class: "msg", role: "status" });
       form.addEventListener("submit", (ev) => {
         ev.preventDefault();
         const v = parse(input.value);
-        void this.act(form, (tok) => api.setThreshold(tok, id, v), (next) => t("thSaved", { ex: id, v: next.thresholds[id] ?? "?" }), msg);
+        void this.act(
+          form,
+          (tok) => api.setThreshold(tok, id, v),
+          (next) => t("thSaved", { ex: id, v: next.thresholds[id] ?? "?" }),
+          msg,
+        );
       });
-      reset.addEventListener("click", () => void this.act(form, (tok) => api.removeThreshold(tok, id), () => t("thRemoved", { ex: id }), msg));
+      reset.addEventListener(
+        "click",
+        () =>
+          void this.act(
+            form,
+            (tok) => api.removeThreshold(tok, id),
+            () => t("thRemoved", { ex: id }),
+            msg,
+          ),
+      );
       tbody.append(h("tr", { "data-exercise": id }, h("th", { scope: "row" }, id), h("td", {}, form), h("td", {}, reset, msg)));
     }
   }

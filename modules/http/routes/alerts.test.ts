@@ -31,7 +31,10 @@ const order = (i: number, exerciseId: string): DeploymentOrder => ({
 
 beforeAll(async () => {
   bus = await EmbeddedLogBus.open(join(dir, "bus"), { [TOPICS.reports]: 2, [TOPICS.alerts]: 2, [TOPICS.deadLetters]: 1 });
-  await bus.publish(TOPICS.alerts, Array.from({ length: 6 }, (_, i) => ({ key: `s${i}`, value: encodeDeploymentOrder(order(i, i % 2 ? "odd" : "even")) })));
+  await bus.publish(
+    TOPICS.alerts,
+    Array.from({ length: 6 }, (_, i) => ({ key: `s${i}`, value: encodeDeploymentOrder(order(i, i % 2 ? "odd" : "even")) })),
+  );
   feed = new AlertFeed(bus, 100, silentLogger);
   await feed.start();
   for (let t = 0; t < 100 && feed.recent(10).length < 6; t++) await Bun.sleep(20);
@@ -50,7 +53,8 @@ test("GET /api/alerts: newest first, filtered by exercise, limited, with the cur
   const odd = (await (await call("GET", "/api/alerts?exerciseId=odd&limit=2", { token: "viewer" })).json()) as { alerts: DeploymentOrder[] };
   expect(odd.alerts.map((a) => a.exerciseId)).toEqual(["odd", "odd"]);
   expect((await (await call("GET", "/api/alerts?exerciseId=", { token: "viewer" })).json()).alerts.length).toBe(6);
-  for (const q of ["limit=0", "limit=1001", "limit=abc", "exerciseId=a%20b"]) expect({ q, status: (await call("GET", `/api/alerts?${q}`, { token: "viewer" })).status }).toEqual({ q, status: 400 });
+  for (const q of ["limit=0", "limit=1001", "limit=abc", "exerciseId=a%20b"])
+    expect({ q, status: (await call("GET", `/api/alerts?${q}`, { token: "viewer" })).status }).toEqual({ q, status: 400 });
   const none = testApp(() => [alertsRoutes({ feed: null })]);
   expect((await none.call("GET", "/api/alerts", { token: "viewer" })).status).toBe(404);
 });
@@ -58,7 +62,14 @@ test("GET /api/alerts: newest first, filtered by exercise, limited, with the cur
 test("the stream: 404 without a feed, 400 on a bad cursor or exercise, before any upgrade", async () => {
   const none = testApp(() => [alertStreamRoutes(null)]);
   expect((await none.call("GET", "/api/alerts/stream", { token: "viewer" })).status).toBe(404);
-  const server = startHttpServer({ port: 0, routes: [], feed, log: silentLogger, auth: authenticator([{ id: "env:v", scope: "viewer", token: TEST_TOKENS.viewer }], null), wsPerToken: 1 });
+  const server = startHttpServer({
+    port: 0,
+    routes: [],
+    feed,
+    log: silentLogger,
+    auth: authenticator([{ id: "env:v", scope: "viewer", token: TEST_TOKENS.viewer }], null),
+    wsPerToken: 1,
+  });
   try {
     const url = `http://127.0.0.1:${server.port}/api/alerts/stream`;
     const get = (q: string) => fetch(`${url}${q}`, { headers: { authorization: `Bearer ${TEST_TOKENS.viewer}` } });

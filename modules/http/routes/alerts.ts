@@ -35,7 +35,13 @@ export const alertRoutes = {
     summary: "Recent deployment orders, newest first",
     tags: ["alerts"],
     request: { query: z.object({ exerciseId: exerciseFilterSchema, limit: limitSchema(100, 1000) }) },
-    responses: { 200: { description: "The newest orders kept and the cursor to stream from", ...json(z.object({ alerts: z.array(deploymentOrderSchema), cursor: cursorSchema })) }, ...noFeed },
+    responses: {
+      200: {
+        description: "The newest orders kept and the cursor to stream from",
+        ...json(z.object({ alerts: z.array(deploymentOrderSchema), cursor: cursorSchema })),
+      },
+      ...noFeed,
+    },
   }),
   stream: defineRoute(
     "viewer",
@@ -50,7 +56,11 @@ export const alertRoutes = {
       request: {
         query: z.object({
           exerciseId: exerciseFilterSchema,
-          since: z.string({ error: CURSOR_MESSAGE }).regex(/^[0-9]{1,16}(?:\.[0-9]{1,16})*$/, CURSOR_MESSAGE).optional().meta({ description: "A cursor received from this stream or GET /api/alerts: replay what came after it" }),
+          since: z
+            .string({ error: CURSOR_MESSAGE })
+            .regex(/^[0-9]{1,16}(?:\.[0-9]{1,16})*$/, CURSOR_MESSAGE)
+            .optional()
+            .meta({ description: "A cursor received from this stream or GET /api/alerts: replay what came after it" }),
         }),
         headers: z.object({
           "sec-websocket-protocol": z.string().optional().meta({ description: "`acu.bearer.<token>`: the token, for browsers" }),

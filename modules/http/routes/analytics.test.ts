@@ -47,7 +47,14 @@ test("parameters are checked, defaulted and passed on; an empty exercise filter 
   expect((await call("GET", "/api/analytics/regions?exerciseId=bsq", { token: "viewer" })).status).toBe(200);
   expect((await call("GET", "/api/analytics/runs?limit=7", { token: "viewer" })).status).toBe(200);
   expect((await call("GET", "/api/analytics/runs", { token: "viewer" })).status).toBe(200);
-  expect(w.asked).toEqual([["hotspots", "c00.ex00", 20], ["hotspots", "c00.ex00", 500], ["regions", null], ["regions", "bsq"], ["runs", 7], ["runs", 20]]);
+  expect(w.asked).toEqual([
+    ["hotspots", "c00.ex00", 20],
+    ["hotspots", "c00.ex00", 500],
+    ["regions", null],
+    ["regions", "bsq"],
+    ["runs", 7],
+    ["runs", 20],
+  ]);
 });
 
 test("bad parameters get 400 naming them, and reach nothing", async () => {
@@ -66,7 +73,11 @@ test("bad parameters get 400 naming them, and reach nothing", async () => {
   ];
   for (const [path, error] of cases) {
     const r = await call("GET", path, { token: "viewer" });
-    expect({ path, status: r.status, error: ((await r.json()) as { error: string }).error }).toEqual({ path, status: 400, error: expect.stringContaining(error) });
+    expect({ path, status: r.status, error: ((await r.json()) as { error: string }).error }).toEqual({
+      path,
+      status: 400,
+      error: expect.stringContaining(error),
+    });
   }
   expect(w.asked).toEqual([]);
 });

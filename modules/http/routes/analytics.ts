@@ -15,7 +15,9 @@ export const hotspotsSchema = z
     exerciseId: z.string(),
     threshold: z.number(),
     cellSizeDeg: z.number().meta({ description: "The grid cell size the warehouse was built with, in degrees" }),
-    cells: z.array(z.object({ latitude: z.number(), longitude: z.number(), failures: count, reports: count }).meta({ description: "A grid cell by its centre" })),
+    cells: z.array(
+      z.object({ latitude: z.number(), longitude: z.number(), failures: count, reports: count }).meta({ description: "A grid cell by its centre" }),
+    ),
   })
   .meta({ id: "Hotspots" });
 

@@ -2,7 +2,11 @@ import { expect, test } from "bun:test";
 import { testApp } from "../testing.ts";
 import { dashboardGroupRoutes } from "./dashboard.ts";
 
-const dashboard = { html: "<!doctype html><title>acu</title>", patrolHtml: "<!doctype html><title>acu patrol</title>", assets: { "app.js": { body: "console.log(1)", type: "text/javascript; charset=utf-8" } } };
+const dashboard = {
+  html: "<!doctype html><title>acu</title>",
+  patrolHtml: "<!doctype html><title>acu patrol</title>",
+  assets: { "app.js": { body: "console.log(1)", type: "text/javascript; charset=utf-8" } },
+};
 
 test("the pages and their files are open; an unknown file, or an inherited name, is 404", async () => {
   const { call } = testApp(() => [dashboardGroupRoutes(dashboard)]);

@@ -13,7 +13,14 @@ export interface Dashboard {
 const text = (types: string[]) => ({ content: Object.fromEntries(types.map((t) => [t, { schema: z.string() }])) });
 
 export const dashboardRoutes = {
-  page: defineRoute(null, { operationId: "getDashboard", method: "get", path: "/", summary: "The dashboard (open: it asks for a token itself)", tags: ["dashboard"], responses: { 200: { description: "The page", ...text(["text/html"]) } } }),
+  page: defineRoute(null, {
+    operationId: "getDashboard",
+    method: "get",
+    path: "/",
+    summary: "The dashboard (open: it asks for a token itself)",
+    tags: ["dashboard"],
+    responses: { 200: { description: "The page", ...text(["text/html"]) } },
+  }),
   patrolPage: defineRoute(null, {
     operationId: "getPatrolPage",
     method: "get",

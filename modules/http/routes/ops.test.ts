@@ -4,7 +4,9 @@ import { opsRoutes } from "./ops.ts";
 
 test("health, readiness (503 until ready, naming what it waits for), metrics and the document: open", async () => {
   let ready = false;
-  const { call } = testApp(() => [opsRoutes({ ready: () => (ready ? { ready: true, waitingFor: [] } : { ready: false, waitingFor: ["alert feed catching up"] }) })]);
+  const { call } = testApp(() => [
+    opsRoutes({ ready: () => (ready ? { ready: true, waitingFor: [] } : { ready: false, waitingFor: ["alert feed catching up"] }) }),
+  ]);
   expect(await (await call("GET", "/healthz", { token: null })).json()).toEqual({ status: "ok" });
   const waiting = await call("GET", "/readyz", { token: null });
   expect([waiting.status, await waiting.json()]).toEqual([503, { ready: false, waitingFor: ["alert feed catching up"] }]);

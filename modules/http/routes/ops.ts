@@ -4,7 +4,9 @@ import { openApiDocument } from "../openapi.ts";
 import { defineRoute, routeGroup } from "../route-table.ts";
 import { json } from "../schemas.ts";
 
-const readiness = z.object({ ready: z.boolean(), waitingFor: z.array(z.string()).meta({ description: "What this process still waits for" }) }).meta({ id: "Readiness" });
+const readiness = z
+  .object({ ready: z.boolean(), waitingFor: z.array(z.string()).meta({ description: "What this process still waits for" }) })
+  .meta({ id: "Readiness" });
 const tags = ["ops"];
 
 export const opsRouteDefs = {

@@ -49,7 +49,12 @@ test("a refused change changes nothing and leaves no audit line; errors name the
   ];
   for (const [method, path, body, error] of cases) {
     const r = await call(method, path, { body });
-    expect({ path, body, status: r.status, error: ((await r.json()) as { error: string }).error }).toMatchObject({ path, body, status: 400, error: expect.stringContaining(error) });
+    expect({ path, body, status: r.status, error: ((await r.json()) as { error: string }).error }).toMatchObject({
+      path,
+      body,
+      status: 400,
+      error: expect.stringContaining(error),
+    });
   }
   expect((await (await call("GET", "/api/thresholds")).json()).thresholds).toEqual({});
   expect(auditLog.lines.filter((l) => l.audit)).toEqual([]);

@@ -22,15 +22,37 @@ const defaultBody = z.object({ default: thresholdValueSchema }, { error: 'the bo
 const thresholdBody = z.object({ threshold: thresholdValueSchema }, { error: 'the body must be a JSON object like {"threshold": 70}' });
 
 export const thresholdRoutes = {
-  list: defineRoute("viewer", { operationId: "getThresholds", method: "get", path: "/api/thresholds", summary: "Thresholds, the default and the store revision", tags: ["thresholds"], responses: state }),
+  list: defineRoute("viewer", {
+    operationId: "getThresholds",
+    method: "get",
+    path: "/api/thresholds",
+    summary: "Thresholds, the default and the store revision",
+    tags: ["thresholds"],
+    responses: state,
+  }),
   setDefault: defineRoute(
     "operator",
-    { operationId: "setDefaultThreshold", method: "put", path: "/api/thresholds", summary: "Set the default threshold", tags: ["thresholds"], responses: state },
+    {
+      operationId: "setDefaultThreshold",
+      method: "put",
+      path: "/api/thresholds",
+      summary: "Set the default threshold",
+      tags: ["thresholds"],
+      responses: state,
+    },
     { body: defaultBody },
   ),
   set: defineRoute(
     "operator",
-    { operationId: "setThreshold", method: "put", path: "/api/thresholds/{exerciseId}", summary: "Set an exercise's threshold (whole percent)", tags: ["thresholds"], request: { params }, responses: state },
+    {
+      operationId: "setThreshold",
+      method: "put",
+      path: "/api/thresholds/{exerciseId}",
+      summary: "Set an exercise's threshold (whole percent)",
+      tags: ["thresholds"],
+      request: { params },
+      responses: state,
+    },
     { body: thresholdBody },
   ),
   remove: defineRoute("operator", {

@@ -126,7 +126,16 @@ function floatColumn(data: Data): Float64Array {
   let out: Float64Array;
   if (values instanceof Float64Array && data.nullCount === 0) return values.length === n ? values : values.subarray(0, n);
   if (values instanceof BigInt64Array || values instanceof BigUint64Array) out = Float64Array.from(values.subarray(0, n), Number);
-  else if (values instanceof Float64Array || values instanceof Float32Array || values instanceof Int32Array || values instanceof Int16Array || values instanceof Int8Array || values instanceof Uint32Array || values instanceof Uint16Array || values instanceof Uint8Array)
+  else if (
+    values instanceof Float64Array ||
+    values instanceof Float32Array ||
+    values instanceof Int32Array ||
+    values instanceof Int16Array ||
+    values instanceof Int8Array ||
+    values instanceof Uint32Array ||
+    values instanceof Uint16Array ||
+    values instanceof Uint8Array
+  )
     out = Float64Array.from(values.subarray(0, n));
   else throw new Error(`unsupported numeric column type ${String(data.type)}`);
   if (data.nullCount > 0) for (let i = 0; i < data.length; i++) if (!data.getValid(i)) out[i] = NaN;
@@ -288,7 +297,11 @@ async function writePartials(tx: SqlRunner, runId: string, agg: ReportAggregator
     );
   }
 
-  let cEx: string[] = [], cY: number[] = [], cX: number[] = [], cB: number[] = [], cR: number[] = [];
+  let cEx: string[] = [],
+    cY: number[] = [],
+    cX: number[] = [],
+    cB: number[] = [],
+    cR: number[] = [];
   const flushCells = async () => {
     if (cEx.length === 0) return;
     await tx.query(
@@ -297,7 +310,11 @@ async function writePartials(tx: SqlRunner, runId: string, agg: ReportAggregator
        FROM unnest($2::text[], $3::int[], $4::int[], $5::smallint[], $6::bigint[]) AS u(exercise_id, cell_y, cell_x, bucket, reports)`,
       [runId, cEx, cY, cX, cB, cR],
     );
-    cEx = []; cY = []; cX = []; cB = []; cR = [];
+    cEx = [];
+    cY = [];
+    cX = [];
+    cB = [];
+    cR = [];
   };
   for (const [e, y, x, b, reports] of agg.cellEntries()) {
     cEx.push(exNames[e]!);
@@ -309,7 +326,11 @@ async function writePartials(tx: SqlRunner, runId: string, agg: ReportAggregator
   }
   await flushCells();
 
-  let rEx: string[] = [], rRegion: string[] = [], rB: number[] = [], rR: number[] = [], rS: number[] = [];
+  let rEx: string[] = [],
+    rRegion: string[] = [],
+    rB: number[] = [],
+    rR: number[] = [],
+    rS: number[] = [];
   const flushRegions = async () => {
     if (rEx.length === 0) return;
     await tx.query(
@@ -318,7 +339,11 @@ async function writePartials(tx: SqlRunner, runId: string, agg: ReportAggregator
        FROM unnest($2::text[], $3::text[], $4::smallint[], $5::bigint[], $6::float8[]) AS u(exercise_id, region, bucket, reports, score_sum)`,
       [runId, rEx, rRegion, rB, rR, rS],
     );
-    rEx = []; rRegion = []; rB = []; rR = []; rS = [];
+    rEx = [];
+    rRegion = [];
+    rB = [];
+    rR = [];
+    rS = [];
   };
   for (const [e, r, b, reports, sum] of agg.regionEntries()) {
     rEx.push(exNames[e]!);

@@ -67,7 +67,7 @@ test("a torn journal tail (a crash mid-write) is cut: the acknowledged commits b
   truncateSync(journal, statSync(journal).size - 7);
   const again = await FileDispatchStore.open(dir);
   expect((await again.snapshot()).incidents.map((i) => i.value.studentId)).toEqual(["a"]);
-  expect((await again.getStudent("b"))).toBeNull();
+  expect(await again.getStudent("b")).toBeNull();
   await openFor(again, "b");
   await again.close();
   const third = await FileDispatchStore.open(dir);
@@ -80,12 +80,20 @@ test("a watch from before the history kept is told to start over", async () => {
   const s = await FileDispatchStore.open(dir, { historySize: 3 });
   for (let i = 0; i < 6; i++) await openFor(s, `s${i}`);
   let reset = "";
-  await s.watch(1, () => {}, (why) => (reset = why));
+  await s.watch(
+    1,
+    () => {},
+    (why) => (reset = why),
+  );
   await Bun.sleep(1);
   expect(reset).toContain("older than the history");
   const seen: number[] = [];
   const rev = (await s.snapshot()).revision;
-  await s.watch(rev - 2, (c) => seen.push(c.revision), () => {});
+  await s.watch(
+    rev - 2,
+    (c) => seen.push(c.revision),
+    () => {},
+  );
   expect(seen).toEqual([rev - 1, rev]);
   await s.close();
 });

@@ -4,7 +4,15 @@ import type { IncidentEvent, IncidentState } from "../../domain/incident-event.t
 import { isTerminal, type Incident } from "../../domain/incident.ts";
 import type { Patrol } from "../../domain/patrol.ts";
 import type {
-  CommitResult, DispatchChange, DispatchCommit, DispatchSnapshot, DispatchStore, DispatchWatch, OutboxEntry, StudentIndex, Versioned,
+  CommitResult,
+  DispatchChange,
+  DispatchCommit,
+  DispatchSnapshot,
+  DispatchStore,
+  DispatchWatch,
+  OutboxEntry,
+  StudentIndex,
+  Versioned,
 } from "../../ports/dispatch-store.ts";
 import { Journal } from "./journal.ts";
 import { ProcessLock } from "./process-lock.ts";
@@ -60,8 +68,13 @@ class DispatchMemory {
   toJSON(generation: number): string {
     const values = <T>(m: Map<string, T>) => [...m.values()];
     return JSON.stringify({
-      generation, revision: this.revision, active: values(this.active), closed: values(this.closed), patrols: values(this.patrols),
-      students: [...this.students.entries()], outbox: values(this.outbox),
+      generation,
+      revision: this.revision,
+      active: values(this.active),
+      closed: values(this.closed),
+      patrols: values(this.patrols),
+      students: [...this.students.entries()],
+      outbox: values(this.outbox),
     });
   }
 
@@ -128,10 +141,15 @@ export class FileDispatchStore implements DispatchStore {
     const lock = ProcessLock.acquire(join(dir, "LOCK"), "the embedded dispatch store");
     try {
       const statePath = join(dir, "state.json");
-      const { memory, generation } = existsSync(statePath) ? DispatchMemory.fromJSON(readFileSync(statePath, "utf8")) : { memory: new DispatchMemory(), generation: 0 };
+      const { memory, generation } = existsSync(statePath)
+        ? DispatchMemory.fromJSON(readFileSync(statePath, "utf8"))
+        : { memory: new DispatchMemory(), generation: 0 };
       removeOtherJournals(dir, generation);
       const journal = await replayJournal(join(dir, journalName(generation)), memory);
-      return new FileDispatchStore(dir, memory, journal, generation, lock, { compactBytes: options.compactBytes ?? 32 * 1024 * 1024, historySize: options.historySize ?? 10_000 });
+      return new FileDispatchStore(dir, memory, journal, generation, lock, {
+        compactBytes: options.compactBytes ?? 32 * 1024 * 1024,
+        historySize: options.historySize ?? 10_000,
+      });
     } catch (e) {
       lock.release();
       throw e;
@@ -241,7 +259,9 @@ export class FileDispatchStore implements DispatchStore {
 
   private async append(record: StoreRecord): Promise<void> {
     try {
-      await this.journal.append([{ kind: "message", topic: "dispatch", partition: 0, timestamp: Date.now(), key: "", value: enc.encode(JSON.stringify(record)) }]);
+      await this.journal.append([
+        { kind: "message", topic: "dispatch", partition: 0, timestamp: Date.now(), key: "", value: enc.encode(JSON.stringify(record)) },
+      ]);
     } catch (e) {
       this.failed = new Error(`embedded dispatch store in ${this.dir}: a journal write failed (${(e as Error).message}); restart to replay it`, { cause: e });
       throw this.failed;

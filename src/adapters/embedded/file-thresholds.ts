@@ -14,7 +14,10 @@ export class FileThresholdStore implements ThresholdStore {
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  private constructor(private readonly path: string, snap: ThresholdSnapshot) {
+  private constructor(
+    private readonly path: string,
+    snap: ThresholdSnapshot,
+  ) {
     this.snap = snap;
   }
 

@@ -41,7 +41,15 @@ export class IncidentAggregator {
       }
       if (!isOutcome(t)) continue;
       const at = (k: number) => timeAt(times[k]!, i);
-      this.add(r, t, { openedAt: Number(opened), assignedAt: null, acknowledgedAt: at(1), enRouteAt: null, onSiteAt: at(2), resolvedAt: at(3), cancelledAt: null });
+      this.add(r, t, {
+        openedAt: Number(opened),
+        assignedAt: null,
+        acknowledgedAt: at(1),
+        enRouteAt: null,
+        onSiteAt: at(2),
+        resolvedAt: at(3),
+        cancelledAt: null,
+      });
     }
   }
 

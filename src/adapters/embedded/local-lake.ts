@@ -114,7 +114,7 @@ export class LocalLake implements Lake {
   }
 
   private resolve(path: string): string {
-    if (path.split("/").some((p) => p === ".." ) || path.startsWith("/")) throw new Error(`lake path must be relative without '..': ${path}`);
+    if (path.split("/").some((p) => p === "..") || path.startsWith("/")) throw new Error(`lake path must be relative without '..': ${path}`);
     return join(this.root, path);
   }
 }

@@ -23,7 +23,10 @@ busContract(
 test("a torn frame at the tail is cut off at reopen; acknowledged messages survive", async () => {
   const d = join(dir, "torn");
   const bus = await EmbeddedLogBus.open(d, { t: 2 });
-  await bus.publish("t", Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+  await bus.publish(
+    "t",
+    Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
+  );
   await bus.close();
   const size = statSync(join(d, "journal.log")).size;
   // A crash mid-write leaves a partial frame behind.
@@ -42,7 +45,11 @@ test("a second process cannot open a log that a live process owns", async () => 
   const d = join(dir, "locked");
   const bus = await EmbeddedLogBus.open(d, { t: 1 });
   const child = Bun.spawnSync({
-    cmd: [process.execPath, "-e", `import { EmbeddedLogBus } from ${JSON.stringify(`${import.meta.dir}/log-bus.ts`)}; await EmbeddedLogBus.open(${JSON.stringify(d)}, { t: 1 });`],
+    cmd: [
+      process.execPath,
+      "-e",
+      `import { EmbeddedLogBus } from ${JSON.stringify(`${import.meta.dir}/log-bus.ts`)}; await EmbeddedLogBus.open(${JSON.stringify(d)}, { t: 1 });`,
+    ],
     stderr: "pipe",
   });
   expect(child.exitCode).not.toBe(0);
@@ -62,7 +69,14 @@ test("partition counts are kept from creation", async () => {
 test("concurrent publishes share fsyncs and all become durable", async () => {
   const d = join(dir, "group-commit");
   const bus = await EmbeddedLogBus.open(d, { t: 6 });
-  await Promise.all(Array.from({ length: 200 }, (_, i) => bus.publish("t", Array.from({ length: 50 }, (_, j) => ({ key: `s${i}-${j}`, value: "x".repeat(150) })))));
+  await Promise.all(
+    Array.from({ length: 200 }, (_, i) =>
+      bus.publish(
+        "t",
+        Array.from({ length: 50 }, (_, j) => ({ key: `s${i}-${j}`, value: "x".repeat(150) })),
+      ),
+    ),
+  );
   await bus.close();
   const again = await EmbeddedLogBus.open(d, { t: 6 });
   expect((await again.endOffsets("t")).reduce((a, b) => a + b, 0)).toBe(10_000);

@@ -6,7 +6,6 @@ import type { Row, SqlRunner, Warehouse } from "../../ports/warehouse.ts";
 import type { PgliteAssets } from "./pglite-assets.ts";
 import { ProcessLock } from "./process-lock.ts";
 
-
 /**
  * The warehouse embedded in the process: PostgreSQL compiled to WebAssembly, persisted in a data
  * directory. PGlite has one session and queues callers itself: a query waits for any running

@@ -5,7 +5,15 @@ import { isTerminal, type Incident } from "../../domain/incident.ts";
 import type { Patrol } from "../../domain/patrol.ts";
 import { silentLogger, type Logger } from "../../log.ts";
 import type {
-  CommitResult, DispatchChange, DispatchCommit, DispatchSnapshot, DispatchStore, DispatchWatch, OutboxEntry, StudentIndex, Versioned,
+  CommitResult,
+  DispatchChange,
+  DispatchCommit,
+  DispatchSnapshot,
+  DispatchStore,
+  DispatchWatch,
+  OutboxEntry,
+  StudentIndex,
+  Versioned,
 } from "../../ports/dispatch-store.ts";
 import { cancelWatcher } from "./watcher.ts";
 
@@ -107,7 +115,14 @@ export class EtcdDispatchStore implements DispatchStore {
     const out: Array<Versioned<Incident>> = [];
     let below = 0;
     for (;;) {
-      const req: IRangeRequest = { key: r.start, range_end: r.end, limit: PAGE, sort_target: "Mod", sort_order: "Descend", ...(below > 0 ? { max_mod_revision: below - 1 } : {}) };
+      const req: IRangeRequest = {
+        key: r.start,
+        range_end: r.end,
+        limit: PAGE,
+        sort_target: "Mod",
+        sort_order: "Descend",
+        ...(below > 0 ? { max_mod_revision: below - 1 } : {}),
+      };
       const res = await this.call("list closed incidents", () => this.client.kv.range(req));
       for (const v of this.parseAll<Incident>(res.kvs)) if (!states || states.includes(v.value.state)) if (out.push(v) >= limit) return out;
       if (!res.more || res.kvs.length === 0) return out;
@@ -118,7 +133,9 @@ export class EtcdDispatchStore implements DispatchStore {
   async pendingEvents(limit: number): Promise<OutboxEntry[]> {
     const r = Range.prefix(this.key("outbox/"));
     // By mod revision: commit order, so each incident's events come in seq order.
-    const res = await this.call("read the outbox", () => this.client.kv.range({ key: r.start, range_end: r.end, limit, sort_target: "Mod", sort_order: "Ascend" }));
+    const res = await this.call("read the outbox", () =>
+      this.client.kv.range({ key: r.start, range_end: r.end, limit, sort_target: "Mod", sort_order: "Ascend" }),
+    );
     return this.parseAll<OutboxEntry>(res.kvs).map((v) => v.value);
   }
 
@@ -149,7 +166,8 @@ export class EtcdDispatchStore implements DispatchStore {
     const committedAt = Date.now();
     for (const event of c.events ?? []) put(this.outboxKey(event.eventId), { event, owner: this.clientId, committedAt } satisfies OutboxEntry);
     if (success.length === 0) throw new Error("dispatch commit: nothing to write");
-    if (success.length > MAX_TXN_OPS) throw new Error(`dispatch commit: ${success.length} operations, more than etcd takes in one transaction (${MAX_TXN_OPS})`);
+    if (success.length > MAX_TXN_OPS)
+      throw new Error(`dispatch commit: ${success.length} operations, more than etcd takes in one transaction (${MAX_TXN_OPS})`);
     const res = await this.call("commit", () => this.client.kv.txn({ compare, success, failure: [] }));
     return res.succeeded ? { ok: true, revision: Number(res.header.revision) } : { ok: false };
   }
@@ -165,7 +183,11 @@ export class EtcdDispatchStore implements DispatchStore {
 
   async watch(after: number, onChange: (c: DispatchChange) => void, onReset: (why: string) => void): Promise<DispatchWatch> {
     this.checkOpen();
-    const w = this.client.watch().prefix(this.key("state/").toString()).startRevision(String(after + 1)).watcher();
+    const w = this.client
+      .watch()
+      .prefix(this.key("state/").toString())
+      .startRevision(String(after + 1))
+      .watcher();
     this.watchers.add(w);
     let ended = false;
     const end = (why: string) => {
@@ -258,7 +280,9 @@ export class EtcdDispatchStore implements DispatchStore {
     let revision = at ?? 0;
     for (;;) {
       const from = start;
-      const res = await this.call(`read ${sub}`, () => this.client.kv.range({ key: from, range_end: r.end, limit: PAGE, ...(revision > 0 ? { revision } : {}) }));
+      const res = await this.call(`read ${sub}`, () =>
+        this.client.kv.range({ key: from, range_end: r.end, limit: PAGE, ...(revision > 0 ? { revision } : {}) }),
+      );
       if (revision === 0) revision = Number(res.header.revision);
       kvs.push(...res.kvs);
       if (!res.more || res.kvs.length === 0) return { kvs, revision };

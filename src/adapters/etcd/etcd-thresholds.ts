@@ -153,12 +153,24 @@ export class EtcdThresholdStore implements ThresholdStore {
     if (!EXERCISE_ID_PATTERN.test(exerciseId)) return Promise.reject(new Error(`invalid exercise id ${JSON.stringify(exerciseId)}`));
     const v = validateThreshold(threshold);
     if (!v.ok) return Promise.reject(new Error(v.message));
-    return this.write(this.client.put(this.exercisesPrefix + exerciseId).value(String(threshold)).op(), `set ${exerciseId}`);
+    return this.write(
+      this.client
+        .put(this.exercisesPrefix + exerciseId)
+        .value(String(threshold))
+        .op(),
+      `set ${exerciseId}`,
+    );
   }
 
   remove(exerciseId: string): Promise<ThresholdSnapshot> {
     if (!EXERCISE_ID_PATTERN.test(exerciseId)) return Promise.reject(new Error(`invalid exercise id ${JSON.stringify(exerciseId)}`));
-    return this.write(this.client.delete().key(this.exercisesPrefix + exerciseId).op(), `remove ${exerciseId}`);
+    return this.write(
+      this.client
+        .delete()
+        .key(this.exercisesPrefix + exerciseId)
+        .op(),
+      `remove ${exerciseId}`,
+    );
   }
 
   setDefault(threshold: number): Promise<ThresholdSnapshot> {
@@ -248,7 +260,11 @@ export class EtcdThresholdStore implements ThresholdStore {
   }
 
   private async startWatch(): Promise<void> {
-    const w = this.client.watch().prefix(this.prefix).startRevision(String(this.revision + 1)).watcher();
+    const w = this.client
+      .watch()
+      .prefix(this.prefix)
+      .startRevision(String(this.revision + 1))
+      .watcher();
     this.watcher = w;
     w.on("data", (res: IWatchResponse) => this.onEvents(w, res));
     w.on("disconnected", (err) => {

@@ -5,7 +5,10 @@ import { tokenContract } from "../../ports/tokens.contract.ts";
 import { EtcdTokenStore } from "./etcd-tokens.ts";
 
 /** Runs against a real etcd (ACU_ETCD_ENDPOINTS), under a fresh random prefix deleted at the end. */
-const ENDPOINTS = (process.env.ACU_ETCD_ENDPOINTS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+const ENDPOINTS = (process.env.ACU_ETCD_ENDPOINTS ?? "")
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 if (ENDPOINTS.length === 0) console.log("etcd-tokens.test.ts: skipped, ACU_ETCD_ENDPOINTS is not set");
 const PREFIX = `/acu-test/${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}/tokens/`;
 

@@ -1,6 +1,16 @@
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from "etcd3";
 import { silentLogger, type Logger } from "../../log.ts";
-import { matchToken, newTokenRecord, newTokenSecret, parseTokenRecord, principalOf, TOKEN_ID_PATTERN, type Principal, type Scope, type TokenRecord } from "../../domain/token.ts";
+import {
+  matchToken,
+  newTokenRecord,
+  newTokenSecret,
+  parseTokenRecord,
+  principalOf,
+  TOKEN_ID_PATTERN,
+  type Principal,
+  type Scope,
+  type TokenRecord,
+} from "../../domain/token.ts";
 import { tokenInfo, type TokenInfo, type TokenStore } from "../../ports/tokens.ts";
 import { etcdClient } from "./client.ts";
 import { cancelWatcher, connected, watchAgain } from "./watcher.ts";
@@ -73,7 +83,10 @@ export class EtcdTokenStore implements TokenStore {
     const token = newTokenSecret(scope);
     const rec = newTokenRecord(scope, label, patrolId, token);
     // Create only: an id collision (2^72 ids) must not overwrite another token.
-    const res = await this.client.if(this.prefix + rec.id, "Create", "==", 0).then(this.client.put(this.prefix + rec.id).value(JSON.stringify(rec))).commit();
+    const res = await this.client
+      .if(this.prefix + rec.id, "Create", "==", 0)
+      .then(this.client.put(this.prefix + rec.id).value(JSON.stringify(rec)))
+      .commit();
     if (!res.succeeded) throw new Error("etcd tokens: id collision; try again");
     this.apply(rec.id, rec, Number(res.header.revision));
     return { id: rec.id, token };
@@ -81,16 +94,17 @@ export class EtcdTokenStore implements TokenStore {
 
   async revoke(id: string): Promise<boolean> {
     if (!TOKEN_ID_PATTERN.test(id)) return false;
-    const res = await this.client.delete().key(this.prefix + id).exec();
+    const res = await this.client
+      .delete()
+      .key(this.prefix + id)
+      .exec();
     this.apply(id, null, Number(res.header.revision));
     return Number(res.deleted) > 0;
   }
 
   async list(): Promise<TokenInfo[]> {
     await this.reload();
-    return [...this.records.values()]
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
-      .map(tokenInfo);
+    return [...this.records.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(tokenInfo);
   }
 
   verify(token: string): Principal | null {
@@ -149,7 +163,11 @@ export class EtcdTokenStore implements TokenStore {
   }
 
   private async startWatch(): Promise<void> {
-    const w = this.client.watch().prefix(this.prefix).startRevision(String(this.revision + 1)).watcher();
+    const w = this.client
+      .watch()
+      .prefix(this.prefix)
+      .startRevision(String(this.revision + 1))
+      .watcher();
     this.watcher = w;
     w.on("data", (res: IWatchResponse) => {
       if (this.closed || this.watcher !== w) return;

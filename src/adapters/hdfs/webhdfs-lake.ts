@@ -133,7 +133,14 @@ export class WebHdfsLake implements Lake {
     if (published?.type !== "FILE" || published.length !== bytes.length) {
       if (published?.type === "FILE") await this.deleteQuietly(target);
       const found = published ? `${published.type} of ${published.length} bytes` : "no file";
-      throw new WebHdfsError(`WebHDFS CREATE ${rel}: wrote ${bytes.length} bytes, the NameNode then held ${found} (${this.base}); removed, to be written again`, "CREATE", rel, undefined, undefined, true);
+      throw new WebHdfsError(
+        `WebHDFS CREATE ${rel}: wrote ${bytes.length} bytes, the NameNode then held ${found} (${this.base}); removed, to be written again`,
+        "CREATE",
+        rel,
+        undefined,
+        undefined,
+        true,
+      );
     }
   }
 
@@ -209,10 +216,17 @@ export class WebHdfsLake implements Lake {
 
   /** Step one of CREATE: the NameNode answers the DataNode URL to send the bytes to. */
   private async createLocation(rel: string, hdfsPath: string): Promise<string> {
-    const res = await this.call("CREATE", rel, hdfsPath, { method: "PUT", redirect: "manual" }, { query: { overwrite: "true", noredirect: "true" }, redirectOk: true });
+    const res = await this.call(
+      "CREATE",
+      rel,
+      hdfsPath,
+      { method: "PUT", redirect: "manual" },
+      { query: { overwrite: "true", noredirect: "true" }, redirectOk: true },
+    );
     const fromHeader = res.status === 307 ? res.headers.get("location") : null;
     const location = fromHeader ?? ((await res.json().catch(() => ({}))) as { Location?: string }).Location;
-    if (!location) throw new WebHdfsError(`WebHDFS CREATE ${rel}: the NameNode at ${this.base} named no DataNode (HTTP ${res.status})`, "CREATE", rel, res.status);
+    if (!location)
+      throw new WebHdfsError(`WebHDFS CREATE ${rel}: the NameNode at ${this.base} named no DataNode (HTTP ${res.status})`, "CREATE", rel, res.status);
     return location;
   }
 
@@ -338,7 +352,8 @@ class Limiter {
   private readonly queue: Array<() => void> = [];
   constructor(private readonly n: number) {}
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.n) await new Promise<void>((r) => this.queue.push(r)); // the slot is handed over
+    if (this.active >= this.n)
+      await new Promise<void>((r) => this.queue.push(r)); // the slot is handed over
     else this.active++;
     try {
       return await fn();

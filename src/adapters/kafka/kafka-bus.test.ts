@@ -8,7 +8,7 @@ import { checkWritten, KafkaBus } from "./kafka-bus.ts";
 
 setDefaultTimeout(120_000);
 const brokers = process.env.ACU_KAFKA_BROKERS?.split(",");
-if (!brokers) console.log("kafka-bus.test: ACU_KAFKA_BROKERS is not set (scripts/cluster up && eval \"$(scripts/cluster env)\"); skipping the Kafka contract");
+if (!brokers) console.log('kafka-bus.test: ACU_KAFKA_BROKERS is not set (scripts/cluster up && eval "$(scripts/cluster env)"); skipping the Kafka contract');
 
 describe.skipIf(!brokers)("Kafka bus", () => {
   // Fresh topics per run so counts start at zero.
@@ -36,24 +36,33 @@ describe.skipIf(!brokers)("Kafka bus", () => {
     const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [backlog]: 2 } });
     try {
       // Records already on the topic when the consumer joins: the first fetch can beat the assignment handling.
-      for (let i = 0; i < 4; i++) await bus.publish(backlog, Array.from({ length: 250 }, (_, j) => ({ key: `k${i * 250 + j}`, value: `v${i * 250 + j}` })));
+      for (let i = 0; i < 4; i++)
+        await bus.publish(
+          backlog,
+          Array.from({ length: 250 }, (_, j) => ({ key: `k${i * 250 + j}`, value: `v${i * 250 + j}` })),
+        );
       const end = await bus.endOffsets(backlog);
       let assigned = false;
       const early: number[] = [];
       const first = new Map<number, number>();
       let seen = 0;
-      const c = await bus.consume({
-        group: `backlog-${run}`, topics: [backlog], commit: "manual",
-        onAssign: async (parts) => {
-          await Bun.sleep(300);
-          assigned = true;
-          return parts.filter((p) => p.partition === 0).map((p) => ({ topic: p.topic, partition: 0, offset: 10 }));
+      const c = await bus.consume(
+        {
+          group: `backlog-${run}`,
+          topics: [backlog],
+          commit: "manual",
+          onAssign: async (parts) => {
+            await Bun.sleep(300);
+            assigned = true;
+            return parts.filter((p) => p.partition === 0).map((p) => ({ topic: p.topic, partition: 0, offset: 10 }));
+          },
         },
-      }, async (batch) => {
-        if (!assigned) early.push(batch.partition);
-        if (!first.has(batch.partition)) first.set(batch.partition, batch.records[0]!.offset);
-        seen += batch.records.length;
-      });
+        async (batch) => {
+          if (!assigned) early.push(batch.partition);
+          if (!first.has(batch.partition)) first.set(batch.partition, batch.records[0]!.offset);
+          seen += batch.records.length;
+        },
+      );
       const want = end[0]! - 10 + end[1]!;
       for (let i = 0; i < 100 && seen < want; i++) await Bun.sleep(100);
       await c.stop();
@@ -70,7 +79,11 @@ describe.skipIf(!brokers)("Kafka bus", () => {
     const out = `contract-txgroup-out-${run}`;
     const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 2, [out]: 2 } });
     try {
-      await bus.publish(t, [{ key: "a", value: "1" }, { key: "b", value: "2" }, { key: "c", value: "3" }]);
+      await bus.publish(t, [
+        { key: "a", value: "1" },
+        { key: "b", value: "2" },
+        { key: "c", value: "3" },
+      ]);
       const end = await bus.endOffsets(t);
       const g = `txgroup-${run}`;
       let outcome: PromiseSettledResult<void>[] = [];
@@ -81,7 +94,10 @@ describe.skipIf(!brokers)("Kafka bus", () => {
       const c = await bus.consume({ group: g, topics: [t], commit: "manual" }, async (batch, consumer) => {
         if (batch.partition !== 0 && end[0]! > 0) return;
         outcome = await Promise.allSettled([
-          consumer.commitWith([{ topic: out, messages: [{ key: "x", value: "good" }] }], [{ topic: t, partition: batch.partition, offset: batch.records.at(-1)!.offset + 1 }]),
+          consumer.commitWith(
+            [{ topic: out, messages: [{ key: "x", value: "good" }] }],
+            [{ topic: t, partition: batch.partition, offset: batch.records.at(-1)!.offset + 1 }],
+          ),
           consumer.commitWith([{ topic: `missing-${run}`, messages: [{ key: "y", value: "bad" }] }], []),
         ]);
         handled();
@@ -101,7 +117,10 @@ describe.skipIf(!brokers)("Kafka bus", () => {
         if (ok.length > 0) return;
         const other = 1 - batch.partition;
         ok = await Promise.allSettled([
-          consumer.commitWith([{ topic: out, messages: [{ key: "x", value: "one" }] }], [{ topic: t, partition: batch.partition, offset: end[batch.partition]! }]),
+          consumer.commitWith(
+            [{ topic: out, messages: [{ key: "x", value: "one" }] }],
+            [{ topic: t, partition: batch.partition, offset: end[batch.partition]! }],
+          ),
           consumer.commitWith([{ topic: out, messages: [{ key: "y", value: "two" }] }], [{ topic: t, partition: other, offset: end[other]! }]),
         ]);
         handled2();
@@ -131,15 +150,24 @@ describe.skipIf(!brokers)("Kafka bus", () => {
     try {
       const seen = new Set<string>();
       const lost: number[] = [];
-      const c = await bus.consume({ group: `stalled-${run}`, topics: [t], commit: "auto", onLost: async (ps) => void lost.push(...ps.map((p) => p.partition)) }, async (b) => {
-        for (const r of b.records) seen.add(r.key);
-      });
-      await bus.publish(t, Array.from({ length: 100 }, (_, i) => ({ key: `a${i}`, value: "x" })));
+      const c = await bus.consume(
+        { group: `stalled-${run}`, topics: [t], commit: "auto", onLost: async (ps) => void lost.push(...ps.map((p) => p.partition)) },
+        async (b) => {
+          for (const r of b.records) seen.add(r.key);
+        },
+      );
+      await bus.publish(
+        t,
+        Array.from({ length: 100 }, (_, i) => ({ key: `a${i}`, value: "x" })),
+      );
       for (let i = 0; i < 200 && seen.size < 100; i++) await Bun.sleep(100);
       expect(seen.size).toBe(100);
       // What kafkajs does after an error it does not retry: the fetch loop ends, with no restart.
       await (c as unknown as { consumer: { stop(): Promise<void> } }).consumer.stop();
-      await bus.publish(t, Array.from({ length: 100 }, (_, i) => ({ key: `b${i}`, value: "x" })));
+      await bus.publish(
+        t,
+        Array.from({ length: 100 }, (_, i) => ({ key: `b${i}`, value: "x" })),
+      );
       for (let i = 0; i < 400 && seen.size < 200; i++) await Bun.sleep(100);
       await c.stop();
       expect(seen.size).toBe(200);
@@ -159,17 +187,23 @@ describe.skipIf(!brokers)("Kafka bus", () => {
     // kafkajs keeps the coordinator it found at join for its commits, however often they are refused.
     const stale = staleGroupCoordinator(bus.name(group));
     try {
-      await bus.publish(t, Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: "x" })));
+      await bus.publish(
+        t,
+        Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: "x" })),
+      );
       const end = await bus.endOffsets(t);
       const seen = new Set<string>();
       const committed = new Map<number, number>();
       const lost: number[] = [];
-      const c = await bus.consume({ group, topics: [t], commit: "manual", onLost: async (ps) => void lost.push(...ps.map((p) => p.partition)) }, async (b, consumer) => {
-        for (const r of b.records) seen.add(r.key);
-        const next = b.records.at(-1)!.offset + 1;
-        await consumer.commit([{ topic: t, partition: b.partition, offset: next }]);
-        committed.set(b.partition, next);
-      });
+      const c = await bus.consume(
+        { group, topics: [t], commit: "manual", onLost: async (ps) => void lost.push(...ps.map((p) => p.partition)) },
+        async (b, consumer) => {
+          for (const r of b.records) seen.add(r.key);
+          const next = b.records.at(-1)!.offset + 1;
+          await consumer.commit([{ topic: t, partition: b.partition, offset: next }]);
+          committed.set(b.partition, next);
+        },
+      );
       for (let i = 0; i < 600 && !(committed.get(0) === end[0] && committed.get(1) === end[1]); i++) await Bun.sleep(100);
       expect(await c.lag()).toBe(0);
       await c.stop();
@@ -193,7 +227,10 @@ describe.skipIf(!brokers)("Kafka bus", () => {
     // kafkajs looks the group coordinator up again for every transaction's offsets.
     const moved = groupCoordinatorMovedOnce(bus.name(group));
     try {
-      await bus.publish(t, Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+      await bus.publish(
+        t,
+        Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
+      );
       let failures = 0;
       const c = await bus.consume({ group, topics: [t], commit: "manual" }, async (b, consumer) => {
         const offsets = [{ topic: t, partition: b.partition, offset: b.records.at(-1)!.offset + 1 }];
@@ -228,7 +265,14 @@ describe.skipIf(!brokers)("Kafka bus", () => {
     const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 3 } });
     try {
       // 200 publishes in flight at once (as ingest under load): fewer round trips, same guarantees.
-      await Promise.all(Array.from({ length: 200 }, (_, i) => bus.publish(t, [{ key: "same", value: `m${i}` }, { key: `k${i}`, value: `x${i}` }])));
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          bus.publish(t, [
+            { key: "same", value: `m${i}` },
+            { key: `k${i}`, value: `x${i}` },
+          ]),
+        ),
+      );
       expect((await bus.endOffsets(t)).reduce((a, b) => a + b, 0)).toBe(400);
       const got: string[] = [];
       const c = await bus.consume({ group: `coalesce-${run}`, topics: [t], commit: "auto" }, async (b) => {
@@ -238,7 +282,10 @@ describe.skipIf(!brokers)("Kafka bus", () => {
       await c.stop();
       expect(got).toEqual(Array.from({ length: 200 }, (_, i) => `m${i}`));
       // A refused request fails every publish it carried, as a BusUnavailableError.
-      const results = await Promise.allSettled([bus.publish(`missing-${run}`, [{ key: "a", value: "1" }]), bus.publish(`missing-${run}`, [{ key: "b", value: "2" }])]);
+      const results = await Promise.allSettled([
+        bus.publish(`missing-${run}`, [{ key: "a", value: "1" }]),
+        bus.publish(`missing-${run}`, [{ key: "b", value: "2" }]),
+      ]);
       for (const r of results) expect(r.status === "rejected" && (r as PromiseRejectedResult).reason instanceof BusUnavailableError).toBe(true);
     } finally {
       await bus.close();
@@ -264,9 +311,24 @@ describe.skipIf(!brokers)("Kafka bus", () => {
 // kafkajs may resolve a send that never went to a partition whose leader moved: the answer must confirm every partition sent.
 test("checkWritten: every partition a send carried must be confirmed without error", () => {
   const sent = [{ topic: "r", messages: [{ partition: 0 }, { partition: 2 }, { partition: 2 }] }];
-  expect(() => checkWritten(sent, [{ topicName: "r", partition: 0, errorCode: 0 }, { topicName: "r", partition: 2, errorCode: 0 }])).not.toThrow();
+  expect(() =>
+    checkWritten(sent, [
+      { topicName: "r", partition: 0, errorCode: 0 },
+      { topicName: "r", partition: 2, errorCode: 0 },
+    ]),
+  ).not.toThrow();
   // Partition 2 moved to a broker that had already answered: kafkajs never sent it, yet resolved.
   expect(() => checkWritten(sent, [{ topicName: "r", partition: 0, errorCode: 0 }])).toThrow("r/2");
-  expect(() => checkWritten(sent, [{ topicName: "r", partition: 0, errorCode: 0 }, { topicName: "r", partition: 2, errorCode: 19 }])).toThrow("r/2");
-  expect(() => checkWritten(sent, [{ topicName: "other", partition: 0, errorCode: 0 }, { topicName: "r", partition: 2, errorCode: 0 }])).toThrow("r/0");
+  expect(() =>
+    checkWritten(sent, [
+      { topicName: "r", partition: 0, errorCode: 0 },
+      { topicName: "r", partition: 2, errorCode: 19 },
+    ]),
+  ).toThrow("r/2");
+  expect(() =>
+    checkWritten(sent, [
+      { topicName: "other", partition: 0, errorCode: 0 },
+      { topicName: "r", partition: 2, errorCode: 0 },
+    ]),
+  ).toThrow("r/0");
 });

@@ -87,7 +87,8 @@ export class KafkaTopics {
       for (const p of t.partitions)
         if (p.leader < 0 || p.isr.length < Math.min(2, p.replicas.length))
           short.push(`${t.name}/${p.partitionId} (leader ${p.leader}, ${p.isr.length} of ${p.replicas.length} replicas in sync)`);
-    if (short.length > 0) throw new Error(`Kafka cannot take writes on ${short.length} partition(s): ${short.slice(0, 3).join(", ")}${short.length > 3 ? ", …" : ""}`);
+    if (short.length > 0)
+      throw new Error(`Kafka cannot take writes on ${short.length} partition(s): ${short.slice(0, 3).join(", ")}${short.length > 3 ? ", …" : ""}`);
   }
 
   async close(): Promise<void> {

@@ -27,7 +27,11 @@ const SCHEMA = `t_${Date.now().toString(36)}_${crypto.randomUUID().slice(0, 8)}`
 
 const reports = clusteredReports;
 
-const snap = (defaultThreshold: number, thresholds: Record<string, number> = {}, revision = 1): ThresholdSnapshot => ({ defaultThreshold, thresholds, revision });
+const snap = (defaultThreshold: number, thresholds: Record<string, number> = {}, revision = 1): ThresholdSnapshot => ({
+  defaultThreshold,
+  thresholds,
+  revision,
+});
 
 const SNAPSHOTS = [snap(50), snap(30, { ex1: 70, ex3: 0 }), snap(100, { ex2: 10 }), snap(0)];
 
@@ -58,7 +62,10 @@ describe.skipIf(!URL_)("analyzer on PostgreSQL", () => {
 
   const addFile = async (rows: LakeReport[]) => {
     const withOffsets = rows.map((r, i) => ({ ...r, partition: 0, offset: offset + i }));
-    const path = lakePath({ dataset: "reports", topic: "student-reports", partition: 0, firstOffset: offset, lastOffset: offset + rows.length - 1 }, Date.UTC(2026, 10, 27, hour++ % 24));
+    const path = lakePath(
+      { dataset: "reports", topic: "student-reports", partition: 0, firstOffset: offset, lastOffset: offset + rows.length - 1 },
+      Date.UTC(2026, 10, 27, hour++ % 24),
+    );
     await lake.write(path, encodeReports(withOffsets));
     offset += rows.length;
     added += rows.length;
@@ -89,72 +96,80 @@ describe.skipIf(!URL_)("analyzer on PostgreSQL", () => {
     await rm(dir, { recursive: true, force: true });
   }, TIMEOUT_MS);
 
-  test("incremental runs, then a rebuild with another cell size: the same answers as on PGlite", async () => {
-    const onPg = await start(pg, 1);
-    const onLite = await start(lite, 1);
-    expect(await onPg.runNow()).toMatchObject({ outcome: "succeeded", files: 0 });
-    await onLite.runNow();
+  test(
+    "incremental runs, then a rebuild with another cell size: the same answers as on PGlite",
+    async () => {
+      const onPg = await start(pg, 1);
+      const onLite = await start(lite, 1);
+      expect(await onPg.runNow()).toMatchObject({ outcome: "succeeded", files: 0 });
+      await onLite.runNow();
 
-    await addFile(reports(700, 1));
-    await addFile(reports(500, 2));
-    const r1 = await onPg.runNow();
-    expect(r1).toMatchObject({ outcome: "succeeded", files: 2, rows: 1200, engine: "embedded" });
-    expect(await onLite.runNow()).toMatchObject({ outcome: "succeeded", files: 2, rows: 1200 });
-    expect(await answers(pg, 1)).toEqual(await answers(lite, 1));
+      await addFile(reports(700, 1));
+      await addFile(reports(500, 2));
+      const r1 = await onPg.runNow();
+      expect(r1).toMatchObject({ outcome: "succeeded", files: 2, rows: 1200, engine: "embedded" });
+      expect(await onLite.runNow()).toMatchObject({ outcome: "succeeded", files: 2, rows: 1200 });
+      expect(await answers(pg, 1)).toEqual(await answers(lite, 1));
 
-    await addFile(reports(300, 3));
-    await addFile(reports(900, 4));
-    expect(await onPg.runNow()).toMatchObject({ outcome: "succeeded", files: 2, rows: 1200 });
-    await onLite.runNow();
-    const a = await answers(pg, 1);
-    expect(a).toEqual(await answers(lite, 1));
-    // And the answers are not trivially empty.
-    const stats = await exerciseStats(pg, snap(50));
-    expect(stats.exercises.map((e) => e.exerciseId)).toEqual(["ex0", "ex1", "ex2", "ex3"]);
-    expect(stats.exercises.reduce((n, e) => n + e.reports, 0)).toBe(added);
-    expect(stats.asOf).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect((await hotspots(pg, snap(50), "ex1", 5, 1)).cells.length).toBe(5);
+      await addFile(reports(300, 3));
+      await addFile(reports(900, 4));
+      expect(await onPg.runNow()).toMatchObject({ outcome: "succeeded", files: 2, rows: 1200 });
+      await onLite.runNow();
+      const a = await answers(pg, 1);
+      expect(a).toEqual(await answers(lite, 1));
+      // And the answers are not trivially empty.
+      const stats = await exerciseStats(pg, snap(50));
+      expect(stats.exercises.map((e) => e.exerciseId)).toEqual(["ex0", "ex1", "ex2", "ex3"]);
+      expect(stats.exercises.reduce((n, e) => n + e.reports, 0)).toBe(added);
+      expect(stats.asOf).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect((await hotspots(pg, snap(50), "ex1", 5, 1)).cells.length).toBe(5);
 
-    // A changed cell size is refused on both, until a rebuild.
-    const finePg = await start(pg, 0.25);
-    const fineLite = await start(lite, 0.25);
-    await addFile(reports(250, 5));
-    const refused = await finePg.runNow();
-    expect(refused.outcome).toBe("failed");
-    expect(refused.error).toMatch(/cell size changed.*1°.*0\.25°.*rebuild/);
-    expect((await fineLite.runNow()).error).toBe(refused.error);
-    expect(await finePg.rebuild()).toMatchObject({ outcome: "succeeded", files: 5, rows: added });
-    await fineLite.rebuild();
-    expect(await answers(pg, 0.25)).toEqual(await answers(lite, 0.25));
-  }, TIMEOUT_MS);
+      // A changed cell size is refused on both, until a rebuild.
+      const finePg = await start(pg, 0.25);
+      const fineLite = await start(lite, 0.25);
+      await addFile(reports(250, 5));
+      const refused = await finePg.runNow();
+      expect(refused.outcome).toBe("failed");
+      expect(refused.error).toMatch(/cell size changed.*1°.*0\.25°.*rebuild/);
+      expect((await fineLite.runNow()).error).toBe(refused.error);
+      expect(await finePg.rebuild()).toMatchObject({ outcome: "succeeded", files: 5, rows: added });
+      await fineLite.rebuild();
+      expect(await answers(pg, 0.25)).toEqual(await answers(lite, 0.25));
+    },
+    TIMEOUT_MS,
+  );
 
-  test("analyzers racing on one PostgreSQL count every file exactly once (the advisory lock is real here)", async () => {
-    const cell = 0.25;
-    const x = await start(pg, cell);
-    const y = await start(pg, cell);
-    const z = await start(pg, cell);
-    for (let i = 0; i < 4; i++) await addFile(reports(400, 20 + i));
-    const results = await Promise.all([x.runNow(), y.runNow(), z.runNow(), x.runNow(), y.runNow(), z.runNow()]);
-    // Losers of a race fail cleanly ("already counted … nothing merged"); the rows of every file are added once.
-    expect(results.filter((r) => r.outcome === "succeeded").reduce((n, r) => n + r.rows, 0)).toBe(1600);
-    expect(results.filter((r) => r.outcome === "succeeded" && r.files > 0).map((r) => r.files)).toEqual([4]);
-    for (const r of results.filter((r) => r.outcome === "failed")) expect(r.error).toMatch(/already counted|no longer running/);
-    const lite2 = await start(lite, cell);
-    expect(await lite2.runNow()).toMatchObject({ outcome: "succeeded", files: 4, rows: 1600 });
-    const [pgTotals, liteTotals] = await Promise.all(
-      [pg, lite].map(async (w) => {
-        const e = await exerciseStats(w, snap(50));
-        return e.exercises;
-      }),
-    );
-    expect(pgTotals).toEqual(liteTotals!);
-    for (const s of SNAPSHOTS) {
-      expect(await regionStats(pg, s)).toEqual(await regionStats(lite, s));
-      expect(await hotspots(pg, s, "ex0", 100, cell)).toEqual(await hotspots(lite, s, "ex0", 100, cell));
-    }
-    const leftovers = await pg.query<{ n: number }>(
-      `SELECT ((SELECT count(*) FROM partial_exercise_totals) + (SELECT count(*) FROM partial_cell_histogram) + (SELECT count(*) FROM partial_region_histogram)) AS n`,
-    );
-    expect(leftovers).toEqual([{ n: 0 }]);
-  }, TIMEOUT_MS);
+  test(
+    "analyzers racing on one PostgreSQL count every file exactly once (the advisory lock is real here)",
+    async () => {
+      const cell = 0.25;
+      const x = await start(pg, cell);
+      const y = await start(pg, cell);
+      const z = await start(pg, cell);
+      for (let i = 0; i < 4; i++) await addFile(reports(400, 20 + i));
+      const results = await Promise.all([x.runNow(), y.runNow(), z.runNow(), x.runNow(), y.runNow(), z.runNow()]);
+      // Losers of a race fail cleanly ("already counted … nothing merged"); the rows of every file are added once.
+      expect(results.filter((r) => r.outcome === "succeeded").reduce((n, r) => n + r.rows, 0)).toBe(1600);
+      expect(results.filter((r) => r.outcome === "succeeded" && r.files > 0).map((r) => r.files)).toEqual([4]);
+      for (const r of results.filter((r) => r.outcome === "failed")) expect(r.error).toMatch(/already counted|no longer running/);
+      const lite2 = await start(lite, cell);
+      expect(await lite2.runNow()).toMatchObject({ outcome: "succeeded", files: 4, rows: 1600 });
+      const [pgTotals, liteTotals] = await Promise.all(
+        [pg, lite].map(async (w) => {
+          const e = await exerciseStats(w, snap(50));
+          return e.exercises;
+        }),
+      );
+      expect(pgTotals).toEqual(liteTotals!);
+      for (const s of SNAPSHOTS) {
+        expect(await regionStats(pg, s)).toEqual(await regionStats(lite, s));
+        expect(await hotspots(pg, s, "ex0", 100, cell)).toEqual(await hotspots(lite, s, "ex0", 100, cell));
+      }
+      const leftovers = await pg.query<{ n: number }>(
+        `SELECT ((SELECT count(*) FROM partial_exercise_totals) + (SELECT count(*) FROM partial_cell_histogram) + (SELECT count(*) FROM partial_region_histogram)) AS n`,
+      );
+      expect(leftovers).toEqual([{ n: 0 }]);
+    },
+    TIMEOUT_MS,
+  );
 });

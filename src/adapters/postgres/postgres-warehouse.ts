@@ -231,14 +231,21 @@ export class PostgresWarehouse implements Warehouse {
     return this.closing;
   }
 
-  private async run<R extends Row>(sql: postgres.Sql<Record<string, unknown>> | postgres.TransactionSql<Record<string, unknown>>, text: string, params?: unknown[]): Promise<R[]> {
+  private async run<R extends Row>(
+    sql: postgres.Sql<Record<string, unknown>> | postgres.TransactionSql<Record<string, unknown>>,
+    text: string,
+    params?: unknown[],
+  ): Promise<R[]> {
     if (this.closing) throw new Error(`postgres warehouse ${this.target}: closed`);
     try {
-      return await retry(async () => {
-        // One statement per call, as on PGlite: the extended protocol even without parameters.
-        const rows = await sql.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], { prepare: false, simple: false } as never);
-        return Array.from(rows as unknown as R[]);
-      }, { ...AGAIN_AT_ONCE, retriable: isStaleFatal });
+      return await retry(
+        async () => {
+          // One statement per call, as on PGlite: the extended protocol even without parameters.
+          const rows = await sql.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], { prepare: false, simple: false } as never);
+          return Array.from(rows as unknown as R[]);
+        },
+        { ...AGAIN_AT_ONCE, retriable: isStaleFatal },
+      );
     } catch (e) {
       throw this.wrap("query failed", e);
     }
@@ -253,7 +260,9 @@ export class PostgresWarehouse implements Warehouse {
     // postgres.js words its own connection errors as "write CODE host:port".
     const plain = typeof code === "string" ? DRIVER_ERRORS[code] : undefined;
     if (plain) msg = `${plain} (${msg.replace(/^write /, "")})`;
-    const err = new Error(`postgres warehouse ${this.target}: ${what}: ${msg}${typeof code === "string" && !msg.includes(code) ? ` (${code})` : ""}`, { cause: e });
+    const err = new Error(`postgres warehouse ${this.target}: ${what}: ${msg}${typeof code === "string" && !msg.includes(code) ? ` (${code})` : ""}`, {
+      cause: e,
+    });
     if (typeof code === "string") Object.assign(err, { code });
     return err;
   }

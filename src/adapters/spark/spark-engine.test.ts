@@ -5,7 +5,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { exerciseStats, hotspots, recentRuns, regionStats, responseTimes, startAnalyzer, type Analyzer, type RunSummary } from "../../../modules/analyzer/index.ts";
+import {
+  exerciseStats,
+  hotspots,
+  recentRuns,
+  regionStats,
+  responseTimes,
+  startAnalyzer,
+  type Analyzer,
+  type RunSummary,
+} from "../../../modules/analyzer/index.ts";
 import type { IncidentEvent } from "../../domain/incident-event.ts";
 import { lakePath } from "../../domain/lake-layout.ts";
 import type { ThresholdSnapshot } from "../../domain/threshold.ts";
@@ -37,7 +46,10 @@ const PYTHON = process.env.ACU_SPARK_PYTHON || undefined;
 const HDFS_URL = process.env.ACU_HDFS_URL ?? "";
 const HDFS_NAMENODE = process.env.ACU_HDFS_NAMENODE ?? "";
 const ENABLED = Boolean(MASTER && DB_URL && SPARK_HOME && JDBC_JAR);
-if (!ENABLED) console.log("spark-engine.test.ts: end-to-end tests skipped, ACU_SPARK_MASTER/ACU_SPARK_HOME/ACU_SPARK_JDBC_JAR and ACU_DATABASE_URL are not all set (scripts/cluster env)");
+if (!ENABLED)
+  console.log(
+    "spark-engine.test.ts: end-to-end tests skipped, ACU_SPARK_MASTER/ACU_SPARK_HOME/ACU_SPARK_JDBC_JAR and ACU_DATABASE_URL are not all set (scripts/cluster env)",
+  );
 
 /** A Spark run takes 15–60 s on two busy cores; each test makes a few. */
 const TIMEOUT_MS = 15 * 60_000;
@@ -45,8 +57,16 @@ const CELL = 0.1;
 
 describe("SparkAnalyticsEngine, no cluster needed", () => {
   test("splits a postgres URL into a JDBC URL, a user and a password", () => {
-    expect(jdbcTarget("postgres://acu:s%40cr%3At@127.0.0.1:15432/acu")).toEqual({ url: "jdbc:postgresql://127.0.0.1:15432/acu", user: "acu", password: "s@cr:t" });
-    expect(jdbcTarget("postgresql://u:p@db.example:5433/my%20db?sslmode=require")).toEqual({ url: "jdbc:postgresql://db.example:5433/my%20db?sslmode=require", user: "u", password: "p" });
+    expect(jdbcTarget("postgres://acu:s%40cr%3At@127.0.0.1:15432/acu")).toEqual({
+      url: "jdbc:postgresql://127.0.0.1:15432/acu",
+      user: "acu",
+      password: "s@cr:t",
+    });
+    expect(jdbcTarget("postgresql://u:p@db.example:5433/my%20db?sslmode=require")).toEqual({
+      url: "jdbc:postgresql://db.example:5433/my%20db?sslmode=require",
+      user: "u",
+      password: "p",
+    });
     expect(jdbcTarget("postgres://u@h/d").url).toBe("jdbc:postgresql://h:5432/d");
     expect(() => jdbcTarget("mysql://u:p@h/d")).toThrow(/postgres:\/\//);
     expect(() => jdbcTarget("postgres://h/d")).toThrow(/no user/);
@@ -67,20 +87,35 @@ describe("SparkAnalyticsEngine, no cluster needed", () => {
     expect(cmd.slice(cmd.indexOf("--cell-size"), cmd.indexOf("--cell-size") + 2)).toEqual(["--cell-size", "0.1"]);
     expect(JDBC_PASSWORD_ENV).toBe("ACU_SPARK_JDBC_PASSWORD");
     expect(cmd).not.toContain("--incident-files-from");
-    const withIncidents = e.commandLine({ runId: "run-1", files: [], incidentFiles: ["incidents/x.parquet"], cellSizeDeg: 0.1 }, "/tmp/files.txt", "/tmp/result.json", "/tmp/incidents.txt");
-    expect(withIncidents.slice(withIncidents.indexOf("--incident-files-from"), withIncidents.indexOf("--incident-files-from") + 2)).toEqual(["--incident-files-from", "/tmp/incidents.txt"]);
+    const withIncidents = e.commandLine(
+      { runId: "run-1", files: [], incidentFiles: ["incidents/x.parquet"], cellSizeDeg: 0.1 },
+      "/tmp/files.txt",
+      "/tmp/result.json",
+      "/tmp/incidents.txt",
+    );
+    expect(withIncidents.slice(withIncidents.indexOf("--incident-files-from"), withIncidents.indexOf("--incident-files-from") + 2)).toEqual([
+      "--incident-files-from",
+      "/tmp/incidents.txt",
+    ]);
   });
 
   test("no spark-submit where sparkHome says: the run fails with the path it tried", async () => {
-    const e = new SparkAnalyticsEngine({ lake: new LocalLake("/nonexistent"), master: "local[1]", sparkHome: "/nonexistent/spark", jdbcJar: "/x.jar", databaseUrl: "postgres://u:p@h/d" });
+    const e = new SparkAnalyticsEngine({
+      lake: new LocalLake("/nonexistent"),
+      master: "local[1]",
+      sparkHome: "/nonexistent/spark",
+      jdbcJar: "/x.jar",
+      databaseUrl: "postgres://u:p@h/d",
+    });
     expect(e.engine).toBe("spark");
-    await expect(e.computePartials({ runId: "run-1", files: ["reports/x.parquet"], cellSizeDeg: 0.1 })).rejects.toThrow(/cannot run \/nonexistent\/spark\/bin\/spark-submit/);
+    await expect(e.computePartials({ runId: "run-1", files: ["reports/x.parquet"], cellSizeDeg: 0.1 })).rejects.toThrow(
+      /cannot run \/nonexistent\/spark\/bin\/spark-submit/,
+    );
     await expect(e.computePartials({ runId: "run-1", files: [], cellSizeDeg: 0 })).rejects.toThrow(/cell size/);
   });
 });
 
 // ---- fixtures ---------------------------------------------------------------------------------------
-
 
 const REGIONS = ["Bretagne", "Île-de-France", "Provence-Alpes-Côte d'Azur", "Occitanie", "unknown"];
 
@@ -161,8 +196,12 @@ const EXERCISES = ["ex0", "ex1", "ex2", "ex3", "ex4", "ex-ünïcode", "nobody"];
 async function tables(w: Warehouse) {
   return {
     exercises: await w.query(`SELECT exercise_id, reports::float8 AS reports, score_sum FROM exercise_totals ORDER BY exercise_id`),
-    cells: await w.query(`SELECT exercise_id, cell_y, cell_x, bucket, reports::float8 AS reports FROM cell_histogram ORDER BY exercise_id, cell_y, cell_x, bucket`),
-    regions: await w.query(`SELECT exercise_id, region, bucket, reports::float8 AS reports, score_sum FROM region_histogram ORDER BY exercise_id, region, bucket`),
+    cells: await w.query(
+      `SELECT exercise_id, cell_y, cell_x, bucket, reports::float8 AS reports FROM cell_histogram ORDER BY exercise_id, cell_y, cell_x, bucket`,
+    ),
+    regions: await w.query(
+      `SELECT exercise_id, region, bucket, reports::float8 AS reports, score_sum FROM region_histogram ORDER BY exercise_id, region, bucket`,
+    ),
     counted: (await w.query<{ path: string }>(`SELECT path FROM lake_files_counted ORDER BY path`)).map((r) => r.path),
     settings: await w.query(`SELECT key, value FROM analyzer_settings ORDER BY key`),
   };
@@ -281,7 +320,10 @@ describe.skipIf(!ENABLED)("SparkAnalyticsEngine end to end", () => {
 
   const addFile = async (rows: LakeReport[], partition = 0) => {
     const withOffsets = rows.map((r, i) => ({ ...r, partition, offset: offset + i }));
-    const path = lakePath({ dataset: "reports", topic: "student-reports", partition, firstOffset: offset, lastOffset: offset + rows.length - 1 }, Date.UTC(2026, 10, 27, hour++ % 24));
+    const path = lakePath(
+      { dataset: "reports", topic: "student-reports", partition, firstOffset: offset, lastOffset: offset + rows.length - 1 },
+      Date.UTC(2026, 10, 27, hour++ % 24),
+    );
     await local.write(path, encodeReports(withOffsets));
     offset += rows.length;
     return path;
@@ -345,33 +387,40 @@ describe.skipIf(!ENABLED)("SparkAnalyticsEngine end to end", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 120_000);
 
-  test("the same partials as the embedded engine: cumulative tables and answers match, run after run", async () => {
-    await addFile(edgeReports());
-    await addFile(reports(3000, 1));
-    await addFile(reports(1500, 2), 1);
-    await addFile(reports(1, 3), 2);
-    const [first] = await runBothAndCompare();
-    const edgesKept = edgeReports().length - 3; // NaN score, infinite latitude, infinite longitude
-    expect(first).toMatchObject({ files: 4, rows: edgesKept + 3000 + 1500 + 1 });
+  test(
+    "the same partials as the embedded engine: cumulative tables and answers match, run after run",
+    async () => {
+      await addFile(edgeReports());
+      await addFile(reports(3000, 1));
+      await addFile(reports(1500, 2), 1);
+      await addFile(reports(1, 3), 2);
+      const [first] = await runBothAndCompare();
+      const edgesKept = edgeReports().length - 3; // NaN score, infinite latitude, infinite longitude
+      expect(first).toMatchObject({ files: 4, rows: edgesKept + 3000 + 1500 + 1 });
 
-    // Something to compare: every exercise, the "unknown" region, cells west of Greenwich, both ends of the buckets.
-    const t = await tables(sparkW);
-    expect(t.exercises.map((r) => r.exercise_id)).toEqual(["ex-ünïcode", "ex0", "ex1", "ex2", "ex3", "ex4"]);
-    expect(t.regions.some((r) => r.region === "unknown")).toBe(true);
-    expect(t.cells.some((r) => (r.cell_x as number) < 0)).toBe(true);
-    expect(t.cells.some((r) => r.bucket === 0) && t.cells.some((r) => r.bucket === 100)).toBe(true);
-    expect(t.cells.some((r) => r.exercise_id === "ex0" && r.cell_y === 482 && r.cell_x === -3)).toBe(true);
+      // Something to compare: every exercise, the "unknown" region, cells west of Greenwich, both ends of the buckets.
+      const t = await tables(sparkW);
+      expect(t.exercises.map((r) => r.exercise_id)).toEqual(["ex-ünïcode", "ex0", "ex1", "ex2", "ex3", "ex4"]);
+      expect(t.regions.some((r) => r.region === "unknown")).toBe(true);
+      expect(t.cells.some((r) => (r.cell_x as number) < 0)).toBe(true);
+      expect(t.cells.some((r) => r.bucket === 0) && t.cells.some((r) => r.bucket === 100)).toBe(true);
+      expect(t.cells.some((r) => r.exercise_id === "ex0" && r.cell_y === 482 && r.cell_x === -3)).toBe(true);
 
-    // A second run adds to the cumulative tables.
-    await addFile(reports(2000, 4));
-    await addFile(reports(700, 5), 1);
-    const [second] = await runBothAndCompare();
-    expect(second).toMatchObject({ files: 2, rows: 2700 });
-    expect((await recentRuns(sparkW, 10)).filter((r) => r.outcome === "succeeded").map((r) => r.rows)).toEqual([2700, first.rows]);
-  }, TIMEOUT_MS);
+      // A second run adds to the cumulative tables.
+      await addFile(reports(2000, 4));
+      await addFile(reports(700, 5), 1);
+      const [second] = await runBothAndCompare();
+      expect(second).toMatchObject({ files: 2, rows: 2700 });
+      expect((await recentRuns(sparkW, 10)).filter((r) => r.outcome === "succeeded").map((r) => r.rows)).toEqual([2700, first.rows]);
+    },
+    TIMEOUT_MS,
+  );
 
   const addIncidentFile = async (events: IncidentEvent[], partition = 0) => {
-    const path = lakePath({ dataset: "incidents", topic: "incident-events", partition, firstOffset: offset, lastOffset: offset + events.length - 1 }, Date.UTC(2026, 10, 27, hour++ % 24));
+    const path = lakePath(
+      { dataset: "incidents", topic: "incident-events", partition, firstOffset: offset, lastOffset: offset + events.length - 1 },
+      Date.UTC(2026, 10, 27, hour++ % 24),
+    );
     await local.write(path, encodeIncidentEvents(events.map((e, i) => lakeIncidentEvent(e, partition, offset + i))));
     offset += events.length;
     return path;
@@ -392,135 +441,173 @@ describe.skipIf(!ENABLED)("SparkAnalyticsEngine end to end", () => {
     return e.regions;
   };
 
-  test("response times: the same partials of incident files as the embedded engine, run after run", async () => {
-    const t0 = Date.UTC(2026, 10, 27, 9);
-    const edge = (i: number, type: "resolved" | "cancelled", region: string, t: Partial<IncidentEvent["times"]>): IncidentEvent => {
-      const [e] = incidentHistories(1, 900 + i);
-      return { ...e!, eventId: `edge-${i}:9`, incidentId: `edge-${i}`, type, state: type, region, times: { ...e!.times, openedAt: t0, acknowledgedAt: null, onSiteAt: null, resolvedAt: null, ...t } };
-    };
-    const edges = [
-      edge(1, "resolved", "Bretagne", { acknowledgedAt: t0 + 999, onSiteAt: t0 + 1000, resolvedAt: t0 + 1001 }),
-      edge(2, "resolved", "Bretagne", { acknowledgedAt: t0 - 1500, onSiteAt: t0 + 59_999, resolvedAt: t0 + 86_400_000 * 3 + 1 }), // a clock behind; three days
-      edge(3, "cancelled", "Corse", { cancelledAt: t0 + 5 }), // no step reached
-      edge(4, "cancelled", "Provence-Alpes-Côte d'Azur", { acknowledgedAt: t0 + 12_345, cancelledAt: t0 + 20_000 }),
-    ];
-    const events = [...incidentHistories(600, 41), ...edges];
-    await addIncidentFile(events.slice(0, 1200));
-    await addIncidentFile(events.slice(1200), 1);
-    await addFile(reports(300, 40));
-    const [first] = await runBothAndCompare();
-    expect(first).toMatchObject({ files: 3, rows: 300 });
-    const regions = await compareResponseTimes(events);
-    expect(regions.some((r) => r.region === "Corse" && r.cancelled >= 1)).toBe(true);
+  test(
+    "response times: the same partials of incident files as the embedded engine, run after run",
+    async () => {
+      const t0 = Date.UTC(2026, 10, 27, 9);
+      const edge = (i: number, type: "resolved" | "cancelled", region: string, t: Partial<IncidentEvent["times"]>): IncidentEvent => {
+        const [e] = incidentHistories(1, 900 + i);
+        return {
+          ...e!,
+          eventId: `edge-${i}:9`,
+          incidentId: `edge-${i}`,
+          type,
+          state: type,
+          region,
+          times: { ...e!.times, openedAt: t0, acknowledgedAt: null, onSiteAt: null, resolvedAt: null, ...t },
+        };
+      };
+      const edges = [
+        edge(1, "resolved", "Bretagne", { acknowledgedAt: t0 + 999, onSiteAt: t0 + 1000, resolvedAt: t0 + 1001 }),
+        edge(2, "resolved", "Bretagne", { acknowledgedAt: t0 - 1500, onSiteAt: t0 + 59_999, resolvedAt: t0 + 86_400_000 * 3 + 1 }), // a clock behind; three days
+        edge(3, "cancelled", "Corse", { cancelledAt: t0 + 5 }), // no step reached
+        edge(4, "cancelled", "Provence-Alpes-Côte d'Azur", { acknowledgedAt: t0 + 12_345, cancelledAt: t0 + 20_000 }),
+      ];
+      const events = [...incidentHistories(600, 41), ...edges];
+      await addIncidentFile(events.slice(0, 1200));
+      await addIncidentFile(events.slice(1200), 1);
+      await addFile(reports(300, 40));
+      const [first] = await runBothAndCompare();
+      expect(first).toMatchObject({ files: 3, rows: 300 });
+      const regions = await compareResponseTimes(events);
+      expect(regions.some((r) => r.region === "Corse" && r.cancelled >= 1)).toBe(true);
 
-    // A second run: only the new file is counted (its incidents' earlier events were in the first files).
-    const more = incidentHistories(300, 42);
-    await addIncidentFile(more, 2);
-    const [second] = await runBothAndCompare();
-    expect(second).toMatchObject({ files: 1, rows: 0, incidents: more.filter((e) => e.type === "resolved" || e.type === "cancelled").length });
-    await compareResponseTimes([...events, ...more]);
-    expect(await partialRows(sparkW)).toBe(0);
-  }, TIMEOUT_MS);
+      // A second run: only the new file is counted (its incidents' earlier events were in the first files).
+      const more = incidentHistories(300, 42);
+      await addIncidentFile(more, 2);
+      const [second] = await runBothAndCompare();
+      expect(second).toMatchObject({ files: 1, rows: 0, incidents: more.filter((e) => e.type === "resolved" || e.type === "cancelled").length });
+      await compareResponseTimes([...events, ...more]);
+      expect(await partialRows(sparkW)).toBe(0);
+    },
+    TIMEOUT_MS,
+  );
 
-  test("a failed Spark run leaves the tables untouched, and the next run is exact", async () => {
-    const pending = await addFile(reports(1200, 10));
-    const before = await tables(sparkW);
+  test(
+    "a failed Spark run leaves the tables untouched, and the next run is exact",
+    async () => {
+      const pending = await addFile(reports(1200, 10));
+      const before = await tables(sparkW);
 
-    // 1. A listed file that does not exist: Spark fails reading it.
-    lake.ghost = lakePath({ dataset: "reports", topic: "student-reports", partition: 7, firstOffset: 0, lastOffset: 9 }, Date.UTC(2026, 10, 27, 23));
-    const missing = await spark.runNow();
-    expect(missing).toMatchObject({ outcome: "failed", engine: "spark", files: 2 });
-    expect(missing.error).toMatch(/spark-submit exited with code \d+/);
-    expect(missing.error).toMatch(/PATH_NOT_FOUND|does not exist/i);
-    console.log(`failed as expected: ${missing.error!.split("\n")[0]}`);
-    lake.ghost = null;
-    expect(await tables(sparkW)).toEqual(before);
-    expect(await partialRows(sparkW)).toBe(0);
+      // 1. A listed file that does not exist: Spark fails reading it.
+      lake.ghost = lakePath({ dataset: "reports", topic: "student-reports", partition: 7, firstOffset: 0, lastOffset: 9 }, Date.UTC(2026, 10, 27, 23));
+      const missing = await spark.runNow();
+      expect(missing).toMatchObject({ outcome: "failed", engine: "spark", files: 2 });
+      expect(missing.error).toMatch(/spark-submit exited with code \d+/);
+      expect(missing.error).toMatch(/PATH_NOT_FOUND|does not exist/i);
+      console.log(`failed as expected: ${missing.error!.split("\n")[0]}`);
+      lake.ghost = null;
+      expect(await tables(sparkW)).toEqual(before);
+      expect(await partialRows(sparkW)).toBe(0);
 
-    // 2. The warehouse refuses the last partial table: the first two are already written (and committed) by then.
-    await sparkW.query(`CREATE FUNCTION acu_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'acu test: refused'; END $$`);
-    await sparkW.query(`CREATE TABLE acu_test_seen (t text, n bigint)`);
-    await sparkW.query(`CREATE FUNCTION acu_test_seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO acu_test_seen VALUES (TG_TABLE_NAME, 1); RETURN NEW; END $$`);
-    await sparkW.query(`CREATE TRIGGER acu_test_seen AFTER INSERT ON partial_exercise_totals FOR EACH ROW EXECUTE FUNCTION acu_test_seen()`);
-    await sparkW.query(`CREATE TRIGGER acu_test_refuse BEFORE INSERT ON partial_region_histogram FOR EACH STATEMENT EXECUTE FUNCTION acu_test_refuse()`);
-    const refused = await spark.runNow();
-    expect(refused).toMatchObject({ outcome: "failed", engine: "spark", files: 1 });
-    expect(refused.error).toMatch(/acu test: refused/);
-    console.log(`failed as expected: ${refused.error!.split("\n")[0]!.slice(0, 400)}…`);
-    expect((await sparkW.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM acu_test_seen`))[0]!.n).toBeGreaterThan(0);
-    expect(await tables(sparkW)).toEqual(before);
-    expect(await partialRows(sparkW)).toBe(0);
-    await sparkW.query(`DROP TRIGGER acu_test_refuse ON partial_region_histogram`);
-    await sparkW.query(`DROP TRIGGER acu_test_seen ON partial_exercise_totals`);
-    await sparkW.query(`DROP FUNCTION acu_test_refuse()`);
-    await sparkW.query(`DROP FUNCTION acu_test_seen()`);
-    await sparkW.query(`DROP TABLE acu_test_seen`);
+      // 2. The warehouse refuses the last partial table: the first two are already written (and committed) by then.
+      await sparkW.query(`CREATE FUNCTION acu_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'acu test: refused'; END $$`);
+      await sparkW.query(`CREATE TABLE acu_test_seen (t text, n bigint)`);
+      await sparkW.query(
+        `CREATE FUNCTION acu_test_seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO acu_test_seen VALUES (TG_TABLE_NAME, 1); RETURN NEW; END $$`,
+      );
+      await sparkW.query(`CREATE TRIGGER acu_test_seen AFTER INSERT ON partial_exercise_totals FOR EACH ROW EXECUTE FUNCTION acu_test_seen()`);
+      await sparkW.query(`CREATE TRIGGER acu_test_refuse BEFORE INSERT ON partial_region_histogram FOR EACH STATEMENT EXECUTE FUNCTION acu_test_refuse()`);
+      const refused = await spark.runNow();
+      expect(refused).toMatchObject({ outcome: "failed", engine: "spark", files: 1 });
+      expect(refused.error).toMatch(/acu test: refused/);
+      console.log(`failed as expected: ${refused.error!.split("\n")[0]!.slice(0, 400)}…`);
+      expect((await sparkW.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM acu_test_seen`))[0]!.n).toBeGreaterThan(0);
+      expect(await tables(sparkW)).toEqual(before);
+      expect(await partialRows(sparkW)).toBe(0);
+      await sparkW.query(`DROP TRIGGER acu_test_refuse ON partial_region_histogram`);
+      await sparkW.query(`DROP TRIGGER acu_test_seen ON partial_exercise_totals`);
+      await sparkW.query(`DROP FUNCTION acu_test_refuse()`);
+      await sparkW.query(`DROP FUNCTION acu_test_seen()`);
+      await sparkW.query(`DROP TABLE acu_test_seen`);
 
-    // 3. A run that takes too long is stopped, its processes with it.
-    const impatient = await start(sparkW, sparkEngine(3000));
-    const late = await impatient.runNow();
-    expect(late).toMatchObject({ outcome: "failed", engine: "spark", files: 1 });
-    expect(late.error).toMatch(/timed out after 3000 ms/);
-    for (let i = 0; i < 50 && processesMentioning(late.runId).length > 0; i++) await Bun.sleep(100);
-    expect(processesMentioning(late.runId)).toEqual([]);
-    expect(await tables(sparkW)).toEqual(before);
+      // 3. A run that takes too long is stopped, its processes with it.
+      const impatient = await start(sparkW, sparkEngine(3000));
+      const late = await impatient.runNow();
+      expect(late).toMatchObject({ outcome: "failed", engine: "spark", files: 1 });
+      expect(late.error).toMatch(/timed out after 3000 ms/);
+      for (let i = 0; i < 50 && processesMentioning(late.runId).length > 0; i++) await Bun.sleep(100);
+      expect(processesMentioning(late.runId)).toEqual([]);
+      expect(await tables(sparkW)).toEqual(before);
 
-    // The file no run could count, and one more: counted once each, as by the embedded engine.
-    await addFile(reports(800, 11), 2);
-    const [after] = await runBothAndCompare();
-    expect(after).toMatchObject({ files: 2, rows: 2000 });
-    expect((await tables(sparkW)).counted).toContain(pending);
-    const runs = await recentRuns(sparkW, 10);
-    expect(runs.slice(0, 4).map((r) => [r.outcome, r.engine])).toEqual([
-      ["succeeded", "spark"],
-      ["failed", "spark"],
-      ["failed", "spark"],
-      ["failed", "spark"],
-    ]);
-  }, TIMEOUT_MS);
+      // The file no run could count, and one more: counted once each, as by the embedded engine.
+      await addFile(reports(800, 11), 2);
+      const [after] = await runBothAndCompare();
+      expect(after).toMatchObject({ files: 2, rows: 2000 });
+      expect((await tables(sparkW)).counted).toContain(pending);
+      const runs = await recentRuns(sparkW, 10);
+      expect(runs.slice(0, 4).map((r) => [r.outcome, r.engine])).toEqual([
+        ["succeeded", "spark"],
+        ["failed", "spark"],
+        ["failed", "spark"],
+        ["failed", "spark"],
+      ]);
+    },
+    TIMEOUT_MS,
+  );
 });
 
 describe.skipIf(!(ENABLED && HDFS_URL && HDFS_NAMENODE))("SparkAnalyticsEngine on an HDFS lake", () => {
-  test("Spark reads the hdfs:// files the embedded engine reads over WebHDFS: the same tables and answers", async () => {
-    const tag = `${Date.now().toString(36)}_${crypto.randomUUID().slice(0, 6)}`;
-    const root = `/acu-spark-test-${tag}`;
-    const dbs = [`acu_spark_t_${tag}_hdfs_embedded`, `acu_spark_t_${tag}_hdfs_spark`] as const;
-    const admin = postgres(DB_URL, { max: 1, onnotice: () => {} });
-    const warehouses: PostgresWarehouse[] = [];
-    try {
-      const lake = await WebHdfsLake.open({ url: HDFS_URL, root, namenode: HDFS_NAMENODE });
-      const at = Date.UTC(2026, 10, 27, 10);
-      const files: Array<[number, LakeReport[]]> = [[0, edgeReports()], [1, reports(2500, 30)]];
-      for (const [partition, rows] of files) {
-        const path = lakePath({ dataset: "reports", topic: "student-reports", partition, firstOffset: 0, lastOffset: rows.length - 1 }, at);
-        await lake.write(path, encodeReports(rows.map((r, i) => ({ ...r, partition, offset: i }))));
+  test(
+    "Spark reads the hdfs:// files the embedded engine reads over WebHDFS: the same tables and answers",
+    async () => {
+      const tag = `${Date.now().toString(36)}_${crypto.randomUUID().slice(0, 6)}`;
+      const root = `/acu-spark-test-${tag}`;
+      const dbs = [`acu_spark_t_${tag}_hdfs_embedded`, `acu_spark_t_${tag}_hdfs_spark`] as const;
+      const admin = postgres(DB_URL, { max: 1, onnotice: () => {} });
+      const warehouses: PostgresWarehouse[] = [];
+      try {
+        const lake = await WebHdfsLake.open({ url: HDFS_URL, root, namenode: HDFS_NAMENODE });
+        const at = Date.UTC(2026, 10, 27, 10);
+        const files: Array<[number, LakeReport[]]> = [
+          [0, edgeReports()],
+          [1, reports(2500, 30)],
+        ];
+        for (const [partition, rows] of files) {
+          const path = lakePath({ dataset: "reports", topic: "student-reports", partition, firstOffset: 0, lastOffset: rows.length - 1 }, at);
+          await lake.write(path, encodeReports(rows.map((r, i) => ({ ...r, partition, offset: i }))));
+        }
+        expect(lake.uri("reports/x.parquet")).toStartWith(`${HDFS_NAMENODE}/`);
+        for (const db of dbs) {
+          await admin.unsafe(`CREATE DATABASE ${db}`);
+          const w = await PostgresWarehouse.open(databaseUrl(DB_URL, db));
+          warehouses.push(w);
+          await migrate(w);
+        }
+        const [embeddedW, sparkW] = warehouses as [PostgresWarehouse, PostgresWarehouse];
+        const engine = new SparkAnalyticsEngine({
+          lake,
+          master: MASTER,
+          sparkHome: SPARK_HOME,
+          python: PYTHON,
+          jdbcJar: JDBC_JAR,
+          databaseUrl: databaseUrl(DB_URL, dbs[1]),
+        });
+        const onSpark = await startAnalyzer({ lake, warehouse: sparkW, engine, cellSizeDeg: CELL, schedule: null });
+        const onEmbedded = await startAnalyzer({
+          lake,
+          warehouse: embeddedW,
+          engine: new ArrowAnalyticsEngine({ lake, warehouse: embeddedW }),
+          cellSizeDeg: CELL,
+          schedule: null,
+        });
+        const s = await onSpark.runNow();
+        const e = await onEmbedded.runNow();
+        await onSpark.stop();
+        await onEmbedded.stop();
+        expect(s).toMatchObject({ outcome: "succeeded", engine: "spark", files: 2, rows: edgeReports().length - 3 + 2500 });
+        expect({ files: e.files, rows: e.rows }).toEqual({ files: s.files, rows: s.rows });
+        expectSame(await tables(sparkW), await tables(embeddedW));
+        expectSame(await answers(sparkW), await answers(embeddedW));
+      } finally {
+        for (const w of warehouses) await w.close().catch(() => {});
+        for (const db of dbs) await admin.unsafe(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch((e) => console.log(`drop ${db}: ${e}`));
+        await admin.end({ timeout: 5 });
+        await fetch(`${HDFS_URL}/webhdfs/v1${root}?op=DELETE&recursive=true&user.name=acu`, { method: "DELETE" }).catch(() => {});
       }
-      expect(lake.uri("reports/x.parquet")).toStartWith(`${HDFS_NAMENODE}/`);
-      for (const db of dbs) {
-        await admin.unsafe(`CREATE DATABASE ${db}`);
-        const w = await PostgresWarehouse.open(databaseUrl(DB_URL, db));
-        warehouses.push(w);
-        await migrate(w);
-      }
-      const [embeddedW, sparkW] = warehouses as [PostgresWarehouse, PostgresWarehouse];
-      const engine = new SparkAnalyticsEngine({ lake, master: MASTER, sparkHome: SPARK_HOME, python: PYTHON, jdbcJar: JDBC_JAR, databaseUrl: databaseUrl(DB_URL, dbs[1]) });
-      const onSpark = await startAnalyzer({ lake, warehouse: sparkW, engine, cellSizeDeg: CELL, schedule: null });
-      const onEmbedded = await startAnalyzer({ lake, warehouse: embeddedW, engine: new ArrowAnalyticsEngine({ lake, warehouse: embeddedW }), cellSizeDeg: CELL, schedule: null });
-      const s = await onSpark.runNow();
-      const e = await onEmbedded.runNow();
-      await onSpark.stop();
-      await onEmbedded.stop();
-      expect(s).toMatchObject({ outcome: "succeeded", engine: "spark", files: 2, rows: edgeReports().length - 3 + 2500 });
-      expect({ files: e.files, rows: e.rows }).toEqual({ files: s.files, rows: s.rows });
-      expectSame(await tables(sparkW), await tables(embeddedW));
-      expectSame(await answers(sparkW), await answers(embeddedW));
-    } finally {
-      for (const w of warehouses) await w.close().catch(() => {});
-      for (const db of dbs) await admin.unsafe(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch((e) => console.log(`drop ${db}: ${e}`));
-      await admin.end({ timeout: 5 });
-      await fetch(`${HDFS_URL}/webhdfs/v1${root}?op=DELETE&recursive=true&user.name=acu`, { method: "DELETE" }).catch(() => {});
-    }
-  }, TIMEOUT_MS);
+    },
+    TIMEOUT_MS,
+  );
 });
 
 /** Keeps every Spark line and shows all but the debug ones (the driver's own output). */

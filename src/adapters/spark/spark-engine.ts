@@ -135,7 +135,10 @@ export class SparkAnalyticsEngine implements AnalyticsEngine {
       this.log(`spark: run ${req.runId}: ${req.files.length + incidentFiles.length} file(s) on ${this.o.master}`, "info");
       await this.submit(req, dir, filesFrom, result, incidentsFrom);
       const out = await readResult(result, incidentsFrom !== undefined);
-      this.log(`spark: run ${req.runId}: ${out.rows} report(s), ${out.incidents?.incidents ?? 0} finished incident(s) in ${Math.round(performance.now() - t0)} ms`, "info");
+      this.log(
+        `spark: run ${req.runId}: ${out.rows} report(s), ${out.incidents?.incidents ?? 0} finished incident(s) in ${Math.round(performance.now() - t0)} ms`,
+        "info",
+      );
       return out;
     } finally {
       await rm(dir, { recursive: true, force: true }).catch(() => {});
@@ -162,11 +165,16 @@ export class SparkAnalyticsEngine implements AnalyticsEngine {
     };
     const args = [
       join(o.sparkHome, "bin", "spark-submit"),
-      "--master", o.master,
-      "--deploy-mode", "client",
-      "--name", `acu-analyzer ${req.runId}`,
-      "--jars", o.jdbcJar,
-      "--driver-memory", o.driverMemory ?? "512m",
+      "--master",
+      o.master,
+      "--deploy-mode",
+      "client",
+      "--name",
+      `acu-analyzer ${req.runId}`,
+      "--jars",
+      o.jdbcJar,
+      "--driver-memory",
+      o.driverMemory ?? "512m",
     ];
     for (const [k, v] of Object.entries(conf)) args.push("--conf", `${k}=${v}`);
     const log4j = join(dirname(this.appPath), "log4j2.properties");
@@ -174,12 +182,18 @@ export class SparkAnalyticsEngine implements AnalyticsEngine {
     if (driverOptions) args.push("--driver-java-options", driverOptions);
     args.push(
       this.appPath,
-      "--run-id", req.runId,
-      "--files-from", filesFrom,
-      "--cell-size", String(req.cellSizeDeg),
-      "--jdbc-url", this.jdbc.url,
-      "--jdbc-user", this.jdbc.user,
-      "--result", result,
+      "--run-id",
+      req.runId,
+      "--files-from",
+      filesFrom,
+      "--cell-size",
+      String(req.cellSizeDeg),
+      "--jdbc-url",
+      this.jdbc.url,
+      "--jdbc-user",
+      this.jdbc.user,
+      "--result",
+      result,
     );
     if (incidentsFrom) args.push("--incident-files-from", incidentsFrom);
     return args;
@@ -276,6 +290,7 @@ async function readResult(path: string, withIncidents: boolean): Promise<Partial
   const { rows, incidents } = parsed;
   if (!count(rows)) throw new Error(`spark engine: bad result from the application: ${text}`);
   if (!withIncidents) return { rows };
-  if (!(incidents && count(incidents.incidents) && count(incidents.responses))) throw new Error(`spark engine: the application did not count the incident files: ${text}`);
+  if (!(incidents && count(incidents.incidents) && count(incidents.responses)))
+    throw new Error(`spark engine: the application did not count the incident files: ${text}`);
   return { rows, incidents: { incidents: incidents.incidents, responses: incidents.responses } };
 }
