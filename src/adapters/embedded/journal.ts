@@ -92,7 +92,9 @@ export class Journal {
     await stat(this.path);
   }
 
+  /** Idempotent: a second close (a test's, a shutdown racing a failure) does nothing. */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     await this.appends.idle();
     closeSync(this.fd);
@@ -286,7 +288,7 @@ function replay(fd: number, fileSize: number, visitor: JournalVisitor): number {
     if (len === 0 || !ensure(pos, HEADER + len)) break;
     const start = pos - bufStart + HEADER;
     const payload = buf.subarray(start, start + len);
-    if ((Bun.hash.crc32(payload) >>> 0) !== crc) break;
+    if (Bun.hash.crc32(payload) >>> 0 !== crc) break;
     const r = new FrameReader(payload);
     const framePos = pos + HEADER;
     while (!r.done) {

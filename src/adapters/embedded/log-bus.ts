@@ -2,7 +2,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { silentLogger, type Logger } from "../../log.ts";
 import {
-  partitionFor, REDELIVERY_BACKOFF, type Bus, type BusRecord, type Consumer, type ConsumerOptions, type OffsetCommit, type OutgoingMessage,
+  partitionFor,
+  REDELIVERY_BACKOFF,
+  type Bus,
+  type BusRecord,
+  type Consumer,
+  type ConsumerOptions,
+  type OffsetCommit,
+  type OutgoingMessage,
   type RecordBatch,
 } from "../../ports/bus.ts";
 import { OpenConsumers } from "../open-consumers.ts";
@@ -35,6 +42,7 @@ export class EmbeddedLogBus implements Bus {
   private readonly committed = new Map<string, number>(); // `${group}\0${topic}\0${p}` → next offset
   private readonly groups = new Set<string>();
   private waiters: Array<() => void> = [];
+  private closed = false;
   private journal!: Journal;
   private readonly consumers = new OpenConsumers();
 
@@ -43,7 +51,11 @@ export class EmbeddedLogBus implements Bus {
     private readonly lock: ProcessLock,
     readonly log: Logger,
   ) {
-    for (const [t, n] of Object.entries(topics)) this.index.set(t, Array.from({ length: n }, () => new PartitionIndex()));
+    for (const [t, n] of Object.entries(topics))
+      this.index.set(
+        t,
+        Array.from({ length: n }, () => new PartitionIndex()),
+      );
   }
 
   /** Opens the log in `dir`. Partition counts are fixed at creation (a key must keep its partition). */
@@ -106,6 +118,8 @@ export class EmbeddedLogBus implements Bus {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.consumers.stopAll();
     await this.journal.close();
     this.lock.release();
