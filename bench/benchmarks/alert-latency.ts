@@ -1,10 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as hdr from "hdr-histogram-js";
 import { TOKENS } from "../../tests/support/acu.ts";
 import {
-  benchReport,
   machineInfo,
   round,
   runId,
@@ -16,10 +14,9 @@ import {
   type Proc,
   type Run,
 } from "../lib/common.ts";
+import { histogram, sendScheduledLoad, summaryMs } from "../lib/load.ts";
 
 const PARTITIONS = 6;
-/** A latency histogram; values are recorded in microseconds (up to 120 s). */
-const histogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
 const RATE = 5_000;
 const TICK_MS = 10;
 
@@ -63,6 +60,7 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
         const sentAt = new Map<string, number>();
         const hist = histogram();
         let received = 0,
+          expected = 0,
           late = 0,
           measureFrom = Infinity;
         // Where the time goes (ms, wall clock of this machine): request → 202; report time → order raised
@@ -94,60 +92,31 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
             }
           };
         });
-        // Steady schedule: every 10 ms a request of 50 reports, sent without waiting for the previous one.
-        const perTick = (RATE * TICK_MS) / 1000;
-        const ticks = Math.round((seconds * 1000) / TICK_MS);
-        const headers = { authorization: `Bearer ${TOKENS.ingest}`, "content-type": "application/json" };
-        const start = performance.now();
-        measureFrom = start + warmupS * 1000;
-        let expected = 0,
-          refused = 0,
-          maxBehindMs = 0;
-        const inflight = new Set<Promise<void>>();
-        for (let t = 0; t < ticks; t++) {
-          const due = start + t * TICK_MS;
-          const wait = due - performance.now();
-          if (wait > 1) await Bun.sleep(wait);
-          maxBehindMs = Math.max(maxBehindMs, performance.now() - due);
-          const batch = [];
-          const failing: string[] = [];
-          for (let i = 0; i < perTick; i++) {
-            const r = benchReport(t * perTick + i, 31 + rep);
-            const reportId = `${ns.slice(-12)}-${t}-${i}`;
-            // timestamp = now: the order's reportedAt then says when the report left (stage timings).
-            batch.push({
-              reportId,
-              studentId: r.studentId,
-              exerciseId: r.exerciseId,
-              score: r.score,
-              latitude: r.latitude,
-              longitude: r.longitude,
-              timestamp: Date.now(),
-            });
-            if (r.score < thresholdOf(r.exerciseId)) failing.push(reportId);
-          }
-          const body = JSON.stringify(batch);
-          const now = performance.now();
-          for (const id of failing) sentAt.set(id, now);
-          expected += failing.length;
-          const p = fetch(`${procs.ingest.url}/api/reports`, { method: "POST", headers, body }).then(
-            async (res) => {
-              await res.arrayBuffer();
-              if (now >= measureFrom) stage.ackMs.recordValue(Math.max(1, Math.round((performance.now() - now) * 1000)));
-              if (res.status !== 202) refused++;
-            },
-            () => void refused++,
-          );
-          inflight.add(p);
-          void p.finally(() => inflight.delete(p));
-        }
-        await Promise.all(inflight);
-        const sendS = (performance.now() - start) / 1000;
+        const load = await sendScheduledLoad({
+          ingestUrl: procs.ingest.url,
+          token: TOKENS.ingest,
+          rate: RATE,
+          tickMs: TICK_MS,
+          seconds,
+          seed: 31 + rep,
+          ns,
+          onSend: (reports, sent) => {
+            if (measureFrom === Infinity) measureFrom = sent + warmupS * 1000;
+            for (const r of reports)
+              if (r.score < thresholdOf(r.exerciseId)) {
+                sentAt.set(r.reportId, sent);
+                expected++;
+              }
+          },
+          onAnswer: (_status, sent) => {
+            if (sent >= measureFrom) stage.ackMs.recordValue(Math.max(1, Math.round((performance.now() - sent) * 1000)));
+          },
+        });
         const deadline = performance.now() + 60_000;
         while (received < expected && performance.now() < deadline) await Bun.sleep(50);
         ws.close();
         for (const [role, p] of Object.entries(procs)) peaks[`${role}#${rep}`] = p.peakRssMiB();
-        if (refused > 0) throw new Error(`ingest refused ${refused} request(s)`);
+        if (load.refused > 0) throw new Error(`ingest refused ${load.refused} request(s)`);
         total.add(hist);
         const q = (p: number) => round(hist.getValueAtPercentile(p) / 1000, 2);
         runs.push({
@@ -163,16 +132,11 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
           expected,
           received,
           missing: expected - received,
-          sendSeconds: round(sendS, 2),
-          achievedRate: round((ticks * perTick) / sendS, 0),
-          maxScheduleLagMs: round(maxBehindMs, 1),
+          sendSeconds: load.sendSeconds,
+          achievedRate: load.achievedRate,
+          maxScheduleLagMs: load.maxBehindMs,
           peakRssMiB: { ingest: procs.ingest.peakRssMiB(), alert: procs.alert.peakRssMiB(), http: procs.http.peakRssMiB() },
-          stagesMs: Object.fromEntries(
-            Object.entries(stage).map(([k, h]) => [
-              k,
-              { p50: round(h.getValueAtPercentile(50) / 1000, 2), p99: round(h.getValueAtPercentile(99) / 1000, 2), max: round(h.maxValue / 1000, 2) },
-            ]),
-          ),
+          stagesMs: Object.fromEntries(Object.entries(stage).map(([k, h]) => [k, summaryMs(h)])),
         });
         ctx.log(`run ${rep}: stages ${JSON.stringify(runs[runs.length - 1]!.stagesMs)}`);
         ctx.log(

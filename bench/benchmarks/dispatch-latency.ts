@@ -1,30 +1,18 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as hdr from "hdr-histogram-js";
 import { HttpDispatchClient, startPatrolSimulator, type DispatchClient, type IncidentJson, type PatrolSimulator } from "../../modules/patrols/index.ts";
 import { silentLogger } from "../../src/log.ts";
 import { TOKENS } from "../../tests/support/acu.ts";
-import {
-  benchReport,
-  machineInfo,
-  round,
-  runId,
-  startAcuRole,
-  writeThresholds,
-  type BenchContext,
-  type BenchResult,
-  type Proc,
-  type Run,
-} from "../lib/common.ts";
+import { machineInfo, round, runId, startAcuRole, writeThresholds, type BenchContext, type BenchResult, type Proc, type Run } from "../lib/common.ts";
+import { histogram, sendScheduledLoad, summaryMs } from "../lib/load.ts";
+import { alertIdFor } from "../../src/domain/deployment-order.ts";
 
 const PARTITIONS = 6;
 const RATE = 5_000;
 const TICK_MS = 10;
 /** One report in a hundred fails (uniform scores under 1 %): ~50 incidents/s, fewer than the patrols can take, so the figure is the pipeline's, not a queue's. */
 const THRESHOLDS = { default: 1, exercises: {} };
-/** A latency histogram; values are recorded in microseconds (up to 120 s). */
-const histogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
 
 /**
  * Dispatch latency: a steady 5,000 reports/s into POST /api/reports (--role=ingest), judged by --role=alert,
@@ -144,54 +132,27 @@ export async function benchDispatchLatency(ctx: BenchContext): Promise<BenchResu
   }
 }
 
-/** Steady schedule: every 10 ms a request of 50 reports, sent without waiting for the previous one. */
+/** The shared open-loop load; each failing report's send time kept under the id of the order it yields. */
 async function sendLoad(ingestUrl: string, ns: string, seconds: number, warmupS: number, probe: AssignmentProbe) {
-  const perTick = (RATE * TICK_MS) / 1000;
-  const ticks = Math.round((seconds * 1000) / TICK_MS);
-  const headers = { authorization: `Bearer ${TOKENS.ingest}`, "content-type": "application/json" };
-  const start = performance.now();
-  probe.measureFrom = start + warmupS * 1000;
-  let failing = 0,
-    refused = 0,
-    maxBehindMs = 0;
-  const inflight = new Set<Promise<void>>();
-  for (let t = 0; t < ticks; t++) {
-    const due = start + t * TICK_MS;
-    const wait = due - performance.now();
-    if (wait > 1) await Bun.sleep(wait);
-    maxBehindMs = Math.max(maxBehindMs, performance.now() - due);
-    const batch = [];
-    const now = performance.now();
-    for (let i = 0; i < perTick; i++) {
-      const r = benchReport(t * perTick + i, 43);
-      const reportId = `${ns.slice(-12)}-${t}-${i}`;
-      batch.push({
-        reportId,
-        studentId: r.studentId,
-        exerciseId: r.exerciseId,
-        score: r.score,
-        latitude: r.latitude,
-        longitude: r.longitude,
-        timestamp: Date.now(),
-      });
-      if (r.score < THRESHOLDS.default) {
-        probe.sent(`alert-${reportId}`, now);
-        failing++;
-      }
-    }
-    const p = fetch(`${ingestUrl}/api/reports`, { method: "POST", headers, body: JSON.stringify(batch) }).then(
-      async (res) => {
-        await res.arrayBuffer();
-        if (res.status !== 202) refused++;
-      },
-      () => void refused++,
-    );
-    inflight.add(p);
-    void p.finally(() => inflight.delete(p));
-  }
-  await Promise.all(inflight);
-  const sendSeconds = (performance.now() - start) / 1000;
-  return { failing, refused, maxBehindMs: round(maxBehindMs, 1), sendSeconds: round(sendSeconds, 2), achievedRate: round((ticks * perTick) / sendSeconds, 0) };
+  let failing = 0;
+  const load = await sendScheduledLoad({
+    ingestUrl,
+    token: TOKENS.ingest,
+    rate: RATE,
+    tickMs: TICK_MS,
+    seconds,
+    seed: 43,
+    ns,
+    onSend: (reports, sentAt) => {
+      if (probe.measureFrom === Number.POSITIVE_INFINITY) probe.measureFrom = sentAt + warmupS * 1000;
+      for (const r of reports)
+        if (r.score < THRESHOLDS.default) {
+          probe.sent(alertIdFor(r.reportId), sentAt);
+          failing++;
+        }
+    },
+  });
+  return { ...load, failing };
 }
 
 /** Until the http role shows no incident waiting for a patrol (every sample that can come has come). */
@@ -228,12 +189,7 @@ class AssignmentProbe implements DispatchClient {
   }
 
   stages(): Record<string, { p50: number; p99: number; max: number }> {
-    return Object.fromEntries(
-      Object.entries(this.stage).map(([k, h]) => [
-        k,
-        { p50: round(h.getValueAtPercentile(50) / 1000, 2), p99: round(h.getValueAtPercentile(99) / 1000, 2), max: round(h.maxValue / 1000, 2) },
-      ]),
-    );
+    return Object.fromEntries(Object.entries(this.stage).map(([k, h]) => [k, summaryMs(h)]));
   }
 
   register: DispatchClient["register"] = (...a) => this.inner.register(...a);

@@ -1,11 +1,11 @@
 import { DispatchError } from "../../src/domain/dispatch-errors.ts";
-import { Rerun } from "../../src/rerun.ts";
 import { dueTimeouts, nextWake, planAssignments, type PlanOptions } from "../../src/domain/dispatch-plan.ts";
 import type { Incident, IncidentCommand } from "../../src/domain/incident.ts";
 import type { Versioned } from "../../src/ports/dispatch-store.ts";
 import type { Log } from "../lifecycle.ts";
 import type { DispatchView } from "./view.ts";
 import type { DispatchWriter } from "./writer.ts";
+import { ViewRounds } from "./rounds.ts";
 
 export interface AssignerOptions extends PlanOptions {
   /** A round at least this often, whatever the feed says (a safety net; rounds follow changes and deadlines). */
@@ -27,10 +27,8 @@ export interface RoundResult {
  * and every `tickMs`. Any number of instances may run: they may waste a race, never double-assign.
  */
 export class Assigner {
-  private readonly runs: Rerun;
+  private readonly runs: ViewRounds;
   private wake: ReturnType<typeof setTimeout> | null = null;
-  private readonly tick: ReturnType<typeof setInterval>;
-  private unlisten: () => void = () => {};
   readonly totals: RoundResult = { timedOut: 0, assigned: 0, conflicts: 0 };
 
   constructor(
@@ -39,17 +37,16 @@ export class Assigner {
     private readonly o: AssignerOptions,
     private readonly log: Log,
   ) {
-    this.runs = new Rerun(
+    this.runs = new ViewRounds(
+      view,
+      o.tickMs,
       () => this.guardedRound(),
       () => this.schedule(),
     );
-    this.tick = setInterval(() => this.kick(), o.tickMs);
-    this.tick.unref?.();
   }
 
   start(): void {
-    this.unlisten = this.view.listen(() => this.kick());
-    this.kick();
+    this.runs.start();
   }
 
   /** Runs a round now, or right after the one under way. */
@@ -58,10 +55,9 @@ export class Assigner {
   }
 
   async stop(): Promise<void> {
-    this.unlisten();
-    clearInterval(this.tick);
     if (this.wake) clearTimeout(this.wake);
     await this.runs.stop();
+    if (this.wake) clearTimeout(this.wake);
   }
 
   async round(): Promise<RoundResult> {

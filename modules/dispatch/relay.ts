@@ -1,5 +1,4 @@
 import { encodeIncidentEvent } from "../../src/domain/incident-event.ts";
-import { Rerun } from "../../src/rerun.ts";
 import { backoffDelay, sleep } from "../../src/retry.ts";
 import { DISPATCH_BACKOFF } from "./writer.ts";
 import { TOPICS, type Bus } from "../../src/ports/bus.ts";
@@ -7,6 +6,7 @@ import type { DispatchStore, OutboxEntry } from "../../src/ports/dispatch-store.
 import type { Log } from "../lifecycle.ts";
 import type { DispatchView } from "./view.ts";
 import type { Clock } from "./writer.ts";
+import { ViewRounds } from "./rounds.ts";
 
 export interface RelayOptions {
   /** Events committed by another store client are published by this relay once they are this old (that client may be dead). */
@@ -28,28 +28,24 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = { takeoverMs: 2000, intervalM
  * back the later ones of its incident.
  */
 export class OutboxRelay {
-  private readonly runs = new Rerun(() => this.guardedRound());
+  private readonly runs: ViewRounds;
   private failures = 0;
-  private readonly timer: ReturnType<typeof setInterval>;
-  private unlisten: () => void = () => {};
   published = 0;
 
   constructor(
     private readonly store: DispatchStore,
     private readonly bus: Bus,
-    private readonly view: DispatchView,
+    view: DispatchView,
     private readonly clock: Clock,
     private readonly log: Log,
     private readonly o: RelayOptions = DEFAULT_RELAY_OPTIONS,
   ) {
-    this.timer = setInterval(() => this.kick(), o.intervalMs);
-    this.timer.unref?.();
+    // Every incident change comes with its event: a change is the cue to publish.
+    this.runs = new ViewRounds(view, o.intervalMs, () => this.guardedRound());
   }
 
   start(): void {
-    // Every incident change comes with its event: a change is the cue to publish.
-    this.unlisten = this.view.listen(() => this.kick());
-    this.kick();
+    this.runs.start();
   }
 
   kick(): void {
@@ -58,8 +54,6 @@ export class OutboxRelay {
 
   /** Stops, after publishing what this client committed. */
   async stop(): Promise<void> {
-    this.unlisten();
-    clearInterval(this.timer);
     await this.runs.stop();
     try {
       while ((await this.round()) > 0);

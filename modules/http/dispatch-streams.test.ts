@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { silentLogger } from "../../src/log.ts";
 import type { IncidentJson, PatrolJson } from "./dispatch-schemas.ts";
-import { dispatchFixture } from "./routes/dispatch-fixture.ts";
+import { dispatchFixture } from "../../tests/support/dispatch-fixture.ts";
 import { startHttpServer } from "./server.ts";
 import { TEST_PATROL, TEST_TOKENS, testAuthenticator } from "./testing.ts";
 

@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import type { IncidentJson } from "../dispatch-schemas.ts";
 import { TEST_PATROL, testApp } from "../testing.ts";
-import { dispatchFixture } from "./dispatch-fixture.ts";
+import { dispatchFixture } from "../../../tests/support/dispatch-fixture.ts";
 import { incidentsRoutes, incidentStreamRoutes } from "./incidents.ts";
 import { patrolsRoutes } from "./patrols.ts";
 

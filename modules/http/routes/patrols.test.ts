@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import type { PatrolJson } from "../dispatch-schemas.ts";
 import { TEST_PATROL, testApp } from "../testing.ts";
-import { dispatchFixture } from "./dispatch-fixture.ts";
+import { dispatchFixture } from "../../../tests/support/dispatch-fixture.ts";
 import { incidentsRoutes } from "./incidents.ts";
 import { patrolsRoutes, patrolStreamRoutes } from "./patrols.ts";
 

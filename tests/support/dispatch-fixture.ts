@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileDispatchStore } from "../../../src/adapters/embedded/file-dispatch-store.ts";
-import type { DeploymentOrder } from "../../../src/domain/deployment-order.ts";
-import { silentLogger } from "../../../src/log.ts";
-import { DispatchService } from "../../dispatch/index.ts";
-import { OrderIntake } from "../../dispatch/intake.ts";
+import { FileDispatchStore } from "../../src/adapters/embedded/file-dispatch-store.ts";
+import type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
+import { silentLogger } from "../../src/log.ts";
+import { DispatchService } from "../../modules/dispatch/index.ts";
+import { OrderIntake } from "../../modules/dispatch/intake.ts";
 
 /**
  * For the dispatch route tests: a real DispatchService over the embedded store in a temporary folder, and
