@@ -1,4 +1,5 @@
 import * as hdr from "hdr-histogram-js";
+import type { Report } from "../../src/domain/report.ts";
 import { benchReport, round } from "./common.ts";
 
 /** A latency histogram; values are recorded in microseconds (up to 120 s). */
@@ -11,16 +12,8 @@ export function summaryMs(h: Histogram): { p50: number; p99: number; max: number
   return { p50: round(h.getValueAtPercentile(50) / 1000, 2), p99: round(h.getValueAtPercentile(99) / 1000, 2), max: round(h.maxValue / 1000, 2) };
 }
 
-/** One report as the harness sends it: the bench report of index i with the harness's reportId and timestamp = now. */
-export interface SentReport {
-  reportId: string;
-  studentId: string;
-  exerciseId: string;
-  score: number;
-  latitude: number;
-  longitude: number;
-  timestamp: number;
-}
+/** One report as the harness sends it: a bench report with the harness's reportId and timestamp = now (ingest adds the region). */
+export type SentReport = Omit<Report, "region">;
 
 export interface LoadOptions {
   ingestUrl: string;
