@@ -59,6 +59,7 @@ const openBus: Opener<"bus"> = (cfg, log) => {
         replication: kafka.replication ?? undefined,
         namespace: kafka.namespace,
         clientLog: kafka.clientLog,
+        publishQueueBytes: kafka.publishQueueBytes,
         log,
       })
     : EmbeddedLogBus.open(join(cfg.dataDir, "bus"), partitions, log);

@@ -14,6 +14,7 @@ export interface BusConfig {
   kafkaReplication: number | null;
   kafkaNamespace: string;
   kafkaClientLog: KafkaClientLog;
+  kafkaPublishQueueBytes: number;
 }
 
 const busSettings = {
@@ -29,6 +30,11 @@ const busSettings = {
     env: "ACU_KAFKA_CLIENT_LOG",
     default: "nothing",
     help: `log level of the Kafka client (kafkajs) in acu's log: ${codes(KAFKA_CLIENT_LOG_LEVELS)}; for diagnosis (kafkajs logs every rebalance at \`error\`)`,
+  },
+  publishQueueBytes: {
+    env: "ACU_KAFKA_PUBLISH_QUEUE_BYTES",
+    default: "67108864",
+    help: "bytes of reports (and other publishes) a process holds waiting for the brokers; beyond it ingest answers 503 + `Retry-After` at once (1 MiB–4 GiB)",
   },
 } satisfies Record<string, Setting>;
 
@@ -50,12 +56,21 @@ export interface KafkaSettings {
   replication: number | null;
   namespace: string;
   clientLog: KafkaClientLog;
+  publishQueueBytes: number;
 }
 
 export const busEngine: EngineDescriptor<BusConfig & RunConfig, KafkaSettings> = {
   name: "bus",
   shared: (c) =>
-    c.kafkaBrokers ? { brokers: c.kafkaBrokers, replication: c.kafkaReplication, namespace: c.kafkaNamespace, clientLog: c.kafkaClientLog } : null,
+    c.kafkaBrokers
+      ? {
+          brokers: c.kafkaBrokers,
+          replication: c.kafkaReplication,
+          namespace: c.kafkaNamespace,
+          clientLog: c.kafkaClientLog,
+          publishQueueBytes: c.kafkaPublishQueueBytes,
+        }
+      : null,
   describe: (c) =>
     c.kafkaBrokers
       ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}`
@@ -74,6 +89,13 @@ export const busSection: Section<BusConfig> = {
       kafkaReplication: replication ? num("ACU_KAFKA_REPLICATION", replication, 1, (n) => Number.isInteger(n) && n >= 1, "must be a whole number ≥ 1") : null,
       kafkaNamespace: namespace(v.raw(s.namespace)),
       kafkaClientLog: kafkaClientLog(v.raw(s.clientLog)),
+      kafkaPublishQueueBytes: num(
+        "ACU_KAFKA_PUBLISH_QUEUE_BYTES",
+        v.raw(s.publishQueueBytes),
+        64 * 1024 * 1024,
+        (n) => Number.isInteger(n) && n >= 1024 * 1024 && n <= 4 * 1024 ** 3,
+        "must be a whole number of bytes, 1 MiB–4 GiB",
+      ),
     };
   },
   engines: [busEngine],

@@ -292,6 +292,62 @@ describe.skipIf(!brokers)("Kafka bus", () => {
     }
   });
 
+  /** `n` publishes of 8 messages of 100 KB each, all made at once; each one's outcome and how long it took to settle. */
+  async function burst(bus: KafkaBus, t: string, n: number) {
+    const value = "x".repeat(100 * 1024);
+    return Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const at = performance.now();
+        const messages = Array.from({ length: 8 }, (_, j) => ({ key: `k${i}-${j}`, value }));
+        const r = await bus.publish(t, messages).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        return { error: r, ms: performance.now() - at };
+      }),
+    );
+  }
+
+  test("the publish queue is bounded in bytes: a publish beyond it is refused at once, and the bound frees as requests go", async () => {
+    const t = `contract-queue-${run}`;
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 3 }, publishQueueBytes: 2 * 1024 * 1024 });
+    try {
+      const settled = await burst(bus, t, 12);
+      const refused = settled.filter((s) => s.error !== null);
+      const taken = settled.filter((s) => s.error === null);
+      // 2 MiB hold 2 publishes of 800 KB: the rest are refused, before any request could have been answered.
+      expect(taken.length).toBe(2);
+      expect(refused.length).toBe(10);
+      for (const r of refused) {
+        expect(r.error).toBeInstanceOf(BusUnavailableError);
+        expect(String(r.error)).toContain("publish queue is full");
+      }
+      expect(Math.max(...refused.map((r) => r.ms))).toBeLessThan(Math.min(...taken.map((r) => r.ms)));
+      // Nothing refused was written; the queue is free again.
+      expect((await bus.endOffsets(t)).reduce((a, b) => a + b, 0)).toBe(16);
+      await bus.publish(t, [{ key: "after", value: "v" }]);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  test("a publish settles within its deadline counted from its arrival, not from when its request left (slow brokers: no k × 10 s)", async () => {
+    const t = `contract-deadline-${run}`;
+    const timeoutMs = 200;
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 3 }, publishTimeoutMs: timeoutMs, publishQueueBytes: 512 * 1024 * 1024 });
+    try {
+      // ~100 MB at once: one request of ~900 KB at a time, far more than 200 ms of work for the broker.
+      const settled = await burst(bus, t, 125);
+      const late = settled.filter((s) => s.ms > timeoutMs + 1000);
+      expect(late.map((s) => Math.round(s.ms))).toEqual([]);
+      const refused = settled.filter((s) => s.error !== null);
+      expect(refused.length).toBeGreaterThan(0);
+      for (const r of refused) expect(r.error).toBeInstanceOf(BusUnavailableError);
+    } finally {
+      await bus.close();
+    }
+  });
+
   test("ping rejects, naming the topic, once one of the bus's topics is gone (it could not take writes)", async () => {
     const t = `ping-${run}`;
     const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 2 } });

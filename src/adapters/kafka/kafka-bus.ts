@@ -8,6 +8,9 @@ import { KafkaTopics } from "./topics.ts";
 import { muteTimeoutNegativeWarnings } from "./warnings.ts";
 
 export { checkWritten } from "./producer.ts";
+
+/** 64 MiB (ACU_KAFKA_PUBLISH_QUEUE_BYTES): ~30 s of an exam's peak (2,000 reports/s of ~1 KB), more than the 10 s a publish may wait. */
+export const DEFAULT_PUBLISH_QUEUE_BYTES = 64 * 1024 * 1024;
 export { TRANSACTION_TIMEOUT_MS } from "./transactions.ts";
 
 export interface KafkaBusOptions {
@@ -24,8 +27,10 @@ export interface KafkaBusOptions {
   clientLog?: ClientLogLevel;
   /** A consumer whose fetch loop is silent this long, with no batch in hand, is replaced; default 60 000 ms. */
   consumerSilenceMs?: number;
-  /** Longest a publish may take (connecting a producer included) before it is refused (ingest: 503); default 10 000 ms. */
+  /** Longest a publish may take from its arrival (queueing and connecting a producer included) before it is refused (ingest: 503); default 10 000 ms. */
   publishTimeoutMs?: number;
+  /** Bytes of publishes waiting for the brokers at most; beyond it a publish is refused at once (ingest: 503); default 64 MiB. */
+  publishQueueBytes?: number;
 }
 
 /**
@@ -56,7 +61,10 @@ export class KafkaBus implements Bus {
       const kafka = newKafkaClient(o, log);
       topics = await KafkaTopics.open(kafka, o, log);
       const placement = new KeyPlacement(topics);
-      const sends = await KafkaSends.open(kafka, placement, o.publishTimeoutMs ?? 10_000);
+      const sends = await KafkaSends.open(kafka, placement, {
+        timeoutMs: o.publishTimeoutMs ?? 10_000,
+        queueBytes: o.publishQueueBytes ?? DEFAULT_PUBLISH_QUEUE_BYTES,
+      });
       return new KafkaBus({ kafka, topics, placement, log, consumerSilenceMs: o.consumerSilenceMs ?? 60_000 }, sends, unmute);
     } catch (e) {
       await topics?.close();

@@ -56,6 +56,15 @@ interface PendingPublish {
   topic: string;
   messages: KeyedMessage[];
   bytes: number;
+  /** performance.now() when the publish was made: its deadline counts from here. */
+  arrivedAt: number;
+}
+
+export interface SendLimits {
+  /** A publish settles within this many ms of its arrival (queueing, connecting a producer and the request included). */
+  timeoutMs: number;
+  /** Bytes of publishes waiting or in flight at most; one beyond it is refused at once (ingest: 503 + Retry-After). */
+  queueBytes: number;
 }
 
 /**
@@ -63,25 +72,32 @@ interface PendingPublish {
  * ordering), so each send waits for the one before. Publishes that arrive meanwhile are sent together in
  * the next request (group commit): one acks=all round trip for all of them instead of one each, in arrival
  * order. Each caller's promise settles with the request that carried its messages.
+ *
+ * Bounded twice, so slow or absent brokers cost a refusal, not memory or a hang: the bytes waiting (a
+ * publish beyond `queueBytes` is refused at once), and the time (a publish settles within `timeoutMs` of
+ * its arrival: one still waiting at its deadline is refused without being sent, and a request gets only
+ * the time its oldest publish has left).
  */
 export class KafkaSends {
   private producer: Producer;
   private producerReady: Promise<void> = Promise.resolve();
-  private readonly sends = new Coalescer<PendingPublish>((batch) => this.send(batch), { begin: "now", limit: BATCH_LIMIT });
+  /** Publishes that reached their deadline before their request left: refused, never sent. */
+  private readonly sends = new Coalescer<PendingPublish, ReadonlySet<PendingPublish>>((batch) => this.send(batch), { begin: "now", limit: BATCH_LIMIT });
+  private queuedBytes = 0;
 
   private constructor(
     private readonly kafka: Kafka,
     private readonly placement: KeyPlacement,
-    private readonly timeoutMs: number,
+    private readonly limits: SendLimits,
     producer: Producer,
   ) {
     this.producer = producer;
   }
 
-  static async open(kafka: Kafka, placement: KeyPlacement, timeoutMs: number): Promise<KafkaSends> {
+  static async open(kafka: Kafka, placement: KeyPlacement, limits: SendLimits): Promise<KafkaSends> {
     const producer = newProducer(kafka);
     await producer.connect();
-    return new KafkaSends(kafka, placement, timeoutMs, producer);
+    return new KafkaSends(kafka, placement, limits, producer);
   }
 
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
@@ -89,10 +105,20 @@ export class KafkaSends {
     const kms = messages.map((m) => ({ key: m.key, value: toBuffer(m.value) }));
     let bytes = 0;
     for (const m of kms) bytes += m.value.byteLength + m.key.length;
+    // One publish alone is always taken (ingest bounds a request's body), so a bound below it cannot wedge.
+    if (this.queuedBytes > 0 && this.queuedBytes + bytes > this.limits.queueBytes)
+      throw new BusUnavailableError(
+        `the Kafka publish queue is full (${this.queuedBytes} bytes waiting for the brokers, ACU_KAFKA_PUBLISH_QUEUE_BYTES ${this.limits.queueBytes}): ${kms.length} message(s) on ${topic} refused`,
+      );
+    const item = { topic, messages: kms, bytes, arrivedAt: performance.now() };
+    this.queuedBytes += bytes;
     try {
-      await this.sends.add({ topic, messages: kms, bytes });
+      const expired = await this.sends.add(item);
+      if (expired.has(item)) throw new Error(`no request could carry them within ${this.limits.timeoutMs} ms`);
     } catch (e) {
       throw new BusUnavailableError(`Kafka did not take ${kms.length} message(s) on ${topic}: ${(e as Error).message}`);
+    } finally {
+      this.queuedBytes -= bytes;
     }
   }
 
@@ -100,22 +126,31 @@ export class KafkaSends {
     await this.producer.disconnect().catch(() => {});
   }
 
-  /** One request for the publishes of a batch; after a failure the producer is replaced (see replaceProducer). */
-  private async send(batch: PendingPublish[]): Promise<void> {
+  /**
+   * One request for the publishes of a batch still within their deadline, given the time the oldest has
+   * left; the ones past it are returned, unsent. After a failure the producer is replaced (see replaceProducer).
+   */
+  private async send(batch: PendingPublish[]): Promise<ReadonlySet<PendingPublish>> {
+    const now = performance.now();
+    const left = (p: PendingPublish) => p.arrivedAt + this.limits.timeoutMs - now;
+    const expired = new Set(batch.filter((p) => left(p) <= 0));
+    const live = batch.filter((p) => !expired.has(p));
+    if (live.length === 0) return expired;
     try {
       await deadline(
         (async () => {
           await this.producerReady;
-          const topicMessages = this.placement.placeAll(batch);
+          const topicMessages = this.placement.placeAll(live);
           checkWritten(topicMessages, await this.producer.sendBatch({ acks: -1, topicMessages }));
         })(),
-        this.timeoutMs,
-        `no answer within ${this.timeoutMs} ms`,
+        Math.min(...live.map(left)),
+        `no answer within ${this.limits.timeoutMs} ms of the publish`,
       );
     } catch (e) {
       this.replaceProducer();
       throw e;
     }
+    return expired;
   }
 
   /**
