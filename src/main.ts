@@ -87,7 +87,7 @@ async function startPipelineRoles(cfg: Config, engines: Engines, running: Runnin
         bus: await engines.getBus(),
         lake: await engines.getLake(),
         log,
-        options: { flushAgeMs: cfg.sinkFlushMs, flushRecords: cfg.sinkFlushRecords },
+        options: { flushAgeMs: cfg.sinkFlushMs, flushRecords: cfg.sinkFlushRecords, bufferBytes: cfg.sinkBufferBytes },
       }),
     );
   if (!has("analyzer")) return null;

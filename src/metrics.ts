@@ -36,6 +36,11 @@ export const metrics = {
     labelNames: ["dataset"],
     registers: [registry],
   }),
+  sinkBufferedBytes: new Gauge({
+    name: "acu_sink_buffered_bytes",
+    help: "Bytes of records the sink holds that are not in the lake yet (bounded by ACU_SINK_BUFFER_BYTES plus one batch)",
+    registers: [registry],
+  }),
   wsClients: new Gauge({ name: "acu_alert_stream_clients", help: "Connected alert-stream WebSocket clients", registers: [registry] }),
   dispatchStreamClients: new Gauge({
     name: "acu_dispatch_stream_clients",

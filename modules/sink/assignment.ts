@@ -57,6 +57,16 @@ export class SinkPartitions {
     return b;
   }
 
+  /** Bytes buffered over every partition, written or not yet (a file being written still holds its records). */
+  bufferedBytes(): number {
+    let n = 0;
+    for (const b of this.buffers.values()) n += b.bytes;
+    return n + this.writing;
+  }
+
+  /** Bytes of files being written: taken out of their buffers, still in memory until published. */
+  writing = 0;
+
   /** The first offset of a partition still to buffer. */
   acceptFrom(b: PartitionBuffer): number {
     return Math.max(b.next, (this.published.get(b.key) ?? -1) + 1);

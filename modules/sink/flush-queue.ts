@@ -71,11 +71,14 @@ export class FlushQueue {
     await this.commitPending(b);
     if (b.records.length === 0) return;
     const taken = b.take();
+    this.partitions.writing += taken.bytes;
     try {
       await this.writers.get(b.topic)!.write(b.partition, taken.records, taken.rows);
     } catch (e) {
       b.restore(taken);
       throw e;
+    } finally {
+      this.partitions.writing -= taken.bytes;
     }
     // Published: its records are in the lake, and never buffered or written again (a rewrite of the same
     // range would drop every row as a resend of itself: its ids are already remembered). A failed commit

@@ -5,6 +5,7 @@ export interface TakenRecords<Row> {
   records: BusRecord[];
   rows: Array<Row | null>;
   firstAt: number;
+  bytes: number;
 }
 
 /** What one partition of a topic holds between two lake files, and where its offsets stand. */
@@ -16,6 +17,8 @@ export class PartitionBuffer<Row = unknown> {
    */
   rows: Array<Row | null> = [];
   firstAt = 0;
+  /** Bytes of the buffered records (values and keys as fetched): what the sink's memory bound counts. */
+  bytes = 0;
   /** Offset to commit for a file already published whose commit failed: retried before the next file. */
   uncommitted?: number;
   /** The failed commit last logged (logged once per offset, not on every retry). */
@@ -40,6 +43,7 @@ export class PartitionBuffer<Row = unknown> {
     for (const r of fresh) {
       this.records.push(r);
       this.rows.push(decode(r));
+      this.bytes += recordBytes(r);
     }
     this.next = fresh[fresh.length - 1]!.offset + 1;
     return true;
@@ -47,9 +51,10 @@ export class PartitionBuffer<Row = unknown> {
 
   /** Empties the buffer for a file: records arriving during its write start the next one. */
   take(): TakenRecords<Row> {
-    const taken = { records: this.records, rows: this.rows, firstAt: this.firstAt };
+    const taken = { records: this.records, rows: this.rows, firstAt: this.firstAt, bytes: this.bytes };
     this.records = [];
     this.rows = [];
+    this.bytes = 0;
     this.firstAt = Date.now();
     return taken;
   }
@@ -59,7 +64,12 @@ export class PartitionBuffer<Row = unknown> {
     this.records = t.records.concat(this.records);
     this.rows = t.rows.concat(this.rows);
     this.firstAt = t.firstAt;
+    this.bytes += t.bytes;
   }
+}
+
+export function recordBytes(r: BusRecord): number {
+  return r.value.byteLength + r.key.length;
 }
 
 export function partitionKey(topic: string, partition: number): string {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { lineLogger, silentLogger } from "../../src/log.ts";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedLogBus } from "../../src/adapters/embedded/log-bus.ts";
@@ -13,6 +13,7 @@ import { decodeParquet, encodeIncidentEvents, encodeReports, lakeIncidentEvent }
 import { incidentHistories } from "../../tests/support/incident-fixture.ts";
 import { staleGroupCoordinator } from "../../tests/support/kafka-faults.ts";
 import { partitionFor, TOPICS } from "../../src/ports/bus.ts";
+import { metrics } from "../../src/metrics.ts";
 import { startSink } from "./sink.ts";
 
 const dirs: string[] = [];
@@ -74,6 +75,52 @@ test("every report lands in the lake once, in files named after their offsets", 
     expect(f.path).toMatch(/^reports\/date=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/student-reports-p\d-\d{12}-\d{12}\.parquet$/);
   await bus.close();
 });
+
+test("with the lake away, the sink holds at most its byte bound plus one batch, then writes every report once when the lake is back", async () => {
+  const { dir, bus, lake } = await setup();
+  const lines: string[] = [];
+  const bound = 256 * 1024;
+  const sink = await startSink({
+    bus,
+    lake,
+    log: lineLogger((l) => lines.push(l)),
+    options: { flushAgeMs: 100, flushRecords: 1_000_000, bufferBytes: bound },
+  });
+  // The lake's folder replaced by a file: every write fails (ENOTDIR), as with HDFS away.
+  const root = join(dir, "lake");
+  mkdirSync(root, { recursive: true });
+  renameSync(root, `${root}.away`);
+  writeFileSync(root, "not a folder");
+  const n = 80_000;
+  let bytes = 0;
+  const messages = Array.from({ length: n }, (_, i) => {
+    const m = { key: `s${i % 50}`, value: encodeReport(report(i)) };
+    bytes += Buffer.byteLength(m.value) + m.key.length;
+    return m;
+  });
+  for (let i = 0; i < n; i += 5000) await bus.publish(TOPICS.reports, messages.slice(i, i + 5000));
+  let peak = 0;
+  const until3s = Date.now() + 3000;
+  while (Date.now() < until3s) {
+    peak = Math.max(peak, (await metrics.sinkBufferedBytes.get()).values[0]?.value ?? 0);
+    await Bun.sleep(5);
+  }
+  // One batch is at most 5,000 records (the sink's maxBatch): ~0.9 MB of these reports, far below the ~12 MB sent.
+  const batchBytes = Math.ceil((bytes / n) * 5000);
+  expect(bytes).toBeGreaterThan(10 * (bound + batchBytes));
+  expect(peak).toBeGreaterThan(0);
+  expect(peak).toBeLessThanOrEqual(bound + batchBytes);
+  expect(lines.filter((l) => l.includes("sink: buffer full")).length).toBe(1);
+  // The lake back: everything lands, once.
+  rmSync(root);
+  renameSync(`${root}.away`, root);
+  await until(async () => (await lakeRows(lake)).length >= n, 60_000);
+  await sink.stop();
+  const rows = await lakeRows(lake);
+  expect(rows.length).toBe(n);
+  expect(new Set(rows.map((r) => r.reportId)).size).toBe(n);
+  await bus.close();
+}, 90_000);
 
 test("a file written before a crash but not committed is neither lost nor duplicated", async () => {
   const { bus, lake } = await setup();

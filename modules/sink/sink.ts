@@ -1,21 +1,70 @@
-import { trackLag } from "../../src/metrics.ts";
-import type { Bus, RecordBatch } from "../../src/ports/bus.ts";
+import { metrics, trackLag } from "../../src/metrics.ts";
+import { HandlerBackpressure, type Bus, type RecordBatch } from "../../src/ports/bus.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import type { Log, Running } from "../lifecycle.ts";
 import { SinkPartitions } from "./assignment.ts";
 import { deploymentsDataset, incidentsDataset, reportsDataset, type SinkDataset } from "./datasets.ts";
 import { FlushQueue } from "./flush-queue.ts";
 import { DatasetWriter } from "./lake-writer.ts";
+import { recordBytes } from "./partition-buffer.ts";
 
 export { highestWrittenOffsets } from "./assignment.ts";
 
 export const SINK_GROUP = "acu-sink";
+
+/** 128 MiB of records as fetched: ~10 minutes of an exam's peak (2,000 reports/s of ~100 bytes, with orders and events) held while the lake is away. */
+export const DEFAULT_SINK_BUFFER_BYTES = 128 * 1024 * 1024;
+
+/**
+ * The sink's memory bound: a batch that would take the buffers past it is refused (HandlerBackpressure:
+ * the bus delivers it again after a pause and fetches nothing more meanwhile), and every buffer is asked
+ * to flush. While the lake is away the sink then holds at most the bound plus one batch; once the lake is
+ * back the flush empties the buffers and the refused batches are taken. One log line per episode.
+ */
+class BufferBound {
+  private full = false;
+
+  constructor(
+    private readonly partitions: SinkPartitions,
+    private readonly flushes: FlushQueue,
+    private readonly log: Log,
+    readonly maxBytes: number,
+  ) {}
+
+  /** Sets acu_sink_buffered_bytes. */
+  measure(): number {
+    const held = this.partitions.bufferedBytes();
+    metrics.sinkBufferedBytes.set(held);
+    return held;
+  }
+
+  admit(batch: RecordBatch): void {
+    const held = this.measure();
+    let incoming = 0;
+    for (const r of batch.records) incoming += recordBytes(r);
+    if (held === 0 || held + incoming <= this.maxBytes) {
+      if (this.full) this.log.info(`sink: buffer below its bound again (${held} bytes held); taking records`);
+      this.full = false;
+      return;
+    }
+    if (!this.full)
+      this.log.warn(`sink: buffer full (${held} bytes held, bound ${this.maxBytes}: ACU_SINK_BUFFER_BYTES); fetching paused until the lake takes files`);
+    this.full = true;
+    this.flushes.tick(() => true);
+    throw new HandlerBackpressure(`sink buffer full (${held} of ${this.maxBytes} bytes)`);
+  }
+}
 
 export interface SinkOptions {
   /** Flush a partition's buffer once its oldest record waited this long. */
   flushAgeMs: number;
   /** …or once it holds this many records. */
   flushRecords: number;
+  /**
+   * Bytes the sink holds at most (records buffered or being written): beyond it a batch is refused, to be
+   * delivered again later, and the consumer fetches nothing meanwhile. Default 128 MiB.
+   */
+  bufferBytes?: number;
   /** Ids remembered per dataset to drop a report resent by a laptop (its 202 lost), or an order or incident event published twice. */
   recentIds?: number;
 }
@@ -39,10 +88,13 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
   const partitions = new SinkPartitions(lake, log);
   const flushes = new FlushQueue(partitions, writers, log);
 
+  const bound = new BufferBound(partitions, flushes, log, options.bufferBytes ?? DEFAULT_SINK_BUFFER_BYTES);
   const onBatch = async (batch: RecordBatch): Promise<void> => {
     const b = partitions.buffer(batch.topic, batch.partition);
     const ds = datasets.get(batch.topic)!;
+    bound.admit(batch);
     if (!b.append(batch.records, partitions.acceptFrom(b), (r) => ds.decode(r, log))) return;
+    bound.measure();
     if (b.records.length >= options.flushRecords) await flushes.flush((x) => x === b);
   };
 
@@ -63,6 +115,7 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
   const timer = setInterval(
     () => {
       const now = Date.now();
+      bound.measure();
       flushes.tick((b) => now - b.firstAt >= options.flushAgeMs);
     },
     Math.max(50, Math.min(1000, options.flushAgeMs / 4)),

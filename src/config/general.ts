@@ -150,11 +150,17 @@ export const ingestSection: Section<IngestConfig> = {
 export interface SinkConfig {
   sinkFlushMs: number;
   sinkFlushRecords: number;
+  sinkBufferBytes: number;
 }
 
 const sinkSettings = {
   flushMs: { env: "ACU_SINK_FLUSH_MS", default: "10000", help: "longest a record waits in the sink before its lake file is written" },
   flushRecords: { env: "ACU_SINK_FLUSH_RECORDS", default: "50000", help: "records of one partition that trigger a lake file" },
+  bufferBytes: {
+    env: "ACU_SINK_BUFFER_BYTES",
+    default: "134217728",
+    help: "bytes of records the sink holds at most while files are not yet written (the lake away); beyond it the sink stops fetching (1 MiB–16 GiB)",
+  },
 } satisfies Record<string, Setting>;
 
 export const sinkSection: Section<SinkConfig> = {
@@ -174,6 +180,13 @@ export const sinkSection: Section<SinkConfig> = {
       50_000,
       (n) => Number.isInteger(n) && n >= 1,
       "must be a whole number ≥ 1",
+    ),
+    sinkBufferBytes: num(
+      "ACU_SINK_BUFFER_BYTES",
+      v.raw(sinkSettings.bufferBytes),
+      128 * 1024 * 1024,
+      (n) => Number.isInteger(n) && n >= 1024 * 1024 && n <= 16 * 1024 ** 3,
+      "must be a whole number of bytes, 1 MiB–16 GiB",
     ),
   }),
 };

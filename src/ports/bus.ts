@@ -110,6 +110,16 @@ export interface Bus {
  */
 export const REDELIVERY_BACKOFF = { baseMs: 200, capMs: 5000 } as const;
 
+/**
+ * Thrown by a handler that cannot take a batch now (the sink, its buffer full while the lake is away): the
+ * batch is delivered again after the redelivery pause, as for any failure, so the consumer fetches
+ * nothing more meanwhile — backpressure instead of an unbounded buffer. Adapters log it at debug, not as a
+ * failure: the handler says why once, itself.
+ */
+export class HandlerBackpressure extends Error {
+  override name = "HandlerBackpressure";
+}
+
 /** The broker cannot take writes now; the caller should retry later (ingest answers 503). */
 export class BusUnavailableError extends Error {
   override name = "BusUnavailableError";

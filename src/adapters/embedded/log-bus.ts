@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { silentLogger, type Logger } from "../../log.ts";
 import {
   partitionFor,
+  HandlerBackpressure,
   REDELIVERY_BACKOFF,
   type Bus,
   type BusRecord,
@@ -294,7 +295,9 @@ class EmbeddedConsumer implements Consumer {
         } catch (e) {
           // At-least-once: never skip a batch; retry it after a pause.
           failures++;
-          this.bus.log.warn(`bus: group ${this.options.group} ${topic}/${partition}@${from}: ${(e as Error).message}; retrying`);
+          this.bus.log[e instanceof HandlerBackpressure ? "debug" : "warn"](
+            `bus: group ${this.options.group} ${topic}/${partition}@${from}: ${(e as Error).message}; retrying`,
+          );
           await sleep(backoffDelay(REDELIVERY_BACKOFF, failures), this.halted.signal);
         }
       }

@@ -1,6 +1,7 @@
 import type { Consumer as KConsumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "../../log.ts";
 import {
+  HandlerBackpressure,
   REDELIVERY_BACKOFF,
   type BusRecord,
   type Consumer,
@@ -300,7 +301,9 @@ export class KafkaConsumer implements Consumer {
     } catch (e) {
       const failures = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, failures);
-      this.ctx.log.warn(`kafka: ${this.options.group} ${key}@${slice[0]!.offset}: ${(e as Error).message}; retrying`);
+      this.ctx.log[e instanceof HandlerBackpressure ? "debug" : "warn"](
+        `kafka: ${this.options.group} ${key}@${slice[0]!.offset}: ${(e as Error).message}; retrying`,
+      );
       await sleep(backoffDelay(REDELIVERY_BACKOFF, failures), this.halted.signal);
       return false;
     } finally {
