@@ -16,6 +16,7 @@ import { parseTokenCommand, runTokenCommand, type TokenCommand } from "./cli/tok
 import { runSignalCommand, signalOptions } from "./cli/signal.ts";
 import { parsePatrolsCommand, runPatrolsCommand } from "./cli/patrols.ts";
 import { runAnalyzeCommand } from "./cli/analyze.ts";
+import { parseLakeCommand, runLakeCommand, type LakeCommand } from "./cli/lake.ts";
 import { logTokenStart, startTokens, tokenBanner, type TokenStart } from "./cli/start-tokens.ts";
 import type { TokenStore } from "./ports/tokens.ts";
 import type { Running } from "../modules/lifecycle.ts";
@@ -256,6 +257,15 @@ async function tokenCommand(cfg: Config, cmd: TokenCommand): Promise<void> {
   }
 }
 
+async function lakeCommand(cfg: Config, cmd: LakeCommand): Promise<void> {
+  const open = await openEngines(cfg);
+  try {
+    await runLakeCommand(cmd, { lake: await open.getLake(), bus: await open.getBus() }, print);
+  } finally {
+    await open.close();
+  }
+}
+
 async function analyzeCommand(cfg: Config, rebuild: boolean): Promise<void> {
   const open = await openEngines(cfg);
   try {
@@ -290,6 +300,7 @@ async function main(argv: string[]): Promise<void> {
     return print(line.flags.json ? configJson(resolved, describeEngines(cfg)) : configReport(resolved, describeEngines(cfg), dotenv));
   if (line.command.name === "token") return tokenCommand(cfg, parseTokenCommand(line));
   if (line.command.name === "analyze") return analyzeCommand(cfg, line.flags.rebuild === true);
+  if (line.command.name === "lake") return lakeCommand(cfg, parseLakeCommand(line));
   return runRoles(cfg, dotenv);
 }
 

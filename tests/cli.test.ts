@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, ENGINE_VARS, eventually, freePort, ROOT, startAcu, tempDir, TOKEN_ENV, type AcuProcess } from "./support/acu.ts";
+import { cleanup, ENGINE_VARS, eventually, freePort, postReports, ROOT, startAcu, tempDir, TOKEN_ENV, type AcuProcess } from "./support/acu.ts";
 
 /**
  * The command line as a user meets it, on real `bun run src/main.ts` processes: wrong usage exits 2 with
@@ -191,4 +191,43 @@ test("a start whose tokens come from a .env file says so (a .env left for compos
   } finally {
     await p.stop();
   }
+});
+
+test("a fresh embedded log beside an old lake: the sink refuses to start (exit 1, naming both), acu lake status says why, acu lake adopt-bus lets it go on", async () => {
+  const data = join(dir, "rebound");
+  const first = await startAcu({ dataDir: data, args: ["--role=ingest,sink"], env: { ACU_SINK_FLUSH_MS: "100" } });
+  const reports = Array.from({ length: 40 }, (_, i) => ({
+    reportId: `rebound-${i}`,
+    studentId: `s${i}`,
+    exerciseId: "ex1",
+    score: 50,
+    latitude: 48.85,
+    longitude: 2.35,
+    timestamp: Date.UTC(2026, 11, 2, 9) + i,
+  }));
+  expect((await postReports(first.url, reports)).status).toBe(202);
+  await eventually("the lake's first file", async () => existsSync(join(data, "lake", "reports")));
+  expect(await first.stop()).toBe(0);
+  // The log is gone (a fresh data dir's, a restored disk...), the lake stays.
+  rmSync(join(data, "bus"), { recursive: true, force: true });
+  const env = { ACU_DATA_DIR: data, ...TOKEN_ENV };
+  const refused = await acu(["--role=sink"], { env, boundMs: 30_000 });
+  expect(refused.killed).toBe(false);
+  expect(refused.code).toBe(1);
+  expect(refused.err).toMatch(/the lake was written from embedded [0-9a-f-]{36} .*this sink reads embedded [0-9a-f-]{36}.*acu lake adopt-bus/);
+  const status = await acu(["lake", "status"], { env });
+  expect(status.code).toBe(0);
+  const s = JSON.parse(status.out) as { sinkWouldStart: boolean; problems: string[]; epochs: unknown[] };
+  expect(s.sinkWouldStart).toBe(false);
+  expect(s.epochs.length).toBe(1);
+  const adopted = await acu(["lake", "adopt-bus"], { env });
+  expect(adopted.code).toBe(0);
+  expect(adopted.out).toContain("the lake now continues from embedded");
+  expect(JSON.parse((await acu(["lake", "status"], { env })).out).sinkWouldStart).toBe(true);
+  // Adopting again: nothing to adopt, a failure (exit 1).
+  const again = await acu(["lake", "adopt-bus"], { env });
+  expect(again.code).toBe(1);
+  expect(again.err).toContain("nothing to adopt");
+  const second = await startAcu({ dataDir: data, args: ["--role=ingest,sink"], env: { ACU_SINK_FLUSH_MS: "100" } });
+  expect(await second.stop()).toBe(0);
 });

@@ -19,6 +19,8 @@ export class SinkPartitions {
   constructor(
     private readonly lake: Lake,
     private readonly log: Log,
+    /** Lake offset = bus offset + base (the lake's bus epoch); kept in lake offsets here, the bus's on seeks and commits. */
+    private readonly base: Readonly<Record<string, number>> = {},
   ) {}
 
   /** The lake is the sink's source of truth: skip what a previous run wrote but did not commit. */
@@ -27,12 +29,14 @@ export class SinkPartitions {
     const seeks: OffsetCommit[] = [];
     for (const p of parts) {
       const key = partitionKey(p.topic, p.partition);
+      const base = this.base[key] ?? 0;
+      const committed = p.committed + base;
       const done = Math.max(written.get(key) ?? -1, this.published.get(key) ?? -1);
-      const from = done >= 0 && done + 1 > p.committed ? done + 1 : p.committed;
+      const from = done >= 0 && done + 1 > committed ? done + 1 : committed;
       // Records fetched before the seek takes effect are dropped by offset.
-      const b = new PartitionBuffer(p.topic, p.partition, from);
-      if (from > p.committed) {
-        seeks.push({ topic: p.topic, partition: p.partition, offset: from });
+      const b = new PartitionBuffer(p.topic, p.partition, from, base);
+      if (from > committed) {
+        seeks.push({ topic: p.topic, partition: p.partition, offset: from - base });
         // The lake holds the range: its commit, refused or never made by the partition's last owner (this
         // member's predecessor when the bus replaced it), is this owner's to make (by the next flush), not
         // left until the partition's next file.
@@ -53,7 +57,10 @@ export class SinkPartitions {
   buffer(topic: string, partition: number): PartitionBuffer {
     const key = partitionKey(topic, partition);
     let b = this.buffers.get(key);
-    if (!b) this.buffers.set(key, (b = new PartitionBuffer(topic, partition, 0)));
+    if (!b) {
+      const base = this.base[key] ?? 0;
+      this.buffers.set(key, (b = new PartitionBuffer(topic, partition, base, base)));
+    }
     return b;
   }
 

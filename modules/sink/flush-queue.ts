@@ -88,12 +88,12 @@ export class FlushQueue {
     await this.commitPending(b);
   }
 
-  /** Commits the offsets of the buffer's last published file, if not done yet. */
+  /** Commits the offsets of the buffer's last published file, if not done yet (lake offsets; the bus's are `base` lower). */
   private async commitPending(b: PartitionBuffer): Promise<void> {
     const offset = b.uncommitted;
     if (offset === undefined) return;
     try {
-      await this.consumer!.commit([{ topic: b.topic, partition: b.partition, offset }]);
+      await this.consumer!.commit([{ topic: b.topic, partition: b.partition, offset: offset - b.base }]);
       if (b.uncommitted === offset) b.uncommitted = undefined;
     } catch (e) {
       if (b.uncommittedLogged === offset) return;

@@ -27,17 +27,21 @@ export class PartitionBuffer<Row = unknown> {
   constructor(
     readonly topic: string,
     readonly partition: number,
-    /** Next offset expected: a batch redelivered after a failed flush is not buffered twice. */
+    /** Next offset expected (lake offsets): a batch redelivered after a failed flush is not buffered twice. */
     public next: number,
+    /** Lake offset = bus offset + base (the lake's current bus epoch, src/domain/lake-binding.ts); 0 unless a bus was adopted. */
+    readonly base = 0,
   ) {}
 
   get key(): string {
     return partitionKey(this.topic, this.partition);
   }
 
-  /** Buffers the records at or after `from`, decoding each; false when none was new. */
+  /** Buffers the records (bus offsets) at or after `from` (a lake offset), decoding each; false when none was new. */
   append(records: BusRecord[], from: number, decode: (r: BusRecord) => Row | null): boolean {
-    const fresh = records.filter((r) => r.offset >= from);
+    const base = this.base;
+    const inLake = base === 0 ? records : records.map((r) => ({ ...r, offset: r.offset + base }));
+    const fresh = inLake.filter((r) => r.offset >= from);
     if (fresh.length === 0) return false;
     if (this.records.length === 0) this.firstAt = Date.now();
     for (const r of fresh) {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { lineLogger, silentLogger } from "../../src/log.ts";
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedLogBus } from "../../src/adapters/embedded/log-bus.ts";
@@ -14,6 +14,8 @@ import { incidentHistories } from "../../tests/support/incident-fixture.ts";
 import { staleGroupCoordinator } from "../../tests/support/kafka-faults.ts";
 import { partitionFor, TOPICS } from "../../src/ports/bus.ts";
 import { metrics } from "../../src/metrics.ts";
+import { LakeBusMismatchError } from "../../src/domain/lake-binding.ts";
+import { adoptBus } from "./bus-binding.ts";
 import { startSink } from "./sink.ts";
 
 const dirs: string[] = [];
@@ -363,9 +365,96 @@ test("an incidents file written before a crash but not committed is neither lost
   await bus.close();
 });
 
+/** `n` reports from `from`, as ingest would publish them. */
+const reportMessages = (from: number, n: number) =>
+  Array.from({ length: n }, (_, i) => ({ key: `s${(from + i) % 50}`, value: encodeReport(report(from + i)) }));
+
+async function sinkUntil(bus: EmbeddedLogBus | KafkaBus, lake: LocalLake, rows: number) {
+  const sink = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } });
+  await until(async () => (await lakeRows(lake)).length >= rows, 60_000);
+  await sink.stop();
+}
+
+test("a fresh bus beside an old lake is refused at start, naming both; once adopted the lake goes on after its offsets, nothing overwritten", async () => {
+  const { dir, bus, lake } = await setup();
+  await bus.publish(TOPICS.reports, reportMessages(0, 900));
+  await sinkUntil(bus, lake, 900);
+  const oldFiles = await lake.list("reports/");
+  await bus.close();
+  // A fresh data dir's log (offsets from 0 again): resuming "after the lake's highest offset" would skip 900 reports.
+  const fresh = await EmbeddedLogBus.open(join(dir, "bus2"), { [TOPICS.reports]: 3, [TOPICS.alerts]: 3, [TOPICS.deadLetters]: 1, [TOPICS.incidentEvents]: 3 });
+  try {
+    await fresh.publish(TOPICS.reports, reportMessages(900, 600));
+    const before = (await bus.identity([TOPICS.reports])).cluster;
+    const after = (await fresh.identity([TOPICS.reports])).cluster;
+    expect(before).not.toBe(after);
+    const refused = startSink({ bus: fresh, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } });
+    await expect(refused).rejects.toBeInstanceOf(LakeBusMismatchError);
+    await expect(refused).rejects.toThrow(new RegExp(`written from embedded ${before}.*reads embedded ${after}.*acu lake adopt-bus`));
+    expect((await lakeRows(lake)).length).toBe(900);
+    // Adopted: the new bus's offsets come after the lake's, every old file kept as it was.
+    const { epoch } = await adoptBus(lake, fresh, [TOPICS.reports, TOPICS.alerts, TOPICS.incidentEvents]);
+    expect(Object.keys(epoch.base).length).toBe(3);
+    await sinkUntil(fresh, lake, 1500);
+    const rows = await lakeRows(lake);
+    expect(rows.length).toBe(1500);
+    expect(new Set(rows.map((r) => r.reportId)).size).toBe(1500);
+    expect(new Set(rows.map((r) => `${r.partition}:${r.offset}`)).size).toBe(1500);
+    const files = await lake.list("reports/");
+    for (const f of oldFiles) expect(files).toContainEqual(f);
+    // And a second adoption with nothing to adopt is refused.
+    await expect(adoptBus(lake, fresh, [TOPICS.reports])).rejects.toThrow("nothing to adopt");
+  } finally {
+    await fresh.close();
+  }
+}, 60_000);
+
+test("a lake ahead of its bus's end (the same log id, fewer records: a restored or re-created log) is refused, naming the partitions", async () => {
+  const { dir, bus, lake } = await setup();
+  await bus.publish(TOPICS.reports, reportMessages(0, 300));
+  await sinkUntil(bus, lake, 300);
+  await bus.close();
+  const other = join(dir, "bus-restored");
+  mkdirSync(other, { recursive: true });
+  // The same id as the lake's bus, a log holding less.
+  writeFileSync(join(other, "bus-id"), readFileSync(join(dir, "bus", "bus-id")));
+  const restored = await EmbeddedLogBus.open(other, { [TOPICS.reports]: 3, [TOPICS.alerts]: 3, [TOPICS.deadLetters]: 1, [TOPICS.incidentEvents]: 3 });
+  try {
+    await restored.publish(TOPICS.reports, reportMessages(300, 10));
+    await expect(startSink({ bus: restored, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } })).rejects.toThrow(
+      /the lake is ahead of the bus .*student-reports\/\d: the lake holds offset \d+, the bus ends at \d+/,
+    );
+  } finally {
+    await restored.close();
+  }
+});
+
 const BROKERS = process.env.ACU_KAFKA_BROKERS ?? "";
 
 describe.skipIf(!BROKERS)("on Kafka", () => {
+  test("another ACU_KAFKA_NAMESPACE on the same cluster is another bus: refused at start, naming both topic names", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "acu-sink-kafka-"));
+    dirs.push(dir);
+    const run = `${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 6)}`;
+    const partitions = { [TOPICS.reports]: 2, [TOPICS.alerts]: 2, [TOPICS.incidentEvents]: 2 };
+    const lake = new LocalLake(join(dir, "lake"));
+    const first = await KafkaBus.open({ brokers: BROKERS.split(","), partitions, namespace: `acu-sink-ns-a-${run}.` });
+    try {
+      await first.publish(TOPICS.reports, reportMessages(0, 200));
+      await sinkUntil(first, lake, 200);
+    } finally {
+      await first.close();
+    }
+    const second = await KafkaBus.open({ brokers: BROKERS.split(","), partitions, namespace: `acu-sink-ns-b-${run}.` });
+    try {
+      await expect(startSink({ bus: second, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } })).rejects.toThrow(
+        `student-reports as acu-sink-ns-a-${run}.student-reports`,
+      );
+    } finally {
+      await second.close();
+    }
+  }, 120_000);
+
   test("incident events, a republished copy among them, land in incidents/ once each, every offset committed", async () => {
     const dir = mkdtempSync(join(tmpdir(), "acu-sink-kafka-"));
     dirs.push(dir);

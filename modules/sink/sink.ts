@@ -3,6 +3,7 @@ import { HandlerBackpressure, type Bus, type RecordBatch } from "../../src/ports
 import type { Lake } from "../../src/ports/lake.ts";
 import type { Log, Running } from "../lifecycle.ts";
 import { SinkPartitions } from "./assignment.ts";
+import { bindLakeToBus } from "./bus-binding.ts";
 import { deploymentsDataset, incidentsDataset, reportsDataset, type SinkDataset } from "./datasets.ts";
 import { FlushQueue } from "./flush-queue.ts";
 import { DatasetWriter } from "./lake-writer.ts";
@@ -72,6 +73,9 @@ export interface SinkOptions {
 /** Every topic the sink keeps, and how. */
 const DATASETS: ReadonlyArray<SinkDataset<unknown>> = [reportsDataset, deploymentsDataset, incidentsDataset];
 
+/** The topics the sink reads: the lake's bus binding covers them. */
+export const SINK_TOPICS = DATASETS.map((ds) => ds.topic);
+
 /**
  * The sink role: every report into `reports/`, every deployment order into `deployments/`, every incident
  * event into `incidents/`, as Parquet.
@@ -85,7 +89,9 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
   const writers = new Map<string, DatasetWriter<unknown>>();
   for (const ds of DATASETS) writers.set(ds.topic, await DatasetWriter.open(ds, lake, log, capacity));
   const datasets = new Map(DATASETS.map((ds) => [ds.topic, ds]));
-  const partitions = new SinkPartitions(lake, log);
+  // Before anything is consumed: the lake must have been written from this bus (else refuse, never skip).
+  const epoch = await bindLakeToBus(lake, bus, SINK_TOPICS, log);
+  const partitions = new SinkPartitions(lake, log, epoch.base);
   const flushes = new FlushQueue(partitions, writers, log);
 
   const bound = new BufferBound(partitions, flushes, log, options.bufferBytes ?? DEFAULT_SINK_BUFFER_BYTES);
@@ -101,7 +107,7 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
   const consumer = await bus.consume(
     {
       group: SINK_GROUP,
-      topics: DATASETS.map((ds) => ds.topic),
+      topics: SINK_TOPICS,
       commit: "manual",
       maxBatch: 5000,
       onAssign: (parts) => flushes.assign(parts),

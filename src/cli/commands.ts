@@ -28,7 +28,7 @@ export interface Command {
   positionals: number;
 }
 
-export type CommandName = "run" | "signal" | "analyze" | "config" | "token" | "healthcheck" | "patrols";
+export type CommandName = "run" | "signal" | "analyze" | "config" | "token" | "healthcheck" | "patrols" | "lake";
 
 export const COMMANDS: readonly Command[] = [
   {
@@ -81,6 +81,15 @@ export const COMMANDS: readonly Command[] = [
     ],
     config: true,
     positionals: 2,
+  },
+  {
+    name: "lake",
+    usage: "lake status | acu lake adopt-bus",
+    summary:
+      "Which bus the lake's files came from (status), or make the configured bus the lake's after replacing it on purpose (adopt-bus: its offsets go on after the lake's; nothing is moved or removed).",
+    flags: [],
+    config: true,
+    positionals: 1,
   },
   {
     name: "healthcheck",

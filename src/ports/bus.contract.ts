@@ -236,6 +236,19 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
     expect(next.map((n, p) => n >= end[p]!)).toEqual(end.map(() => true));
   });
 
+  test(`${name}: identity names the engine, a cluster id and each topic's engine name, the same after a reopen`, async () => {
+    const first = await fresh();
+    const a = await first.identity([topic, outTopic]);
+    expect(a.engine).toBe(first.engine);
+    expect(a.cluster.length).toBeGreaterThan(0);
+    expect(Object.keys(a.topics).sort()).toEqual([topic, outTopic].sort());
+    expect(a.topics[topic]!.endsWith(topic)).toBe(true);
+    expect(await first.identity([topic, outTopic])).toEqual(a);
+    await first.close();
+    const again = await fresh();
+    expect(await again.identity([topic, outTopic])).toEqual(a);
+  });
+
   test(`${name}: ping resolves while the bus is open, and rejects once it is closed`, async () => {
     const bus = await open();
     await bus.ping();

@@ -87,8 +87,22 @@ export interface Consumer {
   stop(): Promise<void>;
 }
 
+/**
+ * Which log a bus is. Offsets mean something only within one log: a lake written from one bus must not be
+ * continued from another (a new Kafka cluster, a changed namespace, a fresh embedded data dir).
+ */
+export interface BusIdentity {
+  engine: string;
+  /** Kafka: the cluster id; embedded: the id the log keeps in its folder (made when the log is first opened). */
+  cluster: string;
+  /** Each logical topic asked for, and its name on the engine (Kafka: with ACU_KAFKA_NAMESPACE). */
+  topics: Record<string, string>;
+}
+
 export interface Bus {
   readonly engine: string;
+  /** Which log this is, for the given logical topics (see BusIdentity). */
+  identity(topics: string[]): Promise<BusIdentity>;
   /** Resolves once every message is durable (embedded: fsync; Kafka: acks=all). Rejects with BusUnavailableError when it cannot take them. */
   publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
   consume(options: ConsumerOptions, handle: (batch: RecordBatch, consumer: Consumer) => Promise<void>): Promise<Consumer>;

@@ -6,6 +6,7 @@ import {
   HandlerBackpressure,
   REDELIVERY_BACKOFF,
   type Bus,
+  type BusIdentity,
   type BusRecord,
   type Consumer,
   type ConsumerOptions,
@@ -15,6 +16,7 @@ import {
 } from "../../ports/bus.ts";
 import { OpenConsumers } from "../open-consumers.ts";
 import { Journal, type JournalEntry, type StoredMessage } from "./journal.ts";
+import { embeddedBusId } from "./bus-id.ts";
 import { ProcessLock } from "./process-lock.ts";
 import { backoffDelay, sleep } from "../../retry.ts";
 
@@ -45,6 +47,8 @@ export class EmbeddedLogBus implements Bus {
   private waiters: Array<() => void> = [];
   private closed = false;
   private journal!: Journal;
+  /** The log's folder (its id lives there: bus-id.ts). */
+  private dir = "";
   private readonly consumers = new OpenConsumers();
 
   private constructor(
@@ -72,6 +76,7 @@ export class EmbeddedLogBus implements Bus {
       }
       writeFileSync(layoutFile, JSON.stringify(topics));
       const bus = new EmbeddedLogBus(topics, lock, log);
+      bus.dir = dir;
       bus.journal = await Journal.open(join(dir, "journal.log"), {
         message: (m) => bus.onMessage(m),
         commit: (c) => bus.committed.set(ckey(c.group, c.topic, c.partition), c.offset),
@@ -89,6 +94,10 @@ export class EmbeddedLogBus implements Bus {
 
   async endOffsets(topic: string): Promise<number[]> {
     return this.parts(topic).map((p) => p.end);
+  }
+
+  async identity(topics: string[]): Promise<BusIdentity> {
+    return { engine: this.engine, cluster: embeddedBusId(this.dir), topics: Object.fromEntries(topics.map((t) => [t, t])) };
   }
 
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {

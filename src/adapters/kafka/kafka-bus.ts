@@ -1,5 +1,5 @@
 import { silentLogger, type Logger } from "../../log.ts";
-import type { Bus, Consumer, ConsumerOptions, OutgoingMessage, RecordBatch } from "../../ports/bus.ts";
+import type { Bus, BusIdentity, Consumer, ConsumerOptions, OutgoingMessage, RecordBatch } from "../../ports/bus.ts";
 import { OpenConsumers } from "../open-consumers.ts";
 import { newKafkaClient, type ClientLogLevel } from "./client.ts";
 import { KafkaConsumer, type KafkaContext } from "./consumer.ts";
@@ -84,6 +84,10 @@ export class KafkaBus implements Bus {
 
   endOffsets(topic: string): Promise<number[]> {
     return this.ctx.topics.endOffsets(topic);
+  }
+
+  async identity(topics: string[]): Promise<BusIdentity> {
+    return { engine: this.engine, cluster: await this.ctx.topics.clusterId(), topics: Object.fromEntries(topics.map((t) => [t, this.name(t)])) };
   }
 
   /** Durable once acks=all; publishes made while a request is in flight share the next one (see KafkaSends). */

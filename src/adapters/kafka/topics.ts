@@ -55,6 +55,12 @@ export class KafkaTopics {
     return n;
   }
 
+  /** The cluster's id (KRaft: the one `kafka-storage format` was given): a new cluster is another bus. */
+  async clusterId(): Promise<string> {
+    const { clusterId } = await retrying("describing the cluster", () => this.admin.describeCluster(), 5);
+    return clusterId;
+  }
+
   async endOffsets(topic: string): Promise<number[]> {
     const offsets = await retrying(`reading the end offsets of ${this.name(topic)}`, () => this.admin.fetchTopicOffsets(this.name(topic)), 5);
     const out = new Array<number>(this.partitions(topic)).fill(0);
