@@ -33,3 +33,14 @@ test("etcd: tokens are only read by roles (written by acu token, as an administr
   expect(etcdPermissions("sink", prefixes)).toEqual([]);
   expect(etcdPermissions("alert", prefixes)).toEqual([{ store: "thresholds", prefix: "/acu/thresholds/", access: "read" }]);
 });
+
+test("deploy/engines/grants.txt (compose's engine setup) says what src/grants.ts says", () => {
+  const lines = readFileSync(join(import.meta.dir, "../deploy/engines/grants.txt"), "utf8")
+    .split("\n")
+    .filter((l) => l !== "" && !l.startsWith("#"));
+  const want = [
+    ...SECURED_ROLES.flatMap((r) => kafkaAcls(r).map((a) => `kafka ${r} ${a.resource} ${a.name} ${a.pattern} ${a.operation}`)),
+    ...SECURED_ROLES.flatMap((r) => etcdPermissions(r, prefixes).map((p) => `etcd ${r} ${p.access} ${p.prefix}`)),
+  ];
+  expect(lines).toEqual(want);
+});
