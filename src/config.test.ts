@@ -76,6 +76,37 @@ test("shared engines: unset means embedded; set values are checked; secrets are 
   );
 });
 
+test("engine users: etcd and Kafka credentials given together, only with their engine, passwords masked", async () => {
+  const { describeConfig, describeEngines } = await import("./config.ts");
+  const engines = { ACU_KAFKA_BROKERS: "127.0.0.1:20092", ACU_ETCD_ENDPOINTS: "http://127.0.0.1:13379" };
+  const c = loadConfig([], {
+    ...engines,
+    ACU_KAFKA_SASL_MECHANISM: "SCRAM-SHA-512",
+    ACU_KAFKA_SASL_USERNAME: "alert",
+    ACU_KAFKA_SASL_PASSWORD: "kafka-pass-0123",
+    ACU_ETCD_USER: "alert",
+    ACU_ETCD_PASSWORD: "etcd-pass-0123",
+  });
+  expect(c.kafkaSasl).toEqual({ mechanism: "scram-sha-512", username: "alert", password: "kafka-pass-0123" });
+  expect(c.etcdAuth).toEqual({ username: "alert", password: "etcd-pass-0123" });
+  expect(loadConfig([], engines)).toMatchObject({ kafkaSasl: null, etcdAuth: null });
+  const shown = JSON.stringify(describeConfig(c, describeEngines(c)));
+  expect(shown).not.toContain("pass-0123");
+  expect(describeEngines(c).bus).toBe("kafka 127.0.0.1:20092 as alert (scram-sha-512)");
+  expect(describeEngines(c).thresholds).toBe("etcd http://127.0.0.1:13379 prefix /acu/thresholds/ as alert");
+  const refused: Array<[Record<string, string>, string]> = [
+    [{ ...engines, ACU_ETCD_USER: "alert" }, "ACU_ETCD_USER is set without ACU_ETCD_PASSWORD"],
+    [{ ...engines, ACU_ETCD_PASSWORD: "x" }, "ACU_ETCD_PASSWORD is set without ACU_ETCD_USER"],
+    [{ ACU_ETCD_USER: "alert", ACU_ETCD_PASSWORD: "x" }, "ACU_ETCD_USER is set but ACU_ETCD_ENDPOINTS is not"],
+    [{ ...engines, ACU_KAFKA_SASL_USERNAME: "alert", ACU_KAFKA_SASL_PASSWORD: "x" }, "without ACU_KAFKA_SASL_MECHANISM"],
+    [{ ...engines, ACU_KAFKA_SASL_MECHANISM: "plain" }, "ACU_KAFKA_SASL_MECHANISM is set without ACU_KAFKA_SASL_USERNAME"],
+    [{ ...engines, ACU_KAFKA_SASL_MECHANISM: "gssapi", ACU_KAFKA_SASL_USERNAME: "a", ACU_KAFKA_SASL_PASSWORD: "x" }, "ACU_KAFKA_SASL_MECHANISM must be one of"],
+    [{ ACU_KAFKA_SASL_MECHANISM: "plain", ACU_KAFKA_SASL_USERNAME: "a", ACU_KAFKA_SASL_PASSWORD: "x" }, "but ACU_KAFKA_BROKERS is not"],
+    [{ ...engines, ACU_ETCD_USER: "two words", ACU_ETCD_PASSWORD: "x" }, "ACU_ETCD_USER must be"],
+  ];
+  for (const [env, message] of refused) expect(() => loadConfig([], env)).toThrow(message);
+});
+
 test("Spark needs its home, its JDBC jar and a PostgreSQL warehouse, and says so", () => {
   const base = {
     ACU_SPARK_MASTER: "spark://127.0.0.1:17077",

@@ -60,6 +60,7 @@ const openBus: Opener<"bus"> = (cfg, log) => {
         namespace: kafka.namespace,
         clientLog: kafka.clientLog,
         publishQueueBytes: kafka.publishQueueBytes,
+        sasl: kafka.sasl,
         log,
       })
     : EmbeddedLogBus.open(join(cfg.dataDir, "bus"), partitions, log);
@@ -68,19 +69,23 @@ const openBus: Opener<"bus"> = (cfg, log) => {
 const openThresholds: Opener<"thresholds"> = async (cfg, log) => {
   const etcd = thresholdsEngine.shared(cfg);
   return etcd
-    ? EtcdThresholdStore.open({ endpoints: etcd.endpoints, prefix: etcd.prefix, defaultThreshold: cfg.defaultThreshold, log })
+    ? EtcdThresholdStore.open({ endpoints: etcd.endpoints, prefix: etcd.prefix, auth: etcd.auth, defaultThreshold: cfg.defaultThreshold, log })
     : FileThresholdStore.open(join(cfg.dataDir, "thresholds.json"), cfg.defaultThreshold);
 };
 
 const openTokens: Opener<"tokens"> = async (cfg, log) => {
   const etcd = tokensEngine.shared(cfg);
-  return etcd ? EtcdTokenStore.open({ endpoints: etcd.endpoints, prefix: etcd.prefix, log }) : FileTokenStore.open(join(cfg.dataDir, "tokens.json"));
+  return etcd
+    ? EtcdTokenStore.open({ endpoints: etcd.endpoints, prefix: etcd.prefix, auth: etcd.auth, log })
+    : FileTokenStore.open(join(cfg.dataDir, "tokens.json"));
 };
 
 /** Incidents and patrols: etcd when configured (any number of processes), else `dispatch/` in the data dir (one process). */
 const openDispatch: Opener<"dispatch"> = (cfg, log) => {
   const etcd = dispatchEngine.shared(cfg);
-  return etcd ? EtcdDispatchStore.open({ endpoints: etcd.endpoints, prefix: etcd.prefix, log }) : FileDispatchStore.open(join(cfg.dataDir, "dispatch"));
+  return etcd
+    ? EtcdDispatchStore.open({ endpoints: etcd.endpoints, prefix: etcd.prefix, auth: etcd.auth, log })
+    : FileDispatchStore.open(join(cfg.dataDir, "dispatch"));
 };
 
 const openLake: Opener<"lake"> = async (cfg) => {

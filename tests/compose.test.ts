@@ -195,3 +195,24 @@ test("Grafana's admin password comes from .env, like the other secrets", () => {
   expect(text).toMatch(/GF_SECURITY_ADMIN_PASSWORD: \$\{GRAFANA_ADMIN_PASSWORD:\?/);
   expect(readFileSync(join(ROOT, ".env.example"), "utf8")).toMatch(/^GRAFANA_ADMIN_PASSWORD=change-me/m);
 });
+
+test("the engines are secured: each role its own etcd and Kafka user, Kafka with SASL and ACLs, HDFS with permissions", () => {
+  for (const [name, s] of acuServices) {
+    const env = Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v).replace(/\$\{[^}]+\}/g, "secret")]));
+    const cfg = loadConfig(s.command ?? [], { ...env, ...TOKEN_ENV });
+    // The analyzer opens neither engine; every other role is its own user on both.
+    const user = name === "analyzer" ? null : name;
+    expect([name, cfg.etcdAuth?.username ?? null, cfg.kafkaSasl?.username ?? null, cfg.kafkaSasl?.mechanism ?? null]).toEqual([
+      name,
+      user,
+      user,
+      user && "scram-sha-512",
+    ]);
+  }
+  const kafka = compose.services["kafka-1"]!.environment!;
+  expect(kafka.KAFKA_AUTHORIZER_CLASS_NAME).toBe("org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+  expect(kafka.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP).toBe("CONTROLLER:SASL_PLAINTEXT,BROKER:SASL_PLAINTEXT");
+  expect(kafka.KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND).toBe("false");
+  expect(compose.services.namenode!.environment!["HDFS-SITE.XML_dfs.permissions.enabled"]).toBe("true");
+  for (const setup of ["etcd-setup", "kafka-setup"]) expect(compose.services[setup]!.volumes).toContain("./deploy/engines/grants.txt:/grants.txt:ro");
+});

@@ -6,6 +6,8 @@ import type { Log } from "../lifecycle.ts";
 
 /** acu_consumer_lag's group label of the feed (its bus group is one per process, random). */
 export const FEED_LAG_GROUP = "acu-http-feed";
+/** Each http process reads `alerts` in a group of its own, named with this prefix. */
+export const FEED_GROUP_PREFIX = "acu-http-";
 
 /** A deployment order as the feed delivers it, with its bus position. */
 export interface FeedItem {
@@ -33,7 +35,7 @@ export class AlertFeed {
     private readonly capacity: number,
     private readonly log: Log,
   ) {
-    const group = `acu-http-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+    const group = `${FEED_GROUP_PREFIX}${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
     this.reader = new TopicReader(bus, { topic: TOPICS.alerts, group, maxBatch: 5000 }, (r) => this.onRecord(r));
   }
 

@@ -4,8 +4,11 @@
 # Ports: member j (0-based) serves clients on ETCD_PORT_BASE + 10*j and peers on ETCD_PORT_BASE + 10*j + 1,
 # i.e. 12379/12380, 12389/12390, 12399/12400, ...
 # Runtime: .acu/cluster/etcd/n<M>/member-<j>/ (data/, etcd.log), one folder per member count.
+# --secure: after the first start, users root and one per acu role (SECURE_ROLES, passwords in
+# RUN_DIR/secrets.env), then `auth enable`; etcd/access.json names them. Roles and their key ranges are
+# granted per deployment (per key prefix) by acu's grants (docs/operations.md), not here.
 
-ETCD_PORT_BASE=${ACU_ETCD_PORT_BASE:-12379}
+ETCD_PORT_BASE=${ACU_ETCD_PORT_BASE:-$((12379 + PORT_OFFSET))}
 
 etcd_dir() { echo "$RUN_DIR/etcd"; }
 etcd_client_port() { echo $((ETCD_PORT_BASE + 10 * $1)); }
@@ -22,6 +25,30 @@ etcd_endpoints() {
 
 etcdctl3() { ETCDCTL_API=3 etcdctl "$@"; }
 
+# etcdctl3 as root once auth is on (--secure), else as is.
+etcdctl_admin() {
+  local topo; topo=$(etcd_active_topo)
+  if [[ -n $topo && -f $topo/auth-enabled ]]; then etcdctl3 --user="root:$(secret etcd_root)" "$@"; else etcdctl3 "$@"; fi
+}
+
+# etcd_secure_setup ENDPOINTS TOPO: the users of a --secure cluster, then auth on (once per data set).
+etcd_secure_setup() {
+  local ep=$1 topo=$2 r
+  [[ -f $topo/auth-enabled ]] && return 0
+  local ctl=(etcdctl3 --endpoints="$ep" --dial-timeout=2s --command-timeout=5s)
+  "${ctl[@]}" role get root >/dev/null 2>&1 || "${ctl[@]}" role add root >/dev/null
+  if ! "${ctl[@]}" user get root >/dev/null 2>&1; then
+    "${ctl[@]}" user add root --new-user-password="$(secret etcd_root)" >/dev/null
+  fi
+  "${ctl[@]}" user grant-role root root >/dev/null 2>&1 || true
+  for r in "${SECURE_ROLES[@]}"; do
+    "${ctl[@]}" user get "$r" >/dev/null 2>&1 || "${ctl[@]}" user add "$r" --new-user-password="$(secret "role_$r")" >/dev/null
+  done
+  "${ctl[@]}" auth enable >/dev/null || die "etcd: 'auth enable' failed"
+  touch "$topo/auth-enabled"
+  log "etcd: auth enabled (users root, ${SECURE_ROLES[*]})"
+}
+
 install_etcd() {
   if command -v etcd >/dev/null 2>&1 && command -v etcdctl >/dev/null 2>&1; then
     log "etcd: installed ($(etcd --version 2>/dev/null | head -n1))"
@@ -35,7 +62,7 @@ install_etcd() {
 etcd_check_ready() {
   local m=$1 topo=$2 j
   for ((j = 0; j < m; j++)); do pid_running "$topo/member-$j/etcd.pid" || return 2; done
-  etcdctl3 --endpoints="$(etcd_endpoints "$m")" --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1
+  etcdctl_admin --endpoints="$(etcd_endpoints "$m")" --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1
 }
 
 # etcd_start_member TOPO M J: starts member J of an M-member cluster in the background. A member with data
@@ -87,6 +114,10 @@ up_etcd() {
     down_etcd quiet
     die "etcd: did not come up"
   fi
+  if (( SECURE )); then
+    etcd_secure_setup "$(etcd_endpoints "$m")" "$topo"
+    (umask 077 && secure_access_json root etcd_root "\"endpoints\": \"$(etcd_endpoints "$m")\"" >"$(etcd_dir)/access.json")
+  fi
   log "etcd: up in $((SECONDS - t0))s, endpoints $(etcd_endpoints "$m")"
 }
 
@@ -128,12 +159,17 @@ status_etcd() {
     peer+=("$(etcd_peer_port "$j")")
   done
   local state=up; (( up == m )) || state=$([[ $up == 0 ]] && echo down || echo degraded)
-  printf '%-9s %-8s %s\n' etcd "$state" "$up/$m member(s), endpoints $(etcd_endpoints "$m"), peers $(join , "${peer[@]}"), pids $(join , "${pids[@]}")"
+  local auth=""; [[ -f $topo/auth-enabled ]] && auth=", auth on"
+  printf '%-9s %-8s %s\n' etcd "$state" "$up/$m member(s)$auth, endpoints $(etcd_endpoints "$m"), peers $(join , "${peer[@]}"), pids $(join , "${pids[@]}")"
 }
 
 env_etcd() {
   alive_etcd || return 0
   echo "export ACU_ETCD_ENDPOINTS=$(etcd_endpoints "$(etcd_active_n)")"
+  if (( SECURE )); then
+    echo "export ACU_ETCD_USER=root"
+    echo "export ACU_ETCD_PASSWORD=$(secret etcd_root)"
+  fi
 }
 
 # node_etcd stop|kill|start J: one member of the running cluster (scripts/cluster node ...).
@@ -160,5 +196,5 @@ node_etcd() {
 etcd_member_ready() {
   local topo=$1 j=$2
   pid_running "$topo/member-$j/etcd.pid" || return 2
-  etcdctl3 --endpoints="http://127.0.0.1:$(etcd_client_port "$j")" --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1
+  etcdctl_admin --endpoints="http://127.0.0.1:$(etcd_client_port "$j")" --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1
 }

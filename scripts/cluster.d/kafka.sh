@@ -6,9 +6,14 @@
 # Jars: ${XDG_CACHE_HOME:-~/.cache}/acu/kafka-<version>/libs (Maven copies kafka_2.13 + kafka-tools + log4j2).
 # Runtime: .acu/cluster/kafka/v<version>-n<N>/node-<i>/ (server.properties, data/, logs/), one folder per
 # (version, node count) because a KRaft log formatted for one voter set cannot be reused with another.
+# --secure: clients and brokers on SASL_PLAINTEXT with SCRAM-SHA-512 (users admin, a super user, and one
+# per acu role, added at format time), the controllers on SASL_PLAINTEXT with PLAIN (user admin), the
+# StandardAuthorizer with no access without an ACL; kafka/admin.properties is the admin's client config
+# for the tools (--command-config), kafka/access.json names the users. ACLs are created per deployment
+# (per namespace) by acu's grants (docs/operations.md), not here.
 
 KAFKA_VERSION=${ACU_KAFKA_VERSION:-4.1.1}
-KAFKA_PORT_BASE=${ACU_KAFKA_PORT_BASE:-19092}
+KAFKA_PORT_BASE=${ACU_KAFKA_PORT_BASE:-$((19092 + PORT_OFFSET))}
 KAFKA_LOG4J_VERSION=${ACU_KAFKA_LOG4J_VERSION:-2.24.3}
 KAFKA_HEAP=${ACU_KAFKA_HEAP:--Xms256m -Xmx512m}
 
@@ -138,10 +143,7 @@ PROPS
 process.roles=broker,controller
 node.id=$i
 controller.quorum.voters=$(join , "${voters[@]}")
-listeners=PLAINTEXT://127.0.0.1:$(kafka_client_port "$i"),CONTROLLER://127.0.0.1:$(kafka_controller_port "$i")
-advertised.listeners=PLAINTEXT://127.0.0.1:$(kafka_client_port "$i")
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+$(kafka_listeners "$i")
 controller.listener.names=CONTROLLER
 log.dirs=$topo/node-$i/data
 num.partitions=1
@@ -159,7 +161,61 @@ num.io.threads=4
 log.retention.hours=168
 log.segment.bytes=268435456
 PROPS
+    # The secured node's file holds the admin's password.
+    (( SECURE )) && chmod 600 "$topo/node-$i/server.properties"
   done
+}
+
+# kafka_listeners I: node I's listener settings: PLAINTEXT, or with --secure SASL and the authorizer.
+kafka_listeners() {
+  local i=$1 c; c=$(kafka_client_port "$i")
+  if (( ! SECURE )); then
+    cat <<PROPS
+listeners=PLAINTEXT://127.0.0.1:$c,CONTROLLER://127.0.0.1:$(kafka_controller_port "$i")
+advertised.listeners=PLAINTEXT://127.0.0.1:$c
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+PROPS
+    return
+  fi
+  local pw; pw=$(secret kafka_admin)
+  cat <<PROPS
+listeners=BROKER://127.0.0.1:$c,CONTROLLER://127.0.0.1:$(kafka_controller_port "$i")
+advertised.listeners=BROKER://127.0.0.1:$c
+listener.security.protocol.map=BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+inter.broker.listener.name=BROKER
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.broker.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.broker.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$pw";
+# KRaft controllers cannot use SCRAM (its credentials live in the metadata they serve): PLAIN, one user.
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$pw" user_admin="$pw";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
+PROPS
+}
+
+# kafka_scram_args: the format-time SCRAM credentials of a --secure cluster (admin and each role).
+kafka_scram_args() {
+  (( SECURE )) || return 0
+  local r
+  echo "--add-scram"; echo "SCRAM-SHA-512=[name=admin,password=$(secret kafka_admin)]"
+  for r in "${SECURE_ROLES[@]}"; do echo "--add-scram"; echo "SCRAM-SHA-512=[name=$r,password=$(secret "role_$r")]"; done
+}
+
+# kafka_admin_config: the admin's client properties for the tools (--command-config) of a --secure cluster.
+kafka_admin_config() {
+  local f; f=$(kafka_dir)/admin.properties
+  (umask 077 && cat >"$f" <<PROPS
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(secret kafka_admin)";
+PROPS
+)
+  echo "$f"
 }
 
 # A cluster id as 'kafka-storage random-uuid' prints it (16 random bytes, URL-safe base64, no padding,
@@ -190,8 +246,10 @@ kafka_check_ready() {
     done
   fi
   local seen
+  local auth=()
+  (( SECURE )) && auth=(--command-config "$(kafka_admin_config)")
   seen=$(KAFKA_HEAP_OPTS=-Xmx128m kafka_java org.apache.kafka.tools.BrokerApiVersionsCommand \
-           --bootstrap-server "$(kafka_bootstrap "$n")" 2>/dev/null | grep -c '(id: ' || true)
+           --bootstrap-server "$(kafka_bootstrap "$n")" "${auth[@]}" 2>/dev/null | grep -c '(id: ' || true)
   (( seen >= n )) || return 1
 }
 
@@ -233,10 +291,11 @@ up_kafka() {
   kafka_write_config "$n" "$topo"
   [[ -s $topo/cluster.id ]] || kafka_random_uuid >"$topo/cluster.id"
   local cid; cid=$(<"$topo/cluster.id")
-  local pids=()
+  local pids=() scram=()
   for ((i = 0; i < n; i++)); do
     if [[ ! -f $topo/node-$i/data/meta.properties ]]; then
-      kafka_java kafka.tools.StorageTool format --ignore-formatted -t "$cid" -c "$topo/node-$i/server.properties" \
+      mapfile -t scram < <(kafka_scram_args)
+      kafka_java kafka.tools.StorageTool format --ignore-formatted -t "$cid" -c "$topo/node-$i/server.properties" "${scram[@]}" \
         >"$topo/node-$i/logs/format.log" 2>&1 &
       pids+=($!)
     fi
@@ -251,6 +310,9 @@ up_kafka() {
         kafka_check_ready "$n" "$topo"; then
     down_kafka quiet
     die "kafka: did not come up"
+  fi
+  if (( SECURE )); then
+    (umask 077 && secure_access_json admin kafka_admin "\"brokers\": \"$(kafka_bootstrap "$n")\", \"mechanism\": \"scram-sha-512\"" >"$(kafka_dir)/access.json")
   fi
   log "kafka: up in $((SECONDS - t0))s, bootstrap $(kafka_bootstrap "$n")"
 }
@@ -301,6 +363,11 @@ status_kafka() {
 env_kafka() {
   alive_kafka || return 0
   echo "export ACU_KAFKA_BROKERS=$(kafka_bootstrap "$(kafka_active_n)")"
+  if (( SECURE )); then
+    echo "export ACU_KAFKA_SASL_MECHANISM=scram-sha-512"
+    echo "export ACU_KAFKA_SASL_USERNAME=admin"
+    echo "export ACU_KAFKA_SASL_PASSWORD=$(secret kafka_admin)"
+  fi
 }
 
 # scripts/cluster kafka-perf producer|consumer ARGS...: Kafka's own perf tools on the cached classpath.

@@ -163,3 +163,31 @@ POM
     die "$label: Maven could not resolve the jars (full output: $home/mvn.log)"
   fi
 }
+
+# The acu roles that get an identity of their own on a --secure cluster (the analyzer uses neither etcd
+# nor Kafka). Each role's etcd user and Kafka user share its name and password.
+SECURE_ROLES=(ingest alert sink dispatch http)
+
+# secret NAME: a random password (hex, no quoting needed), kept in RUN_DIR/secrets.env (mode 600) and
+# made on first use, so a restarted secured cluster keeps its credentials.
+secret() {
+  local name=$1 f=$RUN_DIR/secrets.env v=""
+  [[ $name =~ ^[a-z0-9_]+$ ]] || die "secret: bad name '$name'"
+  mkdir -p "$RUN_DIR"
+  [[ -f $f ]] && v=$(awk -F= -v k="$name" '$1 == k { print $2 }' "$f")
+  if [[ -z $v ]]; then
+    v=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+    (umask 077 && echo "$name=$v" >>"$f")
+  fi
+  echo "$v"
+}
+
+# secure_access_json ADMIN_USER ADMIN_SECRET FIELDS: the JSON file a component of a --secure cluster
+# writes for the tests and for operators: its endpoints (FIELDS, already JSON), the administrator and
+# every role's password.
+secure_access_json() {
+  local admin=$1 admin_secret=$2 fields=$3 r users=()
+  for r in "${SECURE_ROLES[@]}"; do users+=("\"$r\": \"$(secret "role_$r")\""); done
+  printf '{ %s, "admin": { "username": "%s", "password": "%s" }, "users": { %s } }\n' \
+    "$fields" "$admin" "$(secret "$admin_secret")" "$(join ', ' "${users[@]}")"
+}

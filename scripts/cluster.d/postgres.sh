@@ -4,7 +4,7 @@
 # Port 15432 on 127.0.0.1, unix socket in .acu/cluster/postgres/run; role 'acu' (password 'acu') owns
 # database 'acu'. Runtime: .acu/cluster/postgres/ (data/, run/, postgres.log), owned by 'postgres'.
 
-PG_PORT=${ACU_PG_PORT:-15432}
+PG_PORT=${ACU_PG_PORT:-$((15432 + PORT_OFFSET))}
 PG_USER=postgres   # the OS user that owns and runs the cluster (postgres refuses to run as root)
 
 pg_dir() { echo "$RUN_DIR/postgres"; }

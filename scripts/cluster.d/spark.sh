@@ -12,10 +12,10 @@
 
 spark_version() { echo "${ACU_SPARK_VERSION:-4.3.0}"; }
 spark_pgjdbc_version() { echo "${ACU_SPARK_PGJDBC_VERSION:-42.7.14}"; }
-spark_master_port() { echo "${ACU_SPARK_MASTER_PORT:-17077}"; }
-spark_master_ui_port() { echo "${ACU_SPARK_MASTER_UI_PORT:-17080}"; }
-spark_worker_port() { echo "${ACU_SPARK_WORKER_PORT:-17078}"; }
-spark_worker_ui_port() { echo "${ACU_SPARK_WORKER_UI_PORT:-17081}"; }
+spark_master_port() { echo "${ACU_SPARK_MASTER_PORT:-$((17077 + PORT_OFFSET))}"; }
+spark_master_ui_port() { echo "${ACU_SPARK_MASTER_UI_PORT:-$((17080 + PORT_OFFSET))}"; }
+spark_worker_port() { echo "${ACU_SPARK_WORKER_PORT:-$((17078 + PORT_OFFSET))}"; }
+spark_worker_ui_port() { echo "${ACU_SPARK_WORKER_UI_PORT:-$((17081 + PORT_OFFSET))}"; }
 
 spark_cache() { echo "$CACHE_ROOT/spark-$(spark_version)"; }
 spark_python() { echo "$(spark_cache)/venv/bin/python"; }

@@ -2,10 +2,17 @@
 import { join } from "node:path";
 import type { RunConfig } from "./general.ts";
 import type { EngineDescriptor, Section } from "./section.ts";
-import { codes, ConfigError, list, num, type Setting } from "./setting.ts";
+import { codes, ConfigError, credentials, list, num, oneOf, type Credentials, type Setting, type SettingValues } from "./setting.ts";
 
 export const KAFKA_CLIENT_LOG_LEVELS = ["nothing", "error", "warn", "info", "debug"] as const;
 export type KafkaClientLog = (typeof KAFKA_CLIENT_LOG_LEVELS)[number];
+export const KAFKA_SASL_MECHANISMS = ["plain", "scram-sha-256", "scram-sha-512"] as const;
+export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
+
+/** SASL authentication to Kafka: the mechanism and the user. */
+export interface KafkaSasl extends Credentials {
+  mechanism: KafkaSaslMechanism;
+}
 
 export interface BusConfig {
   partitions: number;
@@ -15,6 +22,8 @@ export interface BusConfig {
   kafkaNamespace: string;
   kafkaClientLog: KafkaClientLog;
   kafkaPublishQueueBytes: number;
+  /** null = no authentication (PLAINTEXT). */
+  kafkaSasl: KafkaSasl | null;
 }
 
 const busSettings = {
@@ -36,7 +45,30 @@ const busSettings = {
     default: "67108864",
     help: "bytes of reports (and other publishes) a process holds waiting for the brokers; beyond it ingest answers 503 + `Retry-After` at once (1 MiB–4 GiB)",
   },
+  saslMechanism: {
+    env: "ACU_KAFKA_SASL_MECHANISM",
+    default: "(none)",
+    help: `SASL mechanism of acu's Kafka user: ${codes(KAFKA_SASL_MECHANISMS)}; with the two below (each acu role its own user: docs/operations.md)`,
+  },
+  saslUsername: { env: "ACU_KAFKA_SASL_USERNAME", default: "(none)", help: "Kafka user (SASL) of this process" },
+  saslPassword: { env: "ACU_KAFKA_SASL_PASSWORD", default: "(none)", secret: true, help: "password of `ACU_KAFKA_SASL_USERNAME`" },
 } satisfies Record<string, Setting>;
+
+function kafkaSasl(v: SettingValues, brokers: boolean): KafkaSasl | null {
+  const s = busSettings;
+  const user = credentials(
+    { name: "ACU_KAFKA_SASL_USERNAME", raw: v.raw(s.saslUsername) },
+    { name: "ACU_KAFKA_SASL_PASSWORD", raw: v.raw(s.saslPassword) },
+    { name: "ACU_KAFKA_BROKERS", configured: brokers },
+  );
+  const raw = v.raw(s.saslMechanism);
+  if (!user) {
+    if (raw) throw new ConfigError("ACU_KAFKA_SASL_MECHANISM is set without ACU_KAFKA_SASL_USERNAME and ACU_KAFKA_SASL_PASSWORD");
+    return null;
+  }
+  if (!raw) throw new ConfigError(`ACU_KAFKA_SASL_USERNAME is set without ACU_KAFKA_SASL_MECHANISM (${KAFKA_SASL_MECHANISMS.join(", ")})`);
+  return { mechanism: oneOf("ACU_KAFKA_SASL_MECHANISM", raw, KAFKA_SASL_MECHANISMS, "scram-sha-512"), ...user };
+}
 
 function namespace(raw: string | undefined): string {
   if (!raw) return "";
@@ -57,6 +89,7 @@ export interface KafkaSettings {
   namespace: string;
   clientLog: KafkaClientLog;
   publishQueueBytes: number;
+  sasl: KafkaSasl | null;
 }
 
 export const busEngine: EngineDescriptor<BusConfig & RunConfig, KafkaSettings> = {
@@ -69,11 +102,12 @@ export const busEngine: EngineDescriptor<BusConfig & RunConfig, KafkaSettings> =
           namespace: c.kafkaNamespace,
           clientLog: c.kafkaClientLog,
           publishQueueBytes: c.kafkaPublishQueueBytes,
+          sasl: c.kafkaSasl,
         }
       : null,
   describe: (c) =>
     c.kafkaBrokers
-      ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}`
+      ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}${c.kafkaSasl ? ` as ${c.kafkaSasl.username} (${c.kafkaSasl.mechanism})` : ""}`
       : `embedded log in ${join(c.dataDir, "bus")}`,
 };
 
@@ -83,9 +117,10 @@ export const busSection: Section<BusConfig> = {
   read: (v) => {
     const s = busSettings;
     const replication = v.raw(s.replication);
+    const kafkaBrokers = list("ACU_KAFKA_BROKERS", v.raw(s.brokers), /^[A-Za-z0-9.-]+:\d+$/, "host:port");
     return {
       partitions: num("ACU_PARTITIONS", v.raw(s.partitions), 6, (n) => Number.isInteger(n) && n >= 1 && n <= 1024, "must be a whole number 1–1024"),
-      kafkaBrokers: list("ACU_KAFKA_BROKERS", v.raw(s.brokers), /^[A-Za-z0-9.-]+:\d+$/, "host:port"),
+      kafkaBrokers,
       kafkaReplication: replication ? num("ACU_KAFKA_REPLICATION", replication, 1, (n) => Number.isInteger(n) && n >= 1, "must be a whole number ≥ 1") : null,
       kafkaNamespace: namespace(v.raw(s.namespace)),
       kafkaClientLog: kafkaClientLog(v.raw(s.clientLog)),
@@ -96,6 +131,7 @@ export const busSection: Section<BusConfig> = {
         (n) => Number.isInteger(n) && n >= 1024 * 1024 && n <= 4 * 1024 ** 3,
         "must be a whole number of bytes, 1 MiB–4 GiB",
       ),
+      kafkaSasl: kafkaSasl(v, kafkaBrokers !== null),
     };
   },
   engines: [busEngine],

@@ -97,3 +97,29 @@ export function text(raw: string | undefined, def: string): string {
 export function codes(names: readonly string[]): string {
   return names.map((n) => `\`${n}\``).join(", ");
 }
+
+/** A user name and its password for an engine (etcd, Kafka). */
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/**
+ * The user and password of an engine, given together or not at all, and only with the engine's own
+ * variable (credentials for an engine that is not configured are a mistake, not a default).
+ */
+export function credentials(
+  user: { name: string; raw: string | undefined },
+  password: { name: string; raw: string | undefined },
+  engine: { name: string; configured: boolean },
+): Credentials | null {
+  const u = user.raw ?? "";
+  const p = password.raw ?? "";
+  if (u === "" && p === "") return null;
+  if (u === "") throw new ConfigError(`${password.name} is set without ${user.name}`);
+  if (p === "") throw new ConfigError(`${user.name} is set without ${password.name}`);
+  if (!engine.configured) throw new ConfigError(`${user.name} is set but ${engine.name} is not: credentials of an engine acu does not use`);
+  if (u.length > 256 || /[\s\0]/.test(u)) throw new ConfigError(`${user.name} must be 1–256 characters without spaces`);
+  if (p.length > 1024) throw new ConfigError(`${password.name} must be at most 1024 characters`);
+  return { username: u, password: p };
+}

@@ -1,5 +1,5 @@
 import { type Etcd3, Range, type ICompare, type IKeyValue, type IRangeRequest, type IRequestOp, type IWatchResponse, type Watcher } from "etcd3";
-import { etcdClient } from "./client.ts";
+import { etcdClient, etcdMessage, type EtcdAuth } from "./client.ts";
 import type { IncidentState } from "../../domain/incident-event.ts";
 import { isTerminal, type Incident } from "../../domain/incident.ts";
 import type { Patrol } from "../../domain/patrol.ts";
@@ -20,6 +20,8 @@ import { cancelWatcher } from "./watcher.ts";
 export interface EtcdDispatchStoreOptions {
   /** etcd client URLs, e.g. ["http://127.0.0.1:2379"]. */
   endpoints: string[];
+  /** The etcd user, when etcd has auth on; default none. */
+  auth?: EtcdAuth | null;
   /** Key prefix of the store; "/" is appended if missing. Default "/acu/dispatch/". */
   prefix?: string;
   log?: Logger;
@@ -323,7 +325,7 @@ export class EtcdDispatchStore implements DispatchStore {
   }
 
   private failure(what: string, e: unknown): Error {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = etcdMessage(e);
     return new Error(`etcd dispatch store (${this.endpoints.join(",")}, prefix ${this.prefix}): ${what}: ${msg}`, { cause: e });
   }
 }

@@ -3,12 +3,14 @@ import { silentLogger, type Logger } from "../../log.ts";
 import { EXERCISE_ID_PATTERN, validateThreshold, type ThresholdSnapshot } from "../../domain/threshold.ts";
 import type { ThresholdStore } from "../../ports/thresholds.ts";
 import { Coalescer } from "../../coalescer.ts";
-import { etcdClient } from "./client.ts";
+import { etcdClient, etcdMessage, type EtcdAuth } from "./client.ts";
 import { cancelWatcher, connected, watchAgain } from "./watcher.ts";
 
 export interface EtcdThresholdOptions {
   /** etcd client URLs, e.g. ["http://127.0.0.1:2379"]. */
   endpoints: string[];
+  /** The etcd user, when etcd has auth on; default none. */
+  auth?: EtcdAuth | null;
   /** Key prefix of the store; "/" is appended if missing. Default "/acu/thresholds/". */
   prefix?: string;
   /** Written to `<prefix>default` if that key does not exist yet, and used while it holds no valid value. */
@@ -92,14 +94,20 @@ export class EtcdThresholdStore implements ThresholdStore {
     const { client, prefix } = etcdClient("etcd thresholds", opts, DEFAULT_PREFIX);
     const store = new EtcdThresholdStore(client, prefix, opts.defaultThreshold, opts.endpoints, opts.log ?? silentLogger, opts.catchUpMs ?? 50);
     try {
-      // Put-if-absent of the default and the whole prefix, in one transaction.
-      const res = await client
-        .if(store.defaultKey, "Create", "==", 0)
-        .then(client.put(store.defaultKey).value(String(opts.defaultThreshold)), client.getAll().prefix(prefix))
-        .else(client.getAll().prefix(prefix))
-        .commit();
-      const range = res.responses[res.responses.length - 1]!.response_range;
-      store.load(range.kvs, Number(res.header.revision));
+      // The whole prefix; only when the default is missing, put-if-absent of it and the prefix in one
+      // transaction. Read first: a user that may only read (the alert role's, on etcd with auth) opens
+      // the store once the default exists, as etcd checks every operation of a transaction, run or not.
+      const read = await client.getAll().prefix(prefix).exec();
+      if (read.kvs.some((kv) => kv.key.toString() === store.defaultKey)) store.load(read.kvs, Number(read.header.revision));
+      else {
+        const res = await client
+          .if(store.defaultKey, "Create", "==", 0)
+          .then(client.put(store.defaultKey).value(String(opts.defaultThreshold)), client.getAll().prefix(prefix))
+          .else(client.getAll().prefix(prefix))
+          .commit();
+        const range = res.responses[res.responses.length - 1]!.response_range;
+        store.load(range.kvs, Number(res.header.revision));
+      }
       await store.startWatch();
       return store;
     } catch (e) {
@@ -373,7 +381,7 @@ export class EtcdThresholdStore implements ThresholdStore {
   }
 
   private failure(what: string, e: unknown): Error {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = etcdMessage(e);
     return new Error(`etcd thresholds (${this.endpoints.join(",")}, prefix ${this.prefix}): ${what}: ${msg}`, { cause: e });
   }
 }

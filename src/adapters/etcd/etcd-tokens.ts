@@ -12,11 +12,13 @@ import {
   type TokenRecord,
 } from "../../domain/token.ts";
 import { tokenInfo, type TokenInfo, type TokenStore } from "../../ports/tokens.ts";
-import { etcdClient } from "./client.ts";
+import { etcdClient, etcdMessage, type EtcdAuth } from "./client.ts";
 import { cancelWatcher, connected, watchAgain } from "./watcher.ts";
 
 export interface EtcdTokenOptions {
   endpoints: string[];
+  /** The etcd user, when etcd has auth on; default none. */
+  auth?: EtcdAuth | null;
   /** Key prefix; "/" is appended if missing. Default "/acu/tokens/". */
   prefix?: string;
   log?: Logger;
@@ -70,7 +72,7 @@ export class EtcdTokenStore implements TokenStore {
       await store.startWatch();
     } catch (e) {
       await store.close();
-      throw new Error(`etcd tokens (${opts.endpoints.join(",")}, prefix ${prefix}): cannot open: ${(e as Error).message}`, { cause: e });
+      throw new Error(`etcd tokens (${opts.endpoints.join(",")}, prefix ${prefix}): cannot open: ${etcdMessage(e)}`, { cause: e });
     }
     store.timer = setInterval(() => {
       store.reload().catch((e: unknown) => store.log.warn(`etcd tokens: re-read of ${prefix} failed: ${(e as Error).message}`));

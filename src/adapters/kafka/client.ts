@@ -1,4 +1,4 @@
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel, type SASLOptions } from "kafkajs";
 import type { Logger } from "../../log.ts";
 import { retry } from "../../retry.ts";
 
@@ -6,11 +6,20 @@ const CLIENT_LOG_LEVELS = { nothing: logLevel.NOTHING, error: logLevel.ERROR, wa
 
 export type ClientLogLevel = keyof typeof CLIENT_LOG_LEVELS;
 
+/** SASL authentication of acu's Kafka user (PLAIN or SCRAM); the broker's ACLs decide what it may do. */
+export interface KafkaAuth {
+  mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
+  username: string;
+  password: string;
+}
+
 /** The kafkajs client of one bus; its own log goes through `log` (default level: nothing). */
-export function newKafkaClient(o: { brokers: string[]; clientId?: string; clientLog?: ClientLogLevel }, log: Logger): Kafka {
+export function newKafkaClient(o: { brokers: string[]; clientId?: string; clientLog?: ClientLogLevel; sasl?: KafkaAuth | null }, log: Logger): Kafka {
   return new Kafka({
     clientId: o.clientId ?? "acu",
     brokers: o.brokers,
+    // kafkajs types each mechanism apart; the three share { mechanism, username, password }.
+    sasl: o.sasl ? ({ mechanism: o.sasl.mechanism, username: o.sasl.username, password: o.sasl.password } as SASLOptions) : undefined,
     connectionTimeout: 3000,
     requestTimeout: 10_000,
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },

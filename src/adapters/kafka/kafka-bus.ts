@@ -1,7 +1,7 @@
 import { silentLogger, type Logger } from "../../log.ts";
 import type { Bus, BusIdentity, Consumer, ConsumerOptions, OutgoingMessage, RecordBatch } from "../../ports/bus.ts";
 import { OpenConsumers } from "../open-consumers.ts";
-import { newKafkaClient, type ClientLogLevel } from "./client.ts";
+import { newKafkaClient, type ClientLogLevel, type KafkaAuth } from "./client.ts";
 import { KafkaConsumer, type KafkaContext } from "./consumer.ts";
 import { KafkaSends, KeyPlacement } from "./producer.ts";
 import { KafkaTopics } from "./topics.ts";
@@ -25,6 +25,8 @@ export interface KafkaBusOptions {
   log?: Logger;
   /** kafkajs's own log, written through `log`; default nothing (it logs every rebalance as an error). */
   clientLog?: ClientLogLevel;
+  /** SASL user of this process (docs/operations.md: one per role, with the ACLs of its role); default none. */
+  sasl?: KafkaAuth | null;
   /** A consumer whose fetch loop is silent this long, with no batch in hand, is replaced; default 60 000 ms. */
   consumerSilenceMs?: number;
   /** Longest a publish may take from its arrival (queueing and connecting a producer included) before it is refused (ingest: 503); default 10 000 ms. */

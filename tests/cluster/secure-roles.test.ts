@@ -1,0 +1,206 @@
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { join } from "node:path";
+import { runSignal } from "../../modules/signal/index.ts";
+import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
+import { deriveReportId } from "../../src/domain/report.ts";
+import { SECURED_ROLES, type SecuredRole } from "../../src/grants.ts";
+import { TOPICS } from "../../src/ports/bus.ts";
+import { cleanup, eventually, operator, startAcu, tempDir, TOKENS, viewer, type AcuProcess } from "../support/acu.ts";
+import { clusterEnv } from "../support/cluster.ts";
+import { listIncidents } from "../support/dispatch.ts";
+import { readLakeFrom } from "../support/lake.ts";
+import { etcdAs, kafkaAs, secureCluster, secureRun, type SecureCluster } from "../support/secure-cluster.ts";
+
+setDefaultTimeout(300_000);
+const secure = secureCluster();
+const plain = clusterEnv();
+
+/**
+ * Role by role on the secured cluster (`scripts/cluster up --secure`: etcd with auth, Kafka with
+ * SASL/SCRAM and ACLs), each role a process of its own with its own user, granted what src/grants.ts
+ * says and nothing else: http, ingest, alert, sink, dispatch and the analyzer (which uses neither
+ * engine; the warehouse is the plain cluster's PostgreSQL). The alerts, the lake and the analytics are
+ * exact; then each role's user is tried on what its role does not need, and refused.
+ */
+describe.skipIf(!secure || !plain)("secured cluster role by role", () => {
+  const dir = tempDir("secure-roles");
+  const procs: AcuProcess[] = [];
+  const drops: Array<() => Promise<void>> = [];
+  let run: Awaited<ReturnType<typeof secureRun>>;
+  const sc = secure as SecureCluster;
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    for (const d of drops) await d();
+    cleanup(dir);
+  });
+  const start = async (role: SecuredRole | "analyzer", env: Record<string, string>) => {
+    const p = await startAcu({
+      dataDir: join(dir, "data"),
+      env: { ...env, ACU_SINK_FLUSH_MS: "1000", ACU_ANALYZER_SCHEDULE: "*/3 * * * * *" },
+      args: [`--role=${role}`],
+    });
+    procs.push(p);
+    return p;
+  };
+
+  test("http, ingest, alert, sink, dispatch, analyzer each with its own user: exact alerts, lake, incidents and analytics", async () => {
+    run = await secureRun(sc, plain!.database, "secure");
+    drops.push(run.drop);
+    const COUNT = 4000;
+    const http = await start("http", run.envOf("http"));
+    const ingest = await start("ingest", run.envOf("ingest"));
+    await Promise.all([start("alert", run.envOf("alert")), start("sink", run.envOf("sink")), start("dispatch", run.envOf("dispatch"))]);
+    // The analyzer reads the lake and writes the warehouse: no etcd or Kafka user at all.
+    const { ACU_DATABASE_URL } = run.env;
+    await start("analyzer", { ACU_DATABASE_URL: ACU_DATABASE_URL! });
+
+    expect((await fetch(`${http.url}/api/thresholds/bsq`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: 40 }) })).status).toBe(200);
+    const snap = (await (await fetch(`${http.url}/api/thresholds`, { headers: viewer })).json()) as { default: number; thresholds: Record<string, number> };
+    const thresholdOf = (ex: string) => snap.thresholds[ex] ?? snap.default;
+
+    const streamed = new Set<string>();
+    const ws = new WebSocket(`${http.url.replace("http", "ws")}/api/alerts/stream`, [`acu.bearer.${TOKENS.viewer}`]);
+    await new Promise<void>((resolve) => {
+      ws.onmessage = (ev) => {
+        const m = JSON.parse(String(ev.data));
+        if (m.type === "hello") resolve();
+        if (m.type === "alert") streamed.add(m.alert.alertId);
+      };
+    });
+    const accepted: Array<{ studentId: string; exerciseId: string; score: number; latitude: number; longitude: number; timestamp: number }> = [];
+    const r = await runSignal(
+      { target: ingest.url, rate: 2000, count: COUNT, seed: 31, token: TOKENS.ingest, onAccepted: (b) => accepted.push(...b) },
+      () => {},
+    );
+    expect(r.rejected).toBe(0);
+    const reports = accepted.map((x) => ({ ...x, reportId: deriveReportId(x) }));
+    const expected = new Set(reports.filter((x) => x.score < thresholdOf(x.exerciseId)).map((x) => `alert-${x.reportId}`));
+    expect(expected.size).toBeGreaterThan(0);
+
+    await eventually("every alert on the stream", async () => streamed.size >= expected.size, 120_000, 500);
+    ws.close();
+    expect(streamed).toEqual(expected);
+
+    const lake = new LocalLake(join(dir, "data", "lake"));
+    const rows = await eventually("every report in the lake", async () => {
+      const l = await readLakeFrom(lake, "reports");
+      return l.rows.length >= COUNT ? l.rows : null;
+    });
+    expect(new Set(rows.map((x) => x.reportId as string))).toEqual(new Set(reports.map((x) => x.reportId)));
+    // dispatch read the alerts and opened incidents (etcd), their events went through incident-events to the sink.
+    const incidents = await eventually("incidents opened by the dispatch process", async () => {
+      const l = await listIncidents(http.url);
+      return l.length > 0 ? l : null;
+    });
+    const events = await eventually("incident events in the lake", async () => {
+      const l = await readLakeFrom(lake, "incidents");
+      return l.rows.length > 0 ? l.rows : null;
+    });
+    expect(incidents.length).toBeGreaterThan(0);
+    expect(events.length).toBeGreaterThan(0);
+
+    const counted = await eventually("the analyzer to count every report", async () => {
+      const body = (await (await fetch(`${http.url}/api/analytics/exercises`, { headers: viewer })).json()) as { exercises: Array<{ reports: number }> };
+      const n = body.exercises.reduce((a, e) => a + e.reports, 0);
+      return n === COUNT ? n : null;
+    });
+    expect(counted).toBe(COUNT);
+    for (const p of procs.splice(0)) await p.stop();
+    console.log(
+      `secure: ${COUNT} reports, ${expected.size} alerts, ${incidents.length} incidents, ${events.length} incident events through 6 role processes, each its own user`,
+    );
+  });
+
+  test("each role's user is refused what its role does not need (etcd keys, topics, groups)", async () => {
+    const env = run.env;
+    const ns = env.ACU_KAFKA_NAMESPACE!;
+    const etcdOf = (r: SecuredRole) => etcdAs(sc, { username: r, password: sc.etcd.users[r] });
+    const denied = async (what: string, p: Promise<unknown>, why = /permission denied|not authorized|authorization failed/i) => {
+      const e = await p.then(
+        () => null,
+        (x: Error) => x,
+      );
+      expect(e, `${what} was allowed`).not.toBeNull();
+      expect(e!.message, what).toMatch(why);
+    };
+
+    // etcd: ingest writes no threshold and reads none; alert reads thresholds but writes none; sink has no key at all.
+    const ingest = etcdOf("ingest");
+    await denied("ingest writing a threshold", ingest.put(`${env.ACU_ETCD_PREFIX}default`).value("0").exec());
+    await denied("ingest reading the thresholds", ingest.getAll().prefix(env.ACU_ETCD_PREFIX!).keys());
+    await denied("ingest writing a token", ingest.put(`${env.ACU_ETCD_TOKEN_PREFIX}forged`).value("{}").exec());
+    // What it needs, it may: read the tokens (to check bearer tokens).
+    expect(Array.isArray(await ingest.getAll().prefix(env.ACU_ETCD_TOKEN_PREFIX!).keys())).toBe(true);
+    const alert = etcdOf("alert");
+    expect(await alert.get(`${env.ACU_ETCD_PREFIX}exercises/bsq`).string()).toBe("40");
+    await denied("alert writing a threshold", alert.put(`${env.ACU_ETCD_PREFIX}exercises/bsq`).value("100").exec());
+    await denied("alert reading the dispatch store", alert.getAll().prefix(env.ACU_ETCD_DISPATCH_PREFIX!).keys());
+    const http = etcdOf("http");
+    await denied(
+      "http writing a token (tokens are made with acu token, as an administrator)",
+      http.put(`${env.ACU_ETCD_TOKEN_PREFIX}forged`).value("{}").exec(),
+    );
+    const sink = etcdOf("sink");
+    await denied("sink reading the tokens", sink.getAll().prefix(env.ACU_ETCD_TOKEN_PREFIX!).keys());
+    for (const c of [ingest, alert, http, sink]) c.close();
+    await denied("no user at all", etcdAs(sc, null).get(`${env.ACU_ETCD_PREFIX}default`).string(), /user name is empty/);
+
+    // Kafka: ingest writes student-reports but no alert, and reads nothing; the sink writes nothing.
+    const producer = async (r: SecuredRole, topic: string) => {
+      const p = kafkaAs(sc, r, sc.kafka.users[r]).producer({ allowAutoTopicCreation: false });
+      await p.connect();
+      try {
+        await p.send({ topic: ns + topic, messages: [{ key: "k", value: "forged" }] });
+      } finally {
+        await p.disconnect();
+      }
+    };
+    await producer("ingest", TOPICS.reports); // allowed: what ingest does
+    await denied("ingest writing alerts", producer("ingest", TOPICS.alerts));
+    await denied("sink writing student-reports", producer("sink", TOPICS.reports));
+    await denied("dispatch writing alerts", producer("dispatch", TOPICS.alerts));
+    // Reads `topic` in `group` as user `r` (or the administrator): resolves with the first record.
+    const read = async (r: SecuredRole | "admin", group: string, topic: string) => {
+      const pw = r === "admin" ? sc.kafka.admin.password : sc.kafka.users[r];
+      const c = kafkaAs(sc, r, pw).consumer({ groupId: ns + group, retry: { retries: 0 } });
+      try {
+        await c.connect();
+        await c.subscribe({ topics: [ns + topic], fromBeginning: true });
+        await new Promise<void>((resolve, reject) => {
+          c.on(c.events.CRASH, (e) => reject(e.payload.error));
+          void c.run({ eachMessage: async () => resolve() }).catch(reject);
+        });
+      } finally {
+        await c.disconnect().catch(() => {});
+      }
+    };
+    // kafkajs reports a group the user may not use as "Failed to find group coordinator" (it drops the
+    // broker's GROUP_AUTHORIZATION_FAILED): the administrator joining the same group is the control.
+    const noGroup = /not authorized|authorization failed|failed to find group coordinator/i;
+    await read("admin", "acu-alert-probe", TOPICS.reports);
+    await denied("ingest reading student-reports in an alert group", read("ingest", "acu-alert-probe", TOPICS.reports), noGroup);
+    await denied("the sink joining an alert group", read("sink", "acu-alert-probe", TOPICS.alerts), noGroup);
+    // In its own group (the dispatch process has stopped), on a topic it may not read: the fetch is refused.
+    await denied("dispatch reading student-reports", read("dispatch", "acu-dispatch", TOPICS.reports));
+    const wrongPassword = await kafkaAs(sc, "ingest", "wrong")
+      .admin()
+      .connect()
+      .then(
+        () => null,
+        (x: Error) => x,
+      );
+    expect(wrongPassword?.message).toMatch(/authentication failed/i);
+  });
+
+  test("a role started with another role's user is refused at start, naming what it may not do", async () => {
+    const wrong = { ...run.envOf("ingest") };
+    const err = await start("alert", wrong).then(
+      () => null,
+      (e: Error) => e.message,
+    );
+    expect(err).not.toBeNull();
+    console.log(`alert with the ingest user: ${err!.split("\n").find((l) => /authoriz|permission/i.test(l))}`);
+    expect(err!).toMatch(/permission denied|not authorized|authorization failed/i);
+    for (const r of SECURED_ROLES) expect(sc.kafka.users[r]).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
