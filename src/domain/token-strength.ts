@@ -36,27 +36,48 @@ export function staticTokenWeakness(token: string): string | null {
   return null;
 }
 
+/** Below this many bits per character (of its characters or of its steps), a token is patterned. */
+const PATTERN_BITS_PER_CHAR = 2.5;
+
 /**
- * Entropy estimate of a token, in bits: repeated runs (3+ characters seen before) are dropped, then the
- * rest counts as many bits as the smaller of its characters' and its steps' (differences between
- * neighbours) empirical Shannon entropy allows. `aaaa…`, `abab…`, `abcd…`, `0123…` and a short block
- * repeated all score low; a random base64url token of 32 characters scores about 140.
+ * Entropy estimate of a token, in bits. Repeated runs (5+ characters seen before) are dropped; what is
+ * left counts log2 of its alphabet per character (hex 4, base64url 6, …), unless it is patterned: when
+ * its characters, or its steps (differences between neighbours), carry under 2.5 bits each by their own
+ * Shannon entropy (`aaaa…`, `abab…`, `abcd…`, `0123…`), it counts only that Shannon information. A
+ * random 32-character hex string scores 128, a random base64url one of 32 characters 192.
  */
 export function estimatedEntropyBits(token: string): number {
   const novel = withoutRepeats(token);
   const codes = [...novel].map((c) => c.charCodeAt(0));
   const steps = codes.slice(1).map((c, i) => c - codes[i]!);
-  return Math.min(shannonBits(codes), shannonBits(steps) + (codes.length > 0 ? Math.log2(94) : 0));
+  const shannon = Math.min(shannonBits(codes), shannonBits(steps) + (codes.length > 0 ? Math.log2(94) : 0));
+  const patterned = codes.length < 2 || shannonBits(codes) < PATTERN_BITS_PER_CHAR * codes.length || shannonBits(steps) < PATTERN_BITS_PER_CHAR * steps.length;
+  return patterned ? shannon : novel.length * Math.log2(alphabetSize(novel));
 }
 
-/** The token without each run of 3+ characters that already occurred earlier (LZ77-style copies). */
+/** How many characters a generator of this token's kind draws from: hex, or the classes it uses. */
+function alphabetSize(t: string): number {
+  if (/^[0-9a-f]+$/.test(t) || /^[0-9A-F]+$/.test(t)) return 16;
+  let n = 0;
+  if (/[0-9]/.test(t)) n += 10;
+  if (/[a-z]/.test(t)) n += 26;
+  if (/[A-Z]/.test(t)) n += 26;
+  if (/[-_]/.test(t)) n += 2;
+  if (/[^0-9a-zA-Z_-]/.test(t)) n += 30;
+  return n;
+}
+
+/** A run this long seen before is a copy; shorter ones recur by chance in a random hex token (1 in 3000 for 5). */
+const MIN_COPY = 5;
+
+/** The token without each run of MIN_COPY+ characters that already occurred earlier (LZ77-style copies). */
 function withoutRepeats(t: string): string {
   let out = "";
   let i = 0;
   while (i < t.length) {
     let len = 0;
     while (i + len < t.length && t.indexOf(t.slice(i, i + len + 1)) < i) len++;
-    if (len >= 3) i += len;
+    if (len >= MIN_COPY) i += len;
     else out += t[i++];
   }
   return out;
