@@ -528,6 +528,10 @@ describe.skipIf(!ETCD)("with the token store in etcd (ACU_ETCD_ENDPOINTS)", () =
     try {
       expect(await c.getAll().prefix(`${run}/`).keys()).toEqual([]);
     } finally {
+      await c
+        .delete()
+        .prefix(`${run}/`)
+        .catch(() => {});
       c.close();
     }
   }, 60_000);
