@@ -35,22 +35,24 @@ test("bad settings are named", () => {
 test("static tokens: one per scope; ACU_ADMIN_TOKEN is an alias of the operator token; the same secret for two scopes is refused; masked", async () => {
   const { describeConfig } = await import("./config.ts");
   const c = loadConfig([], {
-    ACU_INGEST_TOKEN: "ingest-token-0123456789",
-    ACU_OPERATOR_TOKEN: "operator-token-0123456789",
-    ACU_ADMIN_TOKEN: "operator-token-0123456789",
-    ACU_VIEWER_TOKEN: "viewer-token-0123456789",
+    ACU_INGEST_TOKEN: "ingest-token-TPW1JaxtPyUatBv3pNc-vHPPgJ4lbFsj",
+    ACU_OPERATOR_TOKEN: "operator-token-AzWaash0Akq9YpQeQXWULUeb6lQiFjmb",
+    ACU_ADMIN_TOKEN: "operator-token-AzWaash0Akq9YpQeQXWULUeb6lQiFjmb",
+    ACU_VIEWER_TOKEN: "viewer-token-JmhKNnzVJemXAzyV3ZT5SP_i2Ip7Dj-Q",
   });
   expect(c.staticTokens.map((t) => [t.variable, t.scope])).toEqual([
     ["ACU_INGEST_TOKEN", "ingest"],
     ["ACU_OPERATOR_TOKEN", "operator"],
     ["ACU_VIEWER_TOKEN", "viewer"],
   ]);
-  expect(loadConfig([], { ACU_ADMIN_TOKEN: "admin-token-0123456789" }).staticTokens).toEqual([
-    { variable: "ACU_ADMIN_TOKEN", scope: "operator", token: "admin-token-0123456789" },
+  expect(loadConfig([], { ACU_ADMIN_TOKEN: "admin-token-JALdaZ2UfPa1iTTzoK4Ec0baxSDkXnin" }).staticTokens).toEqual([
+    { variable: "ACU_ADMIN_TOKEN", scope: "operator", token: "admin-token-JALdaZ2UfPa1iTTzoK4Ec0baxSDkXnin" },
   ]);
-  expect(() => loadConfig([], { ACU_INGEST_TOKEN: "same-token-0123456789", ACU_VIEWER_TOKEN: "same-token-0123456789" })).toThrow("same token");
+  expect(() =>
+    loadConfig([], { ACU_INGEST_TOKEN: "same-token-FzMEfTDDB4qynW8nvtrM64epFdpqMV4T", ACU_VIEWER_TOKEN: "same-token-FzMEfTDDB4qynW8nvtrM64epFdpqMV4T" }),
+  ).toThrow("same token");
   const shown = JSON.stringify(describeConfig(c, {}));
-  expect(shown).not.toContain("token-0123456789");
+  for (const secret of Object.values(c.staticTokens)) expect(shown).not.toContain(secret.token);
   expect(shown).toContain("ACU_VIEWER_TOKEN");
 });
 
@@ -142,4 +144,31 @@ test("dispatch: a role of its own, in all; the acknowledgement time-out in secon
   expect(loadConfig([], { ACU_DISPATCH_ACK_TIMEOUT: "1.5" }).dispatchAckTimeoutMs).toBe(1500);
   expect(loadConfig([], { ACU_ETCD_DISPATCH_PREFIX: "/run-1/dispatch/" }).etcdDispatchPrefix).toBe("/run-1/dispatch/");
   for (const bad of ["0", "-5", "soon", "100000"]) expect(() => loadConfig([], { ACU_DISPATCH_ACK_TIMEOUT: bad })).toThrow("ACU_DISPATCH_ACK_TIMEOUT");
+});
+
+test("static tokens that are placeholders, examples, short or guessable are refused at start, naming the variable and the reason", () => {
+  const refusal = (env: Record<string, string>) => {
+    try {
+      loadConfig([], env);
+      return "accepted";
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  // The values .env.example ships: 16+ characters, once accepted as real tokens.
+  expect(refusal({ ACU_INGEST_TOKEN: "change-me-ingest-token" })).toStartWith("ACU_INGEST_TOKEN is an example token printed in acu's own files");
+  expect(refusal({ ACU_OPERATOR_TOKEN: "change-me-operator-token-0123456789abcdef" })).toStartWith(
+    'ACU_OPERATOR_TOKEN is a placeholder (it holds "change-me")',
+  );
+  expect(refusal({ ACU_VIEWER_TOKEN: "viewer-token-0123456789" })).toStartWith("ACU_VIEWER_TOKEN is 23 characters; a static token needs at least 32");
+  expect(refusal({ ACU_ADMIN_TOKEN: "x".repeat(64) })).toStartWith("ACU_ADMIN_TOKEN looks guessable: about 0 bits of entropy");
+  // Every refusal says how to make a good one.
+  expect(refusal({ ACU_VIEWER_TOKEN: "viewer-token-0123456789" })).toContain("openssl rand -base64 32");
+});
+
+test("ACU_DEMO: 0 (default) or 1, anything else refused", () => {
+  expect(loadConfig([], {}).demo).toBe(false);
+  expect(loadConfig([], { ACU_DEMO: "0" }).demo).toBe(false);
+  expect(loadConfig([], { ACU_DEMO: "1" }).demo).toBe(true);
+  expect(() => loadConfig([], { ACU_DEMO: "yes" })).toThrow('ACU_DEMO must be 0 or 1, not "yes"');
 });

@@ -63,9 +63,11 @@ async function runRoles(cfg: Config, dotenv: DotenvFiles): Promise<void> {
   const open = await openEngines(cfg);
   let served: Served | null = null;
   try {
+    // Before any role starts: a start that may not make demo tokens is refused with nothing running.
+    const tokens = port ? await startTokens(cfg, await open.getTokens(), dotenv.variables) : null;
     const analyzer = await startPipelineRoles(cfg, open, running);
     const dispatch = has("dispatch") || has("http") ? await startDispatchRoles(cfg, open, running) : null;
-    if (port) served = await startServing(cfg, open, running, { analyzer, dispatch }, port, dotenv, readiness);
+    if (port && tokens) served = await startServing(cfg, open, running, { analyzer, dispatch }, port, tokens, readiness);
     readiness.watch(await open.probes());
   } catch (e) {
     port?.release();
@@ -138,11 +140,10 @@ async function startServing(
   running: Running[],
   roles: { analyzer: Analyzer | null; dispatch: DispatchService | null },
   port: PortReservation,
-  dotenv: DotenvFiles,
+  tokens: TokenStart,
   readiness: Readiness,
 ): Promise<Served> {
   const store = await engines.getTokens();
-  const tokens = await startTokens(cfg, store, dotenv.variables);
   const routes = [];
   if (cfg.roles.includes("ingest")) {
     const rateLimit = cfg.ingestRateLimit > 0 ? new RateLimiter(cfg.ingestRateLimit) : null;

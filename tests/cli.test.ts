@@ -104,7 +104,7 @@ test("a port already in use fails the start at once with exit 1, naming the port
 test("acu config: each setting's value and origin (flag, variable, .env, default), secrets masked, engines; --json too", async () => {
   const cwd = join(dir, "config-cwd");
   mkdirSync(cwd, { recursive: true });
-  writeFileSync(join(cwd, ".env"), "ACU_VIEWER_TOKEN=viewer-token-from-dotenv-0123\nACU_SINK_FLUSH_MS=250\n");
+  writeFileSync(join(cwd, ".env"), "ACU_VIEWER_TOKEN=viewer-token-from-dotenv-R5nfe7EfF-PdOgXK45zp04gX3ItFfF4R\nACU_SINK_FLUSH_MS=250\n");
   const env = { ACU_DATA_DIR: join(dir, "config-data"), ACU_DATABASE_URL: "postgres://acu:hunter2@db:5432/acu" };
   const r = await acu(["config", "--port", "9123"], { cwd, env, boundMs: 10_000 });
   expect([r.code, r.err]).toEqual([0, ""]);
@@ -179,7 +179,10 @@ test("a demo start that finds tokens already made says so, and how to list them 
 test("a start whose tokens come from a .env file says so (a .env left for compose turns the demo tokens off)", async () => {
   const cwd = join(dir, "dotenv-start");
   mkdirSync(cwd, { recursive: true });
-  writeFileSync(join(cwd, ".env"), "ACU_INGEST_TOKEN=ingest-token-from-dotenv-01\nACU_VIEWER_TOKEN=viewer-token-from-dotenv-01\n");
+  writeFileSync(
+    join(cwd, ".env"),
+    "ACU_INGEST_TOKEN=ingest-token-from-dotenv-RiJHwZCvl6BGxVwUMkpkuRJLWvUwIlw7\nACU_VIEWER_TOKEN=viewer-token-from-dotenv-N1OW6dDNCRhK-YK5_xFtQjOq3wYQVB7l\n",
+  );
   const p = await startAcu({ dataDir: join(dir, "dotenv-data"), cwd, unset: NO_TOKENS });
   try {
     await eventually("the .env notice", async () => p.output().includes("no demo tokens were made"), 10_000);
@@ -187,7 +190,50 @@ test("a start whose tokens come from a .env file says so (a .env left for compos
     expect(p.output()).not.toContain("demo mode");
     expect(p.output()).not.toContain("token-from-dotenv");
     // And they are the tokens the API takes.
-    expect((await fetch(`${p.url}/api/thresholds`, { headers: { authorization: "Bearer viewer-token-from-dotenv-01" } })).status).toBe(200);
+    expect(
+      (await fetch(`${p.url}/api/thresholds`, { headers: { authorization: "Bearer viewer-token-from-dotenv-N1OW6dDNCRhK-YK5_xFtQjOq3wYQVB7l" } })).status,
+    ).toBe(200);
+  } finally {
+    await p.stop();
+  }
+});
+
+test("demo mode is refused off a laptop: on --host 0.0.0.0, or beside a shared engine; exit 2 naming why and what to set, no token made", async () => {
+  // A shared engine needs no running server here: the refusal comes before any role opens it.
+  const cases: Array<[string, string[], Record<string, string>, string]> = [
+    ["host 0.0.0.0", ["--host", "0.0.0.0"], {}, "not on host 0.0.0.0"],
+    ["host ::", ["--host", "::"], {}, "not on host ::"],
+    ["shared bus", [], { ACU_KAFKA_BROKERS: `127.0.0.1:${freePort()}` }, "not with shared engines (bus)"],
+    ["both", ["--host", "0.0.0.0"], { ACU_KAFKA_BROKERS: `127.0.0.1:${freePort()}` }, "not on host 0.0.0.0 and with shared engines (bus)"],
+  ];
+  for (const [name, args, env, why] of cases) {
+    const data = join(dir, `demo-refused-${name.replace(/\W/g, "")}`);
+    const r = await acu(args, { env: { ACU_DATA_DIR: data, ACU_HTTP_PORT: String(freePort()), ...env }, boundMs: 15_000 });
+    console.log(`demo ${name}: exit ${r.code} in ${r.ms} ms`);
+    expect({ name, code: r.code, killed: r.killed }).toEqual({ name, code: 2, killed: false });
+    expect(r.err).toContain("demo mode (tokens made and printed in the log) runs only with the embedded engines on a loopback host");
+    expect(r.err).toContain(why);
+    expect(r.err).toContain("Set ACU_INGEST_TOKEN, ACU_OPERATOR_TOKEN and ACU_VIEWER_TOKEN");
+    expect(r.err).toContain("ACU_DEMO=1");
+    expect(`${r.out}${r.err}`).not.toMatch(/acu_(ingest|operator|viewer)_/);
+    expect(existsSync(join(data, "tokens.json"))).toBe(false);
+  }
+});
+
+test("ACU_DEMO=1 on --host 0.0.0.0: demo tokens are made, with a loud warning on stderr and in the log", async () => {
+  const p = await startAcu({ dataDir: join(dir, "demo-loud"), unset: NO_TOKENS, args: ["--host", "0.0.0.0"], env: { ACU_DEMO: "1" } });
+  try {
+    await eventually("the demo banner", async () => p.output().includes("demo mode"), 10_000);
+    const out = p.output();
+    expect(out).toContain("WARNING: demo mode on host 0.0.0.0 (ACU_DEMO=1): the tokens below open this API to whoever reads this output");
+    expect(out).toMatch(/^\s+viewer\s+acu_viewer_[A-Za-z0-9_-]{43}\s/m);
+    const warned = p
+      .stdout()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { level: string | number; msg: string })
+      .find((l) => l.msg.startsWith("WARNING: demo mode"));
+    expect(warned?.level).toBe("warn");
   } finally {
     await p.stop();
   }

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ENV_VARS, loadConfig, parseRoles } from "../src/config.ts";
 import { healthcheckUrl } from "../modules/ops/index.ts";
@@ -90,16 +90,53 @@ test("no secret is written in the file", () => {
   expect(text).toMatch(/POSTGRES_PASSWORD: \$\{POSTGRES_PASSWORD/);
 });
 
-test(".env.example names every token variable with a placeholder, each known to the binary; .env is never committed", () => {
+test(".env.example names every token variable with a placeholder acu refuses at start; .env is never committed", () => {
   const example = readFileSync(join(ROOT, ".env.example"), "utf8");
   const vars = Object.fromEntries([...example.matchAll(/^([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
   const known = new Set(ENV_VARS.map((v) => v.name));
   for (const v of ["ACU_INGEST_TOKEN", "ACU_OPERATOR_TOKEN", "ACU_VIEWER_TOKEN"]) {
     expect({ v, known: known.has(v), placeholder: vars[v]?.startsWith("change-me") }).toEqual({ v, known: true, placeholder: true });
-    expect(vars[v]!.length).toBeGreaterThanOrEqual(16);
+    // An unedited copy must not start: the placeholder is public.
+    expect(() => loadConfig([], { [v]: vars[v]! })).toThrow(v);
   }
   expect(vars.POSTGRES_PASSWORD).toStartWith("change-me");
   expect(readFileSync(join(ROOT, ".gitignore"), "utf8").split("\n")).toContain(".env");
+});
+
+/** Every token value acu's own files show (`ACU_*_TOKEN=…`, `#token=…`, `Bearer …`), but shell variables and `<…>` forms. */
+function exampleTokens(): Array<{ file: string; token: string }> {
+  const files = [
+    ".env.example",
+    "README.md",
+    "compose.yaml",
+    ...readdirSync(join(ROOT, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`),
+  ];
+  const out: Array<{ file: string; token: string }> = [];
+  for (const file of files) {
+    const text = readFileSync(join(ROOT, file), "utf8");
+    for (const m of text.matchAll(/ACU_(?:INGEST|OPERATOR|VIEWER|ADMIN)_TOKEN=([^\s`'"]+)|#token=([^\s`'")&]+)|Bearer ([^\s`'"$<]+)/g)) {
+      const token = (m[1] ?? m[2] ?? m[3])!;
+      if (!token.startsWith("$") && !token.startsWith("<")) out.push({ file, token });
+    }
+  }
+  return out;
+}
+
+test("every token acu's files show as an example is refused as a static token", () => {
+  const examples = exampleTokens();
+  // The .env.example placeholders and the README's demo tokens at least.
+  expect(examples.length).toBeGreaterThanOrEqual(6);
+  for (const { file, token } of examples) {
+    let refused = "accepted";
+    try {
+      loadConfig([], { ACU_VIEWER_TOKEN: token });
+    } catch (e) {
+      refused = (e as Error).message.startsWith("ACU_VIEWER_TOKEN") ? "refused" : (e as Error).message;
+    }
+    expect({ file, token, refused }).toEqual({ file, token, refused: "refused" });
+  }
 });
 
 /** The configuration an acu service runs with (compose fills ${VAR:?…} from .env; any value does here). */
@@ -215,4 +252,155 @@ test("the engines are secured: each role its own etcd and Kafka user, Kafka with
   expect(kafka.KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND).toBe("false");
   expect(compose.services.namenode!.environment!["HDFS-SITE.XML_dfs.permissions.enabled"]).toBe("true");
   for (const setup of ["etcd-setup", "kafka-setup"]) expect(compose.services[setup]!.volumes).toContain("./deploy/engines/grants.txt:/grants.txt:ro");
+});
+
+// ---- The engines: versions, data in volumes, HDFS durability (issue #14) ----
+
+type Full = Service & { user?: string; entrypoint?: string[]; depends_on?: Record<string, { condition: string }> };
+const services = compose.services as Record<string, Full>;
+const composeFile = Bun.YAML.parse(readFileSync(join(ROOT, "compose.yaml"), "utf8")) as { volumes: Record<string, unknown> };
+const script = (name: string) => readFileSync(join(ROOT, "scripts/cluster.d", name), "utf8");
+const one = (text: string, re: RegExp, what: string) => {
+  const m = re.exec(text);
+  if (!m) throw new Error(`${what}: not found`);
+  return m[1]!;
+};
+
+/** What scripts/cluster runs (and so every cluster test), and the Bun the lockfile installs. */
+const TESTED = {
+  kafka: one(script("kafka.sh"), /^KAFKA_VERSION=\$\{ACU_KAFKA_VERSION:-([^}]+)\}$/m, "kafka.sh KAFKA_VERSION"),
+  etcd: one(script("etcd.sh"), /^ETCD_VERSION=(\S+)$/m, "etcd.sh ETCD_VERSION"),
+  postgres: one(script("postgres.sh"), /^PG_MAJOR=(\d+)$/m, "postgres.sh PG_MAJOR"),
+  hadoop: one(script("hdfs.sh"), /^HDFS_VERSION=\$\{ACU_HDFS_VERSION:-([^}]+)\}$/m, "hdfs.sh HDFS_VERSION"),
+  spark: one(script("spark.sh"), /ACU_SPARK_VERSION:-([^}]+)\}/, "spark.sh spark_version"),
+  pgjdbc: one(script("spark.sh"), /ACU_SPARK_PGJDBC_VERSION:-([^}]+)\}/, "spark.sh spark_pgjdbc_version"),
+  bun: (JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> }).packages["node_modules/bun"]!
+    .version,
+};
+
+test("every engine image is the version the tests run (scripts/cluster.d, package-lock.json)", () => {
+  const expected: Array<[RegExp, string]> = [
+    [/^kafka-(\d|setup)$/, `apache/kafka:${TESTED.kafka}`],
+    [/^etcd-(\d|setup)$/, `quay.io/coreos/etcd:v${TESTED.etcd}`],
+    [/^(namenode|datanode-\d|hdfs-.+)$/, `apache/hadoop:${TESTED.hadoop}`],
+    [/^spark-.+$/, `apache/spark:${TESTED.spark}-python3`],
+    [/^postgres$/, `postgres:${TESTED.postgres}`],
+  ];
+  // Monitoring runs no test; acu's own images are built from the Dockerfile.
+  const untested = new Set(["prometheus", "grafana", ...acuServices.map(([n]) => n)]);
+  for (const [name, s] of Object.entries(services)) {
+    if (untested.has(name)) continue;
+    const want = expected.find(([re]) => re.test(name))?.[1] ?? "(an engine no test runs)";
+    expect({ service: name, image: s.image }).toEqual({ service: name, image: want });
+  }
+  const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+  const stages = Object.fromEntries([...dockerfile.matchAll(/^FROM (\S+) AS (\S+)$/gm)].map((m) => [m[2]!, m[1]!]));
+  expect(stages).toEqual({ build: `oven/bun:${TESTED.bun}`, acu: "debian:bookworm-slim", analyzer: `apache/spark:${TESTED.spark}-python3` });
+  expect([...dockerfile.matchAll(/postgresql\/(\d[^/]*)\/postgresql-\1\.jar/g)].map((m) => m[1])).toEqual([TESTED.pgjdbc]);
+});
+
+/** container path → named volume of a service. */
+const namedVolumes = (s: Service) =>
+  Object.fromEntries((s.volumes ?? []).filter((v) => !v.startsWith("./")).map((v) => v.split(":").slice(0, 2).reverse() as [string, string]));
+const hdfsSetting = (s: Service, key: string) => String(s.environment?.[`HDFS-SITE.XML_${key}`] ?? "");
+const stripFile = (uri: string) => uri.replace(/^file:\/\//, "");
+
+test("every engine keeps its data in a named volume mounted at the path its configuration names", () => {
+  const dataPaths: Record<string, string> = {};
+  for (const [name, s] of Object.entries(services)) {
+    if (/^kafka-\d$/.test(name)) dataPaths[name] = String(s.environment?.KAFKA_LOG_DIRS ?? "(KAFKA_LOG_DIRS unset)");
+    if (/^etcd-\d$/.test(name)) dataPaths[name] = s.command?.find((a) => a.startsWith("--data-dir="))?.slice(11) ?? "(no --data-dir)";
+    if (name === "namenode") dataPaths[name] = stripFile(hdfsSetting(s, "dfs.namenode.name.dir")) || "(dfs.namenode.name.dir unset)";
+    if (/^datanode-\d$/.test(name)) dataPaths[name] = stripFile(hdfsSetting(s, "dfs.datanode.data.dir")) || "(dfs.datanode.data.dir unset)";
+    if (name === "postgres") dataPaths[name] = String(s.environment?.PGDATA ?? "(PGDATA unset)");
+    if (name === "prometheus") dataPaths[name] = s.command?.find((a) => a.startsWith("--storage.tsdb.path="))?.slice(20) ?? "(no tsdb path)";
+    if (name === "grafana") dataPaths[name] = "/var/lib/grafana";
+  }
+  expect(Object.keys(dataPaths).sort()).toEqual(
+    ["datanode-1", "datanode-2", "etcd-1", "etcd-2", "etcd-3", "grafana", "kafka-1", "kafka-2", "kafka-3", "namenode", "postgres", "prometheus"].sort(),
+  );
+  const owner = new Map<string, string>();
+  for (const [name, path] of Object.entries(dataPaths)) {
+    const volume = namedVolumes(services[name]!)[path];
+    expect({ service: name, path, volume: volume ?? "(not mounted)", declared: volume !== undefined && volume in composeFile.volumes }).toEqual({
+      service: name,
+      path,
+      volume: expect.not.stringMatching(/^\(not mounted\)$/),
+      declared: true,
+    });
+    // One service per volume: two brokers on one log dir would corrupt it.
+    expect({ volume, usedBy: owner.get(volume!) ?? name }).toEqual({ volume, usedBy: name });
+    owner.set(volume!, name);
+  }
+});
+
+test("HDFS: at least 2 DataNodes and replication 2, synconclose, permissions on, its volumes owned by the user it runs as, the lake folder owned by acu", () => {
+  const hadoop = Object.entries(services).filter(([, s]) => s.image?.startsWith("apache/hadoop:"));
+  const datanodes = hadoop.filter(([n]) => /^datanode-\d$/.test(n));
+  const running = hadoop.filter(([n]) => n === "namenode" || /^datanode-\d$/.test(n));
+  expect(datanodes.length).toBeGreaterThanOrEqual(2);
+  for (const [name, s] of running)
+    expect({
+      service: name,
+      user: s.user,
+      replication: Number(hdfsSetting(s, "dfs.replication")),
+      synconclose: hdfsSetting(s, "dfs.datanode.synconclose"),
+      permissions: hdfsSetting(s, "dfs.permissions.enabled"),
+    }).toEqual({ service: name, user: "hadoop", replication: 2, synconclose: "true", permissions: "true" });
+  expect(Number(hdfsSetting(services.namenode!, "dfs.replication"))).toBeLessThanOrEqual(datanodes.length);
+  // The volumes Docker creates belong to root: a one-shot service hands each to the user HDFS runs as, first.
+  const init = services["hdfs-volumes"]!;
+  expect({ user: init.user, run: [...(init.entrypoint ?? []), ...(init.command ?? [])].slice(0, 3) }).toEqual({ user: "root", run: ["chown", "-R", "hadoop"] });
+  const chowned = new Set(Object.values(namedVolumes(init)));
+  for (const [name, s] of running) {
+    for (const volume of Object.values(namedVolumes(s)))
+      expect({ service: name, volume, chowned: chowned.has(volume) }).toEqual({ service: name, volume, chowned: true });
+    expect(init.command).toEqual(expect.arrayContaining(Object.keys(namedVolumes(init))));
+  }
+  expect(services.namenode!.depends_on?.["hdfs-volumes"]).toEqual({ condition: "service_completed_successfully" });
+  // With permissions on, acu (user.name=acu) writes only where it owns the folder: ACU_HDFS_ROOT, made by the superuser.
+  const root = configOf(services.sink!).hdfsRoot;
+  const lake = services["hdfs-lake"]!.command!.join(" ");
+  expect(lake).toContain("hdfs dfsadmin -safemode wait");
+  expect(lake).toContain(`hdfs dfs -mkdir -p ${root}`);
+  expect(lake).toMatch(new RegExp(`hdfs dfs -chown acu:acu( \\S+)* ${root}\\b`));
+  for (const [name] of acuServices)
+    expect({ service: name, lake: services[name]!.depends_on?.["hdfs-lake"] }).toEqual({
+      service: name,
+      lake: { condition: "service_completed_successfully" },
+    });
+});
+
+test("every published port listens on 127.0.0.1 unless PUBLISH_ADDRESS says otherwise", () => {
+  const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => ({ name, p })));
+  expect(published.map(({ name }) => name).sort()).toEqual(["grafana", "http", "ingest", "prometheus"]);
+  for (const { name, p } of published) expect({ service: name, address: p.split(":")[0] }).toEqual({ service: name, address: "${PUBLISH_ADDRESS" });
+  for (const { name, p } of published)
+    expect({ service: name, port: p }).toEqual({ service: name, port: expect.stringMatching(/^\$\{PUBLISH_ADDRESS:-127\.0\.0\.1\}:\d+(-\d+)?:\d+$/) });
+});
+
+test("the Dockerfile installs the frozen lockfile, runs as a non-root user, checks every download; .dockerignore keeps secrets and local state out", () => {
+  const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+  const installs = [...dockerfile.matchAll(/^RUN .*\b(?:bun|npm) (?:install|ci)\b.*$/gm)].map((m) => m[0]);
+  expect(installs).toEqual(["RUN bun install --frozen-lockfile"]);
+  // The last USER of each image's stage: never root (an unset USER is root).
+  const stages = dockerfile.split(/^(?=FROM )/m).filter((s) => s.startsWith("FROM "));
+  for (const stage of stages) {
+    const name = /^FROM \S+ AS (\S+)/.exec(stage)![1]!;
+    if (name === "build") continue;
+    const user = [...stage.matchAll(/^USER (\S+)$/gm)].pop()?.[1] ?? "root";
+    expect({ stage: name, user, root: user === "root" || user === "0" }).toEqual({ stage: name, user, root: false });
+  }
+  // Every remote file is checked against its digest.
+  const instructions = dockerfile.replace(/\s*\\\n\s*/g, " ").split("\n");
+  const adds = instructions.filter((l) => l.startsWith("ADD ")).map((l) => l.slice(4));
+  expect(adds.length).toBeGreaterThan(0);
+  for (const a of adds) if (/https?:\/\//.test(a)) expect(a).toMatch(/^--checksum=sha256:[0-9a-f]{64} https:\/\//);
+  // No download around the checks (a RUN with curl or wget).
+  for (const run of instructions.filter((l) => l.startsWith("RUN "))) expect(run).not.toMatch(/\b(curl|wget)\b/);
+  const ignored = readFileSync(join(ROOT, ".dockerignore"), "utf8")
+    .split("\n")
+    .map((l) => l.trim());
+  for (const p of ["node_modules", ".acu", ".env", ".env.*", ".git", "dist", "data"]) expect({ p, ignored: ignored.includes(p) }).toEqual({ p, ignored: true });
+  expect(ignored).toContain("!.env.example");
 });

@@ -505,6 +505,37 @@ test("demo mode: with no token configured, one token per scope is printed once, 
 
 const ETCD = process.env.ACU_ETCD_ENDPOINTS;
 describe.skipIf(!ETCD)("with the token store in etcd (ACU_ETCD_ENDPOINTS)", () => {
+  test("demo mode is refused on the shared etcd, even on a loopback host: exit 2, nothing written to the store", async () => {
+    const run = `/acu-test/security-demo-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
+    const env: Record<string, string | undefined> = { ...process.env, ACU_DATA_DIR: tempDir("security-etcd-demo"), ACU_HTTP_PORT: "0" };
+    for (const k of [...ENGINE_VARS, "ACU_INGEST_TOKEN", "ACU_OPERATOR_TOKEN", "ACU_ADMIN_TOKEN", "ACU_VIEWER_TOKEN"]) delete env[k];
+    Object.assign(env, {
+      ACU_ETCD_ENDPOINTS: ETCD!,
+      ACU_ETCD_PREFIX: `${run}/thresholds/`,
+      ACU_ETCD_TOKEN_PREFIX: `${run}/tokens/`,
+      ACU_ETCD_DISPATCH_PREFIX: `${run}/dispatch/`,
+    });
+    const p = Bun.spawn({ cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "--host", "127.0.0.1"], env, stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => p.kill(9), 30_000);
+    const [, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    clearTimeout(timer);
+    cleanup(env.ACU_DATA_DIR!);
+    expect(code).toBe(2);
+    expect(err).toContain("not with shared engines (thresholds, tokens, dispatch)");
+    expect(err).toContain("ACU_DEMO=1");
+    const { Etcd3 } = await import("etcd3");
+    const c = new Etcd3({ hosts: ETCD!.split(",") });
+    try {
+      expect(await c.getAll().prefix(`${run}/`).keys()).toEqual([]);
+    } finally {
+      await c
+        .delete()
+        .prefix(`${run}/`)
+        .catch(() => {});
+      c.close();
+    }
+  }, 60_000);
+
   test("a token created and revoked with the CLI applies to a running server within the bound (5 s)", async () => {
     const run = `/acu-test/security-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
     const engines = {

@@ -9,6 +9,8 @@
 # granted per deployment (per key prefix) by acu's grants (docs/operations.md), not here.
 
 ETCD_PORT_BASE=${ACU_ETCD_PORT_BASE:-$((12379 + PORT_OFFSET))}
+# The release the tests run: Debian 12's etcd-server. compose.yaml runs its image (tests/compose.test.ts).
+ETCD_VERSION=3.4.23
 
 etcd_dir() { echo "$RUN_DIR/etcd"; }
 etcd_client_port() { echo $((ETCD_PORT_BASE + 10 * $1)); }
@@ -50,13 +52,13 @@ etcd_secure_setup() {
 }
 
 install_etcd() {
-  if command -v etcd >/dev/null 2>&1 && command -v etcdctl >/dev/null 2>&1; then
-    log "etcd: installed ($(etcd --version 2>/dev/null | head -n1))"
-    return 0
+  if ! command -v etcd >/dev/null 2>&1 || ! command -v etcdctl >/dev/null 2>&1; then
+    apt_install etcd-server etcd-client
+    command -v etcd >/dev/null 2>&1 || die "etcd: 'etcd' still not on PATH after installing etcd-server"
   fi
-  apt_install etcd-server etcd-client
-  command -v etcd >/dev/null 2>&1 || die "etcd: 'etcd' still not on PATH after installing etcd-server"
-  log "etcd: installed ($(etcd --version 2>/dev/null | head -n1))"
+  local v; v=$(etcd --version 2>/dev/null | awk 'NR == 1 {print $3}')
+  log "etcd: installed ($v)"
+  [[ $v == "$ETCD_VERSION" ]] || warn "etcd: $v installed, but the tests and compose.yaml expect $ETCD_VERSION"
 }
 
 etcd_check_ready() {

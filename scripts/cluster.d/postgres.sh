@@ -5,6 +5,8 @@
 # database 'acu'. Runtime: .acu/cluster/postgres/ (data/, run/, postgres.log), owned by 'postgres'.
 
 PG_PORT=${ACU_PG_PORT:-$((15432 + PORT_OFFSET))}
+# The major version the tests run: Debian 12's postgresql. compose.yaml runs its image (tests/compose.test.ts).
+PG_MAJOR=15
 PG_USER=postgres   # the OS user that owns and runs the cluster (postgres refuses to run as root)
 
 pg_dir() { echo "$RUN_DIR/postgres"; }
@@ -21,13 +23,13 @@ pg_bindir() {
 pg_as() { runuser -u "$PG_USER" -- "$@"; }
 
 install_postgres() {
-  if [[ -n $(pg_bindir) ]]; then
-    log "postgres: installed ($("$(pg_bindir)/postgres" --version))"
-    return 0
+  if [[ -z $(pg_bindir) ]]; then
+    apt_install postgresql
+    [[ -n $(pg_bindir) ]] || die "postgres: no /usr/lib/postgresql/*/bin/pg_ctl after installing postgresql"
   fi
-  apt_install postgresql
-  [[ -n $(pg_bindir) ]] || die "postgres: no /usr/lib/postgresql/*/bin/pg_ctl after installing postgresql"
   log "postgres: installed ($("$(pg_bindir)/postgres" --version))"
+  [[ $(basename "$(dirname "$(pg_bindir)")") == "$PG_MAJOR" ]] ||
+    warn "postgres: $(basename "$(dirname "$(pg_bindir)")") installed, but the tests and compose.yaml expect $PG_MAJOR"
 }
 
 # The 'postgres' user must reach .acu/cluster/postgres: give traverse (x) rights on the folders we own.

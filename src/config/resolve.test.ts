@@ -7,7 +7,7 @@ test("each setting says where its value came from: flag, variable, .env or defau
   const env = {
     ACU_HTTP_PORT: "7000",
     ACU_DATA_DIR: "/tmp/y",
-    ACU_INGEST_TOKEN: "ingest-token-0123456789",
+    ACU_INGEST_TOKEN: "ingest-token-MrsNX4CXG430TBdzHdUztIYLdxizyiwg",
     ACU_DATABASE_URL: "postgres://acu:secret@h:1/d",
     ACU_HTTP_HOST: "",
   };

@@ -4,11 +4,14 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 
 export const ROOT = join(import.meta.dir, "../..");
-/** One static token per scope (ACU_INGEST_TOKEN, ACU_OPERATOR_TOKEN, ACU_VIEWER_TOKEN) for every test process. */
+/**
+ * One static token per scope (ACU_INGEST_TOKEN, ACU_OPERATOR_TOKEN, ACU_VIEWER_TOKEN) for every test
+ * process: random ones (32 base64url characters after the prefix), as acu refuses guessable static tokens.
+ */
 export const TOKENS = {
-  ingest: "test-ingest-token-0123456789",
-  operator: "test-operator-token-0123456789",
-  viewer: "test-viewer-token-0123456789",
+  ingest: "test-ingest-JALdaZ2UfPa1iTTzoK4Ec0baxSDkXnin",
+  operator: "test-operator-FzMEfTDDB4qynW8nvtrM64epFdpqMV4T",
+  viewer: "test-viewer-K47OAFTSn6Rv14OSuRcgwp1Td3bsweK_",
 } as const;
 export const TOKEN = TOKENS.operator;
 export const TOKEN_ENV = {
