@@ -1,8 +1,9 @@
 import { afterAll, expect, test } from "bun:test";
-import { appendFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { busContract } from "../../ports/bus.contract.ts";
+import { JournalDamagedError } from "./journal.ts";
 import { EmbeddedLogBus } from "./log-bus.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "acu-bus-"));
@@ -39,6 +40,80 @@ test("a torn frame at the tail is cut off at reopen; acknowledged messages survi
   const third = await EmbeddedLogBus.open(d, { t: 2 });
   expect((await third.endOffsets("t")).reduce((a, b) => a + b, 0)).toBe(11);
   await third.close();
+});
+
+/** A log of `batches` publishes of 5 messages each; returns the byte offset where each publish's frame starts. */
+async function writeBatches(d: string, batches: number): Promise<number[]> {
+  const bus = await EmbeddedLogBus.open(d, { t: 2 });
+  const starts: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    starts.push(statSync(join(d, "journal.log")).size);
+    await bus.publish(
+      "t",
+      Array.from({ length: 5 }, (_, i) => ({ key: `k${b}-${i}`, value: `batch ${b} message ${i}` })),
+    );
+  }
+  await bus.close();
+  return starts;
+}
+
+const total = async (bus: EmbeddedLogBus) => (await bus.endOffsets("t")).reduce((a, b) => a + b, 0);
+
+/** Flips one byte of the file at `at`. */
+function flip(file: string, at: number): void {
+  const bytes = readFileSync(file);
+  bytes[at] = bytes[at]! ^ 0xff;
+  writeFileSync(file, bytes);
+}
+
+test("a damaged frame with acknowledged frames after it: the open is refused, nothing is cut, a copy is kept", async () => {
+  const d = join(dir, "mid-damage");
+  const starts = await writeBatches(d, 6);
+  const file = join(d, "journal.log");
+  flip(file, starts[2]! + 20); // inside the third frame's payload
+  const damaged = readFileSync(file);
+  const err = await EmbeddedLogBus.open(d, { t: 2 }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(JournalDamagedError);
+  const e = err as JournalDamagedError;
+  expect([e.path, e.offset, e.nextFrame]).toEqual([file, starts[2]!, starts[3]!]);
+  expect(e.message).toContain(`${file} is damaged at byte ${starts[2]}`);
+  expect(e.message).toContain(`A copy is at ${file}.corrupt-at-${starts[2]}`);
+  // The three frames after the damage are still in the file, and in the copy.
+  expect(readFileSync(file).equals(damaged)).toBe(true);
+  expect(readFileSync(e.copy).equals(damaged)).toBe(true);
+  // A restart loop keeps refusing, without a copy per start; the lock is let go each time.
+  await expect(EmbeddedLogBus.open(d, { t: 2 })).rejects.toThrow(JournalDamagedError);
+  expect(readdirSync(d).filter((f) => f.includes("corrupt"))).toEqual([`journal.log.corrupt-at-${starts[2]}`]);
+  expect(readFileSync(file).equals(damaged)).toBe(true);
+});
+
+test("a frame whose length was hit: the next intact frame is found by scanning, and the open is refused", async () => {
+  const d = join(dir, "length-damage");
+  const starts = await writeBatches(d, 4);
+  const file = join(d, "journal.log");
+  flip(file, starts[1]! + 1); // the length of the second frame: it now reaches past the end of the file
+  const size = statSync(file).size;
+  await expect(EmbeddedLogBus.open(d, { t: 2 })).rejects.toThrow(`damaged at byte ${starts[1]}, and intact frames follow (the first at byte ${starts[2]})`);
+  expect(statSync(file).size).toBe(size);
+});
+
+test("the last frame damaged with nothing intact after it is a torn tail: cut, the rest kept, the log writable", async () => {
+  const d = join(dir, "torn-last");
+  const starts = await writeBatches(d, 4);
+  const file = join(d, "journal.log");
+  flip(file, starts[3]! + 20);
+  const again = await EmbeddedLogBus.open(d, { t: 2 });
+  expect(await total(again)).toBe(15);
+  expect(statSync(file).size).toBe(starts[3]!);
+  await again.publish("t", [{ key: "k", value: "after" }]);
+  await again.close();
+  const third = await EmbeddedLogBus.open(d, { t: 2 });
+  expect(await total(third)).toBe(16);
+  await third.close();
+  expect(readdirSync(d).filter((f) => f.includes("corrupt"))).toEqual([]);
 });
 
 test("a second process cannot open a log that a live process owns", async () => {
