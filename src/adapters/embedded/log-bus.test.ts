@@ -141,6 +141,38 @@ test("partition counts are kept from creation", async () => {
   await again.close();
 });
 
+test("topics.json is replaced whole: a write cut short (file size limit) and a leftover temporary file leave the layout intact", async () => {
+  const d = join(dir, "layout-crash");
+  const bus = await EmbeddedLogBus.open(d, { t: 2 });
+  await bus.publish("t", [{ key: "k", value: "kept" }]);
+  await bus.close();
+  const layout = readFileSync(join(d, "topics.json"), "utf8");
+  // A writer that dies after 512 bytes (ulimit -f 1: the write fails with EFBIG) while adding 200 topics.
+  const wide = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`a-topic-with-a-long-name-${i}`, 3]));
+  const script = `import { EmbeddedLogBus } from ${JSON.stringify(join(import.meta.dir, "log-bus.ts"))}; await EmbeddedLogBus.open(${JSON.stringify(d)}, ${JSON.stringify(wide)});`;
+  const child = Bun.spawnSync({ cmd: ["sh", "-c", 'ulimit -f 1; exec "$0" -e "$1"', process.execPath, script], stderr: "pipe" });
+  expect(child.exitCode).not.toBe(0);
+  expect(child.stderr.toString()).toContain("EFBIG");
+  expect(readFileSync(join(d, "topics.json"), "utf8")).toBe(layout);
+  // What a crash mid-write leaves beside it is never read.
+  writeFileSync(join(d, "topics.json.tmp"), '{"t": 7, "u"');
+  const again = await EmbeddedLogBus.open(d, { t: 5 });
+  expect([again.partitions("t"), await total(again)]).toEqual([2, 1]);
+  await again.close();
+  const grown = await EmbeddedLogBus.open(d, wide);
+  expect([grown.partitions("t"), grown.partitions("a-topic-with-a-long-name-199")]).toEqual([2, 3]);
+  await grown.close();
+});
+
+test("a topics.json that is not a layout is refused, naming the file", async () => {
+  const d = join(dir, "layout-bad");
+  await (await EmbeddedLogBus.open(d, { t: 2 })).close();
+  writeFileSync(join(d, "topics.json"), '{"t": 2, "u');
+  await expect(EmbeddedLogBus.open(d, { t: 2 })).rejects.toThrow(`${join(d, "topics.json")} is not a topic layout`);
+  writeFileSync(join(d, "topics.json"), '{"t": 0}');
+  await expect(EmbeddedLogBus.open(d, { t: 2 })).rejects.toThrow("is not a topic layout");
+});
+
 test("concurrent publishes share fsyncs and all become durable", async () => {
   const d = join(dir, "group-commit");
   const bus = await EmbeddedLogBus.open(d, { t: 6 });
