@@ -2,6 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eio, injectFsync } from "../../../tests/support/fsync-fault.ts";
 import { busContract } from "../../ports/bus.contract.ts";
 import { JournalDamagedError } from "./journal.ts";
 import { EmbeddedLogBus } from "./log-bus.ts";
@@ -171,6 +172,58 @@ test("a topics.json that is not a layout is refused, naming the file", async () 
   await expect(EmbeddedLogBus.open(d, { t: 2 })).rejects.toThrow(`${join(d, "topics.json")} is not a topic layout`);
   writeFileSync(join(d, "topics.json"), '{"t": 0}');
   await expect(EmbeddedLogBus.open(d, { t: 2 })).rejects.toThrow("is not a topic layout");
+});
+
+test("a publish resolves only after the fdatasync of its written frame; a failing fsync fails it and nothing is indexed or kept", async () => {
+  const d = join(dir, "fsync-fails");
+  const file = join(d, "journal.log");
+  const bus = await EmbeddedLogBus.open(d, { t: 2 });
+  await bus.publish("t", [{ key: "a", value: "before" }]);
+  const size = statSync(file).size;
+  const spy = await injectFsync(eio);
+  try {
+    await expect(bus.publish("t", [{ key: "b", value: "refused" }])).rejects.toThrow("EIO");
+  } finally {
+    spy.restore();
+  }
+  // One sync, of a file the frame had already reached.
+  expect(spy.calls.length).toBe(1);
+  expect(spy.calls[0]!).toBeGreaterThan(size);
+  expect(await total(bus)).toBe(1);
+  expect(statSync(file).size).toBe(size);
+  await bus.publish("t", [{ key: "c", value: "after" }]);
+  await bus.close();
+  const again = await EmbeddedLogBus.open(d, { t: 2 });
+  const values = [0, 1].flatMap((p) => again.read("t", p, 0, 10).map((r) => new TextDecoder().decode(r.value)));
+  expect(values.sort()).toEqual(["after", "before"]);
+  await again.close();
+});
+
+test("a publish is neither resolved nor readable while its fsync is under way", async () => {
+  const d = join(dir, "fsync-held");
+  const bus = await EmbeddedLogBus.open(d, { t: 2 });
+  let release = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const spy = await injectFsync(async (original) => {
+    await held;
+    await original();
+  });
+  let acknowledged = false;
+  try {
+    const publish = bus.publish("t", [{ key: "a", value: "x" }]).then(() => {
+      acknowledged = true;
+    });
+    await Bun.sleep(50);
+    expect([spy.calls.length, acknowledged, await total(bus)]).toEqual([1, false, 0]);
+    release();
+    await publish;
+  } finally {
+    spy.restore();
+  }
+  expect([acknowledged, await total(bus)]).toEqual([true, 1]);
+  await bus.close();
 });
 
 test("concurrent publishes share fsyncs and all become durable", async () => {
