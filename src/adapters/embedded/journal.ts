@@ -83,7 +83,9 @@ export class Journal {
   append(entries: JournalEntry[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error("the embedded log is closed"));
     // Refused here, a name too long fails its own append only, not the batch it would share.
-    if (!namesFit(entries)) return Promise.reject(new Error("topic, key or group name too long for the embedded log"));
+    if (!namesFit(entries)) {
+      return Promise.reject(new Error("embedded log: topic and group names are 1 to 255 printable ASCII characters, keys at most 65535 bytes"));
+    }
     return this.appends.add(entries);
   }
 
@@ -228,10 +230,11 @@ class FrameReader {
   }
 }
 
+/** Topic and group names are 1 to 255 printable ASCII characters, which a scan for frames relies on. */
+const NAME = /^[\x21-\x7e]{1,255}$/;
+
 function namesFit(entries: JournalEntry[]): boolean {
-  return entries.every(
-    (e) => Buffer.byteLength(e.topic) <= 255 && Buffer.byteLength(e.kind === "message" ? e.key : e.group) <= (e.kind === "message" ? 65535 : 255),
-  );
+  return entries.every((e) => NAME.test(e.topic) && (e.kind === "message" ? Buffer.byteLength(e.key) <= 65535 : NAME.test(e.group)));
 }
 
 function encodeFrame(entries: JournalEntry[], framePos: number): { frame: Uint8Array; messages: StoredMessage[] } {
@@ -315,7 +318,7 @@ class FileWindow {
     readonly size: number,
   ) {}
 
-  /** The `len` bytes at `from`, or null if the file ends before. Valid until the next call. */
+  /** The `len` bytes at `from`, or null if the file ends before. A refill reads into a new buffer: bytes handed out before stay as they were. */
   bytes(from: number, len: number): Uint8Array | null {
     if (from + len > this.size) return null;
     if (from < this.start || from + len > this.start + this.buf.length) {
@@ -334,13 +337,13 @@ class FileWindow {
 }
 
 /** The payload of the intact frame at `pos` (length in bounds, checksum right), or null. */
-function frameAt(win: FileWindow, pos: number, first?: (kind: number) => boolean): Uint8Array | null {
-  const h = win.bytes(pos, HEADER + 1);
+function frameAt(win: FileWindow, pos: number): Uint8Array | null {
+  const h = win.bytes(pos, HEADER);
   if (!h) return null;
   const view = new DataView(h.buffer, h.byteOffset, HEADER);
   const len = view.getUint32(0, true);
   const crc = view.getUint32(4, true);
-  if (len === 0 || (first && !first(h[HEADER]!))) return null;
+  if (len === 0) return null;
   const frame = win.bytes(pos, HEADER + len);
   if (!frame) return null;
   const payload = frame.subarray(HEADER);
@@ -391,9 +394,24 @@ function replay(win: FileWindow, visitor: JournalVisitor, path: string): number 
 const IGNORE: JournalVisitor = { message() {}, commit() {} };
 const ENTRY_KIND = (kind: number) => kind === MESSAGE || kind === COMMIT;
 
+/**
+ * Whether the frame of length `len` at `pos` looks like one before its checksum is computed: its first
+ * entry has a known kind and a name (a message's topic, a commit's group) of printable ASCII.
+ */
+function plausibleFrame(win: FileWindow, pos: number, len: number): boolean {
+  if (len === 0 || pos + HEADER + len > win.size) return false;
+  const head = win.bytes(pos + HEADER, Math.min(len, 2 + 255))!;
+  const n = head[1] ?? 0;
+  if (!ENTRY_KIND(head[0]!) || n === 0 || 2 + n > head.length) return false;
+  for (let k = 2; k < 2 + n; k++) if (head[k]! < 0x21 || head[k]! > 0x7e) return false;
+  return true;
+}
+
 /** Whether an intact, well-formed frame starts at `pos` (a checksum alone could match by chance). */
 function validFrameAt(win: FileWindow, pos: number): boolean {
-  const payload = frameAt(win, pos, ENTRY_KIND);
+  const h = win.bytes(pos, HEADER);
+  if (!h || !plausibleFrame(win, pos, new DataView(h.buffer, h.byteOffset, HEADER).getUint32(0, true))) return false;
+  const payload = frameAt(win, pos);
   if (!payload) return false;
   try {
     decodeFrame(payload, pos + HEADER, IGNORE);
@@ -405,12 +423,24 @@ function validFrameAt(win: FileWindow, pos: number): boolean {
 
 /**
  * The first intact frame after the damaged one at `bad`, or -1. A frame whose payload was hit keeps its
- * length, so its successor is tried first; otherwise every later byte is a candidate start.
+ * length, so its successor is tried first; otherwise every later byte is a candidate start, screened by
+ * its entry kind, length and first name before its checksum is computed (a zeroed or random tail is
+ * passed over at memory speed).
  */
 function nextValidFrame(win: FileWindow, bad: number): number {
   const h = win.bytes(bad, HEADER);
   const skip = h ? bad + HEADER + new DataView(h.buffer, h.byteOffset, HEADER).getUint32(0, true) : -1;
   if (skip > bad + HEADER && validFrameAt(win, skip)) return skip;
-  for (let pos = bad + 1; pos + HEADER < win.size; pos++) if (validFrameAt(win, pos)) return pos;
+  for (let base = bad + 1; base + HEADER < win.size; base += CHUNK) {
+    // Each chunk overlaps the next by a header, so a candidate's header is always whole in one of them.
+    // A refill of the window (validFrameAt) leaves this chunk's bytes as they were.
+    const chunk = win.bytes(base, Math.min(CHUNK + HEADER + 1, win.size - base))!;
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.length);
+    for (let i = 0; i < CHUNK && i + HEADER + 1 <= chunk.length; i++) {
+      if (!ENTRY_KIND(chunk[i + HEADER]!)) continue;
+      const len = view.getUint32(i, true);
+      if (len > 0 && base + i + HEADER + len <= win.size && validFrameAt(win, base + i)) return base + i;
+    }
+  }
   return -1;
 }

@@ -117,6 +117,38 @@ test("the last frame damaged with nothing intact after it is a torn tail: cut, t
   expect(readdirSync(d).filter((f) => f.includes("corrupt"))).toEqual([]);
 });
 
+test("a tail of zeros or of random bytes (blocks a crash left unwritten) is cut, quickly", async () => {
+  const d = join(dir, "garbage-tail");
+  await writeBatches(d, 3);
+  const file = join(d, "journal.log");
+  const size = statSync(file).size;
+  const random = new Uint8Array(8 * 1024 * 1024);
+  for (let i = 0; i < random.length; i += 65536) crypto.getRandomValues(random.subarray(i, i + 65536));
+  for (const tail of [new Uint8Array(8 * 1024 * 1024), random]) {
+    appendFileSync(file, tail);
+    const t0 = performance.now();
+    const bus = await EmbeddedLogBus.open(d, { t: 2 });
+    const ms = performance.now() - t0;
+    expect([await total(bus), statSync(file).size]).toEqual([15, size]);
+    await bus.close();
+    expect(ms).toBeLessThan(10_000);
+  }
+});
+
+test("a name the frame format cannot hold fails its own append only, not the group commit it would share", async () => {
+  const d = join(dir, "names");
+  const bus = await EmbeddedLogBus.open(d, { t: 2 });
+  const long = bus.append(bus.commitEntries("g".repeat(256), [{ topic: "t", partition: 0, offset: 1 }]));
+  const good = bus.publish("t", [{ key: "k", value: "v" }]);
+  await expect(long).rejects.toThrow("255");
+  await good;
+  await expect(bus.append(bus.commitEntries("a group", [{ topic: "t", partition: 0, offset: 1 }]))).rejects.toThrow(
+    "topic and group names are 1 to 255 printable ASCII characters",
+  );
+  expect(await total(bus)).toBe(1);
+  await bus.close();
+});
+
 test("a second process cannot open a log that a live process owns", async () => {
   const d = join(dir, "locked");
   const bus = await EmbeddedLogBus.open(d, { t: 1 });
