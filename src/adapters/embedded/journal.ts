@@ -82,7 +82,7 @@ export class Journal {
 
   append(entries: JournalEntry[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error("the embedded log is closed"));
-    // Refused here, a name too long fails its own append only, not the batch it would share.
+    // Refused here, a name the format cannot hold fails its own append only, not the batch it would share.
     if (!namesFit(entries)) {
       return Promise.reject(new Error("embedded log: topic and group names are 1 to 255 printable ASCII characters, keys at most 65535 bytes"));
     }
