@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedLogBus } from "../../src/adapters/embedded/log-bus.ts";
 import { TOPICS } from "../../src/ports/bus.ts";
+import { eio, injectFsync } from "../../tests/support/fsync-fault.ts";
 import { testApp } from "../http/testing.ts";
 import { ingestRoutes } from "./ingest.ts";
 import { RateLimiter } from "./rate-limit.ts";
@@ -31,6 +32,22 @@ test("202 once every report is on the bus; a refused batch puts nothing there", 
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { issues: unknown[] }).issues).toEqual([{ index: 1, path: "score", message: "score must be between 0 and 100" }]);
   expect(await onBus()).toBe(before + 2);
+});
+
+test("no 202 before the journal's fsync: a failing fsync answers 503 and puts nothing on the bus", async () => {
+  const { call } = testApp((log) => [ingestRoutes({ bus, log })]);
+  const before = await onBus();
+  const spy = await injectFsync(eio);
+  let r: Response;
+  try {
+    r = await call("POST", "/api/reports", { token: "ingest", body: [good, { ...good, studentId: "s3" }] });
+  } finally {
+    spy.restore();
+  }
+  expect([r.status, r.headers.get("retry-after"), spy.calls.length]).toEqual([503, "1", 1]);
+  expect(await onBus()).toBe(before);
+  expect((await call("POST", "/api/reports", { token: "ingest", body: good })).status).toBe(202);
+  expect(await onBus()).toBe(before + 1);
 });
 
 test("not JSON 400, over 1 MiB 413, another method 405 with Allow, other scopes 403", async () => {

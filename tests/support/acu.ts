@@ -86,15 +86,18 @@ export async function startAcu(opts: {
       also?.(text);
     }
   };
-  void pump(proc.stdout as ReadableStream<Uint8Array>, (t) => (stdout += t));
-  void pump(proc.stderr as ReadableStream<Uint8Array>);
+  const pumped = Promise.all([pump(proc.stdout as ReadableStream<Uint8Array>, (t) => (stdout += t)), pump(proc.stderr as ReadableStream<Uint8Array>)]);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   // A process without an HTTP role is ready once it says it runs its roles.
   const role = (opts.args ?? []).find((a) => a.startsWith("--role="))?.slice(7);
   const listens = !role || role === "all" || /\b(http|ingest)\b/.test(role);
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`acu exited with ${proc.exitCode} before it was ready:\n${out}`);
+    if (proc.exitCode !== null) {
+      // Its last words may still be in the pipes when the exit is seen.
+      await pumped;
+      throw new Error(`acu exited with ${proc.exitCode} before it was ready:\n${out}`);
+    }
     if (!listens && out.includes("running roles")) break;
     try {
       if (listens && (await fetch(`${url}/readyz`)).status === 200) break;

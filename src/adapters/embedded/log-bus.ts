@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { silentLogger, type Logger } from "../../log.ts";
 import {
   partitionFor,
@@ -15,6 +16,7 @@ import {
   type RecordBatch,
 } from "../../ports/bus.ts";
 import { OpenConsumers } from "../open-consumers.ts";
+import { replaceFile } from "./atomic-file.ts";
 import { Journal, type JournalEntry, type StoredMessage } from "./journal.ts";
 import { embeddedBusId } from "./bus-id.ts";
 import { ProcessLock } from "./process-lock.ts";
@@ -68,13 +70,7 @@ export class EmbeddedLogBus implements Bus {
     mkdirSync(dir, { recursive: true });
     const lock = ProcessLock.acquire(join(dir, "LOCK"), "the embedded log");
     try {
-      const layoutFile = join(dir, "topics.json");
-      let topics = partitions;
-      if (existsSync(layoutFile)) {
-        const stored = JSON.parse(readFileSync(layoutFile, "utf8")) as Record<string, number>;
-        topics = { ...partitions, ...stored };
-      }
-      writeFileSync(layoutFile, JSON.stringify(topics));
+      const topics = keepLayout(join(dir, "topics.json"), partitions);
       const bus = new EmbeddedLogBus(topics, lock, log);
       bus.dir = dir;
       bus.journal = await Journal.open(join(dir, "journal.log"), {
@@ -216,6 +212,35 @@ export class EmbeddedLogBus implements Bus {
     const p = this.index.get(topic);
     if (!p) throw new Error(`unknown topic "${topic}"`);
     return p;
+  }
+}
+
+const Layout = z.record(z.string(), z.number().int().min(1).max(65535));
+
+/**
+ * The partition counts in `topics.json`, with topics it lacks added. The file is replaced whole (temporary
+ * file, fsync, rename, fsync of the folder), so a crash leaves the old layout or the new one, never a mix.
+ */
+function keepLayout(file: string, partitions: Record<string, number>): Record<string, number> {
+  const raw = existsSync(file) ? readFileSync(file, "utf8") : null;
+  let stored: Record<string, number> = {};
+  if (raw !== null) {
+    const parsed = Layout.safeParse(parseJson(raw));
+    if (!parsed.success)
+      throw new Error(`embedded log: ${file} is not a topic layout (${raw.length} bytes; topic name → partition count expected); restore it from a backup`);
+    stored = parsed.data;
+  }
+  const topics = { ...partitions, ...stored };
+  const text = JSON.stringify(topics);
+  if (text !== raw) replaceFile(file, text);
+  return topics;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
