@@ -21,7 +21,8 @@ import type { TokenStore } from "./ports/tokens.ts";
 import type { Running } from "../modules/lifecycle.ts";
 import { startAlert } from "../modules/alert/index.ts";
 import { startSink } from "../modules/sink/index.ts";
-import { ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
+import { ExerciseCatalogue, IngestLimits, ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
+import { EXERCISES } from "../modules/signal/exercises.ts";
 import { startAnalyzer, exerciseStats, hotspots, regionStats, recentRuns, responseTimes, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
 import { DispatchService, OutboxRelay, startDispatch } from "../modules/dispatch/index.ts";
@@ -144,8 +145,12 @@ async function startServing(
   const tokens = await startTokens(cfg, store, dotenv.variables);
   const routes = [];
   if (cfg.roles.includes("ingest")) {
-    const rateLimit = cfg.ingestRateLimit > 0 ? new RateLimiter(cfg.ingestRateLimit) : null;
-    routes.push(ingestRoutes({ bus: await engines.getBus(), log, regionRadiusKm: cfg.regionRadiusKm, rateLimit }));
+    const rateLimit = new IngestLimits(
+      cfg.ingestRateLimit > 0 ? new RateLimiter(cfg.ingestRateLimit) : null,
+      cfg.ingestStudentRateLimit > 0 ? new RateLimiter(cfg.ingestStudentRateLimit) : null,
+    );
+    const catalogue = await catalogueFor(cfg, engines);
+    routes.push(ingestRoutes({ bus: await engines.getBus(), log, regionRadiusKm: cfg.regionRadiusKm, rateLimit, catalogue }));
   }
   const feed = cfg.roles.includes("http") ? await startAlertFeed(cfg, engines, running) : null;
   if (feed) {
@@ -165,6 +170,21 @@ async function startServing(
   running.unshift(server);
   log.info(`http: listening on http://${cfg.host}:${server.port} (dashboard at /)`);
   return { url: `http://${cfg.host === "0.0.0.0" || cfg.host === "::" ? "127.0.0.1" : cfg.host}:${server.port}`, tokens };
+}
+
+/**
+ * ACU_EXERCISES=strict: the exercises with a threshold entry. An embedded store's first start (never
+ * written) enters the `acu signal` exercises at the default threshold, so the demo works out of the box;
+ * a shared store (etcd) is left as it is: its operators enter their exam's exercises.
+ */
+async function catalogueFor(cfg: Config, engines: Engines): Promise<ExerciseCatalogue | null> {
+  if (cfg.exercises === "open") return null;
+  const thresholds = await engines.getThresholds();
+  if (thresholds.engine === "embedded" && thresholds.view().revision === 0) {
+    for (const e of EXERCISES) await thresholds.set(e.id, cfg.defaultThreshold);
+    log.info(`ingest: exercise catalogue started with the ${EXERCISES.length} exercises of acu signal (threshold ${cfg.defaultThreshold})`);
+  }
+  return new ExerciseCatalogue(thresholds);
 }
 
 function authFor(cfg: Config, store: TokenStore) {
