@@ -23,7 +23,7 @@ import { startAlert } from "../modules/alert/index.ts";
 import { startSink } from "../modules/sink/index.ts";
 import { ExerciseCatalogue, IngestLimits, ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
 import { EXERCISES } from "../modules/signal/exercises.ts";
-import { startAnalyzer, exerciseStats, hotspots, regionStats, recentRuns, responseTimes, type Analyzer } from "../modules/analyzer/index.ts";
+import { startAnalyzer, exerciseStats, hotspots, regionStats, responseTimes, runsPage, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
 import { DispatchService, OutboxRelay, startDispatch } from "../modules/dispatch/index.ts";
 import { healthcheck, healthcheckUrl, Readiness, startOpsServer } from "../modules/ops/index.ts";
@@ -212,10 +212,10 @@ async function apiRoutesFor(
   const warehouse = await engines.getWarehouse();
   const thresholds = await engines.getThresholds();
   const analytics: AnalyticsApi = {
-    exercises: async () => exerciseStats(warehouse, await thresholds.current()),
+    exercises: async (page) => exerciseStats(warehouse, await thresholds.current(), page),
     hotspots: async (id, limit) => hotspots(warehouse, await thresholds.current(), id, limit, cfg.cellSizeDeg),
     regions: async (id) => regionStats(warehouse, await thresholds.current(), id ?? undefined),
-    runs: (limit) => recentRuns(warehouse, limit),
+    runs: (page) => runsPage(warehouse, page),
     responseTimes: () => responseTimes(warehouse),
     runNow: analyzer ? () => analyzer.runNow() : null,
   };
