@@ -16,6 +16,7 @@ import { parseTokenCommand, runTokenCommand, type TokenCommand } from "./cli/tok
 import { runSignalCommand, signalOptions } from "./cli/signal.ts";
 import { parsePatrolsCommand, runPatrolsCommand } from "./cli/patrols.ts";
 import { runAnalyzeCommand } from "./cli/analyze.ts";
+import { seedDemoCatalogue } from "./cli/demo-catalogue.ts";
 import { logTokenStart, startTokens, tokenBanner, type TokenStart } from "./cli/start-tokens.ts";
 import type { TokenStore } from "./ports/tokens.ts";
 import type { Running } from "../modules/lifecycle.ts";
@@ -173,16 +174,21 @@ async function startServing(
 }
 
 /**
- * ACU_EXERCISES=strict: the exercises with a threshold entry. An embedded store's first start (never
- * written) enters the `acu signal` exercises at the default threshold, so the demo works out of the box;
- * a shared store (etcd) is left as it is: its operators enter their exam's exercises.
+ * ACU_EXERCISES=strict: the exercises with a threshold entry. On the embedded store (the demo) the
+ * `acu signal` exercises are entered, so the demo works out of the box; a shared store (etcd) is left as
+ * it is: its operators enter their exam's exercises.
  */
 async function catalogueFor(cfg: Config, engines: Engines): Promise<ExerciseCatalogue | null> {
   if (cfg.exercises === "open") return null;
   const thresholds = await engines.getThresholds();
-  if (thresholds.engine === "embedded" && thresholds.view().revision === 0) {
-    for (const e of EXERCISES) await thresholds.set(e.id, cfg.defaultThreshold);
-    log.info(`ingest: exercise catalogue started with the ${EXERCISES.length} exercises of acu signal (threshold ${cfg.defaultThreshold})`);
+  if (thresholds.engine === "embedded") {
+    const added = await seedDemoCatalogue(
+      thresholds,
+      cfg.dataDir,
+      EXERCISES.map((e) => e.id),
+      cfg.defaultThreshold,
+    );
+    if (added.length > 0) log.info(`ingest: ${added.length} exercises of acu signal entered in the catalogue (threshold ${cfg.defaultThreshold})`);
   }
   return new ExerciseCatalogue(thresholds);
 }

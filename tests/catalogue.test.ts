@@ -6,8 +6,8 @@ import { runSignal } from "../modules/signal/index.ts";
 import { cleanup, operator, postReports, startAcu, tempDir, TOKENS, viewer, type AcuProcess } from "./support/acu.ts";
 
 /**
- * The ingest role's defaults on a real process (the demo's): ACU_EXERCISES=strict, whose first start on
- * the embedded store enters the signal's exercises, and the per-student rate limit (10 reports/s, burst 20)
+ * The ingest role's defaults on a real process (the demo's): ACU_EXERCISES=strict, which on the embedded
+ * store enters the signal's exercises, and the per-student rate limit (10 reports/s, burst 20)
  * under the per-token one.
  */
 let acu: AcuProcess;

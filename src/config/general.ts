@@ -29,7 +29,7 @@ const runSettings = {
     env: "ACU_DATA_DIR",
     flag: "--data-dir",
     default: "./data",
-    help: "embedded engines' files: the log (`bus/`), `thresholds.json`, `tokens.json`, `dispatch/`, `lake/`, `warehouse/`",
+    help: "embedded engines' files: the log (`bus/`), `thresholds.json` (+ `catalogue-seed.json`), `tokens.json`, `dispatch/`, `lake/`, `warehouse/`",
   },
 } satisfies Record<string, Setting>;
 
@@ -144,7 +144,7 @@ const ingestSettings = {
   exercises: {
     env: "ACU_EXERCISES",
     default: "strict",
-    help: "`strict`: a report for an exercise without a threshold entry is refused (400 naming it), so an exercise is added with `PUT /api/thresholds/<id>` (the embedded store's first start enters the `acu signal` exercises); `open`: any well-formed exercise id is taken",
+    help: "`strict`: a report for an exercise without a threshold entry is refused (400 naming it), so an exercise is added with `PUT /api/thresholds/<id>` (on the embedded store each exercise of `acu signal` is entered once, remembered in `catalogue-seed.json`); `open`: any well-formed exercise id is taken",
   },
   regionRadiusKm: { env: "ACU_REGION_RADIUS_KM", default: "60", help: "a report farther than this from every catalogue city is in region `unknown`" },
 } satisfies Record<string, Setting>;
