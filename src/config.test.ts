@@ -18,6 +18,8 @@ test("flags override ACU_* variables, which override defaults", () => {
   expect(d.defaultThreshold).toBe(50);
   expect(d.staticTokens).toEqual([]);
   expect(d.ingestRateLimit).toBe(20_000);
+  expect([d.ingestStudentRateLimit, d.exercises]).toEqual([10, "strict"]);
+  expect(loadConfig([], { ACU_EXERCISES: "OPEN", ACU_INGEST_STUDENT_RATE_LIMIT: "0" })).toMatchObject({ exercises: "open", ingestStudentRateLimit: 0 });
   expect(d.wsPerToken).toBe(50);
 });
 
@@ -29,6 +31,8 @@ test("bad settings are named", () => {
   expect(() => loadConfig([], { ACU_VIEWER_TOKEN: "has a space in it, 16+" })).toThrow("ACU_VIEWER_TOKEN");
   expect(() => loadConfig([], { ACU_INGEST_RATE_LIMIT: "-1" })).toThrow("ACU_INGEST_RATE_LIMIT");
   expect(() => loadConfig([], { ACU_WS_PER_TOKEN: "0" })).toThrow("ACU_WS_PER_TOKEN");
+  expect(() => loadConfig([], { ACU_EXERCISES: "closed" })).toThrow('ACU_EXERCISES must be one of strict, open, not "closed"');
+  expect(() => loadConfig([], { ACU_INGEST_STUDENT_RATE_LIMIT: "-1" })).toThrow("ACU_INGEST_STUDENT_RATE_LIMIT");
   expect(loadConfig([], { ACU_ANALYZER_SCHEDULE: "off" }).analyzerSchedule).toBeNull();
 });
 

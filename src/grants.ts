@@ -37,7 +37,8 @@ interface RoleGrant {
  * IdempotentWrite on the cluster for it (it writes none).
  */
 const GRANTS: Record<SecuredRole, RoleGrant> = {
-  ingest: { read: [], write: [TOPICS.reports], groups: [], transactionalIdPrefix: null, etcd: { tokens: "read" } },
+  // thresholds: the exercise catalogue (ACU_EXERCISES=strict) is the set of exercises with a threshold entry.
+  ingest: { read: [], write: [TOPICS.reports], groups: [], transactionalIdPrefix: null, etcd: { tokens: "read", thresholds: "read" } },
   alert: {
     // alerts: the seed of recent alert ids (group acu-alert-seed-…, under the same prefix).
     read: [TOPICS.reports, TOPICS.alerts],

@@ -17,13 +17,15 @@ import { runSignalCommand, signalOptions } from "./cli/signal.ts";
 import { parsePatrolsCommand, runPatrolsCommand } from "./cli/patrols.ts";
 import { runAnalyzeCommand } from "./cli/analyze.ts";
 import { parseLakeCommand, runLakeCommand, type LakeCommand } from "./cli/lake.ts";
+import { seedDemoCatalogue } from "./cli/demo-catalogue.ts";
 import { logTokenStart, startTokens, tokenBanner, type TokenStart } from "./cli/start-tokens.ts";
 import type { TokenStore } from "./ports/tokens.ts";
 import type { Running } from "../modules/lifecycle.ts";
 import { startAlert } from "../modules/alert/index.ts";
 import { startSink } from "../modules/sink/index.ts";
-import { ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
-import { startAnalyzer, exerciseStats, hotspots, regionStats, recentRuns, responseTimes, type Analyzer } from "../modules/analyzer/index.ts";
+import { ExerciseCatalogue, IngestLimits, ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
+import { EXERCISES } from "../modules/signal/exercises.ts";
+import { startAnalyzer, exerciseStats, hotspots, regionStats, responseTimes, runsPage, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
 import { DispatchService, OutboxRelay, startDispatch } from "../modules/dispatch/index.ts";
 import { healthcheck, healthcheckUrl, Readiness, startOpsServer } from "../modules/ops/index.ts";
@@ -146,8 +148,12 @@ async function startServing(
   const store = await engines.getTokens();
   const routes = [];
   if (cfg.roles.includes("ingest")) {
-    const rateLimit = cfg.ingestRateLimit > 0 ? new RateLimiter(cfg.ingestRateLimit) : null;
-    routes.push(ingestRoutes({ bus: await engines.getBus(), log, regionRadiusKm: cfg.regionRadiusKm, rateLimit }));
+    const rateLimit = new IngestLimits(
+      cfg.ingestRateLimit > 0 ? new RateLimiter(cfg.ingestRateLimit) : null,
+      cfg.ingestStudentRateLimit > 0 ? new RateLimiter(cfg.ingestStudentRateLimit) : null,
+    );
+    const catalogue = await catalogueFor(cfg, engines);
+    routes.push(ingestRoutes({ bus: await engines.getBus(), log, regionRadiusKm: cfg.regionRadiusKm, rateLimit, catalogue }));
   }
   const feed = cfg.roles.includes("http") ? await startAlertFeed(cfg, engines, running) : null;
   if (feed) {
@@ -167,6 +173,26 @@ async function startServing(
   running.unshift(server);
   log.info(`http: listening on http://${cfg.host}:${server.port} (dashboard at /)`);
   return { url: `http://${cfg.host === "0.0.0.0" || cfg.host === "::" ? "127.0.0.1" : cfg.host}:${server.port}`, tokens };
+}
+
+/**
+ * ACU_EXERCISES=strict: the exercises with a threshold entry. On the embedded store (the demo) the
+ * `acu signal` exercises are entered, so the demo works out of the box; a shared store (etcd) is left as
+ * it is: its operators enter their exam's exercises.
+ */
+async function catalogueFor(cfg: Config, engines: Engines): Promise<ExerciseCatalogue | null> {
+  if (cfg.exercises === "open") return null;
+  const thresholds = await engines.getThresholds();
+  if (thresholds.engine === "embedded") {
+    const added = await seedDemoCatalogue(
+      thresholds,
+      cfg.dataDir,
+      EXERCISES.map((e) => e.id),
+      cfg.defaultThreshold,
+    );
+    if (added.length > 0) log.info(`ingest: ${added.length} exercises of acu signal entered in the catalogue (threshold ${cfg.defaultThreshold})`);
+  }
+  return new ExerciseCatalogue(thresholds);
 }
 
 function authFor(cfg: Config, store: TokenStore) {
@@ -194,10 +220,10 @@ async function apiRoutesFor(
   const warehouse = await engines.getWarehouse();
   const thresholds = await engines.getThresholds();
   const analytics: AnalyticsApi = {
-    exercises: async () => exerciseStats(warehouse, await thresholds.current()),
+    exercises: async (page) => exerciseStats(warehouse, await thresholds.current(), page),
     hotspots: async (id, limit) => hotspots(warehouse, await thresholds.current(), id, limit, cfg.cellSizeDeg),
     regions: async (id) => regionStats(warehouse, await thresholds.current(), id ?? undefined),
-    runs: (limit) => recentRuns(warehouse, limit),
+    runs: (page) => runsPage(warehouse, page),
     responseTimes: () => responseTimes(warehouse),
     runNow: analyzer ? () => analyzer.runNow() : null,
   };

@@ -20,7 +20,8 @@ const dir = tempDir("e2e");
 afterAll(() => cleanup(dir));
 
 test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one alert per failure, exact analytics`, async () => {
-  const acu = await startAcu({ dataDir: dir, env: { ACU_SINK_FLUSH_MS: "2000" } });
+  // The defaults of a demo: the exercise catalogue strict (the signal's exercises entered on the embedded store), students' rate limit on.
+  const acu = await startAcu({ dataDir: dir, env: { ACU_SINK_FLUSH_MS: "2000" }, unset: ["ACU_EXERCISES", "ACU_INGEST_STUDENT_RATE_LIMIT"] });
   try {
     // Exercise-specific thresholds as well as the default.
     for (const [id, t] of [

@@ -21,7 +21,7 @@ let acu: AcuProcess;
 const dir = tempDir("schemathesis");
 beforeAll(async () => {
   // No rate limit: a 429 is in the document, but valid reports refused for it would count as rejected.
-  acu = await startAcu({ dataDir: join(dir, "data"), env: { ACU_INGEST_RATE_LIMIT: "0" } });
+  acu = await startAcu({ dataDir: join(dir, "data"), env: { ACU_INGEST_RATE_LIMIT: "0", ACU_INGEST_STUDENT_RATE_LIMIT: "0" } });
 });
 afterAll(async () => {
   await acu?.stop();

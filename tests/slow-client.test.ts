@@ -12,7 +12,7 @@ let acu: AcuProcess;
 beforeAll(async () => {
   dir = tempDir("slow-client");
   // Every report alerts (threshold 100), no rate limit: the feed outruns a client that does not read.
-  acu = await startAcu({ dataDir: dir, env: { ACU_DEFAULT_THRESHOLD: "100", ACU_INGEST_RATE_LIMIT: "0" } });
+  acu = await startAcu({ dataDir: dir, env: { ACU_DEFAULT_THRESHOLD: "100", ACU_INGEST_RATE_LIMIT: "0", ACU_INGEST_STUDENT_RATE_LIMIT: "0" } });
 }, 90_000);
 afterAll(async () => {
   await acu?.stop();

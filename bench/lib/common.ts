@@ -262,6 +262,9 @@ export async function startAcuRole(o: {
       ACU_DATA_DIR: o.dataDir,
       ...TOKEN_ENV,
       ACU_INGEST_RATE_LIMIT: "0",
+      ACU_INGEST_STUDENT_RATE_LIMIT: "0",
+      // The benchmarks' shared engines start with no threshold entries: the catalogue would refuse every report.
+      ACU_EXERCISES: "open",
       ACU_ANALYZER_SCHEDULE: "off",
       ...o.env,
     },

@@ -15,7 +15,7 @@ import type { AnalyticsEngine, PartialsRequest } from "../../src/ports/analytics
 import type { Warehouse } from "../../src/ports/warehouse.ts";
 import { migrate } from "../../src/warehouse/migrate.ts";
 import { startAnalyzer, type Analyzer } from "./analyzer.ts";
-import { exerciseStats, hotspots, recentRuns, regionStats, responseTimes } from "./queries.ts";
+import { exerciseStats, hotspots, recentRuns, regionStats, responseTimes, runsPage } from "./queries.ts";
 import { clusteredReports } from "../../tests/support/lake-fixture.ts";
 import { incidentHistories } from "../../tests/support/incident-fixture.ts";
 import { recomputeResponseTimes } from "../../tests/support/recompute.ts";
@@ -514,7 +514,7 @@ test(
   "exerciseStats: totals, averages and failures by the snapshot's thresholds; asOf is the last success",
   async () => {
     const { w, addFile, all, start } = await setup();
-    expect(await exerciseStats(w, snap(50))).toEqual({ exercises: [], asOf: null });
+    expect(await exerciseStats(w, snap(50))).toEqual({ exercises: [], asOf: null, nextCursor: null });
     const a = await start({ cellSizeDeg: 1 });
     await addFile(reports(800, 100));
     await a.runNow();
@@ -535,6 +535,47 @@ test(
     }
     const [last] = await recentRuns(w, 1);
     expect((await exerciseStats(w, snap(50))).asOf).toBe(last!.finishedAt);
+  },
+  TIMEOUT_MS,
+);
+
+test(
+  "exerciseStats and runsPage in pages: a stable order, every item once, nextCursor null on the last page; an unknown run cursor is null",
+  async () => {
+    const { w, addFile, start } = await setup();
+    const a = await start({ cellSizeDeg: 1 });
+    // 25 exercises, ids whose code-unit order differs from a locale's ("B" < "a" < "b").
+    const ids = Array.from({ length: 25 }, (_, i) => (i % 3 === 0 ? `B.${i}` : i % 3 === 1 ? `a.${i}` : `b-${i}`));
+    for (const [i, id] of ids.entries()) {
+      await addFile([row(id, 20, 48, 2), row(id, 80 + (i % 10), 48, 2)]);
+      if (i < 5) await a.runNow();
+    }
+    await a.runNow();
+    const whole = await exerciseStats(w, snap(50));
+    expect(whole.exercises.map((e) => e.exerciseId)).toEqual([...ids].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+    expect(whole.nextCursor).toBeNull();
+    for (const limit of [1, 7, 25, 26]) {
+      const pages: string[][] = [];
+      let cursor: string | null = null;
+      do {
+        const p = await exerciseStats(w, snap(30, { [ids[0]!]: 90 }), { limit, cursor });
+        expect(p.exercises.length).toBeLessThanOrEqual(limit);
+        pages.push(p.exercises.map((e) => e.exerciseId));
+        // Failures are those of the page's exercises, each by its own threshold.
+        for (const e of p.exercises) expect(e.failures).toBe(e.exerciseId === ids[0] ? 2 : 1);
+        cursor = p.nextCursor;
+      } while (cursor !== null && pages.length < 100);
+      expect(pages.flat()).toEqual(whole.exercises.map((e) => e.exerciseId));
+      expect(pages.length).toBe(Math.ceil(25 / limit));
+    }
+    // Six runs, newest first, by pages of 4: 4 then 2, every run once.
+    const runs = await recentRuns(w, 100);
+    expect(runs).toHaveLength(6);
+    const first = await runsPage(w, { limit: 4, cursor: null });
+    expect(first!.runs).toEqual(runs.slice(0, 4));
+    const second = await runsPage(w, { limit: 4, cursor: first!.nextCursor });
+    expect([second!.runs, second!.nextCursor]).toEqual([runs.slice(4), null]);
+    expect(await runsPage(w, { limit: 4, cursor: "run-nope" })).toBeNull();
   },
   TIMEOUT_MS,
 );

@@ -21,6 +21,14 @@ export interface ExerciseStats {
   exercises: ExerciseStat[];
   /** finished_at (ISO) of the last succeeded analyzer run; null before the first. */
   asOf: string | null;
+  /** The last exerciseId of this page when more follow (pass it as the next page's cursor); null on the last page. */
+  nextCursor: string | null;
+}
+
+/** A page of a listing in a stable order: at most `limit` items after `cursor` (exclusive; null: from the start). */
+export interface PageRequest {
+  limit: number;
+  cursor: string | null;
 }
 
 export interface Hotspot {
@@ -74,30 +82,40 @@ function thresholdArrays(snap: ThresholdSnapshot): [string[], number[]] {
 
 const THRESHOLDS_CTE = `th AS (SELECT u.exercise_id, u.threshold FROM unnest($1::text[], $2::float8[]) AS u(exercise_id, threshold))`;
 
-export async function exerciseStats(w: SqlRunner, snap: ThresholdSnapshot): Promise<ExerciseStats> {
+/**
+ * Per exercise, in exerciseId order (code units: the column is COLLATE "C", as byCodeUnits); a page of
+ * them when `page` is given (the API always gives one), else all of them (in-process callers).
+ */
+export async function exerciseStats(w: SqlRunner, snap: ThresholdSnapshot, page?: PageRequest): Promise<ExerciseStats> {
   const asOf = await w.query<{ as_of: string | null }>(`SELECT ${iso("max(finished_at)")} AS as_of FROM analyzer_runs WHERE outcome = 'succeeded'`);
   const [ids, values] = thresholdArrays(snap);
+  // One row more than the page: whether another page follows.
+  const take = page ? Math.max(1, Math.floor(page.limit)) + 1 : null;
   const rows = await w.query<{ exercise_id: string; reports: number; score_sum: number; failures: number }>(
     `WITH ${THRESHOLDS_CTE},
+     page AS (
+       SELECT exercise_id, reports, score_sum FROM exercise_totals
+       WHERE $4::text IS NULL OR exercise_id > $4::text
+       ORDER BY exercise_id LIMIT $5::bigint),
      f AS (
        SELECT h.exercise_id, sum(h.reports) AS failures
-       FROM region_histogram AS h LEFT JOIN th ON th.exercise_id = h.exercise_id
+       FROM region_histogram AS h JOIN page AS p ON p.exercise_id = h.exercise_id LEFT JOIN th ON th.exercise_id = h.exercise_id
        WHERE h.bucket < COALESCE(th.threshold, $3::float8)
        GROUP BY h.exercise_id)
      SELECT e.exercise_id, e.reports::float8 AS reports, e.score_sum::float8 AS score_sum, COALESCE(f.failures, 0)::float8 AS failures
-     FROM exercise_totals AS e LEFT JOIN f ON f.exercise_id = e.exercise_id`,
-    [ids, values, snap.defaultThreshold],
+     FROM page AS e LEFT JOIN f ON f.exercise_id = e.exercise_id
+     ORDER BY e.exercise_id`,
+    [ids, values, snap.defaultThreshold, page?.cursor ?? null, take],
   );
-  const exercises = rows
-    .map((r) => ({
-      exerciseId: r.exercise_id,
-      reports: r.reports,
-      averageScore: r.reports > 0 ? r.score_sum / r.reports : 0,
-      failures: r.failures,
-      threshold: thresholdFor(snap, r.exercise_id),
-    }))
-    .sort((a, b) => byCodeUnits(a.exerciseId, b.exerciseId));
-  return { exercises, asOf: asOf[0]?.as_of ?? null };
+  const more = take !== null && rows.length === take;
+  const exercises = (more ? rows.slice(0, -1) : rows).map((r) => ({
+    exerciseId: r.exercise_id,
+    reports: r.reports,
+    averageScore: r.reports > 0 ? r.score_sum / r.reports : 0,
+    failures: r.failures,
+    threshold: thresholdFor(snap, r.exercise_id),
+  }));
+  return { exercises, asOf: asOf[0]?.as_of ?? null, nextCursor: more ? exercises[exercises.length - 1]!.exerciseId : null };
 }
 
 /** Cells with the most failures of an exercise (ties: more reports, then south to north, west to east). */
@@ -154,7 +172,16 @@ export async function regionStats(w: SqlRunner, snap: ThresholdSnapshot, exercis
 /** The latest analyzer runs, newest first. */
 export async function recentRuns(w: SqlRunner, limit: number): Promise<AnalyzerRun[]> {
   const n = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
-  if (n === 0) return [];
+  return n === 0 ? [] : ((await runsPage(w, { limit: n, cursor: null }))?.runs ?? []);
+}
+
+/**
+ * A page of analyzer runs, newest first (by start, then runId: a stable order), after the run `cursor`
+ * names; null when no run has that id.
+ */
+export async function runsPage(w: SqlRunner, page: PageRequest): Promise<{ runs: AnalyzerRun[]; nextCursor: string | null } | null> {
+  if (page.cursor !== null && (await w.query(`SELECT 1 FROM analyzer_runs WHERE run_id = $1`, [page.cursor])).length === 0) return null;
+  const take = Math.max(1, Math.floor(page.limit)) + 1;
   const rows = await w.query<{
     run_id: string;
     engine: string;
@@ -170,10 +197,13 @@ export async function recentRuns(w: SqlRunner, limit: number): Promise<AnalyzerR
             files::int AS files, rows::float8 AS rows,
             round(extract(epoch FROM (finished_at - started_at)) * 1000)::float8 AS duration_ms,
             outcome, error
-     FROM analyzer_runs ORDER BY started_at DESC, run_id DESC LIMIT $1`,
-    [n],
+     FROM analyzer_runs
+     WHERE $2::text IS NULL OR (started_at, run_id) < (SELECT started_at, run_id FROM analyzer_runs WHERE run_id = $2::text)
+     ORDER BY started_at DESC, run_id DESC LIMIT $1`,
+    [take, page.cursor],
   );
-  return rows.map((r) => ({
+  const more = rows.length === take;
+  const runs = (more ? rows.slice(0, -1) : rows).map((r) => ({
     runId: r.run_id,
     engine: r.engine,
     startedAt: r.started_at,
@@ -184,6 +214,7 @@ export async function recentRuns(w: SqlRunner, limit: number): Promise<AnalyzerR
     outcome: r.outcome,
     error: r.error,
   }));
+  return { runs, nextCursor: more ? runs[runs.length - 1]!.runId : null };
 }
 
 /** One step of a region's response times, in whole seconds from the incident's opening. */

@@ -43,6 +43,25 @@ export function limitSchema(def: number, max: number) {
     .meta({ description: `How many, at most (default ${def})`, default: def });
 }
 
+/**
+ * `cursor` in a query string: where a page starts (exclusive), as the previous page's `nextCursor` gave it;
+ * absent or empty: the first page. `what` says what the cursor names.
+ */
+export function cursorSchema(what: string) {
+  const message = `cursor must be a nextCursor this listing gave (1–128 of letters, digits, '_', '.', ':', '-')`;
+  return z
+    .string({ error: message })
+    .regex(/^(?:[A-Za-z0-9_.:-]{1,128})?$/, message)
+    .optional()
+    .meta({ description: `The previous page's nextCursor (${what}); absent or empty: the first page` });
+}
+
+/** The `nextCursor` of a paginated answer. */
+export const nextCursorSchema = z
+  .string()
+  .nullable()
+  .meta({ description: "Pass as `cursor` (same other parameters) for the next page; null on the last page" });
+
 /** JSON content of a response or request body, for route definitions. */
 export const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
 

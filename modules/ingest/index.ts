@@ -1,2 +1,3 @@
 export { ingestRoutes } from "./ingest.ts";
-export { RateLimiter } from "./rate-limit.ts";
+export { ExerciseCatalogue } from "./catalogue.ts";
+export { IngestLimits, RateLimiter } from "./rate-limit.ts";

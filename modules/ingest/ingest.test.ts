@@ -7,7 +7,9 @@ import { TOPICS } from "../../src/ports/bus.ts";
 import { eio, injectFsync } from "../../tests/support/fsync-fault.ts";
 import { testApp } from "../http/testing.ts";
 import { ingestRoutes } from "./ingest.ts";
-import { RateLimiter } from "./rate-limit.ts";
+import { FileThresholdStore } from "../../src/adapters/embedded/file-thresholds.ts";
+import { ExerciseCatalogue } from "./catalogue.ts";
+import { IngestLimits, RateLimiter } from "./rate-limit.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "acu-ingest-routes-"));
 let bus: EmbeddedLogBus;
@@ -60,10 +62,71 @@ test("not JSON 400, over 1 MiB 413, another method 405 with Allow, other scopes 
   expect((await call("GET", "/api/reports", { token: null })).status).toBe(401);
 });
 
-test("the rate limit is per token, in reports: 429 with Retry-After and retryAfterSeconds", async () => {
-  const { call } = testApp((log) => [ingestRoutes({ bus, log, rateLimit: new RateLimiter(1) })]);
+test("the rate limit is per token, in reports: 429 with Retry-After, retryAfterSeconds and the limit's name", async () => {
+  const { call } = testApp((log) => [ingestRoutes({ bus, log, rateLimit: new IngestLimits(new RateLimiter(1), null) })]);
   expect((await call("POST", "/api/reports", { token: "ingest", body: [good, good] })).status).toBe(202);
   const r = await call("POST", "/api/reports", { token: "ingest", body: good });
-  const body = (await r.json()) as { retryAfterSeconds: number };
-  expect([r.status, r.headers.get("retry-after"), body.retryAfterSeconds]).toEqual([429, "1", 1]);
+  const body = (await r.json()) as { retryAfterSeconds: number; limit: string };
+  expect([r.status, r.headers.get("retry-after"), body.retryAfterSeconds, body.limit]).toEqual([429, "1", 1, "token"]);
+});
+
+test("one flooding laptop is refused on its own student bucket; the other laptops of the same token still get 202", async () => {
+  // The token's rate is 100/s (burst 200), a student's 5/s (burst 10); every laptop sends the same token.
+  const limits = new IngestLimits(new RateLimiter(100), new RateLimiter(5));
+  const { call } = testApp((log) => [ingestRoutes({ bus, log, rateLimit: limits })]);
+  const flood = (n: number) => Array.from({ length: n }, (_, i) => ({ ...good, studentId: "flooder", timestamp: 1_764_234_000_000 + i }));
+  expect((await call("POST", "/api/reports", { token: "ingest", body: flood(10) })).status).toBe(202);
+  let refused = 0;
+  for (let i = 0; i < 50; i++) {
+    const r = await call("POST", "/api/reports", { token: "ingest", body: flood(100) });
+    if (r.status === 429) refused++;
+    if (i === 0)
+      expect([r.status, r.headers.get("retry-after"), await r.json()]).toEqual([
+        429,
+        "2",
+        {
+          error: 'student "flooder" is over its rate of 5 reports/s; retry in 2 s',
+          retryAfterSeconds: 2,
+          limit: "student",
+          studentId: "flooder",
+        },
+      ]);
+  }
+  expect(refused).toBe(50);
+  // 190 other laptops, 1 report each: the token's bucket was not drained by the refused floods.
+  const others = await Promise.all(
+    Array.from({ length: 190 }, (_, i) => call("POST", "/api/reports", { token: "ingest", body: { ...good, studentId: `laptop-${i}` } })),
+  );
+  expect(others.map((r) => r.status)).toEqual(Array(190).fill(202));
+});
+
+test("ACU_EXERCISES=strict: a report for an exercise without a threshold entry is refused with 400 naming it; a new entry lets it in", async () => {
+  const store = FileThresholdStore.open(join(dir, "catalogue", "thresholds.json"), 50);
+  await store.set("c00.ex00", 60);
+  const { call } = testApp((log) => [ingestRoutes({ bus, log, catalogue: new ExerciseCatalogue(store) })]);
+  const before = await onBus();
+  expect((await call("POST", "/api/reports", { token: "ingest", body: good })).status).toBe(202);
+  const batch = [good, { ...good, exerciseId: "made.up" }, { ...good, exerciseId: "made.up", studentId: "s9" }, { ...good, exerciseId: "other" }];
+  const r = await call("POST", "/api/reports", { token: "ingest", body: batch });
+  expect([r.status, await r.json()]).toEqual([
+    400,
+    {
+      error:
+        'unknown exercise "made.up", "other": not in the catalogue (no threshold entry; an operator adds one with PUT /api/thresholds/<exerciseId>); nothing was accepted',
+      issues: [
+        { index: 1, path: "exerciseId", message: 'exercise "made.up" is not in the catalogue' },
+        { index: 2, path: "exerciseId", message: 'exercise "made.up" is not in the catalogue' },
+        { index: 3, path: "exerciseId", message: 'exercise "other" is not in the catalogue' },
+      ],
+    },
+  ]);
+  expect(await onBus()).toBe(before + 1);
+  await store.set("made.up", 50);
+  await store.set("other", 50);
+  expect((await call("POST", "/api/reports", { token: "ingest", body: batch })).status).toBe(202);
+  expect(await onBus()).toBe(before + 5);
+  // Removing its entry takes an exercise out of the catalogue again.
+  await store.remove("other");
+  expect((await call("POST", "/api/reports", { token: "ingest", body: { ...good, exerciseId: "other" } })).status).toBe(400);
+  await store.close();
 });

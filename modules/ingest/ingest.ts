@@ -15,7 +15,8 @@ import { TOPICS, type Bus } from "../../src/ports/bus.ts";
 import type { Log } from "../lifecycle.ts";
 import { defineRoute, retryAfter, routeGroup } from "../http/route-table.ts";
 import { errorSchema, json } from "../http/schemas.ts";
-import type { RateLimiter } from "./rate-limit.ts";
+import type { ExerciseCatalogue } from "./catalogue.ts";
+import type { IngestLimits, Refusal } from "./rate-limit.ts";
 
 const reportErrorSchema = z
   .object({
@@ -26,6 +27,15 @@ const reportErrorSchema = z
       .meta({ description: "Every invalid field: the item's index in the batch, the field, what is wrong" }),
   })
   .meta({ id: "ReportError" });
+
+const rateLimitedSchema = z
+  .object({
+    error: z.string(),
+    retryAfterSeconds: z.number().int().min(1),
+    limit: z.enum(["token", "student"]).meta({ description: "The limit refused: the token's rate, or one student's under that token" }),
+    studentId: z.string().optional().meta({ description: "The student over its rate (limit student)" }),
+  })
+  .meta({ id: "RateLimited" });
 
 /** The reports route: its contract is the domain's report schema, one report or a batch of 1–1000. */
 export const reportRoutes = {
@@ -41,12 +51,17 @@ export const reportRoutes = {
       tags: ["reports"],
       responses: {
         202: { description: "Every report is durably on the bus", ...json(z.object({ accepted: z.number().int().min(1) })) },
-        400: { description: "Not JSON, an empty batch or one over 1000, or invalid fields (named in issues); nothing accepted", ...json(reportErrorSchema) },
+        400: {
+          description:
+            "Not JSON, an empty batch or one over 1000, invalid fields, or (ACU_EXERCISES=strict) an exercise without a threshold entry (each named in issues); nothing accepted",
+          ...json(reportErrorSchema),
+        },
         413: { description: `Body over ${MAX_BODY_BYTES} bytes`, ...json(errorSchema) },
         429: {
-          description: "This token is over ACU_INGEST_RATE_LIMIT reports/s (per ingest process); nothing accepted, retry after Retry-After seconds",
+          description:
+            "This token is over ACU_INGEST_RATE_LIMIT reports/s, or one of the batch's students over ACU_INGEST_STUDENT_RATE_LIMIT (per ingest process; `limit` says which); nothing accepted, retry after Retry-After seconds",
           headers: retryAfter,
-          ...json(z.object({ error: z.string(), retryAfterSeconds: z.number().int().min(1) })),
+          ...json(rateLimitedSchema),
         },
       },
     },
@@ -59,7 +74,14 @@ export const reportRoutes = {
  * anything else means none of it was taken, so the laptop resends (and the derived id makes that harmless).
  * Another method on /api/reports gets 405 from the server (the route table knows the path).
  */
-export function ingestRoutes(deps: { bus: Bus; log: Log; regionRadiusKm?: number; rateLimit?: RateLimiter | null }) {
+export function ingestRoutes(deps: {
+  bus: Bus;
+  log: Log;
+  regionRadiusKm?: number;
+  rateLimit?: IngestLimits | null;
+  /** ACU_EXERCISES=strict; null or absent: open, any well-formed exercise id is taken. */
+  catalogue?: ExerciseCatalogue | null;
+}) {
   const { bus, log } = deps;
   const app = routeGroup();
 
@@ -93,17 +115,27 @@ export function ingestRoutes(deps: { bus: Bus; log: Log; regionRadiusKm?: number
         "WWW-Authenticate": 'Bearer realm="acu", scope="ingest"',
       });
     // Counted in reports after parsing: a batch of 500 costs 500, an invalid body costs nothing.
-    const limited = deps.rateLimit?.take(principal.id, parsed.reports.length);
+    const limited = deps.rateLimit?.admit(
+      principal.id,
+      parsed.reports.map((r) => r.studentId),
+    );
     if (limited && !limited.ok) {
       metrics.reportsRejected.inc({ reason: "rate_limited" });
-      return c.json(
-        {
-          error: `this token is over its rate of ${deps.rateLimit!.ratePerSecond} reports/s; retry in ${limited.retryAfterS} s`,
-          retryAfterSeconds: limited.retryAfterS,
-        },
-        429,
-        { "Retry-After": String(limited.retryAfterS) },
-      );
+      return c.json(rateLimitedBody(limited), 429, { "Retry-After": String(limited.retryAfterS) });
+    }
+    if (deps.catalogue) {
+      let unknown: string[];
+      try {
+        unknown = await deps.catalogue.unknown(parsed.reports.map((r) => r.exerciseId));
+      } catch (e) {
+        metrics.reportsRejected.inc({ reason: "catalogue_unavailable" });
+        log.warn(`ingest: cannot read the exercise catalogue: ${(e as Error).message}`);
+        return c.json({ error: "the exercise catalogue (thresholds) cannot be read now; retry later" }, 503, { "Retry-After": "1" });
+      }
+      if (unknown.length > 0) {
+        metrics.reportsRejected.inc({ reason: "unknown_exercise" });
+        return c.json(unknownExercises(parsed.reports, unknown), 400);
+      }
     }
     const reports: Report[] = parsed.reports.map((r) => ({
       reportId: r.reportId ?? deriveReportId(r),
@@ -129,4 +161,32 @@ export function ingestRoutes(deps: { bus: Bus; log: Log; regionRadiusKm?: number
     return c.json({ accepted: reports.length }, 202);
   });
   return app;
+}
+
+function rateLimitedBody(r: Refusal): z.infer<typeof rateLimitedSchema> {
+  const retry = `retry in ${r.retryAfterS} s`;
+  if (r.limit === "token")
+    return { error: `this token is over its rate of ${r.ratePerSecond} reports/s; ${retry}`, retryAfterSeconds: r.retryAfterS, limit: "token" };
+  return {
+    error: `student ${JSON.stringify(r.studentId)} is over its rate of ${r.ratePerSecond} reports/s; ${retry}`,
+    retryAfterSeconds: r.retryAfterS,
+    limit: "student",
+    studentId: r.studentId,
+  };
+}
+
+/** The 400 of a batch with exercises outside the catalogue: the first few named in the error, every report in issues. */
+function unknownExercises(reports: ReadonlyArray<{ exerciseId: string }>, unknown: string[]): z.infer<typeof reportErrorSchema> {
+  const missing = new Set(unknown);
+  const named = unknown
+    .slice(0, 5)
+    .map((id) => JSON.stringify(id))
+    .join(", ");
+  const more = unknown.length > 5 ? ` and ${unknown.length - 5} more` : "";
+  return {
+    error: `unknown exercise ${named}${more}: not in the catalogue (no threshold entry; an operator adds one with PUT /api/thresholds/<exerciseId>); nothing was accepted`,
+    issues: reports.flatMap((r, index) =>
+      missing.has(r.exerciseId) ? [{ index, path: "exerciseId", message: `exercise ${JSON.stringify(r.exerciseId)} is not in the catalogue` }] : [],
+    ),
+  };
 }

@@ -29,7 +29,7 @@ const runSettings = {
     env: "ACU_DATA_DIR",
     flag: "--data-dir",
     default: "./data",
-    help: "embedded engines' files: the log (`bus/`), `thresholds.json`, `tokens.json`, `dispatch/`, `lake/`, `warehouse/`",
+    help: "embedded engines' files: the log (`bus/`), `thresholds.json` (+ `catalogue-seed.json`), `tokens.json`, `dispatch/`, `lake/`, `warehouse/`",
   },
 } satisfies Record<string, Setting>;
 
@@ -117,9 +117,16 @@ export const logSection: Section<LogConfig> = {
   }),
 };
 
+export const EXERCISE_MODES = ["strict", "open"] as const;
+export type ExerciseMode = (typeof EXERCISE_MODES)[number];
+
 export interface IngestConfig {
   /** Reports per second per ingest token (0 = no limit). */
   ingestRateLimit: number;
+  /** Reports per second per student of a token (0 = no limit): one flooding laptop cannot use up its token's rate. */
+  ingestStudentRateLimit: number;
+  /** strict: only exercises with a threshold entry are ingested; open: any well-formed exercise id. */
+  exercises: ExerciseMode;
   regionRadiusKm: number;
 }
 
@@ -129,20 +136,29 @@ const ingestSettings = {
     default: "20000",
     help: "reports/s per ingest token, burst 2 s worth, counted per ingest process; `0` = no limit",
   },
+  studentRateLimit: {
+    env: "ACU_INGEST_STUDENT_RATE_LIMIT",
+    default: "10",
+    help: "reports/s per student of an ingest token, burst 2 s worth, counted per ingest process (at most 100000 students tracked, least recently seen dropped first); `0` = no limit",
+  },
+  exercises: {
+    env: "ACU_EXERCISES",
+    default: "strict",
+    help: "`strict`: a report for an exercise without a threshold entry is refused (400 naming it), so an exercise is added with `PUT /api/thresholds/<id>` (on the embedded store each exercise of `acu signal` is entered once, remembered in `catalogue-seed.json`); `open`: any well-formed exercise id is taken",
+  },
   regionRadiusKm: { env: "ACU_REGION_RADIUS_KM", default: "60", help: "a report farther than this from every catalogue city is in region `unknown`" },
 } satisfies Record<string, Setting>;
+
+const reportRate = (name: string, raw: string | undefined, def: number) =>
+  num(name, raw, def, (n) => n >= 0 && n <= 10_000_000, "must be reports per second, 0 (no limit) to 10000000");
 
 export const ingestSection: Section<IngestConfig> = {
   title: "Ingest",
   settings: ingestSettings,
   read: (v) => ({
-    ingestRateLimit: num(
-      "ACU_INGEST_RATE_LIMIT",
-      v.raw(ingestSettings.rateLimit),
-      20_000,
-      (n) => n >= 0 && n <= 10_000_000,
-      "must be reports per second, 0 (no limit) to 10000000",
-    ),
+    ingestRateLimit: reportRate("ACU_INGEST_RATE_LIMIT", v.raw(ingestSettings.rateLimit), 20_000),
+    ingestStudentRateLimit: reportRate("ACU_INGEST_STUDENT_RATE_LIMIT", v.raw(ingestSettings.studentRateLimit), 10),
+    exercises: oneOf("ACU_EXERCISES", v.raw(ingestSettings.exercises), EXERCISE_MODES, "strict"),
     regionRadiusKm: num("ACU_REGION_RADIUS_KM", v.raw(ingestSettings.regionRadiusKm), 60, (n) => n > 0 && n <= 1000, "must be in (0, 1000] km"),
   }),
 };

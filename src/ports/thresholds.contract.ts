@@ -31,6 +31,21 @@ export function thresholdContract(name: string, open: () => Promise<ThresholdSto
     if (reader !== writer) await reader.close();
   });
 
+  test(`${name}: view() holds this client's acknowledged writes at once, another client's soon after, with no read`, async () => {
+    const writer = await open();
+    const reader = other ? await other() : writer;
+    await writer.set("ex.view", 33);
+    expect(writer.view().thresholds["ex.view"]).toBe(33);
+    // Another client learns it from its watch: within a second, without calling current().
+    const deadline = Date.now() + 1000;
+    while (reader.view().thresholds["ex.view"] !== 33 && Date.now() < deadline) await Bun.sleep(5);
+    expect(reader.view().thresholds["ex.view"]).toBe(33);
+    await writer.remove("ex.view");
+    expect(Object.hasOwn(writer.view().thresholds, "ex.view")).toBe(false);
+    await writer.close();
+    if (reader !== writer) await reader.close();
+  });
+
   test(`${name}: values survive a reopen`, async () => {
     const s = await open();
     await s.set("ex.durable", 77);

@@ -8,6 +8,13 @@ export interface ThresholdStore {
    * The alert module calls it before each batch so a change applies to every report processed after it.
    */
   current(): Promise<ThresholdSnapshot>;
+  /**
+   * The copy this process holds now, without asking the engine: the file store's memory, or etcd's watched
+   * copy. It includes this client's acknowledged writes at once and another client's within the watch's
+   * delay (milliseconds). For per-request checks (the ingest role's exercise catalogue), where current()'s
+   * round trip would cost one engine read per request.
+   */
+  view(): ThresholdSnapshot;
   set(exerciseId: string, threshold: number): Promise<ThresholdSnapshot>;
   remove(exerciseId: string): Promise<ThresholdSnapshot>;
   setDefault(threshold: number): Promise<ThresholdSnapshot>;

@@ -41,7 +41,7 @@ describe.skipIf(!cluster || !spark)("embedded engine and Spark agree on a lake o
     // One token sends 50,000 reports/s, above the per-token default of 20,000: the limit is off for this load.
     const writer = await startAcu({
       dataDir: join(dir, "w"),
-      env: { ...a.env, ...hdfs, ACU_SINK_FLUSH_MS: "3000", ACU_SINK_FLUSH_RECORDS: "100000", ACU_INGEST_RATE_LIMIT: "0" },
+      env: { ...a.env, ...hdfs, ACU_SINK_FLUSH_MS: "3000", ACU_SINK_FLUSH_RECORDS: "100000", ACU_INGEST_RATE_LIMIT: "0", ACU_INGEST_STUDENT_RATE_LIMIT: "0" },
       args: ["--role=ingest,sink"],
     });
     procs.push(writer);

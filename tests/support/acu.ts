@@ -66,6 +66,10 @@ export async function startAcu(opts: {
     ACU_DATA_DIR: opts.dataDir,
     ...TOKEN_ENV,
     ACU_ANALYZER_SCHEDULE: "off",
+    // The tests send exercises of their own, many reports of one student as fast as they can: the
+    // catalogue's and the limits' own tests (tests/catalogue.test.ts) and the demo's (e2e-demo) run the defaults.
+    ACU_EXERCISES: "open",
+    ACU_INGEST_STUDENT_RATE_LIMIT: "0",
     ...opts.env,
   };
   // Absent, not empty: a .env file in the working directory fills only variables that are absent.

@@ -111,5 +111,5 @@ export async function node(action: "stop" | "kill" | "start", kind: NodeKind, in
 export async function faultRun(c: FaultCluster, name: string): Promise<Record<string, string>> {
   // No drop: the whole fault cluster goes away after the suite.
   const { env } = await isolatedRun(c, name);
-  return { ...env, ACU_INGEST_RATE_LIMIT: "0" };
+  return { ...env, ACU_INGEST_RATE_LIMIT: "0", ACU_INGEST_STUDENT_RATE_LIMIT: "0" };
 }

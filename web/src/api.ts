@@ -74,8 +74,21 @@ export const q = (params: Record<string, string | number | null | undefined>) =>
   return str ? `?${str}` : "";
 };
 
+/** The dashboard shows every exercise: the pages, followed to the last (at most 20 of 1,000: the catalogue is bounded, the page too). */
+async function allExercises(): Promise<ExerciseStats> {
+  const first = await call<ExerciseStats>("GET", `/api/analytics/exercises${q({ limit: 1000 })}`);
+  const exercises = [...first.exercises];
+  let next = first.nextCursor;
+  for (let pages = 1; next !== null && pages < 20; pages++) {
+    const page = await call<ExerciseStats>("GET", `/api/analytics/exercises${q({ limit: 1000, cursor: next })}`);
+    exercises.push(...page.exercises);
+    next = page.nextCursor;
+  }
+  return { ...first, exercises, nextCursor: next };
+}
+
 export const api = {
-  exercises: () => call<ExerciseStats>("GET", "/api/analytics/exercises"),
+  exercises: allExercises,
   hotspots: (exerciseId: string, limit: number) => call<Hotspots>("GET", `/api/analytics/hotspots${q({ exerciseId, limit })}`),
   regions: (exerciseId: string | null) => call<RegionStats>("GET", `/api/analytics/regions${q({ exerciseId })}`),
   runs: (limit: number) => call<{ runs: AnalyzerRun[] }>("GET", `/api/analytics/runs${q({ limit })}`),

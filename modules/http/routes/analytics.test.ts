@@ -6,7 +6,10 @@ import { analyticsGroupRoutes, type AnalyticsApi } from "./analytics.ts";
 function fakeWarehouse(runNow: AnalyticsApi["runNow"] = null) {
   const asked: unknown[] = [];
   const api: AnalyticsApi = {
-    exercises: async () => ({ exercises: [{ exerciseId: "e", reports: 2, averageScore: 50, failures: 1, threshold: 50 }], asOf: null }),
+    exercises: async (page) => {
+      asked.push(["exercises", page]);
+      return { exercises: [{ exerciseId: "e", reports: 2, averageScore: 50, failures: 1, threshold: 50 }], asOf: null, nextCursor: "e" };
+    },
     hotspots: async (exerciseId, limit) => {
       asked.push(["hotspots", exerciseId, limit]);
       return { exerciseId, threshold: 50, cellSizeDeg: 0.05, cells: [] };
@@ -15,9 +18,9 @@ function fakeWarehouse(runNow: AnalyticsApi["runNow"] = null) {
       asked.push(["regions", exerciseId]);
       return { exerciseId, regions: [] };
     },
-    runs: async (limit) => {
-      asked.push(["runs", limit]);
-      return [];
+    runs: async (page) => {
+      asked.push(["runs", page]);
+      return page.cursor === "run-unknown" ? null : { runs: [], nextCursor: null };
     },
     responseTimes: async () => ({
       regions: [
@@ -48,12 +51,13 @@ test("parameters are checked, defaulted and passed on; an empty exercise filter 
   expect((await call("GET", "/api/analytics/runs?limit=7", { token: "viewer" })).status).toBe(200);
   expect((await call("GET", "/api/analytics/runs", { token: "viewer" })).status).toBe(200);
   expect(w.asked).toEqual([
+    ["exercises", { limit: 500, cursor: null }],
     ["hotspots", "c00.ex00", 20],
     ["hotspots", "c00.ex00", 500],
     ["regions", null],
     ["regions", "bsq"],
-    ["runs", 7],
-    ["runs", 20],
+    ["runs", { limit: 7, cursor: null }],
+    ["runs", { limit: 20, cursor: null }],
   ]);
 });
 
@@ -70,6 +74,11 @@ test("bad parameters get 400 naming them, and reach nothing", async () => {
     ["/api/analytics/runs?limit=0", "limit must be a whole number from 1 to 200"],
     ["/api/analytics/runs?limit=1.5", "limit must be a whole number from 1 to 200"],
     ["/api/analytics/runs?limit=-1", "limit must be a whole number from 1 to 200"],
+    ["/api/analytics/exercises?limit=1001", "limit must be a whole number from 1 to 1000"],
+    ["/api/analytics/exercises?limit=0", "limit must be a whole number from 1 to 1000"],
+    ["/api/analytics/exercises?cursor=a%20b", "cursor must be a nextCursor this listing gave"],
+    [`/api/analytics/exercises?cursor=${"x".repeat(129)}`, "cursor must be a nextCursor this listing gave"],
+    ["/api/analytics/runs?cursor=%00", "cursor must be a nextCursor this listing gave"],
   ];
   for (const [path, error] of cases) {
     const r = await call("GET", path, { token: "viewer" });
@@ -80,6 +89,24 @@ test("bad parameters get 400 naming them, and reach nothing", async () => {
     });
   }
   expect(w.asked).toEqual([]);
+});
+
+test("exercises and runs come a page at a time: limit and cursor passed on, nextCursor answered; a cursor naming no run is a 400", async () => {
+  const w = fakeWarehouse();
+  const { call } = testApp(() => [analyticsGroupRoutes({ analytics: w.api })]);
+  const ex = await call("GET", "/api/analytics/exercises?limit=1000&cursor=c00.ex00", { token: "viewer" });
+  expect([ex.status, ((await ex.json()) as { nextCursor: string }).nextCursor]).toEqual([200, "e"]);
+  expect(((await (await call("GET", "/api/analytics/exercises?limit=1&cursor=", { token: "viewer" })).json()) as { nextCursor: unknown }).nextCursor).toBe("e");
+  const runs = await call("GET", "/api/analytics/runs?limit=5&cursor=run-20261127T100000Z-0a1b2c3d", { token: "viewer" });
+  expect([runs.status, await runs.json()]).toEqual([200, { runs: [], nextCursor: null }]);
+  const unknown = await call("GET", "/api/analytics/runs?cursor=run-unknown", { token: "viewer" });
+  expect([unknown.status, await unknown.json()]).toEqual([400, { error: 'cursor "run-unknown" names no analyzer run of this warehouse' }]);
+  expect(w.asked).toEqual([
+    ["exercises", { limit: 1000, cursor: "c00.ex00" }],
+    ["exercises", { limit: 1, cursor: null }],
+    ["runs", { limit: 5, cursor: "run-20261127T100000Z-0a1b2c3d" }],
+    ["runs", { limit: 20, cursor: "run-unknown" }],
+  ]);
 });
 
 test("without a warehouse 404, without an analyzer 409; a run now answers its summary", async () => {

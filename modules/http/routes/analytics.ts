@@ -1,12 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { defineRoute, routeGroup } from "../route-table.ts";
-import { errorSchema, exerciseFilterSchema, exerciseIdSchema, json, limitSchema } from "../schemas.ts";
+import { cursorSchema, errorSchema, exerciseFilterSchema, exerciseIdSchema, json, limitSchema, nextCursorSchema } from "../schemas.ts";
 
 const count = z.number().min(0);
 export const exerciseStatsSchema = z
   .object({
     exercises: z.array(z.object({ exerciseId: z.string(), reports: count, averageScore: z.number(), failures: count, threshold: z.number() })),
     asOf: z.string().nullable().meta({ description: "When the last succeeded analyzer run finished (ISO 8601); null before the first" }),
+    nextCursor: nextCursorSchema,
   })
   .meta({ id: "ExerciseStats" });
 
@@ -98,12 +99,22 @@ export function responseTimesBody(rt: { regions: RegionResponseTimes[]; asOf: st
   return { regions, finished: rt.regions.map((r) => ({ region: r.region, resolved: r.resolved, cancelled: r.cancelled })), asOf: rt.asOf };
 }
 
+/** A page of a listing: at most `limit` items after `cursor` (a previous page's nextCursor; null: the first page). */
+export interface Page {
+  limit: number;
+  cursor: string | null;
+}
+
+export const EXERCISES_PAGE = { default: 500, max: 1000 } as const;
+export const RUNS_PAGE = { default: 20, max: 200 } as const;
+
 /** The read side of the warehouse and the analyzer's trigger, as the API needs them. */
 export interface AnalyticsApi {
-  exercises(): Promise<z.infer<typeof exerciseStatsSchema>>;
+  exercises(page: Page): Promise<z.infer<typeof exerciseStatsSchema>>;
   hotspots(exerciseId: string, limit: number): Promise<z.infer<typeof hotspotsSchema>>;
   regions(exerciseId: string | null): Promise<z.infer<typeof regionStatsSchema>>;
-  runs(limit: number): Promise<Array<z.infer<typeof analyzerRunSchema>>>;
+  /** null: the cursor names no run of this warehouse. */
+  runs(page: Page): Promise<{ runs: Array<z.infer<typeof analyzerRunSchema>>; nextCursor: string | null } | null>;
   responseTimes(): Promise<{ regions: RegionResponseTimes[]; asOf: string | null }>;
   /** Runs the analyzer now; null when no analyzer role runs in this process. */
   runNow: (() => Promise<z.infer<typeof runSummarySchema>>) | null;
@@ -118,8 +129,14 @@ export const analyticsRoutes = {
     operationId: "getExerciseStats",
     method: "get",
     path: "/api/analytics/exercises",
-    summary: "Reports, average score and failures per exercise, judged with the current thresholds",
+    summary: "Reports, average score and failures per exercise, judged with the current thresholds; by exerciseId, a page at a time",
     tags,
+    request: {
+      query: z.object({
+        limit: limitSchema(EXERCISES_PAGE.default, EXERCISES_PAGE.max),
+        cursor: cursorSchema("the last exerciseId of that page"),
+      }),
+    },
     responses: { 200: { description: "Per exercise", ...json(exerciseStatsSchema) }, ...noWarehouse },
   }),
   hotspots: defineRoute("viewer", {
@@ -144,10 +161,14 @@ export const analyticsRoutes = {
     operationId: "getAnalyzerRuns",
     method: "get",
     path: "/api/analytics/runs",
-    summary: "Recent analyzer runs, newest first",
+    summary: "Recent analyzer runs, newest first, a page at a time",
     tags,
-    request: { query: z.object({ limit: limitSchema(20, 200) }) },
-    responses: { 200: { description: "The runs", ...json(z.object({ runs: z.array(analyzerRunSchema) })) }, ...noWarehouse },
+    request: { query: z.object({ limit: limitSchema(RUNS_PAGE.default, RUNS_PAGE.max), cursor: cursorSchema("the runId of that page's oldest run") }) },
+    responses: {
+      200: { description: "The runs", ...json(z.object({ runs: z.array(analyzerRunSchema), nextCursor: nextCursorSchema }).meta({ id: "AnalyzerRuns" })) },
+      400: { description: "A parameter is invalid, or the cursor names no analyzer run of this warehouse", ...json(errorSchema) },
+      ...noWarehouse,
+    },
   }),
   responseTimes: defineRoute("viewer", {
     operationId: "getResponseTimes",
@@ -174,7 +195,11 @@ export const analyticsRoutes = {
 export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
   const app = routeGroup();
   const none = { error: "no warehouse is configured for this process" } as const;
-  app.openapi(analyticsRoutes.exercises.route, async (c) => (deps.analytics ? c.json(await deps.analytics.exercises(), 200) : c.json(none, 404)));
+  app.openapi(analyticsRoutes.exercises.route, async (c) => {
+    if (!deps.analytics) return c.json(none, 404);
+    const { limit, cursor } = c.req.valid("query");
+    return c.json(await deps.analytics.exercises({ limit: limit ?? EXERCISES_PAGE.default, cursor: cursor || null }), 200);
+  });
   app.openapi(analyticsRoutes.hotspots.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
     const { exerciseId, limit } = c.req.valid("query");
@@ -186,7 +211,9 @@ export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
   });
   app.openapi(analyticsRoutes.runs.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
-    return c.json({ runs: await deps.analytics.runs(c.req.valid("query").limit ?? 20) }, 200);
+    const { limit, cursor } = c.req.valid("query");
+    const page = await deps.analytics.runs({ limit: limit ?? RUNS_PAGE.default, cursor: cursor || null });
+    return page ? c.json(page, 200) : c.json({ error: `cursor ${JSON.stringify(cursor)} names no analyzer run of this warehouse` }, 400);
   });
   app.openapi(analyticsRoutes.responseTimes.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);

@@ -35,6 +35,10 @@ export class FileThresholdStore implements ThresholdStore {
     return this.snap;
   }
 
+  view(): ThresholdSnapshot {
+    return this.snap;
+  }
+
   set(exerciseId: string, threshold: number): Promise<ThresholdSnapshot> {
     return this.change((s) => ({ ...s, thresholds: { ...s.thresholds, [exerciseId]: threshold } }));
   }

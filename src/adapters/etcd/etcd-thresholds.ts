@@ -157,6 +157,12 @@ export class EtcdThresholdStore implements ThresholdStore {
     return this.snapshot();
   }
 
+  /** The watched copy as it is: no read of etcd (it may trail another client's write by the watch's delay). */
+  view(): ThresholdSnapshot {
+    this.checkOpen();
+    return this.snapshot();
+  }
+
   set(exerciseId: string, threshold: number): Promise<ThresholdSnapshot> {
     if (!EXERCISE_ID_PATTERN.test(exerciseId)) return Promise.reject(new Error(`invalid exercise id ${JSON.stringify(exerciseId)}`));
     const v = validateThreshold(threshold);

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { exerciseStats, hotspots, recentRuns, regionStats, startAnalyzer, type Analyzer } from "../../../modules/analyzer/index.ts";
+import { exerciseStats, hotspots, recentRuns, regionStats, runsPage, startAnalyzer, type Analyzer } from "../../../modules/analyzer/index.ts";
 import { lakePath } from "../../domain/lake-layout.ts";
 import type { ThresholdSnapshot } from "../../domain/threshold.ts";
 import { encodeReports, type LakeReport } from "../../formats/parquet.ts";
@@ -46,6 +46,25 @@ async function answers(w: Warehouse, cellSizeDeg: number) {
     out.push(await regionStats(w, s, "ex2"));
   }
   out.push((await recentRuns(w, 100)).map((r) => ({ engine: r.engine, files: r.files, rows: r.rows, outcome: r.outcome, error: r.error })));
+  // The pages too: the same order and cut on both engines (exercise ids by code units, runs newest first).
+  for (const limit of [1, 3]) {
+    const pages: unknown[] = [];
+    let cursor: string | null = null;
+    do {
+      const p: Awaited<ReturnType<typeof exerciseStats>> = await exerciseStats(w, SNAPSHOTS[1]!, { limit, cursor });
+      pages.push(p.exercises);
+      cursor = p.nextCursor;
+    } while (cursor !== null);
+    out.push(pages);
+    const runs: unknown[] = [];
+    let before: string | null = null;
+    do {
+      const p: Awaited<ReturnType<typeof runsPage>> = await runsPage(w, { limit, cursor: before });
+      runs.push(p!.runs.map((r) => r.files));
+      before = p!.nextCursor;
+    } while (before !== null);
+    out.push(runs);
+  }
   return out;
 }
 
