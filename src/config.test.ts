@@ -112,3 +112,9 @@ test("dispatch: a role of its own, in all; the acknowledgement time-out in secon
   expect(loadConfig([], { ACU_ETCD_DISPATCH_PREFIX: "/run-1/dispatch/" }).etcdDispatchPrefix).toBe("/run-1/dispatch/");
   for (const bad of ["0", "-5", "soon", "100000"]) expect(() => loadConfig([], { ACU_DISPATCH_ACK_TIMEOUT: bad })).toThrow("ACU_DISPATCH_ACK_TIMEOUT");
 });
+
+test("the resend horizon: ACU_DEDUPE_IDS ids per window, bounded (memory grows with it)", () => {
+  expect(loadConfig([], {}).dedupeIds).toBe(1_000_000);
+  expect(loadConfig([], { ACU_DEDUPE_IDS: "5000000" }).dedupeIds).toBe(5_000_000);
+  for (const bad of ["999", "10000001", "1500.5", "lots"]) expect(() => loadConfig([], { ACU_DEDUPE_IDS: bad })).toThrow("ACU_DEDUPE_IDS");
+});

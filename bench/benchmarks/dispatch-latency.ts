@@ -17,6 +17,7 @@ import {
   type Proc,
   type Run,
 } from "../lib/common.ts";
+import { alertIdFor } from "../../src/domain/deployment-order.ts";
 
 const PARTITIONS = 6;
 const RATE = 5_000;
@@ -175,7 +176,7 @@ async function sendLoad(ingestUrl: string, ns: string, seconds: number, warmupS:
         timestamp: Date.now(),
       });
       if (r.score < THRESHOLDS.default) {
-        probe.sent(`alert-${reportId}`, now);
+        probe.sent(alertIdFor(r.studentId, reportId), now);
         failing++;
       }
     }

@@ -70,8 +70,10 @@ async function recentIdsFromLake(lake: Lake, ds: SinkDataset<unknown>, capacity:
   chosen.sort((a, b) => a.lastOffset - b.lastOffset);
   const recent = new RecentIds(capacity);
   for (const f of chosen) {
-    const col = decodeParquet(await lake.read(paths.get(f)!)).getChild(ds.idColumn);
-    if (col) for (const id of col) recent.add(id as string);
+    const table = decodeParquet(await lake.read(paths.get(f)!));
+    const cols = ds.idColumns.map((c) => table.getChild(c));
+    if (cols.some((c) => !c)) continue;
+    for (let i = 0; i < table.numRows; i++) recent.add(ds.idOf(cols.map((c) => String(c!.get(i)))));
   }
   return recent;
 }
