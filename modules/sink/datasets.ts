@@ -22,8 +22,8 @@ export interface SinkDataset<Row> {
   /** The columns that identify a row: a resend or a republish carries the same values, and is kept once. */
   readonly idColumns: readonly string[];
   id(row: Row): string;
-  /** The same id from the values of `idColumns`, in their order (read back from the lake at start). */
-  idOf(values: readonly string[]): string;
+  /** The same id for row `row` of the values of `idColumns`, one array per column in their order (read back from the lake at start). */
+  idAt(columns: ReadonlyArray<readonly string[]>, row: number): string;
   /** The row of a record with its bus position, or null when the message is malformed. */
   decode(record: BusRecord, log: Log): Row | null;
   encode(rows: Row[]): Uint8Array;
@@ -37,7 +37,7 @@ export const reportsDataset: SinkDataset<LakeReport> = {
   // Laptops choose report ids: unique per student only.
   idColumns: ["studentId", "reportId"],
   id: (r) => reportKey(r.studentId, r.reportId),
-  idOf: ([studentId, reportId]) => reportKey(studentId!, reportId!),
+  idAt: ([studentIds, reportIds], i) => reportKey(studentIds![i]!, reportIds![i]!),
   decode: (r) => toReport(r),
   encode: encodeReports,
   // The alert role routes malformed messages to the DLQ (naming each); the lake keeps only valid reports.
@@ -50,7 +50,7 @@ export const deploymentsDataset: SinkDataset<DeploymentRow> = {
   // One order per report: the report's key, which the alert id derives from (orders of any alert id format).
   idColumns: ["studentId", "reportId"],
   id: (o) => reportKey(o.studentId, o.reportId),
-  idOf: ([studentId, reportId]) => reportKey(studentId!, reportId!),
+  idAt: ([studentIds, reportIds], i) => reportKey(studentIds![i]!, reportIds![i]!),
   decode: (r, log) => toDeployment(r, log),
   encode: encodeDeployments,
 };
@@ -61,7 +61,7 @@ export const incidentsDataset: SinkDataset<LakeIncidentEvent> = {
   topic: TOPICS.incidentEvents,
   idColumns: ["eventId"],
   id: (e) => e.eventId,
-  idOf: ([eventId]) => eventId!,
+  idAt: ([eventIds], i) => eventIds![i]!,
   decode: (r, log) => toIncidentEvent(r, log),
   encode: encodeIncidentEvents,
 };

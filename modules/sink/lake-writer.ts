@@ -70,10 +70,12 @@ async function recentIdsFromLake(lake: Lake, ds: SinkDataset<unknown>, capacity:
   chosen.sort((a, b) => a.lastOffset - b.lastOffset);
   const recent = new RecentIds(capacity);
   for (const f of chosen) {
-    const table = decodeParquet(await lake.read(paths.get(f)!));
+    const table = decodeParquet(await lake.read(paths.get(f)!), [...ds.idColumns]);
+    // Each column read whole by its iterator: Vector.get(i) looks up the row's chunk every time.
     const cols = ds.idColumns.map((c) => table.getChild(c));
     if (cols.some((c) => !c)) continue;
-    for (let i = 0; i < table.numRows; i++) recent.add(ds.idOf(cols.map((c) => String(c!.get(i)))));
+    const values = cols.map((c) => Array.from(c!, String));
+    for (let i = 0; i < table.numRows; i++) recent.add(ds.idAt(values, i));
   }
   return recent;
 }
