@@ -176,3 +176,9 @@ test("ACU_DEMO: 0 (default) or 1, anything else refused", () => {
   expect(loadConfig([], { ACU_DEMO: "1" }).demo).toBe(true);
   expect(() => loadConfig([], { ACU_DEMO: "yes" })).toThrow('ACU_DEMO must be 0 or 1, not "yes"');
 });
+
+test("the resend horizon: ACU_DEDUPE_IDS ids per window, bounded (memory grows with it)", () => {
+  expect(loadConfig([], {}).dedupeIds).toBe(1_000_000);
+  expect(loadConfig([], { ACU_DEDUPE_IDS: "5000000" }).dedupeIds).toBe(5_000_000);
+  for (const bad of ["999", "10000001", "1500.5", "lots"]) expect(() => loadConfig([], { ACU_DEDUPE_IDS: bad })).toThrow("ACU_DEDUPE_IDS");
+});

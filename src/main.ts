@@ -85,14 +85,15 @@ async function runRoles(cfg: Config, dotenv: DotenvFiles): Promise<void> {
 /** The roles without a port: alert, sink, analyzer (returned, for the API's on-demand runs). */
 async function startPipelineRoles(cfg: Config, engines: Engines, running: Running[]): Promise<Analyzer | null> {
   const has = (r: Role) => cfg.roles.includes(r);
-  if (has("alert")) running.push(await startAlert({ bus: await engines.getBus(), thresholds: await engines.getThresholds(), log }));
+  if (has("alert"))
+    running.push(await startAlert({ bus: await engines.getBus(), thresholds: await engines.getThresholds(), log, recentCapacity: cfg.dedupeIds }));
   if (has("sink"))
     running.push(
       await startSink({
         bus: await engines.getBus(),
         lake: await engines.getLake(),
         log,
-        options: { flushAgeMs: cfg.sinkFlushMs, flushRecords: cfg.sinkFlushRecords, bufferBytes: cfg.sinkBufferBytes },
+        options: { flushAgeMs: cfg.sinkFlushMs, flushRecords: cfg.sinkFlushRecords, bufferBytes: cfg.sinkBufferBytes, recentIds: cfg.dedupeIds },
       }),
     );
   if (!has("analyzer")) return null;

@@ -24,6 +24,7 @@ import {
   responseRows,
   strugglingReport,
 } from "./support/dispatch.ts";
+import { alertIdFor } from "../src/domain/deployment-order.ts";
 
 setDefaultTimeout(600_000);
 
@@ -101,7 +102,7 @@ test(`dispatch end to end: ${PATROLS} simulated patrols, ${RATE} reports/s for $
 
     const snap = (await (await fetch(`${acu.url}/api/thresholds`, { headers: viewer })).json()) as { default: number; thresholds: Record<string, number> };
     const thresholdOf = (ex: string) => snap.thresholds[ex] ?? snap.default;
-    const expected = new Set(accepted.filter((r) => r.score < thresholdOf(r.exerciseId)).map((r) => `alert-${deriveReportId(r)}`));
+    const expected = new Set(accepted.filter((r) => r.score < thresholdOf(r.exerciseId)).map((r) => alertIdFor(r.studentId, deriveReportId(r))));
     expect(expected.size).toBeGreaterThan(100);
 
     // Input has stopped: the patrols work through what is left.

@@ -7,6 +7,7 @@ import { regionOf } from "../src/domain/regions.ts";
 import { authedWebSocket, cleanup, eventually, operator, startAcu, tempDir, TOKENS, viewer } from "./support/acu.ts";
 import { readLake } from "./support/lake.ts";
 import { recompute } from "./support/recompute.ts";
+import { alertIdFor } from "../src/domain/deployment-order.ts";
 
 /**
  * The issue's acceptance run: the all-in-one demo under `acu signal` at 2,000 reports/s for 60 s (set
@@ -55,7 +56,7 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
     expect(accepted.length).toBe(RATE * SECONDS);
 
     const reports = accepted.map((r) => ({ ...r, reportId: deriveReportId(r), region: regionOf(r.latitude, r.longitude) }));
-    const expectedAlerts = new Set(reports.filter((r) => r.score < thresholdOf(r.exerciseId)).map((r) => `alert-${r.reportId}`));
+    const expectedAlerts = new Set(reports.filter((r) => r.score < thresholdOf(r.exerciseId)).map((r) => alertIdFor(r.studentId, r.reportId)));
 
     // Lake: every acknowledged report exactly once.
     const lake = await eventually(

@@ -40,7 +40,7 @@ test("a threshold change applies to the very next report, 100 of 100", async () 
     });
     expect(res.status).toBe(202);
     sent.push(reportId);
-    if (score < threshold) expected.add(`alert-${reportId}`);
+    if (score < threshold) expected.add(reportId);
   }
   await postReports(acu.url, {
     reportId: "sentinel",
@@ -53,16 +53,16 @@ test("a threshold change applies to the very next report, 100 of 100", async () 
   });
   const alerts = await eventually("the sentinel alert", async () => {
     const body = (await (await fetch(`${acu.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as {
-      alerts: Array<{ alertId: string; threshold: number }>;
+      alerts: Array<{ reportId: string; threshold: number }>;
     };
-    return body.alerts.some((a) => a.alertId === "alert-sentinel") ? body.alerts : null;
+    return body.alerts.some((a) => a.reportId === "sentinel") ? body.alerts : null;
   });
-  const got = new Set(alerts.map((a) => a.alertId).filter((id) => id.startsWith("alert-trial-")));
+  const got = new Set(alerts.map((a) => a.reportId).filter((id) => id.startsWith("trial-")));
   let stale = 0;
-  for (const id of sent.map((r) => `alert-${r}`)) if (got.has(id) !== expected.has(id)) stale++;
+  for (const id of sent) if (got.has(id) !== expected.has(id)) stale++;
   expect(stale).toBe(0);
   expect(got.size).toBe(50);
-  expect(alerts.filter((a) => a.alertId.startsWith("alert-trial-")).every((a) => a.threshold === 70)).toBe(true);
+  expect(alerts.filter((a) => a.reportId.startsWith("trial-")).every((a) => a.threshold === 70)).toBe(true);
 });
 
 test("the default threshold applies where an exercise has none, and a delete falls back to it", async () => {
@@ -83,7 +83,7 @@ test("the default threshold applies where an exercise has none, and a delete fal
   });
   const alert = await eventually("the fallback alert", async () => {
     const b = (await (await fetch(`${acu.url}/api/alerts?exerciseId=ex.fallback`, { headers: viewer })).json()) as {
-      alerts: Array<{ alertId: string; threshold: number }>;
+      alerts: Array<{ reportId: string; threshold: number }>;
     };
     return b.alerts[0];
   });

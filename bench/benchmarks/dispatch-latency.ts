@@ -147,7 +147,7 @@ async function sendLoad(ingestUrl: string, ns: string, seconds: number, warmupS:
       if (probe.measureFrom === Number.POSITIVE_INFINITY) probe.measureFrom = sentAt + warmupS * 1000;
       for (const r of reports)
         if (r.score < THRESHOLDS.default) {
-          probe.sent(alertIdFor(r.reportId), sentAt);
+          probe.sent(alertIdFor(r.studentId, r.reportId), sentAt);
           failing++;
         }
     },

@@ -7,6 +7,7 @@
  * bun bench/peers/plain-consumer.ts <brokers> <input topic> <output topic> <group> <thresholds JSON>
  */
 import { Kafka, logLevel } from "kafkajs";
+import { alertIdFor } from "../../src/domain/deployment-order.ts";
 
 const [brokers, input, output, group, thresholdsJson] = process.argv.slice(2) as [string, string, string, string, string];
 const th = JSON.parse(thresholdsJson) as { default: number; exercises: Record<string, number> };
@@ -29,7 +30,7 @@ await consumer.run({
     const threshold = Object.hasOwn(th.exercises, r.exerciseId) ? th.exercises[r.exerciseId]! : th.default;
     if (!(r.score < threshold)) return;
     const order = {
-      alertId: `alert-${r.reportId}`,
+      alertId: alertIdFor(r.studentId, r.reportId),
       reportId: r.reportId,
       studentId: r.studentId,
       exerciseId: r.exerciseId,

@@ -120,3 +120,49 @@ test("each published order is observed in acu_report_to_order_seconds (report ti
   // Measured by the alert role itself (removed above).
   expect(typeof lag?.value).toBe("number");
 });
+
+test("two students whose laptops chose the same report id are both alerted; a resend of either is not, even after a restart", async () => {
+  const bus = await EmbeddedLogBus.open(join(dir, "same-id-bus"), { [TOPICS.reports]: 3, [TOPICS.alerts]: 3, [TOPICS.deadLetters]: 1 });
+  const thresholds = FileThresholdStore.open(join(dir, "same-id-thresholds.json"), 50);
+  const failing = (studentId: string, reportId: string) => ({
+    reportId,
+    studentId,
+    exerciseId: "ex",
+    score: 10,
+    latitude: 48.1,
+    longitude: -1.7,
+    timestamp: 1_764_230_400_000,
+    region: "Bretagne",
+  });
+  const send = (reports: ReturnType<typeof failing>[]) =>
+    bus.publish(
+      TOPICS.reports,
+      reports.map((r) => ({ key: r.studentId, value: encodeReport(r) })),
+    );
+  const consumed = async () => {
+    const ends = await bus.endOffsets(TOPICS.reports);
+    const deadline = Date.now() + 20_000;
+    while (ends.some((e, p) => (bus.committedOffset(ALERT_GROUP, TOPICS.reports, p) ?? 0) < e)) {
+      if (Date.now() > deadline) throw new Error("the alert role did not get through the reports");
+      await Bun.sleep(20);
+    }
+  };
+  const orders = () =>
+    [0, 1, 2]
+      .flatMap((p) => bus.read(TOPICS.alerts, p, 0, 1000))
+      .map((r) => JSON.parse(new TextDecoder().decode(r.value)) as { alertId: string; studentId: string; reportId: string })
+      .map((o) => `${o.studentId}/${o.reportId}`)
+      .sort();
+  await send([failing("s-a", "r-7"), failing("s-b", "r-7"), failing("s-a", "r-7")]);
+  let alert = await startAlert({ bus, thresholds, log: silentLogger });
+  await consumed();
+  await alert.stop();
+  expect(orders()).toEqual(["s-a/r-7", "s-b/r-7"]);
+  // A restarted alert role remembers both from the alerts topic: the laptops' resends send no second order.
+  await send([failing("s-b", "r-7"), failing("s-a", "r-7"), failing("s-c", "r-7")]);
+  alert = await startAlert({ bus, thresholds, log: silentLogger });
+  await consumed();
+  await alert.stop();
+  expect(orders()).toEqual(["s-a/r-7", "s-b/r-7", "s-c/r-7"]);
+  await bus.close();
+});

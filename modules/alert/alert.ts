@@ -3,6 +3,7 @@ import { metrics, trackLag } from "../../src/metrics.ts";
 import { TOPICS, type Bus } from "../../src/ports/bus.ts";
 import type { ThresholdStore } from "../../src/ports/thresholds.ts";
 import type { Log, Running } from "../lifecycle.ts";
+import { DEFAULT_DEDUPE_IDS } from "../../src/domain/recent-ids.ts";
 import { judgeBatch } from "./judge.ts";
 import { recentAlertsFromBus } from "./recent-alerts.ts";
 
@@ -15,11 +16,13 @@ export const ALERT_GROUP = "acu-alert";
  */
 export async function startAlert(deps: { bus: Bus; thresholds: ThresholdStore; log: Log; recentCapacity?: number }): Promise<Running> {
   const { bus, thresholds, log } = deps;
-  const recent = await recentAlertsFromBus(bus, deps.recentCapacity ?? 200_000);
+  // The resend horizon: orders remembered (ACU_DEDUPE_IDS). A resend after it is the dispatch's to recognise.
+  const recent = await recentAlertsFromBus(bus, deps.recentCapacity ?? DEFAULT_DEDUPE_IDS);
   /**
    * Alert ids of orders being committed by a batch of another partition (handled concurrently), with the
-   * outcome to come. The same report id can reach two partitions (resent under another student id): the
-   * second batch waits to learn whether the first one published it, so there is still one patrol, not two.
+   * outcome to come. Reports are keyed by student, so a resend reaches the same partition, but not once the
+   * topic's partitions were added to: the second batch then waits to learn whether the first one published
+   * it, so there is still one order, not two.
    */
   const committing = new Map<string, Promise<void>>();
   // Partitions handled concurrently: a fetch costs one thresholds read and one transaction, not one per partition.
@@ -29,7 +32,7 @@ export async function startAlert(deps: { bus: Bus; thresholds: ThresholdStore; l
     const snap = await thresholds.current();
     const judged = judgeBatch(batch.records, snap, Date.now());
     const deadLetters = judged.deadLetters;
-    // A report sent twice (its 202 lost) keeps its id: one patrol, not two. Waiting happens before any id
+    // A report sent twice (its 202 lost) keeps its student and report ids, hence its alert id: one order, not two. Waiting happens before any id
     // is claimed, and the claims are taken in one synchronous pass, so two batches never wait for each other.
     let fresh: Set<string>;
     let orders: typeof judged.orders;

@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { alertIdFor } from "../../src/domain/deployment-order.ts";
 import { encodeReport, type Report } from "../../src/domain/report.ts";
 import type { BusRecord } from "../../src/ports/bus.ts";
 import { judgeBatch } from "./judge.ts";
@@ -40,7 +41,7 @@ test("an order for each score strictly below its exercise's threshold; the defau
     ["a", 50],
     ["c", 30],
   ]);
-  expect(orders[0]!.alertId).toBe("alert-a");
+  expect(orders[0]!.alertId).toBe(alertIdFor("s", "a"));
   expect(orders[0]!.raisedAt).toBe(5000);
   expect(orders[0]!.reportedAt).toBe(1000);
 });
@@ -55,4 +56,23 @@ test("malformed messages become dead letters with their reason and position, and
   expect(deadLetters).toEqual([
     { reason: "message is not JSON", topic: "student-reports", partition: 0, offset: 7, value: Buffer.from("not json").toString("base64") },
   ]);
+});
+
+test("an order's alert id names its student and its report: the same on every replay, another for another student's report of that id", () => {
+  const snap = { defaultThreshold: 50, thresholds: {}, revision: 1 };
+  const of = (studentId: string, reportId: string) => ({ ...report(reportId, "e", 10), studentId });
+  const ids = (reports: Report[]) =>
+    judgeBatch(
+      reports.map((r, i) => rec(encodeReport(r), i)),
+      snap,
+      0,
+    ).orders.map((o) => o.alertId);
+  const [a, b, a2] = ids([of("s-a", "r-7"), of("s-b", "r-7"), of("s-a", "r-7")]);
+  // Stable across processes and releases: orders already on the bus and in the lake keep meaning the same report.
+  expect(a).toBe("alert-c674b89aed20db0530ada56e96277b52");
+  expect(a2).toBe(a);
+  expect(b).not.toBe(a);
+  // Ids of any length, any characters: unambiguous (the student id's length first), bounded.
+  expect(alertIdFor("1:s", "a")).not.toBe(alertIdFor("1", ":sa"));
+  expect(alertIdFor("x".repeat(64), "🙂".repeat(64))).toMatch(/^alert-[0-9a-f]{32}$/);
 });

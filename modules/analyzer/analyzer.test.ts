@@ -15,8 +15,9 @@ import type { AnalyticsEngine, PartialsRequest } from "../../src/ports/analytics
 import type { Warehouse } from "../../src/ports/warehouse.ts";
 import { migrate } from "../../src/warehouse/migrate.ts";
 import { startAnalyzer, type Analyzer } from "./analyzer.ts";
+import { backlog } from "./run.ts";
 import { exerciseStats, hotspots, recentRuns, regionStats, responseTimes, runsPage } from "./queries.ts";
-import { clusteredReports } from "../../tests/support/lake-fixture.ts";
+import { clusteredReports, foreignLakePaths } from "../../tests/support/lake-fixture.ts";
 import { incidentHistories } from "../../tests/support/incident-fixture.ts";
 import { recomputeResponseTimes } from "../../tests/support/recompute.ts";
 
@@ -191,6 +192,36 @@ test(
     expect(Date.parse(runs[1]!.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(runs[1]!.startedAt));
     expect(runs[1]!.startedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(await recentRuns(w, 1)).toHaveLength(1);
+  },
+  TIMEOUT_MS,
+);
+
+test(
+  "files under reports/ and incidents/ that are not the lake's own are not counted: a Spark job's _temporary/ and part files, hidden copies, another topic's",
+  async () => {
+    const { w, addFile, all, start, lake } = await setup();
+    const a = await start({ cellSizeDeg: 1 });
+    const ours = [await addFile(reports(700, 1)), await addFile(reports(500, 2))];
+    const events = incidentHistories(20, 5);
+    const incidentFile = lakePath(
+      { dataset: "incidents", topic: "incident-events", partition: 0, firstOffset: 0, lastOffset: events.length - 1 },
+      Date.UTC(2026, 10, 27, 9),
+    );
+    await lake.write(incidentFile, encodeIncidentEvents(events.map((e, i) => lakeIncidentEvent(e, 0, i))));
+    // Valid rows in each: counted, they would change every table.
+    const foreignReports = encodeReports(reports(300, 3).map((r, i) => ({ ...r, offset: i })));
+    const foreignEvents = encodeIncidentEvents(incidentHistories(10, 6).map((e, i) => lakeIncidentEvent(e, 0, i)));
+    for (const path of foreignLakePaths("reports")) await lake.write(path, foreignReports);
+    for (const path of foreignLakePaths("incidents")) await lake.write(path, foreignEvents);
+
+    const run = await a.runNow();
+    expect(run).toMatchObject({ outcome: "succeeded", files: 3, rows: 1200 });
+    const t = await tables(w);
+    expectMatches(t, recompute(all, 1));
+    expect(t.counted).toEqual([...ours, incidentFile].sort());
+    expect((await responseTimes(w)).regions).toEqual(recomputeResponseTimes(events.map((e) => ({ type: e.type, region: e.region, ...e.times }))));
+    // Nor are they a backlog waiting to be counted.
+    expect(await backlog(lake, w)).toBe(0);
   },
   TIMEOUT_MS,
 );

@@ -1,5 +1,6 @@
-import { LAKE_DIRS, parseLakePath } from "../../src/domain/lake-layout.ts";
+import { LAKE_DIRS, parseLakePath, type LakeDataset } from "../../src/domain/lake-layout.ts";
 import type { AnalyticsEngine } from "../../src/ports/analytics-engine.ts";
+import { TOPICS } from "../../src/ports/bus.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import type { SqlRunner, Warehouse } from "../../src/ports/warehouse.ts";
 import { checkCellSize, cleanupLeftovers, merge, type EngineTotals } from "./merge.ts";
@@ -84,8 +85,11 @@ async function computePartials(engine: AnalyticsEngine, runId: string, files: st
   return { reports: res.rows, incidents: res.incidents?.incidents ?? 0, responses: res.incidents?.responses ?? 0 };
 }
 
-/** The datasets the analyzer counts. */
-const COUNTED_DIRS = [LAKE_DIRS.reports, LAKE_DIRS.incidents];
+/** The datasets the analyzer counts, each with the topic its files hold. */
+const COUNTED: ReadonlyArray<{ dataset: LakeDataset; topic: string }> = [
+  { dataset: "reports", topic: TOPICS.reports },
+  { dataset: "incidents", topic: TOPICS.incidentEvents },
+];
 
 /** The lake files a run reads: every one for a rebuild, else those not counted yet. */
 async function filesToCount(c: RunContext, what: RunKind): Promise<string[]> {
@@ -93,10 +97,18 @@ async function filesToCount(c: RunContext, what: RunKind): Promise<string[]> {
   return what === "rebuild" ? listed : uncounted(c.warehouse, listed);
 }
 
-/** Paths of the lake's files of the datasets the analyzer counts. */
+/**
+ * Paths of the files the sink wrote for the datasets the analyzer counts: named by the lake's layout after
+ * their topic. Anything else in those folders (a Spark job writing there, its `_temporary/` attempts, a
+ * copy) is not counted.
+ */
 async function countedDatasetFiles(lake: Lake): Promise<string[]> {
   const listed: string[] = [];
-  for (const dir of COUNTED_DIRS) for (const f of await lake.list(`${dir}/`)) if (f.path.endsWith(".parquet")) listed.push(f.path);
+  for (const { dataset, topic } of COUNTED)
+    for (const f of await lake.list(`${LAKE_DIRS[dataset]}/`)) {
+      const n = parseLakePath(f.path);
+      if (n?.dataset === dataset && n.topic === topic) listed.push(f.path);
+    }
   return listed;
 }
 

@@ -1,7 +1,7 @@
 import type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import type { IncidentEvent } from "../../src/domain/incident-event.ts";
 import { applyCommand, holdsAnOrder, incidentIdFor, openIncident, type Incident } from "../../src/domain/incident.ts";
-import type { DispatchStore, StudentIndex, Versioned } from "../../src/ports/dispatch-store.ts";
+import { RECENT_ORDERS_PER_STUDENT, type DispatchStore, type StudentIndex, type Versioned } from "../../src/ports/dispatch-store.ts";
 import type { Decision, DispatchWriter } from "./writer.ts";
 
 /** Orders of one student written in one commit at most (etcd takes 128 operations per transaction). */
@@ -49,16 +49,22 @@ export class OrderIntake {
   }
 
   /** One student's orders in one CAS (retried on contention). */
-  takeStudent(studentId: string, orders: DeploymentOrder[]): Promise<IntakeCounts> {
+  takeStudent(studentId: string, all: DeploymentOrder[]): Promise<IntakeCounts> {
     return this.writer.run(`take the orders of student ${studentId}`, async (): Promise<Decision<IntakeCounts>> => {
       const idx = await this.store.getStudent(studentId);
+      // Orders the student's recent ones include: a redelivery, or a laptop's resend past the alert role's horizon.
+      const recent = new Set(idx?.value.recentAlertIds ?? []);
+      const orders = all.filter((o) => !recent.has(o.alertId));
+      const skipped = { opened: 0, attached: 0, known: all.length - orders.length };
+      if (orders.length === 0) return { result: skipped };
       const open = idx?.value.openIncidentId ? await this.store.getIncident(idx.value.openIncidentId) : null;
-      if (open && open.value.state !== "resolved" && open.value.state !== "cancelled") return this.attach(open, orders);
-      return this.open(studentId, idx, orders);
+      const d =
+        open && open.value.state !== "resolved" && open.value.state !== "cancelled" ? this.attach(open, idx!, orders) : await this.open(studentId, idx, orders);
+      return { ...d, result: { ...d.result, known: d.result.known + skipped.known } };
     });
   }
 
-  private attach(open: Versioned<Incident>, orders: DeploymentOrder[]): Decision<IntakeCounts> {
+  private attach(open: Versioned<Incident>, idx: Versioned<StudentIndex>, orders: DeploymentOrder[]): Decision<IntakeCounts> {
     let inc = open.value;
     const events: IncidentEvent[] = [];
     for (const order of orders) {
@@ -69,7 +75,8 @@ export class OrderIntake {
     }
     const counts = { opened: 0, attached: events.length, known: orders.length - events.length };
     if (events.length === 0) return { result: counts };
-    return { commit: { incident: { value: inc, expect: open.revision }, events }, result: counts };
+    const student = { studentId: inc.studentId, value: remember(idx.value, events), expect: idx.revision };
+    return { commit: { incident: { value: inc, expect: open.revision }, student, events }, result: counts };
   }
 
   private async open(studentId: string, idx: Versioned<StudentIndex> | null, orders: DeploymentOrder[]): Promise<Decision<IntakeCounts>> {
@@ -90,12 +97,22 @@ export class OrderIntake {
     return {
       commit: {
         incident: { value: inc, expect: 0 },
-        student: { studentId, value: { openIncidentId: inc.id, lastIncidentId: idx?.value.lastIncidentId ?? null }, expect: idx?.revision ?? 0 },
+        student: {
+          studentId,
+          value: remember({ openIncidentId: inc.id, lastIncidentId: idx?.value.lastIncidentId ?? null, recentAlertIds: idx?.value.recentAlertIds }, events),
+          expect: idx?.revision ?? 0,
+        },
         events,
       },
       result: { opened: 1, attached: events.length - 1, known: orders.length - events.length },
     };
   }
+}
+
+/** The index with the orders these events took added to the student's recent ones, the oldest dropped past the bound. */
+function remember(idx: StudentIndex, events: IncidentEvent[]): StudentIndex {
+  const recent = [...(idx.recentAlertIds ?? []), ...events.map((e) => e.alertId)];
+  return { ...idx, recentAlertIds: recent.slice(-RECENT_ORDERS_PER_STUDENT) };
 }
 
 function add(into: IntakeCounts, c: IntakeCounts): void {

@@ -110,7 +110,7 @@ test("a patrol walks its incident to resolved; another patrol is forbidden; an i
   const again = await s.svc.resolve(inc.id, "p1").catch((x) => x);
   expect(again).toBeInstanceOf(DispatchConflictError);
   expect(again.state).toBe("resolved");
-  expect((await s.store.getStudent("s1"))!.value).toEqual({ openIncidentId: null, lastIncidentId: inc.id });
+  expect((await s.store.getStudent("s1"))!.value).toEqual({ openIncidentId: null, lastIncidentId: inc.id, recentAlertIds: [order("s1", 1).alertId] });
   const events = (await s.store.pendingEvents(100)).map((e) => [e.event.type, e.event.actor]);
   expect(events).toEqual([
     ["opened", "dispatch"],
@@ -170,6 +170,32 @@ test("orders: one incident per student while open, later orders attach, redelive
   const s3 = (await s.svc.listIncidents()).filter((i) => i.studentId === "s3");
   expect(s3.length).toBe(1);
   expect(s3[0]!.orderCount).toBe(2);
+});
+
+test("an order resent past the alert role's horizon (same student, same report) sends no second patrol, its incident open or closed since", async () => {
+  const s = await service();
+  const ids = (orders: ReturnType<typeof order>[]) => orders.map((o) => o.alertId);
+  const incidents = async () => (await s.svc.listIncidents()).filter((i) => i.studentId === "s1");
+  // Order 2 opened nothing: it attached, then 24 more orders pushed it out of the incident's kept orders.
+  const later = Array.from({ length: 24 }, (_, i) => order("s1", 3 + i));
+  expect(await s.intake.take([order("s1", 1), order("s1", 2), ...later])).toEqual({ opened: 1, attached: 25, known: 0 });
+  expect(await s.intake.take([order("s1", 2)])).toEqual({ opened: 0, attached: 0, known: 1 });
+  const [first] = await incidents();
+  expect(first!.orderCount).toBe(26);
+  await s.svc.cancel(first!.id, "x");
+  // Another incident of the student opened and closed since: order 2 resent still opens nothing.
+  expect(await s.intake.take([order("s1", 30)])).toEqual({ opened: 1, attached: 0, known: 0 });
+  const second = (await incidents()).find((i) => i.id !== first!.id)!;
+  await s.svc.cancel(second.id, "x");
+  expect(await s.intake.take([order("s1", 2), order("s1", 5)])).toEqual({ opened: 0, attached: 0, known: 2 });
+  expect((await incidents()).length).toBe(2);
+  // Bounded: the student's 32 most recent orders, oldest dropped first.
+  const newer = Array.from({ length: 10 }, (_, i) => order("s1", 31 + i));
+  expect(await s.intake.take(newer)).toEqual({ opened: 1, attached: 9, known: 0 });
+  expect((await s.store.getStudent("s1"))!.value.recentAlertIds).toEqual(ids([...later.slice(-21), order("s1", 30), ...newer]));
+  // Past that bound, a resend joins the student's open incident: one more order counted, still no second patrol.
+  expect(await s.intake.take([order("s1", 2)])).toEqual({ opened: 0, attached: 1, known: 0 });
+  expect((await incidents()).length).toBe(3);
 });
 
 test("lists: by state, newest change first, limited; closed ones included", async () => {

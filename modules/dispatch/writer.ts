@@ -129,11 +129,15 @@ export class DispatchWriter {
     });
   }
 
-  /** The student's index once this incident is closed: no open incident (if it was this one), this one the last. */
+  /** The student's index once this incident is closed: no open incident (if it was this one), this one the last, its recent orders kept. */
   private async closing(inc: Incident): Promise<{ studentId: string; value: StudentIndex; expect: number }> {
     const idx = await this.store.getStudent(inc.studentId);
     const open = idx?.value.openIncidentId ?? null;
-    return { studentId: inc.studentId, value: { openIncidentId: open === inc.id ? null : open, lastIncidentId: inc.id }, expect: idx?.revision ?? 0 };
+    return {
+      studentId: inc.studentId,
+      value: { ...idx?.value, openIncidentId: open === inc.id ? null : open, lastIncidentId: inc.id },
+      expect: idx?.revision ?? 0,
+    };
   }
 
   /** Store trouble becomes DispatchUnavailableError; dispatch's own errors pass as they are. */

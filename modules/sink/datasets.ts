@@ -1,7 +1,7 @@
 import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import { decodeIncidentEvent } from "../../src/domain/incident-event.ts";
 import type { LakeDataset } from "../../src/domain/lake-layout.ts";
-import { decodeReport } from "../../src/domain/report.ts";
+import { decodeReport, reportKey } from "../../src/domain/report.ts";
 import {
   encodeDeployments,
   encodeIncidentEvents,
@@ -19,9 +19,11 @@ export type DeploymentRow = DeploymentOrder & { partition: number; offset: numbe
 export interface SinkDataset<Row> {
   readonly dataset: LakeDataset;
   readonly topic: string;
-  /** The column holding each row's id: a resend or a republish carries the same id, and is kept once. */
-  readonly idColumn: string;
+  /** The columns that identify a row: a resend or a republish carries the same values, and is kept once. */
+  readonly idColumns: readonly string[];
   id(row: Row): string;
+  /** The same id for row `row` of the values of `idColumns`, one array per column in their order (read back from the lake at start). */
+  idAt(columns: ReadonlyArray<readonly string[]>, row: number): string;
   /** The row of a record with its bus position, or null when the message is malformed. */
   decode(record: BusRecord, log: Log): Row | null;
   encode(rows: Row[]): Uint8Array;
@@ -32,8 +34,10 @@ export interface SinkDataset<Row> {
 export const reportsDataset: SinkDataset<LakeReport> = {
   dataset: "reports",
   topic: TOPICS.reports,
-  idColumn: "reportId",
-  id: (r) => r.reportId,
+  // Laptops choose report ids: unique per student only.
+  idColumns: ["studentId", "reportId"],
+  id: (r) => reportKey(r.studentId, r.reportId),
+  idAt: ([studentIds, reportIds], i) => reportKey(studentIds![i]!, reportIds![i]!),
   decode: (r) => toReport(r),
   encode: encodeReports,
   // The alert role routes malformed messages to the DLQ (naming each); the lake keeps only valid reports.
@@ -43,8 +47,10 @@ export const reportsDataset: SinkDataset<LakeReport> = {
 export const deploymentsDataset: SinkDataset<DeploymentRow> = {
   dataset: "deployments",
   topic: TOPICS.alerts,
-  idColumn: "alertId",
-  id: (o) => o.alertId,
+  // One order per report: the report's key, which the alert id derives from (orders of any alert id format).
+  idColumns: ["studentId", "reportId"],
+  id: (o) => reportKey(o.studentId, o.reportId),
+  idAt: ([studentIds, reportIds], i) => reportKey(studentIds![i]!, reportIds![i]!),
   decode: (r, log) => toDeployment(r, log),
   encode: encodeDeployments,
 };
@@ -53,8 +59,9 @@ export const deploymentsDataset: SinkDataset<DeploymentRow> = {
 export const incidentsDataset: SinkDataset<LakeIncidentEvent> = {
   dataset: "incidents",
   topic: TOPICS.incidentEvents,
-  idColumn: "eventId",
+  idColumns: ["eventId"],
   id: (e) => e.eventId,
+  idAt: ([eventIds], i) => eventIds![i]!,
   decode: (r, log) => toIncidentEvent(r, log),
   encode: encodeIncidentEvents,
 };

@@ -70,8 +70,12 @@ async function recentIdsFromLake(lake: Lake, ds: SinkDataset<unknown>, capacity:
   chosen.sort((a, b) => a.lastOffset - b.lastOffset);
   const recent = new RecentIds(capacity);
   for (const f of chosen) {
-    const col = decodeParquet(await lake.read(paths.get(f)!)).getChild(ds.idColumn);
-    if (col) for (const id of col) recent.add(id as string);
+    const table = decodeParquet(await lake.read(paths.get(f)!), [...ds.idColumns]);
+    // Each column read whole by its iterator: Vector.get(i) looks up the row's chunk every time.
+    const cols = ds.idColumns.map((c) => table.getChild(c));
+    if (cols.some((c) => !c)) continue;
+    const values = cols.map((c) => Array.from(c!, String));
+    for (let i = 0; i < table.numRows; i++) recent.add(ds.idAt(values, i));
   }
   return recent;
 }

@@ -7,6 +7,7 @@ import { EmbeddedLogBus } from "../../src/adapters/embedded/log-bus.ts";
 import { KafkaBus } from "../../src/adapters/kafka/kafka-bus.ts";
 import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
 import { lakePath } from "../../src/domain/lake-layout.ts";
+import { deploymentOrderFor, encodeDeploymentOrder } from "../../src/domain/deployment-order.ts";
 import { encodeReport, type Report } from "../../src/domain/report.ts";
 import { encodeIncidentEvent, type IncidentEvent } from "../../src/domain/incident-event.ts";
 import { decodeParquet, encodeIncidentEvents, encodeReports, lakeIncidentEvent } from "../../src/formats/parquet.ts";
@@ -172,6 +173,47 @@ test("a report resent by a laptop (same id, new bus position) is kept once, even
   await sink.stop();
   expect((await lakeRows(lake)).map((r) => r.reportId).sort()).toEqual(["r1", "r2", "r3", "r4"]);
   await again.close();
+});
+
+test("two students' reports with the same report id are both kept, and so are their orders; a resend of each is dropped, even across a restart", async () => {
+  const { dir, bus, lake } = await setup();
+  // Laptops choose report ids: students s-a and s-b both sent a "r-7".
+  const a = { ...report(1, "r-7"), studentId: "s-a" };
+  const b = { ...report(2, "r-7"), studentId: "s-b" };
+  const publish = async (target: EmbeddedLogBus, reports: Report[]) => {
+    await target.publish(
+      TOPICS.reports,
+      reports.map((r) => ({ key: r.studentId, value: encodeReport(r) })),
+    );
+    await target.publish(
+      TOPICS.alerts,
+      reports.map((r) => ({ key: r.studentId, value: encodeDeploymentOrder(deploymentOrderFor(r, 50, 1)) })),
+    );
+  };
+  const rows = async (dataset: "reports" | "deployments") => {
+    const out: string[] = [];
+    for (const f of await lake.list(`${dataset}/`)) for (const r of decodeParquet(await lake.read(f.path))) out.push(`${r!.studentId}/${r!.reportId}`);
+    return out.sort();
+  };
+  // Each phase ends with a new report of s-a, published after the others (same partition): waited for.
+  const marker = (id: string) => ({ ...report(3, id), studentId: "s-a" });
+  const landed = async (m: Report) => (await rows("reports")).includes(`s-a/${m.reportId}`) && (await rows("deployments")).includes(`s-a/${m.reportId}`);
+  await publish(bus, [a, b, a, marker("m-1")]);
+  let sink = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } });
+  await until(() => landed(marker("m-1")));
+  await sink.stop();
+  await bus.close();
+  // After a restart (the windows seeded from the lake): both resent.
+  const again = await EmbeddedLogBus.open(join(dir, "bus"), {});
+  await publish(again, [b, a, marker("m-2")]);
+  sink = await startSink({ bus: again, lake, log: silentLogger, options: { flushAgeMs: 50, flushRecords: 10_000 } });
+  await until(() => landed(marker("m-2")));
+  await Bun.sleep(200);
+  await sink.stop();
+  await again.close();
+  const expected = ["s-a/m-1", "s-a/m-2", "s-a/r-7", "s-b/r-7"];
+  expect(await rows("reports")).toEqual(expected);
+  expect(await rows("deployments")).toEqual(expected);
 });
 
 test("stop writes and commits what is buffered", async () => {

@@ -1,3 +1,4 @@
+import { DEFAULT_DEDUPE_IDS } from "../../src/domain/recent-ids.ts";
 import { metrics, trackLag } from "../../src/metrics.ts";
 import { HandlerBackpressure, type Bus, type RecordBatch } from "../../src/ports/bus.ts";
 import type { Lake } from "../../src/ports/lake.ts";
@@ -66,7 +67,7 @@ export interface SinkOptions {
    * delivered again later, and the consumer fetches nothing meanwhile. Default 128 MiB.
    */
   bufferBytes?: number;
-  /** Ids remembered per dataset to drop a report resent by a laptop (its 202 lost), or an order or incident event published twice. */
+  /** Ids remembered per dataset (ACU_DEDUPE_IDS) to drop a report resent by a laptop (its 202 lost), or an order or incident event published twice. */
   recentIds?: number;
 }
 
@@ -85,7 +86,7 @@ export const SINK_TOPICS = DATASETS.map((ds) => ds.topic);
  */
 export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options: SinkOptions }): Promise<Running> {
   const { bus, lake, log, options } = deps;
-  const capacity = options.recentIds ?? 200_000;
+  const capacity = options.recentIds ?? DEFAULT_DEDUPE_IDS;
   const writers = new Map<string, DatasetWriter<unknown>>();
   for (const ds of DATASETS) writers.set(ds.topic, await DatasetWriter.open(ds, lake, log, capacity));
   const datasets = new Map(DATASETS.map((ds) => [ds.topic, ds]));

@@ -1,6 +1,7 @@
 /** The settings that are no engine's: roles and data dir, HTTP, logging, and each role's own. */
 import { resolve } from "node:path";
 import { defaultLogFormat, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log.ts";
+import { DEDUPE_IDS_LIMITS, DEFAULT_DEDUPE_IDS } from "../domain/recent-ids.ts";
 import type { Section } from "./section.ts";
 import { codes, ConfigError, isPort, num, oneOf, text, type Setting } from "./setting.ts";
 
@@ -205,6 +206,37 @@ export const sinkSection: Section<SinkConfig> = {
       "must be a whole number of bytes, 1 MiB–16 GiB",
     ),
   }),
+};
+
+export interface DedupeConfig {
+  /** Ids each dedupe window keeps: the resend horizon. */
+  dedupeIds: number;
+}
+
+const dedupeSettings = {
+  ids: {
+    env: "ACU_DEDUPE_IDS",
+    default: String(DEFAULT_DEDUPE_IDS),
+    help: `ids each resend window keeps (alert role: orders; sink: reports, orders, incident events, each its own), ${DEDUPE_IDS_LIMITS.min}–${DEDUPE_IDS_LIMITS.max}; about 160 bytes of memory per id`,
+  },
+} satisfies Record<string, Setting>;
+
+export const dedupeSection: Section<DedupeConfig> = {
+  title: "Resends",
+  settings: dedupeSettings,
+  read: (v) => ({
+    dedupeIds: num(
+      "ACU_DEDUPE_IDS",
+      v.raw(dedupeSettings.ids),
+      DEFAULT_DEDUPE_IDS,
+      (n) => Number.isInteger(n) && n >= DEDUPE_IDS_LIMITS.min && n <= DEDUPE_IDS_LIMITS.max,
+      `must be a whole number of ids, ${DEDUPE_IDS_LIMITS.min} to ${DEDUPE_IDS_LIMITS.max}`,
+    ),
+  }),
+  notes: [
+    "A report is recognised by its student id and report id together (laptops choose report ids). A laptop's resend of a report whose key is still in the window is dropped: no second order from the alert role, no second row in the lake. The window of reports is the shortest (every report enters it): at 2,000 reports/s, 1,000,000 ids are about 8 minutes; the alert role's holds failing reports only. A resend older than its window is stored twice in `reports/` (counted twice by the analyzer) and gets the same alert id again, which the dispatch recognises (docs/guarantees.md): no second patrol.",
+    "Each window costs about 160 bytes of heap per id with ids of about 10 characters (about 270 with 64-character ids): 1,000,000 ids ≈ 160 MB for a full window; the sink holds three, filled by their own traffic.",
+  ],
 };
 
 export interface DispatchConfig {

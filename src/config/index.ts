@@ -9,6 +9,7 @@ import { analyticsSection, type AnalyticsConfig } from "./analytics.ts";
 import { busSection, type BusConfig } from "./bus.ts";
 import {
   analyzerSection,
+  dedupeSection,
   dispatchSection,
   httpSection,
   ingestSection,
@@ -16,6 +17,7 @@ import {
   runSection,
   sinkSection,
   type AnalyzerConfig,
+  type DedupeConfig,
   type DispatchConfig,
   type HttpConfig,
   type IngestConfig,
@@ -37,6 +39,7 @@ export type Config = RunConfig &
   StaticTokensConfig &
   IngestConfig &
   SinkConfig &
+  DedupeConfig &
   AnalyzerConfig &
   DispatchConfig &
   BusConfig &
@@ -52,6 +55,7 @@ export const SECTIONS: readonly Section<Partial<Config>>[] = [
   staticTokensSection,
   ingestSection,
   sinkSection,
+  dedupeSection,
   analyzerSection,
   dispatchSection,
   busSection,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Report } from "./report.ts";
+import { reportKey, type Report } from "./report.ts";
 
 /** An alert: the order to send a patrol of assistants to a failing student. Kept as a deployment report in the lake. */
 export interface DeploymentOrder {
@@ -16,14 +16,18 @@ export interface DeploymentOrder {
   raisedAt: number;
 }
 
-/** Derived from the report id so a redelivered report never yields a second, different order. */
-export function alertIdFor(reportId: string): string {
-  return `alert-${reportId}`;
+/**
+ * `alert-` and 32 hex digits of SHA-256 of the student and report ids: a report redelivered or resent never
+ * yields a second, different order (the alert role replays from the bus), yet two students whose laptops
+ * chose the same report id get an order each. Report ids are the laptops', unique per student only.
+ */
+export function alertIdFor(studentId: string, reportId: string): string {
+  return `alert-${Bun.CryptoHasher.hash("sha256", reportKey(studentId, reportId), "hex").slice(0, 32)}`;
 }
 
 export function deploymentOrderFor(r: Report, threshold: number, raisedAt: number): DeploymentOrder {
   return {
-    alertId: alertIdFor(r.reportId),
+    alertId: alertIdFor(r.studentId, r.reportId),
     reportId: r.reportId,
     studentId: r.studentId,
     exerciseId: r.exerciseId,

@@ -22,11 +22,18 @@ export function lakePath(f: LakeFileName, appendedAt: number): string {
   return `${LAKE_DIRS[f.dataset]}/date=${d.slice(0, 10)}/hour=${d.slice(11, 13)}/${f.topic}-p${f.partition}-${pad(f.firstOffset)}-${pad(f.lastOffset)}.parquet`;
 }
 
-/** Every dataset's directory is its name: the pattern follows LAKE_DIRS. */
+/**
+ * Every dataset's directory is its name: the pattern follows LAKE_DIRS. The topic starts with a letter or a
+ * digit: a name starting with `.` or `_` is hidden (Hadoop's and Spark's rule, and the lakes'), never the sink's.
+ */
 const NAME = new RegExp(
-  `^(${Object.values(LAKE_DIRS).join("|")})/date=\\d{4}-\\d{2}-\\d{2}/hour=\\d{2}/([A-Za-z0-9._-]+)-p(\\d+)-(\\d{12})-(\\d{12})\\.parquet$`,
+  `^(${Object.values(LAKE_DIRS).join("|")})/date=\\d{4}-\\d{2}-\\d{2}/hour=\\d{2}/([A-Za-z0-9][A-Za-z0-9._-]*)-p(\\d+)-(\\d{12})-(\\d{12})\\.parquet$`,
 );
 
+/**
+ * The file a lake path names, or null when it is not one of the lake's own: anything else under a dataset's
+ * folder (a Spark job's `_temporary/` or `part-*` files, a hidden copy, a folder too deep) is none of acu's.
+ */
 export function parseLakePath(path: string): LakeFileName | null {
   const m = NAME.exec(path);
   if (!m) return null;

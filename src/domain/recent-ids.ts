@@ -1,4 +1,16 @@
 /**
+ * Ids each dedupe window keeps unless ACU_DEDUPE_IDS says otherwise: the alert role's (orders) and each of
+ * the sink's datasets (reports, orders, incident events). For reports, about 8 minutes at 2,000 reports/s.
+ */
+export const DEFAULT_DEDUPE_IDS = 1_000_000;
+
+/**
+ * Bounds of ACU_DEDUPE_IDS. A window holds about 160 bytes of heap per id (ids of about 10 characters;
+ * about 270 with 64-character student and report ids): 1,000,000 ids ≈ 160 MB, the maximum ≈ 1.6 GB.
+ */
+export const DEDUPE_IDS_LIMITS = { min: 1_000, max: 10_000_000 } as const;
+
+/**
  * The newest `capacity` ids seen, in insertion order. Consumers use it to make redelivered or resent
  * messages idempotent: a report resent by a laptop, an order published again after a crash.
  */

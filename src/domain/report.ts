@@ -15,6 +15,15 @@ export interface Report {
   region: string;
 }
 
+/**
+ * What identifies a report: its id within its student's (laptops choose report ids, so two students may
+ * share one). The student id's length first makes the pair unambiguous whatever characters the ids hold.
+ * Resends are recognised by this key (alert role, sink).
+ */
+export function reportKey(studentId: string, reportId: string): string {
+  return `${studentId.length}:${studentId}${reportId}`;
+}
+
 export const MAX_REPORTS_PER_REQUEST = 1000;
 export const MAX_BODY_BYTES = 1024 * 1024;
 

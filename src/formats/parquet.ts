@@ -192,8 +192,8 @@ export function encodeIncidentEvents(rows: LakeIncidentEvent[]): Uint8Array {
   return encode(columns(incidentSchema, rows), PLAIN_COLUMNS.incidents);
 }
 
-/** Reads any lake Parquet file into an Arrow table. */
-export function decodeParquet(bytes: Uint8Array): Table {
+/** Reads any lake Parquet file into an Arrow table: every column, or only those named. */
+export function decodeParquet(bytes: Uint8Array, columns?: string[]): Table {
   init();
-  return tableFromIPC(readParquet(bytes).intoIPCStream());
+  return tableFromIPC(readParquet(bytes, columns ? { columns } : undefined).intoIPCStream());
 }

@@ -22,7 +22,16 @@ export interface Versioned<T> {
 export interface StudentIndex {
   openIncidentId: string | null;
   lastIncidentId: string | null;
+  /**
+   * Alert ids of the student's most recent orders taken into an incident, oldest first, at most
+   * `RECENT_ORDERS_PER_STUDENT`: an order resent after the alert role forgot it is known whatever became
+   * of its incident. Absent from indexes written before it existed.
+   */
+  recentAlertIds?: string[];
 }
+
+/** Orders remembered per student (about 40 bytes each in the index). */
+export const RECENT_ORDERS_PER_STUDENT = 32;
 
 export interface DispatchCommit {
   /** The incident after the change, and the revision it was read at (0: it must not exist yet, under any state). */

@@ -88,6 +88,26 @@ export function lakeContract(name: string, open: () => Promise<Lake>, opts: Lake
   );
 
   test(
+    `${name}: list leaves out hidden names (starting with . or _) below the prefix, and all a hidden folder holds`,
+    async () => {
+      const lake = await fresh();
+      const p = prefix();
+      const hour = "reports/date=2026-11-27/hour=09";
+      const shown = [`${hour}/student-reports-p0-000000000000-000000000009.parquet`, `${hour}/a_b.parquet`];
+      const hidden = [
+        "reports/_temporary/0/_temporary/attempt_0/part-00000.parquet",
+        `${hour}/_SUCCESS`,
+        `${hour}/.student-reports-p0-000000000000-000000000009.parquet.crc`,
+        `${hour}/_student-reports-p1-000000000000-000000000009.parquet`,
+        `${hour}/.hidden/student-reports-p2-000000000000-000000000009.parquet`,
+      ];
+      await Promise.all([...shown, ...hidden].map((f) => lake.write(p + f, randomBytes(10))));
+      expect((await lake.list(`${p}reports/`)).map((f) => f.path)).toEqual(shown.map((f) => p + f).sort());
+    },
+    T,
+  );
+
+  test(
     `${name}: list never shows a file being written or a leftover of an interrupted write`,
     async () => {
       const lake = await fresh();

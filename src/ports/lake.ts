@@ -1,17 +1,21 @@
-/** Long-term storage (HDFS's role): immutable files under a root, written whole and published atomically. */
 export interface LakeFile {
   /** Relative to the lake root, '/'-separated, e.g. reports/date=2026-11-27/hour=09/student-reports-p3-...parquet */
   path: string;
   size: number;
 }
 
+/** Long-term storage (HDFS's role): immutable files under a root, written whole and published atomically. */
 export interface Lake {
   readonly engine: string;
   /** Absolute location of a lake path for other engines (Spark): file:///… or hdfs://… */
   uri(path: string): string;
   /** Durable before it resolves; visible only once complete; replaces a file of the same name (a rewrite after a crash). */
   write(path: string, bytes: Uint8Array): Promise<void>;
-  /** Complete files under a prefix ("reports/"), sorted by path. Never lists a file being written. */
+  /**
+   * Complete files under a prefix ("reports/"), sorted by path. Never lists a file being written, nor a
+   * hidden one: below the prefix, a file or folder whose name starts with `.` or `_` (as Hadoop and Spark
+   * hide them: `_temporary/`, `_SUCCESS`, `.crc` files) is left out with all it holds.
+   */
   list(prefix: string): Promise<LakeFile[]>;
   read(path: string): Promise<Uint8Array>;
   /**
@@ -20,4 +24,9 @@ export interface Lake {
    */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Hidden names, never listed: Hadoop's and Spark's rule. */
+export function isHiddenName(name: string): boolean {
+  return name.startsWith(".") || name.startsWith("_");
 }

@@ -9,6 +9,7 @@ import { silentLogger } from "../../src/log.ts";
 import { cleanup, eventually, operator, startAcu, tempDir, TOKENS, type AcuProcess } from "../support/acu.ts";
 import { clusterEnv, isolatedRun } from "../support/cluster.ts";
 import { byEventId, isActive, listIncidents, ListingSampler, readIncidentEvents, StuckWatch } from "../support/dispatch.ts";
+import { alertIdFor } from "../../src/domain/deployment-order.ts";
 
 setDefaultTimeout(300_000);
 const cluster = clusterEnv();
@@ -64,7 +65,7 @@ describe.skipIf(!cluster)("dispatch role by role on the local cluster", () => {
     const accepted: Array<{ studentId: string; exerciseId: string; score: number; timestamp: number }> = [];
     const send = (seed: number) =>
       runSignal({ target: ingest!.url, rate: 1500, count: REPORTS, seed, token: TOKENS.ingest, onAccepted: (b) => accepted.push(...b) }, () => {});
-    const failing = () => new Set(accepted.filter((r) => r.score < THRESHOLD).map((r) => `alert-${deriveReportId(r)}`));
+    const failing = () => new Set(accepted.filter((r) => r.score < THRESHOLD).map((r) => alertIdFor(r.studentId, deriveReportId(r))));
     const settled = (what: string) =>
       eventually(
         what,

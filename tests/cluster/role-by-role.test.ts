@@ -10,6 +10,7 @@ import type { Lake } from "../../src/ports/lake.ts";
 import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
 import { join } from "node:path";
 import { recompute } from "../support/recompute.ts";
+import { alertIdFor } from "../../src/domain/deployment-order.ts";
 
 setDefaultTimeout(600_000);
 const cluster = clusterEnv();
@@ -121,7 +122,7 @@ describe.skipIf(!cluster)("role by role on the local cluster", () => {
     expect(results.map((r) => r.rejected)).toEqual([0, 0]);
     const reports = accepted.map((r) => ({ ...r, reportId: deriveReportId(r), region: regionOf(r.latitude, r.longitude) }));
     expect(new Set(reports.map((r) => r.reportId)).size).toBe(COUNT);
-    const expected = new Set(reports.filter((r) => r.score < thresholdOf(r.exerciseId)).map((r) => `alert-${r.reportId}`));
+    const expected = new Set(reports.filter((r) => r.score < thresholdOf(r.exerciseId)).map((r) => alertIdFor(r.studentId, r.reportId)));
 
     await eventually("every alert on the stream", async () => streamed.length >= expected.size, 180_000, 500);
     await Bun.sleep(1000);

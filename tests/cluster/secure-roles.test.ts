@@ -58,7 +58,9 @@ describe.skipIf(!secure || !plain)("secured cluster role by role", () => {
 
     // The exam's exercises entered before it starts (the signal's), so the strict ingest takes every report.
     for (const ex of EXERCISES)
-      expect((await fetch(`${http.url}/api/thresholds/${ex.id}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: 50 }) })).status).toBe(200);
+      expect((await fetch(`${http.url}/api/thresholds/${ex.id}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: 50 }) })).status).toBe(
+        200,
+      );
     expect((await fetch(`${http.url}/api/thresholds/bsq`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: 40 }) })).status).toBe(200);
     const snap = (await (await fetch(`${http.url}/api/thresholds`, { headers: viewer })).json()) as { default: number; thresholds: Record<string, number> };
     const thresholdOf = (ex: string) => snap.thresholds[ex] ?? snap.default;

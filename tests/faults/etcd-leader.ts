@@ -83,7 +83,7 @@ export async function etcdLeader(cluster: FaultCluster, dir: string, procs: Set<
       });
       expect(res.status).toBe(202);
       sent.push(reportId);
-      if (score < threshold) expected.add(`alert-${reportId}`);
+      if (score < threshold) expected.add(reportId);
     }
   })();
 
@@ -119,13 +119,13 @@ export async function etcdLeader(cluster: FaultCluster, dir: string, procs: Set<
   await eventually("every trial report judged", async () => (await alertLag(env)) === 0, 120_000, 500);
   const feed = async () =>
     new Set(
-      ((await (await fetch(`${front.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as { alerts: Array<{ alertId: string }> }).alerts
-        .map((a) => a.alertId)
-        .filter((id) => id.startsWith("alert-fo-")),
+      ((await (await fetch(`${front.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as { alerts: Array<{ reportId: string }> }).alerts
+        .map((a) => a.reportId)
+        .filter((id) => id.startsWith("fo-")),
     );
   const got = await eventually("the feed to catch up", async () => ((await feed()).size >= expected.size ? feed() : null), 30_000).catch(feed);
   let stale = 0;
-  for (const r of sent) if (got.has(`alert-${r}`) !== expected.has(`alert-${r}`)) stale++;
+  for (const r of sent) if (got.has(r) !== expected.has(r)) stale++;
   // No acknowledged write lost across the failover.
   const snap = (await (await fetch(`${front.url}/api/thresholds`, { headers: viewer })).json()) as { thresholds: Record<string, number> };
   let lost = 0;

@@ -10,6 +10,7 @@ import { regionOf } from "../../src/domain/regions.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import { ingest, ROOT, viewer } from "../support/acu.ts";
 import { readLakeFrom } from "../support/lake.ts";
+import { alertIdFor } from "../../src/domain/deployment-order.ts";
 
 // This process talks to Kafka with kafkajs directly: its TimeoutNegativeWarnings are dropped, as in acu.
 muteTimeoutNegativeWarnings();
@@ -123,7 +124,7 @@ export class Load {
 /** Expected deployment orders: every acknowledged report below its exercise's threshold. */
 export function expectedAlerts(acked: Iterable<AckedReport>, thresholdOf: (exerciseId: string) => number): Set<string> {
   const out = new Set<string>();
-  for (const r of acked) if (r.score < thresholdOf(r.exerciseId)) out.add(`alert-${r.reportId}`);
+  for (const r of acked) if (r.score < thresholdOf(r.exerciseId)) out.add(alertIdFor(r.studentId, r.reportId));
   return out;
 }
 

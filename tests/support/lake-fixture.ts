@@ -36,3 +36,23 @@ export function clusteredReports(n: number, seed: number): LakeReport[] {
     };
   });
 }
+
+/**
+ * Paths under a dataset's folder that are not the lake's own, each meant to hold valid rows (counted, they
+ * would change analytics): what a Spark job writing into the folder leaves (its `_temporary/` attempt files,
+ * `part-*` files), hidden copies of a sink file, a file of another topic, one a folder too deep.
+ */
+export function foreignLakePaths(dataset: "reports" | "incidents"): string[] {
+  const topic = dataset === "reports" ? "student-reports" : "incident-events";
+  const hour = `${dataset}/date=2026-11-27/hour=09`;
+  const sinkName = `${topic}-p0-000000000000-000000000099.parquet`;
+  return [
+    `${dataset}/_temporary/0/_temporary/attempt_202611270900_0001_m_000000_0/part-00000-6f1c2d.snappy.parquet`,
+    `${hour}/_temporary/0/${sinkName}`,
+    `${hour}/part-00000-6f1c2d-c000.snappy.parquet`,
+    `${hour}/.${sinkName}`,
+    `${hour}/_${sinkName}`,
+    `${hour}/other-topic-p0-000000000000-000000000099.parquet`,
+    `${dataset}/backup/date=2026-11-27/hour=09/${sinkName}`,
+  ];
+}

@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Lake, LakeFile } from "../../ports/lake.ts";
+import { isHiddenName, type Lake, type LakeFile } from "../../ports/lake.ts";
 
 const TMP_SUFFIX = ".inprogress";
 
@@ -47,6 +47,7 @@ export class LocalLake implements Lake {
         throw e;
       }
       for (const e of entries) {
+        if (isHiddenName(e.name)) continue;
         const full = join(dir, e.name);
         if (e.isDirectory()) await walk(full);
         else if (e.isFile() && !e.name.endsWith(TMP_SUFFIX)) {
@@ -78,6 +79,7 @@ export class LocalLake implements Lake {
         return;
       }
       for (const e of entries) {
+        if (isHiddenName(e.name)) continue;
         const full = join(dir, e.name);
         if (e.isDirectory()) await walk(full);
         else if (e.name.endsWith(TMP_SUFFIX)) {

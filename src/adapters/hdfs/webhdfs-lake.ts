@@ -1,4 +1,4 @@
-import type { Lake, LakeFile } from "../../ports/lake.ts";
+import { isHiddenName, type Lake, type LakeFile } from "../../ports/lake.ts";
 import { retry, type Backoff } from "../../retry.ts";
 
 const TMP_SUFFIX = ".inprogress";
@@ -50,7 +50,7 @@ interface FileStatus {
  * write = CREATE a temporary name `.<name>.<random>.inprogress` in the target folder (two steps: the
  * NameNode names a DataNode, the bytes go to that DataNode; the DataNode closes the file before it
  * answers), then RENAME with OVERWRITE onto the final name: one atomic NameNode operation that also
- * replaces a file of that name (a rewrite after a crash). list skips dot-names and in-progress files.
+ * replaces a file of that name (a rewrite after a crash). list skips hidden names (`.`, `_`) and in-progress files.
  */
 export class WebHdfsLake implements Lake {
   readonly engine = "hdfs";
@@ -158,7 +158,7 @@ export class WebHdfsLake implements Lake {
           if (e.type === "FILE" && relDir !== "") out.push({ path: relDir, size: e.length });
           continue;
         }
-        if (e.pathSuffix.startsWith(".")) continue;
+        if (isHiddenName(e.pathSuffix)) continue;
         const child = relDir === "" ? e.pathSuffix : `${relDir}/${e.pathSuffix}`;
         if (e.type === "DIRECTORY") dirs.push(child);
         else if (e.type === "FILE" && !e.pathSuffix.endsWith(TMP_SUFFIX)) out.push({ path: child, size: e.length });

@@ -28,7 +28,7 @@ import { LocalLake } from "../embedded/local-lake.ts";
 import { WebHdfsLake } from "../hdfs/webhdfs-lake.ts";
 import { PostgresWarehouse } from "../postgres/postgres-warehouse.ts";
 import { JDBC_PASSWORD_ENV, jdbcTarget, SparkAnalyticsEngine } from "./spark-engine.ts";
-import { rng } from "../../../tests/support/lake-fixture.ts";
+import { foreignLakePaths, rng } from "../../../tests/support/lake-fixture.ts";
 import { incidentHistories } from "../../../tests/support/incident-fixture.ts";
 import { recomputeResponseTimes } from "../../../tests/support/recompute.ts";
 
@@ -394,6 +394,9 @@ describe.skipIf(!ENABLED)("SparkAnalyticsEngine end to end", () => {
       await addFile(reports(3000, 1));
       await addFile(reports(1500, 2), 1);
       await addFile(reports(1, 3), 2);
+      // Valid report files that are not the lake's own (a Spark job's _temporary/, part files, hidden copies): read by neither.
+      const foreign = encodeReports(reports(400, 9).map((r, i) => ({ ...r, partition: 0, offset: i })));
+      for (const path of foreignLakePaths("reports")) await local.write(path, foreign);
       const [first] = await runBothAndCompare();
       const edgesKept = edgeReports().length - 3; // NaN score, infinite latitude, infinite longitude
       expect(first).toMatchObject({ files: 4, rows: edgesKept + 3000 + 1500 + 1 });
@@ -567,6 +570,9 @@ describe.skipIf(!(ENABLED && HDFS_URL && HDFS_NAMENODE))("SparkAnalyticsEngine o
           const path = lakePath({ dataset: "reports", topic: "student-reports", partition, firstOffset: 0, lastOffset: rows.length - 1 }, at);
           await lake.write(path, encodeReports(rows.map((r, i) => ({ ...r, partition, offset: i }))));
         }
+        // What a Spark job writing into the lake leaves there, and hidden copies: valid rows, read by neither engine.
+        const foreign = encodeReports(reports(400, 31).map((r, i) => ({ ...r, partition: 0, offset: i })));
+        for (const path of foreignLakePaths("reports")) await lake.write(path, foreign);
         expect(lake.uri("reports/x.parquet")).toStartWith(`${HDFS_NAMENODE}/`);
         for (const db of dbs) {
           await admin.unsafe(`CREATE DATABASE ${db}`);
