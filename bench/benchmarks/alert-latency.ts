@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { TOKENS } from "../../tests/support/acu.ts";
 import {
   machineInfo,
+  timing,
   round,
   runId,
   startAcuRole,
@@ -154,9 +155,7 @@ export async function benchAlertLatency(ctx: BenchContext): Promise<BenchResult 
   const p99 = q(99);
   return {
     name: "alert-latency",
-    mode: ctx.mode,
-    startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
-    durationS: round((performance.now() - t0) / 1000, 1),
+    ...timing(ctx, t0),
     params: {
       rate: RATE,
       seconds,

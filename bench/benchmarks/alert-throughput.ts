@@ -11,6 +11,7 @@ import {
   deleteTopics,
   endOffsets,
   machineInfo,
+  timing,
   preloadReports,
   round,
   runId,
@@ -152,9 +153,7 @@ export async function benchAlertThroughput(ctx: BenchContext): Promise<BenchResu
   }
   return {
     name: "alert-throughput",
-    mode: ctx.mode,
-    startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
-    durationS: round((performance.now() - t0) / 1000, 1),
+    ...timing(ctx, t0),
     params: {
       reports: count,
       belowThreshold: failures,

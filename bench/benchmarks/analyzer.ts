@@ -7,7 +7,7 @@ import { lakePath } from "../../src/domain/lake-layout.ts";
 import { encodeReports } from "../../src/formats/parquet.ts";
 import { clusteredReports } from "../../tests/support/lake-fixture.ts";
 import { ROOT } from "../lib/cluster.ts";
-import { machineInfo, median, round, runId, type BenchContext, type BenchResult, type Comparison, type Run } from "../lib/common.ts";
+import { machineInfo, timing, median, round, runId, type BenchContext, type BenchResult, type Comparison, type Run } from "../lib/common.ts";
 
 const PER_FILE = 100_000;
 const PARTITIONS = 6;
@@ -185,9 +185,7 @@ export async function benchAnalyzer(ctx: BenchContext): Promise<BenchResult> {
   }
   return {
     name: "analyzer",
-    mode: ctx.mode,
-    startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
-    durationS: round((performance.now() - t0) / 1000, 1),
+    ...timing(ctx, t0),
     params: {
       sizes,
       incremental: sizes.map(incFor),

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { HttpDispatchClient, startPatrolSimulator, type DispatchClient, type IncidentJson, type PatrolSimulator } from "../../modules/patrols/index.ts";
 import { silentLogger } from "../../src/log.ts";
 import { TOKENS } from "../../tests/support/acu.ts";
-import { machineInfo, round, runId, startAcuRole, writeThresholds, type BenchContext, type BenchResult, type Proc, type Run } from "../lib/common.ts";
+import { machineInfo, timing, round, runId, startAcuRole, writeThresholds, type BenchContext, type BenchResult, type Proc, type Run } from "../lib/common.ts";
 import { histogram, sendScheduledLoad, summaryMs } from "../lib/load.ts";
 import { alertIdFor } from "../../src/domain/deployment-order.ts";
 
@@ -89,9 +89,7 @@ export async function benchDispatchLatency(ctx: BenchContext): Promise<BenchResu
     ctx.log(`p50 ${q(50)} ms, p99 ${p99} ms, max ${run.maxMs} ms over ${h.totalCount} assignments; stages ${JSON.stringify(run.stagesMs)}`);
     return {
       name: "dispatch-latency",
-      mode: ctx.mode,
-      startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
-      durationS: round((performance.now() - t0) / 1000, 1),
+      ...timing(ctx, t0),
       params: {
         rate: RATE,
         seconds,

@@ -9,6 +9,7 @@ import {
   compare,
   createTopic,
   machineInfo,
+  timing,
   median,
   round,
   runId,
@@ -128,9 +129,7 @@ export async function benchIngest(ctx: BenchContext): Promise<BenchResult> {
   }
   return {
     name: "ingest",
-    mode: ctx.mode,
-    startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
-    durationS: round((performance.now() - t0) / 1000, 1),
+    ...timing(ctx, t0),
     params: {
       reportsPerRun: count,
       batch: BATCH,

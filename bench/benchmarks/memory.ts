@@ -1,4 +1,4 @@
-import { machineInfo, readResult, round, type BenchContext, type BenchResult, type Comparison } from "../lib/common.ts";
+import { machineInfo, timing, readResult, round, type BenchContext, type BenchResult, type Comparison } from "../lib/common.ts";
 import { benchAlertLatency } from "./alert-latency.ts";
 import { benchAlertThroughput } from "./alert-throughput.ts";
 
@@ -40,9 +40,7 @@ export async function benchMemory(ctx: BenchContext): Promise<BenchResult> {
   }));
   return {
     name: "memory",
-    mode: ctx.mode,
-    startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
-    durationS: round((performance.now() - t0) / 1000, 1),
+    ...timing(ctx, t0),
     params: { source: ["alert-throughput", "alert-latency"], sampling: "VmHWM from /proc/<pid>/status every 250 ms and at stop" },
     runs: rows.flatMap(([what, xs], i) => xs.map((v, k) => ({ who: what, seq: i * 100 + k, value: v }))),
     comparisons,

@@ -11,6 +11,7 @@ import {
   deleteGroup,
   endOffsets,
   machineInfo,
+  timing,
   preloadReports,
   round,
   runId,
@@ -141,9 +142,7 @@ export async function benchSink(ctx: BenchContext): Promise<BenchResult> {
   }
   return {
     name: "sink",
-    mode: ctx.mode,
-    startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
-    durationS: round((performance.now() - t0) / 1000, 1),
+    ...timing(ctx, t0),
     params: { reports: count, partitions: PARTITIONS, replication: 1, sinkFlushMs: flushMs, sinkFlushRecords: 50_000, hdfsDataNodes: 1, pairs: ctx.pairs },
     runs,
     comparisons: [compare(runs, { peer: "kafka-consumer-perf", metric: "reports/s into the lake", higherIsBetter: true, goalRatio: 0.5, goal: "≥ 0.5×" })],

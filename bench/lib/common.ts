@@ -131,6 +131,11 @@ export function compare(runs: Run[], o: { peer: string; metric: string; higherIs
   };
 }
 
+/** When a benchmark started (t0: its performance.now() at start) and how long it took, for its result. */
+export function timing(ctx: BenchContext, t0: number): { mode: Mode; startedAt: string; durationS: number } {
+  return { mode: ctx.mode, startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(), durationS: round((performance.now() - t0) / 1000, 1) };
+}
+
 export function writeResult(ctx: BenchContext, r: BenchResult): string {
   r.machine.loadAverage.end = loadavg().map((l) => Math.round(l * 100) / 100);
   mkdirSync(ctx.outDir, { recursive: true });
