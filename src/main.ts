@@ -69,6 +69,8 @@ async function runRoles(cfg: Config, dotenv: DotenvFiles): Promise<void> {
     const tokens = port ? await startTokens(cfg, await open.getTokens(), dotenv.variables) : null;
     const analyzer = await startPipelineRoles(cfg, open, running);
     const dispatch = has("dispatch") || has("http") ? await startDispatchRoles(cfg, open, running) : null;
+    // After alert and dispatch, whose output it reads: stopped after them, it flushes what they finish at their stop.
+    if (has("sink")) running.push(await startSinkRole(cfg, open));
     if (port && tokens) served = await startServing(cfg, open, running, { analyzer, dispatch }, port, tokens, readiness);
     readiness.watch(await open.probes());
   } catch (e) {
@@ -82,20 +84,11 @@ async function runRoles(cfg: Config, dotenv: DotenvFiles): Promise<void> {
   stopOnSignals(running, open, readiness, ops);
 }
 
-/** The roles without a port: alert, sink, analyzer (returned, for the API's on-demand runs). */
+/** The alert and analyzer roles (the analyzer returned, for the API's on-demand runs); the sink starts after dispatch. */
 async function startPipelineRoles(cfg: Config, engines: Engines, running: Running[]): Promise<Analyzer | null> {
   const has = (r: Role) => cfg.roles.includes(r);
   if (has("alert"))
     running.push(await startAlert({ bus: await engines.getBus(), thresholds: await engines.getThresholds(), log, recentCapacity: cfg.dedupeIds }));
-  if (has("sink"))
-    running.push(
-      await startSink({
-        bus: await engines.getBus(),
-        lake: await engines.getLake(),
-        log,
-        options: { flushAgeMs: cfg.sinkFlushMs, flushRecords: cfg.sinkFlushRecords, bufferBytes: cfg.sinkBufferBytes, recentIds: cfg.dedupeIds },
-      }),
-    );
   if (!has("analyzer")) return null;
   const analyzer = await startAnalyzer({
     lake: await engines.getLake(),
@@ -107,6 +100,11 @@ async function startPipelineRoles(cfg: Config, engines: Engines, running: Runnin
   });
   running.push({ name: "analyzer", stop: () => analyzer.stop() });
   return analyzer;
+}
+
+async function startSinkRole(cfg: Config, engines: Engines): Promise<Running> {
+  const options = { flushAgeMs: cfg.sinkFlushMs, flushRecords: cfg.sinkFlushRecords, bufferBytes: cfg.sinkBufferBytes, recentIds: cfg.dedupeIds };
+  return startSink({ bus: await engines.getBus(), lake: await engines.getLake(), log, options });
 }
 
 /**

@@ -62,6 +62,9 @@ test("each invalid field is named with its index and path; nothing of the batch 
   }
   const alerts = (await (await fetch(`${acu.url}/api/alerts?limit=1000`, { headers: viewer })).json()) as { alerts: unknown[] };
   expect(alerts.alerts.length).toBe(0);
+  // Not one report of these batches was taken, the valid item beside each bad one included.
+  const metrics = await (await fetch(`${acu.url}/metrics`)).text();
+  expect(/^acu_reports_ingested_total (\d+)$/m.exec(metrics)?.[1]).toBe("0");
 });
 
 test("batch shape: empty, over 1,000, items that are not objects", async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedLogBus } from "../../src/adapters/embedded/log-bus.ts";
+import { metrics } from "../../src/metrics.ts";
 import { TOPICS } from "../../src/ports/bus.ts";
 import { eio, injectFsync } from "../../tests/support/fsync-fault.ts";
 import { testApp } from "../http/testing.ts";
@@ -129,4 +130,20 @@ test("ACU_EXERCISES=strict: a report for an exercise without a threshold entry i
   await store.remove("other");
   expect((await call("POST", "/api/reports", { token: "ingest", body: { ...good, exerciseId: "other" } })).status).toBe(400);
   await store.close();
+});
+
+test("a bus that cannot take the batch: 503 with Retry-After in whole seconds, nothing counted as ingested", async () => {
+  // A real embedded log, closed: its publish rejects as a log that cannot write does.
+  const closed = await EmbeddedLogBus.open(join(dir, "closed-bus"), { [TOPICS.reports]: 2 });
+  await closed.close();
+  const { call, log } = testApp((l) => [ingestRoutes({ bus: closed, log: l })]);
+  const ingested = async () => (await metrics.reportsIngested.get()).values[0]?.value ?? 0;
+  const before = await ingested();
+  const r = await call("POST", "/api/reports", { token: "ingest", body: [good, { ...good, studentId: "s2" }] });
+  const retryAfter = r.headers.get("retry-after");
+  expect([r.status, await r.json()]).toEqual([503, { error: "the report log cannot take writes now; retry later" }]);
+  expect(retryAfter).toMatch(/^[1-9][0-9]*$/);
+  expect(Number(retryAfter)).toBeLessThanOrEqual(60);
+  expect(await ingested()).toBe(before);
+  expect(log.text()).toContain("ingest: bus refused a batch of 2: the embedded log is closed");
 });

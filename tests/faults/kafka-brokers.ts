@@ -106,6 +106,8 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
     refused: load.count(503, twoDown.from, twoDown.to),
     failed: load.count(0, twoDown.from, twoDown.to),
   };
+  // The claim: with two down, ingest answers 503 + Retry-After within 10 s of the stop (a publish waits at most 10 s).
+  const refused = load.refusals(tStop2, tRestart);
   log(
     `two brokers down (${twoDown.to - twoDown.from} ms window): ${during.ok} acknowledged, ${during.refused} answered 503, ${during.failed} without an answer`,
   );
@@ -140,7 +142,7 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
     recoveryMs,
     notes:
       `1 broker down: ${accepted1} batches acknowledged; 2 down: 0 expected, ${during.ok} acknowledged, ${during.refused} × 503, ${during.failed} unanswered; ` +
-      `first refusal ${firstRefusal ? firstRefusal - tStop2 : "-"} ms after the 2nd stop; first 202 ${recoveryMs ?? "-"} ms after the restart began ` +
+      `first refusal ${firstRefusal ? firstRefusal - tStop2 : "-"} ms, first 503 ${refused.first503Ms ?? "-"} ms after the 2nd stop (Retry-After ${JSON.stringify(refused.retryAfters)}); first 202 ${recoveryMs ?? "-"} ms after the restart began ` +
       `(quorum back after ${tQuorum - tRestart} ms); sink consumer replaced ${replaced.length} time(s); ${audit.rows.length} rows in ${audit.files.length} lake files; ` +
       `/readyz 503 after the 2nd stop in ${Object.entries(notReadyMs)
         .map(([n, ms]) => `${n} ${ms ?? "never"}`)
@@ -162,6 +164,11 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
   expect(accepted1).toBeGreaterThan(0);
   expect(during.ok).toBe(0);
   expect(during.refused).toBeGreaterThan(0);
+  expect({ first503Within10s: refused.first503Ms !== null && refused.first503Ms <= 10_000, ms: refused.first503Ms }).toEqual({
+    first503Within10s: true,
+    ms: refused.first503Ms,
+  });
+  expect({ without503RetryAfter: refused.withoutRetryAfter }).toEqual({ without503RetryAfter: 0 });
   expect(firstAck).not.toBeNull();
   expect(audit.lost).toBe(0);
   expect(audit.duplicated).toBe(0);

@@ -42,7 +42,8 @@ export interface AckedReport extends GeneratedReport {
  */
 export class Load {
   readonly acked = new Map<string, AckedReport>();
-  readonly answers: Array<{ at: number; status: number }> = [];
+  /** Every answer: when it came, its status (0: none), and a 503's or 429's Retry-After header. */
+  readonly answers: Array<{ at: number; status: number; retryAfter?: string | null }> = [];
   /** Batches given up at stop (still unacknowledged): their reports may or may not be on the bus. */
   readonly abandoned = new Set<string>();
   private stopping = false;
@@ -74,15 +75,19 @@ export class Load {
           const url = targets[rr++ % targets.length]!;
           let status = 0;
           let retryAfter = 0.2;
+          let retryAfterHeader: string | null | undefined;
           try {
             const res = await fetch(`${url}/api/reports`, { method: "POST", headers: ingest, body, signal: AbortSignal.timeout(30_000) });
             status = res.status;
-            if (status === 503 || status === 429) retryAfter = Math.min(1, Number(res.headers.get("retry-after") ?? 1));
+            if (status === 503 || status === 429) {
+              retryAfterHeader = res.headers.get("retry-after");
+              retryAfter = Math.min(1, Number(retryAfterHeader ?? 1));
+            }
             await res.arrayBuffer().catch(() => {});
           } catch {
             status = 0;
           }
-          this.answers.push({ at: Date.now(), status });
+          this.answers.push({ at: Date.now(), status, ...(retryAfterHeader === undefined ? {} : { retryAfter: retryAfterHeader }) });
           if (status === 202) {
             for (const r of reports) {
               const reportId = deriveReportId(r);
@@ -118,6 +123,17 @@ export class Load {
 
   count(status: number, from = 0, to = Infinity): number {
     return this.answers.filter((a) => a.status === status && a.at >= from && a.at < to).length;
+  }
+
+  /** The 503s answered in [from, to): how soon the first came after `from`, their Retry-After values, how many lacked whole seconds. */
+  refusals(from: number, to: number): { first503Ms: number | null; retryAfters: Array<string | null>; withoutRetryAfter: number } {
+    const refused = this.answers.filter((a) => a.status === 503 && a.at >= from && a.at < to);
+    const headers = refused.map((a) => a.retryAfter ?? null);
+    return {
+      first503Ms: refused.length === 0 ? null : refused[0]!.at - from,
+      retryAfters: [...new Set(headers)],
+      withoutRetryAfter: headers.filter((h) => h === null || !/^[1-9][0-9]*$/.test(h)).length,
+    };
   }
 }
 

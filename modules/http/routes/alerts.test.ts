@@ -97,3 +97,15 @@ test("the stream: 404 without a feed, 400 on a bad cursor or exercise, before an
     await server.stop();
   }
 });
+
+test("the feed shows an order once: a copy with an alertId it already showed is dropped", async () => {
+  await bus.publish(TOPICS.alerts, [
+    { key: "s2", value: encodeDeploymentOrder(order(2, "even")) },
+    { key: "s6", value: encodeDeploymentOrder(order(6, "even")) },
+  ]);
+  for (let t = 0; t < 100 && !feed.recent(100).some((o) => o.alertId === "alert-6"); t++) await Bun.sleep(20);
+  const ids = feed.recent(100).map((o) => o.alertId);
+  expect(ids.filter((id) => id === "alert-6").length).toBe(1);
+  expect(ids.filter((id) => id === "alert-2").length).toBe(1);
+  expect(ids.length).toBe(7);
+});
