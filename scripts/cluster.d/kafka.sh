@@ -162,7 +162,7 @@ log.retention.hours=168
 log.segment.bytes=268435456
 PROPS
     # The secured node's file holds the admin's password.
-    (( SECURE )) && chmod 600 "$topo/node-$i/server.properties"
+    if (( SECURE )); then chmod 600 "$topo/node-$i/server.properties"; fi
   done
 }
 
@@ -247,7 +247,7 @@ kafka_check_ready() {
   fi
   local seen
   local auth=()
-  (( SECURE )) && auth=(--command-config "$(kafka_admin_config)")
+  if (( SECURE )); then auth=(--command-config "$(kafka_admin_config)"); fi
   seen=$(KAFKA_HEAP_OPTS=-Xmx128m kafka_java org.apache.kafka.tools.BrokerApiVersionsCommand \
            --bootstrap-server "$(kafka_bootstrap "$n")" "${auth[@]}" 2>/dev/null | grep -c '(id: ' || true)
   (( seen >= n )) || return 1
