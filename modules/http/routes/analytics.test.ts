@@ -91,7 +91,7 @@ test("bad parameters get 400 naming them, and reach nothing", async () => {
   expect(w.asked).toEqual([]);
 });
 
-test("exercises and runs come a page at a time: limit and cursor passed on, nextCursor answered; a cursor naming no run is a 400", async () => {
+test("exercises and runs come a page at a time: limit and cursor passed on, nextCursor answered; a cursor naming no run is a 404", async () => {
   const w = fakeWarehouse();
   const { call } = testApp(() => [analyticsGroupRoutes({ analytics: w.api })]);
   const ex = await call("GET", "/api/analytics/exercises?limit=1000&cursor=c00.ex00", { token: "viewer" });
@@ -100,7 +100,7 @@ test("exercises and runs come a page at a time: limit and cursor passed on, next
   const runs = await call("GET", "/api/analytics/runs?limit=5&cursor=run-20261127T100000Z-0a1b2c3d", { token: "viewer" });
   expect([runs.status, await runs.json()]).toEqual([200, { runs: [], nextCursor: null }]);
   const unknown = await call("GET", "/api/analytics/runs?cursor=run-unknown", { token: "viewer" });
-  expect([unknown.status, await unknown.json()]).toEqual([400, { error: 'cursor "run-unknown" names no analyzer run of this warehouse' }]);
+  expect([unknown.status, await unknown.json()]).toEqual([404, { error: 'cursor "run-unknown" names no analyzer run of this warehouse' }]);
   expect(w.asked).toEqual([
     ["exercises", { limit: 1000, cursor: "c00.ex00" }],
     ["exercises", { limit: 1, cursor: null }],

@@ -166,8 +166,9 @@ export const analyticsRoutes = {
     request: { query: z.object({ limit: limitSchema(RUNS_PAGE.default, RUNS_PAGE.max), cursor: cursorSchema("the runId of that page's oldest run") }) },
     responses: {
       200: { description: "The runs", ...json(z.object({ runs: z.array(analyzerRunSchema), nextCursor: nextCursorSchema }).meta({ id: "AnalyzerRuns" })) },
-      400: { description: "A parameter is invalid, or the cursor names no analyzer run of this warehouse", ...json(errorSchema) },
-      ...noWarehouse,
+      400: { description: "A parameter is invalid", ...json(errorSchema) },
+      // Well formed, but naming nothing here (a cursor of another warehouse, or of a run since gone): not found.
+      404: { description: "The cursor names no analyzer run of this warehouse, or no warehouse is configured for this process", ...json(errorSchema) },
     },
   }),
   responseTimes: defineRoute("viewer", {
@@ -213,7 +214,7 @@ export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
     if (!deps.analytics) return c.json(none, 404);
     const { limit, cursor } = c.req.valid("query");
     const page = await deps.analytics.runs({ limit: limit ?? RUNS_PAGE.default, cursor: cursor || null });
-    return page ? c.json(page, 200) : c.json({ error: `cursor ${JSON.stringify(cursor)} names no analyzer run of this warehouse` }, 400);
+    return page ? c.json(page, 200) : c.json({ error: `cursor ${JSON.stringify(cursor)} names no analyzer run of this warehouse` }, 404);
   });
   app.openapi(analyticsRoutes.responseTimes.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
