@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { alertIdFor } from "../../src/domain/deployment-order.ts";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
@@ -170,10 +171,11 @@ test("a threshold edited in the page (operator token asked once, the viewer toke
   await postReports(acu.url, { reportId: "th-pass", studentId: "th-2", exerciseId: ex, score: 30, ...LILLE, timestamp: t0 });
   await postReports(acu.url, { reportId: "th-fail", studentId: "th-2", exerciseId: ex, score: 10, ...LILLE, timestamp: t0 + 1 });
   // One student, one partition, judged in order: once the 10 is shown, the 30 was judged already.
-  await page.waitForSelector('#feed tr[data-alert-id="alert-th-fail"]', { timeout: 10_000 });
-  expect(await page.locator('#feed tr[data-alert-id="alert-th-fail"] .score').textContent()).toBe("10.0 < 20");
-  expect(await page.locator('#feed tr[data-alert-id="alert-th-pass"]').count()).toBe(0);
-  expect((await alerts(ex)).map((a) => a.alertId)).not.toContain("alert-th-pass");
+  const [failed, passed] = [alertIdFor("th-2", "th-fail"), alertIdFor("th-2", "th-pass")];
+  await page.waitForSelector(`#feed tr[data-alert-id="${failed}"]`, { timeout: 10_000 });
+  expect(await page.locator(`#feed tr[data-alert-id="${failed}"] .score`).textContent()).toBe("10.0 < 20");
+  expect(await page.locator(`#feed tr[data-alert-id="${passed}"]`).count()).toBe(0);
+  expect((await alerts(ex)).map((a) => a.alertId)).not.toContain(passed);
   await page.locator("#thresholds-panel").scrollIntoViewIfNeeded();
   await screenshot(page, "dashboard-thresholds");
   // The only failed requests are the viewer token's attempt (which made the page ask for the operator token)

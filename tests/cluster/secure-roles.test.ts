@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { runSignal } from "../../modules/signal/index.ts";
 import { EXERCISES } from "../../modules/signal/exercises.ts";
 import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
+import { alertIdFor } from "../../src/domain/deployment-order.ts";
 import { deriveReportId } from "../../src/domain/report.ts";
 import { SECURED_ROLES, type SecuredRole } from "../../src/grants.ts";
 import { TOPICS } from "../../src/ports/bus.ts";
@@ -81,7 +82,7 @@ describe.skipIf(!secure || !plain)("secured cluster role by role", () => {
     );
     expect(r.rejected).toBe(0);
     const reports = accepted.map((x) => ({ ...x, reportId: deriveReportId(x) }));
-    const expected = new Set(reports.filter((x) => x.score < thresholdOf(x.exerciseId)).map((x) => `alert-${x.reportId}`));
+    const expected = new Set(reports.filter((x) => x.score < thresholdOf(x.exerciseId)).map((x) => alertIdFor(x.studentId, x.reportId)));
     expect(expected.size).toBeGreaterThan(0);
 
     await eventually("every alert on the stream", async () => streamed.size >= expected.size, 120_000, 500);
