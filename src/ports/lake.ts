@@ -11,6 +11,13 @@ export interface Lake {
   uri(path: string): string;
   /** Durable before it resolves; visible only once complete; replaces a file of the same name (a rewrite after a crash). */
   write(path: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Creates a small file only if no file of that path exists, atomically: of concurrent creators of one
+   * path exactly one is answered true. Durable and complete before it is visible (never seen half
+   * written). True also when the path already holds exactly these bytes (a create retried after its
+   * answer was lost, or another creator of the same content); false when it holds other bytes.
+   */
+  createExclusive(path: string, bytes: Uint8Array): Promise<boolean>;
   /** Complete files under a prefix ("reports/"), sorted by path. Never lists a file being written. */
   list(prefix: string): Promise<LakeFile[]>;
   read(path: string): Promise<Uint8Array>;
