@@ -20,12 +20,19 @@ export class DatasetWriter<Row> {
     return new DatasetWriter(dataset, await recentIdsFromLake(lake, dataset, capacity), lake, log);
   }
 
-  /** Encodes and publishes one file of a partition's records; resolves only once it is durable in the lake. */
-  async write(partition: number, records: BusRecord[], rows: Array<Row | null>): Promise<void> {
-    const { dataset: ds, lake } = this;
+  /** The file of a partition's records: named after their offsets, in the folder of the first one's append time. */
+  pathOf(partition: number, records: BusRecord[]): string {
     const first = records[0]!;
     const last = records[records.length - 1]!;
-    const path = lakePath({ dataset: ds.dataset, topic: ds.topic, partition, firstOffset: first.offset, lastOffset: last.offset }, first.timestamp);
+    return lakePath(
+      { dataset: this.dataset.dataset, topic: this.dataset.topic, partition, firstOffset: first.offset, lastOffset: last.offset },
+      first.timestamp,
+    );
+  }
+
+  /** Encodes and publishes one file of a partition's records at `path` (its chain link's); resolves only once it is durable in the lake. */
+  async write(path: string, records: BusRecord[], rows: Array<Row | null>): Promise<void> {
+    const { dataset: ds, lake } = this;
     // Each id once: the file keeps the offsets it covers in its name, even if it drops a resent copy.
     const fresh = new Set<string>();
     const keep = (id: string): boolean => {
