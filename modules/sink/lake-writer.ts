@@ -43,8 +43,11 @@ export class DatasetWriter<Row> {
     const valid = rows.filter((r) => r !== null);
     if (ds.malformedPerFile && valid.length < records.length) this.log.warn(ds.malformedPerFile(records.length - valid.length));
     const bytes = ds.encode(valid.filter((r) => keep(ds.id(r))));
-    await lake.write(path, bytes);
+    // The first publication of a path wins and never changes (what an analyzer counted is what stays): a
+    // writer replaced meanwhile that publishes the same range late leaves the lake as it is.
+    const created = await lake.createExclusive(path, bytes);
     for (const id of fresh) this.seen.add(id);
+    if (!created) return this.log.info(`sink: ${path} was published first by another writer; that copy stays`);
     if (fresh.size < records.length) metrics.duplicatesDropped.inc({ dataset: ds.dataset }, records.length - fresh.size);
     metrics.lakeFilesWritten.inc({ dataset: ds.dataset });
     metrics.lakeRowsWritten.inc({ dataset: ds.dataset }, records.length);
