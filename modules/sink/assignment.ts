@@ -35,7 +35,7 @@ export class SinkPartitions {
       const key = partitionKey(p.topic, p.partition);
       const base = this.base[key] ?? 0;
       const committed = p.committed + base;
-      const pos = this.position(key, chains.get(key));
+      const pos = this.position(key, chains.get(key), base);
       if (pos.pending) redone++;
       const from = pos.pending ? pos.pending.first : Math.max(pos.end + 1, committed);
       // Records fetched before the seek takes effect are dropped by offset.
@@ -54,10 +54,15 @@ export class SinkPartitions {
   }
 
   /** The lake's chain position, moved past what this process published (the listing cannot be behind it, but costs nothing to trust less). */
-  private position(key: string, fromLake: ChainPosition | undefined): ChainPosition {
+  private position(key: string, fromLake: ChainPosition | undefined, base: number): ChainPosition {
     const mine = this.published.get(key) ?? -1;
     const pos: ChainPosition = { end: fromLake?.end ?? -1, pending: fromLake?.pending };
     if (mine > pos.end) pos.end = mine;
+    if (pos.pending && pos.pending.first < base) {
+      // Claimed on the lake's previous bus and never written, that bus since replaced (`acu lake adopt-bus`): its records are not on this one.
+      this.log.warn(`sink: ${key}: the lake's chain claims offsets ${pos.pending.first}-${pos.pending.last} of the previous bus, never written; skipped`);
+      pos.end = pos.pending.last;
+    }
     if (pos.pending && pos.pending.last <= pos.end) pos.pending = undefined;
     return pos;
   }
