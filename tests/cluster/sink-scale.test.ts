@@ -126,7 +126,8 @@ describe.skipIf(!cluster || !hdfs)("several sinks on the local cluster", () => {
     const logs = [...new Set(procs)].map((p) => p.output()).join("\n");
     const claimed = logs.split("\n").filter((l) => l.includes("was claimed by another writer")).length;
     const redone = logs.split("\n").filter((l) => l.includes("chain link whose file is missing")).length;
-    const figures = `${COUNT} reports acknowledged (${sent.retries} resends), ${SINKS} sinks, ${kills} kill -9, ${stops} SIGSTOP of ${(SESSION_MS + 3000) / 1000} s; lake: ${lakeRows.rows.length} rows in ${shape.files} files, ${positions.size} bus positions of ${ends.reduce((a, b) => a + b, 0)}, ${shape.overlaps} overlapping files; ${claimed} starts found claimed by another writer, ${redone} links redone at assignment`;
+    const late = logs.split("\n").filter((l) => l.includes("that copy stays")).length;
+    const figures = `${COUNT} reports acknowledged (${sent.retries} resends), ${SINKS} sinks, ${kills} kill -9, ${stops} SIGSTOP of ${(SESSION_MS + 3000) / 1000} s; lake: ${lakeRows.rows.length} rows in ${shape.files} files, ${positions.size} bus positions of ${ends.reduce((a, b) => a + b, 0)}, ${shape.overlaps} overlapping files; ${claimed} starts found claimed by another writer, ${redone} assignments redoing a link left without its file, ${late} late copies of a published file left out`;
     console.log(`sink-scale: ${figures}`);
     expect(shape.overlaps).toBe(0);
     expect(shape.complete).toBe(true);
