@@ -20,12 +20,19 @@ export class DatasetWriter<Row> {
     return new DatasetWriter(dataset, await recentIdsFromLake(lake, dataset, capacity), lake, log);
   }
 
-  /** Encodes and publishes one file of a partition's records; resolves only once it is durable in the lake. */
-  async write(partition: number, records: BusRecord[], rows: Array<Row | null>): Promise<void> {
-    const { dataset: ds, lake } = this;
+  /** The file of a partition's records: named after their offsets, in the folder of the first one's append time. */
+  pathOf(partition: number, records: BusRecord[]): string {
     const first = records[0]!;
     const last = records[records.length - 1]!;
-    const path = lakePath({ dataset: ds.dataset, topic: ds.topic, partition, firstOffset: first.offset, lastOffset: last.offset }, first.timestamp);
+    return lakePath(
+      { dataset: this.dataset.dataset, topic: this.dataset.topic, partition, firstOffset: first.offset, lastOffset: last.offset },
+      first.timestamp,
+    );
+  }
+
+  /** Encodes and publishes one file of a partition's records at `path` (its chain link's); resolves only once it is durable in the lake. */
+  async write(path: string, records: BusRecord[], rows: Array<Row | null>): Promise<void> {
+    const { dataset: ds, lake } = this;
     // Each id once: the file keeps the offsets it covers in its name, even if it drops a resent copy.
     const fresh = new Set<string>();
     const keep = (id: string): boolean => {
@@ -36,8 +43,11 @@ export class DatasetWriter<Row> {
     const valid = rows.filter((r) => r !== null);
     if (ds.malformedPerFile && valid.length < records.length) this.log.warn(ds.malformedPerFile(records.length - valid.length));
     const bytes = ds.encode(valid.filter((r) => keep(ds.id(r))));
-    await lake.write(path, bytes);
+    // The first publication of a path wins and never changes (what an analyzer counted is what stays): a
+    // writer replaced meanwhile that publishes the same range late leaves the lake as it is.
+    const created = await lake.createExclusive(path, bytes);
     for (const id of fresh) this.seen.add(id);
+    if (!created) return this.log.info(`sink: ${path} was published first by another writer; that copy stays`);
     if (fresh.size < records.length) metrics.duplicatesDropped.inc({ dataset: ds.dataset }, records.length - fresh.size);
     metrics.lakeFilesWritten.inc({ dataset: ds.dataset });
     metrics.lakeRowsWritten.inc({ dataset: ds.dataset }, records.length);

@@ -63,6 +63,21 @@ export class PartitionBuffer<Row = unknown> {
     return taken;
   }
 
+  /**
+   * Takes the records at or before `last` (the range of a chain link, modules/sink/chain.ts), leaving the
+   * later ones buffered; all of them when `last` is past the buffer's end.
+   */
+  takeThrough(last: number): TakenRecords<Row> {
+    const n = this.records.findIndex((r) => r.offset > last);
+    if (n < 0) return this.take();
+    const records = this.records.splice(0, n);
+    const rows = this.rows.splice(0, n);
+    let bytes = 0;
+    for (const r of records) bytes += recordBytes(r);
+    this.bytes -= bytes;
+    return { records, rows, firstAt: this.firstAt, bytes };
+  }
+
   /** A file not published: its records go back in front, written again with what came since. */
   restore(t: TakenRecords<Row>): void {
     this.records = t.records.concat(this.records);

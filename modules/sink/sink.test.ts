@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { EmbeddedLogBus } from "../../src/adapters/embedded/log-bus.ts";
 import { KafkaBus } from "../../src/adapters/kafka/kafka-bus.ts";
 import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
-import { lakePath } from "../../src/domain/lake-layout.ts";
+import { lakePath, parseLakePath } from "../../src/domain/lake-layout.ts";
 import { deploymentOrderFor, encodeDeploymentOrder } from "../../src/domain/deployment-order.ts";
 import { encodeReport, type Report } from "../../src/domain/report.ts";
 import { encodeIncidentEvent, type IncidentEvent } from "../../src/domain/incident-event.ts";
@@ -17,6 +17,7 @@ import { partitionFor, TOPICS } from "../../src/ports/bus.ts";
 import { metrics } from "../../src/metrics.ts";
 import { LakeBusMismatchError } from "../../src/domain/lake-binding.ts";
 import { adoptBus } from "./bus-binding.ts";
+import { encodeLink, linkPath } from "./chain.ts";
 import { startSink } from "./sink.ts";
 
 const dirs: string[] = [];
@@ -312,6 +313,80 @@ test("a file published whose commit fails is not written again (a rewrite droppe
   const probe = await bus.consume({ group: "acu-sink", topics: [TOPICS.reports], commit: "manual" }, async () => {});
   expect(await probe.lag()).toBe(0);
   await probe.stop();
+  await bus.close();
+});
+
+// ---- several sinks over one lake ---------------------------------------------------------------------
+
+/** The bus as seen by a consumer group of another name: a second sink then reads every partition the first reads. */
+function asGroup(bus: EmbeddedLogBus, group: string): EmbeddedLogBus {
+  return new Proxy(bus, {
+    get(target, key) {
+      if (key === "consume")
+        return (options: Parameters<EmbeddedLogBus["consume"]>[0], handle: Parameters<EmbeddedLogBus["consume"]>[1]) =>
+          target.consume({ ...options, group }, handle);
+      const v = Reflect.get(target, key);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+/** Pairs of files of one partition whose offset ranges overlap (each file's name carries its range). */
+async function overlappingFiles(lake: LocalLake, dataset: string): Promise<string[]> {
+  const byPartition = new Map<string, Array<{ first: number; last: number; path: string }>>();
+  for (const f of await lake.list(`${dataset}/`)) {
+    const n = parseLakePath(f.path)!;
+    const k = `${n.topic}/${n.partition}`;
+    byPartition.set(k, [...(byPartition.get(k) ?? []), { first: n.firstOffset, last: n.lastOffset, path: f.path }]);
+  }
+  const out: string[] = [];
+  for (const files of byPartition.values()) {
+    files.sort((a, b) => a.first - b.first);
+    for (let i = 1; i < files.length; i++) if (files[i]!.first <= files[i - 1]!.last) out.push(`${files[i - 1]!.path} / ${files[i]!.path}`);
+  }
+  return out;
+}
+
+test("two sinks reading the same partitions at once (two groups: more overlap than any rebalance makes) publish every bus position once, no two files of a partition overlapping", async () => {
+  const { bus, lake } = await setup();
+  const n = 12_000;
+  const lines: string[] = [];
+  // Different file sizes and ages: each claims starts the other already claimed, from knowledge gone stale.
+  const a = await startSink({ bus, lake, log: silentLogger, options: { flushAgeMs: 40, flushRecords: 700 } });
+  const b = await startSink({ bus: asGroup(bus, "acu-sink-b"), lake, log: lineLogger((l) => lines.push(l)), options: { flushAgeMs: 70, flushRecords: 1100 } });
+  for (let i = 0; i < n; i += 1500) {
+    await bus.publish(TOPICS.reports, reportMessages(i, 1500));
+    await Bun.sleep(30);
+  }
+  const committed = (group: string) => [0, 1, 2].reduce((s, p) => s + (bus.committedOffset(group, TOPICS.reports, p) ?? 0), 0);
+  await until(async () => committed("acu-sink") === n && committed("acu-sink-b") === n, 30_000);
+  await Promise.all([a.stop(), b.stop()]);
+  const rows = await lakeRows(lake);
+  expect(await overlappingFiles(lake, "reports")).toEqual([]);
+  expect(rows.length).toBe(n);
+  expect(new Set(rows.map((r) => `${r.partition}:${r.offset}`)).size).toBe(n);
+  expect(new Set(rows.map((r) => r.reportId)).size).toBe(n);
+  // Both wrote files, and the second met starts the first had claimed.
+  expect(lines.some((l) => l.includes("was claimed by another writer"))).toBe(true);
+  await bus.close();
+}, 60_000);
+
+test("a chain link whose file is missing (its writer died between link and file) is published again with exactly its range, at its path", async () => {
+  const { bus, lake } = await setup();
+  await bus.publish(TOPICS.reports, reportMessages(0, 900));
+  const path = lakePath({ dataset: "reports", topic: TOPICS.reports, partition: 0, firstOffset: 0, lastOffset: 99 }, Date.now());
+  expect(await lake.createExclusive(linkPath(TOPICS.reports, 0, 0), encodeLink({ first: 0, last: 99, path }))).toBe(true);
+  const lines: string[] = [];
+  const sink = await startSink({ bus, lake, log: lineLogger((l) => lines.push(l)), options: { flushAgeMs: 50, flushRecords: 10_000 } });
+  await until(async () => (await lakeRows(lake)).length >= 900);
+  await sink.stop();
+  const held = decodeParquet(await lake.read(path)).getChild("offset")!;
+  expect(Array.from(held, Number)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  expect(await overlappingFiles(lake, "reports")).toEqual([]);
+  const rows = await lakeRows(lake);
+  expect(rows.length).toBe(900);
+  expect(new Set(rows.map((r) => `${r.partition}:${r.offset}`)).size).toBe(900);
+  expect(lines.some((l) => l.includes("chain link whose file is missing"))).toBe(true);
   await bus.close();
 });
 

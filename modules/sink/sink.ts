@@ -81,8 +81,9 @@ export const SINK_TOPICS = DATASETS.map((ds) => ds.topic);
  * The sink role: every report into `reports/`, every deployment order into `deployments/`, every incident
  * event into `incidents/`, as Parquet.
  * A partition's offsets are committed only after its file is durable in the lake; at start the sink
- * resumes after the highest offset the lake already holds, so a crash between write and commit
- * neither loses nor duplicates rows.
+ * resumes at the end of the partition's lake chain (modules/sink/chain.ts), so a crash between write and
+ * commit neither loses nor duplicates rows. Any number of sinks may run: each file's range is claimed once
+ * in the chain, so files never overlap whoever writes them and whenever partitions move.
  */
 export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options: SinkOptions }): Promise<Running> {
   const { bus, lake, log, options } = deps;
@@ -93,7 +94,7 @@ export async function startSink(deps: { bus: Bus; lake: Lake; log: Log; options:
   // Before anything is consumed: the lake must have been written from this bus (else refuse, never skip).
   const epoch = await bindLakeToBus(lake, bus, SINK_TOPICS, log);
   const partitions = new SinkPartitions(lake, log, epoch.base);
-  const flushes = new FlushQueue(partitions, writers, log);
+  const flushes = new FlushQueue(partitions, writers, lake, log);
 
   const bound = new BufferBound(partitions, flushes, log, options.bufferBytes ?? DEFAULT_SINK_BUFFER_BYTES);
   const onBatch = async (batch: RecordBatch): Promise<void> => {

@@ -159,6 +159,33 @@ export function lakeContract(name: string, open: () => Promise<Lake>, opts: Lake
   );
 
   test(
+    `${name}: createExclusive creates a file once: of 8 concurrent creators (two lake instances) exactly one is answered true, and its bytes stay`,
+    async () => {
+      const [a, b] = [await fresh(), await fresh()];
+      const p = prefix();
+      const path = `${p}_chain/student-reports/p0/000000000100`;
+      const contents = Array.from({ length: 8 }, (_, i) => new TextEncoder().encode(`{"creator":${i},"last":${200 + i}}`));
+      const answers = await Promise.all(contents.map((c, i) => (i % 2 === 0 ? a : b).createExclusive(path, c)));
+      expect(answers.filter((x) => x).length).toBe(1);
+      const winner = contents[answers.indexOf(true)]!;
+      expect(same(await a.read(path), winner)).toBe(true);
+      expect(await b.list(`${p}_chain/`)).toEqual([{ path, size: winner.byteLength }]);
+      // Later: another content is refused, the same content (a retry whose answer was lost) is answered true.
+      expect(await b.createExclusive(path, new TextEncoder().encode("another"))).toBe(false);
+      expect(await a.createExclusive(path, winner)).toBe(true);
+      expect(same(await b.read(path), winner)).toBe(true);
+      // A file written the ordinary way counts as existing too; a fresh path in a fresh folder is created.
+      await a.write(`${p}plain.bin`, randomBytes(10));
+      expect(await b.createExclusive(`${p}plain.bin`, randomBytes(10))).toBe(false);
+      expect(await b.createExclusive(`${p}x/y/z`, winner)).toBe(true);
+      // The chain's folder is hidden below a prefix above it (a name starting with "_"), listed from within.
+      expect((await a.list(p)).map((f) => f.path)).toEqual([`${p}plain.bin`, `${p}x/y/z`].sort());
+      expect((await a.list(`${p}_chain/`)).map((f) => f.path)).toEqual([path]);
+    },
+    T,
+  );
+
+  test(
     `${name}: reading a missing path rejects with an error naming the path`,
     async () => {
       const lake = await fresh();

@@ -12,6 +12,13 @@ export interface Lake {
   /** Durable before it resolves; visible only once complete; replaces a file of the same name (a rewrite after a crash). */
   write(path: string, bytes: Uint8Array): Promise<void>;
   /**
+   * Creates a small file only if no file of that path exists, atomically: of concurrent creators of one
+   * path exactly one is answered true. Durable and complete before it is visible (never seen half
+   * written). True also when the path already holds exactly these bytes (a create retried after its
+   * answer was lost, or another creator of the same content); false when it holds other bytes.
+   */
+  createExclusive(path: string, bytes: Uint8Array): Promise<boolean>;
+  /**
    * Complete files under a prefix ("reports/"), sorted by path. Never lists a file being written, nor a
    * hidden one: below the prefix, a file or folder whose name starts with `.` or `_` (as Hadoop and Spark
    * hide them: `_temporary/`, `_SUCCESS`, `.crc` files) is left out with all it holds.

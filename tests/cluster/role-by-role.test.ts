@@ -11,6 +11,7 @@ import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
 import { join } from "node:path";
 import { recompute } from "../support/recompute.ts";
 import { alertIdFor } from "../../src/domain/deployment-order.ts";
+import { sparkParquetCount } from "../support/spark-count.ts";
 
 setDefaultTimeout(600_000);
 const cluster = clusterEnv();
@@ -56,28 +57,7 @@ describe.skipIf(!cluster)("role by role on the local cluster", () => {
       engine: "spark",
     });
     // Any Spark user can read the lake: a plain spark.read.parquet of the sink's folder.
-    const script = join(import.meta.dir, "../support/count_parquet.py");
-    const run = Bun.spawnSync({
-      cmd: [
-        `${env.ACU_SPARK_HOME}/bin/spark-submit`,
-        "--master",
-        env.ACU_SPARK_MASTER,
-        "--driver-memory",
-        "512m",
-        "--conf",
-        "spark.executor.memory=512m",
-        "--conf",
-        "spark.ui.enabled=false",
-        script,
-        `${env.ACU_HDFS_NAMENODE}${root}/reports`,
-      ],
-      env: { ...process.env, PYSPARK_PYTHON: env.ACU_SPARK_PYTHON, PYSPARK_DRIVER_PYTHON: env.ACU_SPARK_PYTHON },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const out = run.stdout.toString();
-    expect(run.exitCode, run.stderr.toString().slice(-2000)).toBe(0);
-    expect(/ROWS (\d+)/.exec(out)?.[1]).toBe(String(count));
+    expect(sparkParquetCount(`${env.ACU_HDFS_NAMENODE}${root}/reports`, { ...process.env, ...env })).toBe(count);
   });
 
   async function roleByRole(o: { name: string; count: number; lake: () => Lake | Promise<Lake>; env: Record<string, string>; engine?: string }) {

@@ -10,9 +10,9 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** What LocalLake.write leaves when the process dies before its rename: `<target>.<pid>.inprogress`. */
+/** What LocalLake.write leaves when the process dies before its rename: `<target>.<pid>-<random>.inprogress`. */
 async function plantLeftover(path: string, bytes: Uint8Array): Promise<void> {
-  const file = join(root, `${path}.4242.inprogress`);
+  const file = join(root, `${path}.4242-0a1b2c3d.inprogress`);
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, bytes);
 }
@@ -27,7 +27,7 @@ test("local: removeLeftovers deletes the temporary files of interrupted writes, 
     await mkdir(join(dir, "reports/date=2026-11-27/hour=09"), { recursive: true });
     const dead = deadPid();
     await writeFile(join(dir, `reports/date=2026-11-27/hour=09/b.parquet.${dead}.inprogress`), "partial");
-    await writeFile(join(dir, `reports/date=2026-11-27/hour=09/a.parquet.${dead}.inprogress`), "partial");
+    await writeFile(join(dir, `reports/date=2026-11-27/hour=09/a.parquet.${dead}-0a1b2c3d.inprogress`), "partial");
     expect(await lake.removeLeftovers()).toBe(2);
     expect(await readdir(join(dir, "reports/date=2026-11-27/hour=09"))).toEqual(["a.parquet"]);
     expect(await lake.list("reports/")).toEqual([{ path: "reports/date=2026-11-27/hour=09/a.parquet", size: 3 }]);
@@ -42,12 +42,12 @@ test("local: removeLeftovers keeps the file another running process is writing (
   try {
     const lake = new LocalLake(dir);
     await mkdir(join(dir, "reports/h"), { recursive: true });
-    await writeFile(join(dir, `reports/h/live.parquet.${writer.pid}.inprogress`), "being written");
+    await writeFile(join(dir, `reports/h/live.parquet.${writer.pid}-0a1b2c3d.inprogress`), "being written");
     await writeFile(join(dir, `reports/h/old.parquet.${writer.pid}.inprogress`), "stale");
     const old = new Date(Date.now() - 11 * 60_000);
     await utimes(join(dir, `reports/h/old.parquet.${writer.pid}.inprogress`), old, old);
     expect(await lake.removeLeftovers()).toBe(1);
-    expect(await readdir(join(dir, "reports/h"))).toEqual([`live.parquet.${writer.pid}.inprogress`]);
+    expect(await readdir(join(dir, "reports/h"))).toEqual([`live.parquet.${writer.pid}-0a1b2c3d.inprogress`]);
   } finally {
     writer.kill(9);
     await rm(dir, { recursive: true, force: true });

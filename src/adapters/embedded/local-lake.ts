@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isHiddenName, type Lake, type LakeFile } from "../../ports/lake.ts";
@@ -17,8 +17,34 @@ export class LocalLake implements Lake {
 
   async write(path: string, bytes: Uint8Array): Promise<void> {
     const target = this.resolve(path);
+    const tmp = await this.durableTemp(target, bytes);
+    await rename(tmp, target);
+    await syncDir(dirname(target));
+  }
+
+  /** A hard link of a complete temporary file: link(2) fails with EEXIST when the name is taken, atomically. */
+  async createExclusive(path: string, bytes: Uint8Array): Promise<boolean> {
+    const target = this.resolve(path);
+    const tmp = await this.durableTemp(target, bytes);
+    try {
+      await link(tmp, target);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      return Buffer.from(await this.read(path)).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+    await syncDir(dirname(target));
+    return true;
+  }
+
+  /**
+   * The bytes fsync'd under a temporary name beside the target: the pid tells removeLeftovers whose it is,
+   * the random part keeps two writers of one process (a rewrite racing a late write) apart.
+   */
+  private async durableTemp(target: string, bytes: Uint8Array): Promise<string> {
     await mkdir(dirname(target), { recursive: true });
-    const tmp = `${target}.${process.pid}${TMP_SUFFIX}`;
+    const tmp = `${target}.${process.pid}-${crypto.randomUUID().slice(0, 8)}${TMP_SUFFIX}`;
     const fh = await open(tmp, "w");
     try {
       await fh.write(bytes);
@@ -26,13 +52,7 @@ export class LocalLake implements Lake {
     } finally {
       await fh.close();
     }
-    await rename(tmp, target);
-    const dir = await open(dirname(target), "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    return tmp;
   }
 
   async list(prefix: string): Promise<LakeFile[]> {
@@ -64,7 +84,7 @@ export class LocalLake implements Lake {
   }
 
   /**
-   * Deletes what writes cut short by a crash left behind (`<target>.<pid>.inprogress`, never listed) and
+   * Deletes what writes cut short by a crash left behind (`<target>.<pid>-<random>.inprogress`, never listed) and
    * returns how many: files whose writer no longer runs, or untouched for `minAgeMs` (default 10 minutes).
    * Processes share the lake (a sink writes while an analyzer starts): their files are left alone.
    */
@@ -83,7 +103,7 @@ export class LocalLake implements Lake {
         const full = join(dir, e.name);
         if (e.isDirectory()) await walk(full);
         else if (e.name.endsWith(TMP_SUFFIX)) {
-          const pid = Number(/\.(\d+)\.inprogress$/.exec(e.name)?.[1]);
+          const pid = Number(/\.(\d+)(?:-[0-9a-f]+)?\.inprogress$/.exec(e.name)?.[1]);
           const st = await stat(full).catch(() => null);
           if (!st) continue; // published (renamed) by its writer meanwhile
           if (pid !== process.pid && writerRuns(pid) && Date.now() - st.mtimeMs < minAgeMs) continue;
@@ -118,6 +138,15 @@ export class LocalLake implements Lake {
   private resolve(path: string): string {
     if (path.split("/").some((p) => p === "..") || path.startsWith("/")) throw new Error(`lake path must be relative without '..': ${path}`);
     return join(this.root, path);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 

@@ -198,4 +198,55 @@ describe("WebHDFS lake against a stand-in NameNode", () => {
       await server.stop(true);
     }
   });
+
+  test("createExclusive: a rename done whose answer was lost answers true (its bytes read back); a name another creator took answers false", async () => {
+    // A NameNode of files in memory; `loseNext` does the next RENAME, then answers 500 as if the answer was lost.
+    const files = new Map<string, Uint8Array>();
+    let loseNext = false;
+    const server: ReturnType<typeof Bun.serve> = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req): Promise<Response> {
+        const u = new URL(req.url);
+        const op = u.searchParams.get("op") ?? "DATA";
+        const path = decodeURIComponent(u.pathname).replace(/^(\/data)?\/webhdfs\/v1/, "");
+        const missing = () => Response.json({ RemoteException: { exception: "FileNotFoundException", message: path } }, { status: 404 });
+        if (op === "CREATE") return Response.json({ Location: `http://127.0.0.1:${server.port}/data${u.pathname}` });
+        if (op === "DATA") {
+          files.set(path, new Uint8Array(await req.arrayBuffer()));
+          return new Response(null, { status: 201 });
+        }
+        if (op === "GETFILESTATUS") {
+          const f = files.get(path);
+          return f ? Response.json({ FileStatus: { pathSuffix: "", type: "FILE", length: f.byteLength, modificationTime: Date.now() } }) : missing();
+        }
+        if (op === "OPEN") return files.has(path) ? new Response(files.get(path) as Uint8Array<ArrayBuffer>) : missing();
+        if (op === "RENAME") {
+          const to = u.searchParams.get("destination")!;
+          if (!files.has(path)) return missing();
+          if (files.has(to)) return Response.json({ RemoteException: { exception: "FileAlreadyExistsException", message: to } }, { status: 403 });
+          files.set(to, files.get(path)!);
+          files.delete(path);
+          if (!loseNext) return new Response(null, { status: 200 });
+          loseNext = false;
+          return new Response("lost", { status: 500 });
+        }
+        if (op === "DELETE") files.delete(path);
+        return Response.json({ boolean: true });
+      },
+    });
+    try {
+      const lake = await WebHdfsLake.open({ url: `http://127.0.0.1:${server.port}`, root: "/lake", retries: 1 });
+      const ours = new TextEncoder().encode('{"first":0,"last":99}');
+      loseNext = true;
+      expect(await lake.createExclusive("_chain/t/p0/000000000000", ours)).toBe(true);
+      expect(files.get("/lake/_chain/t/p0/000000000000")).toEqual(ours);
+      expect(await lake.createExclusive("_chain/t/p0/000000000000", new TextEncoder().encode('{"first":0,"last":7}'))).toBe(false);
+      expect(files.get("/lake/_chain/t/p0/000000000000")).toEqual(ours);
+      // No temporary file left behind by either.
+      expect([...files.keys()]).toEqual(["/lake/_chain/t/p0/000000000000"]);
+    } finally {
+      await server.stop(true);
+    }
+  });
 });

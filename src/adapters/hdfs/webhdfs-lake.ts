@@ -91,32 +91,8 @@ export class WebHdfsLake implements Lake {
   }
 
   async write(path: string, bytes: Uint8Array): Promise<void> {
-    const rel = checkPath(path);
-    if (rel === "" || rel.endsWith("/")) throw new Error(`lake path must name a file: '${path}'`);
-    const target = this.abs(rel);
-    const slash = target.lastIndexOf("/");
-    const dir = target.slice(0, slash);
-    const name = target.slice(slash + 1);
-    // The bytes, under a temporary name: a fresh one per attempt, so a retry never meets its own half-written file.
-    let tmp = "";
-    let sending = false;
-    await retry(
-      async () => {
-        tmp = `${dir}/.${name}.${crypto.randomUUID().slice(0, 12)}${TMP_SUFFIX}`;
-        sending = false;
-        const location = await this.createLocation(rel, tmp); // retries on its own
-        sending = true;
-        try {
-          // (fetch's types want an ArrayBuffer-backed view; the lake's callers pass exactly that)
-          const body = bytes as Uint8Array<ArrayBuffer>;
-          await this.call("CREATE", rel, tmp, { method: "PUT", body, headers: { "content-type": "application/octet-stream" } }, { to: location, retries: 0 });
-        } catch (e) {
-          await this.deleteQuietly(tmp);
-          throw e;
-        }
-      },
-      { ...HDFS_BACKOFF, attempts: this.retries + 1, retriable: (e) => sending && isRetriable(e) },
-    );
+    const { rel, target } = this.fileTarget(path);
+    const tmp = await this.sendTemp(rel, target, bytes);
     // Publish: one atomic rename that replaces any file of the final name.
     try {
       await this.call("RENAME", rel, tmp, { method: "PUT" }, { query: { destination: target, renameoptions: "OVERWRITE" } });
@@ -142,6 +118,72 @@ export class WebHdfsLake implements Lake {
         true,
       );
     }
+  }
+
+  /**
+   * The bytes under a temporary name, then RENAME with renameoptions=NONE (HDFS's rename2): one atomic
+   * NameNode operation refused with FileAlreadyExistsException when the final name exists. Rather than a
+   * CREATE with overwrite=false on the final name, which shows a file under construction (empty, or cut
+   * short by a dying writer) to whoever looks before its bytes are closed.
+   */
+  async createExclusive(path: string, bytes: Uint8Array): Promise<boolean> {
+    const { rel, target } = this.fileTarget(path);
+    const tmp = await this.sendTemp(rel, target, bytes);
+    // Complete before it is published: once under the final name it can no longer be removed and made again.
+    const sent = await this.status(tmp, rel);
+    if (sent?.type !== "FILE" || sent.length !== bytes.length) {
+      await this.deleteQuietly(tmp);
+      throw new WebHdfsError(
+        `WebHDFS CREATE ${rel}: wrote ${bytes.length} bytes, the NameNode held ${sent?.length ?? "no"} bytes (${this.base})`,
+        "CREATE",
+        rel,
+      );
+    }
+    try {
+      await this.call("RENAME", rel, tmp, { method: "PUT" }, { query: { destination: target, renameoptions: "NONE" } });
+      return true;
+    } catch (e) {
+      // Taken by another creator, or renamed by us although the answer was lost (retried, the source is gone).
+      const [src, dst] = await Promise.all([this.status(tmp, rel).catch(() => undefined), this.status(target, rel).catch(() => undefined)]);
+      if (src) await this.deleteQuietly(tmp);
+      if (dst?.type !== "FILE") throw e;
+      const held = await this.read(rel);
+      return Buffer.from(held).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    }
+  }
+
+  private fileTarget(path: string): { rel: string; target: string } {
+    const rel = checkPath(path);
+    if (rel === "" || rel.endsWith("/")) throw new Error(`lake path must name a file: '${path}'`);
+    return { rel, target: this.abs(rel) };
+  }
+
+  /** CREATE of the bytes under a fresh temporary name beside `target` (retried, each attempt a new name); returns that name. */
+  private async sendTemp(rel: string, target: string, bytes: Uint8Array): Promise<string> {
+    const slash = target.lastIndexOf("/");
+    const dir = target.slice(0, slash);
+    const name = target.slice(slash + 1);
+    // A fresh name per attempt, so a retry never meets its own half-written file.
+    let tmp = "";
+    let sending = false;
+    await retry(
+      async () => {
+        tmp = `${dir}/.${name}.${crypto.randomUUID().slice(0, 12)}${TMP_SUFFIX}`;
+        sending = false;
+        const location = await this.createLocation(rel, tmp); // retries on its own
+        sending = true;
+        try {
+          // (fetch's types want an ArrayBuffer-backed view; the lake's callers pass exactly that)
+          const body = bytes as Uint8Array<ArrayBuffer>;
+          await this.call("CREATE", rel, tmp, { method: "PUT", body, headers: { "content-type": "application/octet-stream" } }, { to: location, retries: 0 });
+        } catch (e) {
+          await this.deleteQuietly(tmp);
+          throw e;
+        }
+      },
+      { ...HDFS_BACKOFF, attempts: this.retries + 1, retriable: (e) => sending && isRetriable(e) },
+    );
+    return tmp;
   }
 
   async list(prefix: string): Promise<LakeFile[]> {

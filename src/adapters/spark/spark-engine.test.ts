@@ -266,6 +266,9 @@ class GhostLake implements Lake {
   write(path: string, bytes: Uint8Array): Promise<void> {
     return this.inner.write(path, bytes);
   }
+  createExclusive(path: string, bytes: Uint8Array): Promise<boolean> {
+    return this.inner.createExclusive(path, bytes);
+  }
   async list(prefix: string): Promise<LakeFile[]> {
     const files = await this.inner.list(prefix);
     return this.ghost?.startsWith(prefix) ? [...files, { path: this.ghost, size: 1 }] : files;
