@@ -152,7 +152,13 @@ test("?format=original takes the original system's shape as acu's: login, the ex
   // The same record as acu's laptop shape, sent without format: the same report (same reportId), so a producer moving to HTTP resends harmlessly.
   const same = { studentId: "jdoe", exerciseId: "12", score: 35, latitude: 48.85, longitude: 2.35, timestamp: 1764622000_000 };
   expect((await call("POST", "/api/reports", { token: "ingest", body: same })).status).toBe(202);
-  const auto = await call("POST", "/api/reports?format=auto", { token: "ingest", body: [{ ...original, login: "auto1" }, { ...same, studentId: "auto2" }] });
+  const auto = await call("POST", "/api/reports?format=auto", {
+    token: "ingest",
+    body: [
+      { ...original, login: "auto1" },
+      { ...same, studentId: "auto2" },
+    ],
+  });
   expect(auto.status).toBe(202);
   const stored = (await reportsOnBus()).filter((x) => ["jdoe", "asmith", "auto1", "auto2"].includes(x.studentId as string));
   const jdoe = stored.filter((x) => x.studentId === "jdoe");
