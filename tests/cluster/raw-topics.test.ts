@@ -5,7 +5,7 @@ import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
 import { alertIdFor } from "../../src/domain/deployment-order.ts";
 import { decodeReport, deriveReportId } from "../../src/domain/report.ts";
 import { muteTimeoutNegativeWarnings } from "../../src/adapters/kafka/warnings.ts";
-import { cleanup, eventually, operator, startAcu, tempDir, type AcuProcess } from "../support/acu.ts";
+import { cleanup, eventually, operator, ROOT, startAcu, tempDir, type AcuProcess } from "../support/acu.ts";
 import { clusterEnv, isolatedRun } from "../support/cluster.ts";
 import { readLakeFrom } from "../support/lake.ts";
 
@@ -274,6 +274,24 @@ describe.skipIf(!cluster)("raw topics on the local cluster", () => {
       );
       expect(after.length).toBe(failing.size + markers.length);
       expect(new Set(after)).toEqual(new Set([...failing, ...markerOrders]));
+
+      // acu signal --kafka, as a demo's producer: its original-shape records (exercises 1–22) are all moved.
+      for (let ex = 1; ex <= 22; ex++)
+        expect((await fetch(`${http.url}/api/thresholds/${ex}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: 50 }) })).status).toBe(
+          200,
+        );
+      const movedBefore = await movedSoFar(admin, group, topics);
+      const signal = Bun.spawnSync({
+        cmd: [process.execPath, "run", join(ROOT, "src/main.ts"), "signal", "--kafka", rawOriginal, "--format", "original", "--count", "500", "--rate", "2000"],
+        env: { ...process.env, ACU_KAFKA_BROKERS: cluster!.kafka },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      expect(signal.exitCode, signal.stderr.toString()).toBe(0);
+      expect(JSON.parse(signal.stdout.toString().trim().split("\n").at(-1)!)).toMatchObject({ sent: 500, rejected: 0 });
+      await eventually("acu signal's records moved", async () => (await movedSoFar(admin, group, topics)) >= movedBefore + 500, 60_000, 500);
+      expect((await committed(cluster!.kafka, `${ns}student-reports`, 1000)).length).toBe(onTopic.length + 500);
+      expect((await committed(cluster!.kafka, `${ns}reports-dlq`, 500)).length).toBe(malformed.length);
     } finally {
       await producer.disconnect();
       await admin.deleteTopics({ topics: [rawOriginal, rawLaptops] }).catch(() => {});
