@@ -182,3 +182,18 @@ test("the resend horizon: ACU_DEDUPE_IDS ids per window, bounded (memory grows w
   expect(loadConfig([], { ACU_DEDUPE_IDS: "5000000" }).dedupeIds).toBe(5_000_000);
   for (const bad of ["999", "10000001", "1500.5", "lots"]) expect(() => loadConfig([], { ACU_DEDUPE_IDS: bad })).toThrow("ACU_DEDUPE_IDS");
 });
+
+test("ACU_KAFKA_RAW_TOPICS: topic[:format] with ACU_KAFKA_RAW_FORMAT the default; needs Kafka; bad names and formats refused", () => {
+  const k = { ACU_KAFKA_BROKERS: "127.0.0.1:9092" };
+  expect(loadConfig([], { ...k, ACU_KAFKA_RAW_TOPICS: "student_report:original, laptops" }).kafkaRawTopics).toEqual([
+    { name: "student_report", format: "original" },
+    { name: "laptops", format: "auto" },
+  ]);
+  expect(loadConfig([], { ...k, ACU_KAFKA_RAW_TOPICS: "laptops", ACU_KAFKA_RAW_FORMAT: "acu" }).kafkaRawTopics).toEqual([{ name: "laptops", format: "acu" }]);
+  expect(loadConfig([], k).kafkaRawTopics).toEqual([]);
+  expect(() => loadConfig([], { ACU_KAFKA_RAW_TOPICS: "student_report" })).toThrow("ACU_KAFKA_RAW_TOPICS needs ACU_KAFKA_BROKERS");
+  expect(() => loadConfig([], { ...k, ACU_KAFKA_RAW_TOPICS: "a b" })).toThrow('"a b" is not a Kafka topic name');
+  expect(() => loadConfig([], { ...k, ACU_KAFKA_RAW_TOPICS: "a:legacy" })).toThrow("ACU_KAFKA_RAW_TOPICS (a) must be one of acu, original, auto");
+  expect(() => loadConfig([], { ...k, ACU_KAFKA_RAW_TOPICS: "a,a:acu" })).toThrow('names "a" twice');
+  expect(() => loadConfig([], { ...k, ACU_KAFKA_RAW_FORMAT: "xml" })).toThrow("ACU_KAFKA_RAW_FORMAT");
+});

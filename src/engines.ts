@@ -25,6 +25,8 @@ import { EtcdThresholdStore } from "./adapters/etcd/etcd-thresholds.ts";
 import { EtcdTokenStore } from "./adapters/etcd/etcd-tokens.ts";
 import { WebHdfsLake } from "./adapters/hdfs/webhdfs-lake.ts";
 import { KafkaBus } from "./adapters/kafka/kafka-bus.ts";
+import { RawTopicProducer } from "./adapters/kafka/raw-producer.ts";
+import type { KafkaSasl } from "./config/bus.ts";
 import { PostgresWarehouse } from "./adapters/postgres/postgres-warehouse.ts";
 import { SparkAnalyticsEngine } from "./adapters/spark/spark-engine.ts";
 import type { AnalyticsEngine } from "./ports/analytics-engine.ts";
@@ -131,6 +133,11 @@ const OPENERS: { [K in EngineName]: Opener<K> } = {
   warehouse: openWarehouse,
   analytics: openAnalytics,
 };
+
+/** A plain producer on one Kafka topic by its literal name (acu signal --kafka), as an external producer writes. */
+export function openRawTopicProducer(brokers: string[], sasl: KafkaSasl | null, topic: string): Promise<RawTopicProducer> {
+  return RawTopicProducer.open({ brokers, sasl, topic });
+}
 
 /** The engines behind the ports of one process, each opened on first use and closed together. */
 export class Engines {

@@ -44,3 +44,15 @@ test("deploy/engines/grants.txt (compose's engine setup) says what src/grants.ts
   ];
   expect(lines).toEqual(want);
 });
+
+test("ingest with raw topics: reads them by their literal name in its group, writes the DLQ through transactions; without, nothing of it", () => {
+  const acls = kafkaAcls("ingest", "ns", ["student_report"]);
+  expect(acls.filter((a) => a.name === "student_report")).toEqual([
+    { resource: "topic", name: "student_report", pattern: "literal", operation: "describe" },
+    { resource: "topic", name: "student_report", pattern: "literal", operation: "read" },
+  ]);
+  expect(acls.filter((a) => a.operation === "write").map((a) => a.name)).toEqual(["ns.student-reports", "ns.reports-dlq", "ns.acu-ingest-raw"]);
+  expect(acls.filter((a) => a.resource === "group")).toEqual([{ resource: "group", name: "ns.acu-ingest-raw", pattern: "literal", operation: "read" }]);
+  expect(kafkaAcls("ingest", "ns").some((a) => a.name.includes("raw") || (a.name.endsWith("reports-dlq") && a.operation === "write"))).toBe(false);
+  expect(kafkaAcls("alert", "ns", ["student_report"])).toEqual(kafkaAcls("alert", "ns"));
+});

@@ -8,7 +8,8 @@ import { ALERT_GROUP } from "../modules/alert/alert.ts";
 import { DISPATCH_GROUP } from "../modules/dispatch/dispatch.ts";
 import { FEED_GROUP_PREFIX } from "../modules/http/alert-feed.ts";
 import { SINK_GROUP } from "../modules/sink/sink.ts";
-import { TOPICS } from "./ports/bus.ts";
+import { RAW_INGEST_GROUP } from "../modules/ingest/raw-topics.ts";
+import { namespacePrefix, TOPICS } from "./ports/bus.ts";
 
 export const SECURED_ROLES = ["ingest", "alert", "sink", "dispatch", "http"] as const;
 export type SecuredRole = (typeof SECURED_ROLES)[number];
@@ -29,6 +30,17 @@ interface RoleGrant {
   /** The etcd stores used, and how. */
   etcd: Partial<Record<EtcdStore, EtcdAccess>>;
 }
+
+/**
+ * What the ingest role needs more with ACU_KAFKA_RAW_TOPICS: it reads the external producers' topics
+ * (literal names, no namespace) in its group and moves their records with commitWith (transactional ids),
+ * invalid ones to the DLQ.
+ */
+const RAW_TOPICS_GRANT: Omit<RoleGrant, "read" | "etcd"> = {
+  write: [TOPICS.deadLetters],
+  groups: [{ name: RAW_INGEST_GROUP, prefix: false }],
+  transactionalIdPrefix: RAW_INGEST_GROUP,
+};
 
 /**
  * Every role that opens the bus also describes (metadata, end offsets: the readiness check) and may
@@ -83,17 +95,26 @@ export interface KafkaAcl {
   operation: KafkaOperation;
 }
 
-/** The Kafka ACLs of a role's user under `namespace`. */
-export function kafkaAcls(role: SecuredRole, namespace = ""): KafkaAcl[] {
+/**
+ * The Kafka ACLs of a role's user under ACU_KAFKA_NAMESPACE `namespace` (its prefix: with a "." unless it
+ * ends with a separator); for ingest, `rawTopics` (ACU_KAFKA_RAW_TOPICS) add the mover's grants.
+ */
+export function kafkaAcls(role: SecuredRole, namespace = "", rawTopics: readonly string[] = []): KafkaAcl[] {
+  const ns = namespacePrefix(namespace);
   const g = GRANTS[role];
-  const topic = (t: string, operation: KafkaOperation): KafkaAcl => ({ resource: "topic", name: namespace + t, pattern: "literal", operation });
+  const raw = role === "ingest" && rawTopics.length > 0;
+  const topic = (t: string, operation: KafkaOperation): KafkaAcl => ({ resource: "topic", name: ns + t, pattern: "literal", operation });
+  const literal = (t: string, operation: KafkaOperation): KafkaAcl => ({ resource: "topic", name: t, pattern: "literal", operation });
   const all = Object.values(TOPICS);
   const out: KafkaAcl[] = [...all.map((t) => topic(t, "describe")), ...all.map((t) => topic(t, "create"))];
-  out.push(...g.read.map((t) => topic(t, "read")), ...g.write.map((t) => topic(t, "write")));
-  for (const grp of g.groups) out.push({ resource: "group", name: namespace + grp.name, pattern: grp.prefix ? "prefixed" : "literal", operation: "read" });
-  if (g.transactionalIdPrefix !== null)
-    out.push({ resource: "transactional-id", name: namespace + g.transactionalIdPrefix, pattern: "prefixed", operation: "write" });
-  if (g.write.length === 0) out.push({ resource: "cluster", name: "kafka-cluster", pattern: "literal", operation: "idempotent-write" });
+  const write = raw ? [...g.write, ...RAW_TOPICS_GRANT.write] : g.write;
+  out.push(...g.read.map((t) => topic(t, "read")), ...write.map((t) => topic(t, "write")));
+  if (raw) out.push(...rawTopics.map((t) => literal(t, "describe")), ...rawTopics.map((t) => literal(t, "read")));
+  for (const grp of raw ? [...g.groups, ...RAW_TOPICS_GRANT.groups] : g.groups)
+    out.push({ resource: "group", name: ns + grp.name, pattern: grp.prefix ? "prefixed" : "literal", operation: "read" });
+  const tx = raw ? RAW_TOPICS_GRANT.transactionalIdPrefix : g.transactionalIdPrefix;
+  if (tx !== null) out.push({ resource: "transactional-id", name: ns + tx, pattern: "prefixed", operation: "write" });
+  if (write.length === 0) out.push({ resource: "cluster", name: "kafka-cluster", pattern: "literal", operation: "idempotent-write" });
   return out;
 }
 
@@ -121,6 +142,10 @@ export function grantsTable(): string {
     const etcd = Object.entries(g.etcd).map(([s, a]) => `${s} ${a}`);
     rows.push(`| ${role} | ${reads} | ${writes} | ${etcd.length > 0 ? etcd.join(", ") : "—"} |`);
   }
+  const r = RAW_TOPICS_GRANT;
+  rows.push(
+    `| ingest, with \`ACU_KAFKA_RAW_TOPICS\` (besides the above) | each raw topic, its literal name (\`${r.groups[0]!.name}\`) | ${r.write.map((t) => `\`${t}\``).join(", ")}, transactional ids \`${r.transactionalIdPrefix}\`… | — |`,
+  );
   rows.push("| analyzer | — | — | — |");
   return rows.join("\n");
 }

@@ -13,7 +13,7 @@ import { parseCommandLine, UsageError } from "./cli/commands.ts";
 import { help } from "./cli/help.ts";
 import { configJson, configReport } from "./cli/config.ts";
 import { parseTokenCommand, runTokenCommand, type TokenCommand } from "./cli/token.ts";
-import { runSignalCommand, signalOptions } from "./cli/signal.ts";
+import { runSignalCommand, signalOptions, type SignalCommand } from "./cli/signal.ts";
 import { parsePatrolsCommand, runPatrolsCommand } from "./cli/patrols.ts";
 import { runAnalyzeCommand } from "./cli/analyze.ts";
 import { parseLakeCommand, runLakeCommand, type LakeCommand } from "./cli/lake.ts";
@@ -23,7 +23,7 @@ import type { TokenStore } from "./ports/tokens.ts";
 import type { Running } from "../modules/lifecycle.ts";
 import { startAlert } from "../modules/alert/index.ts";
 import { startSink } from "../modules/sink/index.ts";
-import { ExerciseCatalogue, IngestLimits, ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
+import { ExerciseCatalogue, IngestLimits, ingestRoutes, RateLimiter, startRawIngest } from "../modules/ingest/index.ts";
 import { EXERCISES } from "../modules/signal/exercises.ts";
 import { startAnalyzer, exerciseStats, hotspots, regionStats, responseTimes, runsPage, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
@@ -67,11 +67,14 @@ async function runRoles(cfg: Config, dotenv: DotenvFiles): Promise<void> {
   try {
     // Before any role starts: a start that may not make demo tokens is refused with nothing running.
     const tokens = port ? await startTokens(cfg, await open.getTokens(), dotenv.variables) : null;
+    // The exercise catalogue of both ingest paths (HTTP and raw topics).
+    const catalogue = has("ingest") ? await catalogueFor(cfg, open) : null;
+    if (has("ingest") && cfg.kafkaRawTopics.length > 0) running.push(await startRawTopics(cfg, open, catalogue));
     const analyzer = await startPipelineRoles(cfg, open, running);
     const dispatch = has("dispatch") || has("http") ? await startDispatchRoles(cfg, open, running) : null;
     // After alert and dispatch, whose output it reads: stopped after them, it flushes what they finish at their stop.
     if (has("sink")) running.push(await startSinkRole(cfg, open));
-    if (port && tokens) served = await startServing(cfg, open, running, { analyzer, dispatch }, port, tokens, readiness);
+    if (port && tokens) served = await startServing(cfg, open, running, { analyzer, dispatch, catalogue }, port, tokens, readiness);
     readiness.watch(await open.probes());
   } catch (e) {
     port?.release();
@@ -82,6 +85,11 @@ async function runRoles(cfg: Config, dotenv: DotenvFiles): Promise<void> {
   if (served) announceTokens(served, has("http"), dotenv);
   log.info(`acu ${VERSION} running roles: ${cfg.roles.join(", ")} on data dir ${cfg.dataDir}`);
   stopOnSignals(running, open, readiness, ops);
+}
+
+/** The ingest role's Kafka-native path: external producers' topics (ACU_KAFKA_RAW_TOPICS) moved into student-reports. */
+async function startRawTopics(cfg: Config, engines: Engines, catalogue: ExerciseCatalogue | null): Promise<Running> {
+  return startRawIngest({ bus: await engines.getBus(), log, sources: cfg.kafkaRawTopics, regionRadiusKm: cfg.regionRadiusKm, catalogue });
 }
 
 /** The alert and analyzer roles (the analyzer returned, for the API's on-demand runs); the sink starts after dispatch. */
@@ -139,7 +147,7 @@ async function startServing(
   cfg: Config,
   engines: Engines,
   running: Running[],
-  roles: { analyzer: Analyzer | null; dispatch: DispatchService | null },
+  roles: { analyzer: Analyzer | null; dispatch: DispatchService | null; catalogue: ExerciseCatalogue | null },
   port: PortReservation,
   tokens: TokenStart,
   readiness: Readiness,
@@ -151,8 +159,7 @@ async function startServing(
       cfg.ingestRateLimit > 0 ? new RateLimiter(cfg.ingestRateLimit) : null,
       cfg.ingestStudentRateLimit > 0 ? new RateLimiter(cfg.ingestStudentRateLimit) : null,
     );
-    const catalogue = await catalogueFor(cfg, engines);
-    routes.push(ingestRoutes({ bus: await engines.getBus(), log, regionRadiusKm: cfg.regionRadiusKm, rateLimit, catalogue }));
+    routes.push(ingestRoutes({ bus: await engines.getBus(), log, regionRadiusKm: cfg.regionRadiusKm, rateLimit, catalogue: roles.catalogue }));
   }
   const feed = cfg.roles.includes("http") ? await startAlertFeed(cfg, engines, running) : null;
   if (feed) {
@@ -309,13 +316,27 @@ async function runHealthcheck(cfg: Config): Promise<void> {
   if (!r.ok) process.exitCode = 1;
 }
 
+/** `acu signal`: over HTTP, or with --kafka through a plain Kafka producer on ACU_KAFKA_BROKERS (and its SASL user). */
+async function signalCommand(command: SignalCommand): Promise<void> {
+  if (!command.kafka) return runSignalCommand(command, print);
+  const bus = resolveConfig({}, process.env).config;
+  if (!bus.kafkaBrokers) throw new ConfigError("acu signal --kafka needs ACU_KAFKA_BROKERS: the Kafka cluster to write to");
+  const { openRawTopicProducer } = await import("./engines.ts");
+  const producer = await openRawTopicProducer(bus.kafkaBrokers, bus.kafkaSasl, command.kafka.topic);
+  try {
+    await runSignalCommand(command, print, (messages) => producer.send(messages));
+  } finally {
+    await producer.close();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   // Everything is checked before anything starts: the command line, then the environment, then the values.
   const line = parseCommandLine(argv);
   if (line.help) return print(help(VERSION));
   if (line.version) return print(VERSION);
   checkEnvironment(process.env);
-  if (line.command.name === "signal") return runSignalCommand(signalOptions(line, process.env), print);
+  if (line.command.name === "signal") return signalCommand(signalOptions(line, process.env));
   if (line.command.name === "patrols") return runPatrolsCommand(parsePatrolsCommand(line, process.env), log, print);
   const dotenv = dotenvVariables(process.cwd(), process.env);
   const resolved = resolveConfig(line.flags, process.env, dotenv.variables);

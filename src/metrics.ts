@@ -15,6 +15,12 @@ export const metrics = {
     registers: [registry],
   }),
   deadLetters: new Counter({ name: "acu_dead_letters_total", help: "Malformed bus messages sent to the DLQ", registers: [registry] }),
+  rawReports: new Counter({
+    name: "acu_raw_reports_total",
+    help: "Records of external producers' topics (ACU_KAFKA_RAW_TOPICS) moved to student-reports (outcome moved) or to the DLQ (dead_letter)",
+    labelNames: ["topic", "outcome"],
+    registers: [registry],
+  }),
   consumerLag: new Gauge({
     name: "acu_consumer_lag",
     help: "Records a consumer has not handled yet (bus consumers: not committed; the analyzer: reports in lake files not counted)",

@@ -4,6 +4,7 @@ import { TOPICS, type Bus } from "../../src/ports/bus.ts";
 import type { ThresholdStore } from "../../src/ports/thresholds.ts";
 import type { Log, Running } from "../lifecycle.ts";
 import { DEFAULT_DEDUPE_IDS } from "../../src/domain/recent-ids.ts";
+import { deadLetterMessages } from "../dead-letters.ts";
 import { judgeBatch } from "./judge.ts";
 import { recentAlertsFromBus } from "./recent-alerts.ts";
 
@@ -54,7 +55,8 @@ export async function startAlert(deps: { bus: Bus; thresholds: ThresholdStore; l
       await c.commitWith(
         [
           { topic: TOPICS.alerts, messages: orders.map((o) => ({ key: o.studentId, value: encodeDeploymentOrder(o) })) },
-          { topic: TOPICS.deadLetters, messages: deadLetters.map((d) => ({ key: `${d.topic}/${d.partition}/${d.offset}`, value: JSON.stringify(d) })) },
+          // Named as on the cluster (with the namespace), where an operator looks the message up.
+          { topic: TOPICS.deadLetters, messages: deadLetterMessages(bus, deadLetters) },
         ],
         [{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }],
       );

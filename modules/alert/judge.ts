@@ -2,14 +2,9 @@ import { deploymentOrderFor, type DeploymentOrder } from "../../src/domain/deplo
 import { decodeReport } from "../../src/domain/report.ts";
 import { isFailure, thresholdFor, type ThresholdSnapshot } from "../../src/domain/threshold.ts";
 import type { BusRecord } from "../../src/ports/bus.ts";
+import { deadLetterOf, type DeadLetter } from "../dead-letters.ts";
 
-export interface DeadLetter {
-  reason: string;
-  topic: string;
-  partition: number;
-  offset: number;
-  value: string;
-}
+export type { DeadLetter } from "../dead-letters.ts";
 
 /** Decides one batch: a deployment order for each report below its threshold, a dead letter for each malformed message. */
 export function judgeBatch(records: BusRecord[], snap: ThresholdSnapshot, now: number): { orders: DeploymentOrder[]; deadLetters: DeadLetter[] } {
@@ -20,13 +15,7 @@ export function judgeBatch(records: BusRecord[], snap: ThresholdSnapshot, now: n
     try {
       report = decodeReport(r.value);
     } catch (e) {
-      deadLetters.push({
-        reason: (e as Error).message,
-        topic: r.topic,
-        partition: r.partition,
-        offset: r.offset,
-        value: Buffer.from(r.value).toString("base64"),
-      });
+      deadLetters.push(deadLetterOf(r, (e as Error).message));
       continue;
     }
     const threshold = thresholdFor(snap, report.exerciseId);

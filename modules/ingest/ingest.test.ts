@@ -147,3 +147,85 @@ test("a bus that cannot take the batch: 503 with Retry-After in whole seconds, n
   expect(await ingested()).toBe(before);
   expect(log.text()).toContain("ingest: bus refused a batch of 2: the embedded log is closed");
 });
+
+/** The reports on the bus now, decoded (read by a fresh group from the start). */
+async function reportsOnBus(): Promise<Array<Record<string, unknown>>> {
+  const end = await onBus();
+  const seen: Array<Record<string, unknown>> = [];
+  const consumer = await bus.consume({ group: `read-${Math.random()}`, topics: [TOPICS.reports], commit: "auto" }, async (batch) => {
+    for (const r of batch.records) seen.push(JSON.parse(new TextDecoder().decode(r.value)));
+  });
+  for (let i = 0; i < 200 && seen.length < end; i++) await Bun.sleep(10);
+  await consumer.stop();
+  return seen;
+}
+
+const original = { login: "jdoe", latitude: 48.85, longitude: 2.35, exercise: 12, score: 35, timestamp: 1764622000 };
+
+test("?format=original takes the original system's shape as acu's: login, the exercise's decimal string, seconds as ms, the derived reportId", async () => {
+  const { call } = testApp((log) => [ingestRoutes({ bus, log })]);
+  const r = await call("POST", "/api/reports?format=original", { token: "ingest", body: [original, { ...original, login: "asmith", score: 90 }] });
+  expect([r.status, await r.json()]).toEqual([202, { accepted: 2 }]);
+  // The same record as acu's laptop shape, sent without format: the same report (same reportId), so a producer moving to HTTP resends harmlessly.
+  const same = { studentId: "jdoe", exerciseId: "12", score: 35, latitude: 48.85, longitude: 2.35, timestamp: 1764622000_000 };
+  expect((await call("POST", "/api/reports", { token: "ingest", body: same })).status).toBe(202);
+  const auto = await call("POST", "/api/reports?format=auto", {
+    token: "ingest",
+    body: [
+      { ...original, login: "auto1" },
+      { ...same, studentId: "auto2" },
+    ],
+  });
+  expect(auto.status).toBe(202);
+  const stored = (await reportsOnBus()).filter((x) => ["jdoe", "asmith", "auto1", "auto2"].includes(x.studentId as string));
+  const jdoe = stored.filter((x) => x.studentId === "jdoe");
+  expect(jdoe.length).toBe(2);
+  expect(jdoe[0]).toEqual({ ...same, reportId: jdoe[0]!.reportId, region: "Île-de-France" });
+  expect(jdoe[1]!.reportId).toBe(jdoe[0]!.reportId as string);
+  expect(stored.map((x) => [x.studentId, x.exerciseId, x.timestamp])).toEqual([
+    ["jdoe", "12", 1764622000_000],
+    ["asmith", "12", 1764622000_000],
+    ["jdoe", "12", 1764622000_000],
+    ["auto1", "12", 1764622000_000],
+    ["auto2", "12", 1764622000_000],
+  ]);
+});
+
+test("?format=original: the same 4xx rules, fields named as the original names them; an unknown format is a 400 naming it", async () => {
+  const store = FileThresholdStore.open(join(dir, "catalogue-original", "thresholds.json"), 50);
+  await store.set("12", 60);
+  const { call } = testApp((log) => [ingestRoutes({ bus, log, catalogue: new ExerciseCatalogue(store) })]);
+  const before = await onBus();
+  const bad = await call("POST", "/api/reports?format=original", {
+    token: "ingest",
+    body: [original, { ...original, exercise: "12", score: 101 }, { ...original, login: "", exercise: 1.5, timestamp: -1 }, { studentId: "s1" }],
+  });
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as { issues: unknown[] }).issues).toEqual([
+    { index: 1, path: "exercise", message: "exercise must be a whole number" },
+    { index: 1, path: "score", message: "score must be between 0 and 100" },
+    { index: 2, path: "login", message: "login must not be empty" },
+    { index: 2, path: "exercise", message: "exercise must be a whole number" },
+    { index: 2, path: "timestamp", message: "timestamp must be between 0 and 8640000000000" },
+    { index: 3, path: "login", message: "login must be a string" },
+    { index: 3, path: "exercise", message: "exercise must be a whole number" },
+    { index: 3, path: "score", message: "score must be a number" },
+    { index: 3, path: "latitude", message: "latitude must be a number" },
+    { index: 3, path: "longitude", message: "longitude must be a number" },
+    { index: 3, path: "timestamp", message: "timestamp must be a number" },
+  ]);
+  const unknown = await call("POST", "/api/reports?format=original", { token: "ingest", body: [original, { ...original, exercise: 13 }] });
+  expect([unknown.status, ((await unknown.json()) as { issues: unknown[] }).issues]).toEqual([
+    400,
+    [{ index: 1, path: "exerciseId", message: 'exercise "13" is not in the catalogue' }],
+  ]);
+  const format = await call("POST", "/api/reports?format=legacy", { token: "ingest", body: original });
+  expect(format.status).toBe(400);
+  expect(((await format.json()) as { error: string }).error).toContain("format");
+  expect((await call("POST", "/api/reports?format=original", { token: "ingest", body: "{" })).status).toBe(400);
+  expect((await call("POST", "/api/reports?format=original", { token: "ingest", body: [] })).status).toBe(400);
+  expect((await call("POST", "/api/reports?format=original", { token: "ingest", body: "x".repeat(1024 * 1024 + 1) })).status).toBe(413);
+  expect(await onBus()).toBe(before);
+  expect((await call("POST", "/api/reports?format=original", { token: "ingest", body: original })).status).toBe(202);
+  await store.close();
+});

@@ -1,14 +1,14 @@
 import { z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { regionOf } from "../../src/domain/regions.ts";
 import {
-  deriveReportId,
   encodeReport,
   MAX_BODY_BYTES,
   MAX_REPORTS_PER_REQUEST,
+  originalReportShape,
   parseReportBatch,
+  REPORT_FORMATS,
   reportInputSchema,
-  type Report,
+  toReport,
 } from "../../src/domain/report.ts";
 import { metrics } from "../../src/metrics.ts";
 import { TOPICS, type Bus } from "../../src/ports/bus.ts";
@@ -49,11 +49,19 @@ export const reportRoutes = {
       description:
         "Accepted or refused whole: a 202 means every report of the request is durably on the bus; anything else means none was taken, so the laptop resends (the derived reportId makes that harmless). The body is read as JSON whatever its Content-Type.",
       tags: ["reports"],
+      request: {
+        query: z.object({
+          format: z.enum(REPORT_FORMATS).optional().meta({
+            description:
+              "The shape of the reports: acu (the default: the Report schema), original (the original system's OriginalReport: login, integer exercise, timestamp in seconds), auto (original for an object with login and no studentId, else acu)",
+          }),
+        }),
+      },
       responses: {
         202: { description: "Every report is durably on the bus", ...json(z.object({ accepted: z.number().int().min(1) })) },
         400: {
           description:
-            "Not JSON, an empty batch or one over 1000, invalid fields, or (ACU_EXERCISES=strict) an exercise without a threshold entry (each named in issues); nothing accepted",
+            "Not JSON, an empty batch or one over 1000, invalid fields (named as in the format's shape), an unknown format, or (ACU_EXERCISES=strict) an exercise without a threshold entry (each named in issues); nothing accepted",
           ...json(reportErrorSchema),
         },
         413: { description: `Body over ${MAX_BODY_BYTES} bytes`, ...json(errorSchema) },
@@ -65,7 +73,14 @@ export const reportRoutes = {
         },
       },
     },
-    { body: z.union([reportInputSchema, z.array(reportInputSchema).min(1).max(MAX_REPORTS_PER_REQUEST)]) },
+    {
+      body: z.union([
+        reportInputSchema,
+        z.array(reportInputSchema).min(1).max(MAX_REPORTS_PER_REQUEST),
+        originalReportShape,
+        z.array(originalReportShape).min(1).max(MAX_REPORTS_PER_REQUEST),
+      ]),
+    },
   ),
 };
 
@@ -103,7 +118,7 @@ export function ingestRoutes(deps: {
       metrics.reportsRejected.inc({ reason: "not_json" });
       return c.json({ error: "request body is not valid JSON" }, 400);
     }
-    const parsed = parseReportBatch(body);
+    const parsed = parseReportBatch(body, c.req.valid("query").format ?? "acu");
     if (!parsed.ok) {
       metrics.reportsRejected.inc({ reason: "invalid" });
       return c.json({ error: parsed.error, issues: parsed.issues }, 400);
@@ -137,16 +152,7 @@ export function ingestRoutes(deps: {
         return c.json(unknownExercises(parsed.reports, unknown), 400);
       }
     }
-    const reports: Report[] = parsed.reports.map((r) => ({
-      reportId: r.reportId ?? deriveReportId(r),
-      studentId: r.studentId,
-      exerciseId: r.exerciseId,
-      score: r.score,
-      latitude: r.latitude,
-      longitude: r.longitude,
-      timestamp: r.timestamp,
-      region: regionOf(r.latitude, r.longitude, deps.regionRadiusKm),
-    }));
+    const reports = parsed.reports.map((r) => toReport(r, deps.regionRadiusKm));
     try {
       await bus.publish(
         TOPICS.reports,

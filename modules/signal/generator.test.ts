@@ -89,3 +89,19 @@ describe("createReportGenerator", () => {
     expect(mean("c00.ex00.my_putchar")).toBeGreaterThan(mean("bsq") + 15);
   });
 });
+
+test("acu signal --kafka's shapes read back as the same report: acu's as it is, the original's with its exercise number and seconds", async () => {
+  const { inShape, originalExercise } = await import("./shapes.ts");
+  const { parseRecord } = await import("../ingest/raw-topics.ts");
+  const bytes = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+  const one = { studentId: "jdoe", exerciseId: "c00.ex07.my_putnbr", score: 34.6, latitude: 48.85, longitude: 2.35, timestamp: 1_764_622_000_999 };
+  expect(inShape(one, "original")).toEqual({ login: "jdoe", latitude: 48.85, longitude: 2.35, exercise: 3, score: 35, timestamp: 1_764_622_000 });
+  const g = createReportGenerator({ seed: 3 });
+  for (let i = 0; i < 200; i++) {
+    const r = g.next(1_764_622_000_123 + i);
+    expect(parseRecord(bytes(inShape(r, "acu")), "auto")).toEqual(r);
+    const back = { ...r, exerciseId: String(originalExercise(r.exerciseId)), score: Math.round(r.score), timestamp: Math.floor(r.timestamp / 1000) * 1000 };
+    expect(parseRecord(bytes(inShape(r, "original")), "auto")).toEqual(back);
+  }
+  expect(EXERCISES.map((e) => originalExercise(e.id))).toEqual(EXERCISES.map((_, i) => i + 1));
+});

@@ -19,6 +19,11 @@ export interface SignalOptions {
   onAccepted?: (reports: GeneratedReport[]) => void;
   /** Bound of the first network-error retry delay in ms (the wait is drawn below it); doubles on each try. */
   backoffMs?: number;
+  /**
+   * Instead of POST /api/reports (acu signal --kafka): resolves once the batch is durable (a Kafka producer
+   * writing to a raw topic); a rejection is retried as a network error is. `target` and `token` are unused.
+   */
+  send?: (reports: GeneratedReport[]) => Promise<void>;
 }
 
 export interface SignalResult {
@@ -92,8 +97,29 @@ export async function runSignal(options: SignalOptions, log: SignalLog = console
     return { size, dueMs };
   };
 
+  /** Hands one batch to options.send until it is durable, or the run is aborted; gives up after MAX_NETWORK_TRIES failures. */
+  const handOver = async (send: (reports: GeneratedReport[]) => Promise<void>, reports: GeneratedReport[]): Promise<void> => {
+    for (let failures = 1; !aborted(); failures++) {
+      try {
+        await send(reports);
+        stats.sent += reports.length;
+        onAccepted?.(reports);
+        return;
+      } catch (err) {
+        if (failures >= MAX_NETWORK_TRIES) {
+          stats.rejected += reports.length;
+          logOnce("send", `signal: gave up on a batch after ${MAX_NETWORK_TRIES} failures: ${errorMessage(err)}`);
+          return;
+        }
+        stats.retries++;
+        await sleep(backoffDelay({ baseMs: backoffMs, capMs: MAX_BACKOFF_MS }, failures), signal);
+      }
+    }
+  };
+
   /** POSTs one batch until it is acknowledged, refused, or the run is aborted. */
   const deliver = async (reports: GeneratedReport[]): Promise<void> => {
+    if (options.send) return handOver(options.send, reports);
     const body = JSON.stringify(reports);
     let networkFailures = 0;
     while (!aborted()) {

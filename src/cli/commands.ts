@@ -41,8 +41,9 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: "signal",
-    usage: "signal [--rate N] [--count N] [--target URL] [--batch N] [--seed N] [--token T]",
-    summary: "Send realistic reports to a running acu; stops at once when the token is refused (401/403).",
+    usage: "signal [--rate N] [--count N] [--target URL] [--batch N] [--seed N] [--token T] [--kafka TOPIC [--format acu|original]]",
+    summary:
+      "Send realistic reports to a running acu; stops at once when the token is refused (401/403). With --kafka, write them to a raw topic instead (ACU_KAFKA_BROKERS), as an external producer.",
     flags: [
       { flag: "--rate", type: "string", default: "1000", help: "reports per second" },
       { flag: "--count", type: "string", default: "0", help: "reports to send; 0 = until Ctrl-C" },
@@ -50,6 +51,18 @@ export const COMMANDS: readonly Command[] = [
       { flag: "--batch", type: "string", default: "500", help: "reports per request, at most" },
       { flag: "--seed", type: "string", default: "(the time)", help: "seed of the report generator, to replay a run" },
       { flag: "--token", type: "string", default: "$ACU_INGEST_TOKEN", help: "ingest token sent as Bearer" },
+      {
+        flag: "--kafka",
+        type: "string",
+        default: "(HTTP)",
+        help: "write to this Kafka topic (its literal name, one of ACU_KAFKA_RAW_TOPICS) on ACU_KAFKA_BROKERS instead of POSTing",
+      },
+      {
+        flag: "--format",
+        type: "string",
+        default: "acu",
+        help: "with --kafka: `acu` (laptop shape, keyed by student) or `original` (login, exercise 1–22, seconds; keyed by a constant)",
+      },
     ],
     config: false,
     positionals: 0,

@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import type { RunConfig } from "./general.ts";
 import type { EngineDescriptor, Section } from "./section.ts";
+import { REPORT_FORMATS, type ReportFormat } from "../domain/report.ts";
 import { codes, ConfigError, credentials, list, num, oneOf, type Credentials, type Setting, type SettingValues } from "./setting.ts";
 
 export const KAFKA_CLIENT_LOG_LEVELS = ["nothing", "error", "warn", "info", "debug"] as const;
@@ -24,6 +25,8 @@ export interface BusConfig {
   kafkaPublishQueueBytes: number;
   /** null = no authentication (PLAINTEXT). */
   kafkaSasl: KafkaSasl | null;
+  /** External producers' topics the ingest role moves into student-reports (literal names), each with its records' shape. */
+  kafkaRawTopics: Array<{ name: string; format: ReportFormat }>;
 }
 
 const busSettings = {
@@ -34,7 +37,11 @@ const busSettings = {
     default: "min(3, brokers)",
     help: "replication factor of the topics acu creates (`min.insync.replicas` = min(2, it))",
   },
-  namespace: { env: "ACU_KAFKA_NAMESPACE", default: "(none)", help: "prefix of acu's topic and consumer-group names, to share a Kafka cluster" },
+  namespace: {
+    env: "ACU_KAFKA_NAMESPACE",
+    default: "(none)",
+    help: "prefix of acu's topic and consumer-group names, to share a Kafka cluster: `exam` names them `exam.student-reports`, … (a namespace ending in `.`, `_` or `-` is used as it is)",
+  },
   clientLog: {
     env: "ACU_KAFKA_CLIENT_LOG",
     default: "nothing",
@@ -52,6 +59,16 @@ const busSettings = {
   },
   saslUsername: { env: "ACU_KAFKA_SASL_USERNAME", default: "(none)", help: "Kafka user (SASL) of this process" },
   saslPassword: { env: "ACU_KAFKA_SASL_PASSWORD", default: "(none)", secret: true, help: "password of `ACU_KAFKA_SASL_USERNAME`" },
+  rawTopics: {
+    env: "ACU_KAFKA_RAW_TOPICS",
+    default: "(none)",
+    help: "`topic[:format],…`: topics external producers write reports to, named exactly as on the cluster (no namespace added, never created by acu); the ingest role moves each valid record into `student-reports` and each invalid one to `reports-dlq` (docs/api.md, Producing to Kafka); needs `ACU_KAFKA_BROKERS`",
+  },
+  rawFormat: {
+    env: "ACU_KAFKA_RAW_FORMAT",
+    default: "auto",
+    help: `shape of the records of a raw topic named without one: ${codes(REPORT_FORMATS)} (\`auto\`: \`original\` for a record with \`login\` and no \`studentId\`, else \`acu\`)`,
+  },
 } satisfies Record<string, Setting>;
 
 function kafkaSasl(v: SettingValues, brokers: boolean): KafkaSasl | null {
@@ -74,6 +91,26 @@ function namespace(raw: string | undefined): string {
   if (!raw) return "";
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(raw)) throw new ConfigError("ACU_KAFKA_NAMESPACE may hold only letters, digits, '.', '_' and '-'");
   return raw;
+}
+
+/** Kafka's topic names: 1–249 of these characters. */
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
+function rawTopics(v: SettingValues, brokers: boolean): Array<{ name: string; format: ReportFormat }> {
+  const s = busSettings;
+  const fallback = oneOf("ACU_KAFKA_RAW_FORMAT", v.raw(s.rawFormat), REPORT_FORMATS, "auto");
+  const items = list("ACU_KAFKA_RAW_TOPICS", v.raw(s.rawTopics), /^[^:]+(:[^:]+)?$/, "topic or topic:format") ?? [];
+  if (items.length > 0 && !brokers)
+    throw new ConfigError("ACU_KAFKA_RAW_TOPICS needs ACU_KAFKA_BROKERS: external producers write to Kafka, the embedded log has no such topics");
+  const out = items.map((item) => {
+    const [name, format] = item.split(":") as [string, string | undefined];
+    if (!TOPIC_NAME.test(name) || name === "." || name === "..")
+      throw new ConfigError(`ACU_KAFKA_RAW_TOPICS: "${name}" is not a Kafka topic name (1–249 letters, digits, '.', '_', '-')`);
+    return { name, format: format === undefined ? fallback : oneOf(`ACU_KAFKA_RAW_TOPICS (${name})`, format, REPORT_FORMATS, fallback) };
+  });
+  const twice = out.find((t, i) => out.findIndex((u) => u.name === t.name) !== i);
+  if (twice) throw new ConfigError(`ACU_KAFKA_RAW_TOPICS names "${twice.name}" twice`);
+  return out;
 }
 
 function kafkaClientLog(raw: string | undefined): KafkaClientLog {
@@ -107,7 +144,7 @@ export const busEngine: EngineDescriptor<BusConfig & RunConfig, KafkaSettings> =
       : null,
   describe: (c) =>
     c.kafkaBrokers
-      ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}${c.kafkaSasl ? ` as ${c.kafkaSasl.username} (${c.kafkaSasl.mechanism})` : ""}`
+      ? `kafka ${c.kafkaBrokers.join(",")}${c.kafkaNamespace ? ` namespace ${c.kafkaNamespace}` : ""}${c.kafkaSasl ? ` as ${c.kafkaSasl.username} (${c.kafkaSasl.mechanism})` : ""}${c.kafkaRawTopics.length > 0 ? `, raw topics ${c.kafkaRawTopics.map((t) => `${t.name} (${t.format})`).join(", ")}` : ""}`
       : `embedded log in ${join(c.dataDir, "bus")}`,
 };
 
@@ -132,6 +169,7 @@ export const busSection: Section<BusConfig> = {
         "must be a whole number of bytes, 1 MiB–4 GiB",
       ),
       kafkaSasl: kafkaSasl(v, kafkaBrokers !== null),
+      kafkaRawTopics: rawTopics(v, kafkaBrokers !== null),
     };
   },
   engines: [busEngine],

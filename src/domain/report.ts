@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { regionOf } from "./regions.ts";
 
 /** A graded-exercise report as it travels on the bus and lands in the lake. */
 export interface Report {
@@ -122,10 +123,68 @@ export interface InputIssue {
 
 export type BatchParse = { ok: true; reports: ReportInput[] } | { ok: false; error: string; issues: InputIssue[] };
 
-const itemSchema = reportInputSchema;
+/**
+ * The shapes a report is accepted in: acu's laptop shape (reportInputSchema), the original system's
+ * (originalReportSchema), or either, told apart by `login` (auto).
+ */
+export const REPORT_FORMATS = ["acu", "original", "auto"] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-/** Validates a request body: one report object or an array of 1..1000. Accepted or rejected whole. */
-export function parseReportBatch(body: unknown): BatchParse {
+/** Epoch seconds accepted in the original shape: the range of MAX_TIMESTAMP_MS. */
+const MAX_TIMESTAMP_S = MAX_TIMESTAMP_MS / 1000;
+
+/**
+ * The original system's record (its Kafka topic `student_report`): `login`, an integer exercise id, a
+ * score in percent and the time in epoch **seconds**. Read as acu's shape: login → studentId, exercise →
+ * exerciseId (its decimal string), seconds → milliseconds; no reportId (derived, as for a laptop). The
+ * field names in its messages are the original's.
+ */
+export const originalReportShape = z
+  .object({
+    login: id("login"),
+    exercise: z
+      .number({ error: "exercise must be a whole number" })
+      .int("exercise must be a whole number")
+      .min(0, "exercise must be between 0 and 9007199254740991")
+      .max(Number.MAX_SAFE_INTEGER, "exercise must be between 0 and 9007199254740991"),
+    score: finite("score", 0, 100).meta({ description: "Percent" }),
+    latitude: finite("latitude", -90, 90),
+    longitude: finite("longitude", -180, 180),
+    timestamp: finite("timestamp", 0, MAX_TIMESTAMP_S).meta({ description: "Epoch seconds" }),
+  })
+  .meta({ id: "OriginalReport" });
+
+/** originalReportShape read as acu's shape. */
+export const originalReportSchema = originalReportShape.transform(
+  (o): ReportInput => ({
+    studentId: o.login,
+    exerciseId: String(o.exercise),
+    score: o.score,
+    latitude: o.latitude,
+    longitude: o.longitude,
+    timestamp: Math.round(o.timestamp * 1000),
+  }),
+);
+
+/** The issues of one item, or its report in acu's shape. */
+export type ItemParse = { ok: true; report: ReportInput } | { ok: false; issues: Array<{ path: string; message: string }> };
+
+/** One report in the given shape (a JSON value already parsed): validated once, as ingest takes it. */
+export function parseReportItem(item: unknown, format: ReportFormat = "acu"): ItemParse {
+  if (typeof item !== "object" || item === null || Array.isArray(item)) return { ok: false, issues: [{ path: "", message: "a report must be a JSON object" }] };
+  const o = item as Record<string, unknown>;
+  if (format === "original" || (format === "auto" && "login" in o && !("studentId" in o))) {
+    const r = originalReportSchema.safeParse(o);
+    return r.success ? { ok: true, report: r.data } : { ok: false, issues: r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) };
+  }
+  const fast = reportInputFast(o);
+  if (fast) return { ok: true, report: fast };
+  const r = reportInputSchema.safeParse(o);
+  return r.success ? { ok: true, report: r.data } : { ok: false, issues: r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) };
+}
+
+/** Validates a request body: one report object or an array of 1..1000, in `format`. Accepted or rejected whole. */
+export function parseReportBatch(body: unknown, format: ReportFormat = "acu"): BatchParse {
   const items = Array.isArray(body) ? body : [body];
   if (Array.isArray(body) && body.length === 0) return { ok: false, error: "the batch is empty", issues: [] };
   if (items.length > MAX_REPORTS_PER_REQUEST)
@@ -133,21 +192,26 @@ export function parseReportBatch(body: unknown): BatchParse {
   const reports: ReportInput[] = [];
   const issues: InputIssue[] = [];
   items.forEach((item, index) => {
-    if (typeof item !== "object" || item === null || Array.isArray(item)) {
-      issues.push({ index, path: "", message: "a report must be a JSON object" });
-      return;
-    }
-    const fast = reportInputFast(item as Record<string, unknown>);
-    if (fast) {
-      reports.push(fast);
-      return;
-    }
-    const r = itemSchema.safeParse(item);
-    if (r.success) reports.push(r.data);
-    else for (const i of r.error.issues) issues.push({ index, path: i.path.join("."), message: i.message });
+    const r = parseReportItem(item, format);
+    if (r.ok) reports.push(r.report);
+    else for (const i of r.issues) issues.push({ index, ...i });
   });
   if (issues.length > 0) return { ok: false, error: `${issues.length} invalid field(s) in the batch; nothing was accepted`, issues };
   return { ok: true, reports };
+}
+
+/** The report as ingest writes it to the bus: its reportId (the laptop's, or derived) and its region added. */
+export function toReport(r: ReportInput, regionRadiusKm?: number): Report {
+  return {
+    reportId: r.reportId ?? deriveReportId(r),
+    studentId: r.studentId,
+    exerciseId: r.exerciseId,
+    score: r.score,
+    latitude: r.latitude,
+    longitude: r.longitude,
+    timestamp: r.timestamp,
+    region: regionOf(r.latitude, r.longitude, regionRadiusKm),
+  };
 }
 
 /**

@@ -11,6 +11,31 @@ export const TOPICS = {
   incidentEvents: "incident-events",
 } as const;
 
+/**
+ * A topic acu neither creates nor namespaces, consumed by its literal name (an external producer's, e.g.
+ * `raw:student_report`): `consume` takes it beside logical names; records and offsets keep the marker.
+ * Only the Kafka bus has such topics; the embedded log refuses them.
+ */
+export const RAW_TOPIC_MARKER = "raw:";
+
+export function rawTopic(name: string): string {
+  return RAW_TOPIC_MARKER + name;
+}
+
+/** The literal name of a raw topic, or null for a logical one. */
+export function rawTopicName(topic: string): string | null {
+  return topic.startsWith(RAW_TOPIC_MARKER) ? topic.slice(RAW_TOPIC_MARKER.length) : null;
+}
+
+/** Characters that end a namespace as a separator: `acu-prod.` is used as it is, `acu-prod` becomes `acu-prod.`. */
+const NAMESPACE_SEPARATORS = [".", "_", "-"];
+
+/** The prefix of acu's topic and group names for ACU_KAFKA_NAMESPACE: the namespace and a "." unless it ends with a separator. */
+export function namespacePrefix(namespace: string): string {
+  if (namespace === "" || NAMESPACE_SEPARATORS.includes(namespace.slice(-1))) return namespace;
+  return `${namespace}.`;
+}
+
 export interface OutgoingMessage {
   key: string;
   value: string | Uint8Array;
@@ -107,6 +132,8 @@ export interface Bus {
   publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
   consume(options: ConsumerOptions, handle: (batch: RecordBatch, consumer: Consumer) => Promise<void>): Promise<Consumer>;
   partitions(topic: string): number;
+  /** A topic's name on the engine (Kafka: with the namespace; a raw topic: its literal name), as dead letters name it. */
+  topicName(topic: string): string;
   /** Highest offset + 1 per partition. */
   endOffsets(topic: string): Promise<number[]>;
   /**

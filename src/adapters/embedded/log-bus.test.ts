@@ -283,3 +283,15 @@ test("ping rejects once the journal is gone from its folder (a data dir removed 
   await expect(bus.ping()).rejects.toThrow("ENOENT");
   await bus.close();
 });
+
+test("raw topics (external producers') need Kafka: the embedded log refuses to consume one, naming it", async () => {
+  const bus = await EmbeddedLogBus.open(join(dir, "raw"), { t: 1 });
+  try {
+    await expect(bus.consume({ group: "g", topics: ["t", "raw:student_report"], commit: "auto" }, async () => {})).rejects.toThrow(
+      "the embedded log has no external producers' topics (student_report): raw topics need Kafka (ACU_KAFKA_BROKERS)",
+    );
+    expect(bus.topicName("t")).toBe("t");
+  } finally {
+    await bus.close();
+  }
+});

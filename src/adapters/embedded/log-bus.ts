@@ -4,6 +4,7 @@ import { z } from "zod";
 import { silentLogger, type Logger } from "../../log.ts";
 import {
   partitionFor,
+  rawTopicName,
   HandlerBackpressure,
   REDELIVERY_BACKOFF,
   type Bus,
@@ -92,6 +93,10 @@ export class EmbeddedLogBus implements Bus {
     return this.parts(topic).map((p) => p.end);
   }
 
+  topicName(topic: string): string {
+    return topic;
+  }
+
   async identity(topics: string[]): Promise<BusIdentity> {
     return { engine: this.engine, cluster: embeddedBusId(this.dir), topics: Object.fromEntries(topics.map((t) => [t, t])) };
   }
@@ -108,6 +113,8 @@ export class EmbeddedLogBus implements Bus {
 
   async consume(options: ConsumerOptions, handle: (batch: RecordBatch, consumer: Consumer) => Promise<void>): Promise<Consumer> {
     if (this.groups.has(options.group)) throw new Error(`consumer group "${options.group}" already has a member in this process`);
+    const raw = options.topics.map(rawTopicName).filter((t) => t !== null);
+    if (raw.length > 0) throw new Error(`the embedded log has no external producers' topics (${raw.join(", ")}): raw topics need Kafka (ACU_KAFKA_BROKERS)`);
     for (const t of options.topics) this.parts(t);
     this.groups.add(options.group);
     return this.consumers.start(

@@ -2,7 +2,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import { lineLogger } from "../../log.ts";
 import { busContract } from "../../ports/bus.contract.ts";
-import { BusUnavailableError } from "../../ports/bus.ts";
+import { BusUnavailableError, rawTopic } from "../../ports/bus.ts";
 import { groupCoordinatorMovedOnce, staleGroupCoordinator } from "../../../tests/support/kafka-faults.ts";
 import { checkWritten, KafkaBus } from "./kafka-bus.ts";
 
@@ -19,6 +19,79 @@ describe.skipIf(!brokers)("Kafka bus", () => {
 
   test("a broker that cannot be reached is a clear error at open", async () => {
     await expect(KafkaBus.open({ brokers: ["127.0.0.1:1"], partitions: { x: 1 } })).rejects.toThrow("cannot reach Kafka at 127.0.0.1:1");
+  });
+
+  test("ACU_KAFKA_NAMESPACE takes a separator: `ns` names topics and groups `ns.…`; the old glued names alone are refused at open", async () => {
+    const admin = new Kafka({ brokers: brokers!, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const ns = `acu-ns-${run}`;
+      const bus = await KafkaBus.open({ brokers: brokers!, partitions: { reports: 1 }, namespace: ns });
+      await bus.close();
+      const names = await admin.listTopics();
+      expect([names.includes(`${ns}.reports`), names.includes(`${ns}reports`)]).toEqual([true, false]);
+      expect(bus.name("acu-alert")).toBe(`${ns}.acu-alert`);
+      // A deployment of before: its topics carry the namespace without a separator.
+      const old = `acu-old-${run}`;
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: `${old}reports`, numPartitions: 1 }] });
+      await expect(KafkaBus.open({ brokers: brokers!, partitions: { reports: 1 }, namespace: old })).rejects.toThrow(
+        `the cluster holds ${old}reports (the namespace glued to the names, as before) and not ${old}.reports`,
+      );
+      expect((await admin.listTopics()).includes(`${old}.reports`)).toBe(false);
+      // A namespace ending with a separator is used as it is (the tests' `run.`).
+      const dotted = await KafkaBus.open({ brokers: brokers!, partitions: { reports: 1 }, namespace: `${old}-` });
+      expect(dotted.name("reports")).toBe(`${old}-reports`);
+      await dotted.close();
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  test("a raw topic is consumed by its literal name, its offsets committed with commitWith's messages; missing or acu's own refused", async () => {
+    const admin = new Kafka({ brokers: brokers!, logLevel: logLevel.NOTHING }).admin();
+    const producer = new Kafka({ brokers: brokers!, logLevel: logLevel.NOTHING }).producer();
+    const raw = `raw-in-${run}`;
+    await admin.connect();
+    await producer.connect();
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { moved: 2 }, namespace: `raw-${run}` });
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: raw, numPartitions: 2 }] });
+      // As the original system writes: one constant key, so every record on one partition.
+      await producer.send({ topic: raw, messages: Array.from({ length: 30 }, (_, i) => ({ key: "constant", value: `v${i}` })) });
+      const seen: string[] = [];
+      const c = await bus.consume({ group: "mover", topics: [rawTopic(raw)], commit: "manual" }, async (batch, consumer) => {
+        expect([batch.topic, bus.topicName(batch.topic)]).toEqual([rawTopic(raw), raw]);
+        await consumer.commitWith(
+          [{ topic: "moved", messages: batch.records.map((r) => ({ key: "k", value: r.value })) }],
+          [{ topic: batch.topic, partition: batch.partition, offset: batch.records.at(-1)!.offset + 1 }],
+        );
+        seen.push(...batch.records.map((r) => new TextDecoder().decode(r.value)));
+      });
+      for (let i = 0; i < 200 && seen.length < 30; i++) await Bun.sleep(50);
+      expect(await c.lag()).toBe(0);
+      await c.stop();
+      expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => `v${i}`));
+      // What was published with the offsets, read back (end offsets also count the transaction markers).
+      let moved = 0;
+      const check = await bus.consume({ group: "check", topics: ["moved"], commit: "auto" }, async (batch) => {
+        moved += batch.records.length;
+      });
+      for (let i = 0; i < 200 && moved < 30; i++) await Bun.sleep(50);
+      await Bun.sleep(300);
+      await check.stop();
+      expect(moved).toBe(30);
+      const [committed] = await admin.fetchOffsets({ groupId: `raw-${run}.mover`, topics: [raw] });
+      expect(committed!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0)).toBe(30);
+      const nothing = async () => {};
+      await expect(bus.consume({ group: "g", topics: [rawTopic(`absent-${run}`)], commit: "auto" }, nothing)).rejects.toThrow(
+        `raw topic absent-${run} does not exist on the cluster`,
+      );
+      await expect(bus.consume({ group: "g", topics: [rawTopic(`raw-${run}.moved`)], commit: "auto" }, nothing)).rejects.toThrow("is one of acu's own topics");
+    } finally {
+      await bus.close();
+      await producer.disconnect();
+      await admin.disconnect();
+    }
   });
 
   test("a publish Kafka refuses is a BusUnavailableError (ingest answers 503)", async () => {

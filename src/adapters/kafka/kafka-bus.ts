@@ -1,5 +1,5 @@
 import { silentLogger, type Logger } from "../../log.ts";
-import type { Bus, BusIdentity, Consumer, ConsumerOptions, OutgoingMessage, RecordBatch } from "../../ports/bus.ts";
+import { rawTopicName, type Bus, type BusIdentity, type Consumer, type ConsumerOptions, type OutgoingMessage, type RecordBatch } from "../../ports/bus.ts";
 import { OpenConsumers } from "../open-consumers.ts";
 import { newKafkaClient, type ClientLogLevel, type KafkaAuth } from "./client.ts";
 import { KafkaConsumer, type KafkaContext } from "./consumer.ts";
@@ -20,7 +20,7 @@ export interface KafkaBusOptions {
   /** Replication factor of created topics; default min(3, brokers in the cluster). */
   replication?: number;
   clientId?: string;
-  /** Prefix of every topic and group name acu uses, so several deployments (or test runs) share one cluster. */
+  /** ACU_KAFKA_NAMESPACE: prefix of every topic and group name acu uses ("." added unless it ends with a separator), so several deployments share one cluster. */
   namespace?: string;
   log?: Logger;
   /** kafkajs's own log, written through `log`; default nothing (it logs every rebalance as an error). */
@@ -80,6 +80,10 @@ export class KafkaBus implements Bus {
     return this.ctx.topics.name(logical);
   }
 
+  topicName(topic: string): string {
+    return this.ctx.topics.name(topic);
+  }
+
   partitions(topic: string): number {
     return this.ctx.topics.partitions(topic);
   }
@@ -98,6 +102,8 @@ export class KafkaBus implements Bus {
   }
 
   async consume(options: ConsumerOptions, handle: (batch: RecordBatch, consumer: Consumer) => Promise<void>): Promise<Consumer> {
+    // External producers' topics (raw:<name>): looked up, never created.
+    await this.ctx.topics.addRaw(options.topics.map(rawTopicName).filter((t) => t !== null));
     for (const t of options.topics) this.partitions(t);
     return this.consumers.start((stopped) => new KafkaConsumer(this.ctx, options, handle, stopped));
   }

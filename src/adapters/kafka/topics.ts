@@ -1,5 +1,6 @@
 import type { Admin, Kafka } from "kafkajs";
 import type { Logger } from "../../log.ts";
+import { namespacePrefix, rawTopic, rawTopicName } from "../../ports/bus.ts";
 import { retrying } from "./client.ts";
 
 export interface TopicLayout {
@@ -8,7 +9,7 @@ export interface TopicLayout {
   partitions: Record<string, number>;
   /** Replication factor of created topics; default min(3, brokers in the cluster). */
   replication?: number;
-  /** Prefix of every topic and group name, so several deployments (or test runs) share one cluster. */
+  /** ACU_KAFKA_NAMESPACE: prefix of every topic and group name (with a "." unless it ends with a separator), so several deployments share one cluster. */
   namespace?: string;
 }
 
@@ -18,9 +19,13 @@ export interface TopicLayout {
  * names carry the namespace.
  */
 export class KafkaTopics {
+  /** Partitions of the raw topics consumed (external producers' topics, literal names), read when first consumed. */
+  private readonly rawCounts = new Map<string, number>();
+
   private constructor(
     private readonly admin: Admin,
-    private readonly namespace: string,
+    /** The namespace with its separator. */
+    private readonly prefix: string,
     private readonly counts: Map<string, number>,
   ) {}
 
@@ -32,27 +37,48 @@ export class KafkaTopics {
       throw new Error(`cannot reach Kafka at ${layout.brokers.join(",")}: ${(e as Error).message}`);
     }
     try {
-      return new KafkaTopics(admin, layout.namespace ?? "", await ensureTopics(admin, layout, log));
+      const prefix = namespacePrefix(layout.namespace ?? "");
+      await refuseOldNamespaceForm(admin, layout, prefix);
+      return new KafkaTopics(admin, prefix, await ensureTopics(admin, layout, prefix, log));
     } catch (e) {
       await admin.disconnect().catch(() => {});
       throw e;
     }
   }
 
-  /** The cluster's name of a topic or group. */
+  /** The cluster's name of a topic or group: the namespace's prefix and the logical name; a raw topic's literal name. */
   name(logical: string): string {
-    return this.namespace + logical;
+    return rawTopicName(logical) ?? this.prefix + logical;
   }
 
-  /** The logical name of a cluster topic name. */
+  /** The logical name of a cluster topic name (a raw topic's with its marker). */
   logical(name: string): string {
-    return name.slice(this.namespace.length);
+    return this.rawCounts.has(name) ? rawTopic(name) : name.slice(this.prefix.length);
   }
 
   partitions(topic: string): number {
-    const n = this.counts.get(topic);
+    const raw = rawTopicName(topic);
+    const n = raw === null ? this.counts.get(topic) : this.rawCounts.get(raw);
     if (n === undefined) throw new Error(`unknown topic "${topic}"`);
     return n;
+  }
+
+  /**
+   * Makes raw topics (literal names, written by external producers) known, with their partition counts.
+   * acu does not create them: one missing is refused, naming it. One of acu's own topics is refused too
+   * (its records are acu's, not a producer's).
+   */
+  async addRaw(names: string[]): Promise<void> {
+    const fresh = names.filter((n) => !this.rawCounts.has(n));
+    if (fresh.length === 0) return;
+    const own = fresh.filter((n) => [...this.counts.keys()].some((t) => this.name(t) === n));
+    if (own.length > 0) throw new Error(`raw topic ${own.join(", ")} is one of acu's own topics (ACU_KAFKA_RAW_TOPICS names the producers' topics)`);
+    const existing = new Set(await retrying("listing topics", () => this.admin.listTopics(), 5));
+    const missing = fresh.filter((n) => !existing.has(n));
+    if (missing.length > 0)
+      throw new Error(`raw topic ${missing.join(", ")} does not exist on the cluster: acu does not create its producers' topics (ACU_KAFKA_RAW_TOPICS)`);
+    const meta = await retrying("reading raw topic metadata", () => this.admin.fetchTopicMetadata({ topics: fresh }), 5);
+    for (const t of meta.topics) this.rawCounts.set(t.name, t.partitions.length);
   }
 
   /** The cluster's id (KRaft: the one `kafka-storage format` was given): a new cluster is another bus. */
@@ -102,9 +128,27 @@ export class KafkaTopics {
   }
 }
 
-/** Creates the topics that do not exist yet; their partition counts, once every leader is known. */
-async function ensureTopics(admin: Admin, layout: TopicLayout, log: Logger): Promise<Map<string, number>> {
+/**
+ * Earlier versions glued the namespace to the names (`acuprodstudent-reports`); it now ends with a separator
+ * (`acuprod.student-reports`). A cluster holding the old form and not the new one belongs to a deployment
+ * of before: starting would create empty topics beside its data. Refused, with the migration to do
+ * (docs/operations.md, "Namespace separator").
+ */
+async function refuseOldNamespaceForm(admin: Admin, layout: TopicLayout, prefix: string): Promise<void> {
   const ns = layout.namespace ?? "";
+  if (prefix === ns) return;
+  const existing = new Set(await admin.listTopics());
+  const old = Object.keys(layout.partitions).filter((t) => existing.has(ns + t) && !existing.has(prefix + t));
+  if (old.length === 0) return;
+  throw new Error(
+    `ACU_KAFKA_NAMESPACE "${ns}": the cluster holds ${old.map((t) => ns + t).join(", ")} (the namespace glued to the names, as before) ` +
+      `and not ${old.map((t) => prefix + t).join(", ")} (names now take "${prefix}"): drain and stop the old deployment, delete its topics, ` +
+      "then run `acu lake adopt-bus` before starting (docs/operations.md, Namespace separator)",
+  );
+}
+
+/** Creates the topics that do not exist yet; their partition counts, once every leader is known. */
+async function ensureTopics(admin: Admin, layout: TopicLayout, ns: string, log: Logger): Promise<Map<string, number>> {
   const cluster = await admin.describeCluster();
   const replication = layout.replication ?? Math.min(3, cluster.brokers.length);
   const existing = new Set(await admin.listTopics());
