@@ -154,7 +154,7 @@ async function startServing(
       cfg.ingestStudentRateLimit > 0 ? new RateLimiter(cfg.ingestStudentRateLimit) : null,
     );
     const catalogue = await catalogueFor(cfg, engines);
-    routes.push(ingestRoutes({ bus: await engines.getBus(), log, regionRadiusKm: cfg.regionRadiusKm, rateLimit, catalogue }));
+    routes.push(ingestRoutes({ bus: await engines.getBus(), log, rateLimit, catalogue }));
   }
   const feed = cfg.roles.includes("http") ? await startAlertFeed(cfg, engines, running) : null;
   if (feed) {

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { regionOf } from "../../src/domain/regions.ts";
+import { regionOf } from "../../src/domain/region-index.ts";
 import {
   deriveReportId,
   encodeReport,
@@ -77,7 +77,6 @@ export const reportRoutes = {
 export function ingestRoutes(deps: {
   bus: Bus;
   log: Log;
-  regionRadiusKm?: number;
   rateLimit?: IngestLimits | null;
   /** ACU_EXERCISES=strict; null or absent: open, any well-formed exercise id is taken. */
   catalogue?: ExerciseCatalogue | null;
@@ -145,7 +144,7 @@ export function ingestRoutes(deps: {
       latitude: r.latitude,
       longitude: r.longitude,
       timestamp: r.timestamp,
-      region: regionOf(r.latitude, r.longitude, deps.regionRadiusKm),
+      region: regionOf(r.latitude, r.longitude),
     }));
     try {
       await bus.publish(

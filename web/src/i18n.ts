@@ -83,7 +83,7 @@ const base = {
   rgScope: "ranked by {metric} — {ex}",
   colRank: "#",
   colRate: "Failure rate",
-  rgUnknown: "{n} reports from outside the 13 regions (no catalogue city within 60 km).",
+  rgUnknown: "{n} reports from outside the 13 regions (abroad or at sea).",
   // thresholds
   thTitle: "Thresholds",
   thDefault: "Default threshold",
@@ -208,7 +208,7 @@ const baseFr: Record<keyof typeof base, string> = {
   rgScope: "classées par {metric} — {ex}",
   colRank: "n°",
   colRate: "Taux d'échec",
-  rgUnknown: "{n} rendus hors des 13 régions (aucune ville du catalogue à moins de 60 km).",
+  rgUnknown: "{n} rendus hors des 13 régions (à l’étranger ou en mer).",
   thTitle: "Seuils",
   thDefault: "Seuil par défaut",
   thHelp: "Une patrouille part quand une note est sous le seuil de son exercice. Les changements demandent le jeton d'opérateur.",
