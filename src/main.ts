@@ -25,7 +25,7 @@ import { startAlert } from "../modules/alert/index.ts";
 import { startSink } from "../modules/sink/index.ts";
 import { ExerciseCatalogue, IngestLimits, ingestRoutes, RateLimiter } from "../modules/ingest/index.ts";
 import { EXERCISES } from "../modules/signal/exercises.ts";
-import { startAnalyzer, exerciseStats, hotspots, regionStats, responseTimes, runsPage, type Analyzer } from "../modules/analyzer/index.ts";
+import { startAnalyzer, exerciseStats, hotspots, nextTick, regionStats, responseTimes, runsPage, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
 import { DispatchService, OutboxRelay, startDispatch } from "../modules/dispatch/index.ts";
 import { healthcheck, healthcheckUrl, Readiness, startOpsServer } from "../modules/ops/index.ts";
@@ -227,6 +227,11 @@ async function apiRoutesFor(
     runs: (page) => runsPage(warehouse, page),
     responseTimes: () => responseTimes(warehouse),
     runNow: analyzer ? () => analyzer.runNow() : null,
+    // The analyzer's own timer when it runs here; else the same ACU_ANALYZER_SCHEDULE read by this process.
+    schedule: () => ({
+      cron: cfg.analyzerSchedule,
+      nextRunAt: (analyzer ? analyzer.nextRunAt() : nextTick(cfg.analyzerSchedule))?.toISOString() ?? null,
+    }),
   };
   // Loaded here, not at the top: the dashboard is bundled when this module loads, which CLI commands
   // (acu token, acu config) do not need.

@@ -5,6 +5,8 @@ export type { AnalyzerRun, ExerciseStat, ExerciseStats, Hotspot, Hotspots, Regio
 export type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import type { AnalyzerRun, ExerciseStats, Hotspots, RegionStats } from "../../modules/analyzer/queries.ts";
+import type { AnalyzerSchedule } from "../../modules/http/routes/analytics.ts";
+export type { AnalyzerSchedule };
 import { currentToken, tokenForReading } from "./token.ts";
 
 export interface Thresholds {
@@ -91,7 +93,7 @@ export const api = {
   exercises: allExercises,
   hotspots: (exerciseId: string, limit: number) => call<Hotspots>("GET", `/api/analytics/hotspots${q({ exerciseId, limit })}`),
   regions: (exerciseId: string | null) => call<RegionStats>("GET", `/api/analytics/regions${q({ exerciseId })}`),
-  runs: (limit: number) => call<{ runs: AnalyzerRun[] }>("GET", `/api/analytics/runs${q({ limit })}`),
+  runs: (limit: number) => call<{ runs: AnalyzerRun[]; schedule: AnalyzerSchedule }>("GET", `/api/analytics/runs${q({ limit })}`),
   runNow: (token: string) => call<AnalyzerRun>("POST", "/api/analytics/runs", { token }),
   thresholds: () => call<Thresholds>("GET", "/api/thresholds"),
   setThreshold: (token: string, exerciseId: string, threshold: unknown) =>

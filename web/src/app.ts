@@ -3,7 +3,17 @@
  * edited with the operator token, and dispatch — incidents, patrols on the map, response times
  * (dispatch-panels.ts). Bundled by web/build.ts into /assets/app.js.
  */
-import { ApiError, api, type AnalyzerRun, type DeploymentOrder, type ExerciseStats, type Hotspots, type RegionStat, type Thresholds } from "./api.ts";
+import {
+  ApiError,
+  api,
+  type AnalyzerRun,
+  type AnalyzerSchedule,
+  type DeploymentOrder,
+  type ExerciseStats,
+  type Hotspots,
+  type RegionStat,
+  type Thresholds,
+} from "./api.ts";
 import { DispatchPanels } from "./dispatch-panels.ts";
 import { byId, clear, h } from "./dom.ts";
 import { CHART_METRICS, ExercisesPanel } from "./exercises.ts";
@@ -37,6 +47,7 @@ const state = {
   hotspots: null as Hotspots | null,
   thresholds: null as Thresholds | null,
   runs: [] as AnalyzerRun[],
+  schedule: { cron: null, nextRunAt: null } as AnalyzerSchedule,
   feed: [] as DeploymentOrder[],
   arrivals: [] as number[],
   lastAlertAt: 0,
@@ -97,6 +108,7 @@ async function loadRuns(): Promise<void> {
   const r = await load("runs", () => api.runs(10));
   if (!r) return renderStatus();
   state.runs = r.runs;
+  state.schedule = r.schedule;
   renderRunsPanel();
   // A run finished since the figures were fetched: fetch them again.
   const asOf = r.runs.find((x) => x.outcome === "succeeded")?.finishedAt ?? null;
@@ -216,13 +228,13 @@ const thresholds = new ThresholdsPanel((next) => {
 // ---------------------------------------------------------------- analyzer
 
 function renderRunsPanel(): void {
-  renderRuns({ tbody: byId("runs-rows"), last: byId("runs-last"), next: byId("runs-next"), empty: byId("runs-empty") }, state.runs);
+  renderRuns({ tbody: byId("runs-rows"), last: byId("runs-last"), next: byId("runs-next"), empty: byId("runs-empty") }, state.runs, state.schedule);
   renderStatus();
 }
 
 function renderStatus(): void {
   const el = byId("analyzer-status");
-  el.textContent = state.fresh.runs.at ? analyzerSummary(state.runs) : "";
+  el.textContent = state.fresh.runs.at ? analyzerSummary(state.runs, state.schedule) : "";
   el.hidden = !el.textContent;
   el.className = `pill ${state.runs[0]?.outcome === "failed" ? "bad" : "neutral"}`;
 }

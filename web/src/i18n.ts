@@ -17,7 +17,7 @@ const base = {
   anLast: "analyzer: last run {time} · {engine} · {ms} ms",
   anRunning: "analyzer: running since {time}",
   anFailed: "analyzer: last run failed at {time}",
-  anNext: "next ≈ {time}",
+  anNext: "next {time}",
   anOnDemand: "next: on demand",
   onDemand: "on demand",
   // freshness
@@ -147,7 +147,7 @@ const baseFr: Record<keyof typeof base, string> = {
   anLast: "analyseur : dernier passage {time} · {engine} · {ms} ms",
   anRunning: "analyseur : en cours depuis {time}",
   anFailed: "analyseur : échec du passage de {time}",
-  anNext: "prochain ≈ {time}",
+  anNext: "prochain {time}",
   anOnDemand: "prochain : à la demande",
   onDemand: "à la demande",
   updated: "mis à jour {ago}",

@@ -36,6 +36,7 @@ function fakeWarehouse(runNow: AnalyticsApi["runNow"] = null) {
       asOf: null,
     }),
     runNow,
+    schedule: () => ({ cron: "0 * * * * *", nextRunAt: "2026-12-02T10:01:00.000Z" }),
   };
   return { api, asked };
 }
@@ -98,7 +99,10 @@ test("exercises and runs come a page at a time: limit and cursor passed on, next
   expect([ex.status, ((await ex.json()) as { nextCursor: string }).nextCursor]).toEqual([200, "e"]);
   expect(((await (await call("GET", "/api/analytics/exercises?limit=1&cursor=", { token: "viewer" })).json()) as { nextCursor: unknown }).nextCursor).toBe("e");
   const runs = await call("GET", "/api/analytics/runs?limit=5&cursor=run-20261127T100000Z-0a1b2c3d", { token: "viewer" });
-  expect([runs.status, await runs.json()]).toEqual([200, { runs: [], nextCursor: null }]);
+  expect([runs.status, await runs.json()]).toEqual([
+    200,
+    { runs: [], nextCursor: null, schedule: { cron: "0 * * * * *", nextRunAt: "2026-12-02T10:01:00.000Z" } },
+  ]);
   const unknown = await call("GET", "/api/analytics/runs?cursor=run-unknown", { token: "viewer" });
   expect([unknown.status, await unknown.json()]).toEqual([400, { error: 'cursor "run-unknown" names no analyzer run of this warehouse' }]);
   expect(w.asked).toEqual([

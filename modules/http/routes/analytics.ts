@@ -99,6 +99,14 @@ export function responseTimesBody(rt: { regions: RegionResponseTimes[]; asOf: st
   return { regions, finished: rt.regions.map((r) => ({ region: r.region, resolved: r.resolved, cancelled: r.cancelled })), asOf: rt.asOf };
 }
 
+export const analyzerScheduleSchema = z
+  .object({
+    cron: z.string().nullable().meta({ description: "ACU_ANALYZER_SCHEDULE (cron with seconds); null: on demand only" }),
+    nextRunAt: z.string().nullable().meta({ description: "When the schedule starts the next run (ISO 8601); null: on demand only" }),
+  })
+  .meta({ id: "AnalyzerSchedule" });
+export type AnalyzerSchedule = z.infer<typeof analyzerScheduleSchema>;
+
 /** A page of a listing: at most `limit` items after `cursor` (a previous page's nextCursor; null: the first page). */
 export interface Page {
   limit: number;
@@ -116,6 +124,8 @@ export interface AnalyticsApi {
   /** null: the cursor names no run of this warehouse. */
   runs(page: Page): Promise<{ runs: Array<z.infer<typeof analyzerRunSchema>>; nextCursor: string | null } | null>;
   responseTimes(): Promise<{ regions: RegionResponseTimes[]; asOf: string | null }>;
+  /** The analyzer's schedule and its next run. */
+  schedule(): AnalyzerSchedule;
   /** Runs the analyzer now; null when no analyzer role runs in this process. */
   runNow: (() => Promise<z.infer<typeof runSummarySchema>>) | null;
 }
@@ -165,7 +175,10 @@ export const analyticsRoutes = {
     tags,
     request: { query: z.object({ limit: limitSchema(RUNS_PAGE.default, RUNS_PAGE.max), cursor: cursorSchema("the runId of that page's oldest run") }) },
     responses: {
-      200: { description: "The runs", ...json(z.object({ runs: z.array(analyzerRunSchema), nextCursor: nextCursorSchema }).meta({ id: "AnalyzerRuns" })) },
+      200: {
+        description: "The runs, and the schedule that starts the next one",
+        ...json(z.object({ runs: z.array(analyzerRunSchema), nextCursor: nextCursorSchema, schedule: analyzerScheduleSchema }).meta({ id: "AnalyzerRuns" })),
+      },
       400: { description: "A parameter is invalid, or the cursor names no analyzer run of this warehouse", ...json(errorSchema) },
       ...noWarehouse,
     },
@@ -213,7 +226,9 @@ export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
     if (!deps.analytics) return c.json(none, 404);
     const { limit, cursor } = c.req.valid("query");
     const page = await deps.analytics.runs({ limit: limit ?? RUNS_PAGE.default, cursor: cursor || null });
-    return page ? c.json(page, 200) : c.json({ error: `cursor ${JSON.stringify(cursor)} names no analyzer run of this warehouse` }, 400);
+    return page
+      ? c.json({ ...page, schedule: deps.analytics.schedule() }, 200)
+      : c.json({ error: `cursor ${JSON.stringify(cursor)} names no analyzer run of this warehouse` }, 400);
   });
   app.openapi(analyticsRoutes.responseTimes.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
