@@ -16,6 +16,7 @@ import { parseTokenCommand, runTokenCommand, type TokenCommand } from "./cli/tok
 import { runSignalCommand, signalOptions } from "./cli/signal.ts";
 import { parsePatrolsCommand, runPatrolsCommand } from "./cli/patrols.ts";
 import { runAnalyzeCommand } from "./cli/analyze.ts";
+import { type ExportCommand, parseExportCommand, runExportCommand } from "./cli/export.ts";
 import { parseLakeCommand, runLakeCommand, type LakeCommand } from "./cli/lake.ts";
 import { seedDemoCatalogue } from "./cli/demo-catalogue.ts";
 import { logTokenStart, startTokens, tokenBanner, type TokenStart } from "./cli/start-tokens.ts";
@@ -309,6 +310,21 @@ async function analyzeCommand(cfg: Config, rebuild: boolean): Promise<void> {
   }
 }
 
+async function exportCommand(cfg: Config, cmd: ExportCommand): Promise<void> {
+  const open = await openEngines(cfg);
+  try {
+    const deps = { warehouse: await open.getWarehouse(), thresholds: await (await open.getThresholds()).current(), cellSizeDeg: cfg.cellSizeDeg };
+    await runExportCommand(
+      deps,
+      cmd,
+      (l) => process.stderr.write(`${l}\n`),
+      (text) => process.stdout.write(text),
+    );
+  } finally {
+    await open.close();
+  }
+}
+
 /** `acu healthcheck` (container health checks; the images have no curl): exit 1 unless /readyz answers 200. */
 async function runHealthcheck(cfg: Config): Promise<void> {
   const r = await healthcheck(healthcheckUrl(cfg));
@@ -334,6 +350,7 @@ async function main(argv: string[]): Promise<void> {
   if (line.command.name === "token") return tokenCommand(cfg, parseTokenCommand(line));
   if (line.command.name === "analyze") return analyzeCommand(cfg, line.flags.rebuild === true);
   if (line.command.name === "lake") return lakeCommand(cfg, parseLakeCommand(line));
+  if (line.command.name === "export") return exportCommand(cfg, parseExportCommand(line));
   return runRoles(cfg, dotenv);
 }
 
