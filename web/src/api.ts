@@ -69,6 +69,33 @@ async function send<T>(method: string, path: string, token: string | null, body:
   return answer as T;
 }
 
+/**
+ * Saves an analytics read as CSV (the API's `format=csv`) under the file name the API gives, with the
+ * page's token; a 401 asks for a token once, as reads do.
+ */
+export async function downloadCsv(path: string): Promise<void> {
+  const get = (token: string | null) =>
+    fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch(() => {
+      throw new ApiError(0, "the server cannot be reached");
+    });
+  let res = await get(currentToken());
+  if (res.status === 401 && (await tokenForReading())) res = await get(currentToken());
+  if (!res.ok) {
+    const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
+    throw new ApiError(res.status, typeof body?.error === "string" ? body.error : `HTTP ${res.status}`);
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? "acu.csv";
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 export const q = (params: Record<string, string | number | null | undefined>) => {
   const s = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") s.set(k, String(v));

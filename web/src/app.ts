@@ -6,6 +6,8 @@
 import {
   ApiError,
   api,
+  downloadCsv,
+  q,
   type AnalyzerRun,
   type AnalyzerSchedule,
   type DeploymentOrder,
@@ -26,6 +28,7 @@ import { ThresholdsPanel } from "./thresholds.ts";
 import { onTokenChange, withToken } from "./token.ts";
 
 const HOTSPOT_LIMIT = 40;
+const RUNS_SHOWN = 10;
 const FEED_ROWS = 150;
 const POLL_RUNS_MS = 5_000;
 const POLL_ANALYTICS_MS = 15_000;
@@ -105,7 +108,7 @@ async function loadThresholds(): Promise<void> {
 
 let lastAsOf: string | null | undefined;
 async function loadRuns(): Promise<void> {
-  const r = await load("runs", () => api.runs(10));
+  const r = await load("runs", () => api.runs(RUNS_SHOWN));
   if (!r) return renderStatus();
   state.runs = r.runs;
   state.schedule = r.schedule;
@@ -256,6 +259,37 @@ byId("run-now").addEventListener("click", async () => {
     button.disabled = false;
   }
 });
+
+// ---------------------------------------------------------------- CSV downloads
+/** What each panel's CSV button downloads: what the panel shows (the selected exercise's, the pages it reads). */
+function csvPath(panel: string): string | null {
+  const csv = { format: "csv" };
+  const id = state.selected;
+  if (panel === "hotspots") return id ? `/api/analytics/hotspots${q({ exerciseId: id, limit: HOTSPOT_LIMIT, ...csv })}` : `/api/analytics/regions${q(csv)}`;
+  if (panel === "regions") return `/api/analytics/regions${q({ exerciseId: id, ...csv })}`;
+  if (panel === "exercises") return `/api/analytics/exercises${q({ limit: 1000, ...csv })}`;
+  if (panel === "response-times") return `/api/analytics/response-times${q(csv)}`;
+  if (panel === "runs") return `/api/analytics/runs${q({ limit: RUNS_SHOWN, ...csv })}`;
+  return null;
+}
+
+for (const button of document.querySelectorAll<HTMLButtonElement>("button[data-csv]")) {
+  button.addEventListener("click", async () => {
+    const path = csvPath(button.dataset.csv ?? "");
+    if (!path) return;
+    button.disabled = true;
+    button.classList.remove("error");
+    button.title = "";
+    try {
+      await downloadCsv(path);
+    } catch (e) {
+      button.classList.add("error");
+      button.title = t("csvFailed", { error: e instanceof ApiError ? e.message : String(e) });
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
 
 // ---------------------------------------------------------------- live feed
 

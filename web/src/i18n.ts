@@ -18,6 +18,8 @@ const base = {
   anRunning: "analyzer: running since {time}",
   anFailed: "analyzer: last run failed at {time}",
   anNext: "next {time}",
+  csvAria: "Download this panel as CSV",
+  csvFailed: "CSV download failed: {error}",
   anOnDemand: "next: on demand",
   onDemand: "on demand",
   // freshness
@@ -148,6 +150,8 @@ const baseFr: Record<keyof typeof base, string> = {
   anRunning: "analyseur : en cours depuis {time}",
   anFailed: "analyseur : échec du passage de {time}",
   anNext: "prochain {time}",
+  csvAria: "Télécharger ce panneau en CSV",
+  csvFailed: "Échec du téléchargement CSV : {error}",
   anOnDemand: "prochain : à la demande",
   onDemand: "à la demande",
   updated: "mis à jour {ago}",
