@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
+import { alertIdFor } from "../../src/domain/deployment-order.ts";
 import { cleanup, eventually, operator, postReports, ROOT, startAcu, tempDir, TOKEN, TOKENS, viewer, type AcuProcess } from "../support/acu.ts";
 import { closeChromium, launchChromium, screenshot, watchProblems } from "./browser.ts";
 
@@ -170,10 +171,11 @@ test("a threshold edited in the page (operator token asked once, the viewer toke
   await postReports(acu.url, { reportId: "th-pass", studentId: "th-2", exerciseId: ex, score: 30, ...LILLE, timestamp: t0 });
   await postReports(acu.url, { reportId: "th-fail", studentId: "th-2", exerciseId: ex, score: 10, ...LILLE, timestamp: t0 + 1 });
   // One student, one partition, judged in order: once the 10 is shown, the 30 was judged already.
-  await page.waitForSelector('#feed tr[data-alert-id="alert-th-fail"]', { timeout: 10_000 });
-  expect(await page.locator('#feed tr[data-alert-id="alert-th-fail"] .score').textContent()).toBe("10.0 < 20");
-  expect(await page.locator('#feed tr[data-alert-id="alert-th-pass"]').count()).toBe(0);
-  expect((await alerts(ex)).map((a) => a.alertId)).not.toContain("alert-th-pass");
+  const [fail, pass] = [alertIdFor("th-2", "th-fail"), alertIdFor("th-2", "th-pass")];
+  await page.waitForSelector(`#feed tr[data-alert-id="${fail}"]`, { timeout: 10_000 });
+  expect(await page.locator(`#feed tr[data-alert-id="${fail}"] .score`).textContent()).toBe("10.0 < 20");
+  expect(await page.locator(`#feed tr[data-alert-id="${pass}"]`).count()).toBe(0);
+  expect((await alerts(ex)).map((a) => a.alertId)).not.toContain(pass);
   await page.locator("#thresholds-panel").scrollIntoViewIfNeeded();
   await screenshot(page, "dashboard-thresholds");
   // The only failed requests are the viewer token's attempt (which made the page ask for the operator token)
@@ -277,6 +279,32 @@ test("after an analyzer run the chart, the table and the map show the figures th
   expect(Number(await page.locator('svg.map path.region[data-region="Auvergne-Rhône-Alpes"]').getAttribute("data-value"))).toBeCloseTo(lyon.averageScore, 9);
   // No report from Bretagne: no figure, no colour.
   expect(await page.locator('svg.map path.region[data-region="Bretagne"]').getAttribute("class")).toContain("no-data");
+  // Each analytics panel downloads what it shows as CSV: the same figures as the JSON the page drew.
+  const download = async (panel: string) => {
+    const [file] = await Promise.all([page.waitForEvent("download"), page.click(`#${panel} button[data-csv]`)]);
+    const text = readFileSync((await file.path())!, "utf8");
+    expect(text).not.toContain('"'); // nothing here needs quoting: a plain split reads it
+    const [header, ...rows] = text
+      .trimEnd()
+      .split("\r\n")
+      .map((l) => l.split(","));
+    return { name: file.suggestedFilename(), rows: rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i]!]))) };
+  };
+  const rg = await download("regions-panel");
+  expect(rg.name).toBe("acu-regions.csv");
+  expect(rg.rows.map((r) => ({ region: r.region, reports: Number(r.reports), averageScore: Number(r.averageScore), failures: Number(r.failures) }))).toEqual(
+    regions.regions,
+  );
+  expect(new Set(rg.rows.map((r) => r.exerciseId))).toEqual(new Set([ex]));
+  const hs = await download("map-panel");
+  expect(hs.name).toBe("acu-hotspots.csv");
+  expect(
+    hs.rows.map((r) => ({ latitude: Number(r.latitude), longitude: Number(r.longitude), failures: Number(r.failures), reports: Number(r.reports) })),
+  ).toEqual(hotspots.cells);
+  expect((await download("runs-panel")).rows.length).toBeGreaterThan(0);
+  // The next run is what the schedule says (here ACU_ANALYZER_SCHEDULE=off), not an estimate from the runs.
+  expect(await page.evaluate(() => window.acu.state.schedule)).toEqual({ cron: null, nextRunAt: null });
+  expect(await page.locator("#runs-next").textContent()).toBe("on demand");
   // Analyzer status: the last run, its engine.
   expect(await page.locator("#analyzer-status").textContent()).toContain("embedded");
   await page.locator("#map-panel").scrollIntoViewIfNeeded();
