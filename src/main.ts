@@ -155,6 +155,8 @@ async function startServing(
       cfg.ingestStudentRateLimit > 0 ? new RateLimiter(cfg.ingestStudentRateLimit) : null,
     );
     const catalogue = await catalogueFor(cfg, engines);
+    if (process.env.ACU_REGION_RADIUS_KM !== undefined)
+      log.warn("ACU_REGION_RADIUS_KM is deprecated and ignored: a report's region is the map's region polygon that contains it; remove the variable");
     routes.push(ingestRoutes({ bus: await engines.getBus(), log, rateLimit, catalogue }));
   }
   const feed = cfg.roles.includes("http") ? await startAlertFeed(cfg, engines, running) : null;
