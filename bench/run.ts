@@ -44,7 +44,8 @@ log(`mode ${mode}, ${pairs} pair(s), benchmarks: ${chosen.join(", ")}; cluster: 
 const ordered = COMPONENTS_ALL.filter((c) => components.includes(c));
 // Only what this run started is brought down: a bench cluster already up (another run, --keep-cluster) stays.
 const wasUp = ordered.filter((c) => clusterAlive([c]));
-const env = clusterUp(ordered) as Record<string, string>;
+// A benchmark that needs no engine (region-lookup) runs without a cluster.
+const env = (ordered.length > 0 ? clusterUp(ordered) : {}) as Record<string, string>;
 let failed = 0;
 try {
   for (const name of chosen) {

@@ -16,6 +16,7 @@ import { parseTokenCommand, runTokenCommand, type TokenCommand } from "./cli/tok
 import { runSignalCommand, signalOptions, type SignalCommand } from "./cli/signal.ts";
 import { parsePatrolsCommand, runPatrolsCommand } from "./cli/patrols.ts";
 import { runAnalyzeCommand } from "./cli/analyze.ts";
+import { type ExportCommand, parseExportCommand, runExportCommand } from "./cli/export.ts";
 import { parseLakeCommand, runLakeCommand, type LakeCommand } from "./cli/lake.ts";
 import { seedDemoCatalogue } from "./cli/demo-catalogue.ts";
 import { logTokenStart, startTokens, tokenBanner, type TokenStart } from "./cli/start-tokens.ts";
@@ -25,7 +26,7 @@ import { startAlert } from "../modules/alert/index.ts";
 import { startSink } from "../modules/sink/index.ts";
 import { ExerciseCatalogue, IngestLimits, ingestRoutes, RateLimiter, startRawIngest } from "../modules/ingest/index.ts";
 import { EXERCISES } from "../modules/signal/exercises.ts";
-import { startAnalyzer, exerciseStats, hotspots, regionStats, responseTimes, runsPage, type Analyzer } from "../modules/analyzer/index.ts";
+import { startAnalyzer, exerciseStats, hotspots, nextTick, regionStats, responseTimes, runsPage, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
 import { DispatchService, OutboxRelay, startDispatch } from "../modules/dispatch/index.ts";
 import { healthcheck, healthcheckUrl, Readiness, startOpsServer } from "../modules/ops/index.ts";
@@ -89,7 +90,7 @@ async function runRoles(cfg: Config, dotenv: DotenvFiles): Promise<void> {
 
 /** The ingest role's Kafka-native path: external producers' topics (ACU_KAFKA_RAW_TOPICS) moved into student-reports. */
 async function startRawTopics(cfg: Config, engines: Engines, catalogue: ExerciseCatalogue | null): Promise<Running> {
-  return startRawIngest({ bus: await engines.getBus(), log, sources: cfg.kafkaRawTopics, regionRadiusKm: cfg.regionRadiusKm, catalogue });
+  return startRawIngest({ bus: await engines.getBus(), log, sources: cfg.kafkaRawTopics, catalogue });
 }
 
 /** The alert and analyzer roles (the analyzer returned, for the API's on-demand runs); the sink starts after dispatch. */
@@ -159,7 +160,9 @@ async function startServing(
       cfg.ingestRateLimit > 0 ? new RateLimiter(cfg.ingestRateLimit) : null,
       cfg.ingestStudentRateLimit > 0 ? new RateLimiter(cfg.ingestStudentRateLimit) : null,
     );
-    routes.push(ingestRoutes({ bus: await engines.getBus(), log, regionRadiusKm: cfg.regionRadiusKm, rateLimit, catalogue: roles.catalogue }));
+    if (process.env.ACU_REGION_RADIUS_KM !== undefined)
+      log.warn("ACU_REGION_RADIUS_KM is deprecated and ignored: a report's region is the map's region polygon that contains it; remove the variable");
+    routes.push(ingestRoutes({ bus: await engines.getBus(), log, rateLimit, catalogue: roles.catalogue }));
   }
   const feed = cfg.roles.includes("http") ? await startAlertFeed(cfg, engines, running) : null;
   if (feed) {
@@ -232,6 +235,11 @@ async function apiRoutesFor(
     runs: (page) => runsPage(warehouse, page),
     responseTimes: () => responseTimes(warehouse),
     runNow: analyzer ? () => analyzer.runNow() : null,
+    // The analyzer's own timer when it runs here; else the same ACU_ANALYZER_SCHEDULE read by this process.
+    schedule: () => ({
+      cron: cfg.analyzerSchedule,
+      nextRunAt: (analyzer ? analyzer.nextRunAt() : nextTick(cfg.analyzerSchedule))?.toISOString() ?? null,
+    }),
   };
   // Loaded here, not at the top: the dashboard is bundled when this module loads, which CLI commands
   // (acu token, acu config) do not need.
@@ -309,6 +317,21 @@ async function analyzeCommand(cfg: Config, rebuild: boolean): Promise<void> {
   }
 }
 
+async function exportCommand(cfg: Config, cmd: ExportCommand): Promise<void> {
+  const open = await openEngines(cfg);
+  try {
+    const deps = { warehouse: await open.getWarehouse(), thresholds: await (await open.getThresholds()).current(), cellSizeDeg: cfg.cellSizeDeg };
+    await runExportCommand(
+      deps,
+      cmd,
+      (l) => process.stderr.write(`${l}\n`),
+      (text) => process.stdout.write(text),
+    );
+  } finally {
+    await open.close();
+  }
+}
+
 /** `acu healthcheck` (container health checks; the images have no curl): exit 1 unless /readyz answers 200. */
 async function runHealthcheck(cfg: Config): Promise<void> {
   const r = await healthcheck(healthcheckUrl(cfg));
@@ -348,6 +371,7 @@ async function main(argv: string[]): Promise<void> {
   if (line.command.name === "token") return tokenCommand(cfg, parseTokenCommand(line));
   if (line.command.name === "analyze") return analyzeCommand(cfg, line.flags.rebuild === true);
   if (line.command.name === "lake") return lakeCommand(cfg, parseLakeCommand(line));
+  if (line.command.name === "export") return exportCommand(cfg, parseExportCommand(line));
   return runRoles(cfg, dotenv);
 }
 

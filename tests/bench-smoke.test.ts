@@ -12,7 +12,7 @@ setDefaultTimeout(420_000);
  * and writes complete results — into a temporary folder, never over bench/results. It checks the harness
  * works: every field is there and every run measured something. Never a ratio or a speed.
  */
-const NAMES = ["ingest", "alert-throughput", "alert-latency", "sink", "analyzer", "memory", "dispatch-latency"];
+const NAMES = ["ingest", "alert-throughput", "alert-latency", "sink", "analyzer", "memory", "dispatch-latency", "region-lookup"];
 
 describe.skipIf(process.env.ACU_SKIP_BENCH_SMOKE === "1")("bench harness smoke", () => {
   const out = mkdtempSync(join(tmpdir(), "acu-bench-smoke-"));

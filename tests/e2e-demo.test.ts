@@ -3,7 +3,7 @@ import { afterAll, expect, test, setDefaultTimeout } from "bun:test";
 setDefaultTimeout(600_000);
 import { runSignal } from "../modules/signal/index.ts";
 import { deriveReportId } from "../src/domain/report.ts";
-import { regionOf } from "../src/domain/regions.ts";
+import { regionOf } from "../src/domain/region-index.ts";
 import { authedWebSocket, cleanup, eventually, operator, startAcu, tempDir, TOKENS, viewer } from "./support/acu.ts";
 import { readLake } from "./support/lake.ts";
 import { recompute } from "./support/recompute.ts";

@@ -6,6 +6,7 @@ import { benchSink } from "./sink.ts";
 import { benchAnalyzer } from "./analyzer.ts";
 import { benchMemory } from "./memory.ts";
 import { benchDispatchLatency } from "./dispatch-latency.ts";
+import { benchRegionLookup } from "./region-lookup.ts";
 
 export const BENCHMARKS = {
   ingest: { needs: ["kafka"], run: benchIngest },
@@ -15,6 +16,7 @@ export const BENCHMARKS = {
   analyzer: { needs: ["postgres", "hdfs", "spark"], run: benchAnalyzer },
   memory: { needs: ["kafka", "etcd", "postgres"], run: benchMemory },
   "dispatch-latency": { needs: ["kafka", "etcd", "postgres"], run: benchDispatchLatency },
+  "region-lookup": { needs: [], run: benchRegionLookup },
 } satisfies Record<string, { needs: string[]; run: (ctx: BenchContext) => Promise<BenchResult> }>;
 
 export type BenchName = keyof typeof BENCHMARKS;

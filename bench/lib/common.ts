@@ -7,7 +7,7 @@ import { ROOT } from "./cluster.ts";
 import { TOKEN_ENV } from "../../tests/support/acu.ts";
 import { EXERCISES } from "../../modules/signal/exercises.ts";
 import { encodeReport, type Report } from "../../src/domain/report.ts";
-import { regionOf } from "../../src/domain/regions.ts";
+import { regionOf } from "../../src/domain/region-index.ts";
 
 export { ROOT };
 

@@ -24,6 +24,8 @@ export interface Analyzer {
   runNow(): Promise<RunSummary>;
   /** Recounts the whole lake with the configured cell size and replaces the cumulative tables atomically. */
   rebuild(): Promise<RunSummary>;
+  /** When the schedule starts the next run; null when on demand only. */
+  nextRunAt(): Date | null;
   /** Stops the schedule and waits for the run in progress. */
   stop(): Promise<void>;
 }
@@ -75,6 +77,7 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
   return {
     runNow: () => scheduler.enqueue(() => execute("run")),
     rebuild: () => scheduler.enqueue(() => execute("rebuild")),
+    nextRunAt: () => scheduler.nextRun(),
     stop: () => {
       stopLag();
       return scheduler.stop();

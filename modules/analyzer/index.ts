@@ -1,4 +1,5 @@
 export { startAnalyzer, CELL_SIZE_SETTING, type Analyzer, type AnalyzerDeps, type RunSummary } from "./analyzer.ts";
+export { nextTick } from "./scheduler.ts";
 export {
   exerciseStats,
   hotspots,

@@ -1,4 +1,4 @@
-import { CronJob } from "cron";
+import { CronJob, sendAt } from "cron";
 import type { Logger } from "../../src/log.ts";
 import { SerialQueue } from "../serial-queue.ts";
 
@@ -31,10 +31,20 @@ export class Scheduler<T> {
     return this.queue.run(job);
   }
 
+  /** When the schedule fires next; null when on demand only or stopped. */
+  nextRun(): Date | null {
+    return this.job && !this.stopped ? this.job.nextDate().toJSDate() : null;
+  }
+
   /** Stops the schedule and waits for the job in progress (and those queued). */
   async stop(): Promise<void> {
     this.stopped = true;
     this.job?.stop();
     await this.queue.idle();
   }
+}
+
+/** When a cron schedule (with seconds) fires next after `now`; null for on demand only. Throws on a bad expression. */
+export function nextTick(schedule: string | null): Date | null {
+  return schedule === null ? null : sendAt(schedule).toJSDate();
 }

@@ -65,6 +65,20 @@ export const nextCursorSchema = z
 /** JSON content of a response or request body, for route definitions. */
 export const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
 
+/** An answer in JSON, or as CSV when asked (`?format=csv` or `Accept: text/csv`): one row per item, a header row. */
+export const jsonOrCsv = <T extends z.ZodType>(schema: T, rows: string) => ({
+  content: {
+    "application/json": { schema },
+    "text/csv": { schema: z.string().meta({ description: `RFC 4180, a header row of column names, then ${rows}; a null is an empty field` }) },
+  },
+});
+
+/** `format` in a query string: csv answers as `Accept: text/csv` does; json whatever Accept says. */
+export const formatSchema = z
+  .enum(["json", "csv"], { error: "format must be json or csv" })
+  .optional()
+  .meta({ description: "csv: the answer as CSV (as `Accept: text/csv` asks); json: JSON whatever Accept says; absent: by Accept, JSON by default" });
+
 /** The error body of a failed validation: the first issue, prefixed with its field unless it already names it. */
 export function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): { error: string } {
   const first = issues[0];

@@ -92,7 +92,6 @@ export const reportRoutes = {
 export function ingestRoutes(deps: {
   bus: Bus;
   log: Log;
-  regionRadiusKm?: number;
   rateLimit?: IngestLimits | null;
   /** ACU_EXERCISES=strict; null or absent: open, any well-formed exercise id is taken. */
   catalogue?: ExerciseCatalogue | null;
@@ -152,7 +151,7 @@ export function ingestRoutes(deps: {
         return c.json(unknownExercises(parsed.reports, unknown), 400);
       }
     }
-    const reports = parsed.reports.map((r) => toReport(r, deps.regionRadiusKm));
+    const reports = parsed.reports.map((r) => toReport(r));
     try {
       await bus.publish(
         TOPICS.reports,

@@ -29,7 +29,6 @@ export async function startRawIngest(deps: {
   bus: Bus;
   log: Log;
   sources: RawTopicSource[];
-  regionRadiusKm?: number;
   /** ACU_EXERCISES=strict: a record of an exercise outside it goes to the DLQ; null: open. */
   catalogue: ExerciseCatalogue | null;
 }): Promise<Running> {
@@ -64,7 +63,7 @@ interface Moved {
 }
 
 /** A batch's valid records as reports and the others as dead letters. Rejects when the catalogue cannot be read (the batch is redelivered). */
-async function moveBatch(batch: RecordBatch, format: ReportFormat, deps: { regionRadiusKm?: number; catalogue: ExerciseCatalogue | null }): Promise<Moved> {
+async function moveBatch(batch: RecordBatch, format: ReportFormat, deps: { catalogue: ExerciseCatalogue | null }): Promise<Moved> {
   const valid: Array<{ record: BusRecord; input: ReportInput }> = [];
   const deadLetters: DeadLetter[] = [];
   for (const record of batch.records) {
@@ -79,7 +78,7 @@ async function moveBatch(batch: RecordBatch, format: ReportFormat, deps: { regio
       deadLetters.push(
         deadLetterOf(v.record, `exerciseId: exercise ${JSON.stringify(v.input.exerciseId)} is not in the catalogue (no threshold entry; ACU_EXERCISES=strict)`),
       );
-    else reports.push(toReport(v.input, deps.regionRadiusKm));
+    else reports.push(toReport(v.input));
   }
   return { reports, deadLetters };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { parseReportBatch } from "../../src/domain/report.ts";
 import { EXERCISE_ID_PATTERN } from "../../src/domain/threshold.ts";
-import { REGIONS, regionOf, UNKNOWN_REGION } from "../../src/domain/regions.ts";
+import { regionOf } from "../../src/domain/region-index.ts";
+import { nearestCity, REGIONS } from "../../src/domain/regions.ts";
 import { EXERCISES } from "./exercises.ts";
 import { createReportGenerator, type GeneratedReport } from "./generator.ts";
 
@@ -43,13 +44,14 @@ describe("createReportGenerator", () => {
     }
   });
 
-  test("a student keeps a stable position near a catalogue city", () => {
+  test("a student keeps a stable position near a catalogue city, inside one of the 13 regions", () => {
     const seen = new Map<string, string>();
     for (const r of take(5, 20_000, 500)) {
       const where = `${r.latitude},${r.longitude}`;
       expect(seen.get(r.studentId) ?? where).toBe(where);
       seen.set(r.studentId, where);
-      expect(regionOf(r.latitude, r.longitude, 10.01)).not.toBe(UNKNOWN_REGION);
+      expect(nearestCity(r.latitude, r.longitude, 10.01)).not.toBeNull();
+      expect(REGIONS as readonly string[]).toContain(regionOf(r.latitude, r.longitude));
     }
   });
 

@@ -1,4 +1,5 @@
-import { CITIES, type RegionName } from "../../src/domain/regions.ts";
+import { regionOf } from "../../src/domain/region-index.ts";
+import { type City, CITIES, type RegionName } from "../../src/domain/regions.ts";
 import { EXERCISES } from "./exercises.ts";
 import type { ReportInput } from "../../src/domain/report.ts";
 
@@ -54,6 +55,23 @@ const SKILL_MEAN = 0.6,
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
+/**
+ * A position uniform over the disc of JITTER_KM around the city, drawn again (up to 8 times, then the
+ * city itself) while it falls outside the city's region on the map: at sea or across a border.
+ */
+function placeNear(city: City, rand: () => number): [number, number] {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const r = JITTER_KM * Math.sqrt(rand()),
+      theta = 2 * Math.PI * rand();
+    const dLat = (r * Math.cos(theta)) / KM_PER_DEG_LAT;
+    const dLon = (r * Math.sin(theta)) / (KM_PER_DEG_LAT * Math.cos((city.latitude * Math.PI) / 180));
+    const lat = round(city.latitude + dLat, 5),
+      lon = round(city.longitude + dLon, 5);
+    if (regionOf(lat, lon) === city.region) return [lat, lon];
+  }
+  return [city.latitude, city.longitude];
+}
+
 export function createReportGenerator({ seed, students = 5000 }: ReportGeneratorOptions): ReportGenerator {
   if (!Number.isInteger(students) || students < 1) throw new Error("students must be a positive integer");
   const rand = mulberry32(seed);
@@ -82,14 +100,11 @@ export function createReportGenerator({ seed, students = 5000 }: ReportGenerator
     base = new Float64Array(students);
   for (let s = 0; s < students; s++) {
     const city = pickCity();
-    const r = JITTER_KM * Math.sqrt(rand()),
-      theta = 2 * Math.PI * rand(); // uniform over the disc
-    const dLat = (r * Math.cos(theta)) / KM_PER_DEG_LAT;
-    const dLon = (r * Math.sin(theta)) / (KM_PER_DEG_LAT * Math.cos((city.latitude * Math.PI) / 180));
+    const [la, lo] = placeNear(city, rand);
     // The seed names the population: two generators with different seeds are different students.
     ids.push(`student-${seed.toString(36)}-${String(s).padStart(width, "0")}`);
-    lat[s] = round(city.latitude + dLat, 5);
-    lon[s] = round(city.longitude + dLon, 5);
+    lat[s] = la;
+    lon[s] = lo;
     const skill = clamp(SKILL_MEAN + SKILL_SD * gauss(), 0.05, 1);
     base[s] = 39 + 75 * skill + REGION_SCORE_BIAS[city.region];
   }

@@ -16,7 +16,10 @@ const usageError = (argv: string[]) => {
 test("an unknown flag, command or argument is a usage error naming it, with the usage line", () => {
   expect(usageError(["--no-such-flag"])).toEqual({ headline: 'acu: unknown flag "--no-such-flag"', usage: expect.stringMatching(/^usage: acu \[--role=/) });
   expect(usageError(["-V"]).headline).toBe('acu: unknown flag "-V"');
-  expect(usageError(["frobnicate"])).toEqual({ headline: 'acu: unknown command "frobnicate"', usage: expect.stringContaining("signal|analyze|config|token") });
+  expect(usageError(["frobnicate"])).toEqual({
+    headline: 'acu: unknown command "frobnicate"',
+    usage: expect.stringContaining("signal|analyze|export|config|token"),
+  });
   expect(usageError(["confg"]).headline).toBe('acu: unknown command "confg"; did you mean config?');
   expect(usageError(["--prot", "9000"]).headline).toBe('acu: unknown flag "--prot"; did you mean --port?');
   expect(usageError(["--port"]).headline).toBe("acu: --port needs a value");

@@ -28,7 +28,7 @@ export interface Command {
   positionals: number;
 }
 
-export type CommandName = "run" | "signal" | "analyze" | "config" | "token" | "healthcheck" | "patrols" | "lake";
+export type CommandName = "run" | "signal" | "analyze" | "export" | "config" | "token" | "healthcheck" | "patrols" | "lake";
 
 export const COMMANDS: readonly Command[] = [
   {
@@ -72,6 +72,24 @@ export const COMMANDS: readonly Command[] = [
     usage: "analyze [--rebuild]",
     summary: "Run the analyzer once on the configured engines; exit 1 when the run fails.",
     flags: [{ flag: "--rebuild", type: "boolean", help: "recompute from the whole lake (after changing ACU_CELL_SIZE_DEG)" }],
+    config: true,
+    positionals: 0,
+  },
+  {
+    name: "export",
+    usage: "export --table exercises|regions|hotspots|response-times [--format csv|parquet] [--out FILE] [--exercise ID]",
+    summary:
+      "Write a whole analytics table from the warehouse to a file, judged with the current thresholds (the API's CSV columns); `--out -` writes CSV to stdout.",
+    flags: [
+      {
+        flag: "--table",
+        type: "string",
+        help: "exercises, regions (per region and exercise), hotspots (every cell with a failure, of every exercise) or response-times",
+      },
+      { flag: "--format", type: "string", default: "csv", help: "csv or parquet" },
+      { flag: "--out", type: "string", default: "acu-<table>.<format>", help: "the file to write (replaced); `-`: stdout (csv only)" },
+      { flag: "--exercise", type: "string", default: "(every exercise)", help: "regions and hotspots: only this exercise" },
+    ],
     config: true,
     positionals: 0,
   },

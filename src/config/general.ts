@@ -128,7 +128,6 @@ export interface IngestConfig {
   ingestStudentRateLimit: number;
   /** strict: only exercises with a threshold entry are ingested; open: any well-formed exercise id. */
   exercises: ExerciseMode;
-  regionRadiusKm: number;
 }
 
 const ingestSettings = {
@@ -147,7 +146,11 @@ const ingestSettings = {
     default: "strict",
     help: "`strict`: a report for an exercise without a threshold entry is refused (400 naming it), so an exercise is added with `PUT /api/thresholds/<id>` (on the embedded store each exercise of `acu signal` is entered once, remembered in `catalogue-seed.json`); `open`: any well-formed exercise id is taken",
   },
-  regionRadiusKm: { env: "ACU_REGION_RADIUS_KM", default: "60", help: "a report farther than this from every catalogue city is in region `unknown`" },
+  regionRadiusKm: {
+    env: "ACU_REGION_RADIUS_KM",
+    default: "(ignored)",
+    help: "deprecated and ignored (still accepted so an old environment starts): a report's region is now the map's region polygon containing it, else `abroad`; remove it",
+  },
 } satisfies Record<string, Setting>;
 
 const reportRate = (name: string, raw: string | undefined, def: number) =>
@@ -160,7 +163,6 @@ export const ingestSection: Section<IngestConfig> = {
     ingestRateLimit: reportRate("ACU_INGEST_RATE_LIMIT", v.raw(ingestSettings.rateLimit), 20_000),
     ingestStudentRateLimit: reportRate("ACU_INGEST_STUDENT_RATE_LIMIT", v.raw(ingestSettings.studentRateLimit), 10),
     exercises: oneOf("ACU_EXERCISES", v.raw(ingestSettings.exercises), EXERCISE_MODES, "strict"),
-    regionRadiusKm: num("ACU_REGION_RADIUS_KM", v.raw(ingestSettings.regionRadiusKm), 60, (n) => n > 0 && n <= 1000, "must be in (0, 1000] km"),
   }),
 };
 

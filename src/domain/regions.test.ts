@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CITIES, DEFAULT_REGION_RADIUS_KM, distanceKm, nearestCity, placeOf, REGIONS, regionOf, UNKNOWN_REGION } from "./regions.ts";
+import { CITIES, distanceKm, nearestCity, PLACE_RADIUS_KM, placeOf, REGIONS, UNKNOWN_REGION } from "./regions.ts";
 
 /** Point reached by travelling km along a bearing (degrees) on the sphere. */
 function destination(lat: number, lon: number, km: number, bearingDeg: number): [number, number] {
@@ -21,7 +21,7 @@ describe("catalogue", () => {
     expect(REGIONS).toHaveLength(13);
     expect(new Set(REGIONS).size).toBe(13);
     expect(CITIES.length).toBeGreaterThanOrEqual(120);
-    expect(DEFAULT_REGION_RADIUS_KM).toBe(60);
+    expect(PLACE_RADIUS_KM).toBe(60);
   });
 
   test("every region has at least 3 cities", () => {
@@ -40,38 +40,28 @@ describe("catalogue", () => {
   });
 });
 
-describe("regionOf", () => {
-  test("known cities", () => {
-    expect(regionOf(48.8566, 2.3522)).toBe("Île-de-France"); // Paris
-    expect(regionOf(45.764, 4.8357)).toBe("Auvergne-Rhône-Alpes"); // Lyon
-    expect(regionOf(41.9192, 8.7386)).toBe("Corse"); // Ajaccio
-    expect(regionOf(43.2965, 5.3698)).toBe("Provence-Alpes-Côte d'Azur"); // Marseille
-    expect(regionOf(48.3904, -4.4861)).toBe("Bretagne"); // Brest
+describe("nearestCity", () => {
+  test("far away points have none", () => {
+    expect(nearestCity(45, -30)).toBeNull(); // mid-Atlantic
+    expect(nearestCity(40.7128, -74.006)).toBeNull(); // New York
+    expect(nearestCity(Number.NaN, 2)).toBeNull();
   });
 
-  test("far away points are unknown", () => {
-    expect(regionOf(45, -30)).toBe(UNKNOWN_REGION); // mid-Atlantic
-    expect(regionOf(40.7128, -74.006)).toBe(UNKNOWN_REGION); // New York
-    expect(regionOf(Number.NaN, 2)).toBe(UNKNOWN_REGION);
-  });
-
-  test("a point 30 km from any city resolves", () => {
+  test("a point 30 km from any city has one", () => {
     for (const c of CITIES) {
       for (const bearing of [0, 90, 180, 270]) {
         const [lat, lon] = destination(c.latitude, c.longitude, 30, bearing);
-        expect(regionOf(lat, lon)).not.toBe(UNKNOWN_REGION);
+        expect(nearestCity(lat, lon)).not.toBeNull();
       }
     }
-    const [lat, lon] = destination(45.7772, 3.087, 30, 200); // south of Clermont-Ferrand
-    expect(regionOf(lat, lon)).toBe("Auvergne-Rhône-Alpes");
   });
 
-  test("a point 100 km from every city is unknown, and known with a wider radius", () => {
+  test("a point 100 km from every city has none, and one with a wider radius", () => {
     const [lat, lon] = [45.5, -3.0]; // Bay of Biscay
     expect(nearestKm(lat, lon)).toBeGreaterThan(100);
-    expect(regionOf(lat, lon)).toBe(UNKNOWN_REGION);
-    expect(regionOf(lat, lon, 100)).toBe(UNKNOWN_REGION);
-    expect(regionOf(lat, lon, 1000)).toBe("Pays de la Loire"); // Les Sables-d'Olonne, ~150 km
+    expect(nearestCity(lat, lon)).toBeNull();
+    expect(nearestCity(lat, lon, 100)).toBeNull();
+    expect(nearestCity(lat, lon, 1000)?.name).toBe("Les Sables-d'Olonne"); // ~150 km
   });
 
   test("the grid agrees with a brute-force nearest-city search", () => {
@@ -81,34 +71,17 @@ describe("regionOf", () => {
       const lat = 40 + rand() * 12,
         lon = -6 + rand() * 17;
       const maxKm = [10, 30, 60, 120, 800][n % 5]!;
-      const got = regionOf(lat, lon, maxKm);
+      const got = nearestCity(lat, lon, maxKm);
       const best = nearestKm(lat, lon);
-      if (best > maxKm) expect(got).toBe(UNKNOWN_REGION);
-      else {
-        // Compare by distance so exact ties between two cities cannot make this flaky.
-        const hit = CITIES.filter((c) => c.region === got).some((c) => Math.abs(distanceKm(lat, lon, c.latitude, c.longitude) - best) < 1e-9);
-        expect(hit).toBe(true);
-      }
+      if (best > maxKm) expect(got).toBeNull();
+      // Compare by distance so exact ties between two cities cannot make this flaky.
+      else expect(distanceKm(lat, lon, got!.latitude, got!.longitude)).toBeCloseTo(best, 9);
     }
-  });
-
-  test("1,000,000 lookups run", () => {
-    const t0 = performance.now();
-    let known = 0;
-    for (let n = 0; n < 1_000_000; n++) {
-      // Sweep a box around France so both hits and misses are exercised.
-      const lat = 41 + (n % 1000) * 0.01,
-        lon = -5 + Math.floor(n / 1000) * 0.015;
-      if (regionOf(lat, lon) !== UNKNOWN_REGION) known++;
-    }
-    const ms = performance.now() - t0;
-    console.log(`regionOf: 1,000,000 lookups in ${ms.toFixed(0)} ms (${Math.round(1e6 / (ms / 1000)).toLocaleString("en")}/s), ${known} resolved`);
-    expect(known).toBeGreaterThan(0);
   });
 });
 
 describe("placeOf", () => {
-  test("the nearest catalogue city's name, by the same rule as the region", () => {
+  test("the nearest catalogue city's name within 60 km", () => {
     expect(placeOf(45.764, 4.8357)).toBe("Lyon");
     expect(placeOf(48.8566, 2.3522)).toBe("Paris");
     expect(placeOf(40.7128, -74.006)).toBe(UNKNOWN_REGION);
@@ -120,7 +93,6 @@ describe("placeOf", () => {
         lon = -5 + rand() * 14;
       const city = nearestCity(lat, lon);
       expect(placeOf(lat, lon)).toBe(city?.name ?? UNKNOWN_REGION);
-      expect(regionOf(lat, lon)).toBe(city?.region ?? UNKNOWN_REGION);
       if (city) expect(distanceKm(lat, lon, city.latitude, city.longitude)).toBeCloseTo(nearestKm(lat, lon), 9);
     }
   });

@@ -1,6 +1,6 @@
 /**
- * Bundled catalogue of French metropolitan cities and the report → region rule.
- * Hand-written data (no lookup service) so ingest can tag every report offline.
+ * Bundled catalogue of French metropolitan cities, and a point's place name (its nearest city).
+ * Hand-written data (no lookup service). A report's region comes from the map: src/domain/region-index.ts.
  */
 
 export const REGIONS = [
@@ -21,8 +21,12 @@ export const REGIONS = [
 
 export type RegionName = (typeof REGIONS)[number];
 
+/** Not a place: a non-finite point, or a report placed before regions came from the map (then: no catalogue city within 60 km). */
 export const UNKNOWN_REGION = "unknown";
-export const DEFAULT_REGION_RADIUS_KM = 60;
+/** Outside every region of the map (src/domain/region-index.ts). */
+export const ABROAD_REGION = "abroad";
+/** A place name (feed, hotspots) is the nearest catalogue city within this distance. */
+export const PLACE_RADIUS_KM = 60;
 
 export interface City {
   readonly name: string;
@@ -345,23 +349,18 @@ CITIES.forEach((c, i) => {
 // Beyond this radius the grid walk costs more than scanning the whole catalogue.
 const GRID_MAX_KM = 500;
 
-/** Region of the nearest catalogue city within maxKm of the point, else UNKNOWN_REGION. */
-export function regionOf(latitude: number, longitude: number, maxKm: number = DEFAULT_REGION_RADIUS_KM): string {
-  return nearestCity(latitude, longitude, maxKm)?.region ?? UNKNOWN_REGION;
-}
-
 /** The nearest catalogue city within maxKm of the point, or null. */
-export function nearestCity(latitude: number, longitude: number, maxKm: number = DEFAULT_REGION_RADIUS_KM): City | null {
+export function nearestCity(latitude: number, longitude: number, maxKm: number = PLACE_RADIUS_KM): City | null {
   if (!Number.isFinite(latitude) || !Number.isFinite(longitude) || !(maxKm >= 0)) return null;
   const i = maxKm > GRID_MAX_KM ? nearestByScan(latitude, longitude, maxKm) : nearestByGrid(latitude, longitude, maxKm);
   return i < 0 ? null : CITIES[i]!;
 }
 
 /**
- * The place name shown for a point (an incident's student): the nearest catalogue city by the same rule
- * as its region (within maxKm), else UNKNOWN_REGION.
+ * The place name shown for a point (an incident's student): the nearest catalogue city within maxKm,
+ * else UNKNOWN_REGION.
  */
-export function placeOf(latitude: number, longitude: number, maxKm: number = DEFAULT_REGION_RADIUS_KM): string {
+export function placeOf(latitude: number, longitude: number, maxKm: number = PLACE_RADIUS_KM): string {
   return nearestCity(latitude, longitude, maxKm)?.name ?? UNKNOWN_REGION;
 }
 

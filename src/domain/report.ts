@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { regionOf } from "./regions.ts";
+import { regionOf } from "./region-index.ts";
 
 /** A graded-exercise report as it travels on the bus and lands in the lake. */
 export interface Report {
@@ -201,7 +201,7 @@ export function parseReportBatch(body: unknown, format: ReportFormat = "acu"): B
 }
 
 /** The report as ingest writes it to the bus: its reportId (the laptop's, or derived) and its region added. */
-export function toReport(r: ReportInput, regionRadiusKm?: number): Report {
+export function toReport(r: ReportInput): Report {
   return {
     reportId: r.reportId ?? deriveReportId(r),
     studentId: r.studentId,
@@ -210,7 +210,7 @@ export function toReport(r: ReportInput, regionRadiusKm?: number): Report {
     latitude: r.latitude,
     longitude: r.longitude,
     timestamp: r.timestamp,
-    region: regionOf(r.latitude, r.longitude, regionRadiusKm),
+    region: regionOf(r.latitude, r.longitude),
   };
 }
 

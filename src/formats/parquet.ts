@@ -5,6 +5,7 @@ import { Field, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, Times
 import type { Report } from "../domain/report.ts";
 import type { DeploymentOrder } from "../domain/deployment-order.ts";
 import type { IncidentEvent, IncidentTimes } from "../domain/incident-event.ts";
+import type { DataTable } from "./csv.ts";
 
 let ready = false;
 function init(): void {
@@ -196,4 +197,11 @@ export function encodeIncidentEvents(rows: LakeIncidentEvent[]): Uint8Array {
 export function decodeParquet(bytes: Uint8Array, columns?: string[]): Table {
   init();
   return tableFromIPC(readParquet(bytes, columns ? { columns } : undefined).intoIPCStream());
+}
+
+/** A table of strings and numbers (`acu export`): nullable Utf8 and Float64 columns, ZSTD. */
+export function encodeTable(t: DataTable): Uint8Array {
+  const schema = new Schema(t.columns.map((c) => new Field(c.name, c.kind === "string" ? new Utf8() : new Float64(), true)));
+  const rows = t.rows.map((r) => Object.fromEntries(t.columns.map((c, i) => [c.name, r[i] ?? null])));
+  return encode(columns(schema, rows), []);
 }

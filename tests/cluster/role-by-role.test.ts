@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { runSignal } from "../../modules/signal/index.ts";
 import { deriveReportId } from "../../src/domain/report.ts";
-import { regionOf } from "../../src/domain/regions.ts";
+import { regionOf } from "../../src/domain/region-index.ts";
 import { cleanup, eventually, operator, startAcu, tempDir, TOKENS, viewer, type AcuProcess } from "../support/acu.ts";
 import { clusterEnv, isolatedRun } from "../support/cluster.ts";
 import { readLakeFrom } from "../support/lake.ts";

@@ -5,7 +5,7 @@ import postgres from "postgres";
 import { runSignal } from "../../modules/signal/index.ts";
 import { WebHdfsLake } from "../../src/adapters/hdfs/webhdfs-lake.ts";
 import { parseLakePath } from "../../src/domain/lake-layout.ts";
-import { regionOf } from "../../src/domain/regions.ts";
+import { regionOf } from "../../src/domain/region-index.ts";
 import { deriveReportId } from "../../src/domain/report.ts";
 import { cleanup, ROOT, startAcu, tempDir, TOKENS, type AcuProcess } from "../support/acu.ts";
 import { clusterEnv, isolatedRun } from "../support/cluster.ts";

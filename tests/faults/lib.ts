@@ -6,7 +6,7 @@ import { createReportGenerator, mulberry32, type GeneratedReport } from "../../m
 import { decodeDeploymentOrder, type DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import { deriveReportId } from "../../src/domain/report.ts";
 import { decodeParquet } from "../../src/formats/parquet.ts";
-import { regionOf } from "../../src/domain/regions.ts";
+import { regionOf } from "../../src/domain/region-index.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import { ingest, ROOT, viewer } from "../support/acu.ts";
 import { readLakeFrom } from "../support/lake.ts";

@@ -5,6 +5,8 @@ export type { AnalyzerRun, ExerciseStat, ExerciseStats, Hotspot, Hotspots, Regio
 export type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import type { AnalyzerRun, ExerciseStats, Hotspots, RegionStats } from "../../modules/analyzer/queries.ts";
+import type { AnalyzerSchedule } from "../../modules/http/routes/analytics.ts";
+export type { AnalyzerSchedule };
 import { currentToken, tokenForReading } from "./token.ts";
 
 export interface Thresholds {
@@ -67,6 +69,33 @@ async function send<T>(method: string, path: string, token: string | null, body:
   return answer as T;
 }
 
+/**
+ * Saves an analytics read as CSV (the API's `format=csv`) under the file name the API gives, with the
+ * page's token; a 401 asks for a token once, as reads do.
+ */
+export async function downloadCsv(path: string): Promise<void> {
+  const get = (token: string | null) =>
+    fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch(() => {
+      throw new ApiError(0, "the server cannot be reached");
+    });
+  let res = await get(currentToken());
+  if (res.status === 401 && (await tokenForReading())) res = await get(currentToken());
+  if (!res.ok) {
+    const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
+    throw new ApiError(res.status, typeof body?.error === "string" ? body.error : `HTTP ${res.status}`);
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? "acu.csv";
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 export const q = (params: Record<string, string | number | null | undefined>) => {
   const s = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") s.set(k, String(v));
@@ -91,7 +120,7 @@ export const api = {
   exercises: allExercises,
   hotspots: (exerciseId: string, limit: number) => call<Hotspots>("GET", `/api/analytics/hotspots${q({ exerciseId, limit })}`),
   regions: (exerciseId: string | null) => call<RegionStats>("GET", `/api/analytics/regions${q({ exerciseId })}`),
-  runs: (limit: number) => call<{ runs: AnalyzerRun[] }>("GET", `/api/analytics/runs${q({ limit })}`),
+  runs: (limit: number) => call<{ runs: AnalyzerRun[]; schedule: AnalyzerSchedule }>("GET", `/api/analytics/runs${q({ limit })}`),
   runNow: (token: string) => call<AnalyzerRun>("POST", "/api/analytics/runs", { token }),
   thresholds: () => call<Thresholds>("GET", "/api/thresholds"),
   setThreshold: (token: string, exerciseId: string, threshold: unknown) =>

@@ -3,7 +3,19 @@
  * edited with the operator token, and dispatch — incidents, patrols on the map, response times
  * (dispatch-panels.ts). Bundled by web/build.ts into /assets/app.js.
  */
-import { ApiError, api, type AnalyzerRun, type DeploymentOrder, type ExerciseStats, type Hotspots, type RegionStat, type Thresholds } from "./api.ts";
+import {
+  ApiError,
+  api,
+  downloadCsv,
+  q,
+  type AnalyzerRun,
+  type AnalyzerSchedule,
+  type DeploymentOrder,
+  type ExerciseStats,
+  type Hotspots,
+  type RegionStat,
+  type Thresholds,
+} from "./api.ts";
 import { DispatchPanels } from "./dispatch-panels.ts";
 import { byId, clear, h } from "./dom.ts";
 import { CHART_METRICS, ExercisesPanel } from "./exercises.ts";
@@ -16,6 +28,7 @@ import { ThresholdsPanel } from "./thresholds.ts";
 import { onTokenChange, withToken } from "./token.ts";
 
 const HOTSPOT_LIMIT = 40;
+const RUNS_SHOWN = 10;
 const FEED_ROWS = 150;
 const POLL_RUNS_MS = 5_000;
 const POLL_ANALYTICS_MS = 15_000;
@@ -37,6 +50,7 @@ const state = {
   hotspots: null as Hotspots | null,
   thresholds: null as Thresholds | null,
   runs: [] as AnalyzerRun[],
+  schedule: { cron: null, nextRunAt: null } as AnalyzerSchedule,
   feed: [] as DeploymentOrder[],
   arrivals: [] as number[],
   lastAlertAt: 0,
@@ -94,9 +108,10 @@ async function loadThresholds(): Promise<void> {
 
 let lastAsOf: string | null | undefined;
 async function loadRuns(): Promise<void> {
-  const r = await load("runs", () => api.runs(10));
+  const r = await load("runs", () => api.runs(RUNS_SHOWN));
   if (!r) return renderStatus();
   state.runs = r.runs;
+  state.schedule = r.schedule;
   renderRunsPanel();
   // A run finished since the figures were fetched: fetch them again.
   const asOf = r.runs.find((x) => x.outcome === "succeeded")?.finishedAt ?? null;
@@ -216,13 +231,13 @@ const thresholds = new ThresholdsPanel((next) => {
 // ---------------------------------------------------------------- analyzer
 
 function renderRunsPanel(): void {
-  renderRuns({ tbody: byId("runs-rows"), last: byId("runs-last"), next: byId("runs-next"), empty: byId("runs-empty") }, state.runs);
+  renderRuns({ tbody: byId("runs-rows"), last: byId("runs-last"), next: byId("runs-next"), empty: byId("runs-empty") }, state.runs, state.schedule);
   renderStatus();
 }
 
 function renderStatus(): void {
   const el = byId("analyzer-status");
-  el.textContent = state.fresh.runs.at ? analyzerSummary(state.runs) : "";
+  el.textContent = state.fresh.runs.at ? analyzerSummary(state.runs, state.schedule) : "";
   el.hidden = !el.textContent;
   el.className = `pill ${state.runs[0]?.outcome === "failed" ? "bad" : "neutral"}`;
 }
@@ -244,6 +259,37 @@ byId("run-now").addEventListener("click", async () => {
     button.disabled = false;
   }
 });
+
+// ---------------------------------------------------------------- CSV downloads
+/** What each panel's CSV button downloads: what the panel shows (the selected exercise's, the pages it reads). */
+function csvPath(panel: string): string | null {
+  const csv = { format: "csv" };
+  const id = state.selected;
+  if (panel === "hotspots") return id ? `/api/analytics/hotspots${q({ exerciseId: id, limit: HOTSPOT_LIMIT, ...csv })}` : `/api/analytics/regions${q(csv)}`;
+  if (panel === "regions") return `/api/analytics/regions${q({ exerciseId: id, ...csv })}`;
+  if (panel === "exercises") return `/api/analytics/exercises${q({ limit: 1000, ...csv })}`;
+  if (panel === "response-times") return `/api/analytics/response-times${q(csv)}`;
+  if (panel === "runs") return `/api/analytics/runs${q({ limit: RUNS_SHOWN, ...csv })}`;
+  return null;
+}
+
+for (const button of document.querySelectorAll<HTMLButtonElement>("button[data-csv]")) {
+  button.addEventListener("click", async () => {
+    const path = csvPath(button.dataset.csv ?? "");
+    if (!path) return;
+    button.disabled = true;
+    button.classList.remove("error");
+    button.title = "";
+    try {
+      await downloadCsv(path);
+    } catch (e) {
+      button.classList.add("error");
+      button.title = t("csvFailed", { error: e instanceof ApiError ? e.message : String(e) });
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
 
 // ---------------------------------------------------------------- live feed
 

@@ -3,7 +3,7 @@ import type { RegionStat } from "./api.ts";
 import { clear, h } from "./dom.ts";
 import { fmtInt, fmtNum, fmtPct, t } from "./i18n.ts";
 import { REGION_NAMES, SHADINGS, formatRegionValue, regionValue, type Shading } from "./map.ts";
-import { UNKNOWN_REGION } from "../../src/domain/regions.ts";
+import { ABROAD_REGION, UNKNOWN_REGION } from "../../src/domain/regions.ts";
 
 export function renderRegions(
   els: { tbody: HTMLElement; scope: HTMLElement; unknown: HTMLElement },
@@ -41,7 +41,7 @@ export function renderRegions(
     tr.addEventListener("mouseleave", () => map.highlightRegion(null));
     els.tbody.append(tr);
   });
-  const unknown = byName.get(UNKNOWN_REGION);
-  els.unknown.textContent = unknown?.reports ? t("rgUnknown", { n: fmtInt(unknown.reports) }) : "";
+  const outside = (byName.get(ABROAD_REGION)?.reports ?? 0) + (byName.get(UNKNOWN_REGION)?.reports ?? 0);
+  els.unknown.textContent = outside ? t("rgUnknown", { n: fmtInt(outside) }) : "";
   els.unknown.hidden = !els.unknown.textContent;
 }

@@ -36,6 +36,7 @@ function fakeWarehouse(runNow: AnalyticsApi["runNow"] = null) {
       asOf: null,
     }),
     runNow,
+    schedule: () => ({ cron: "0 * * * * *", nextRunAt: "2026-12-02T10:01:00.000Z" }),
   };
   return { api, asked };
 }
@@ -79,6 +80,8 @@ test("bad parameters get 400 naming them, and reach nothing", async () => {
     ["/api/analytics/exercises?cursor=a%20b", "cursor must be a nextCursor this listing gave"],
     [`/api/analytics/exercises?cursor=${"x".repeat(129)}`, "cursor must be a nextCursor this listing gave"],
     ["/api/analytics/runs?cursor=%00", "cursor must be a nextCursor this listing gave"],
+    ["/api/analytics/regions?format=xml", "format must be json or csv"],
+    ["/api/analytics/response-times?format=CSV", "format must be json or csv"],
   ];
   for (const [path, error] of cases) {
     const r = await call("GET", path, { token: "viewer" });
@@ -98,7 +101,10 @@ test("exercises and runs come a page at a time: limit and cursor passed on, next
   expect([ex.status, ((await ex.json()) as { nextCursor: string }).nextCursor]).toEqual([200, "e"]);
   expect(((await (await call("GET", "/api/analytics/exercises?limit=1&cursor=", { token: "viewer" })).json()) as { nextCursor: unknown }).nextCursor).toBe("e");
   const runs = await call("GET", "/api/analytics/runs?limit=5&cursor=run-20261127T100000Z-0a1b2c3d", { token: "viewer" });
-  expect([runs.status, await runs.json()]).toEqual([200, { runs: [], nextCursor: null }]);
+  expect([runs.status, await runs.json()]).toEqual([
+    200,
+    { runs: [], nextCursor: null, schedule: { cron: "0 * * * * *", nextRunAt: "2026-12-02T10:01:00.000Z" } },
+  ]);
   const unknown = await call("GET", "/api/analytics/runs?cursor=run-unknown", { token: "viewer" });
   expect([unknown.status, await unknown.json()]).toEqual([404, { error: 'cursor "run-unknown" names no analyzer run of this warehouse' }]);
   expect(w.asked).toEqual([
@@ -146,4 +152,173 @@ test("response times: one row per region and step with finished incidents, the o
   });
   const none = testApp(() => [analyticsGroupRoutes({ analytics: null })]);
   expect((await none.call("GET", "/api/analytics/response-times")).status).toBe(404);
+});
+
+/** An RFC 4180 reader written apart from the writer: quoted fields, doubled quotes, CRLF rows. */
+function parseCsv(text: string): Record<string, string>[] {
+  const rows: string[][] = [];
+  let row: string[] = [],
+    field = "",
+    quoted = false;
+  const endField = () => {
+    row.push(field);
+    field = "";
+  };
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") endField();
+    else if (ch === "\r" && text[i + 1] === "\n") {
+      endField();
+      rows.push(row);
+      row = [];
+      i++;
+    } else field += ch;
+  }
+  expect(field).toBe(""); // the last row ends with CRLF
+  const [header, ...body] = rows;
+  for (const r of body) expect(r.length).toBe(header!.length);
+  return body.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i]!])));
+}
+const n = (v: string | undefined) => (v === "" || v === undefined ? null : Number(v));
+const s = (v: string | undefined) => (v === "" || v === undefined ? null : v);
+
+test("CSV downloads (?format=csv or Accept: text/csv) parse and equal the JSON", async () => {
+  const w = fakeWarehouse();
+  w.api.exercises = async () => ({
+    exercises: [
+      { exerciseId: "c01.ex01", reports: 3, averageScore: 61.333333333333336, failures: 1, threshold: 50 },
+      { exerciseId: "c01.ex02", reports: 1e6, averageScore: 0.1, failures: 0, threshold: 72 },
+    ],
+    asOf: "2026-12-02T10:00:00.000Z",
+    nextCursor: "c01.ex02",
+  });
+  w.api.hotspots = async (exerciseId) => ({
+    exerciseId,
+    threshold: 50,
+    cellSizeDeg: 0.05,
+    cells: [
+      { latitude: 48.825, longitude: 2.375, failures: 7, reports: 9 },
+      { latitude: 45.775, longitude: 4.825, failures: 2, reports: 40 },
+    ],
+  });
+  w.api.regions = async (exerciseId) => ({
+    exerciseId,
+    regions: [
+      { region: "Provence-Alpes-Côte d'Azur", reports: 12, averageScore: 55.5, failures: 4 },
+      { region: "abroad", reports: 1, averageScore: 20, failures: 1 },
+    ],
+  });
+  w.api.runs = async () => ({
+    runs: [
+      {
+        runId: "run-2",
+        engine: "embedded",
+        startedAt: "2026-12-02T10:00:00.000Z",
+        finishedAt: null,
+        files: 0,
+        rows: 0,
+        durationMs: null,
+        outcome: "running",
+        error: null,
+      },
+      {
+        runId: "run-1",
+        engine: "spark",
+        startedAt: "2026-12-02T09:00:00.000Z",
+        finishedAt: "2026-12-02T09:00:01.500Z",
+        files: 2,
+        rows: 300,
+        durationMs: 1500,
+        outcome: "failed",
+        error: 'lake: "part, 1"\r\nunreadable',
+      },
+    ],
+    nextCursor: "run-1",
+  });
+  const { call } = testApp(() => [analyticsGroupRoutes({ analytics: w.api })]);
+  const both = async (path: string) => {
+    const j = await call("GET", path, { token: "viewer" });
+    const sep = path.includes("?") ? "&" : "?";
+    const byFormat = await call("GET", `${path}${sep}format=csv`, { token: "viewer" });
+    const byAccept = await call("GET", path, { token: "viewer", headers: { accept: "text/csv, application/json;q=0.5" } });
+    expect([j.status, byFormat.status, byAccept.status]).toEqual([200, 200, 200]);
+    expect(byFormat.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect(byFormat.headers.get("content-disposition")).toMatch(/^attachment; filename="acu-[a-z-]+\.csv"$/);
+    const text = await byFormat.text();
+    expect(await byAccept.text()).toBe(text);
+    return { json: (await j.json()) as Record<string, unknown>, rows: parseCsv(text), headers: byFormat.headers };
+  };
+
+  const ex = await both("/api/analytics/exercises");
+  expect({
+    exercises: ex.rows.map((r) => ({
+      exerciseId: r.exerciseId,
+      reports: n(r.reports),
+      averageScore: n(r.averageScore),
+      failures: n(r.failures),
+      threshold: n(r.threshold),
+    })),
+    asOf: s(ex.rows[0]!.asOf),
+    nextCursor: ex.headers.get("x-next-cursor"),
+  }).toEqual(ex.json as never);
+
+  const hs = await both("/api/analytics/hotspots?exerciseId=c01.ex01");
+  expect({
+    exerciseId: hs.rows[0]!.exerciseId,
+    threshold: n(hs.rows[0]!.threshold),
+    cellSizeDeg: n(hs.rows[0]!.cellSizeDeg),
+    cells: hs.rows.map((r) => ({ latitude: n(r.latitude), longitude: n(r.longitude), failures: n(r.failures), reports: n(r.reports) })),
+  }).toEqual(hs.json as never);
+
+  for (const path of ["/api/analytics/regions", "/api/analytics/regions?exerciseId=c01.ex01"]) {
+    const rg = await both(path);
+    expect({
+      exerciseId: s(rg.rows[0]!.exerciseId),
+      regions: rg.rows.map((r) => ({ region: r.region, reports: n(r.reports), averageScore: n(r.averageScore), failures: n(r.failures) })),
+    }).toEqual(rg.json as never);
+  }
+
+  const runs = await both("/api/analytics/runs");
+  const { schedule: _, ...page } = runs.json;
+  expect({
+    runs: runs.rows.map((r) => ({
+      runId: r.runId,
+      engine: r.engine,
+      startedAt: r.startedAt,
+      finishedAt: s(r.finishedAt),
+      files: n(r.files),
+      rows: n(r.rows),
+      durationMs: n(r.durationMs),
+      outcome: r.outcome,
+      error: s(r.error),
+    })),
+    nextCursor: runs.headers.get("x-next-cursor"),
+  }).toEqual(page as never);
+
+  const rt = await both("/api/analytics/response-times");
+  const steps = ["acknowledge", "onSite", "resolve"] as const;
+  expect({
+    regions: rt.rows.flatMap((r) =>
+      steps.flatMap((step) =>
+        n(r[`${step}Count`]) ? [{ region: r.region, step, count: n(r[`${step}Count`]), p50: n(r[`${step}P50`]), p90: n(r[`${step}P90`]) }] : [],
+      ),
+    ),
+    finished: rt.rows.map((r) => ({ region: r.region, resolved: n(r.resolved), cancelled: n(r.cancelled) })),
+    asOf: s(rt.rows[0]!.asOf),
+  }).toEqual(rt.json as never);
+
+  // JSON unless CSV is asked for: no Accept, */*, JSON preferred, or format=json over Accept.
+  for (const headers of [{}, { accept: "*/*" }, { accept: "application/json, text/csv;q=0.9" }, { accept: "text/html" }] as Record<string, string>[]) {
+    const r = await call("GET", "/api/analytics/regions", { token: "viewer", headers });
+    expect(r.headers.get("content-type")).toStartWith("application/json");
+  }
+  const forced = await call("GET", "/api/analytics/regions?format=json", { token: "viewer", headers: { accept: "text/csv" } });
+  expect(forced.headers.get("content-type")).toStartWith("application/json");
 });

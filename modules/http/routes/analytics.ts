@@ -1,6 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { defineRoute, routeGroup } from "../route-table.ts";
-import { cursorSchema, errorSchema, exerciseFilterSchema, exerciseIdSchema, json, limitSchema, nextCursorSchema } from "../schemas.ts";
+import type { Context } from "hono";
+import { exercisesTable, hotspotsTable, regionsTable, responseTimesTable, runsTable } from "../../analyzer/tables.ts";
+import { type DataTable, toCsv } from "../../../src/formats/csv.ts";
+import { cursorSchema, errorSchema, exerciseFilterSchema, exerciseIdSchema, formatSchema, json, jsonOrCsv, limitSchema, nextCursorSchema } from "../schemas.ts";
 
 const count = z.number().min(0);
 export const exerciseStatsSchema = z
@@ -99,6 +102,14 @@ export function responseTimesBody(rt: { regions: RegionResponseTimes[]; asOf: st
   return { regions, finished: rt.regions.map((r) => ({ region: r.region, resolved: r.resolved, cancelled: r.cancelled })), asOf: rt.asOf };
 }
 
+export const analyzerScheduleSchema = z
+  .object({
+    cron: z.string().nullable().meta({ description: "ACU_ANALYZER_SCHEDULE (cron with seconds); null: on demand only" }),
+    nextRunAt: z.string().nullable().meta({ description: "When the schedule starts the next run (ISO 8601); null: on demand only" }),
+  })
+  .meta({ id: "AnalyzerSchedule" });
+export type AnalyzerSchedule = z.infer<typeof analyzerScheduleSchema>;
+
 /** A page of a listing: at most `limit` items after `cursor` (a previous page's nextCursor; null: the first page). */
 export interface Page {
   limit: number;
@@ -116,6 +127,8 @@ export interface AnalyticsApi {
   /** null: the cursor names no run of this warehouse. */
   runs(page: Page): Promise<{ runs: Array<z.infer<typeof analyzerRunSchema>>; nextCursor: string | null } | null>;
   responseTimes(): Promise<{ regions: RegionResponseTimes[]; asOf: string | null }>;
+  /** The analyzer's schedule and its next run. */
+  schedule(): AnalyzerSchedule;
   /** Runs the analyzer now; null when no analyzer role runs in this process. */
   runNow: (() => Promise<z.infer<typeof runSummarySchema>>) | null;
 }
@@ -135,9 +148,16 @@ export const analyticsRoutes = {
       query: z.object({
         limit: limitSchema(EXERCISES_PAGE.default, EXERCISES_PAGE.max),
         cursor: cursorSchema("the last exerciseId of that page"),
+        format: formatSchema,
       }),
     },
-    responses: { 200: { description: "Per exercise", ...json(exerciseStatsSchema) }, ...noWarehouse },
+    responses: {
+      200: {
+        description: "Per exercise (CSV: the same page; the next page's cursor in X-Next-Cursor)",
+        ...jsonOrCsv(exerciseStatsSchema, "a row per exercise"),
+      },
+      ...noWarehouse,
+    },
   }),
   hotspots: defineRoute("viewer", {
     operationId: "getHotspots",
@@ -145,8 +165,8 @@ export const analyticsRoutes = {
     path: "/api/analytics/hotspots",
     summary: "Grid cells with the most failures of an exercise, most first",
     tags,
-    request: { query: z.object({ exerciseId: exerciseIdSchema(HOTSPOTS_EXERCISE), limit: limitSchema(20, 500) }) },
-    responses: { 200: { description: "The cells", ...json(hotspotsSchema) }, ...noWarehouse },
+    request: { query: z.object({ exerciseId: exerciseIdSchema(HOTSPOTS_EXERCISE), limit: limitSchema(20, 500), format: formatSchema }) },
+    responses: { 200: { description: "The cells", ...jsonOrCsv(hotspotsSchema, "a row per cell") }, ...noWarehouse },
   }),
   regions: defineRoute("viewer", {
     operationId: "getRegionStats",
@@ -154,8 +174,8 @@ export const analyticsRoutes = {
     path: "/api/analytics/regions",
     summary: "Per region: reports, average score, failures (most failures first)",
     tags,
-    request: { query: z.object({ exerciseId: exerciseFilterSchema }) },
-    responses: { 200: { description: "Per region", ...json(regionStatsSchema) }, ...noWarehouse },
+    request: { query: z.object({ exerciseId: exerciseFilterSchema, format: formatSchema }) },
+    responses: { 200: { description: "Per region", ...jsonOrCsv(regionStatsSchema, "a row per region") }, ...noWarehouse },
   }),
   runs: defineRoute("viewer", {
     operationId: "getAnalyzerRuns",
@@ -163,9 +183,22 @@ export const analyticsRoutes = {
     path: "/api/analytics/runs",
     summary: "Recent analyzer runs, newest first, a page at a time",
     tags,
-    request: { query: z.object({ limit: limitSchema(RUNS_PAGE.default, RUNS_PAGE.max), cursor: cursorSchema("the runId of that page's oldest run") }) },
+    request: {
+      query: z.object({
+        limit: limitSchema(RUNS_PAGE.default, RUNS_PAGE.max),
+        cursor: cursorSchema("the runId of that page's oldest run"),
+        format: formatSchema,
+      }),
+    },
     responses: {
-      200: { description: "The runs", ...json(z.object({ runs: z.array(analyzerRunSchema), nextCursor: nextCursorSchema }).meta({ id: "AnalyzerRuns" })) },
+      200: {
+        description:
+          "The runs, and the schedule that starts the next one (CSV: the same page, the next page's cursor in X-Next-Cursor; the schedule is not in it)",
+        ...jsonOrCsv(
+          z.object({ runs: z.array(analyzerRunSchema), nextCursor: nextCursorSchema, schedule: analyzerScheduleSchema }).meta({ id: "AnalyzerRuns" }),
+          "a row per run",
+        ),
+      },
       400: { description: "A parameter is invalid", ...json(errorSchema) },
       // Well formed, but naming nothing here (a cursor of another warehouse, or of a run since gone): not found.
       404: { description: "The cursor names no analyzer run of this warehouse, or no warehouse is configured for this process", ...json(errorSchema) },
@@ -177,7 +210,14 @@ export const analyticsRoutes = {
     path: "/api/analytics/response-times",
     summary: "Per region: count, p50 and p90 of the seconds from an incident's opening to acknowledged, on site and resolved (finished incidents)",
     tags,
-    responses: { 200: { description: "Per region and step", ...json(responseTimesSchema) }, ...noWarehouse },
+    request: { query: z.object({ format: formatSchema }) },
+    responses: {
+      200: {
+        description: "Per region and step (CSV: a row per region, with count, p50 and p90 of each step)",
+        ...jsonOrCsv(responseTimesSchema, "a row per region with a finished incident"),
+      },
+      ...noWarehouse,
+    },
   }),
   runNow: defineRoute("operator", {
     operationId: "runAnalyzer",
@@ -198,27 +238,39 @@ export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
   const none = { error: "no warehouse is configured for this process" } as const;
   app.openapi(analyticsRoutes.exercises.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
-    const { limit, cursor } = c.req.valid("query");
-    return c.json(await deps.analytics.exercises({ limit: limit ?? EXERCISES_PAGE.default, cursor: cursor || null }), 200);
+    const { limit, cursor, format } = c.req.valid("query");
+    const body = await deps.analytics.exercises({ limit: limit ?? EXERCISES_PAGE.default, cursor: cursor || null });
+    if (wantsCsv(c, format)) return csv(c, "exercises", exercisesTable(body), body.nextCursor);
+    return c.json(body, 200);
   });
   app.openapi(analyticsRoutes.hotspots.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
-    const { exerciseId, limit } = c.req.valid("query");
-    return c.json(await deps.analytics.hotspots(exerciseId, limit ?? 20), 200);
+    const { exerciseId, limit, format } = c.req.valid("query");
+    const body = await deps.analytics.hotspots(exerciseId, limit ?? 20);
+    if (wantsCsv(c, format)) return csv(c, "hotspots", hotspotsTable([body]));
+    return c.json(body, 200);
   });
   app.openapi(analyticsRoutes.regions.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
-    return c.json(await deps.analytics.regions(c.req.valid("query").exerciseId || null), 200);
+    const { exerciseId, format } = c.req.valid("query");
+    const body = await deps.analytics.regions(exerciseId || null);
+    if (wantsCsv(c, format)) return csv(c, "regions", regionsTable(body));
+    return c.json(body, 200);
   });
   app.openapi(analyticsRoutes.runs.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
-    const { limit, cursor } = c.req.valid("query");
+    const { limit, cursor, format } = c.req.valid("query");
     const page = await deps.analytics.runs({ limit: limit ?? RUNS_PAGE.default, cursor: cursor || null });
-    return page ? c.json(page, 200) : c.json({ error: `cursor ${JSON.stringify(cursor)} names no analyzer run of this warehouse` }, 404);
+    if (page && wantsCsv(c, format)) return csv(c, "runs", runsTable(page.runs), page.nextCursor);
+    return page
+      ? c.json({ ...page, schedule: deps.analytics.schedule() }, 200)
+      : c.json({ error: `cursor ${JSON.stringify(cursor)} names no analyzer run of this warehouse` }, 404);
   });
   app.openapi(analyticsRoutes.responseTimes.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
-    return c.json(responseTimesBody(await deps.analytics.responseTimes()), 200);
+    const rt = await deps.analytics.responseTimes();
+    if (wantsCsv(c, c.req.valid("query").format)) return csv(c, "response-times", responseTimesTable(rt));
+    return c.json(responseTimesBody(rt), 200);
   });
   app.openapi(analyticsRoutes.runNow.route, async (c) => {
     const run = deps.analytics?.runNow;
@@ -226,4 +278,36 @@ export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
     return c.json(await run(), 200);
   });
   return app;
+}
+
+/** `format` first; else Accept, when it ranks text/csv above application/json (a tie: the one named first). */
+export function wantsCsv(c: Context, format: "json" | "csv" | undefined): boolean {
+  if (format !== undefined) return format === "csv";
+  const accept = c.req.header("accept");
+  if (!accept) return false;
+  let csvQ = 0,
+    jsonQ = 0,
+    csvFirst = false;
+  for (const part of accept.split(",").slice(0, 32)) {
+    const [type = "", ...params] = part.split(";").map((s) => s.trim().toLowerCase());
+    const qParam = params.find((p) => p.startsWith("q="));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (!(q >= 0 && q <= 1)) continue;
+    if (type === "text/csv" && q > csvQ) {
+      csvQ = q;
+      csvFirst ||= jsonQ === 0;
+    } else if (type === "application/json" && q > jsonQ) jsonQ = q;
+  }
+  return csvQ > jsonQ || (csvQ > 0 && csvQ === jsonQ && csvFirst);
+}
+
+/** A table as a CSV download; `nextCursor` (a listing's next page) in X-Next-Cursor. */
+function csv(c: Context, name: string, table: DataTable, nextCursor: string | null = null) {
+  const headers: Record<string, string> = {
+    "Content-Type": "text/csv; charset=utf-8",
+    "Content-Disposition": `attachment; filename="acu-${name}.csv"`,
+    Vary: "Accept",
+  };
+  if (nextCursor !== null) headers["X-Next-Cursor"] = nextCursor;
+  return c.body(toCsv(table), 200, headers);
 }

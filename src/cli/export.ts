@@ -1,0 +1,75 @@
+/** `acu export --table … --format csv|parquet`: a whole analytics table from the warehouse, to a file. */
+import { writeFileSync, renameSync } from "node:fs";
+import { exerciseStats, hotspots, regionStats, responseTimes } from "../../modules/analyzer/index.ts";
+import { exercisesTable, hotspotsTable, regionsTable, responseTimesTable } from "../../modules/analyzer/tables.ts";
+import type { ThresholdSnapshot } from "../domain/threshold.ts";
+import { type DataTable, toCsv } from "../formats/csv.ts";
+import { encodeTable } from "../formats/parquet.ts";
+import type { SqlRunner } from "../ports/warehouse.ts";
+import { type CommandLine, command, UsageError } from "./commands.ts";
+
+export const EXPORT_TABLES = ["exercises", "regions", "hotspots", "response-times"] as const;
+export const EXPORT_FORMATS = ["csv", "parquet"] as const;
+type ExportTable = (typeof EXPORT_TABLES)[number];
+type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportCommand {
+  table: ExportTable;
+  format: ExportFormat;
+  /** A file, or "-" for stdout. */
+  out: string;
+  exercise: string | null;
+}
+
+const exportCommand = command("export");
+const EXERCISE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function parseExportCommand(line: CommandLine): ExportCommand {
+  const f = line.flags as Record<string, string | boolean | undefined>;
+  const table = f.table;
+  if (typeof table !== "string" || !(EXPORT_TABLES as readonly string[]).includes(table))
+    throw new UsageError(`--table must be one of ${EXPORT_TABLES.join(", ")}${table ? `, not "${table}"` : ""}`, exportCommand);
+  const format = (f.format ?? "csv") as string;
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be csv or parquet, not "${format}"`, exportCommand);
+  const out = typeof f.out === "string" && f.out !== "" ? f.out : `acu-${table}.${format}`;
+  if (out === "-" && format !== "csv") throw new UsageError("--out - (stdout) is for csv only: Parquet is binary", exportCommand);
+  const exercise = typeof f.exercise === "string" ? f.exercise : null;
+  if (exercise !== null && !EXERCISE_ID.test(exercise))
+    throw new UsageError(`--exercise must be 1–64 of letters, digits, '_', '.', '-', not "${exercise}"`, exportCommand);
+  if (exercise !== null && table !== "regions" && table !== "hotspots")
+    throw new UsageError(`--exercise is for regions and hotspots, not ${table}`, exportCommand);
+  return { table: table as ExportTable, format: format as ExportFormat, out, exercise };
+}
+
+export interface ExportDeps {
+  warehouse: SqlRunner;
+  thresholds: ThresholdSnapshot;
+  cellSizeDeg: number;
+}
+
+/** Every row of the table: no page, no limit (the warehouse's tables are bounded by exercises × regions × cells). */
+export async function readTable(d: ExportDeps, cmd: Pick<ExportCommand, "table" | "exercise">): Promise<DataTable> {
+  const w = d.warehouse;
+  if (cmd.table === "exercises") return exercisesTable(await exerciseStats(w, d.thresholds));
+  if (cmd.table === "response-times") return responseTimesTable(await responseTimes(w));
+  const ids = cmd.exercise !== null ? [cmd.exercise] : (await exerciseStats(w, d.thresholds)).exercises.map((e) => e.exerciseId);
+  if (cmd.table === "hotspots") {
+    const all = [];
+    for (const id of ids) all.push(await hotspots(w, d.thresholds, id, Number.MAX_SAFE_INTEGER, d.cellSizeDeg));
+    return hotspotsTable(all);
+  }
+  const parts: DataTable[] = [];
+  for (const id of ids) parts.push(regionsTable(await regionStats(w, d.thresholds, id)));
+  return { columns: regionsTable({ exerciseId: null, regions: [] }).columns, rows: parts.flatMap((p) => p.rows) };
+}
+
+/** Writes the file whole (a temporary file renamed over it), then says how many rows it holds. */
+export async function runExportCommand(d: ExportDeps, cmd: ExportCommand, print: (line: string) => void, stdout: (text: string) => void): Promise<void> {
+  const table = await readTable(d, cmd);
+  if (cmd.out === "-") return stdout(toCsv(table));
+  const bytes = cmd.format === "csv" ? toCsv(table) : encodeTable(table);
+  const tmp = `${cmd.out}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, cmd.out);
+  print(`wrote ${table.rows.length} row(s) of ${cmd.table} to ${cmd.out} (${cmd.format})`);
+}
