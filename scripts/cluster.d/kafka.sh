@@ -162,7 +162,7 @@ log.retention.hours=168
 log.segment.bytes=268435456
 PROPS
     # The secured node's file holds the admin's password.
-    (( SECURE )) && chmod 600 "$topo/node-$i/server.properties"
+    if (( SECURE )); then chmod 600 "$topo/node-$i/server.properties"; fi
   done
 }
 
