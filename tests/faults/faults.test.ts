@@ -3,7 +3,7 @@ import { cleanup, tempDir, type AcuProcess } from "../support/acu.ts";
 import { downFaultCluster, upFaultCluster } from "../support/fault-cluster.ts";
 import { etcdLeader } from "./etcd-leader.ts";
 import { hdfsDataNode } from "./hdfs-datanode.ts";
-import { diskFull } from "./disk-full.ts";
+import { diskFull, unmountDiskFull } from "./disk-full.ts";
 import { etcdQuorum } from "./etcd-quorum.ts";
 import { kafkaBrokers } from "./kafka-brokers.ts";
 import { kafkaKill } from "./kafka-kill.ts";
@@ -30,6 +30,7 @@ describe.skipIf(!cluster)("faults", () => {
   const procs = new Set<AcuProcess>();
   afterAll(async () => {
     await Promise.all([...procs].map((p) => p.stop(9).catch(() => 0)));
+    unmountDiskFull();
     downFaultCluster();
     cleanup(dir);
   });
@@ -44,8 +45,9 @@ describe.skipIf(!cluster)("faults", () => {
   test.skipIf(!want("etcd"))("etcd: the leader killed during threshold trials; reads and writes resume, no stale decision", () =>
     etcdLeader(cluster!, dir, procs),
   );
-  test.skipIf(!want("etcd-quorum"))("etcd: 2 of 3 members killed; threshold writes answer 503, nothing judged on a stale view, all resumes with a member back", () =>
-    etcdQuorum(cluster!, dir, procs),
+  test.skipIf(!want("etcd-quorum"))(
+    "etcd: 2 of 3 members killed; threshold writes answer 503, nothing judged on a stale view, all resumes with a member back",
+    () => etcdQuorum(cluster!, dir, procs),
   );
   test.skipIf(!want("hdfs"))("HDFS: the DataNode stopped and restarted under load; the sink waits and resumes, nothing lost or doubled", () =>
     hdfsDataNode(cluster!, dir, procs),
