@@ -134,7 +134,7 @@ async function diskFullRun(mnt: string, procs: Set<AcuProcess>): Promise<void> {
     notes:
       `tmpfs of 128 MiB filled (${(filled / 2 ** 20).toFixed(1)} MiB filler) for ${tFree - tFull} ms: first 503 ${firstRefusal === null ? "never" : `${firstRefusal - tFull} ms`} after the fill, ` +
       `${during.refused} × 503 (Retry-After ${JSON.stringify(refused.retryAfters)}), ${during.ok} acknowledged after the first refusal, ${during.unanswered} unanswered; answers seen ${JSON.stringify(statuses)}; ` +
-      `/healthz not 200 ${unhealthy} time(s) of ${health.length}; /readyz 503 ${notReady === null ? "never" : `${notReady.at - tFull} ms after the fill (${notReady.waitingFor.join("; ")})`}, ` +
+      `/healthz not 200 ${unhealthy} time(s) of ${health.length}; /readyz 503 ${notReady === null ? "never" : `${notReady.at - tFull} ms after the fill (${notReady.waitingFor.join("; ")}), then ${JSON.stringify(ready.statuses(notReady.at, tFree))} until the delete`}, ` +
       `200 again ${readyAgain === null ? "never" : `${readyAgain.at - tFree} ms`} after the delete; first 202 ${firstAck === null ? "never" : `${firstAck - tFree} ms`} after the delete; ` +
       `restarted after kill -9 and ready in ${reopenMs} ms; ${audit.rows.length} rows in ${audit.files.length} lake files`,
   });
@@ -146,6 +146,8 @@ async function diskFullRun(mnt: string, procs: Set<AcuProcess>): Promise<void> {
   expect(statuses.every((s) => s === 202 || s === 503)).toBe(true);
   expect(unhealthy).toBe(0);
   expect(notReady?.waitingFor.join("; ") ?? "ready all along").toMatch(/no space/);
+  // Not ready from then on until the filler is deleted, not flapping.
+  expect(notReady === null ? {} : ready.statuses(notReady.at, tFree)).not.toHaveProperty("200");
   expect(readyAgain).not.toBeNull();
   expect(firstAck).not.toBeNull();
   expect(firstAck! - tFree).toBeLessThan(10_000);

@@ -44,7 +44,7 @@ export class Journal {
   /** Appends made in the same tick, or while a write is under way, share the next write and fsync. */
   private readonly appends = new Coalescer<JournalEntry[]>((batch) => this.write(batch), { begin: "microtask" });
   private closed = false;
-  /** The size of the last write, when it failed with ENOSPC and none has succeeded since (see ping). */
+  /** The size of the last write, when it failed with ENOSPC and none as large has succeeded since (see ping). */
   private noSpaceFor: number | null = null;
 
   private constructor(
@@ -106,8 +106,8 @@ export class Journal {
 
   /**
    * Open, and its file still where it was opened (a data dir removed or unmounted under the process fails).
-   * After a write failed for want of space, and until one succeeds, also that its device has room for that
-   * write again: readiness says the disk is full, and turns back by itself once space is freed.
+   * After a write failed for want of space, and until one as large succeeds, also that its device has room
+   * for that write again: readiness says the disk is full, and turns back by itself once space is freed.
    */
   async ping(): Promise<void> {
     if (this.closed) throw new Error("the embedded log is closed");
@@ -157,7 +157,8 @@ export class Journal {
       if ((e as NodeJS.ErrnoException).code === "ENOSPC") this.noSpaceFor = all.length;
       throw e;
     }
-    this.noSpaceFor = null;
+    // A smaller write (an offset commit) may fit in the last page of a full disk: that proves no room.
+    if (this.noSpaceFor !== null && all.length >= this.noSpaceFor) this.noSpaceFor = null;
     this.size = pos;
     // Same order as a replay would see them.
     let m = 0;
