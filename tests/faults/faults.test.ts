@@ -17,7 +17,7 @@ import { postgresRestart } from "./postgres-restart.ts";
  * `ACU_FAULTS=kill,kafka,kafka-kill,etcd,etcd-quorum,hdfs,postgres,disk-full` picks scenarios; `ACU_FAULT_SEED` replays the random kills;
  * `ACU_FAULT_CLUSTER_REUSE=1` keeps the cluster between runs while developing.
  *
- *   bun test tests/faults          (about 6 minutes on 2 cores, cluster up and down included)
+ *   bun test tests/faults          (about 8 minutes on 2 cores, cluster up and down included)
  */
 setDefaultTimeout(300_000);
 
