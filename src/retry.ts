@@ -71,3 +71,9 @@ export async function retry<T>(f: (attempt: number) => Promise<T>, o: RetryOptio
     }
   }
 }
+
+/** p, or a rejection with `why` after `ms` (p goes on; its outcome is ignored). */
+export function deadline<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([p.finally(() => clearTimeout(timer)), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why)), ms)))]);
+}

@@ -155,7 +155,7 @@ export async function etcdLeader(cluster: FaultCluster, dir: string, procs: Set<
 }
 
 /** The index of the member that leads, from `etcdctl endpoint status` (its "is leader" column). */
-function leaderOf(endpoints: string): number {
+export function leaderOf(endpoints: string): number {
   const p = Bun.spawnSync({
     cmd: ["etcdctl", `--endpoints=${endpoints}`, "--command-timeout=3s", "endpoint", "status"],
     env: { ...process.env, ETCDCTL_API: "3" },

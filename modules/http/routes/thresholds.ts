@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { thresholdValueSchema } from "../../../src/domain/threshold.ts";
 import type { Logger } from "../../../src/log.ts";
+import type { ThresholdSnapshot } from "../../../src/domain/threshold.ts";
 import type { ThresholdStore } from "../../../src/ports/thresholds.ts";
 import type { AuthEnv } from "../auth.ts";
 import { defineRoute, routeGroup } from "../route-table.ts";
@@ -68,16 +69,15 @@ export const thresholdRoutes = {
 
 /**
  * GET/PUT/DELETE /api/thresholds…: reads for viewers, changes for operators. Every change leaves an audit
- * line naming the token id that made it (never the token).
+ * line naming the token id that made it (never the token), and answers with the store as of that change:
+ * one engine request, so a change refused for want of an etcd quorum answers within one request deadline.
  */
 export function thresholdsRoutes(deps: { thresholds: ThresholdStore; log: Logger }) {
   const { thresholds } = deps;
   const audit = deps.log.child({ audit: "threshold" });
   const app = routeGroup();
-  const view = async () => {
-    const s = await thresholds.current();
-    return { default: s.defaultThreshold, thresholds: { ...s.thresholds }, revision: s.revision };
-  };
+  const shown = (s: ThresholdSnapshot) => ({ default: s.defaultThreshold, thresholds: { ...s.thresholds }, revision: s.revision });
+  const view = async () => shown(await thresholds.current());
   const by = (c: Context<AuthEnv>) => c.get("principal")?.id ?? "unknown";
 
   app.openapi(thresholdRoutes.list.route, async (c) => c.json(await view(), 200));
@@ -85,24 +85,24 @@ export function thresholdsRoutes(deps: { thresholds: ThresholdStore; log: Logger
     const b = await readJson(c, defaultBody);
     if (!b.ok) return b.res;
     const value = b.value.default;
-    await thresholds.setDefault(value);
+    const after = await thresholds.setDefault(value);
     audit.info(`audit: default threshold set to ${value} by ${by(c)}`, { action: "default", threshold: value, tokenId: by(c) });
-    return c.json(await view(), 200);
+    return c.json(shown(after), 200);
   });
   app.openapi(thresholdRoutes.set.route, async (c) => {
     const { exerciseId } = c.req.valid("param");
     const b = await readJson(c, thresholdBody);
     if (!b.ok) return b.res;
     const { threshold } = b.value;
-    await thresholds.set(exerciseId, threshold);
+    const after = await thresholds.set(exerciseId, threshold);
     audit.info(`audit: threshold of ${exerciseId} set to ${threshold} by ${by(c)}`, { action: "set", exerciseId, threshold, tokenId: by(c) });
-    return c.json(await view(), 200);
+    return c.json(shown(after), 200);
   });
   app.openapi(thresholdRoutes.remove.route, async (c) => {
     const { exerciseId } = c.req.valid("param");
-    await thresholds.remove(exerciseId);
+    const after = await thresholds.remove(exerciseId);
     audit.info(`audit: threshold of ${exerciseId} removed by ${by(c)}`, { action: "remove", exerciseId, tokenId: by(c) });
-    return c.json(await view(), 200);
+    return c.json(shown(after), 200);
   });
   return app;
 }

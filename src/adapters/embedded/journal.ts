@@ -1,5 +1,6 @@
 import { closeSync, copyFileSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, statSync } from "node:fs";
-import { open, stat, type FileHandle } from "node:fs/promises";
+import { open, stat, statfs, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
 import { Coalescer } from "../../coalescer.ts";
 
 /**
@@ -43,6 +44,8 @@ export class Journal {
   /** Appends made in the same tick, or while a write is under way, share the next write and fsync. */
   private readonly appends = new Coalescer<JournalEntry[]>((batch) => this.write(batch), { begin: "microtask" });
   private closed = false;
+  /** The size of the last write, when it failed with ENOSPC and none as large has succeeded since (see ping). */
+  private noSpaceFor: number | null = null;
 
   private constructor(
     private readonly path: string,
@@ -101,10 +104,23 @@ export class Journal {
     return buf;
   }
 
-  /** Open, and its file still where it was opened (a data dir removed or unmounted under the process fails). */
+  /**
+   * Open, and its file still where it was opened (a data dir removed or unmounted under the process fails).
+   * After a write failed for want of space, and until one as large succeeds, also that its device has room
+   * for that write again: readiness says the disk is full, and turns back by itself once space is freed.
+   */
   async ping(): Promise<void> {
     if (this.closed) throw new Error("the embedded log is closed");
     await stat(this.path);
+    const needed = this.noSpaceFor;
+    if (needed === null) return;
+    const fs = await statfs(dirname(this.path));
+    const free = fs.bavail * fs.bsize;
+    if (free < needed) {
+      throw new Error(
+        `no space left on the data dir's device (${free} bytes free; a write of ${needed} bytes failed with ENOSPC): free some, and writes resume`,
+      );
+    }
   }
 
   /** Idempotent: a second close (a test's, a shutdown racing a failure) does nothing. */
@@ -138,8 +154,11 @@ export class Journal {
       try {
         await this.fh.truncate(this.size);
       } catch {}
+      if ((e as NodeJS.ErrnoException).code === "ENOSPC") this.noSpaceFor = all.length;
       throw e;
     }
+    // A smaller write (an offset commit) may fit in the last page of a full disk: that proves no room.
+    if (this.noSpaceFor !== null && all.length >= this.noSpaceFor) this.noSpaceFor = null;
     this.size = pos;
     // Same order as a replay would see them.
     let m = 0;

@@ -8,13 +8,14 @@ export interface EtcdAuth {
 
 /**
  * An etcd client for a store under `prefix` (default `fallback`; "/" appended if missing), with a
- * deadline on every request but the watch streams. `what` names the store in errors.
+ * deadline on every request but the watch streams (`timeoutMs`; the client retries a request that failed
+ * on a host up to 3 times, each attempt with its own deadline). `what` names the store in errors.
  */
 export function etcdClient(
   what: string,
   o: { endpoints: string[]; prefix?: string; requestTimeoutMs?: number; auth?: EtcdAuth | null },
   fallback: string,
-): { client: Etcd3; prefix: string } {
+): { client: Etcd3; prefix: string; timeoutMs: number } {
   if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) throw new Error(`${what}: no endpoints given`);
   let prefix = o.prefix ?? fallback;
   if (prefix === "") throw new Error(`${what}: the prefix must not be empty`);
@@ -27,7 +28,7 @@ export function etcdClient(
     auth: o.auth ? { username: o.auth.username, password: o.auth.password, callOptions: () => ({ deadline: Date.now() + timeout }) } : undefined,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
   });
-  return { client, prefix };
+  return { client, prefix, timeoutMs: timeout };
 }
 
 /**

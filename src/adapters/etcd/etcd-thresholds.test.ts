@@ -274,4 +274,67 @@ describe.skipIf(ENDPOINTS.length === 0)("etcd threshold store", () => {
     },
     TIMEOUT_MS,
   );
+
+  test(
+    "an etcd that does not answer (no quorum) fails reads and writes within the request deadline, the client's retries included",
+    async () => {
+      const proxy = await silenceableProxy(new URL(ENDPOINTS[0]!));
+      const s = await EtcdThresholdStore.open({ endpoints: [proxy.url], prefix: `${BASE}deadline/`, defaultThreshold: 50, requestTimeoutMs: 1000 });
+      stores.push(s);
+      await s.set("ex.deadline", 40);
+      proxy.silent = true;
+      const took: number[] = [];
+      for (const op of [() => s.current(), () => s.set("ex.deadline", 60), () => s.ping()]) {
+        const t0 = performance.now();
+        await expect(op()).rejects.toThrow(/within 1000 ms/);
+        took.push(performance.now() - t0);
+      }
+      proxy.silent = false;
+      proxy.close();
+      // Each attempt has its own 1 s deadline and the client makes up to 3: 3 s and more without the bound.
+      expect(Math.max(...took)).toBeLessThan(1500);
+    },
+    TIMEOUT_MS,
+  );
 });
+
+/** A TCP proxy to `target` that, once `silent`, forwards nothing either way: a peer that holds the connection and never answers. */
+async function silenceableProxy(target: URL): Promise<{ url: string; silent: boolean; close: () => void }> {
+  type Side = { peer?: import("bun").Socket<Side>; early: Uint8Array[] };
+  const state = { silent: false };
+  const server = Bun.listen<Side>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(client) {
+        client.data = { early: [] };
+        void Bun.connect<Side>({
+          hostname: target.hostname,
+          port: Number(target.port),
+          socket: {
+            open(upstream) {
+              upstream.data = { peer: client, early: [] };
+              client.data.peer = upstream;
+              for (const b of client.data.early) upstream.write(b);
+            },
+            data(upstream, b) {
+              if (!state.silent) upstream.data.peer?.write(b);
+            },
+            close(upstream) {
+              upstream.data.peer?.end();
+            },
+          },
+        });
+      },
+      data(client, b) {
+        if (state.silent) return;
+        if (client.data.peer) client.data.peer.write(b);
+        else client.data.early.push(new Uint8Array(b));
+      },
+      close(client) {
+        client.data.peer?.end();
+      },
+    },
+  });
+  return Object.assign(state, { url: `http://127.0.0.1:${server.port}`, close: () => server.stop(true) });
+}

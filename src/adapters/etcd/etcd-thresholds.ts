@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from "../../log.ts";
 import { EXERCISE_ID_PATTERN, validateThreshold, type ThresholdSnapshot } from "../../domain/threshold.ts";
 import type { ThresholdStore } from "../../ports/thresholds.ts";
 import { Coalescer } from "../../coalescer.ts";
+import { deadline } from "../../retry.ts";
 import { etcdClient, etcdMessage, type EtcdAuth } from "./client.ts";
 import { cancelWatcher, connected, watchAgain } from "./watcher.ts";
 
@@ -19,7 +20,7 @@ export interface EtcdThresholdOptions {
   log?: Logger;
   /** How long current() waits for the watch to catch up before re-reading the prefix. Default 50 ms. */
   catchUpMs?: number;
-  /** Deadline of each etcd request. Default 5000 ms. */
+  /** Deadline of each etcd request, its client's retries included. Default 5000 ms. */
   requestTimeoutMs?: number;
 }
 
@@ -83,6 +84,7 @@ export class EtcdThresholdStore implements ThresholdStore {
     private readonly endpoints: string[],
     private readonly log: Logger,
     private readonly catchUpMs: number,
+    private readonly timeoutMs: number,
   ) {
     this.defaultKey = `${prefix}default`;
     this.exercisesPrefix = `${prefix}exercises/`;
@@ -91,8 +93,8 @@ export class EtcdThresholdStore implements ThresholdStore {
   static async open(opts: EtcdThresholdOptions): Promise<EtcdThresholdStore> {
     const v = validateThreshold(opts.defaultThreshold);
     if (!v.ok) throw new Error(`etcd thresholds: default threshold ${opts.defaultThreshold}: ${v.message}`);
-    const { client, prefix } = etcdClient("etcd thresholds", opts, DEFAULT_PREFIX);
-    const store = new EtcdThresholdStore(client, prefix, opts.defaultThreshold, opts.endpoints, opts.log ?? silentLogger, opts.catchUpMs ?? 50);
+    const { client, prefix, timeoutMs } = etcdClient("etcd thresholds", opts, DEFAULT_PREFIX);
+    const store = new EtcdThresholdStore(client, prefix, opts.defaultThreshold, opts.endpoints, opts.log ?? silentLogger, opts.catchUpMs ?? 50, timeoutMs);
     try {
       // The whole prefix; only when the default is missing, put-if-absent of it and the prefix in one
       // transaction. Read first: a user that may only read (the alert role's, on etcd with auth) opens
@@ -222,7 +224,9 @@ export class EtcdThresholdStore implements ThresholdStore {
   private async write(op: Promise<IRequestOp>, what: string): Promise<ThresholdSnapshot> {
     this.checkOpen();
     try {
-      const res = await this.client.kv.txn({ compare: [], success: [await op, await this.client.getAll().prefix(this.prefix).op()], failure: [] });
+      const res = await this.bounded(
+        this.client.kv.txn({ compare: [], success: [await op, await this.client.getAll().prefix(this.prefix).op()], failure: [] }),
+      );
       const revision = Number(res.header.revision);
       const kvs = res.responses[1]!.response_range.kvs;
       this.load(kvs, revision);
@@ -232,18 +236,28 @@ export class EtcdThresholdStore implements ThresholdStore {
     }
   }
 
+  /**
+   * A request within its deadline, the client's retries included: without a quorum each attempt waits out
+   * its own deadline, and the API's callers (a PUT, the alert role's batch) must hear no in that time.
+   */
+  private bounded<T>(p: Promise<T>): Promise<T> {
+    return deadline(p, this.timeoutMs, `etcd did not answer within ${this.timeoutMs} ms (no quorum, or unreachable)`);
+  }
+
   /** One linearizable range read: etcd's revision, the count of keys and the highest mod revision under the prefix. */
   private async probe(): Promise<Probe> {
     const r = Range.prefix(this.prefix);
-    const res = await this.client.kv.range({
-      key: r.start,
-      range_end: r.end,
-      limit: 1,
-      sort_target: "Mod",
-      sort_order: "Descend",
-      keys_only: true,
-      serializable: false,
-    });
+    const res = await this.bounded(
+      this.client.kv.range({
+        key: r.start,
+        range_end: r.end,
+        limit: 1,
+        sort_target: "Mod",
+        sort_order: "Descend",
+        keys_only: true,
+        serializable: false,
+      }),
+    );
     return { revision: Number(res.header.revision), count: Number(res.count), maxModRevision: res.kvs.length > 0 ? Number(res.kvs[0]!.mod_revision) : 0 };
   }
 
@@ -257,7 +271,7 @@ export class EtcdThresholdStore implements ThresholdStore {
     const epoch = this.disconnects;
     let res;
     try {
-      res = await this.client.getAll().prefix(this.prefix).exec();
+      res = await this.bounded(this.client.getAll().prefix(this.prefix).exec());
     } catch (e) {
       throw this.failure("cannot read the thresholds", e);
     }

@@ -62,9 +62,3 @@ export function coordinatorMoved(e: unknown): boolean {
     if (err.code === 15 || err.code === 16) return true;
   return false;
 }
-
-/** p, or a rejection with `why` after `ms` (p goes on; its outcome is ignored). */
-export function deadline<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([p.finally(() => clearTimeout(timer)), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why)), ms)))]);
-}

@@ -10,8 +10,8 @@ import {
   type OutgoingMessage,
   type RecordBatch,
 } from "../../ports/bus.ts";
-import { backoffDelay, retry, sleep } from "../../retry.ts";
-import { coordinatorMoved, deadline, retrying } from "./client.ts";
+import { backoffDelay, deadline, retry, sleep } from "../../retry.ts";
+import { coordinatorMoved, retrying } from "./client.ts";
 import type { KeyPlacement } from "./producer.ts";
 import type { KafkaTopics } from "./topics.ts";
 import { KafkaTransactions } from "./transactions.ts";

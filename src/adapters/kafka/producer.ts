@@ -1,7 +1,7 @@
 import { Partitioners, type Kafka, type Producer } from "kafkajs";
 import { Coalescer } from "../../coalescer.ts";
 import { BusUnavailableError, type OutgoingMessage } from "../../ports/bus.ts";
-import { deadline } from "./client.ts";
+import { deadline } from "../../retry.ts";
 import type { KafkaTopics } from "./topics.ts";
 
 export interface KeyedMessage {

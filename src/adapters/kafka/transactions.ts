@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Kafka, Producer } from "kafkajs";
 import { Coalescer } from "../../coalescer.ts";
 import type { OffsetCommit, OutgoingMessage } from "../../ports/bus.ts";
-import { deadline } from "./client.ts";
+import { deadline } from "../../retry.ts";
 import { BATCH_LIMIT, checkWritten, toBuffer, type KeyPlacement } from "./producer.ts";
 import type { KafkaTopics } from "./topics.ts";
 
