@@ -286,7 +286,9 @@ describe.skipIf(ENDPOINTS.length === 0)("etcd threshold store", () => {
       const took: number[] = [];
       for (const op of [() => s.current(), () => s.set("ex.deadline", 60), () => s.ping()]) {
         const t0 = performance.now();
-        await expect(op()).rejects.toThrow(/within 1000 ms/);
+        // Our deadline, or the etcd client's circuit breaker opened by the watch's own timeouts meanwhile:
+        // either way refused, and (below) within the bound.
+        await expect(op()).rejects.toThrow(/within 1000 ms|circuit breaker is open/);
         took.push(performance.now() - t0);
       }
       proxy.silent = false;
