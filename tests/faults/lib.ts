@@ -42,8 +42,8 @@ export interface AckedReport extends GeneratedReport {
  */
 export class Load {
   readonly acked = new Map<string, AckedReport>();
-  /** Every answer: when it came, its status (0: none), and a 503's or 429's Retry-After header. */
-  readonly answers: Array<{ at: number; status: number; retryAfter?: string | null }> = [];
+  /** Every answer: when it came and when its request was sent, its status (0: none), and a 503's or 429's Retry-After header. */
+  readonly answers: Array<{ at: number; sentAt: number; status: number; retryAfter?: string | null }> = [];
   /** Batches given up at stop (still unacknowledged): their reports may or may not be on the bus. */
   readonly abandoned = new Set<string>();
   private stopping = false;
@@ -76,6 +76,7 @@ export class Load {
           let status = 0;
           let retryAfter = 0.2;
           let retryAfterHeader: string | null | undefined;
+          const sentAt = Date.now();
           try {
             const res = await fetch(`${url}/api/reports`, { method: "POST", headers: ingest, body, signal: AbortSignal.timeout(30_000) });
             status = res.status;
@@ -87,7 +88,7 @@ export class Load {
           } catch {
             status = 0;
           }
-          this.answers.push({ at: Date.now(), status, ...(retryAfterHeader === undefined ? {} : { retryAfter: retryAfterHeader }) });
+          this.answers.push({ at: Date.now(), sentAt, status, ...(retryAfterHeader === undefined ? {} : { retryAfter: retryAfterHeader }) });
           if (status === 202) {
             for (const r of reports) {
               const reportId = deriveReportId(r);
@@ -125,12 +126,16 @@ export class Load {
     return this.answers.filter((a) => a.status === status && a.at >= from && a.at < to).length;
   }
 
-  /** The 503s answered in [from, to): how soon the first came after `from`, their Retry-After values, how many lacked whole seconds. */
-  refusals(from: number, to: number): { first503Ms: number | null; retryAfters: Array<string | null>; withoutRetryAfter: number } {
+  /**
+   * The 503s answered in [from, to): how soon the first came after `from`, the longest one took from its
+   * request's send, their Retry-After values, how many lacked whole seconds.
+   */
+  refusals(from: number, to: number): { first503Ms: number | null; slowest503Ms: number; retryAfters: Array<string | null>; withoutRetryAfter: number } {
     const refused = this.answers.filter((a) => a.status === 503 && a.at >= from && a.at < to);
     const headers = refused.map((a) => a.retryAfter ?? null);
     return {
       first503Ms: refused.length === 0 ? null : refused[0]!.at - from,
+      slowest503Ms: Math.max(0, ...refused.map((a) => a.at - a.sentAt)),
       retryAfters: [...new Set(headers)],
       withoutRetryAfter: headers.filter((h) => h === null || !/^[1-9][0-9]*$/.test(h)).length,
     };
