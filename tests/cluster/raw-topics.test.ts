@@ -57,12 +57,68 @@ interface Sent {
 }
 
 /**
+ * Records for Kafka's console producer, one "key|value" line each: 40 of the original system's shape
+ * (exercise 7, keyed by the constant string) and 20 laptop records; the report ids they must get and the
+ * alert ids of those below the threshold of 50.
+ */
+function javaRecords(base: number): { original: string[]; laptops: string[]; ids: Set<string>; failing: Set<string> } {
+  const original: string[] = [];
+  const laptops: string[] = [];
+  const sent: Sent[] = [];
+  for (let i = 0; i < 40; i++) {
+    const rec = { login: `jcp-o${i}`, latitude: 43.6, longitude: 1.44, exercise: 7, score: i * 2, timestamp: base + 90_000 + i };
+    original.push(`student_report|${JSON.stringify(rec)}`);
+    sent.push({ studentId: rec.login, exerciseId: "7", score: rec.score, timestamp: rec.timestamp * 1000 });
+  }
+  for (let i = 0; i < 20; i++) {
+    const rec = { studentId: `jcp-l${i}`, exerciseId: "c00.ex00", score: i * 5, latitude: 48.85, longitude: 2.35, timestamp: (base + 90_000) * 1000 + i };
+    laptops.push(`${rec.studentId}|${JSON.stringify(rec)}`);
+    sent.push(rec);
+  }
+  return {
+    original,
+    laptops,
+    ids: new Set(sent.map((s) => `${s.studentId}/${deriveReportId(s)}`)),
+    failing: new Set(sent.filter((s) => s.score < 50).map((s) => alertIdFor(s.studentId, deriveReportId(s)))),
+  };
+}
+
+/** Writes "key|value" lines to a topic with Kafka's own console producer (acks=all), as a Java service would. */
+function consoleProduce(brokers: string, topic: string, lines: string[]): void {
+  const p = Bun.spawnSync({
+    cmd: [
+      join(ROOT, "scripts/cluster"),
+      "kafka-class",
+      "org.apache.kafka.tools.ConsoleProducer",
+      "--bootstrap-server",
+      brokers,
+      "--topic",
+      topic,
+      "--property",
+      "parse.key=true",
+      "--property",
+      "key.separator=|",
+      "--producer-property",
+      "acks=all",
+    ],
+    cwd: ROOT,
+    env: { ...process.env, KAFKA_HEAP_OPTS: "-Xmx256m" },
+    stdin: Buffer.from(`${lines.join("\n")}\n`),
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 60_000,
+  });
+  if (p.exitCode !== 0) throw new Error(`console producer to ${topic} exited ${p.exitCode}: ${p.stderr.toString().slice(-1500)}`);
+}
+
+/**
  * Kafka-native ingest on the local cluster: a plain kafkajs producer (not acu's client) writes the original
  * system's records (keyed by a constant string) and acu-shaped laptop records to two raw topics while the
  * ingest process moving them is killed with -9 twice. Then: student-reports holds each valid record's report
  * exactly once (read_committed), the orders are exactly the expected ones, the DLQ holds exactly the malformed
  * records with the raw topic's name, partition and offset; a producer resending records adds nothing to the
- * lake or the orders.
+ * lake or the orders. Then Kafka's own console producer (its Java client) writes both shapes twice: the
+ * lake holds each record once and the orders are exactly those below the threshold.
  */
 describe.skipIf(!cluster)("raw topics on the local cluster", () => {
   const dir = tempDir("raw-topics");
@@ -292,6 +348,42 @@ describe.skipIf(!cluster)("raw topics on the local cluster", () => {
       await eventually("acu signal's records moved", async () => (await movedSoFar(admin, group, topics)) >= movedBefore + 500, 60_000, 500);
       expect((await committed(cluster!.kafka, `${ns}student-reports`, 1000)).length).toBe(onTopic.length + 500);
       expect((await committed(cluster!.kafka, `${ns}reports-dlq`, 500)).length).toBe(malformed.length);
+
+      // Kafka's own console producer (the Java client, not kafkajs): both shapes, then the same lines again.
+      const java = javaRecords(base);
+      for (let pass = 0; pass < 2; pass++)
+        for (const [topic, lines] of [
+          [rawOriginal, java.original],
+          [rawLaptops, java.laptops],
+        ] as const)
+          consoleProduce(cluster!.kafka, topic, lines);
+      const late = markers.map((m) => ({ ...m, studentId: `late-${m.studentId}` }));
+      await producer.send({ topic: rawLaptops, acks: -1, messages: late.map((m) => ({ key: m.studentId, value: JSON.stringify(m) })) });
+      const lateIds = new Set(late.map((m) => `${m.studentId}/${deriveReportId(m)}`));
+      const rows = await eventually(
+        "the late markers in the lake (behind the console producer's records and their resends)",
+        async () => {
+          const l = await readLakeFrom(lake, "reports");
+          return l.rows.filter((r) => lateIds.has(`${r.studentId}/${r.reportId}`)).length >= late.length ? l.rows : null;
+        },
+        120_000,
+        1000,
+      );
+      const javaRows = rows.filter((r) => String(r.studentId).startsWith("jcp"));
+      expect(javaRows.length).toBe(java.ids.size);
+      expect(new Set(javaRows.map((r) => `${r.studentId}/${r.reportId}`))).toEqual(java.ids);
+      const lateOrders = new Set(late.map((m) => alertIdFor(m.studentId, deriveReportId(m))));
+      const ordersNow = await eventually(
+        "the late markers' orders",
+        async () => {
+          const o = (await committed(cluster!.kafka, `${ns}alerts`, 1500)).map((x) => JSON.parse(x.value).alertId as string);
+          return o.filter((id) => lateOrders.has(id)).length >= late.length ? o : null;
+        },
+        60_000,
+        500,
+      );
+      expect(ordersNow.filter((id) => java.failing.has(id)).length).toBe(java.failing.size);
+      expect(new Set(ordersNow.filter((id) => java.failing.has(id)))).toEqual(java.failing);
     } finally {
       await producer.disconnect();
       await admin.deleteTopics({ topics: [rawOriginal, rawLaptops] }).catch(() => {});
