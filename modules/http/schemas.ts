@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { EXERCISE_ID_PATTERN } from "../../src/domain/threshold.ts";
 import { SCOPES } from "../../src/domain/token.ts";
+import { JsonInputError, parseJson } from "../../src/json.ts";
 
 /**
  * The pieces of the HTTP contract shared by several route groups: error bodies, the exercise id and limit
@@ -106,9 +107,9 @@ export async function readJson<T extends z.ZodType>(c: Context, schema: T, o: { 
   let raw: unknown;
   try {
     const text = await c.req.text();
-    raw = o.optional && text.trim() === "" ? {} : JSON.parse(text);
-  } catch {
-    return { ok: false, res: badRequest(c, "request body is not valid JSON") };
+    raw = o.optional && text.trim() === "" ? {} : parseJson(text, "request body");
+  } catch (e) {
+    return { ok: false, res: badRequest(c, e instanceof JsonInputError ? e.message : "request body is not valid JSON") };
   }
   const r = schema.safeParse(raw);
   return r.success ? { ok: true, value: r.data } : { ok: false, res: badRequest(c, validationError(r.error.issues).error) };

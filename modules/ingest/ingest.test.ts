@@ -56,6 +56,9 @@ test("no 202 before the journal's fsync: a failing fsync answers 503 and puts no
 test("not JSON 400, over 1 MiB 413, another method 405 with Allow, other scopes 403", async () => {
   const { call } = testApp((log) => [ingestRoutes({ bus, log })]);
   expect((await call("POST", "/api/reports", { token: "ingest", body: "{" })).status).toBe(400);
+  // Nesting is bounded before parsing (a 200 KB body of brackets would be 100,000 arrays).
+  const deep = await call("POST", "/api/reports", { token: "ingest", body: `${"[".repeat(100_000)}${"]".repeat(100_000)}` });
+  expect([deep.status, ((await deep.json()) as { error: string }).error]).toEqual([400, "request body nests arrays and objects deeper than 16 levels"]);
   expect((await call("POST", "/api/reports", { token: "ingest", body: "x".repeat(1024 * 1024 + 1) })).status).toBe(413);
   const get = await call("GET", "/api/reports", { token: "ingest" });
   expect([get.status, get.headers.get("allow"), ((await get.json()) as { error: string }).error]).toEqual([405, "POST", "method GET not allowed; use POST"]);

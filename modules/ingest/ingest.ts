@@ -11,6 +11,7 @@ import {
   toReport,
 } from "../../src/domain/report.ts";
 import { metrics } from "../../src/metrics.ts";
+import { parseJson } from "../../src/json.ts";
 import { TOPICS, type Bus } from "../../src/ports/bus.ts";
 import type { Log } from "../lifecycle.ts";
 import { defineRoute, retryAfter, routeGroup } from "../http/route-table.ts";
@@ -112,10 +113,10 @@ export function ingestRoutes(deps: {
   app.openapi(reportRoutes.post.route, async (c) => {
     let body: unknown;
     try {
-      body = JSON.parse(await c.req.text());
-    } catch {
+      body = parseJson(await c.req.text(), "request body");
+    } catch (e) {
       metrics.reportsRejected.inc({ reason: "not_json" });
-      return c.json({ error: "request body is not valid JSON" }, 400);
+      return c.json({ error: (e as Error).message }, 400);
     }
     const parsed = parseReportBatch(body, c.req.valid("query").format ?? "acu");
     if (!parsed.ok) {

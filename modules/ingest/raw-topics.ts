@@ -1,6 +1,7 @@
 import { encodeReport, parseReportItem, toReport, type ReportFormat, type ReportInput } from "../../src/domain/report.ts";
 import { metrics, trackLag } from "../../src/metrics.ts";
 import { rawTopic, TOPICS, type Bus, type BusRecord, type RecordBatch, type Consumer } from "../../src/ports/bus.ts";
+import { jsonDepth, MAX_JSON_DEPTH } from "../../src/json.ts";
 import { deadLetterMessages, deadLetterOf, type DeadLetter } from "../dead-letters.ts";
 import type { Log, Running } from "../lifecycle.ts";
 import type { ExerciseCatalogue } from "./catalogue.ts";
@@ -85,9 +86,16 @@ async function moveBatch(batch: RecordBatch, format: ReportFormat, deps: { catal
 
 /** One record's report in acu's shape, or why it is refused (field issues as POST /api/reports names them). */
 export function parseRecord(value: Uint8Array, format: ReportFormat): ReportInput | string {
+  let text: string;
+  try {
+    text = utf8Strict.decode(value);
+  } catch {
+    return "message is not JSON (UTF-8)";
+  }
+  if (jsonDepth(text) > MAX_JSON_DEPTH) return `message nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`;
   let item: unknown;
   try {
-    item = JSON.parse(utf8Strict.decode(value));
+    item = JSON.parse(text);
   } catch {
     return "message is not JSON (UTF-8)";
   }

@@ -43,6 +43,7 @@ test("a refused change changes nothing and leaves no audit line; errors name the
     ["PUT", "/api/thresholds/c00", {}, "threshold must be a number"],
     ["PUT", "/api/thresholds/c00", [40], "the body must be a JSON object"],
     ["PUT", "/api/thresholds/c00", "nope", "request body is not valid JSON"],
+    ["PUT", "/api/thresholds/c00", `{"threshold":${"[".repeat(40)}${"]".repeat(40)}}`, "request body nests arrays and objects deeper than 16 levels"],
     ["PUT", "/api/thresholds/bad%20id", { threshold: 40 }, "exerciseId must be"],
     ["PUT", "/api/thresholds", { default: 200 }, "default: threshold must be between 0 and 100"],
     ["DELETE", "/api/thresholds/bad%20id", undefined, "exerciseId must be"],
