@@ -236,3 +236,44 @@ test("the feed: a snapshot first, then each change; a cursor resumes exactly aft
   expect(fromZero.map((f) => f.type)).toEqual(["snapshot"]);
   expect(fromZero[0]!.incidents[0]).toMatchObject({ id: inc.id, state: "acknowledged" });
 });
+
+test("a step decided on a stale view is decided again on the store's values: the CAS refuses the stale copy, the domain's refusal of it is not the caller's", async () => {
+  const s = await service();
+  // The other service's view hears of changes only when told: its copies stay stale meanwhile.
+  const held: Array<() => void> = [];
+  const slowWatch = Object.create(s.store) as typeof s.store;
+  let commits = 0;
+  slowWatch.commit = (c) => {
+    commits++;
+    return s.store.commit(c);
+  };
+  slowWatch.watch = (after, onChange, onReset) => s.store.watch(after, (c) => held.push(() => onChange(c)), onReset);
+  const stale = await DispatchService.open(slowWatch, silentLogger);
+  open.push(stale);
+  const deliver = () => {
+    for (const f of held.splice(0)) f();
+  };
+  await s.svc.registerPatrol("p-1", "Alpha", 48.85, 2.35);
+  const inc = await assignedIncident(s, "s-stale", "p-1");
+  await Bun.sleep(20);
+  deliver();
+  expect(stale.view.incident(inc.id)?.value.state).toBe("assigned");
+  // Acknowledged elsewhere: the stale view still says assigned, where en route is an illegal step;
+  // decided again on the store's copy, it is legal.
+  await s.svc.acknowledge(inc.id, "p-1");
+  expect(stale.view.incident(inc.id)?.value.state).toBe("assigned");
+  expect((await stale.enRoute(inc.id, "p-1")).state).toBe("en-route");
+  // Its own commit taught it; a position sent elsewhere leaves its copy of the patrol a revision behind:
+  // the step is legal on the copy, the CAS refuses it, and the store's values commit.
+  await s.svc.position("p-1", 48.86, 2.36);
+  const commitsBefore = commits;
+  expect((await stale.arrive(inc.id, "p-1")).state).toBe("on-site");
+  expect(commits - commitsBefore).toBe(2);
+  const r = await stale.resolve(inc.id, "p-1", "done").catch((x) => x);
+  expect(r.state).toBe("resolved");
+  expect((await s.store.getIncident(inc.id))!.value.state).toBe("resolved");
+  // A step illegal on the store's values too is refused, naming the state.
+  const e = await stale.acknowledge(inc.id, "p-1").catch((x) => x);
+  expect(e).toBeInstanceOf(DispatchConflictError);
+  deliver();
+});

@@ -69,9 +69,27 @@ export class DispatchWriter {
     return true;
   }
 
-  /** Applies the commands in order to an incident as stored now (the commands may depend on it), retrying on contention. */
+  /**
+   * Applies the commands in order to an incident as stored now (the commands may depend on it), retrying on
+   * contention. The first try decides on the view's copies (watched, usually current): its CAS proves them
+   * current or is refused, so nothing is ever written from a stale copy, and a patrol's step costs one
+   * etcd request instead of three (two linearizable reads and the transaction). A refusal — the CAS's, or
+   * the domain's on those copies (a stale state may look like an illegal step) — decides again on the
+   * store's values: only those may refuse the caller.
+   */
   transition(incidentId: string, commands: (i: Incident) => IncidentCommand[], actor: string): Promise<Incident> {
+    let fromView = true;
     return this.run(`change incident ${incidentId}`, async () => {
+      const seen = fromView ? this.view.incident(incidentId) : undefined;
+      fromView = false;
+      if (seen) {
+        try {
+          const plan = await this.plan(seen, commands(seen.value), actor, async (id) => this.view.patrol(id) ?? (await this.store.getPatrol(id)));
+          return { commit: plan.commit, result: plan.incident };
+        } catch (e) {
+          if (!(e instanceof DispatchError)) throw e;
+        }
+      }
       const inc = await this.store.getIncident(incidentId);
       if (!inc) throw new DispatchNotFoundError("incident", incidentId);
       const plan = await this.plan(inc, commands(inc.value), actor, (id) => this.store.getPatrol(id));
