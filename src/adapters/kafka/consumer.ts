@@ -19,8 +19,6 @@ import { KafkaTransactions } from "./transactions.ts";
 /** What the consumers of one KafkaBus share with it. */
 export interface KafkaContext {
   readonly kafka: Kafka;
-  /** The client of the transactional producers (commitWith): shorter first retries, see TRANSACTION_RETRY. */
-  readonly transactionsKafka: Kafka;
   readonly topics: KafkaTopics;
   readonly placement: KeyPlacement;
   readonly log: Logger;
@@ -63,7 +61,7 @@ export class KafkaConsumer implements Consumer {
     private readonly onStopped: () => void,
   ) {
     this.consumer = this.newConsumer();
-    this.transactions = new KafkaTransactions(ctx.transactionsKafka, ctx.topics, ctx.placement, options.group);
+    this.transactions = new KafkaTransactions(ctx.kafka, ctx.topics, ctx.placement, options.group);
   }
 
   async start(): Promise<void> {

@@ -1,7 +1,7 @@
 import { silentLogger, type Logger } from "../../log.ts";
 import { rawTopicName, type Bus, type BusIdentity, type Consumer, type ConsumerOptions, type OutgoingMessage, type RecordBatch } from "../../ports/bus.ts";
 import { OpenConsumers } from "../open-consumers.ts";
-import { newKafkaClient, TRANSACTION_RETRY, type ClientLogLevel, type KafkaAuth } from "./client.ts";
+import { newKafkaClient, type ClientLogLevel, type KafkaAuth } from "./client.ts";
 import { KafkaConsumer, type KafkaContext } from "./consumer.ts";
 import { KafkaSends, KeyPlacement } from "./producer.ts";
 import { KafkaTopics } from "./topics.ts";
@@ -67,8 +67,7 @@ export class KafkaBus implements Bus {
         timeoutMs: o.publishTimeoutMs ?? 10_000,
         queueBytes: o.publishQueueBytes ?? DEFAULT_PUBLISH_QUEUE_BYTES,
       });
-      const transactionsKafka = newKafkaClient(o, log, TRANSACTION_RETRY);
-      return new KafkaBus({ kafka, transactionsKafka, topics, placement, log, consumerSilenceMs: o.consumerSilenceMs ?? 60_000 }, sends, unmute);
+      return new KafkaBus({ kafka, topics, placement, log, consumerSilenceMs: o.consumerSilenceMs ?? 60_000 }, sends, unmute);
     } catch (e) {
       await topics?.close();
       unmute();
