@@ -7,6 +7,8 @@
 export const MAX_JSON_DEPTH = 16;
 
 export class JsonInputError extends Error {}
+/** The text nests deeper than the bound (it was not parsed). */
+export class JsonTooDeepError extends JsonInputError {}
 
 const OPEN_ARRAY = 0x5b;
 const OPEN_OBJECT = 0x7b;
@@ -36,9 +38,9 @@ export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
   return deepest;
 }
 
-/** JSON.parse, refusing text nested deeper than `maxDepth` (JsonInputError naming the limit) or not JSON (JsonInputError). */
+/** JSON.parse, refusing text nested deeper than `maxDepth` (JsonTooDeepError naming the limit) or not JSON (JsonInputError). */
 export function parseJson(text: string, what: string, maxDepth = MAX_JSON_DEPTH): unknown {
-  if (jsonDepth(text, maxDepth) > maxDepth) throw new JsonInputError(`${what} nests arrays and objects deeper than ${maxDepth} levels`);
+  if (jsonDepth(text, maxDepth) > maxDepth) throw new JsonTooDeepError(`${what} nests arrays and objects deeper than ${maxDepth} levels`);
   try {
     return JSON.parse(text);
   } catch {

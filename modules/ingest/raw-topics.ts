@@ -1,7 +1,7 @@
 import { encodeReport, parseReportItem, toReport, type ReportFormat, type ReportInput } from "../../src/domain/report.ts";
 import { metrics, trackLag } from "../../src/metrics.ts";
 import { rawTopic, TOPICS, type Bus, type BusRecord, type RecordBatch, type Consumer } from "../../src/ports/bus.ts";
-import { jsonDepth, MAX_JSON_DEPTH } from "../../src/json.ts";
+import { JsonTooDeepError, parseJson } from "../../src/json.ts";
 import { deadLetterMessages, deadLetterOf, type DeadLetter } from "../dead-letters.ts";
 import type { Log, Running } from "../lifecycle.ts";
 import type { ExerciseCatalogue } from "./catalogue.ts";
@@ -86,18 +86,11 @@ async function moveBatch(batch: RecordBatch, format: ReportFormat, deps: { catal
 
 /** One record's report in acu's shape, or why it is refused (field issues as POST /api/reports names them). */
 export function parseRecord(value: Uint8Array, format: ReportFormat): ReportInput | string {
-  let text: string;
-  try {
-    text = utf8Strict.decode(value);
-  } catch {
-    return "message is not JSON (UTF-8)";
-  }
-  if (jsonDepth(text) > MAX_JSON_DEPTH) return `message nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`;
   let item: unknown;
   try {
-    item = JSON.parse(text);
-  } catch {
-    return "message is not JSON (UTF-8)";
+    item = parseJson(utf8Strict.decode(value), "message");
+  } catch (e) {
+    return e instanceof JsonTooDeepError ? e.message : "message is not JSON (UTF-8)";
   }
   const r = parseReportItem(item, format);
   if (r.ok) return r.report;
