@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { join } from "node:path";
@@ -30,10 +31,12 @@ export class PgliteWarehouse implements Warehouse {
     if (assets.pgliteWasmModule) options.pgliteWasmModule = assets.pgliteWasmModule;
     if (assets.initdbWasmModule) options.initdbWasmModule = assets.initdbWasmModule;
     if (assets.fsBundle) options.fsBundle = assets.fsBundle;
+    // No PG_VERSION yet: this open runs initdb (see releaseInitdb).
+    const initdb = !existsSync(join(dataDir, "PG_VERSION"));
     try {
       const db = new PGlite(options);
       await db.waitReady;
-      await releaseInitdb();
+      if (initdb) await releaseInitdb();
       return new PgliteWarehouse(db, lock);
     } catch (e) {
       lock.release();
@@ -80,7 +83,7 @@ export class PgliteWarehouse implements Warehouse {
  * ready, which the collector may keep for many seconds (measured: the all-in-one process held ~710 MiB for
  * 12 s after its start, ~350 MiB after a collection). One full collection, a tick after the open (within
  * it the instance is still referenced: a collection there frees a fraction), hands it back at once, so
- * the process's working set is its own from the start. Cost: one collection per open, a few ms.
+ * the process's working set is its own from the start. Only after an initdb: a later open leaves none.
  */
 async function releaseInitdb(): Promise<void> {
   await Bun.sleep(1);
