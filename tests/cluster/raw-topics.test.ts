@@ -33,6 +33,32 @@ async function committed(brokers: string, topic: string, settleMs = 3000): Promi
   return out;
 }
 
+/** The lake's reports, once every one of `ids` (studentId/reportId) is among them. */
+function lakeOnceWith(lake: LocalLake, ids: ReadonlySet<string>, what: string) {
+  return eventually(
+    what,
+    async () => {
+      const { rows } = await readLakeFrom(lake, "reports");
+      return rows.filter((r) => ids.has(`${r.studentId}/${r.reportId}`)).length >= ids.size ? rows : null;
+    },
+    120_000,
+    1000,
+  );
+}
+
+/** The alert ids of a topic's committed orders, once every one of `ids` is among them. */
+function ordersOnceWith(brokers: string, topic: string, ids: ReadonlySet<string>, what: string) {
+  return eventually(
+    what,
+    async () => {
+      const o = (await committed(brokers, topic, 1500)).map((x) => JSON.parse(x.value).alertId as string);
+      return o.filter((id) => ids.has(id)).length >= ids.size ? o : null;
+    },
+    60_000,
+    500,
+  );
+}
+
 /** Why the alert role refuses a message of student-reports. */
 function reasonOf(value: string): string {
   try {
@@ -303,31 +329,15 @@ describe.skipIf(!cluster)("raw topics on the local cluster", () => {
       }));
       await producer.send({ topic: rawLaptops, acks: -1, messages: markers.map((m) => ({ key: m.studentId, value: JSON.stringify(m) })) });
       const lake = new LocalLake(join(dir, "data", "lake"));
-      const final = await eventually(
-        "the markers in the lake",
-        async () => {
-          const l = await readLakeFrom(lake, "reports");
-          return l.rows.filter((r) => String(r.studentId).startsWith("marker")).length >= markers.length ? l.rows : null;
-        },
-        120_000,
-        1000,
-      );
       const markerIds = markers.map((m) => `${m.studentId}/${deriveReportId(m)}`);
+      const final = await lakeOnceWith(lake, new Set(markerIds), "the markers in the lake");
       expect(final.length).toBe(total + markers.length);
       expect(new Set(final.map((r) => `${r.studentId}/${r.reportId}`))).toEqual(new Set([...wantIds, ...markerIds]));
       const onTopic = await committed(cluster!.kafka, `${ns}student-reports`, 1000);
       expect(onTopic.length).toBe(1 + total + resend.length + markers.length);
       expect(new Set(onTopic.filter((r) => r.key.startsWith("marker")).map((r) => r.partition)).size).toBe(6);
       const markerOrders = new Set(markers.map((m) => alertIdFor(m.studentId, deriveReportId(m))));
-      const after = await eventually(
-        "the markers' orders",
-        async () => {
-          const o = (await committed(cluster!.kafka, `${ns}alerts`, 1500)).map((x) => JSON.parse(x.value).alertId as string);
-          return o.filter((id) => markerOrders.has(id)).length >= markers.length ? o : null;
-        },
-        60_000,
-        500,
-      );
+      const after = await ordersOnceWith(cluster!.kafka, `${ns}alerts`, markerOrders, "the markers' orders");
       expect(after.length).toBe(failing.size + markers.length);
       expect(new Set(after)).toEqual(new Set([...failing, ...markerOrders]));
 
@@ -360,28 +370,12 @@ describe.skipIf(!cluster)("raw topics on the local cluster", () => {
       const late = markers.map((m) => ({ ...m, studentId: `late-${m.studentId}` }));
       await producer.send({ topic: rawLaptops, acks: -1, messages: late.map((m) => ({ key: m.studentId, value: JSON.stringify(m) })) });
       const lateIds = new Set(late.map((m) => `${m.studentId}/${deriveReportId(m)}`));
-      const rows = await eventually(
-        "the late markers in the lake (behind the console producer's records and their resends)",
-        async () => {
-          const l = await readLakeFrom(lake, "reports");
-          return l.rows.filter((r) => lateIds.has(`${r.studentId}/${r.reportId}`)).length >= late.length ? l.rows : null;
-        },
-        120_000,
-        1000,
-      );
+      const rows = await lakeOnceWith(lake, lateIds, "the late markers in the lake (behind the console producer's records and their resends)");
       const javaRows = rows.filter((r) => String(r.studentId).startsWith("jcp"));
       expect(javaRows.length).toBe(java.ids.size);
       expect(new Set(javaRows.map((r) => `${r.studentId}/${r.reportId}`))).toEqual(java.ids);
       const lateOrders = new Set(late.map((m) => alertIdFor(m.studentId, deriveReportId(m))));
-      const ordersNow = await eventually(
-        "the late markers' orders",
-        async () => {
-          const o = (await committed(cluster!.kafka, `${ns}alerts`, 1500)).map((x) => JSON.parse(x.value).alertId as string);
-          return o.filter((id) => lateOrders.has(id)).length >= late.length ? o : null;
-        },
-        60_000,
-        500,
-      );
+      const ordersNow = await ordersOnceWith(cluster!.kafka, `${ns}alerts`, lateOrders, "the late markers' orders");
       expect(ordersNow.filter((id) => java.failing.has(id)).length).toBe(java.failing.size);
       expect(new Set(ordersNow.filter((id) => java.failing.has(id)))).toEqual(java.failing);
     } finally {
