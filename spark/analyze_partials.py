@@ -6,13 +6,19 @@ and appends it to the warehouse's partial_* tables tagged with the run id:
   partial_exercise_totals   (run_id, exercise_id, reports, score_sum)
   partial_cell_histogram    (run_id, exercise_id, cell_y, cell_x, bucket, reports)
   partial_region_histogram  (run_id, exercise_id, region, bucket, reports, score_sum)
+  partial_trend_histogram       (run_id, exercise_id, region, period_start, bucket, reports, score_sum)
+  partial_cell_trend_histogram  (run_id, exercise_id, cell_y, cell_x, period_start, bucket, reports)
 
   bucket = floor(score) clamped to 0..100
   cell_y = floor(latitude / cell), cell_x = floor(longitude / cell)
+  period_start = floor(timestamp in ms / (period * 1000)) * period, in epoch seconds (UTC; integer
+                 arithmetic, floor: a time before 1970 goes to the period before, as Math.floor does)
 
-Rows with a null or non-finite exerciseId/region/score/latitude/longitude are left out, as the embedded
-engine does (the ingest never writes such rows). The analyzer merges the partials afterwards and checks
-that each partial table holds exactly the number of reports this job reports in --result.
+with period the --trend-period in seconds (src/domain/trend-period.ts: whole minutes dividing an hour;
+default 900). Rows with a null or non-finite exerciseId/region/score/latitude/longitude, or a null
+timestamp, are left out, as the embedded engine does (the ingest never writes such rows). The analyzer
+merges the partials afterwards and checks that each partial table holds exactly the number of reports
+this job reports in --result.
 
 With --incident-files-from (incidents/ files), also the response times of the finished incidents, from
 their terminal events only (type resolved or cancelled; src/domain/response-times.ts):
@@ -26,7 +32,7 @@ their terminal events only (type resolved or cancelled; src/domain/response-time
 and --result then also holds {"incidents": {"incidents": finished incidents, "responses": response times}}.
 
   spark-submit --master spark://127.0.0.1:17077 --jars postgresql.jar spark/analyze_partials.py \\
-      --run-id RUN --files-from files.txt --cell-size 0.01 \\
+      --run-id RUN --files-from files.txt --cell-size 0.01 --trend-period 900 \\
       --jdbc-url jdbc:postgresql://127.0.0.1:15432/acu --jdbc-user acu --result result.json
 
 The password comes from --jdbc-password or, to keep it out of the process list, ACU_SPARK_JDBC_PASSWORD.
@@ -45,6 +51,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType, TimestampType
 
 PASSWORD_ENV = "ACU_SPARK_JDBC_PASSWORD"
+DEFAULT_TREND_PERIOD_SECONDS = 900
+TREND_PERIOD_RULE = "must be whole minutes in seconds that divide an hour (60, 120, …, 900, 1200, 1800, 3600)"
 
 # The columns of a lake report file this job reads (src/formats/parquet.ts has them all). Given, not
 # inferred: inferring would cost a Spark job that reads the footers first.
@@ -55,6 +63,7 @@ LAKE_COLUMNS = StructType(
         StructField("score", DoubleType()),
         StructField("latitude", DoubleType()),
         StructField("longitude", DoubleType()),
+        StructField("timestamp", TimestampType()),
     ]
 )
 
@@ -73,12 +82,23 @@ OUTCOMES = ["resolved", "cancelled"]
 STEPS = [("acknowledge", "acknowledgedAt"), ("onSite", "onSiteAt"), ("resolve", "resolvedAt")]
 
 
+def is_trend_period(seconds):
+    """isTrendPeriod of src/domain/trend-period.ts."""
+    return 60 <= seconds <= 3600 and seconds % 60 == 0 and 3600 % seconds == 0
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Partial aggregates of acu lake files into the warehouse's partial_* tables.")
     p.add_argument("--run-id", required=True)
     p.add_argument("--files-from", required=True, help="text file with one lake URI (file://… or hdfs://…) per line")
     p.add_argument("--incident-files-from", default=None, help="text file with one lake URI of an incidents file per line")
     p.add_argument("--cell-size", required=True, type=float, help="grid cell size in degrees")
+    p.add_argument(
+        "--trend-period",
+        type=int,
+        default=DEFAULT_TREND_PERIOD_SECONDS,
+        help=f"trend period in seconds: whole minutes dividing an hour (default {DEFAULT_TREND_PERIOD_SECONDS})",
+    )
     p.add_argument("--jdbc-url", required=True, help="jdbc:postgresql://host:port/db")
     p.add_argument("--jdbc-user", required=True)
     p.add_argument("--jdbc-password", default=None, help=f"default: ${PASSWORD_ENV}")
@@ -88,6 +108,8 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if not (math.isfinite(args.cell_size) and args.cell_size > 0):
         p.error(f"--cell-size must be a positive number of degrees, got {args.cell_size}")
+    if not is_trend_period(args.trend_period):
+        p.error(f"--trend-period {TREND_PERIOD_RULE}, got {args.trend_period}")
     return args
 
 
@@ -101,40 +123,51 @@ def finite(name):
     return c.isNotNull() & ~F.isnan(c) & (F.abs(c) != float("inf"))
 
 
-def fine_aggregates(spark, uris, cell):
-    """One pass over the files: reports and score sum per exercise × region × cell × bucket."""
+def fine_aggregates(spark, uris, cell, period):
+    """One pass over the files: reports and score sum per exercise × region × cell × period × bucket."""
     reports = (
         spark.read.schema(LAKE_COLUMNS)
         .parquet(*uris)
-        .where(F.col("exerciseId").isNotNull() & F.col("region").isNotNull())
+        .where(F.col("exerciseId").isNotNull() & F.col("region").isNotNull() & F.col("timestamp").isNotNull())
         .where(finite("score") & finite("latitude") & finite("longitude"))
     )
     # Clamping before floor is the same as clamping after it, and cannot overflow a long.
     bucket = F.floor(F.least(F.greatest(F.col("score"), F.lit(0.0)), F.lit(100.0))).cast("short")
+    # Integer arithmetic on the epoch milliseconds (longs): pmod is never negative, so ms - pmod(ms, p)
+    # is the multiple of p at or below ms (Math.floor's, before 1970 too), and `div` of that multiple by
+    # 1000 is exact (it truncates, which only matters for a remainder there is none of).
+    period_start = F.expr(f"(unix_millis(timestamp) - pmod(unix_millis(timestamp), {int(period) * 1000}L)) div 1000L")
     return (
         reports.select(
             F.col("exerciseId").alias("exercise_id"),
             F.col("region"),
             F.floor(F.col("latitude") / F.lit(cell)).cast("int").alias("cell_y"),
             F.floor(F.col("longitude") / F.lit(cell)).cast("int").alias("cell_x"),
+            period_start.alias("period_start"),
             bucket.alias("bucket"),
             F.col("score"),
         )
-        .groupBy("exercise_id", "region", "cell_y", "cell_x", "bucket")
+        .groupBy("exercise_id", "region", "cell_y", "cell_x", "period_start", "bucket")
         .agg(F.count(F.lit(1)).alias("reports"), F.sum("score").alias("score_sum"))
     )
 
 
 def partials(fine, run_id):
-    """The three partial tables, each with the columns of its warehouse table, in order."""
+    """The five partial tables, each with the columns of its warehouse table, in order."""
     run = F.lit(run_id).alias("run_id")
-    exercises = fine.groupBy("exercise_id").agg(F.sum("reports").alias("reports"), F.sum("score_sum").alias("score_sum"))
-    cells = fine.groupBy("exercise_id", "cell_y", "cell_x", "bucket").agg(F.sum("reports").alias("reports"))
-    regions = fine.groupBy("exercise_id", "region", "bucket").agg(F.sum("reports").alias("reports"), F.sum("score_sum").alias("score_sum"))
+    reports = F.sum("reports").alias("reports")
+    score_sum = F.sum("score_sum").alias("score_sum")
+    exercises = fine.groupBy("exercise_id").agg(reports, score_sum)
+    cells = fine.groupBy("exercise_id", "cell_y", "cell_x", "bucket").agg(reports)
+    regions = fine.groupBy("exercise_id", "region", "bucket").agg(reports, score_sum)
+    trends = fine.groupBy("exercise_id", "region", "period_start", "bucket").agg(reports, score_sum)
+    cell_trends = fine.groupBy("exercise_id", "cell_y", "cell_x", "period_start", "bucket").agg(reports)
     return {
         "partial_exercise_totals": exercises.select(run, "exercise_id", "reports", "score_sum"),
         "partial_cell_histogram": cells.select(run, "exercise_id", "cell_y", "cell_x", "bucket", "reports"),
         "partial_region_histogram": regions.select(run, "exercise_id", "region", "bucket", "reports", "score_sum"),
+        "partial_trend_histogram": trends.select(run, "exercise_id", "region", "period_start", "bucket", "reports", "score_sum"),
+        "partial_cell_trend_histogram": cell_trends.select(run, "exercise_id", "cell_y", "cell_x", "period_start", "bucket", "reports"),
     }
 
 
@@ -198,7 +231,7 @@ def main(argv):
     try:
         result = {"rows": 0}
         if uris:
-            fine = fine_aggregates(spark, uris, args.cell_size).persist(StorageLevel.MEMORY_AND_DISK)
+            fine = fine_aggregates(spark, uris, args.cell_size, args.trend_period).persist(StorageLevel.MEMORY_AND_DISK)
             result["rows"] = int(fine.agg(F.coalesce(F.sum("reports"), F.lit(0))).first()[0])
             for table, df in partials(fine, args.run_id).items():
                 write_jdbc(args, password, table, df)

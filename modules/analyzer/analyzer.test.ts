@@ -13,10 +13,15 @@ import type { IncidentEvent } from "../../src/domain/incident-event.ts";
 import { encodeIncidentEvents, encodeReports, lakeIncidentEvent, type LakeReport } from "../../src/formats/parquet.ts";
 import type { AnalyticsEngine, PartialsRequest } from "../../src/ports/analytics-engine.ts";
 import type { Warehouse } from "../../src/ports/warehouse.ts";
-import { migrate } from "../../src/warehouse/migrate.ts";
+import { migrate, MIGRATIONS } from "../../src/warehouse/migrate.ts";
 import { startAnalyzer, type Analyzer } from "./analyzer.ts";
 import { backlog } from "./run.ts";
+import { PARTIAL_TABLES } from "./merge.ts";
+import { DEFAULT_TREND_PERIOD_SECONDS } from "../../src/domain/trend-period.ts";
 import { exerciseStats, hotspots, recentRuns, regionStats, responseTimes, runsPage } from "./queries.ts";
+import { trends, type TrendRequest, type Trends } from "./trends.ts";
+import { trendPeriod, TrendsIncompleteError, windowStart } from "./windows.ts";
+import { thresholdFor } from "../../src/domain/threshold.ts";
 import { clusteredReports, foreignLakePaths } from "../../tests/support/lake-fixture.ts";
 import { incidentHistories } from "../../tests/support/incident-fixture.ts";
 import { recomputeResponseTimes } from "../../tests/support/recompute.ts";
@@ -56,12 +61,23 @@ async function setup() {
     return path;
   };
   const analyzers: Analyzer[] = [];
-  const start = async (opts: { cellSizeDeg?: number; engine?: AnalyticsEngine; schedule?: string | null; log?: Logger } = {}) => {
+  const start = async (
+    opts: {
+      cellSizeDeg?: number;
+      trendPeriodSeconds?: number;
+      thresholds?: () => Promise<ThresholdSnapshot>;
+      engine?: AnalyticsEngine;
+      schedule?: string | null;
+      log?: Logger;
+    } = {},
+  ) => {
     const a = await startAnalyzer({
       lake,
       warehouse: w,
       engine: opts.engine ?? engine,
       cellSizeDeg: opts.cellSizeDeg ?? 1,
+      ...(opts.trendPeriodSeconds !== undefined ? { trendPeriodSeconds: opts.trendPeriodSeconds } : {}),
+      ...(opts.thresholds ? { thresholds: opts.thresholds } : {}),
       schedule: opts.schedule ?? null,
       log: opts.log,
     });
@@ -72,7 +88,10 @@ async function setup() {
   return { dir, lake, w, engine, all, addFile, start };
 }
 
-const reports = clusteredReports;
+/** The fixture's reports spread over hours of timestamps (15-minute trend periods, the default, and hours). */
+const reports = (n: number, seed: number): LakeReport[] =>
+  clusteredReports(n, seed).map((r, i) => ({ ...r, timestamp: Date.UTC(2026, 10, 27, 8) + seed * 1_800_000 + i * 7_919 }));
+const PERIOD = DEFAULT_TREND_PERIOD_SECONDS;
 
 const bucketOf = (score: number) => Math.min(100, Math.max(0, Math.floor(score)));
 
@@ -81,8 +100,18 @@ function recompute(rows: LakeReport[], cell: number) {
   const exercises = new Map<string, { reports: number; scoreSum: number }>();
   const cells = new Map<string, number>();
   const regions = new Map<string, { reports: number; scoreSum: number }>();
+  const trends = new Map<string, { reports: number; scoreSum: number }>();
+  const cellTrends = new Map<string, number>();
   for (const r of rows) {
     const b = bucketOf(r.score);
+    const p = Math.floor(r.timestamp / (PERIOD * 1000)) * PERIOD;
+    const tk = [r.exerciseId, r.region, p, b].join("|");
+    const t = trends.get(tk) ?? { reports: 0, scoreSum: 0 };
+    t.reports++;
+    t.scoreSum += r.score;
+    trends.set(tk, t);
+    const ctk = [r.exerciseId, p, Math.floor(r.latitude / cell), Math.floor(r.longitude / cell), b].join("|");
+    cellTrends.set(ctk, (cellTrends.get(ctk) ?? 0) + 1);
     const e = exercises.get(r.exerciseId) ?? { reports: 0, scoreSum: 0 };
     e.reports++;
     e.scoreSum += r.score;
@@ -95,7 +124,7 @@ function recompute(rows: LakeReport[], cell: number) {
     g.scoreSum += r.score;
     regions.set(rk, g);
   }
-  return { exercises, cells, regions };
+  return { exercises, cells, regions, trends, cellTrends };
 }
 
 async function tables(w: Warehouse) {
@@ -120,13 +149,23 @@ async function tables(w: Warehouse) {
       )
     ).map((r) => [[r.exercise_id, r.region, r.bucket].join("|"), { reports: r.reports, scoreSum: r.score_sum }]),
   );
+  const trends = new Map(
+    (
+      await w.query<{ exercise_id: string; region: string; period_start: number; bucket: number; reports: number; score_sum: number }>(
+        `SELECT exercise_id, region, period_start::float8 AS period_start, bucket, reports::float8 AS reports, score_sum FROM trend_histogram`,
+      )
+    ).map((r) => [[r.exercise_id, r.region, r.period_start, r.bucket].join("|"), { reports: r.reports, scoreSum: r.score_sum }]),
+  );
+  const cellTrends = new Map(
+    (
+      await w.query<{ exercise_id: string; period_start: number; cell_y: number; cell_x: number; bucket: number; reports: number }>(
+        `SELECT exercise_id, period_start::float8 AS period_start, cell_y, cell_x, bucket, reports::float8 AS reports FROM cell_trend_histogram`,
+      )
+    ).map((r) => [[r.exercise_id, r.period_start, r.cell_y, r.cell_x, r.bucket].join("|"), r.reports]),
+  );
   const counted = (await w.query<{ path: string }>(`SELECT path FROM lake_files_counted ORDER BY path`)).map((r) => r.path);
-  const partials = (
-    await w.query<{ n: number }>(
-      `SELECT ((SELECT count(*) FROM partial_exercise_totals) + (SELECT count(*) FROM partial_cell_histogram) + (SELECT count(*) FROM partial_region_histogram))::int AS n`,
-    )
-  )[0]!.n;
-  return { exercises, cells, regions, counted, partials };
+  const partials = (await w.query<{ n: number }>(`SELECT (${PARTIAL_TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(" + ")})::int AS n`))[0]!.n;
+  return { exercises, cells, regions, trends, cellTrends, counted, partials };
 }
 
 /** Counts exact; float sums equal up to summation order. */
@@ -141,6 +180,12 @@ function expectMatches(got: Awaited<ReturnType<typeof tables>>, want: ReturnType
   for (const [k, v] of want.regions) {
     expect(got.regions.get(k)!.reports).toBe(v.reports);
     expect(got.regions.get(k)!.scoreSum).toBeCloseTo(v.scoreSum, 6);
+  }
+  expect(got.cellTrends).toEqual(want.cellTrends);
+  expect([...got.trends.keys()].sort()).toEqual([...want.trends.keys()].sort());
+  for (const [k, v] of want.trends) {
+    expect(got.trends.get(k)!.reports).toBe(v.reports);
+    expect(got.trends.get(k)!.scoreSum).toBeCloseTo(v.scoreSum, 6);
   }
   expect(got.partials).toBe(0);
 }
@@ -394,7 +439,10 @@ test(
     const b = await start({ cellSizeDeg: 2, engine: broken });
     expect(await b.rebuild()).toMatchObject({ outcome: "failed", error: "no executors" });
     expect(await tables(w)).toEqual(before);
-    expect(await w.query(`SELECT value FROM analyzer_settings`)).toEqual([{ value: "1" }]);
+    expect(await w.query(`SELECT key, value FROM analyzer_settings ORDER BY key`)).toEqual([
+      { key: "cell_size_deg", value: "1" },
+      { key: "trend_period_seconds", value: "900" },
+    ]);
     void engine;
   },
   TIMEOUT_MS,
@@ -414,7 +462,10 @@ test(
     expect((await (await start({ cellSizeDeg: 1, engine: broken })).runNow()).outcome).toBe("failed");
     expect(await w.query(`SELECT value FROM analyzer_settings`)).toEqual([]);
     expect(await (await start({ cellSizeDeg: 2 })).runNow()).toMatchObject({ outcome: "succeeded", files: 1 });
-    expect(await w.query(`SELECT value FROM analyzer_settings`)).toEqual([{ value: "2" }]);
+    expect(await w.query(`SELECT key, value FROM analyzer_settings ORDER BY key`)).toEqual([
+      { key: "cell_size_deg", value: "2" },
+      { key: "trend_period_seconds", value: "900" },
+    ]);
     expectMatches(await tables(w), recompute(all, 2));
   },
   TIMEOUT_MS,
@@ -868,6 +919,203 @@ test(
 
     expect(await (await start({ cellSizeDeg: 1 })).runNow()).toMatchObject({ outcome: "succeeded", files: 1 });
     expect((await responseTimes(w)).regions).toEqual(recomputeResponseTimes(flat(events)));
+  },
+  TIMEOUT_MS,
+);
+
+// ---- trends and windows --------------------------------------------------------------------------
+
+const DAY_START = Date.UTC(2026, 10, 27);
+const HOUR = 3_600_000;
+
+/** Per bucket of `size` ms from `from`: reports, failures under the thresholds, score sum — straight from the raw rows. */
+function recomputeTrend(rows: LakeReport[], thresholdOf: (exerciseId: string) => number, size: number, from: number, to: number) {
+  const out = new Map<number, { reports: number; failures: number; scoreSum: number }>();
+  for (let t = from; t < to; t += size) out.set(t, { reports: 0, failures: 0, scoreSum: 0 });
+  for (const r of rows) {
+    if (r.timestamp < from || r.timestamp >= to) continue;
+    const b = out.get(Math.floor(r.timestamp / size) * size)!;
+    b.reports++;
+    b.scoreSum += r.score;
+    if (bucketOf(r.score) < thresholdOf(r.exerciseId)) b.failures++;
+  }
+  return out;
+}
+
+function expectTrend(got: Trends, want: ReturnType<typeof recomputeTrend>) {
+  expect(got.buckets.map((b) => Date.parse(b.start))).toEqual([...want.keys()]);
+  for (const b of got.buckets) {
+    const x = want.get(Date.parse(b.start))!;
+    expect([b.reports, b.failures]).toEqual([x.reports, x.failures]);
+    if (x.reports === 0) expect([b.averageScore, b.successRate]).toEqual([null, null]);
+    else {
+      expect(Math.abs(b.averageScore! - x.scoreSum / x.reports)).toBeLessThan(1e-9);
+      expect(b.successRate).toBe((x.reports - x.failures) / x.reports);
+    }
+  }
+}
+
+test(
+  "trends per hour and per day equal a recomputation from the raw rows, per exercise, per region, both and neither",
+  async () => {
+    const { w, addFile, all, start } = await setup();
+    const a = await start();
+    for (let f = 1; f <= 4; f++) await addFile(reports(700, f));
+    expect((await a.runNow()).outcome).toBe("succeeded");
+    await addFile(reports(400, 5)); // a second, incremental run: its periods add to the first's
+    expect((await a.runNow()).outcome).toBe("succeeded");
+    const th = snap(50, { "ex-1": 30, "ex-2": 70 });
+    const thresholdOf = (id: string) => thresholdFor(th, id);
+    const exercises = [...new Set(all.map((r) => r.exerciseId))].sort();
+    const regions = [...new Set(all.map((r) => r.region))].sort();
+    expect(exercises.length).toBeGreaterThan(2);
+    const ask = (q: Partial<TrendRequest>) =>
+      trends(w, th, { exerciseId: null, region: null, fromMs: DAY_START, toMs: DAY_START + 24 * HOUR, bucket: "hour", nowMs: Date.now(), ...q });
+    let buckets = 0;
+    for (const exerciseId of [null, ...exercises])
+      for (const region of [null, regions[0]!, regions.at(-1)!]) {
+        const rows = all.filter((r) => (exerciseId === null || r.exerciseId === exerciseId) && (region === null || r.region === region));
+        const got = await ask({ exerciseId, region });
+        expectTrend(got, recomputeTrend(rows, thresholdOf, HOUR, DAY_START, DAY_START + 24 * HOUR));
+        expect(got).toMatchObject({
+          exerciseId,
+          region,
+          bucket: "hour",
+          periodSeconds: PERIOD,
+          threshold: exerciseId === null ? null : thresholdOf(exerciseId),
+        });
+        buckets += got.buckets.filter((b) => b.reports > 0).length;
+      }
+    expect(buckets).toBeGreaterThan(20);
+    // Days: the range floors and ceils to whole UTC days.
+    const days = await ask({ bucket: "day", fromMs: DAY_START - 2 * 24 * HOUR + 5, toMs: DAY_START + 24 * HOUR - 5 });
+    expectTrend(days, recomputeTrend(all, thresholdOf, 24 * HOUR, DAY_START - 2 * 24 * HOUR, DAY_START + 24 * HOUR));
+    expect(days.buckets.at(-1)!.reports).toBe(all.length);
+  },
+  TIMEOUT_MS,
+);
+
+test(
+  "a window reads the trend tables from the period holding now − window: exercises, regions and hotspots equal the raw rows since then",
+  async () => {
+    const { w, addFile, all, start } = await setup();
+    const a = await start({ cellSizeDeg: 0.5 });
+    for (let f = 1; f <= 4; f++) await addFile(reports(700, f));
+    expect((await a.runNow()).outcome).toBe("succeeded");
+    const th = snap(50, { "ex-1": 30 });
+    const latest = Math.max(...all.map((r) => r.timestamp));
+    const now = latest + 60_000;
+    const from = await windowStart(w, "1h", now);
+    expect(from).toBe(Math.floor((now / 1000 - 3600) / PERIOD) * PERIOD);
+    const inWindow = all.filter((r) => r.timestamp >= from! * 1000);
+    expect(inWindow.length).toBeGreaterThan(100);
+    expect(inWindow.length).toBeLessThan(all.length);
+    const want = recompute(inWindow, 0.5);
+
+    const ex = await exerciseStats(w, th, undefined, from);
+    expect(ex.exercises.map((e) => [e.exerciseId, e.reports])).toEqual(
+      [...want.exercises].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => [k, v.reports]),
+    );
+    for (const e of ex.exercises) {
+      expect(Math.abs(e.averageScore - want.exercises.get(e.exerciseId)!.scoreSum / e.reports)).toBeLessThan(1e-9);
+      expect(e.failures).toBe(inWindow.filter((r) => r.exerciseId === e.exerciseId && bucketOf(r.score) < e.threshold).length);
+    }
+    const reg = await regionStats(w, th, undefined, from);
+    for (const r of reg.regions) {
+      const rows = inWindow.filter((x) => x.region === r.region);
+      expect([r.reports, r.failures]).toEqual([rows.length, rows.filter((x) => bucketOf(x.score) < thresholdFor(th, x.exerciseId)).length]);
+    }
+    expect(reg.regions.reduce((n, r) => n + r.reports, 0)).toBe(inWindow.length);
+    const hot = await hotspots(w, th, "ex-1", 1000, 0.5, from);
+    const wantCells = new Map<string, number>();
+    for (const r of inWindow.filter((x) => x.exerciseId === "ex-1" && bucketOf(x.score) < 30)) {
+      const k = `${(Math.floor(r.latitude / 0.5) + 0.5) * 0.5}|${(Math.floor(r.longitude / 0.5) + 0.5) * 0.5}`;
+      wantCells.set(k, (wantCells.get(k) ?? 0) + 1);
+    }
+    expect(new Map(hot.cells.map((c) => [`${c.latitude}|${c.longitude}`, c.failures]))).toEqual(wantCells);
+    // "all" is the cumulative tables, as before windows existed.
+    expect(await windowStart(w, "all", now)).toBeNull();
+    expect((await exerciseStats(w, th, undefined, null)).exercises.reduce((n, e) => n + e.reports, 0)).toBe(all.length);
+  },
+  TIMEOUT_MS,
+);
+
+test(
+  "the trend period is pinned by the first merge: a run configured with another is refused until a rebuild",
+  async () => {
+    const { w, addFile, all, start } = await setup();
+    await addFile(reports(300, 1));
+    expect((await (await start()).runNow()).outcome).toBe("succeeded");
+    await addFile(reports(300, 2));
+    const other = await start({ trendPeriodSeconds: 1800 });
+    const refused = await other.runNow();
+    expect(refused.outcome).toBe("failed");
+    expect(refused.error).toContain("trend period changed: the warehouse was built with 900 s periods but the analyzer is configured with 1800 s periods");
+    expect((await other.rebuild()).outcome).toBe("succeeded");
+    expect(await w.query(`SELECT value FROM analyzer_settings WHERE key = 'trend_period_seconds'`)).toEqual([{ value: "1800" }]);
+    const periods = await w.query<{ p: number }>(`SELECT DISTINCT (period_start % 1800)::int AS p FROM trend_histogram`);
+    expect(periods).toEqual([{ p: 0 }]);
+    expect((await w.query<{ n: number }>(`SELECT sum(reports)::int AS n FROM trend_histogram`))[0]!.n).toBe(all.length);
+    await expect(start({ trendPeriodSeconds: 1000 })).rejects.toThrow("the trend period must be whole minutes");
+  },
+  TIMEOUT_MS,
+);
+
+test(
+  "a warehouse that counted files before the trend tables existed refuses trends and windows until a rebuild recounts the lake",
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), "acu-analyzer-old-"));
+    const w = await PgliteWarehouse.open(join(dir, "pg"));
+    cleanups.push(async () => {
+      await w.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    await migrate(w, MIGRATIONS.slice(0, 2));
+    await w.query(`INSERT INTO lake_files_counted (path, run_id) VALUES ('reports/x.parquet', 'run-old')`);
+    await migrate(w);
+    await expect(trendPeriod(w)).rejects.toBeInstanceOf(TrendsIncompleteError);
+    await expect(windowStart(w, "1h", Date.now())).rejects.toThrow("trends and windows are not available: lake files were counted before trends existed");
+    expect(await windowStart(w, "all", Date.now())).toBeNull();
+    await expect(trends(w, snap(50), { exerciseId: null, region: null, fromMs: null, toMs: null, bucket: "hour", nowMs: Date.now() })).rejects.toBeInstanceOf(
+      TrendsIncompleteError,
+    );
+
+    const lake = new LocalLake(join(dir, "lake"));
+    const rows = reports(200, 1).map((r, i) => ({ ...r, partition: 0, offset: i }));
+    await lake.write(lakePath({ dataset: "reports", topic: "student-reports", partition: 0, firstOffset: 0, lastOffset: 199 }, DAY_START), encodeReports(rows));
+    const a = await startAnalyzer({ lake, warehouse: w, engine: new ArrowAnalyticsEngine({ lake, warehouse: w }), cellSizeDeg: 1, schedule: null });
+    cleanups.push(() => a.stop());
+    expect((await a.rebuild()).outcome).toBe("succeeded");
+    expect(await trendPeriod(w)).toBe(PERIOD);
+    const t = await trends(w, snap(50), { exerciseId: null, region: null, fromMs: DAY_START, toMs: DAY_START + 24 * HOUR, bucket: "day", nowMs: Date.now() });
+    expect(t.buckets.map((b) => b.reports)).toEqual([200]);
+  },
+  TIMEOUT_MS,
+);
+
+test(
+  "threshold changes seen by analyzer runs are the trend's markers; the first value seen is not a change",
+  async () => {
+    const { w, addFile, start } = await setup();
+    // ex1 has reports; ex-1 only a threshold (removed before any report of it).
+    let current = snap(50, { "ex-1": 40, ex1: 45 });
+    const a = await start({ thresholds: async () => current });
+    await addFile(reports(200, 1));
+    expect((await a.runNow()).outcome).toBe("succeeded");
+    expect((await a.runNow()).outcome).toBe("succeeded"); // nothing changed: nothing recorded
+    current = snap(50, { "ex-1": 60, ex1: 65 });
+    expect((await a.runNow()).outcome).toBe("succeeded");
+    current = snap(55, {}); // ex-1 and ex1 fall back to the default; the other exercises follow the default
+    expect((await a.runNow()).outcome).toBe("succeeded");
+    const ask = (exerciseId: string) =>
+      trends(w, current, { exerciseId, region: null, fromMs: Date.now() - HOUR, toMs: Date.now() + HOUR, bucket: "hour", nowMs: Date.now() });
+    expect((await ask("ex-1")).thresholdChanges.map((c) => c.threshold)).toEqual([60, 55]);
+    expect((await ask("ex1")).thresholdChanges.map((c) => c.threshold)).toEqual([65, 55]);
+    expect((await ask("ex0")).thresholdChanges.map((c) => c.threshold)).toEqual([55]);
+    const changes = (await ask("ex-1")).thresholdChanges;
+    expect(Date.parse(changes[0]!.at)).toBeLessThanOrEqual(Date.parse(changes[1]!.at));
+    expect((await ask("never-seen")).thresholdChanges.map((c) => c.threshold)).toEqual([55]);
+    expect((await w.query<{ n: number }>(`SELECT count(*)::int AS n FROM threshold_changes WHERE exercise_id = 'ex-1'`))[0]!.n).toBe(3);
   },
   TIMEOUT_MS,
 );

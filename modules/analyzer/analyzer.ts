@@ -7,8 +7,10 @@ import { CUMULATIVE_TABLES, PARTIAL_TABLES } from "./merge.ts";
 import { RunLog } from "./run-log.ts";
 import { backlog, runOnce, type RunContext, type RunKind, type RunSummary } from "./run.ts";
 import { Scheduler } from "./scheduler.ts";
+import type { ThresholdSnapshot } from "../../src/domain/threshold.ts";
+import { DEFAULT_TREND_PERIOD_SECONDS, isTrendPeriod, TREND_PERIOD_RULE } from "../../src/domain/trend-period.ts";
 
-export { CELL_SIZE_SETTING } from "./merge.ts";
+export { CELL_SIZE_SETTING, TREND_PERIOD_SETTING, TRENDS_INCOMPLETE_SETTING } from "./merge.ts";
 export type { RunSummary } from "./run.ts";
 
 /**
@@ -36,6 +38,10 @@ export interface AnalyzerDeps {
   engine: AnalyticsEngine;
   /** Grid cell size in degrees for the hotspot histogram. */
   cellSizeDeg: number;
+  /** Trend period in seconds (src/domain/trend-period.ts); default DEFAULT_TREND_PERIOD_SECONDS. */
+  trendPeriodSeconds?: number;
+  /** The thresholds now: each run records the ones that changed since the last (the trend charts' markers). None: not recorded. */
+  thresholds?: () => Promise<ThresholdSnapshot>;
   /** Cron expression with seconds ("0 * * * * *" = every minute); null = on demand only. */
   schedule: string | null;
   log?: Logger;
@@ -51,10 +57,12 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
   const log = deps.log ?? silentLogger;
   if (!(typeof cellSizeDeg === "number" && Number.isFinite(cellSizeDeg) && cellSizeDeg > 0))
     throw new Error(`analyzer: the cell size must be a positive number of degrees, got ${cellSizeDeg}`);
+  const trendPeriodSeconds = deps.trendPeriodSeconds ?? DEFAULT_TREND_PERIOD_SECONDS;
+  if (!isTrendPeriod(trendPeriodSeconds)) throw new Error(`analyzer: the trend period ${TREND_PERIOD_RULE}, got ${trendPeriodSeconds}`);
 
   const runs = new RunLog(warehouse, log);
   await runs.closeInterrupted();
-  const context: RunContext = { lake, warehouse, engine, cellSizeDeg, runs };
+  const context: RunContext = { lake, warehouse, engine, cellSizeDeg, trendPeriodSeconds, runs, thresholds: deps.thresholds };
   const vacuum = new Vacuum(warehouse, log);
 
   const execute = async (what: RunKind): Promise<RunSummary> => {

@@ -2,6 +2,10 @@ import type { SqlRunner } from "../../src/ports/warehouse.ts";
 
 /** analyzer_settings key of the cell size the cumulative tables were built with. */
 export const CELL_SIZE_SETTING = "cell_size_deg";
+/** analyzer_settings key of the trend period (seconds) the trend tables were built with. */
+export const TREND_PERIOD_SETTING = "trend_period_seconds";
+/** analyzer_settings key present while the trend tables miss files counted before they existed (003_trends). */
+export const TRENDS_INCOMPLETE_SETTING = "trends_incomplete";
 /** Serialises merges and rebuilds across processes sharing one PostgreSQL. */
 const ANALYZER_LOCK = 7_263_002;
 
@@ -53,6 +57,22 @@ const ACCUMULATIONS: readonly Accumulation[] = [
     counted: { column: "reports", total: "reports", unit: "reports" },
   },
   {
+    label: "trend",
+    table: "trend_histogram",
+    partial: "partial_trend_histogram",
+    keys: ["exercise_id", "region", "period_start", "bucket"],
+    sums: ["reports", "score_sum"],
+    counted: { column: "reports", total: "reports", unit: "reports" },
+  },
+  {
+    label: "cell trend",
+    table: "cell_trend_histogram",
+    partial: "partial_cell_trend_histogram",
+    keys: ["exercise_id", "period_start", "cell_y", "cell_x", "bucket"],
+    sums: ["reports"],
+    counted: { column: "reports", total: "reports", unit: "reports" },
+  },
+  {
     label: "incident",
     table: "incident_totals",
     partial: "partial_incident_totals",
@@ -78,6 +98,7 @@ export interface MergeRequest {
   files: string[];
   totals: EngineTotals;
   cellSizeDeg: number;
+  trendPeriodSeconds: number;
   rebuild: boolean;
   /** ISO time recorded as the run's end. */
   finishedAt: () => string;
@@ -91,7 +112,7 @@ export async function merge(tx: SqlRunner, m: MergeRequest): Promise<void> {
 
   const run = await tx.query<{ outcome: string }>(`SELECT outcome FROM analyzer_runs WHERE run_id = $1`, [runId]);
   if (run[0]?.outcome !== "running") throw new Error(`run ${runId} is no longer running (${run[0]?.outcome ?? "missing"}); nothing merged`);
-  if (m.rebuild) await restart(tx, m.cellSizeDeg);
+  if (m.rebuild) await restart(tx, m);
   else await checkNotCounted(tx, m);
   await checkComplete(tx, runId, m.totals);
 
@@ -109,17 +130,19 @@ export async function merge(tx: SqlRunner, m: MergeRequest): Promise<void> {
   ]);
 }
 
-/** A rebuild starts from empty tables, built with the configured cell size. */
-async function restart(tx: SqlRunner, cellSizeDeg: number): Promise<void> {
+/** A rebuild starts from empty tables, built with the configured cell size and trend period: the trends are whole again. */
+async function restart(tx: SqlRunner, m: MergeRequest): Promise<void> {
   await tx.query(`TRUNCATE ${CUMULATIVE_TABLES.join(", ")}, lake_files_counted`);
-  await tx.query(`INSERT INTO analyzer_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [
-    CELL_SIZE_SETTING,
-    String(cellSizeDeg),
-  ]);
+  for (const [key, value] of [
+    [CELL_SIZE_SETTING, String(m.cellSizeDeg)],
+    [TREND_PERIOD_SETTING, String(m.trendPeriodSeconds)],
+  ])
+    await tx.query(`INSERT INTO analyzer_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [key, value]);
+  await tx.query(`DELETE FROM analyzer_settings WHERE key = $1`, [TRENDS_INCOMPLETE_SETTING]);
 }
 
 async function checkNotCounted(tx: SqlRunner, m: MergeRequest): Promise<void> {
-  await checkCellSize(tx, m.cellSizeDeg, true);
+  await checkPinned(tx, m, true);
   // ON CONFLICT DO NOTHING would silently count a file twice if two runs raced: check, and the
   // primary key of lake_files_counted makes the insert of the files fail if one slipped in anyway.
   const already = await tx.query<{ path: string }>(`SELECT path FROM lake_files_counted WHERE path = ANY($1::text[]) ORDER BY path LIMIT 5`, [m.files]);
@@ -161,21 +184,32 @@ async function addPartials(tx: SqlRunner, runId: string, a: Accumulation): Promi
   );
 }
 
+/** What the tables were built with; a run configured otherwise is refused until a rebuild. */
+export interface PinnedSettings {
+  cellSizeDeg: number;
+  trendPeriodSeconds: number;
+}
+
 /**
- * Refuses to add to tables built with another cell size. The first merge records the size (`record`,
- * inside the merge transaction); before that any size is accepted.
+ * Refuses to add to tables built with another cell size or trend period. The first merge records them
+ * (`record`, inside the merge transaction); before that any value is accepted.
  */
-export async function checkCellSize(r: SqlRunner, cellSizeDeg: number, record: boolean): Promise<void> {
-  if (record)
-    await r.query(`INSERT INTO analyzer_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [CELL_SIZE_SETTING, String(cellSizeDeg)]);
-  const rows = await r.query<{ value: string }>(`SELECT value FROM analyzer_settings WHERE key = $1`, [CELL_SIZE_SETTING]);
-  if (rows.length === 0) return;
-  const stored = Number(rows[0]!.value);
-  if (stored !== cellSizeDeg)
-    throw new Error(
-      `cell size changed: the warehouse was built with ${rows[0]?.value}° cells but the analyzer is configured with ${cellSizeDeg}°; ` +
-        `run a rebuild to recount the lake with the new size (or configure ${rows[0]?.value} again)`,
-    );
+export async function checkPinned(r: SqlRunner, p: PinnedSettings, record: boolean): Promise<void> {
+  const pins = [
+    { key: CELL_SIZE_SETTING, value: p.cellSizeDeg, what: "cell size", unit: "° cells", env: "ACU_CELL_SIZE_DEG" },
+    { key: TREND_PERIOD_SETTING, value: p.trendPeriodSeconds, what: "trend period", unit: " s periods", env: "ACU_TREND_PERIOD_SECONDS" },
+  ];
+  for (const pin of pins) {
+    if (record) await r.query(`INSERT INTO analyzer_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [pin.key, String(pin.value)]);
+    const rows = await r.query<{ value: string }>(`SELECT value FROM analyzer_settings WHERE key = $1`, [pin.key]);
+    if (rows.length === 0) continue;
+    const stored = rows[0]!.value;
+    if (Number(stored) !== pin.value)
+      throw new Error(
+        `${pin.what} changed: the warehouse was built with ${stored}${pin.unit} but the analyzer is configured with ${pin.value}${pin.unit} (${pin.env}); ` +
+          `run a rebuild to recount the lake with the new value (or configure ${stored} again)`,
+      );
+  }
 }
 
 /** Partials of runs that are not running (failed, interrupted, or unknown ids) are leftovers. */

@@ -83,10 +83,27 @@ function thresholdArrays(snap: ThresholdSnapshot): [string[], number[]] {
 const THRESHOLDS_CTE = `th AS (SELECT u.exercise_id, u.threshold FROM unnest($1::text[], $2::float8[]) AS u(exercise_id, threshold))`;
 
 /**
+ * The tables a read takes its counts from: the cumulative ones, or (`fromPeriod`: a window's first period,
+ * windows.ts) the trend tables from that period on, summed to the same columns. `$n` is the parameter
+ * that carries fromPeriod; only present in the SQL when it is used.
+ */
+function sources(fromPeriod: number | null, n: number) {
+  if (fromPeriod === null) return { totals: "exercise_totals", regions: "region_histogram", cells: "cell_histogram", params: [] as number[] };
+  const since = `period_start >= $${n}::bigint`;
+  return {
+    totals: `(SELECT exercise_id, sum(reports) AS reports, sum(score_sum) AS score_sum FROM trend_histogram WHERE ${since} GROUP BY exercise_id)`,
+    regions: `(SELECT exercise_id, region, bucket, reports, score_sum FROM trend_histogram WHERE ${since})`,
+    cells: `(SELECT exercise_id, cell_y, cell_x, bucket, reports FROM cell_trend_histogram WHERE ${since})`,
+    params: [fromPeriod],
+  };
+}
+
+/**
  * Per exercise, in exerciseId order (code units: the column is COLLATE "C", as byCodeUnits); a page of
  * them when `page` is given (the API always gives one), else all of them (in-process callers).
  */
-export async function exerciseStats(w: SqlRunner, snap: ThresholdSnapshot, page?: PageRequest): Promise<ExerciseStats> {
+export async function exerciseStats(w: SqlRunner, snap: ThresholdSnapshot, page?: PageRequest, fromPeriod: number | null = null): Promise<ExerciseStats> {
+  const src = sources(fromPeriod, 6);
   const asOf = await w.query<{ as_of: string | null }>(`SELECT ${iso("max(finished_at)")} AS as_of FROM analyzer_runs WHERE outcome = 'succeeded'`);
   const [ids, values] = thresholdArrays(snap);
   // One row more than the page: whether another page follows.
@@ -94,18 +111,18 @@ export async function exerciseStats(w: SqlRunner, snap: ThresholdSnapshot, page?
   const rows = await w.query<{ exercise_id: string; reports: number; score_sum: number; failures: number }>(
     `WITH ${THRESHOLDS_CTE},
      page AS (
-       SELECT exercise_id, reports, score_sum FROM exercise_totals
+       SELECT exercise_id, reports, score_sum FROM ${src.totals} AS t
        WHERE $4::text IS NULL OR exercise_id > $4::text
        ORDER BY exercise_id LIMIT $5::bigint),
      f AS (
        SELECT h.exercise_id, sum(h.reports) AS failures
-       FROM region_histogram AS h JOIN page AS p ON p.exercise_id = h.exercise_id LEFT JOIN th ON th.exercise_id = h.exercise_id
+       FROM ${src.regions} AS h JOIN page AS p ON p.exercise_id = h.exercise_id LEFT JOIN th ON th.exercise_id = h.exercise_id
        WHERE h.bucket < COALESCE(th.threshold, $3::float8)
        GROUP BY h.exercise_id)
      SELECT e.exercise_id, e.reports::float8 AS reports, e.score_sum::float8 AS score_sum, COALESCE(f.failures, 0)::float8 AS failures
      FROM page AS e LEFT JOIN f ON f.exercise_id = e.exercise_id
      ORDER BY e.exercise_id`,
-    [ids, values, snap.defaultThreshold, page?.cursor ?? null, take],
+    [ids, values, snap.defaultThreshold, page?.cursor ?? null, take, ...src.params],
   );
   const more = take !== null && rows.length === take;
   const exercises = (more ? rows.slice(0, -1) : rows).map((r) => ({
@@ -119,7 +136,15 @@ export async function exerciseStats(w: SqlRunner, snap: ThresholdSnapshot, page?
 }
 
 /** Cells with the most failures of an exercise (ties: more reports, then south to north, west to east). */
-export async function hotspots(w: SqlRunner, snap: ThresholdSnapshot, exerciseId: string, limit: number, cellSizeDeg: number): Promise<Hotspots> {
+export async function hotspots(
+  w: SqlRunner,
+  snap: ThresholdSnapshot,
+  exerciseId: string,
+  limit: number,
+  cellSizeDeg: number,
+  fromPeriod: number | null = null,
+): Promise<Hotspots> {
+  const src = sources(fromPeriod, 4);
   const threshold = thresholdFor(snap, exerciseId);
   const n = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
   // The tables hold cells of the size they were built with; a configured size not yet rebuilt would misplace the centres.
@@ -134,12 +159,12 @@ export async function hotspots(w: SqlRunner, snap: ThresholdSnapshot, exerciseId
              SELECT cell_y, cell_x,
                     COALESCE(sum(reports) FILTER (WHERE bucket < $2::float8), 0)::float8 AS failures,
                     sum(reports)::float8 AS reports
-             FROM cell_histogram WHERE exercise_id = $1
+             FROM ${src.cells} AS h WHERE exercise_id = $1
              GROUP BY cell_y, cell_x) AS c
            WHERE failures > 0
            ORDER BY failures DESC, reports DESC, cell_y, cell_x
            LIMIT $3`,
-          [exerciseId, threshold, n],
+          [exerciseId, threshold, n, ...src.params],
         );
   return {
     exerciseId,
@@ -150,7 +175,8 @@ export async function hotspots(w: SqlRunner, snap: ThresholdSnapshot, exerciseId
 }
 
 /** Per region, for one exercise or (exerciseId omitted) all of them, each judged by its own threshold. Most failures first. */
-export async function regionStats(w: SqlRunner, snap: ThresholdSnapshot, exerciseId?: string): Promise<RegionStats> {
+export async function regionStats(w: SqlRunner, snap: ThresholdSnapshot, exerciseId?: string, fromPeriod: number | null = null): Promise<RegionStats> {
+  const src = sources(fromPeriod, 5);
   const [ids, values] = thresholdArrays(snap);
   const rows = await w.query<{ region: string; reports: number; score_sum: number; failures: number }>(
     `WITH ${THRESHOLDS_CTE}
@@ -158,10 +184,10 @@ export async function regionStats(w: SqlRunner, snap: ThresholdSnapshot, exercis
             sum(h.reports)::float8 AS reports,
             sum(h.score_sum)::float8 AS score_sum,
             COALESCE(sum(h.reports) FILTER (WHERE h.bucket < COALESCE(th.threshold, $3::float8)), 0)::float8 AS failures
-     FROM region_histogram AS h LEFT JOIN th ON th.exercise_id = h.exercise_id
+     FROM ${src.regions} AS h LEFT JOIN th ON th.exercise_id = h.exercise_id
      WHERE $4::text IS NULL OR h.exercise_id = $4::text
      GROUP BY h.region`,
-    [ids, values, snap.defaultThreshold, exerciseId ?? null],
+    [ids, values, snap.defaultThreshold, exerciseId ?? null, ...src.params],
   );
   const regions = rows
     .map((r) => ({ region: r.region, reports: r.reports, averageScore: r.reports > 0 ? r.score_sum / r.reports : 0, failures: r.failures }))

@@ -1,10 +1,12 @@
 import { LAKE_DIRS, parseLakePath, type LakeDataset } from "../../src/domain/lake-layout.ts";
-import type { AnalyticsEngine } from "../../src/ports/analytics-engine.ts";
+import type { AnalyticsEngine, PartialsRequest } from "../../src/ports/analytics-engine.ts";
 import { TOPICS } from "../../src/ports/bus.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import type { SqlRunner, Warehouse } from "../../src/ports/warehouse.ts";
-import { checkCellSize, cleanupLeftovers, merge, type EngineTotals } from "./merge.ts";
+import { checkPinned, cleanupLeftovers, merge, type EngineTotals } from "./merge.ts";
 import type { RunLog } from "./run-log.ts";
+import { recordThresholdChanges } from "./threshold-log.ts";
+import type { ThresholdSnapshot } from "../../src/domain/threshold.ts";
 
 export interface RunSummary {
   runId: string;
@@ -26,12 +28,15 @@ export interface RunContext {
   warehouse: Warehouse;
   engine: AnalyticsEngine;
   cellSizeDeg: number;
+  trendPeriodSeconds: number;
   runs: RunLog;
+  /** The thresholds now, recorded when they changed (threshold-log.ts); none: not recorded. */
+  thresholds?: () => Promise<ThresholdSnapshot>;
 }
 
 /** One run; `rebuild` recounts every file and replaces the cumulative tables in the merge transaction. */
 export async function runOnce(c: RunContext, what: RunKind): Promise<RunSummary> {
-  const { warehouse: w, engine, cellSizeDeg, runs } = c;
+  const { warehouse: w, engine, cellSizeDeg, trendPeriodSeconds, runs } = c;
   const runId = newRunId();
   const t0 = performance.now();
   const startedAt = new Date();
@@ -55,16 +60,18 @@ export async function runOnce(c: RunContext, what: RunKind): Promise<RunSummary>
     await cleanupLeftovers(w);
     await runs.begin(runId, engine.engine, startedAt);
     begun = true;
-    if (what === "run") await checkCellSize(w, cellSizeDeg, false);
+    if (what === "run") await checkPinned(w, c, false);
+    if (c.thresholds) await recordThresholdChanges(w, await c.thresholds(), startedAt);
     files = await filesToCount(c, what);
     if (files.length === 0 && what === "run") {
       await runs.succeeded(runId, finishedAt());
       return summary("succeeded");
     }
-    const totals = files.length > 0 ? await computePartials(engine, runId, files, cellSizeDeg) : { reports: 0, incidents: 0, responses: 0 };
+    const totals =
+      files.length > 0 ? await computePartials(engine, { runId, files, cellSizeDeg, trendPeriodSeconds }) : { reports: 0, incidents: 0, responses: 0 };
     rows = totals.reports;
     incidents = totals.incidents;
-    await w.transaction((tx) => merge(tx, { runId, files, totals, cellSizeDeg, rebuild: what === "rebuild", finishedAt }));
+    await w.transaction((tx) => merge(tx, { runId, files, totals, cellSizeDeg, trendPeriodSeconds, rebuild: what === "rebuild", finishedAt }));
     return summary("succeeded");
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
@@ -74,12 +81,11 @@ export async function runOnce(c: RunContext, what: RunKind): Promise<RunSummary>
 }
 
 /** The engine's partials of the run's files, report and incident files apart; what it says it read. */
-async function computePartials(engine: AnalyticsEngine, runId: string, files: string[], cellSizeDeg: number): Promise<EngineTotals> {
+async function computePartials(engine: AnalyticsEngine, req: PartialsRequest): Promise<EngineTotals> {
+  const { files } = req;
   const incidentFiles = files.filter((f) => f.startsWith(`${LAKE_DIRS.incidents}/`));
   const reportFiles = files.filter((f) => f.startsWith(`${LAKE_DIRS.reports}/`));
-  const res = await engine.computePartials(
-    incidentFiles.length > 0 ? { runId, files: reportFiles, incidentFiles, cellSizeDeg } : { runId, files: reportFiles, cellSizeDeg },
-  );
+  const res = await engine.computePartials(incidentFiles.length > 0 ? { ...req, files: reportFiles, incidentFiles } : { ...req, files: reportFiles });
   if (incidentFiles.length > 0 && !res.incidents)
     throw new Error(`the ${engine.engine} engine did not count the run's ${incidentFiles.length} incident file(s)`);
   return { reports: res.rows, incidents: res.incidents?.incidents ?? 0, responses: res.incidents?.responses ?? 0 };

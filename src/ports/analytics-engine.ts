@@ -11,6 +11,8 @@ export interface PartialsRequest {
   incidentFiles?: string[];
   /** Grid cell size in degrees. */
   cellSizeDeg: number;
+  /** Trend period in seconds (src/domain/trend-period.ts): the trend partials count each report in the period of its timestamp. */
+  trendPeriodSeconds: number;
 }
 
 /** What an engine counted of the incident files (see src/domain/response-times.ts). */

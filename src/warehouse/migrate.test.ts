@@ -41,21 +41,27 @@ test(
       "analyzer_runs",
       "analyzer_settings",
       "cell_histogram",
+      "cell_trend_histogram",
       "exercise_totals",
       "incident_totals",
       "lake_files_counted",
       "partial_cell_histogram",
+      "partial_cell_trend_histogram",
       "partial_exercise_totals",
       "partial_incident_totals",
       "partial_region_histogram",
       "partial_response_histogram",
+      "partial_trend_histogram",
       "region_histogram",
       "response_histogram",
       "schema_migrations",
+      "threshold_changes",
+      "trend_histogram",
     ]);
     expect(await w.query(`SELECT version, name FROM schema_migrations ORDER BY version`)).toEqual([
       { version: 1, name: "001_init" },
       { version: 2, name: "002_response_times" },
+      { version: 3, name: "003_trends" },
     ]);
   },
   TIMEOUT_MS,
@@ -94,7 +100,7 @@ test(
       await migrate(old, MIGRATIONS.slice(0, 1));
       await old.query(`INSERT INTO exercise_totals (exercise_id, reports, score_sum) VALUES ('ex', 3, 150)`);
       await migrate(old);
-      expect(await old.query(`SELECT version FROM schema_migrations ORDER BY version`)).toEqual([{ version: 1 }, { version: 2 }]);
+      expect(await old.query(`SELECT version FROM schema_migrations ORDER BY version`)).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
       expect(await old.query(`SELECT exercise_id, reports::int AS reports FROM exercise_totals`)).toEqual([{ exercise_id: "ex", reports: 3 }]);
       expect(await old.query(`SELECT count(*)::int AS n FROM response_histogram`)).toEqual([{ n: 0 }]);
       await expect(old.query(`INSERT INTO response_histogram (region, step, seconds, incidents) VALUES ('Bretagne', 'arrive', 1, 1)`)).rejects.toThrow();

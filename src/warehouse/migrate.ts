@@ -2,6 +2,7 @@ import type { SqlRunner, Warehouse } from "../ports/warehouse.ts";
 // Imported as text so `bun build --compile` embeds the SQL in the binary.
 import init from "./migrations/001_init.sql" with { type: "text" };
 import responseTimes from "./migrations/002_response_times.sql" with { type: "text" };
+import trends from "./migrations/003_trends.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -13,6 +14,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "001_init", sql: init },
   { version: 2, name: "002_response_times", sql: responseTimes },
+  { version: 3, name: "003_trends", sql: trends },
 ];
 
 /** Serialises migrators (several processes starting at once against one PostgreSQL). */

@@ -93,6 +93,8 @@ describe.skipIf(!cluster || !spark)("embedded engine and Spark agree on a lake o
         ["exercise_totals", "exercise_id", ["reports::float8", "score_sum"]],
         ["cell_histogram", "exercise_id, cell_y, cell_x, bucket", ["reports::float8"]],
         ["region_histogram", "exercise_id, region, bucket", ["reports::float8", "score_sum"]],
+        ["trend_histogram", "exercise_id, region, period_start, bucket", ["reports::float8", "score_sum"]],
+        ["cell_trend_histogram", "exercise_id, period_start, cell_y, cell_x, bucket", ["reports::float8"]],
       ] as const) {
         const q = `SELECT ${keys}, ${sums.join(", ")} FROM ${table} ORDER BY ${keys}`;
         const [ra, rb] = [await dbA.unsafe(q), await dbB.unsafe(q)];

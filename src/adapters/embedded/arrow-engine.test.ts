@@ -47,17 +47,22 @@ function reports(n: number, seed: number, firstOffset = 0): LakeReport[] {
     score: i % 50 === 0 ? [0, 100, 49.999, 50][i % 4]! : Math.round(r() * 10000) / 100,
     latitude: -90 + r() * 180,
     longitude: -180 + r() * 360,
-    timestamp: 1764230400000 + i,
+    // Across several trend periods; every 7th exactly on a period boundary or 1 ms before one.
+    timestamp: i % 7 === 0 ? 1764230400000 + (i % 5) * PERIOD * 1000 - (i % 2) : 1764230400000 + i * 997,
     region: REGIONS[Math.floor(r() * REGIONS.length)]!,
     partition: 0,
     offset: firstOffset + i,
   }));
 }
 
+const PERIOD = 900;
+
 function expected(rows: LakeReport[], cell: number) {
   const ex = new Map<string, { reports: number; sum: number }>();
   const cells = new Map<string, number>();
   const regions = new Map<string, { reports: number; sum: number }>();
+  const trends = new Map<string, { reports: number; sum: number }>();
+  const cellTrends = new Map<string, number>();
   for (const r of rows) {
     const b = Math.min(100, Math.max(0, Math.floor(r.score)));
     const e = ex.get(r.exerciseId) ?? { reports: 0, sum: 0 };
@@ -71,8 +76,16 @@ function expected(rows: LakeReport[], cell: number) {
     g.reports++;
     g.sum += r.score;
     regions.set(rk, g);
+    const p = Math.floor(r.timestamp / (PERIOD * 1000)) * PERIOD;
+    const tk = JSON.stringify([r.exerciseId, r.region, p, b]);
+    const t = trends.get(tk) ?? { reports: 0, sum: 0 };
+    t.reports++;
+    t.sum += r.score;
+    trends.set(tk, t);
+    const ctk = JSON.stringify([r.exerciseId, p, Math.floor(r.latitude / cell), Math.floor(r.longitude / cell), b]);
+    cellTrends.set(ctk, (cellTrends.get(ctk) ?? 0) + 1);
   }
-  return { ex, cells, regions };
+  return { ex, cells, regions, trends, cellTrends };
 }
 
 test(
@@ -91,7 +104,7 @@ test(
     const engine = new ArrowAnalyticsEngine({ lake, warehouse: w });
     expect(engine.engine).toBe("embedded");
     const cell = 0.5;
-    const res = await engine.computePartials({ runId: "run-a", files: [paths[0]!, paths[1]!], cellSizeDeg: cell });
+    const res = await engine.computePartials({ runId: "run-a", files: [paths[0]!, paths[1]!], cellSizeDeg: cell, trendPeriodSeconds: PERIOD });
     expect(res).toEqual({ rows: 5000 });
 
     const want = expected([...a, ...b], cell);
@@ -119,6 +132,22 @@ test(
       expect(r.score_sum).toBeCloseTo(g.sum, 6);
     }
     expect(new Set(regions.map((r) => r.region))).toEqual(new Set(REGIONS));
+    const trends = await w.query<{ exercise_id: string; region: string; period_start: number; bucket: number; reports: number; score_sum: number }>(
+      `SELECT exercise_id, region, period_start::float8 AS period_start, bucket, reports::float8 AS reports, score_sum FROM partial_trend_histogram WHERE run_id = 'run-a'`,
+    );
+    expect(trends.length).toBe(want.trends.size);
+    expect(new Set(trends.map((r) => r.period_start)).size).toBeGreaterThan(3);
+    for (const r of trends) {
+      const g = want.trends.get(JSON.stringify([r.exercise_id, r.region, r.period_start, r.bucket]))!;
+      expect(g).toBeDefined();
+      expect(r.reports).toBe(g.reports);
+      expect(r.score_sum).toBeCloseTo(g.sum, 6);
+    }
+    const cellTrends = await w.query<{ exercise_id: string; period_start: number; cell_y: number; cell_x: number; bucket: number; reports: number }>(
+      `SELECT exercise_id, period_start::float8 AS period_start, cell_y, cell_x, bucket, reports::float8 AS reports FROM partial_cell_trend_histogram WHERE run_id = 'run-a'`,
+    );
+    expect(cellTrends.length).toBe(want.cellTrends.size);
+    expect(new Map(cellTrends.map((r) => [JSON.stringify([r.exercise_id, r.period_start, r.cell_y, r.cell_x, r.bucket]), r.reports]))).toEqual(want.cellTrends);
     const buckets = await w.query<{ lo: number; hi: number }>(`SELECT min(bucket) AS lo, max(bucket) AS hi FROM partial_cell_histogram WHERE run_id = 'run-a'`);
     expect(buckets).toEqual([{ lo: 0, hi: 100 }]);
   },
@@ -136,6 +165,7 @@ test(
         runId: "run-bad",
         files: [good, "reports/date=2026-11-27/hour=09/student-reports-p9-000000000000-000000000001.parquet"],
         cellSizeDeg: 1,
+        trendPeriodSeconds: PERIOD,
       }),
     ).rejects.toThrow(/p9-000000000000-000000000001/);
     expect(await w.query(`SELECT 1 FROM partial_cell_histogram WHERE run_id = 'run-bad'`)).toEqual([]);
@@ -153,9 +183,10 @@ test(
       { ...reports(1, 9)[0]!, latitude: 1000, longitude: -1000, score: 55 }, // out of range: goes through the fallback map
     ];
     const cell = 0.1;
-    const agg = new ReportAggregator(cell);
+    const agg = new ReportAggregator(cell, PERIOD);
     agg.addTable(decodeParquet(encodeReports(rows)));
     const got = [...agg.cellEntries()].map(([e, y, x, b, n]) => [agg.exercises.names[e], y, x, b, n]);
+    const gotTrends = [...agg.cellTrendEntries()].map(([e, _p, y, x, b, n]) => [agg.exercises.names[e], y, x, b, n]);
     const want = rows.map((r) => [
       r.exerciseId,
       Math.floor(r.latitude / cell),
@@ -164,6 +195,7 @@ test(
       1,
     ]);
     expect(got.sort()).toEqual(want.sort());
+    expect(gotTrends.sort()).toEqual(want.sort());
     expect(agg.rows).toBe(4);
   },
   TIMEOUT_MS,
@@ -178,7 +210,7 @@ test(
     const encoded = [];
     for (let f = 0; f < files; f++) encoded.push(encodeReports(reports(N / files, 100 + f, f * (N / files))));
     const t0 = performance.now();
-    const agg = new ReportAggregator(0.1);
+    const agg = new ReportAggregator(0.1, PERIOD);
     for (const bytes of encoded) agg.addTable(decodeParquet(bytes));
     const ms = performance.now() - t0;
     console.log(`decoded and aggregated ${N} reports in ${ms.toFixed(0)} ms (${[...agg.cellEntries()].length} cell keys)`);
@@ -232,7 +264,7 @@ test(
     const path = lakePath({ dataset: "incidents", topic: "incident-events", partition: 0, firstOffset: 0, lastOffset: events.length - 1 }, t0);
     await lake.write(path, encodeIncidentEvents(events.map((e, i) => lakeIncidentEvent(e, 0, i))));
     const engine = new ArrowAnalyticsEngine({ lake, warehouse: w });
-    expect(await engine.computePartials({ runId: "run-inc", files: [], incidentFiles: [path], cellSizeDeg: 1 })).toEqual({
+    expect(await engine.computePartials({ runId: "run-inc", files: [], incidentFiles: [path], cellSizeDeg: 1, trendPeriodSeconds: PERIOD })).toEqual({
       rows: 0,
       incidents: { incidents: 4, responses: 7 },
     });

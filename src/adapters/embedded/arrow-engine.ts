@@ -4,6 +4,7 @@ import type { AnalyticsEngine, PartialsRequest, PartialsResult } from "../../por
 import type { Lake } from "../../ports/lake.ts";
 import type { SqlRunner, Warehouse } from "../../ports/warehouse.ts";
 import { IncidentAggregator } from "./incident-aggregator.ts";
+import { isTrendPeriod, TREND_PERIOD_RULE } from "../../domain/trend-period.ts";
 
 /** Rows per INSERT … SELECT FROM unnest(…): large statements, bounded parameter size. */
 const INSERT_CHUNK = 50_000;
@@ -12,7 +13,7 @@ const BUCKETS = 101;
 /**
  * The analytics engine embedded in the process: reads the requested lake files with Arrow, aggregates
  * them in memory (per exercise; per exercise × grid cell × score bucket; per exercise × region × score
- * bucket) and writes the aggregates into the partial_* tables tagged with the run id, in one transaction;
+ * bucket; the last two also per trend period of the report's timestamp) and writes the aggregates into the partial_* tables tagged with the run id, in one transaction;
  * incident files likewise (finished incidents and their response seconds per region).
  */
 export class ArrowAnalyticsEngine implements AnalyticsEngine {
@@ -27,7 +28,8 @@ export class ArrowAnalyticsEngine implements AnalyticsEngine {
 
   async computePartials(req: PartialsRequest): Promise<PartialsResult> {
     if (!(Number.isFinite(req.cellSizeDeg) && req.cellSizeDeg > 0)) throw new Error(`cell size must be a positive number of degrees, got ${req.cellSizeDeg}`);
-    const agg = new ReportAggregator(req.cellSizeDeg);
+    if (!isTrendPeriod(req.trendPeriodSeconds)) throw new Error(`the trend period ${TREND_PERIOD_RULE}, got ${req.trendPeriodSeconds}`);
+    const agg = new ReportAggregator(req.cellSizeDeg, req.trendPeriodSeconds);
     for (const path of req.files) agg.addTable(await this.readTable(path), path);
     const incidentFiles = req.incidentFiles ?? [];
     const incidents = new IncidentAggregator();
@@ -142,6 +144,36 @@ function floatColumn(data: Data): Float64Array {
   return out;
 }
 
+/** Region ids packed into a trend key: (pid * REGION_LIMIT + region) * 101 + bucket stays a safe integer for 2^20 periods. */
+const REGION_LIMIT = 65_536;
+
+/** Dense ids of the trend periods met; the last one remembered, as a file's rows mostly share a period. */
+class PeriodInterner {
+  private readonly indexes: number[] = [];
+  private readonly byIndex = new Map<number, number>();
+  private lastIndex = Number.NaN;
+  private lastId = -1;
+
+  id(index: number): number {
+    if (index === this.lastIndex) return this.lastId;
+    let id = this.byIndex.get(index);
+    if (id === undefined) {
+      id = this.indexes.length;
+      if (id >= 1 << 20) throw new Error("more than 2^20 distinct trend periods in one run");
+      this.indexes.push(index);
+      this.byIndex.set(index, id);
+    }
+    this.lastIndex = index;
+    this.lastId = id;
+    return id;
+  }
+
+  /** Period start in epoch seconds, by id. */
+  starts(periodSeconds: number): number[] {
+    return this.indexes.map((i) => i * periodSeconds);
+  }
+}
+
 /** In-memory aggregates of report rows. */
 export class ReportAggregator {
   rows = 0;
@@ -159,14 +191,28 @@ export class ReportAggregator {
   readonly regionSlots: Array<Map<number, number>> = [];
   readonly regReports: number[] = [];
   readonly regScoreSum: number[] = [];
+  /** Trend periods met, by index (floor(timestamp / period)); their numbering pid is dense. */
+  readonly periods = new PeriodInterner();
+  /** Per exercise: (pid * REGION_LIMIT + region) * 101 + bucket → slot in trendReports / trendScoreSum. */
+  readonly trendSlots: Array<Map<number, number>> = [];
+  readonly trendReports: number[] = [];
+  readonly trendScoreSum: number[] = [];
+  /** Per exercise, per period id: packed (cell, bucket) → reports (the key of `cells`: small integers, fast maps). */
+  readonly cellTrends: Array<Array<Map<number, number>>> = [];
+  readonly cellTrendsOther = new Map<string, number>();
 
   private readonly yMin: number;
   private readonly xMin: number;
   private readonly ySpan: number;
   private readonly xSpan: number;
   private readonly packable: boolean;
+  private readonly periodMs: number;
 
-  constructor(readonly cellSizeDeg: number) {
+  constructor(
+    readonly cellSizeDeg: number,
+    readonly trendPeriodSeconds: number,
+  ) {
+    this.periodMs = trendPeriodSeconds * 1000;
     this.yMin = Math.floor(-90 / cellSizeDeg) - 1;
     this.xMin = Math.floor(-180 / cellSizeDeg) - 1;
     this.ySpan = Math.floor(90 / cellSizeDeg) + 2 - this.yMin;
@@ -188,13 +234,15 @@ export class ReportAggregator {
         floatColumn(col("latitude")),
         floatColumn(col("longitude")),
         internColumn(col("region"), this.regions),
+        floatColumn(col("timestamp")),
       );
     }
   }
 
-  addColumns(n: number, ex: Int32Array, score: Float64Array, lat: Float64Array, lon: Float64Array, region: Int32Array): void {
+  addColumns(n: number, ex: Int32Array, score: Float64Array, lat: Float64Array, lon: Float64Array, region: Int32Array, time: Float64Array): void {
     const cell = this.cellSizeDeg;
-    const { yMin, xMin, ySpan, xSpan, packable } = this;
+    const { yMin, xMin, ySpan, xSpan, packable, periodMs } = this;
+    if (this.regions.names.length > REGION_LIMIT) throw new Error(`more than ${REGION_LIMIT} distinct regions in one run`);
     let rows = 0;
     for (let i = 0; i < n; i++) {
       const e = ex[i]!;
@@ -202,7 +250,8 @@ export class ReportAggregator {
       const s = score[i]!;
       const la = lat[i]!;
       const lo = lon[i]!;
-      if (e < 0 || r < 0 || !Number.isFinite(s) || !Number.isFinite(la) || !Number.isFinite(lo)) {
+      const t = time[i]!;
+      if (e < 0 || r < 0 || !Number.isFinite(s) || !Number.isFinite(la) || !Number.isFinite(lo) || !Number.isFinite(t)) {
         this.skipped++;
         continue;
       }
@@ -215,7 +264,10 @@ export class ReportAggregator {
         this.exScoreSum.push(0);
         this.cells.push(new Map());
         this.regionSlots.push(new Map());
+        this.trendSlots.push(new Map());
+        this.cellTrends.push([]);
       }
+      const pid = this.periods.id(Math.floor(t / periodMs));
       this.exReports[e]! += 1;
       this.exScoreSum[e]! += s;
 
@@ -227,9 +279,18 @@ export class ReportAggregator {
         const m = this.cells[e]!;
         const k = (yo * xSpan + xo) * BUCKETS + b;
         m.set(k, (m.get(k) ?? 0) + 1);
+        const byPeriod = this.cellTrends[e]!;
+        let mt = byPeriod[pid];
+        if (mt === undefined) {
+          mt = new Map();
+          while (byPeriod.length < pid) byPeriod.push(new Map());
+          byPeriod[pid] = mt;
+        }
+        mt.set(k, (mt.get(k) ?? 0) + 1);
       } else {
         const k = `${e}:${y}:${x}:${b}`;
         this.cellsOther.set(k, (this.cellsOther.get(k) ?? 0) + 1);
+        this.addCellTrendOther(e, pid, y, x, b);
       }
 
       const slots = this.regionSlots[e]!;
@@ -243,8 +304,58 @@ export class ReportAggregator {
       }
       this.regReports[slot]! += 1;
       this.regScoreSum[slot]! += s;
+
+      const trends = this.trendSlots[e]!;
+      const tk = (pid * REGION_LIMIT + r) * BUCKETS + b;
+      let ts = trends.get(tk);
+      if (ts === undefined) {
+        ts = this.trendReports.length;
+        trends.set(tk, ts);
+        this.trendReports.push(0);
+        this.trendScoreSum.push(0);
+      }
+      this.trendReports[ts]! += 1;
+      this.trendScoreSum[ts]! += s;
     }
     this.rows += rows;
+  }
+
+  private addCellTrendOther(e: number, pid: number, y: number, x: number, b: number): void {
+    const k = `${e}:${pid}:${y}:${x}:${b}`;
+    this.cellTrendsOther.set(k, (this.cellTrendsOther.get(k) ?? 0) + 1);
+  }
+
+  /** (exerciseIndex, regionIndex, periodStart in epoch seconds, bucket, reports, scoreSum). */
+  *trendEntries(): Generator<[number, number, number, number, number, number]> {
+    const starts = this.periods.starts(this.trendPeriodSeconds);
+    for (let e = 0; e < this.trendSlots.length; e++) {
+      for (const [tk, slot] of this.trendSlots[e]!) {
+        const b = tk % BUCKETS;
+        const pr = (tk - b) / BUCKETS;
+        const r = pr % REGION_LIMIT;
+        yield [e, r, starts[(pr - r) / REGION_LIMIT]!, b, this.trendReports[slot]!, this.trendScoreSum[slot]!];
+      }
+    }
+  }
+
+  /** (exerciseIndex, periodStart in epoch seconds, cell_y, cell_x, bucket, reports). */
+  *cellTrendEntries(): Generator<[number, number, number, number, number, number]> {
+    const { yMin, xMin, xSpan } = this;
+    const starts = this.periods.starts(this.trendPeriodSeconds);
+    for (let e = 0; e < this.cellTrends.length; e++) {
+      const byPeriod = this.cellTrends[e]!;
+      for (let pid = 0; pid < byPeriod.length; pid++)
+        for (const [k, reports] of byPeriod[pid]!) {
+          const b = k % BUCKETS;
+          const c = (k - b) / BUCKETS;
+          const xo = c % xSpan;
+          yield [e, starts[pid]!, (c - xo) / xSpan + yMin, xo + xMin, b, reports];
+        }
+    }
+    for (const [k, reports] of this.cellTrendsOther) {
+      const [e, pid, y, x, b] = k.split(":").map(Number) as [number, number, number, number, number];
+      yield [e, starts[pid]!, y, x, b, reports];
+    }
   }
 
   /** (exerciseIndex, cell_y, cell_x, bucket, reports) for every non-empty histogram entry. */
@@ -276,82 +387,92 @@ export class ReportAggregator {
   }
 }
 
+/** One partial table: its columns after run_id and their PostgreSQL array types. */
+interface PartialTable {
+  name: string;
+  columns: readonly string[];
+  types: readonly string[];
+}
+
+const PARTIALS = {
+  exercises: { name: "partial_exercise_totals", columns: ["exercise_id", "reports", "score_sum"], types: ["text", "bigint", "float8"] },
+  cells: {
+    name: "partial_cell_histogram",
+    columns: ["exercise_id", "cell_y", "cell_x", "bucket", "reports"],
+    types: ["text", "int", "int", "smallint", "bigint"],
+  },
+  regions: {
+    name: "partial_region_histogram",
+    columns: ["exercise_id", "region", "bucket", "reports", "score_sum"],
+    types: ["text", "text", "smallint", "bigint", "float8"],
+  },
+  trends: {
+    name: "partial_trend_histogram",
+    columns: ["exercise_id", "region", "period_start", "bucket", "reports", "score_sum"],
+    types: ["text", "text", "bigint", "smallint", "bigint", "float8"],
+  },
+  cellTrends: {
+    name: "partial_cell_trend_histogram",
+    columns: ["exercise_id", "period_start", "cell_y", "cell_x", "bucket", "reports"],
+    types: ["text", "bigint", "int", "int", "smallint", "bigint"],
+  },
+} satisfies Record<string, PartialTable>;
+
+/** Inserts rows into a partial table, INSERT_CHUNK rows per INSERT … SELECT FROM unnest(…). */
+async function insertPartial(tx: SqlRunner, runId: string, t: PartialTable, rows: Iterable<ReadonlyArray<string | number>>): Promise<void> {
+  const cols = t.columns;
+  let arrays: Array<Array<string | number>> = cols.map(() => []);
+  const flush = async () => {
+    if (arrays[0]!.length === 0) return;
+    await tx.query(
+      `INSERT INTO ${t.name} (run_id, ${cols.join(", ")})
+       SELECT $1, ${cols.map((c) => `u.${c}`).join(", ")}
+       FROM unnest(${t.types.map((ty, i) => `$${i + 2}::${ty}[]`).join(", ")}) AS u(${cols.join(", ")})`,
+      [runId, ...arrays],
+    );
+    arrays = cols.map(() => []);
+  };
+  for (const row of rows) {
+    for (let c = 0; c < cols.length; c++) arrays[c]!.push(row[c]!);
+    if (arrays[0]!.length >= INSERT_CHUNK) await flush();
+  }
+  await flush();
+}
+
 async function writePartials(tx: SqlRunner, runId: string, agg: ReportAggregator): Promise<void> {
-  const exNames = agg.exercises.names;
-  const regNames = agg.regions.names;
+  const ex = agg.exercises.names;
+  const reg = agg.regions.names;
+  await insertPartial(tx, runId, PARTIALS.exercises, exerciseRows(agg));
+  await insertPartial(
+    tx,
+    runId,
+    PARTIALS.cells,
+    mapRows(agg.cellEntries(), ([e, y, x, b, n]) => [ex[e]!, y, x, b, n]),
+  );
+  await insertPartial(
+    tx,
+    runId,
+    PARTIALS.regions,
+    mapRows(agg.regionEntries(), ([e, r, b, n, sum]) => [ex[e]!, reg[r]!, b, n, sum]),
+  );
+  await insertPartial(
+    tx,
+    runId,
+    PARTIALS.trends,
+    mapRows(agg.trendEntries(), ([e, r, p, b, n, sum]) => [ex[e]!, reg[r]!, p, b, n, sum]),
+  );
+  await insertPartial(
+    tx,
+    runId,
+    PARTIALS.cellTrends,
+    mapRows(agg.cellTrendEntries(), ([e, p, y, x, b, n]) => [ex[e]!, p, y, x, b, n]),
+  );
+}
 
-  const exIds: string[] = [];
-  const exReports: number[] = [];
-  const exSums: number[] = [];
-  for (let e = 0; e < agg.exReports.length; e++) {
-    if (agg.exReports[e] === 0) continue;
-    exIds.push(exNames[e]!);
-    exReports.push(agg.exReports[e]!);
-    exSums.push(agg.exScoreSum[e]!);
-  }
-  for (let o = 0; o < exIds.length; o += INSERT_CHUNK) {
-    await tx.query(
-      `INSERT INTO partial_exercise_totals (run_id, exercise_id, reports, score_sum)
-       SELECT $1, u.exercise_id, u.reports, u.score_sum FROM unnest($2::text[], $3::bigint[], $4::float8[]) AS u(exercise_id, reports, score_sum)`,
-      [runId, exIds.slice(o, o + INSERT_CHUNK), exReports.slice(o, o + INSERT_CHUNK), exSums.slice(o, o + INSERT_CHUNK)],
-    );
-  }
+function* exerciseRows(agg: ReportAggregator): Generator<[string, number, number]> {
+  for (let e = 0; e < agg.exReports.length; e++) if (agg.exReports[e]! > 0) yield [agg.exercises.names[e]!, agg.exReports[e]!, agg.exScoreSum[e]!];
+}
 
-  let cEx: string[] = [],
-    cY: number[] = [],
-    cX: number[] = [],
-    cB: number[] = [],
-    cR: number[] = [];
-  const flushCells = async () => {
-    if (cEx.length === 0) return;
-    await tx.query(
-      `INSERT INTO partial_cell_histogram (run_id, exercise_id, cell_y, cell_x, bucket, reports)
-       SELECT $1, u.exercise_id, u.cell_y, u.cell_x, u.bucket, u.reports
-       FROM unnest($2::text[], $3::int[], $4::int[], $5::smallint[], $6::bigint[]) AS u(exercise_id, cell_y, cell_x, bucket, reports)`,
-      [runId, cEx, cY, cX, cB, cR],
-    );
-    cEx = [];
-    cY = [];
-    cX = [];
-    cB = [];
-    cR = [];
-  };
-  for (const [e, y, x, b, reports] of agg.cellEntries()) {
-    cEx.push(exNames[e]!);
-    cY.push(y);
-    cX.push(x);
-    cB.push(b);
-    cR.push(reports);
-    if (cEx.length >= INSERT_CHUNK) await flushCells();
-  }
-  await flushCells();
-
-  let rEx: string[] = [],
-    rRegion: string[] = [],
-    rB: number[] = [],
-    rR: number[] = [],
-    rS: number[] = [];
-  const flushRegions = async () => {
-    if (rEx.length === 0) return;
-    await tx.query(
-      `INSERT INTO partial_region_histogram (run_id, exercise_id, region, bucket, reports, score_sum)
-       SELECT $1, u.exercise_id, u.region, u.bucket, u.reports, u.score_sum
-       FROM unnest($2::text[], $3::text[], $4::smallint[], $5::bigint[], $6::float8[]) AS u(exercise_id, region, bucket, reports, score_sum)`,
-      [runId, rEx, rRegion, rB, rR, rS],
-    );
-    rEx = [];
-    rRegion = [];
-    rB = [];
-    rR = [];
-    rS = [];
-  };
-  for (const [e, r, b, reports, sum] of agg.regionEntries()) {
-    rEx.push(exNames[e]!);
-    rRegion.push(regNames[r]!);
-    rB.push(b);
-    rR.push(reports);
-    rS.push(sum);
-    if (rEx.length >= INSERT_CHUNK) await flushRegions();
-  }
-  await flushRegions();
+function* mapRows<T, U>(it: Iterable<T>, f: (t: T) => U): Generator<U> {
+  for (const t of it) yield f(t);
 }

@@ -18,6 +18,7 @@ import {
 import type { IncidentEvent } from "../../domain/incident-event.ts";
 import { lakePath } from "../../domain/lake-layout.ts";
 import type { ThresholdSnapshot } from "../../domain/threshold.ts";
+import { DEFAULT_TREND_PERIOD_SECONDS, periodStart } from "../../domain/trend-period.ts";
 import { encodeIncidentEvents, encodeReports, lakeIncidentEvent, type LakeReport } from "../../formats/parquet.ts";
 import type { AnalyticsEngine } from "../../ports/analytics-engine.ts";
 import type { Lake, LakeFile } from "../../ports/lake.ts";
@@ -80,15 +81,20 @@ describe("SparkAnalyticsEngine, no cluster needed", () => {
       jdbcJar: "/opt/pg.jar",
       databaseUrl: "postgres://acu:very-secret@127.0.0.1:15432/acu",
     });
-    const cmd = e.commandLine({ runId: "run-1", files: ["reports/x.parquet"], cellSizeDeg: 0.1 }, "/tmp/files.txt", "/tmp/result.json");
+    const cmd = e.commandLine(
+      { runId: "run-1", files: ["reports/x.parquet"], cellSizeDeg: 0.1, trendPeriodSeconds: 900 },
+      "/tmp/files.txt",
+      "/tmp/result.json",
+    );
     expect(cmd[0]).toBe("/opt/spark/bin/spark-submit");
     expect(cmd.join(" ")).not.toContain("very-secret");
     expect(cmd).toContain("jdbc:postgresql://127.0.0.1:15432/acu");
     expect(cmd.slice(cmd.indexOf("--cell-size"), cmd.indexOf("--cell-size") + 2)).toEqual(["--cell-size", "0.1"]);
+    expect(cmd.slice(cmd.indexOf("--trend-period"), cmd.indexOf("--trend-period") + 2)).toEqual(["--trend-period", "900"]);
     expect(JDBC_PASSWORD_ENV).toBe("ACU_SPARK_JDBC_PASSWORD");
     expect(cmd).not.toContain("--incident-files-from");
     const withIncidents = e.commandLine(
-      { runId: "run-1", files: [], incidentFiles: ["incidents/x.parquet"], cellSizeDeg: 0.1 },
+      { runId: "run-1", files: [], incidentFiles: ["incidents/x.parquet"], cellSizeDeg: 0.1, trendPeriodSeconds: 3600 },
       "/tmp/files.txt",
       "/tmp/result.json",
       "/tmp/incidents.txt",
@@ -97,6 +103,7 @@ describe("SparkAnalyticsEngine, no cluster needed", () => {
       "--incident-files-from",
       "/tmp/incidents.txt",
     ]);
+    expect(withIncidents.slice(withIncidents.indexOf("--trend-period"), withIncidents.indexOf("--trend-period") + 2)).toEqual(["--trend-period", "3600"]);
   });
 
   test("no spark-submit where sparkHome says: the run fails with the path it tried", async () => {
@@ -108,16 +115,25 @@ describe("SparkAnalyticsEngine, no cluster needed", () => {
       databaseUrl: "postgres://u:p@h/d",
     });
     expect(e.engine).toBe("spark");
-    await expect(e.computePartials({ runId: "run-1", files: ["reports/x.parquet"], cellSizeDeg: 0.1 })).rejects.toThrow(
+    await expect(e.computePartials({ runId: "run-1", files: ["reports/x.parquet"], cellSizeDeg: 0.1, trendPeriodSeconds: 900 })).rejects.toThrow(
       /cannot run \/nonexistent\/spark\/bin\/spark-submit/,
     );
-    await expect(e.computePartials({ runId: "run-1", files: [], cellSizeDeg: 0 })).rejects.toThrow(/cell size/);
+    await expect(e.computePartials({ runId: "run-1", files: [], cellSizeDeg: 0, trendPeriodSeconds: 900 })).rejects.toThrow(/cell size/);
+    // Not whole minutes, not dividing an hour, too long, not a number: refused before spark-submit is tried.
+    for (const trendPeriodSeconds of [0, 90.5, 61, 420, 7200, Number.NaN])
+      await expect(e.computePartials({ runId: "run-1", files: ["reports/x.parquet"], cellSizeDeg: 0.1, trendPeriodSeconds })).rejects.toThrow(/trend period/);
   });
 });
 
 // ---- fixtures ---------------------------------------------------------------------------------------
 
 const REGIONS = ["Bretagne", "Île-de-France", "Provence-Alpes-Côte d'Azur", "Occitanie", "unknown"];
+/** Where the random reports' timestamps start: a period boundary whatever the period (it divides an hour). */
+const T0 = Date.UTC(2026, 10, 27, 8);
+/** They spread over this many hours: many trend periods, at milliseconds that are rarely a boundary. */
+const SPREAD_HOURS = 6;
+/** The trend period of the HDFS test's analyzers (the others use the default): the engine must pass it on. */
+const HDFS_TREND_PERIOD = 300;
 
 function report(i: number, fields: Partial<LakeReport>): LakeReport {
   return {
@@ -127,7 +143,7 @@ function report(i: number, fields: Partial<LakeReport>): LakeReport {
     score: 50,
     latitude: 48.1,
     longitude: -1.68,
-    timestamp: Date.UTC(2026, 10, 27, 8) + i,
+    timestamp: T0 + i,
     region: "Bretagne",
     partition: 0,
     offset: 0,
@@ -135,7 +151,10 @@ function report(i: number, fields: Partial<LakeReport>): LakeReport {
   };
 }
 
-/** Reports clustered around a few places (west of Greenwich too, and south of the equator), random scores. */
+/**
+ * Reports clustered around a few places (west of Greenwich too, and south of the equator), random scores,
+ * timestamps spread over SPREAD_HOURS hours (without drawing from the random sequence).
+ */
 function reports(n: number, seed: number): LakeReport[] {
   const r = rng(seed);
   const spots = [
@@ -155,11 +174,26 @@ function reports(n: number, seed: number): LakeReport[] {
       latitude: lat + (r() - 0.5) * 0.8,
       longitude: lon + (r() - 0.5) * 0.8,
       region: REGIONS[Math.floor(r() * REGIONS.length)]!,
+      timestamp: T0 + (((i + seed * 1009) * 7_919_003) % (SPREAD_HOURS * 3_600_000)),
     });
   });
 }
 
-/** Bucket and cell boundaries, clamping, and rows both engines leave out (non-finite values). */
+/** Period boundaries of the trend tables, in region TREND_EDGE_REGION: each row's period start for any period dividing 15 minutes. */
+const TREND_EDGE_REGION = "Guyane";
+const BOUNDARY = Date.UTC(2026, 10, 27, 9);
+const TREND_EDGES: Array<{ timestamp: number; periodStart: (period: number) => number }> = [
+  { timestamp: BOUNDARY - 1, periodStart: (p) => BOUNDARY / 1000 - p }, // just before: the period before
+  { timestamp: BOUNDARY, periodStart: () => BOUNDARY / 1000 }, // exactly at: the period it starts
+  { timestamp: BOUNDARY + 1, periodStart: () => BOUNDARY / 1000 },
+  { timestamp: BOUNDARY + 59_999, periodStart: () => BOUNDARY / 1000 },
+  { timestamp: -1, periodStart: (p) => -p }, // before 1970: floor, not truncation
+  { timestamp: -900_000, periodStart: () => -900 },
+  { timestamp: -900_001, periodStart: (p) => -900 - p },
+  { timestamp: 0, periodStart: () => 0 },
+];
+
+/** Bucket and cell boundaries, clamping, trend period boundaries, and rows both engines leave out (non-finite values). */
 function edgeReports(): LakeReport[] {
   const rows: Array<Partial<LakeReport>> = [
     { score: 0 },
@@ -181,6 +215,7 @@ function edgeReports(): LakeReport[] {
     { latitude: -12.3456, longitude: -77.0428, region: "unknown" },
     { region: "unknown", exerciseId: "ex-ünïcode" },
     { region: "Provence-Alpes-Côte d'Azur", score: 12.5 },
+    ...TREND_EDGES.map(({ timestamp }, i) => ({ region: TREND_EDGE_REGION, timestamp, score: 10 * i + 0.5 })),
     { score: Number.NaN },
     { latitude: Number.POSITIVE_INFINITY },
     { longitude: Number.NEGATIVE_INFINITY },
@@ -202,16 +237,71 @@ async function tables(w: Warehouse) {
     regions: await w.query(
       `SELECT exercise_id, region, bucket, reports::float8 AS reports, score_sum FROM region_histogram ORDER BY exercise_id, region, bucket`,
     ),
+    trends: await w.query(
+      `SELECT exercise_id, region, period_start::float8 AS period_start, bucket, reports::float8 AS reports, score_sum
+       FROM trend_histogram ORDER BY exercise_id, region, period_start, bucket`,
+    ),
+    cellTrends: await w.query(
+      `SELECT exercise_id, period_start::float8 AS period_start, cell_y, cell_x, bucket, reports::float8 AS reports
+       FROM cell_trend_histogram ORDER BY exercise_id, period_start, cell_y, cell_x, bucket`,
+    ),
     counted: (await w.query<{ path: string }>(`SELECT path FROM lake_files_counted ORDER BY path`)).map((r) => r.path),
     settings: await w.query(`SELECT key, value FROM analyzer_settings ORDER BY key`),
   };
 }
 
+const REPORT_PARTIALS = [
+  "partial_exercise_totals",
+  "partial_cell_histogram",
+  "partial_region_histogram",
+  "partial_trend_histogram",
+  "partial_cell_trend_histogram",
+];
+
 async function partialRows(w: Warehouse): Promise<number> {
-  const r = await w.query<{ n: number }>(
-    `SELECT ((SELECT count(*) FROM partial_exercise_totals) + (SELECT count(*) FROM partial_cell_histogram) + (SELECT count(*) FROM partial_region_histogram))::float8 AS n`,
-  );
+  const r = await w.query<{ n: number }>(`SELECT (${REPORT_PARTIALS.map((t) => `(SELECT count(*) FROM ${t})`).join(" + ")})::float8 AS n`);
   return r[0]!.n;
+}
+
+/**
+ * The two trend tables recomputed the naive way from every report counted (the rows both engines keep),
+ * keyed as their primary keys: what both warehouses must hold, whatever the engines have in common.
+ */
+function recomputeTrends(rows: LakeReport[], periodSeconds: number) {
+  const trends = new Map<string, { reports: number; score_sum: number }>();
+  const cellTrends = new Map<string, { reports: number }>();
+  for (const r of rows) {
+    if (![r.score, r.latitude, r.longitude].every(Number.isFinite)) continue;
+    const bucket = Math.floor(Math.min(Math.max(r.score, 0), 100));
+    const period = periodStart(r.timestamp, periodSeconds);
+    const t = trends.get(JSON.stringify([r.exerciseId, r.region, period, bucket])) ?? { reports: 0, score_sum: 0 };
+    t.reports++;
+    t.score_sum += r.score;
+    trends.set(JSON.stringify([r.exerciseId, r.region, period, bucket]), t);
+    const k = JSON.stringify([r.exerciseId, period, Math.floor(r.latitude / CELL), Math.floor(r.longitude / CELL), bucket]);
+    cellTrends.set(k, { reports: (cellTrends.get(k)?.reports ?? 0) + 1 });
+  }
+  return { trends, cellTrends };
+}
+
+/** A trend table's rows keyed like recomputeTrends' (every key once). */
+function keyed<T extends Record<string, unknown>>(rows: T[], keys: string[], values: string[]): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const r of rows) {
+    const k = JSON.stringify(keys.map((c) => r[c]));
+    expect(out.has(k)).toBe(false);
+    out.set(k, Object.fromEntries(values.map((c) => [c, r[c]])));
+  }
+  return out;
+}
+
+/** The trend tables of `w` are those of the reports counted. */
+async function expectTrendsOf(w: Warehouse, counted: LakeReport[], periodSeconds: number): Promise<void> {
+  const t = await tables(w);
+  const expected = recomputeTrends(counted, periodSeconds);
+  const sorted = (m: Map<string, unknown>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  expectSame(sorted(keyed(t.trends, ["exercise_id", "region", "period_start", "bucket"], ["reports", "score_sum"])), sorted(expected.trends));
+  expectSame(sorted(keyed(t.cellTrends, ["exercise_id", "period_start", "cell_y", "cell_x", "bucket"], ["reports"])), sorted(expected.cellTrends));
 }
 
 /** Every answer of the read side, for a few threshold snapshots. */
@@ -320,9 +410,12 @@ describe.skipIf(!ENABLED)("SparkAnalyticsEngine end to end", () => {
   const sparkLog: string[] = [];
   let offset = 0;
   let hour = 0;
+  /** Every report written by addFile: once a run has counted them all, the trend tables must be theirs. */
+  const written: LakeReport[] = [];
 
   const addFile = async (rows: LakeReport[], partition = 0) => {
     const withOffsets = rows.map((r, i) => ({ ...r, partition, offset: offset + i }));
+    written.push(...withOffsets);
     const path = lakePath(
       { dataset: "reports", topic: "student-reports", partition, firstOffset: offset, lastOffset: offset + rows.length - 1 },
       Date.UTC(2026, 10, 27, hour++ % 24),
@@ -350,7 +443,10 @@ describe.skipIf(!ENABLED)("SparkAnalyticsEngine end to end", () => {
     return a;
   };
 
-  /** Runs both analyzers; they must agree on what they read and on everything the warehouse then says. */
+  /**
+   * Runs both analyzers; they must agree on what they read and on everything the warehouse then says,
+   * and (every file written being counted by then) their trend tables must be those of the reports written.
+   */
   const runBothAndCompare = async (): Promise<[RunSummary, RunSummary]> => {
     const s = await spark.runNow();
     if (s.outcome !== "succeeded") console.log(sparkLog.slice(-40).join("\n"));
@@ -360,6 +456,7 @@ describe.skipIf(!ENABLED)("SparkAnalyticsEngine end to end", () => {
     expect({ files: s.files, rows: s.rows }).toEqual({ files: e.files, rows: e.rows });
     expectSame(await tables(sparkW), await tables(embeddedW));
     expectSame(await answers(sparkW), await answers(embeddedW));
+    await expectTrendsOf(sparkW, written, DEFAULT_TREND_PERIOD_SECONDS);
     expect(await partialRows(sparkW)).toBe(0);
     return [s, e];
   };
@@ -411,6 +508,16 @@ describe.skipIf(!ENABLED)("SparkAnalyticsEngine end to end", () => {
       expect(t.cells.some((r) => (r.cell_x as number) < 0)).toBe(true);
       expect(t.cells.some((r) => r.bucket === 0) && t.cells.some((r) => r.bucket === 100)).toBe(true);
       expect(t.cells.some((r) => r.exercise_id === "ex0" && r.cell_y === 482 && r.cell_x === -3)).toBe(true);
+      // Many periods, and each edge report in the period it belongs to (just before a boundary: the one before; at it: its own; before 1970: floor).
+      expect(new Set(t.trends.map((r) => r.period_start)).size).toBeGreaterThanOrEqual((SPREAD_HOURS * 3600) / DEFAULT_TREND_PERIOD_SECONDS);
+      expect(new Set(t.cellTrends.map((r) => r.period_start)).size).toBeGreaterThanOrEqual((SPREAD_HOURS * 3600) / DEFAULT_TREND_PERIOD_SECONDS);
+      const edgePeriods = t.trends.filter((r) => r.region === TREND_EDGE_REGION).map((r) => [r.period_start, r.bucket, r.reports]);
+      expect(edgePeriods).toEqual(
+        TREND_EDGES.map(({ periodStart: at }, i) => [at(DEFAULT_TREND_PERIOD_SECONDS), 10 * i, 1]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!),
+      );
+      const [before, at] = [BOUNDARY / 1000 - DEFAULT_TREND_PERIOD_SECONDS, BOUNDARY / 1000];
+      expect(t.cellTrends.some((r) => r.exercise_id === "ex0" && r.period_start === before && r.bucket === 0)).toBe(true);
+      expect(t.cellTrends.some((r) => r.exercise_id === "ex0" && r.period_start === at && r.bucket === 10)).toBe(true);
 
       // A second run adds to the cumulative tables.
       await addFile(reports(2000, 4));
@@ -506,14 +613,14 @@ describe.skipIf(!ENABLED)("SparkAnalyticsEngine end to end", () => {
       expect(await tables(sparkW)).toEqual(before);
       expect(await partialRows(sparkW)).toBe(0);
 
-      // 2. The warehouse refuses the last partial table: the first two are already written (and committed) by then.
+      // 2. The warehouse refuses the last partial table: the first four are already written (and committed) by then.
       await sparkW.query(`CREATE FUNCTION acu_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'acu test: refused'; END $$`);
       await sparkW.query(`CREATE TABLE acu_test_seen (t text, n bigint)`);
       await sparkW.query(
         `CREATE FUNCTION acu_test_seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO acu_test_seen VALUES (TG_TABLE_NAME, 1); RETURN NEW; END $$`,
       );
       await sparkW.query(`CREATE TRIGGER acu_test_seen AFTER INSERT ON partial_exercise_totals FOR EACH ROW EXECUTE FUNCTION acu_test_seen()`);
-      await sparkW.query(`CREATE TRIGGER acu_test_refuse BEFORE INSERT ON partial_region_histogram FOR EACH STATEMENT EXECUTE FUNCTION acu_test_refuse()`);
+      await sparkW.query(`CREATE TRIGGER acu_test_refuse BEFORE INSERT ON ${REPORT_PARTIALS.at(-1)} FOR EACH STATEMENT EXECUTE FUNCTION acu_test_refuse()`);
       const refused = await spark.runNow();
       expect(refused).toMatchObject({ outcome: "failed", engine: "spark", files: 1 });
       expect(refused.error).toMatch(/acu test: refused/);
@@ -521,7 +628,7 @@ describe.skipIf(!ENABLED)("SparkAnalyticsEngine end to end", () => {
       expect((await sparkW.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM acu_test_seen`))[0]!.n).toBeGreaterThan(0);
       expect(await tables(sparkW)).toEqual(before);
       expect(await partialRows(sparkW)).toBe(0);
-      await sparkW.query(`DROP TRIGGER acu_test_refuse ON partial_region_histogram`);
+      await sparkW.query(`DROP TRIGGER acu_test_refuse ON ${REPORT_PARTIALS.at(-1)}`);
       await sparkW.query(`DROP TRIGGER acu_test_seen ON partial_exercise_totals`);
       await sparkW.query(`DROP FUNCTION acu_test_refuse()`);
       await sparkW.query(`DROP FUNCTION acu_test_seen()`);
@@ -569,6 +676,7 @@ describe.skipIf(!(ENABLED && HDFS_URL && HDFS_NAMENODE))("SparkAnalyticsEngine o
           [0, edgeReports()],
           [1, reports(2500, 30)],
         ];
+        const all = files.flatMap(([, rows]) => rows);
         for (const [partition, rows] of files) {
           const path = lakePath({ dataset: "reports", topic: "student-reports", partition, firstOffset: 0, lastOffset: rows.length - 1 }, at);
           await lake.write(path, encodeReports(rows.map((r, i) => ({ ...r, partition, offset: i }))));
@@ -592,12 +700,13 @@ describe.skipIf(!(ENABLED && HDFS_URL && HDFS_NAMENODE))("SparkAnalyticsEngine o
           jdbcJar: JDBC_JAR,
           databaseUrl: databaseUrl(DB_URL, dbs[1]),
         });
-        const onSpark = await startAnalyzer({ lake, warehouse: sparkW, engine, cellSizeDeg: CELL, schedule: null });
+        const onSpark = await startAnalyzer({ lake, warehouse: sparkW, engine, cellSizeDeg: CELL, trendPeriodSeconds: HDFS_TREND_PERIOD, schedule: null });
         const onEmbedded = await startAnalyzer({
           lake,
           warehouse: embeddedW,
           engine: new ArrowAnalyticsEngine({ lake, warehouse: embeddedW }),
           cellSizeDeg: CELL,
+          trendPeriodSeconds: HDFS_TREND_PERIOD,
           schedule: null,
         });
         const s = await onSpark.runNow();
@@ -608,6 +717,9 @@ describe.skipIf(!(ENABLED && HDFS_URL && HDFS_NAMENODE))("SparkAnalyticsEngine o
         expect({ files: e.files, rows: e.rows }).toEqual({ files: s.files, rows: s.rows });
         expectSame(await tables(sparkW), await tables(embeddedW));
         expectSame(await answers(sparkW), await answers(embeddedW));
+        // Periods of HDFS_TREND_PERIOD seconds, not the default: the period reaches the application.
+        await expectTrendsOf(sparkW, all, HDFS_TREND_PERIOD);
+        expect(new Set((await tables(sparkW)).trends.map((r) => r.period_start)).size).toBeGreaterThanOrEqual((SPREAD_HOURS * 3600) / HDFS_TREND_PERIOD);
       } finally {
         for (const w of warehouses) await w.close().catch(() => {});
         for (const db of dbs) await admin.unsafe(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch((e) => console.log(`drop ${db}: ${e}`));

@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AnalyticsEngine, PartialsRequest, PartialsResult } from "../../ports/analytics-engine.ts";
 import type { Lake } from "../../ports/lake.ts";
+import { isTrendPeriod, TREND_PERIOD_RULE } from "../../domain/trend-period.ts";
 
 export type SparkLogLevel = "debug" | "info" | "warn";
 
@@ -123,6 +124,7 @@ export class SparkAnalyticsEngine implements AnalyticsEngine {
 
   async computePartials(req: PartialsRequest): Promise<PartialsResult> {
     if (!(Number.isFinite(req.cellSizeDeg) && req.cellSizeDeg > 0)) throw new Error(`cell size must be a positive number of degrees, got ${req.cellSizeDeg}`);
+    if (!isTrendPeriod(req.trendPeriodSeconds)) throw new Error(`trend period ${TREND_PERIOD_RULE}, got ${req.trendPeriodSeconds}`);
     const dir = await mkdtemp(join(tmpdir(), "acu-spark-"));
     try {
       const filesFrom = join(dir, "files.txt");
@@ -188,6 +190,8 @@ export class SparkAnalyticsEngine implements AnalyticsEngine {
       filesFrom,
       "--cell-size",
       String(req.cellSizeDeg),
+      "--trend-period",
+      String(req.trendPeriodSeconds),
       "--jdbc-url",
       this.jdbc.url,
       "--jdbc-user",
