@@ -26,7 +26,7 @@ import { startAlert } from "../modules/alert/index.ts";
 import { startSink } from "../modules/sink/index.ts";
 import { ExerciseCatalogue, IngestLimits, ingestRoutes, RateLimiter, startRawIngest } from "../modules/ingest/index.ts";
 import { EXERCISES } from "../modules/signal/exercises.ts";
-import { startAnalyzer, exerciseStats, hotspots, nextTick, regionStats, responseTimes, runsPage, type Analyzer } from "../modules/analyzer/index.ts";
+import { startAnalyzer, nextTick, responseTimes, runsPage, windowedReads, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
 import { DispatchService, OutboxRelay, startDispatch } from "../modules/dispatch/index.ts";
 import { healthcheck, healthcheckUrl, Readiness, startOpsServer } from "../modules/ops/index.ts";
@@ -104,6 +104,8 @@ async function startPipelineRoles(cfg: Config, engines: Engines, running: Runnin
     warehouse: await engines.getWarehouse(),
     engine: await engines.getEngine(),
     cellSizeDeg: cfg.cellSizeDeg,
+    trendPeriodSeconds: cfg.trendPeriodSeconds,
+    thresholds: async () => (await engines.getThresholds()).current(),
     schedule: cfg.analyzerSchedule,
     log,
   });
@@ -228,10 +230,12 @@ async function apiRoutesFor(
 ) {
   const warehouse = await engines.getWarehouse();
   const thresholds = await engines.getThresholds();
+  const reads = windowedReads({ warehouse, thresholds: () => thresholds.current(), cellSizeDeg: cfg.cellSizeDeg, trendPeriodSeconds: cfg.trendPeriodSeconds });
   const analytics: AnalyticsApi = {
-    exercises: async (page) => exerciseStats(warehouse, await thresholds.current(), page),
-    hotspots: async (id, limit) => hotspots(warehouse, await thresholds.current(), id, limit, cfg.cellSizeDeg),
-    regions: async (id) => regionStats(warehouse, await thresholds.current(), id ?? undefined),
+    exercises: (page, window) => reads.exercises(page, window),
+    hotspots: (id, limit, window) => reads.hotspots(id, limit, window),
+    regions: (id, window) => reads.regions(id, window),
+    trends: (q) => reads.trends(q),
     runs: (page) => runsPage(warehouse, page),
     responseTimes: () => responseTimes(warehouse),
     runNow: analyzer ? () => analyzer.runNow() : null,
@@ -310,7 +314,14 @@ async function lakeCommand(cfg: Config, cmd: LakeCommand): Promise<void> {
 async function analyzeCommand(cfg: Config, rebuild: boolean): Promise<void> {
   const open = await openEngines(cfg);
   try {
-    const deps = { lake: await open.getLake(), warehouse: await open.getWarehouse(), engine: await open.getEngine(), cellSizeDeg: cfg.cellSizeDeg, log };
+    const deps = {
+      lake: await open.getLake(),
+      warehouse: await open.getWarehouse(),
+      engine: await open.getEngine(),
+      cellSizeDeg: cfg.cellSizeDeg,
+      trendPeriodSeconds: cfg.trendPeriodSeconds,
+      log,
+    };
     await runAnalyzeCommand(deps, rebuild, print);
   } finally {
     await open.close();

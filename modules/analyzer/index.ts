@@ -19,3 +19,17 @@ export {
   type ResponseStepStat,
   type ResponseTimes,
 } from "./queries.ts";
+export { windowedReads, type WindowedReads, type ReadDeps } from "./reads.ts";
+export {
+  trends,
+  trendRows,
+  trendRange,
+  TrendRangeError,
+  TREND_BUCKETS,
+  MAX_TREND_BUCKETS,
+  type TrendBucket,
+  type TrendRequest,
+  type Trends,
+  type TrendPoint,
+} from "./trends.ts";
+export { ANALYTICS_WINDOWS, TrendsIncompleteError, type AnalyticsWindow, type WindowCover } from "./windows.ts";

@@ -19,6 +19,8 @@ export interface TrendRequest {
   toMs: number | null;
   bucket: TrendBucket;
   nowMs: number;
+  /** The configured trend period, reported for a warehouse no run has pinned one in yet. */
+  configuredPeriodSeconds?: number;
 }
 
 export interface TrendPoint {
@@ -75,35 +77,13 @@ export function trendRange(r: Pick<TrendRequest, "fromMs" | "toMs" | "bucket" | 
  * day of the reports' own timestamps, for an exercise, a region, both or neither.
  */
 export async function trends(w: SqlRunner, snap: ThresholdSnapshot, req: TrendRequest): Promise<Trends> {
-  const periodSeconds = await trendPeriod(w);
+  const periodSeconds = await trendPeriod(w, req.configuredPeriodSeconds);
   const size = TREND_BUCKETS[req.bucket];
   const { from, to } = trendRange(req);
-  const ids = Object.keys(snap.thresholds);
-  const rows = await w.query<{ start: number; reports: number; score_sum: number; failures: number }>(
-    `WITH th AS (SELECT u.exercise_id, u.threshold FROM unnest($1::text[], $2::float8[]) AS u(exercise_id, threshold))
-     SELECT (floor(h.period_start / $4::float8) * $4::float8)::float8 AS start,
-            sum(h.reports)::float8 AS reports, sum(h.score_sum)::float8 AS score_sum,
-            COALESCE(sum(h.reports) FILTER (WHERE h.bucket < COALESCE(th.threshold, $3::float8)), 0)::float8 AS failures
-     FROM trend_histogram AS h LEFT JOIN th ON th.exercise_id = h.exercise_id
-     WHERE h.period_start >= $5::bigint AND h.period_start < $6::bigint
-       AND ($7::text IS NULL OR h.exercise_id = $7::text) AND ($8::text IS NULL OR h.region = $8::text)
-     GROUP BY 1`,
-    [ids, ids.map((id) => snap.thresholds[id]!), snap.defaultThreshold, size, from, to, req.exerciseId, req.region],
-  );
+  const rows = await bucketSums(w, snap, { size, from, to, exerciseId: req.exerciseId, region: req.region, perExercise: false });
   const byStart = new Map(rows.map((r) => [r.start, r]));
   const buckets: TrendPoint[] = [];
-  for (let t = from; t < to; t += size) {
-    const r = byStart.get(t);
-    const reports = r?.reports ?? 0;
-    const failures = r?.failures ?? 0;
-    buckets.push({
-      start: new Date(t * 1000).toISOString(),
-      reports,
-      averageScore: r && reports > 0 ? r.score_sum / reports : null,
-      failures,
-      successRate: reports > 0 ? (reports - failures) / reports : null,
-    });
-  }
+  for (let t = from; t < to; t += size) buckets.push(point(t, byStart.get(t)));
   return {
     exerciseId: req.exerciseId,
     region: req.region,
@@ -115,6 +95,61 @@ export async function trends(w: SqlRunner, snap: ThresholdSnapshot, req: TrendRe
     thresholdChanges: req.exerciseId === null ? [] : await thresholdChanges(w, req.exerciseId, from, to),
     buckets,
   };
+}
+
+type BucketSum = {
+  exercise_id: string | null;
+  start: number;
+  reports: number;
+  score_sum: number;
+  failures: number;
+};
+
+/**
+ * Sums of the trend table per bucket of `size` seconds (per exercise too with `perExercise`), failures by
+ * the snapshot's thresholds; only buckets with reports. from/to: epoch seconds, null: unbounded.
+ */
+async function bucketSums(
+  w: SqlRunner,
+  snap: ThresholdSnapshot,
+  q: { size: number; from: number | null; to: number | null; exerciseId: string | null; region: string | null; perExercise: boolean },
+): Promise<BucketSum[]> {
+  const ids = Object.keys(snap.thresholds);
+  const ex = q.perExercise ? "h.exercise_id" : "NULL::text";
+  return w.query<BucketSum>(
+    `WITH th AS (SELECT u.exercise_id, u.threshold FROM unnest($1::text[], $2::float8[]) AS u(exercise_id, threshold))
+     SELECT ${ex} AS exercise_id, (floor(h.period_start / $4::float8) * $4::float8)::float8 AS start,
+            sum(h.reports)::float8 AS reports, sum(h.score_sum)::float8 AS score_sum,
+            COALESCE(sum(h.reports) FILTER (WHERE h.bucket < COALESCE(th.threshold, $3::float8)), 0)::float8 AS failures
+     FROM trend_histogram AS h LEFT JOIN th ON th.exercise_id = h.exercise_id
+     WHERE ($5::bigint IS NULL OR h.period_start >= $5::bigint) AND ($6::bigint IS NULL OR h.period_start < $6::bigint)
+       AND ($7::text IS NULL OR h.exercise_id = $7::text) AND ($8::text IS NULL OR h.region = $8::text)
+     GROUP BY 1, 2 ORDER BY 1, 2`,
+    [ids, ids.map((id) => snap.thresholds[id]!), snap.defaultThreshold, q.size, q.from, q.to, q.exerciseId, q.region],
+  );
+}
+
+const point = (start: number, r: BucketSum | undefined): TrendPoint => {
+  const reports = r?.reports ?? 0;
+  const failures = r?.failures ?? 0;
+  return {
+    start: new Date(start * 1000).toISOString(),
+    reports,
+    averageScore: r && reports > 0 ? r.score_sum / reports : null,
+    failures,
+    successRate: reports > 0 ? (reports - failures) / reports : null,
+  };
+};
+
+/** Every exercise's (or one's) buckets with reports, all time, oldest first per exercise: `acu export --table trends`. */
+export async function trendRows(
+  w: SqlRunner,
+  snap: ThresholdSnapshot,
+  q: { exerciseId: string | null; bucket: TrendBucket },
+): Promise<Array<TrendPoint & { exerciseId: string; threshold: number }>> {
+  await trendPeriod(w);
+  const rows = await bucketSums(w, snap, { size: TREND_BUCKETS[q.bucket], from: null, to: null, exerciseId: q.exerciseId, region: null, perExercise: true });
+  return rows.map((r) => ({ exerciseId: r.exercise_id!, threshold: thresholdFor(snap, r.exercise_id!), ...point(r.start, r) }));
 }
 
 /** Threshold rows read per answer at most (one per change of an exercise: far more than an exam day has). */

@@ -10,6 +10,7 @@ export interface AnalyzeDeps {
   warehouse: Warehouse;
   engine: AnalyticsEngine;
   cellSizeDeg: number;
+  trendPeriodSeconds?: number;
   log: Logger;
 }
 

@@ -77,18 +77,19 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: "export",
-    usage: "export --table exercises|regions|hotspots|response-times [--format csv|parquet] [--out FILE] [--exercise ID]",
+    usage: "export --table exercises|regions|hotspots|trends|response-times [--format csv|parquet] [--out FILE] [--exercise ID] [--bucket hour|day]",
     summary:
       "Write a whole analytics table from the warehouse to a file, judged with the current thresholds (the API's CSV columns); `--out -` writes CSV to stdout.",
     flags: [
       {
         flag: "--table",
         type: "string",
-        help: "exercises, regions (per region and exercise), hotspots (every cell with a failure, of every exercise) or response-times",
+        help: "exercises, regions (per region and exercise), hotspots (every cell with a failure, of every exercise), trends (every hour or day with reports, per exercise) or response-times",
       },
       { flag: "--format", type: "string", default: "csv", help: "csv or parquet" },
       { flag: "--out", type: "string", default: "acu-<table>.<format>", help: "the file to write (replaced); `-`: stdout (csv only)" },
-      { flag: "--exercise", type: "string", default: "(every exercise)", help: "regions and hotspots: only this exercise" },
+      { flag: "--exercise", type: "string", default: "(every exercise)", help: "regions, hotspots and trends: only this exercise" },
+      { flag: "--bucket", type: "string", default: "hour", help: "trends: hour or day (UTC days)" },
     ],
     config: true,
     positionals: 0,

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exerciseStats, hotspots, regionStats, responseTimes, startAnalyzer } from "../../modules/analyzer/index.ts";
+import { exerciseStats, hotspots, regionStats, responseTimes, startAnalyzer, trends } from "../../modules/analyzer/index.ts";
 import { clusteredReports } from "../../tests/support/lake-fixture.ts";
 import { ArrowAnalyticsEngine } from "../adapters/embedded/arrow-engine.ts";
 import { LocalLake } from "../adapters/embedded/local-lake.ts";
@@ -46,7 +46,7 @@ test("acu export writes every row of a table, in CSV or Parquet, equal to the AP
     () => {},
   );
   const lines = (await readFile(csvFile, "utf8")).trimEnd().split("\r\n");
-  expect(lines[0]).toBe("exerciseId,reports,averageScore,failures,threshold,asOf");
+  expect(lines[0]).toBe("exerciseId,reports,averageScore,failures,threshold,asOf,window,windowFrom");
   expect(lines.slice(1).map((l) => l.split(",").slice(0, 5))).toEqual(
     exercises.map((e) => [e.exerciseId, String(e.reports), String(e.averageScore), String(e.failures), String(e.threshold)]),
   );
@@ -63,7 +63,8 @@ test("acu export writes every row of a table, in CSV or Parquet, equal to the AP
   const table = decodeParquet(new Uint8Array(await readFile(pq)));
   const got = table.toArray().map((r) => ({ ...r.toJSON() }));
   const want = [];
-  for (const e of exercises) for (const r of (await regionStats(w, snap, e.exerciseId)).regions) want.push({ exerciseId: e.exerciseId, ...r });
+  for (const e of exercises)
+    for (const r of (await regionStats(w, snap, e.exerciseId)).regions) want.push({ exerciseId: e.exerciseId, ...r, window: "all", windowFrom: null });
   expect(got).toEqual(want);
   expect(got.length).toBeGreaterThan(exercises.length);
 
@@ -73,6 +74,25 @@ test("acu export writes every row of a table, in CSV or Parquet, equal to the AP
   expect((await readTable(deps, { table: "hotspots", exercise: null })).rows.length).toBe(cells.length);
   const one = await readTable(deps, { table: "hotspots", exercise: exercises[0]!.exerciseId });
   expect(new Set(one.rows.map((r) => r[0]))).toEqual(new Set([exercises[0]!.exerciseId]));
+
+  // Trends: a row per exercise and hour (or day) with reports, equal to the API's buckets of that exercise.
+  for (const bucket of ["hour", "day"] as const) {
+    const tr = await readTable(deps, { table: "trends", exercise: null, bucket });
+    expect(tr.rows.reduce((n, r) => n + (r[4] as number), 0)).toBe(rows.length);
+    for (const e of exercises) {
+      const api = await trends(w, snap, {
+        exerciseId: e.exerciseId,
+        region: null,
+        fromMs: Date.UTC(2026, 10, 26),
+        toMs: Date.UTC(2026, 10, 29),
+        bucket,
+        nowMs: Date.now(),
+      });
+      const mine = tr.rows.filter((r) => r[0] === e.exerciseId).map((r) => [r[3], r[4], r[5], r[6], r[7], r[8]]);
+      expect(mine).toEqual(api.buckets.filter((b) => b.reports > 0).map((b) => [b.start, b.reports, b.averageScore, b.failures, b.successRate, api.threshold]));
+      expect(mine.length).toBeGreaterThan(0);
+    }
+  }
 
   const rt = await readTable(deps, { table: "response-times", exercise: null });
   expect(rt.rows.length).toBe((await responseTimes(w)).regions.length);
@@ -89,16 +109,25 @@ test("acu export writes every row of a table, in CSV or Parquet, equal to the AP
 
 test("bad export flags are usage errors naming the flag", () => {
   const cases: Array<[string[], string]> = [
-    [[], "--table must be one of exercises, regions, hotspots, response-times"],
-    [["--table", "trends"], 'not "trends"'],
+    [[], "--table must be one of exercises, regions, hotspots, trends, response-times"],
+    [["--table", "trend"], 'not "trend"'],
+    [["--table", "trends", "--bucket", "week"], '--bucket must be hour or day, not "week"'],
+    [["--table", "regions", "--bucket", "day"], "--bucket is for trends"],
     [["--table", "regions", "--format", "xlsx"], '--format must be csv or parquet, not "xlsx"'],
     [["--table", "regions", "--format", "parquet", "--out", "-"], "csv only"],
     [["--table", "regions", "--exercise", "a b"], "--exercise must be"],
-    [["--table", "exercises", "--exercise", "e1"], "--exercise is for regions and hotspots"],
+    [["--table", "exercises", "--exercise", "e1"], "--exercise is for regions, hotspots and trends"],
   ];
   for (const [args, message] of cases) {
     expect(() => parse(...args)).toThrow(UsageError);
     expect(() => parse(...args)).toThrow(message);
   }
   expect(parse("--table", "hotspots")).toEqual({ table: "hotspots", format: "csv", out: "acu-hotspots.csv", exercise: null });
+  expect(parse("--table", "trends", "--bucket", "day", "--exercise", "e1")).toEqual({
+    table: "trends",
+    format: "csv",
+    out: "acu-trends.csv",
+    exercise: "e1",
+    bucket: "day",
+  });
 });

@@ -1,14 +1,15 @@
 /** `acu export --table … --format csv|parquet`: a whole analytics table from the warehouse, to a file. */
 import { writeFileSync, renameSync } from "node:fs";
-import { exerciseStats, hotspots, regionStats, responseTimes } from "../../modules/analyzer/index.ts";
-import { exercisesTable, hotspotsTable, regionsTable, responseTimesTable } from "../../modules/analyzer/tables.ts";
+import { exerciseStats, hotspots, regionStats, responseTimes, trendRows, type TrendBucket } from "../../modules/analyzer/index.ts";
+import { exercisesTable, hotspotsTable, regionsTable, responseTimesTable, trendRowsTable } from "../../modules/analyzer/tables.ts";
 import type { ThresholdSnapshot } from "../domain/threshold.ts";
 import { type DataTable, toCsv } from "../formats/csv.ts";
 import { encodeTable } from "../formats/parquet.ts";
 import type { SqlRunner } from "../ports/warehouse.ts";
 import { type CommandLine, command, UsageError } from "./commands.ts";
 
-export const EXPORT_TABLES = ["exercises", "regions", "hotspots", "response-times"] as const;
+export const EXPORT_TABLES = ["exercises", "regions", "hotspots", "trends", "response-times"] as const;
+const EXPORT_BUCKETS = ["hour", "day"] as const;
 export const EXPORT_FORMATS = ["csv", "parquet"] as const;
 type ExportTable = (typeof EXPORT_TABLES)[number];
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -19,6 +20,8 @@ export interface ExportCommand {
   /** A file, or "-" for stdout. */
   out: string;
   exercise: string | null;
+  /** trends: the bucket; hour when not given. */
+  bucket?: TrendBucket;
 }
 
 const exportCommand = command("export");
@@ -36,9 +39,14 @@ export function parseExportCommand(line: CommandLine): ExportCommand {
   const exercise = typeof f.exercise === "string" ? f.exercise : null;
   if (exercise !== null && !EXERCISE_ID.test(exercise))
     throw new UsageError(`--exercise must be 1–64 of letters, digits, '_', '.', '-', not "${exercise}"`, exportCommand);
-  if (exercise !== null && table !== "regions" && table !== "hotspots")
-    throw new UsageError(`--exercise is for regions and hotspots, not ${table}`, exportCommand);
-  return { table: table as ExportTable, format: format as ExportFormat, out, exercise };
+  if (exercise !== null && table !== "regions" && table !== "hotspots" && table !== "trends")
+    throw new UsageError(`--exercise is for regions, hotspots and trends, not ${table}`, exportCommand);
+  const bucket = f.bucket;
+  if (bucket !== undefined && table !== "trends") throw new UsageError(`--bucket is for trends, not ${table}`, exportCommand);
+  if (bucket !== undefined && !(EXPORT_BUCKETS as readonly unknown[]).includes(bucket))
+    throw new UsageError(`--bucket must be hour or day, not "${String(bucket)}"`, exportCommand);
+  const base = { table: table as ExportTable, format: format as ExportFormat, out, exercise };
+  return bucket === undefined ? base : { ...base, bucket: bucket as TrendBucket };
 }
 
 export interface ExportDeps {
@@ -48,8 +56,10 @@ export interface ExportDeps {
 }
 
 /** Every row of the table: no page, no limit (the warehouse's tables are bounded by exercises × regions × cells). */
-export async function readTable(d: ExportDeps, cmd: Pick<ExportCommand, "table" | "exercise">): Promise<DataTable> {
+export async function readTable(d: ExportDeps, cmd: Pick<ExportCommand, "table" | "exercise" | "bucket">): Promise<DataTable> {
   const w = d.warehouse;
+  if (cmd.table === "trends")
+    return trendRowsTable(cmd.bucket ?? "hour", await trendRows(w, d.thresholds, { exerciseId: cmd.exercise, bucket: cmd.bucket ?? "hour" }));
   if (cmd.table === "exercises") return exercisesTable(await exerciseStats(w, d.thresholds));
   if (cmd.table === "response-times") return responseTimesTable(await responseTimes(w));
   const ids = cmd.exercise !== null ? [cmd.exercise] : (await exerciseStats(w, d.thresholds)).exercises.map((e) => e.exerciseId);

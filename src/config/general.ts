@@ -1,3 +1,4 @@
+import { DEFAULT_TREND_PERIOD_SECONDS, isTrendPeriod, TREND_PERIOD_RULE } from "../domain/trend-period.ts";
 /** The settings that are no engine's: roles and data dir, HTTP, logging, and each role's own. */
 import { resolve } from "node:path";
 import { defaultLogFormat, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log.ts";
@@ -275,11 +276,17 @@ export interface AnalyzerConfig {
   /** Cron with seconds; null = on demand only. */
   analyzerSchedule: string | null;
   cellSizeDeg: number;
+  trendPeriodSeconds: number;
 }
 
 const analyzerSettings = {
   schedule: { env: "ACU_ANALYZER_SCHEDULE", default: "0 * * * * *", help: "cron (with seconds) of analyzer runs; `off` = on demand only" },
   cellSizeDeg: { env: "ACU_CELL_SIZE_DEG", default: "0.1", help: "hotspot grid cell in degrees; changing it needs `acu analyze --rebuild`" },
+  trendPeriod: {
+    env: "ACU_TREND_PERIOD_SECONDS",
+    default: String(DEFAULT_TREND_PERIOD_SECONDS),
+    help: "trend tables' period in seconds, whole minutes dividing an hour; the windows' precision; changing it needs `acu analyze --rebuild`",
+  },
 } satisfies Record<string, Setting>;
 
 export const analyzerSection: Section<AnalyzerConfig> = {
@@ -290,6 +297,7 @@ export const analyzerSection: Section<AnalyzerConfig> = {
     return {
       analyzerSchedule: schedule === "off" || schedule === "" ? null : schedule,
       cellSizeDeg: num("ACU_CELL_SIZE_DEG", v.raw(analyzerSettings.cellSizeDeg), 0.1, (n) => n > 0 && n <= 10, "must be a number of degrees in (0, 10]"),
+      trendPeriodSeconds: num("ACU_TREND_PERIOD_SECONDS", v.raw(analyzerSettings.trendPeriod), DEFAULT_TREND_PERIOD_SECONDS, isTrendPeriod, TREND_PERIOD_RULE),
     };
   },
 };

@@ -82,7 +82,7 @@ function timestampPattern(): RegExp {
   return new RegExp(`^(?:${date}(?:${time}${zone}?)?|1970-01-01(?:${time}${zoneAtEpoch}?)?)$`);
 }
 
-function isoToMillis(v: string): number {
+export function isoToMillis(v: string): number {
   // Without a zone a date-time is UTC, like a date alone (Date.parse would take the server's local time).
   return Date.parse(v.includes("T") && !/(?:Z|[+-][0-9]{2}:?[0-9]{2})$/.test(v) ? `${v}Z` : v);
 }

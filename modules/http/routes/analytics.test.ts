@@ -1,22 +1,54 @@
 import { expect, test } from "bun:test";
 import { testApp } from "../testing.ts";
 import { analyticsGroupRoutes, type AnalyticsApi } from "./analytics.ts";
+import type { AnalyticsWindow } from "../../analyzer/windows.ts";
+import { TrendRangeError } from "../../analyzer/trends.ts";
+import { TrendsIncompleteError } from "../../analyzer/windows.ts";
+
+const cover = (window: AnalyticsWindow) => ({ window, from: window === "all" ? null : "2026-12-02T09:00:00.000Z" });
+
+function trendsAnswer(exerciseId: string | null, region: string | null, bucket: "hour" | "day") {
+  return {
+    exerciseId,
+    region,
+    bucket,
+    periodSeconds: 900,
+    from: "2026-12-02T08:00:00.000Z",
+    to: "2026-12-02T11:00:00.000Z",
+    threshold: exerciseId === null ? null : 50,
+    thresholdChanges: exerciseId === null ? [] : [{ at: "2026-12-02T09:30:01.250Z", threshold: 50 }],
+    buckets: [
+      { start: "2026-12-02T08:00:00.000Z", reports: 0, averageScore: null, failures: 0, successRate: null },
+      { start: "2026-12-02T09:00:00.000Z", reports: 3, averageScore: 61.333333333333336, failures: 1, successRate: 2 / 3 },
+      { start: "2026-12-02T10:00:00.000Z", reports: 1e6, averageScore: 0.1, failures: 1e6, successRate: 0 },
+    ],
+  };
+}
 
 /** An analytics side that records what it was asked: the routes' job is to check and pass the parameters. */
 function fakeWarehouse(runNow: AnalyticsApi["runNow"] = null) {
   const asked: unknown[] = [];
   const api: AnalyticsApi = {
-    exercises: async (page) => {
-      asked.push(["exercises", page]);
-      return { exercises: [{ exerciseId: "e", reports: 2, averageScore: 50, failures: 1, threshold: 50 }], asOf: null, nextCursor: "e" };
+    exercises: async (page, window) => {
+      asked.push(["exercises", page, window]);
+      return {
+        exercises: [{ exerciseId: "e", reports: 2, averageScore: 50, failures: 1, threshold: 50 }],
+        asOf: null,
+        nextCursor: "e",
+        window: cover(window),
+      };
     },
-    hotspots: async (exerciseId, limit) => {
-      asked.push(["hotspots", exerciseId, limit]);
-      return { exerciseId, threshold: 50, cellSizeDeg: 0.05, cells: [] };
+    hotspots: async (exerciseId, limit, window) => {
+      asked.push(["hotspots", exerciseId, limit, window]);
+      return { exerciseId, threshold: 50, cellSizeDeg: 0.05, cells: [], window: cover(window) };
     },
-    regions: async (exerciseId) => {
-      asked.push(["regions", exerciseId]);
-      return { exerciseId, regions: [] };
+    regions: async (exerciseId, window) => {
+      asked.push(["regions", exerciseId, window]);
+      return { exerciseId, regions: [], window: cover(window) };
+    },
+    trends: async (q) => {
+      asked.push(["trends", q]);
+      return trendsAnswer(q.exerciseId, q.region, q.bucket);
     },
     runs: async (page) => {
       asked.push(["runs", page]);
@@ -51,12 +83,32 @@ test("parameters are checked, defaulted and passed on; an empty exercise filter 
   expect((await call("GET", "/api/analytics/regions?exerciseId=bsq", { token: "viewer" })).status).toBe(200);
   expect((await call("GET", "/api/analytics/runs?limit=7", { token: "viewer" })).status).toBe(200);
   expect((await call("GET", "/api/analytics/runs", { token: "viewer" })).status).toBe(200);
-  expect(w.asked).toEqual([
-    ["exercises", { limit: 500, cursor: null }],
-    ["hotspots", "c00.ex00", 20],
-    ["hotspots", "c00.ex00", 500],
-    ["regions", null],
-    ["regions", "bsq"],
+  expect((await call("GET", "/api/analytics/exercises?window=1h", { token: "viewer" })).status).toBe(200);
+  expect((await call("GET", "/api/analytics/hotspots?exerciseId=e&window=24h", { token: "viewer" })).status).toBe(200);
+  expect((await call("GET", "/api/analytics/regions?window=all", { token: "viewer" })).status).toBe(200);
+  expect((await call("GET", "/api/analytics/trends", { token: "viewer" })).status).toBe(200);
+  expect(
+    (
+      await call("GET", "/api/analytics/trends?exerciseId=e&region=Provence-Alpes-C%C3%B4te%20d%27Azur&from=2026-12-01&to=1764669600000&bucket=day", {
+        token: "viewer",
+      })
+    ).status,
+  ).toBe(200);
+  expect((await call("GET", "/api/analytics/trends?from=2026-12-01T08:30&to=&region=", { token: "viewer" })).status).toBe(200);
+  expect(w.asked.slice(-6)).toEqual([
+    ["exercises", { limit: 500, cursor: null }, "1h"],
+    ["hotspots", "e", 20, "24h"],
+    ["regions", null, "all"],
+    ["trends", { exerciseId: null, region: null, fromMs: null, toMs: null, bucket: "hour" }],
+    ["trends", { exerciseId: "e", region: "Provence-Alpes-Côte d'Azur", fromMs: Date.UTC(2026, 11, 1), toMs: 1764669600000, bucket: "day" }],
+    ["trends", { exerciseId: null, region: null, fromMs: Date.UTC(2026, 11, 1, 8, 30), toMs: null, bucket: "hour" }],
+  ]);
+  expect(w.asked.slice(0, -6)).toEqual([
+    ["exercises", { limit: 500, cursor: null }, "all"],
+    ["hotspots", "c00.ex00", 20, "all"],
+    ["hotspots", "c00.ex00", 500, "all"],
+    ["regions", null, "all"],
+    ["regions", "bsq", "all"],
     ["runs", { limit: 7, cursor: null }],
     ["runs", { limit: 20, cursor: null }],
   ]);
@@ -82,6 +134,15 @@ test("bad parameters get 400 naming them, and reach nothing", async () => {
     ["/api/analytics/runs?cursor=%00", "cursor must be a nextCursor this listing gave"],
     ["/api/analytics/regions?format=xml", "format must be json or csv"],
     ["/api/analytics/response-times?format=CSV", "format must be json or csv"],
+    ["/api/analytics/exercises?window=2h", "window must be one of 1h, 24h, all"],
+    ["/api/analytics/hotspots?exerciseId=e&window=ALL", "window must be one of 1h, 24h, all"],
+    ["/api/analytics/trends?bucket=week", "bucket must be one of hour, day"],
+    ["/api/analytics/trends?from=yesterday", "from must be an ISO-8601 date or date-time, or epoch milliseconds"],
+    ["/api/analytics/trends?to=2026-02-30", "to must be an ISO-8601 date or date-time, or epoch milliseconds"],
+    ["/api/analytics/trends?to=-5", "to must be an ISO-8601 date or date-time, or epoch milliseconds"],
+    ["/api/analytics/trends?exerciseId=a%20b", "exerciseId must be"],
+    [`/api/analytics/trends?region=${"r".repeat(101)}`, "region must be 1–100 characters"],
+    ["/api/analytics/trends?region=a%0Ab", "region must be 1–100 characters"],
   ];
   for (const [path, error] of cases) {
     const r = await call("GET", path, { token: "viewer" });
@@ -108,8 +169,8 @@ test("exercises and runs come a page at a time: limit and cursor passed on, next
   const unknown = await call("GET", "/api/analytics/runs?cursor=run-unknown", { token: "viewer" });
   expect([unknown.status, await unknown.json()]).toEqual([404, { error: 'cursor "run-unknown" names no analyzer run of this warehouse' }]);
   expect(w.asked).toEqual([
-    ["exercises", { limit: 1000, cursor: "c00.ex00" }],
-    ["exercises", { limit: 1, cursor: null }],
+    ["exercises", { limit: 1000, cursor: "c00.ex00" }, "all"],
+    ["exercises", { limit: 1, cursor: null }, "all"],
     ["runs", { limit: 5, cursor: "run-20261127T100000Z-0a1b2c3d" }],
     ["runs", { limit: 20, cursor: "run-unknown" }],
   ]);
@@ -198,8 +259,10 @@ test("CSV downloads (?format=csv or Accept: text/csv) parse and equal the JSON",
     ],
     asOf: "2026-12-02T10:00:00.000Z",
     nextCursor: "c01.ex02",
+    window: cover("1h"),
   });
   w.api.hotspots = async (exerciseId) => ({
+    window: cover("all"),
     exerciseId,
     threshold: 50,
     cellSizeDeg: 0.05,
@@ -208,7 +271,8 @@ test("CSV downloads (?format=csv or Accept: text/csv) parse and equal the JSON",
       { latitude: 45.775, longitude: 4.825, failures: 2, reports: 40 },
     ],
   });
-  w.api.regions = async (exerciseId) => ({
+  w.api.regions = async (exerciseId, window) => ({
+    window: cover(window),
     exerciseId,
     regions: [
       { region: "Provence-Alpes-Côte d'Azur", reports: 12, averageScore: 55.5, failures: 4 },
@@ -267,6 +331,7 @@ test("CSV downloads (?format=csv or Accept: text/csv) parse and equal the JSON",
     })),
     asOf: s(ex.rows[0]!.asOf),
     nextCursor: ex.headers.get("x-next-cursor"),
+    window: { window: ex.rows[0]!.window, from: s(ex.rows[0]!.windowFrom) },
   }).toEqual(ex.json as never);
 
   const hs = await both("/api/analytics/hotspots?exerciseId=c01.ex01");
@@ -275,14 +340,35 @@ test("CSV downloads (?format=csv or Accept: text/csv) parse and equal the JSON",
     threshold: n(hs.rows[0]!.threshold),
     cellSizeDeg: n(hs.rows[0]!.cellSizeDeg),
     cells: hs.rows.map((r) => ({ latitude: n(r.latitude), longitude: n(r.longitude), failures: n(r.failures), reports: n(r.reports) })),
+    window: { window: hs.rows[0]!.window, from: s(hs.rows[0]!.windowFrom) },
   }).toEqual(hs.json as never);
 
-  for (const path of ["/api/analytics/regions", "/api/analytics/regions?exerciseId=c01.ex01"]) {
+  for (const path of ["/api/analytics/regions", "/api/analytics/regions?exerciseId=c01.ex01&window=24h"]) {
     const rg = await both(path);
     expect({
       exerciseId: s(rg.rows[0]!.exerciseId),
       regions: rg.rows.map((r) => ({ region: r.region, reports: n(r.reports), averageScore: n(r.averageScore), failures: n(r.failures) })),
+      window: { window: rg.rows[0]!.window, from: s(rg.rows[0]!.windowFrom) },
     }).toEqual(rg.json as never);
+  }
+
+  for (const path of ["/api/analytics/trends?exerciseId=c01.ex01", "/api/analytics/trends?region=Bretagne&bucket=day"]) {
+    const tr = await both(path);
+    const json = tr.json as ReturnType<typeof trendsAnswer>;
+    expect(tr.rows.length).toBe(3);
+    expect({
+      exerciseId: s(tr.rows[0]!.exerciseId),
+      region: s(tr.rows[0]!.region),
+      bucket: tr.rows[0]!.bucket,
+      threshold: n(tr.rows[0]!.threshold),
+      buckets: tr.rows.map((r) => ({
+        start: r.start,
+        reports: n(r.reports),
+        averageScore: n(r.averageScore),
+        failures: n(r.failures),
+        successRate: n(r.successRate),
+      })),
+    }).toEqual({ exerciseId: json.exerciseId, region: json.region, bucket: json.bucket, threshold: json.threshold, buckets: json.buckets });
   }
 
   const runs = await both("/api/analytics/runs");
@@ -321,4 +407,19 @@ test("CSV downloads (?format=csv or Accept: text/csv) parse and equal the JSON",
   }
   const forced = await call("GET", "/api/analytics/regions?format=json", { token: "viewer", headers: { accept: "text/csv" } });
   expect(forced.headers.get("content-type")).toStartWith("application/json");
+});
+
+test("a trend range the warehouse cannot serve is a 400, trend tables still incomplete a 409, each saying why", async () => {
+  const w = fakeWarehouse();
+  w.api.trends = async () => {
+    throw new TrendRangeError("the range holds 1200 hour buckets, at most 1000: narrow from/to or use bucket=day");
+  };
+  w.api.exercises = async () => {
+    throw new TrendsIncompleteError("trends and windows are not available: run acu analyze --rebuild");
+  };
+  const { call } = testApp(() => [analyticsGroupRoutes({ analytics: w.api })]);
+  const range = await call("GET", "/api/analytics/trends?from=2026-10-01", { token: "viewer" });
+  expect([range.status, await range.json()]).toEqual([400, { error: "the range holds 1200 hour buckets, at most 1000: narrow from/to or use bucket=day" }]);
+  const incomplete = await call("GET", "/api/analytics/exercises?window=1h", { token: "viewer" });
+  expect([incomplete.status, await incomplete.json()]).toEqual([409, { error: "trends and windows are not available: run acu analyze --rebuild" }]);
 });

@@ -1,16 +1,33 @@
 import { z } from "@hono/zod-openapi";
 import { defineRoute, routeGroup } from "../route-table.ts";
 import type { Context } from "hono";
-import { exercisesTable, hotspotsTable, regionsTable, responseTimesTable, runsTable } from "../../analyzer/tables.ts";
+import { exercisesTable, hotspotsTable, regionsTable, responseTimesTable, runsTable, trendsTable } from "../../analyzer/tables.ts";
+import { ANALYTICS_WINDOWS, type AnalyticsWindow, TrendsIncompleteError } from "../../analyzer/windows.ts";
+import { MAX_TREND_BUCKETS, TREND_BUCKETS, TrendRangeError, type TrendBucket } from "../../analyzer/trends.ts";
+import { isoToMillis, MAX_TIMESTAMP_MS, TIMESTAMP_PATTERN } from "../../../src/domain/report.ts";
 import { type DataTable, toCsv } from "../../../src/formats/csv.ts";
 import { cursorSchema, errorSchema, exerciseFilterSchema, exerciseIdSchema, formatSchema, json, jsonOrCsv, limitSchema, nextCursorSchema } from "../schemas.ts";
 
 const count = z.number().min(0);
+
+const WINDOW_MESSAGE = `window must be one of ${ANALYTICS_WINDOWS.join(", ")}`;
+export const windowQuerySchema = z.enum(ANALYTICS_WINDOWS, { error: WINDOW_MESSAGE }).optional().meta({
+  description:
+    "The reports read: those of the last hour or 24 hours (by their own timestamps, from the start of the trend period that holds now − window), or all (the default)",
+  default: "all",
+});
+const windowCoverSchema = z
+  .object({
+    window: z.enum(ANALYTICS_WINDOWS),
+    from: z.string().nullable().meta({ description: "The first instant counted (ISO 8601, a trend period's start); null for all" }),
+  })
+  .meta({ id: "WindowCover", description: "What the answer covers" });
 export const exerciseStatsSchema = z
   .object({
     exercises: z.array(z.object({ exerciseId: z.string(), reports: count, averageScore: z.number(), failures: count, threshold: z.number() })),
     asOf: z.string().nullable().meta({ description: "When the last succeeded analyzer run finished (ISO 8601); null before the first" }),
     nextCursor: nextCursorSchema,
+    window: windowCoverSchema,
   })
   .meta({ id: "ExerciseStats" });
 
@@ -22,6 +39,7 @@ export const hotspotsSchema = z
     cells: z.array(
       z.object({ latitude: z.number(), longitude: z.number(), failures: count, reports: count }).meta({ description: "A grid cell by its centre" }),
     ),
+    window: windowCoverSchema,
   })
   .meta({ id: "Hotspots" });
 
@@ -29,8 +47,38 @@ export const regionStatsSchema = z
   .object({
     exerciseId: z.string().nullable(),
     regions: z.array(z.object({ region: z.string(), reports: count, averageScore: z.number(), failures: count })),
+    window: windowCoverSchema,
   })
   .meta({ id: "RegionStats" });
+
+const TREND_BUCKET_NAMES = Object.keys(TREND_BUCKETS) as [TrendBucket, ...TrendBucket[]];
+export const trendsSchema = z
+  .object({
+    exerciseId: z.string().nullable(),
+    region: z.string().nullable(),
+    bucket: z.enum(TREND_BUCKET_NAMES),
+    periodSeconds: z.number().int().meta({ description: "The warehouse's trend period (ACU_TREND_PERIOD_SECONDS): a bucket is a whole number of them" }),
+    from: z.string().meta({ description: "Start of the first bucket (ISO 8601, UTC)" }),
+    to: z.string().meta({ description: "End of the last bucket, exclusive" }),
+    threshold: z.number().nullable().meta({ description: "The exercise's threshold now; null without exerciseId (each exercise is judged by its own)" }),
+    thresholdChanges: z
+      .array(z.object({ at: z.string(), threshold: z.number() }))
+      .meta({
+        description: "Within the range, when an analyzer run first saw the exercise's threshold change (at most a schedule interval late), oldest first",
+      }),
+    buckets: z.array(
+      z
+        .object({
+          start: z.string(),
+          reports: count,
+          averageScore: z.number().nullable(),
+          failures: count,
+          successRate: z.number().min(0).max(1).nullable().meta({ description: "(reports − failures) / reports; null without reports" }),
+        })
+        .meta({ description: "Reports whose own timestamp falls in [start, start + bucket)" }),
+    ),
+  })
+  .meta({ id: "Trends" });
 
 export const analyzerRunSchema = z
   .object({
@@ -120,10 +168,19 @@ export const EXERCISES_PAGE = { default: 500, max: 1000 } as const;
 export const RUNS_PAGE = { default: 20, max: 200 } as const;
 
 /** The read side of the warehouse and the analyzer's trigger, as the API needs them. */
+export interface TrendQuery {
+  exerciseId: string | null;
+  region: string | null;
+  fromMs: number | null;
+  toMs: number | null;
+  bucket: TrendBucket;
+}
+
 export interface AnalyticsApi {
-  exercises(page: Page): Promise<z.infer<typeof exerciseStatsSchema>>;
-  hotspots(exerciseId: string, limit: number): Promise<z.infer<typeof hotspotsSchema>>;
-  regions(exerciseId: string | null): Promise<z.infer<typeof regionStatsSchema>>;
+  exercises(page: Page, window: AnalyticsWindow): Promise<z.infer<typeof exerciseStatsSchema>>;
+  hotspots(exerciseId: string, limit: number, window: AnalyticsWindow): Promise<z.infer<typeof hotspotsSchema>>;
+  regions(exerciseId: string | null, window: AnalyticsWindow): Promise<z.infer<typeof regionStatsSchema>>;
+  trends(q: TrendQuery): Promise<z.infer<typeof trendsSchema>>;
   /** null: the cursor names no run of this warehouse. */
   runs(page: Page): Promise<{ runs: Array<z.infer<typeof analyzerRunSchema>>; nextCursor: string | null } | null>;
   responseTimes(): Promise<{ regions: RegionResponseTimes[]; asOf: string | null }>;
@@ -136,6 +193,35 @@ export interface AnalyticsApi {
 const HOTSPOTS_EXERCISE = "exerciseId is required (1–64 of letters, digits, '_', '.', '-')";
 const noWarehouse = { 404: { description: "No warehouse is configured for this process (no http role)", ...json(errorSchema) } } as const;
 const tags = ["analytics"];
+const trendsIncomplete = {
+  409: {
+    description: "A window or trend was asked of a warehouse whose trend tables miss files counted before they existed; `acu analyze --rebuild` recounts them",
+    ...json(errorSchema),
+  },
+} as const;
+
+const REGION_MESSAGE = "region must be 1–100 characters, no control characters";
+const regionFilterSchema = z
+  .string({ error: REGION_MESSAGE })
+  .max(100, REGION_MESSAGE)
+  .regex(/^[^\p{Cc}]*$/u, REGION_MESSAGE)
+  .optional()
+  .meta({ description: "Only this region (as /api/analytics/regions names it); absent or empty: every region" });
+
+/** An instant in a query string: an ISO-8601 date or date-time (UTC without a zone), or epoch milliseconds (digits). */
+function instantQuerySchema(name: string, what: string) {
+  const message = `${name} must be an ISO-8601 date or date-time, or epoch milliseconds`;
+  return z
+    .string({ error: message })
+    .refine((v) => v === "" || TIMESTAMP_PATTERN.test(v) || (/^[0-9]{1,16}$/.test(v) && Number(v) <= MAX_TIMESTAMP_MS), message)
+    .optional()
+    .meta({ description: `${what}; ${message.replace(`${name} must be `, "")}` });
+}
+
+function instantMs(v: string | undefined): number | null {
+  if (v === undefined || v === "") return null;
+  return /^[0-9]+$/.test(v) ? Number(v) : isoToMillis(v);
+}
 
 export const analyticsRoutes = {
   exercises: defineRoute("viewer", {
@@ -148,6 +234,7 @@ export const analyticsRoutes = {
       query: z.object({
         limit: limitSchema(EXERCISES_PAGE.default, EXERCISES_PAGE.max),
         cursor: cursorSchema("the last exerciseId of that page"),
+        window: windowQuerySchema,
         format: formatSchema,
       }),
     },
@@ -157,6 +244,7 @@ export const analyticsRoutes = {
         ...jsonOrCsv(exerciseStatsSchema, "a row per exercise"),
       },
       ...noWarehouse,
+      ...trendsIncomplete,
     },
   }),
   hotspots: defineRoute("viewer", {
@@ -165,8 +253,10 @@ export const analyticsRoutes = {
     path: "/api/analytics/hotspots",
     summary: "Grid cells with the most failures of an exercise, most first",
     tags,
-    request: { query: z.object({ exerciseId: exerciseIdSchema(HOTSPOTS_EXERCISE), limit: limitSchema(20, 500), format: formatSchema }) },
-    responses: { 200: { description: "The cells", ...jsonOrCsv(hotspotsSchema, "a row per cell") }, ...noWarehouse },
+    request: {
+      query: z.object({ exerciseId: exerciseIdSchema(HOTSPOTS_EXERCISE), limit: limitSchema(20, 500), window: windowQuerySchema, format: formatSchema }),
+    },
+    responses: { 200: { description: "The cells", ...jsonOrCsv(hotspotsSchema, "a row per cell") }, ...noWarehouse, ...trendsIncomplete },
   }),
   regions: defineRoute("viewer", {
     operationId: "getRegionStats",
@@ -174,8 +264,34 @@ export const analyticsRoutes = {
     path: "/api/analytics/regions",
     summary: "Per region: reports, average score, failures (most failures first)",
     tags,
-    request: { query: z.object({ exerciseId: exerciseFilterSchema, format: formatSchema }) },
-    responses: { 200: { description: "Per region", ...jsonOrCsv(regionStatsSchema, "a row per region") }, ...noWarehouse },
+    request: { query: z.object({ exerciseId: exerciseFilterSchema, window: windowQuerySchema, format: formatSchema }) },
+    responses: { 200: { description: "Per region", ...jsonOrCsv(regionStatsSchema, "a row per region") }, ...noWarehouse, ...trendsIncomplete },
+  }),
+  trends: defineRoute("viewer", {
+    operationId: "getTrends",
+    method: "get",
+    path: "/api/analytics/trends",
+    summary: "Reports, average score, failures and success rate per hour or day of the reports' own timestamps, for an exercise, a region, both or all",
+    tags,
+    request: {
+      query: z.object({
+        exerciseId: exerciseFilterSchema,
+        region: regionFilterSchema,
+        from: instantQuerySchema("from", "the first bucket holds it; absent: 24 hours (bucket=hour) or 30 days (bucket=day) before to"),
+        to: instantQuerySchema("to", "exclusive; the last bucket ends at or after it; absent: now (its bucket included)"),
+        bucket: z
+          .enum(TREND_BUCKET_NAMES, { error: `bucket must be one of ${TREND_BUCKET_NAMES.join(", ")}` })
+          .optional()
+          .meta({ description: "hour or day (UTC days)", default: "hour" }),
+        format: formatSchema,
+      }),
+    },
+    responses: {
+      200: { description: "Every bucket of the range, oldest first (CSV: a row per bucket)", ...jsonOrCsv(trendsSchema, "a row per bucket") },
+      400: { description: `A parameter is invalid, from is not before to, or the range holds more than ${MAX_TREND_BUCKETS} buckets`, ...json(errorSchema) },
+      ...noWarehouse,
+      ...trendsIncomplete,
+    },
   }),
   runs: defineRoute("viewer", {
     operationId: "getAnalyzerRuns",
@@ -238,24 +354,49 @@ export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
   const none = { error: "no warehouse is configured for this process" } as const;
   app.openapi(analyticsRoutes.exercises.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
-    const { limit, cursor, format } = c.req.valid("query");
-    const body = await deps.analytics.exercises({ limit: limit ?? EXERCISES_PAGE.default, cursor: cursor || null });
-    if (wantsCsv(c, format)) return csv(c, "exercises", exercisesTable(body), body.nextCursor);
-    return c.json(body, 200);
+    const { limit, cursor, window, format } = c.req.valid("query");
+    const analytics = deps.analytics;
+    return answer(c, async () => {
+      const body = await analytics.exercises({ limit: limit ?? EXERCISES_PAGE.default, cursor: cursor || null }, window ?? "all");
+      if (wantsCsv(c, format)) return csv(c, "exercises", exercisesTable(body), body.nextCursor);
+      return c.json(body, 200);
+    });
   });
   app.openapi(analyticsRoutes.hotspots.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
-    const { exerciseId, limit, format } = c.req.valid("query");
-    const body = await deps.analytics.hotspots(exerciseId, limit ?? 20);
-    if (wantsCsv(c, format)) return csv(c, "hotspots", hotspotsTable([body]));
-    return c.json(body, 200);
+    const { exerciseId, limit, window, format } = c.req.valid("query");
+    const analytics = deps.analytics;
+    return answer(c, async () => {
+      const body = await analytics.hotspots(exerciseId, limit ?? 20, window ?? "all");
+      if (wantsCsv(c, format)) return csv(c, "hotspots", hotspotsTable([body]));
+      return c.json(body, 200);
+    });
   });
   app.openapi(analyticsRoutes.regions.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
-    const { exerciseId, format } = c.req.valid("query");
-    const body = await deps.analytics.regions(exerciseId || null);
-    if (wantsCsv(c, format)) return csv(c, "regions", regionsTable(body));
-    return c.json(body, 200);
+    const { exerciseId, window, format } = c.req.valid("query");
+    const analytics = deps.analytics;
+    return answer(c, async () => {
+      const body = await analytics.regions(exerciseId || null, window ?? "all");
+      if (wantsCsv(c, format)) return csv(c, "regions", regionsTable(body));
+      return c.json(body, 200);
+    });
+  });
+  app.openapi(analyticsRoutes.trends.route, async (c) => {
+    if (!deps.analytics) return c.json(none, 404);
+    const q = c.req.valid("query");
+    const analytics = deps.analytics;
+    return answer(c, async () => {
+      const body = await analytics.trends({
+        exerciseId: q.exerciseId || null,
+        region: q.region || null,
+        fromMs: instantMs(q.from),
+        toMs: instantMs(q.to),
+        bucket: q.bucket ?? "hour",
+      });
+      if (wantsCsv(c, q.format)) return csv(c, "trends", trendsTable(body));
+      return c.json(body, 200);
+    });
   });
   app.openapi(analyticsRoutes.runs.route, async (c) => {
     if (!deps.analytics) return c.json(none, 404);
@@ -278,6 +419,17 @@ export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
     return c.json(await run(), 200);
   });
   return app;
+}
+
+/** A read's refusals as answers: a range the API cannot serve (400), trend tables still incomplete (409). */
+async function answer<R>(c: Context, read: () => Promise<R>): Promise<R | (Response & { _status: 400 | 409 })> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof TrendRangeError) return c.json({ error: e.message }, 400) as never;
+    if (e instanceof TrendsIncompleteError) return c.json({ error: e.message }, 409) as never;
+    throw e;
+  }
 }
 
 /** `format` first; else Accept, when it ranks text/csv above application/json (a tie: the one named first). */
