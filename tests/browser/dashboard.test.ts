@@ -11,7 +11,8 @@ setDefaultTimeout(120_000);
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real acu process:
  * it loads cleanly, shows deployment orders live and resumes after its socket drops, edits thresholds
- * that the next report is judged with, and draws the analyzer's figures; it takes its token from the URL
+ * that the next report is judged with, and draws the analyzer's figures — over the window it is switched to,
+ * and as a trend per hour of an exercise and a region — each panel's CSV the same; it takes its token from the URL
  * fragment or asks for one; the compiled binary serves the same page with nothing beside it. Screenshots: tests/.artifacts/.
  */
 
@@ -64,6 +65,24 @@ async function alerts(exerciseId: string): Promise<Alert[]> {
 }
 
 const feedRow = (page: Page, studentId: string) => page.locator(`#feed tr[data-student="${studentId}"]`);
+
+/** Clicks a panel's CSV button and reads the file it saves: its name, and its rows by column name. */
+async function downloadCsv(page: Page, panel: string): Promise<{ name: string; rows: Record<string, string>[] }> {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.click(`#${panel} button[data-csv]`)]);
+  const text = readFileSync((await file.path())!, "utf8");
+  expect(text).not.toContain('"'); // nothing here needs quoting: a plain split reads it
+  const [header, ...rows] = text
+    .trimEnd()
+    .split("\r\n")
+    .map((l) => l.split(","));
+  return { name: file.suggestedFilename(), rows: rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i]!]))) };
+}
+
+async function getJson<T>(path: string): Promise<T> {
+  const r = await fetch(`${acu.url}${path}`, { headers: viewer });
+  expect(r.status, `GET ${path}`).toBe(200);
+  return (await r.json()) as T;
+}
 
 test("the dashboard loads with no console error and no failed request, at desktop and phone sizes", async () => {
   const { page, problems } = await openDashboard();
@@ -280,16 +299,7 @@ test("after an analyzer run the chart, the table and the map show the figures th
   // No report from Bretagne: no figure, no colour.
   expect(await page.locator('svg.map path.region[data-region="Bretagne"]').getAttribute("class")).toContain("no-data");
   // Each analytics panel downloads what it shows as CSV: the same figures as the JSON the page drew.
-  const download = async (panel: string) => {
-    const [file] = await Promise.all([page.waitForEvent("download"), page.click(`#${panel} button[data-csv]`)]);
-    const text = readFileSync((await file.path())!, "utf8");
-    expect(text).not.toContain('"'); // nothing here needs quoting: a plain split reads it
-    const [header, ...rows] = text
-      .trimEnd()
-      .split("\r\n")
-      .map((l) => l.split(","));
-    return { name: file.suggestedFilename(), rows: rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i]!]))) };
-  };
+  const download = (panel: string) => downloadCsv(page, panel);
   const rg = await download("regions-panel");
   expect(rg.name).toBe("acu-regions.csv");
   expect(rg.rows.map((r) => ({ region: r.region, reports: Number(r.reports), averageScore: Number(r.averageScore), failures: Number(r.failures) }))).toEqual(
@@ -309,6 +319,242 @@ test("after an analyzer run the chart, the table and the map show the figures th
   expect(await page.locator("#analyzer-status").textContent()).toContain("embedded");
   await page.locator("#map-panel").scrollIntoViewIfNeeded();
   await screenshot(page, "dashboard-analytics", true);
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+interface TrendAnswer {
+  exerciseId: string | null;
+  region: string | null;
+  bucket: string;
+  from: string;
+  to: string;
+  threshold: number | null;
+  thresholdChanges: Array<{ at: string; threshold: number }>;
+  buckets: Array<{ start: string; reports: number; averageScore: number | null; failures: number; successRate: number | null }>;
+}
+interface ExercisesAnswer {
+  exercises: Array<{ exerciseId: string; reports: number; averageScore: number; failures: number; threshold: number }>;
+  window: { window: string; from: string | null };
+}
+
+test("the trend chart draws what /api/analytics/trends returns, for an exercise and a region; the window switch and the CSV downloads follow the API", async () => {
+  const ex = "browser.trend";
+  const HOUR = 3_600_000;
+  const now = Date.now();
+  // Three hours ago: 2 failures of 3 in Lille; two hours ago: 2 passes in Lyon; now: 2 failures of 4 in Lille and Marseille.
+  const reports = [
+    ...[10, 20, 70].map((score) => ({ score, ...LILLE, timestamp: now - 3 * HOUR })),
+    ...[80, 90].map((score) => ({ score, ...LYON, timestamp: now - 2 * HOUR })),
+    ...[5, 60].map((score) => ({ score, ...LILLE, timestamp: now })),
+    ...[30, 95].map((score) => ({ score, ...MARSEILLE, timestamp: now })),
+  ].map((r, i) => ({ ...r, studentId: `trend-${i}`, exerciseId: ex, timestamp: r.timestamp + i }));
+  expect((await postReports(acu.url, reports)).status).toBe(202);
+  const runNow = async () => expect((await fetch(`${acu.url}/api/analytics/runs`, { method: "POST", headers: operator })).status).toBe(200);
+  await eventually(
+    "the analyzer to count the reports",
+    async () => {
+      await runNow();
+      return (await getJson<ExercisesAnswer>("/api/analytics/exercises?limit=1000")).exercises.find((e) => e.exerciseId === ex && e.reports === reports.length);
+    },
+    30_000,
+    500,
+  );
+  // A run sees the exercise at the default threshold, then one sees it at 40: a threshold change to mark.
+  await runNow();
+  expect((await fetch(`${acu.url}/api/thresholds/${ex}`, { method: "PUT", headers: operator, body: JSON.stringify({ threshold: 40 }) })).status).toBe(200);
+  await runNow();
+
+  const { page, problems } = await openDashboard();
+  const asked: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().includes("/api/analytics/")) asked.push(decodeURIComponent(r.url().slice(acu.url.length)));
+  });
+  await page.locator("#trend-panel").scrollIntoViewIfNeeded();
+  await page.selectOption("#tr-exercise", ex);
+  const chart = page.locator(`#tr-chart svg.trend[data-exercise="${ex}"][data-region=""]`);
+  await chart.waitFor({ timeout: 10_000 });
+  expect(await page.locator("#map-exercise").inputValue()).toBe(ex); // one selection for the whole page
+
+  /** What the chart draws (each bucket's group, the points, the threshold, the markers) and its table says. */
+  const drawn = () =>
+    page.evaluate(() => {
+      const svg = document.querySelector("#tr-chart svg.trend")!;
+      const attr = (e: Element, a: string) => e.getAttribute(a);
+      return {
+        exerciseId: attr(svg, "data-exercise"),
+        region: attr(svg, "data-region"),
+        from: attr(svg, "data-from")!,
+        to: attr(svg, "data-to")!,
+        buckets: [...svg.querySelectorAll("g.trend-bucket")].map((g) => ({
+          start: attr(g, "data-start"),
+          reports: Number(attr(g, "data-reports")),
+          failures: Number(attr(g, "data-failures")),
+        })),
+        bars: [...svg.querySelectorAll("rect.trend-bar")].length,
+        points: [...svg.querySelectorAll("circle.trend-point")].map((c) => ({ start: attr(c, "data-start"), value: Number(attr(c, "data-value")) })),
+        threshold: svg.querySelector("g.trend-threshold")?.getAttribute("data-threshold") ?? null,
+        thresholdLabel: svg.querySelector("g.trend-threshold text")?.textContent ?? null,
+        changes: [...svg.querySelectorAll("g.trend-change")].map((g) => ({ at: attr(g, "data-at"), threshold: Number(attr(g, "data-threshold")) })),
+        table: [...document.querySelectorAll("#tr-table tbody tr")].map((tr) => ({
+          start: tr.getAttribute("data-start"),
+          reports: tr.querySelector('[data-figure="reports"]')!.textContent,
+          failures: tr.querySelector('[data-figure="failures"]')!.textContent,
+        })),
+        label: svg.getAttribute("aria-label"),
+        desc: svg.querySelector("desc")?.textContent ?? "",
+      };
+    });
+  /** The chart against the API's answer for the same exercise, region and range. */
+  const checkTrend = async (region: string | null) => {
+    const d = await drawn();
+    const api = await getJson<TrendAnswer>(
+      `/api/analytics/trends?exerciseId=${ex}${region ? `&region=${encodeURIComponent(region)}` : ""}&from=${d.from}&to=${d.to}`,
+    );
+    expect([d.exerciseId, d.region]).toEqual([ex, region ?? ""]);
+    expect(api.buckets.length).toBe(24);
+    expect(d.buckets).toEqual(api.buckets.map((b) => ({ start: b.start, reports: b.reports, failures: b.failures })));
+    expect(d.table).toEqual(api.buckets.map((b) => ({ start: b.start, reports: String(b.reports), failures: String(b.failures) })));
+    const withReports = api.buckets.filter((b) => b.reports > 0);
+    expect(d.points).toEqual(withReports.map((b) => ({ start: b.start, value: b.successRate! })));
+    expect(d.bars).toBe(api.buckets.filter((b) => b.failures > 0).length);
+    expect(d.threshold).toBe(String(api.threshold));
+    expect(d.thresholdLabel).toBe(`threshold ${api.threshold} %`);
+    expect(d.changes).toEqual(api.thresholdChanges);
+    expect(d.label).toContain(ex);
+    expect(d.desc).toContain(`${withReports.length} of 24 hours with reports`);
+    return { api, withReports };
+  };
+  const all = await checkTrend(null);
+  // What was sent: three hours with reports, 2, 0 and 2 failures at the threshold of 40; its change marked.
+  expect(all.withReports.map((b) => [b.reports, b.failures])).toEqual([
+    [3, 2],
+    [2, 0],
+    [4, 2],
+  ]);
+  expect(all.api.threshold).toBe(40);
+  expect(all.api.thresholdChanges.map((c) => c.threshold)).toEqual([40]);
+  await screenshot(page, "dashboard-trend");
+  // In French too: the panel, its chart's name, the switch.
+  await page.click("#lang");
+  expect(await page.locator("#tr-h").textContent()).toBe("Tendance");
+  expect(await page.locator("#tr-chart svg.trend").getAttribute("aria-label")).toBe(
+    `Tendance de ${ex}, toutes les régions, dernières 24 heures, par heure : échecs et taux de réussite`,
+  );
+  expect(await page.locator("#window label").allTextContents()).toEqual(["la dernière heure", "les dernières 24 h", "tous les rendus"]);
+  await page.click("#lang");
+  expect(await page.locator("#tr-chart svg.trend").getAttribute("aria-label")).toBe(
+    `Trend of ${ex}, all regions, last 24 hours, per hour: failures and success rate`,
+  );
+
+  // A region picked in the ranking: the trend of Hauts-de-France (Lille) alone.
+  await page.click('#rg-rows tr[data-region="Hauts-de-France"] button');
+  await page.locator(`#tr-chart svg.trend[data-exercise="${ex}"][data-region="Hauts-de-France"]`).waitFor({ timeout: 10_000 });
+  expect(await page.locator('#rg-rows tr[data-region="Hauts-de-France"] button').getAttribute("aria-pressed")).toBe("true");
+  expect(await page.locator("#tr-region").inputValue()).toBe("Hauts-de-France");
+  expect(asked.some((u) => u.startsWith("/api/analytics/trends?") && u.includes("region=Hauts-de-France"))).toBe(true);
+  const lille = await checkTrend("Hauts-de-France");
+  expect(lille.withReports.map((b) => [b.reports, b.failures])).toEqual([
+    [3, 2],
+    [2, 1],
+  ]);
+  // …or on the map, from the keyboard: Auvergne-Rhône-Alpes (Lyon); Enter on it again: all regions.
+  const ara = page.locator('svg.map path.region[data-region="Auvergne-Rhône-Alpes"]');
+  await ara.focus();
+  await page.keyboard.press("Enter");
+  await page.locator(`#tr-chart svg.trend[data-region="Auvergne-Rhône-Alpes"]`).waitFor({ timeout: 10_000 });
+  expect((await checkTrend("Auvergne-Rhône-Alpes")).withReports.map((b) => [b.reports, b.failures])).toEqual([[2, 0]]);
+  await page.keyboard.press("Enter");
+  await page.locator(`#tr-chart svg.trend[data-exercise="${ex}"][data-region=""]`).waitFor({ timeout: 10_000 });
+
+  // The trend panel's CSV: the same buckets as the JSON of the same range.
+  const trendCsv = await downloadCsv(page, "trend-panel");
+  expect(trendCsv.name).toBe("acu-trends.csv");
+  expect(trendCsv.rows.length).toBe(24);
+  const csvFrom = trendCsv.rows[0]!.start!;
+  const csvTo = new Date(Date.parse(trendCsv.rows.at(-1)!.start!) + HOUR).toISOString();
+  const sameRange = await getJson<TrendAnswer>(`/api/analytics/trends?exerciseId=${ex}&from=${csvFrom}&to=${csvTo}`);
+  const orNull = (v: string | undefined) => (v === "" || v === undefined ? null : Number(v));
+  expect(
+    trendCsv.rows.map((r) => ({
+      start: r.start,
+      reports: Number(r.reports),
+      averageScore: orNull(r.averageScore),
+      failures: Number(r.failures),
+      successRate: orNull(r.successRate),
+    })),
+  ).toEqual(sameRange.buckets);
+  expect(new Set(trendCsv.rows.map((r) => `${r.exerciseId}|${r.region}|${r.bucket}|${r.threshold}`))).toEqual(new Set([`${ex}||hour|40`]));
+
+  // The window switch, from the keyboard: "all" (the default) to "the last 24 h" to "the last hour".
+  expect(await page.locator("#window input:checked").getAttribute("value")).toBe("all");
+  expect(asked.filter((u) => /^\/api\/analytics\/(exercises|regions|hotspots)\?/.test(u)).every((u) => u.includes("window=all"))).toBe(true);
+  await page.focus("#window input:checked");
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.press("ArrowLeft");
+  expect(await page.locator("#window input:checked").getAttribute("value")).toBe("1h");
+  for (const path of ["exercises", "regions", "hotspots"]) {
+    await eventually(
+      `a request of /api/analytics/${path} with window=1h`,
+      async () => asked.some((u) => u.startsWith(`/api/analytics/${path}?`) && u.includes("window=1h")),
+      5_000,
+      50,
+    );
+  }
+  expect(asked.filter((u) => u.startsWith("/api/analytics/hotspots?") && u.includes("window=1h")).every((u) => u.includes(`exerciseId=${ex}`))).toBe(true);
+  // The table shows what the API counts over the last hour: here 4 of the exercise's 9 reports.
+  const lastHour = await getJson<ExercisesAnswer>("/api/analytics/exercises?window=1h&limit=1000");
+  expect(lastHour.window.window).toBe("1h");
+  expect(lastHour.exercises.find((e) => e.exerciseId === ex)).toMatchObject({ reports: 4, failures: 2 });
+  await page.waitForFunction((id) => document.querySelector(`#ex-rows tr[data-exercise="${id}"] td`)?.textContent === "4", ex, { timeout: 10_000 });
+  const table = await page
+    .locator("#ex-rows tr")
+    .evaluateAll((rows) => rows.map((r) => [(r as HTMLElement).dataset.exercise, ...[...r.querySelectorAll("td")].map((td) => td.textContent)]));
+  expect(table.map(([id, reports, , , failures]) => [id, reports, failures]).sort()).toEqual(
+    lastHour.exercises.map((e) => [e.exerciseId, String(e.reports), String(e.failures)]).sort(),
+  );
+  // It says since when: the window's start, to the minute.
+  const since = await page.evaluate(
+    (from) => new Date(from).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }),
+    lastHour.window.from!,
+  );
+  expect(await page.locator("#window-since").textContent()).toContain(`reports since`);
+  expect(await page.locator("#window-since").textContent()).toContain(since);
+  expect(await page.locator("#ex-fresh").textContent()).toContain(since);
+  // The map over the last hour too: the hotspots the API lists for it (Lille's 3 failures of all time are 1 in the last hour).
+  const hotspots1h = await getJson<{ cells: Array<{ failures: number }> }>(`/api/analytics/hotspots?exerciseId=${ex}&limit=40&window=1h`);
+  const failures1h = hotspots1h.cells.map((c) => c.failures).join(",");
+  expect(failures1h).toBe("1,1");
+  await page.waitForFunction(
+    (f) =>
+      [...document.querySelectorAll("svg.map circle.hotspot")]
+        .map((c) => Number(c.getAttribute("data-failures")))
+        .sort((a, b) => b - a)
+        .join(",") === f,
+    failures1h,
+    { timeout: 10_000 },
+  );
+  // The exercises panel's CSV: the same last hour as its JSON.
+  const exCsv = await downloadCsv(page, "exercises-panel");
+  expect(exCsv.name).toBe("acu-exercises.csv");
+  expect(
+    exCsv.rows.map((r) => ({
+      exerciseId: r.exerciseId,
+      reports: Number(r.reports),
+      averageScore: Number(r.averageScore),
+      failures: Number(r.failures),
+      threshold: Number(r.threshold),
+    })),
+  ).toEqual(lastHour.exercises);
+  expect(new Set(exCsv.rows.map((r) => `${r.window}|${r.windowFrom}`))).toEqual(new Set([`1h|${lastHour.window.from}`]));
+
+  // A phone: the switch and the chart fit its width.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  expect(await page.locator("#tr-chart svg.trend").evaluate((e) => e.getBoundingClientRect().width)).toBeLessThanOrEqual(390);
+  await page.locator("#trend-panel").scrollIntoViewIfNeeded();
+  await screenshot(page, "dashboard-trend-phone");
   expect(problems).toEqual([]);
   await page.close();
 });

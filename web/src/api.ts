@@ -7,6 +7,13 @@ import type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
 import type { AnalyzerRun, ExerciseStats, Hotspots, RegionStats } from "../../modules/analyzer/queries.ts";
 import type { AnalyzerSchedule } from "../../modules/http/routes/analytics.ts";
 export type { AnalyzerSchedule };
+import type { AnalyticsWindow, WindowCover } from "../../modules/analyzer/windows.ts";
+import type { TrendBucket, Trends } from "../../modules/analyzer/trends.ts";
+export type { AnalyticsWindow, TrendBucket, Trends, WindowCover };
+/** The windows the exercises, regions and hotspots read (the API's `window=`), in the switch's order. */
+export const WINDOWS: readonly AnalyticsWindow[] = ["1h", "24h", "all"];
+/** A windowed answer: what it covers (`from` null for all). */
+export type Windowed<T> = T & { window: WindowCover };
 import { currentToken, tokenForReading } from "./token.ts";
 
 export interface Thresholds {
@@ -104,22 +111,33 @@ export const q = (params: Record<string, string | number | null | undefined>) =>
 };
 
 /** The dashboard shows every exercise: the pages, followed to the last (at most 20 of 1,000: the catalogue is bounded, the page too). */
-async function allExercises(): Promise<ExerciseStats> {
-  const first = await call<ExerciseStats>("GET", `/api/analytics/exercises${q({ limit: 1000 })}`);
+async function allExercises(window: AnalyticsWindow): Promise<Windowed<ExerciseStats>> {
+  const first = await call<Windowed<ExerciseStats>>("GET", `/api/analytics/exercises${q({ limit: 1000, window })}`);
   const exercises = [...first.exercises];
   let next = first.nextCursor;
   for (let pages = 1; next !== null && pages < 20; pages++) {
-    const page = await call<ExerciseStats>("GET", `/api/analytics/exercises${q({ limit: 1000, cursor: next })}`);
+    const page = await call<ExerciseStats>("GET", `/api/analytics/exercises${q({ limit: 1000, cursor: next, window })}`);
     exercises.push(...page.exercises);
     next = page.nextCursor;
   }
   return { ...first, exercises, nextCursor: next };
 }
 
+export interface TrendParams {
+  exerciseId: string | null;
+  region: string | null;
+  bucket: TrendBucket;
+}
+export const trendsPath = (p: TrendParams, extra: Record<string, string> = {}) =>
+  `/api/analytics/trends${q({ exerciseId: p.exerciseId, region: p.region, bucket: p.bucket, ...extra })}`;
+
 export const api = {
   exercises: allExercises,
-  hotspots: (exerciseId: string, limit: number) => call<Hotspots>("GET", `/api/analytics/hotspots${q({ exerciseId, limit })}`),
-  regions: (exerciseId: string | null) => call<RegionStats>("GET", `/api/analytics/regions${q({ exerciseId })}`),
+  hotspots: (exerciseId: string, limit: number, window: AnalyticsWindow) =>
+    call<Windowed<Hotspots>>("GET", `/api/analytics/hotspots${q({ exerciseId, limit, window })}`),
+  regions: (exerciseId: string | null, window: AnalyticsWindow) => call<Windowed<RegionStats>>("GET", `/api/analytics/regions${q({ exerciseId, window })}`),
+  /** Per bucket of the last 24 hours (bucket=hour) or 30 days (bucket=day), for an exercise, a region, both or all. */
+  trends: (p: TrendParams) => call<Trends>("GET", trendsPath(p)),
   runs: (limit: number) => call<{ runs: AnalyzerRun[]; schedule: AnalyzerSchedule }>("GET", `/api/analytics/runs${q({ limit })}`),
   runNow: (token: string) => call<AnalyzerRun>("POST", "/api/analytics/runs", { token }),
   thresholds: () => call<Thresholds>("GET", "/api/thresholds"),

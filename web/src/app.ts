@@ -1,6 +1,7 @@
 /**
- * The acu dashboard: live deployment orders over WebSocket, analytics polled from the API, thresholds
- * edited with the operator token, and dispatch — incidents, patrols on the map, response times
+ * The acu dashboard: live deployment orders over WebSocket, analytics polled from the API (the exercises,
+ * regions and hotspots over the window the switch picks; the trend of the selected exercise and region),
+ * thresholds edited with the operator token, and dispatch — incidents, patrols on the map, response times
  * (dispatch-panels.ts). Bundled by web/build.ts into /assets/app.js.
  */
 import {
@@ -8,6 +9,9 @@ import {
   api,
   downloadCsv,
   q,
+  trendsPath,
+  WINDOWS,
+  type AnalyticsWindow,
   type AnalyzerRun,
   type AnalyzerSchedule,
   type DeploymentOrder,
@@ -15,17 +19,21 @@ import {
   type Hotspots,
   type RegionStat,
   type Thresholds,
+  type TrendBucket,
+  type TrendParams,
+  type WindowCover,
 } from "./api.ts";
 import { DispatchPanels } from "./dispatch-panels.ts";
 import { byId, clear, h } from "./dom.ts";
 import { CHART_METRICS, ExercisesPanel } from "./exercises.ts";
 import { LiveFeed, type FeedState } from "./feed.ts";
-import { ago, applyStatic, currentLang, fmtInt, fmtNum, fmtPct, fmtTime, setLang, t } from "./i18n.ts";
-import { FranceMap, SHADINGS, placeName, type Shading } from "./map.ts";
+import { ago, applyStatic, currentLang, fmtInt, fmtNum, fmtPct, fmtSince, fmtTime, setLang, t, type Key } from "./i18n.ts";
+import { FranceMap, REGION_NAMES, SHADINGS, placeName, type Shading } from "./map.ts";
 import { renderRegions } from "./regions-panel.ts";
 import { analyzerSummary, renderRuns } from "./runs.ts";
 import { ThresholdsPanel } from "./thresholds.ts";
 import { onTokenChange, withToken } from "./token.ts";
+import { TrendChart } from "./trend.ts";
 
 const HOTSPOT_LIMIT = 40;
 const RUNS_SHOWN = 10;
@@ -34,7 +42,9 @@ const POLL_RUNS_MS = 5_000;
 const POLL_ANALYTICS_MS = 15_000;
 const POLL_THRESHOLDS_MS = 10_000;
 
-type Source = "exercises" | "regions" | "hotspots" | "thresholds" | "runs";
+type Source = "exercises" | "regions" | "hotspots" | "thresholds" | "runs" | "trends";
+const SOURCES: Source[] = ["exercises", "regions", "hotspots", "thresholds", "runs", "trends"];
+const TREND_BUCKETS: TrendBucket[] = ["hour", "day"];
 interface Freshness {
   at: number;
   error: string | null;
@@ -45,6 +55,13 @@ const state = {
   /** The operator picked something (even "all"): no automatic choice any more. */
   userChose: false,
   shading: "averageScore" as Shading,
+  /** What the exercises, regions and hotspots count: the last hour, the last 24 hours, or all reports. */
+  window: "all" as AnalyticsWindow,
+  /** What each windowed answer shown says it covers. */
+  covers: { exercises: null, regions: null, hotspots: null } as Record<"exercises" | "regions" | "hotspots", WindowCover | null>,
+  /** The region the trend chart is of (null: all). */
+  region: null as string | null,
+  trendBucket: "hour" as TrendBucket,
   exercises: null as ExerciseStats | null,
   regions: [] as RegionStat[],
   hotspots: null as Hotspots | null,
@@ -55,10 +72,7 @@ const state = {
   arrivals: [] as number[],
   lastAlertAt: 0,
   conn: { kind: "connecting" } as FeedState,
-  fresh: Object.fromEntries((["exercises", "regions", "hotspots", "thresholds", "runs"] as Source[]).map((k) => [k, { at: 0, error: null }])) as Record<
-    Source,
-    Freshness
-  >,
+  fresh: Object.fromEntries(SOURCES.map((k) => [k, { at: 0, error: null }])) as Record<Source, Freshness>,
 };
 
 // ---------------------------------------------------------------- loading
@@ -78,27 +92,63 @@ let selectionSeq = 0;
 async function loadSelection(): Promise<void> {
   const seq = ++selectionSeq;
   const id = state.selected;
+  const window = state.window;
   const [regions, hotspots] = await Promise.all([
-    load("regions", () => api.regions(id)),
-    id ? load("hotspots", () => api.hotspots(id, HOTSPOT_LIMIT)) : Promise.resolve(null),
+    load("regions", () => api.regions(id, window)),
+    id ? load("hotspots", () => api.hotspots(id, HOTSPOT_LIMIT, window)) : Promise.resolve(null),
   ]);
-  if (seq !== selectionSeq) return; // a newer selection answered or will answer
-  if (regions) state.regions = regions.regions;
+  if (seq !== selectionSeq) return; // a newer selection (or window) answered or will answer
+  if (regions) {
+    state.regions = regions.regions;
+    state.covers.regions = regions.window ?? null;
+  }
   state.hotspots = id ? (hotspots ?? state.hotspots) : null;
+  if (hotspots) state.covers.hotspots = hotspots.window ?? null;
   renderSelection();
 }
 
+let exercisesSeq = 0;
 async function loadAnalytics(): Promise<void> {
-  const ex = await load("exercises", () => api.exercises());
+  const seq = ++exercisesSeq;
+  const window = state.window;
+  const ex = await load("exercises", () => api.exercises(window));
+  if (seq !== exercisesSeq) return; // a newer window asked again
   if (ex) {
     state.exercises = ex;
+    state.covers.exercises = ex.window ?? null;
     if (!state.userChose && state.selected === null && ex.exercises.length) {
       // Start where it matters most: the exercise with the most failures.
       state.selected = [...ex.exercises].sort((a, b) => b.failures - a.failures || a.exerciseId.localeCompare(b.exerciseId))[0]!.exerciseId;
     }
     renderExercises();
   }
+  // The trend is of the selection (perhaps just made above); it does not depend on the window.
+  renderTrendControls();
+  void loadTrend();
   await loadSelection();
+}
+
+let trendSeq = 0;
+/** The trend of the selected exercise and region; a refusal (409: trend tables incomplete, 400) is shown in the panel. */
+async function loadTrend(): Promise<void> {
+  const seq = ++trendSeq;
+  const chart = byId("tr-chart");
+  chart.setAttribute("aria-busy", "true");
+  try {
+    const tr = await api.trends(trendParams());
+    if (seq !== trendSeq) return;
+    state.fresh.trends = { at: Date.now(), error: null };
+    trend.set(tr);
+  } catch (e) {
+    if (seq !== trendSeq) return;
+    if (e instanceof ApiError && (e.status === 409 || e.status === 400)) {
+      state.fresh.trends = { at: Date.now(), error: null };
+      trend.fail(e.message);
+    } else state.fresh.trends.error = e instanceof Error ? e.message : String(e);
+  } finally {
+    if (seq === trendSeq) chart.removeAttribute("aria-busy");
+  }
+  renderFreshness();
 }
 
 async function loadThresholds(): Promise<void> {
@@ -140,7 +190,100 @@ function select(id: string | null): void {
   renderExercises();
   renderSelection();
   renderFeed(true);
+  renderTrendControls();
   void loadSelection();
+  void loadTrend();
+}
+
+// ---------------------------------------------------------------- window switch
+
+const windowBox = byId("window");
+function renderWindowControls(): void {
+  for (const el of [...windowBox.querySelectorAll("label")]) el.remove();
+  for (const w of WINDOWS) {
+    const input = h("input", { type: "radio", name: "window", value: w, checked: w === state.window });
+    input.addEventListener("change", () => setWindow(w));
+    windowBox.append(h("label", {}, input, h("span", {}, t(`win_${w}` as Key))));
+  }
+}
+
+function setWindow(w: AnalyticsWindow): void {
+  if (w === state.window) return;
+  state.window = w;
+  // What is shown was counted over another window: say nothing of its coverage until the new answers.
+  state.covers = { exercises: null, regions: null, hotspots: null };
+  renderFreshness();
+  void loadAnalytics();
+}
+
+/** "since 14:00" when the answer covers a window, "" for all. */
+function sinceText(cover: WindowCover | null): string {
+  return cover?.from ? t("sinceShort", { time: fmtSince(cover.from) }) : "";
+}
+
+function renderWindowSince(): void {
+  const cover = state.covers.exercises;
+  byId("window-since").textContent = cover?.from ? t("winSince", { time: fmtSince(cover.from) }) : cover?.window === "all" ? t("winAllNote") : "";
+}
+
+// ---------------------------------------------------------------- trend
+
+const trend = new TrendChart(
+  { chart: byId("tr-chart"), legend: byId("tr-legend"), table: byId("tr-table"), note: byId("tr-note"), error: byId("tr-error") },
+  () => trendScope(trend.current ?? trendParams(), true),
+);
+const trendExercise = byId<HTMLSelectElement>("tr-exercise");
+const trendRegion = byId<HTMLSelectElement>("tr-region");
+const trendRange = byId<HTMLSelectElement>("tr-range");
+trendExercise.addEventListener("change", () => select(trendExercise.value || null));
+trendRegion.addEventListener("change", () => pickRegion(trendRegion.value || null));
+trendRange.addEventListener("change", () => {
+  state.trendBucket = trendRange.value as TrendBucket;
+  renderTrendControls();
+  void loadTrend();
+});
+
+function trendParams(): TrendParams {
+  return { exerciseId: state.selected, region: state.region, bucket: state.trendBucket };
+}
+
+/** What a trend is of, in words: capitalised for a line of its own, or `inSentence`. */
+function trendScope(p: { exerciseId: string | null; region: string | null; bucket: TrendBucket }, inSentence = false) {
+  return {
+    ex: p.exerciseId ?? t(inSentence ? "trAllExercises" : "allExercises"),
+    region: p.region ?? t(inSentence ? "trAllRegions" : "allRegions"),
+    range: t(`trRange_${p.bucket}` as Key),
+  };
+}
+
+/** The trend's region: from its select box, the regions ranking or the map (picking it again there: all regions). */
+function pickRegion(region: string | null): void {
+  if (region === state.region) return;
+  state.region = region;
+  renderTrendControls();
+  renderSelection();
+  void loadTrend();
+}
+map.onRegionPick = (region) => pickRegion(region === state.region ? null : region);
+
+/** The trend's select boxes' options, in the page's language. */
+function renderTrendChoices(): void {
+  clear(trendRegion);
+  trendRegion.append(
+    h("option", { value: "" }, t("allRegions")),
+    ...[...REGION_NAMES].sort((a, b) => a.localeCompare(b)).map((r) => h("option", { value: r }, r)),
+  );
+  clear(trendRange);
+  trendRange.append(...TREND_BUCKETS.map((b) => h("option", { value: b }, t(`trRange_${b}` as Key))));
+  renderTrendControls();
+}
+
+/** The trend's choices as the state says: its select boxes, its scope line, the region marked on the map. */
+function renderTrendControls(): void {
+  trendRegion.value = state.region ?? "";
+  trendRange.value = state.trendBucket;
+  byId("tr-scope").textContent = t("trScope", trendScope(trendParams()));
+  map.pickRegion(state.region);
 }
 
 function shadingLabel(): string {
@@ -164,9 +307,11 @@ function renderExerciseChoices(): void {
   const ids = new Set<string>([...(state.exercises?.exercises.map((e) => e.exerciseId) ?? []), ...Object.keys(state.thresholds?.thresholds ?? {})]);
   if (state.selected) ids.add(state.selected);
   const sorted = [...ids].sort();
-  clear(mapSelect);
-  mapSelect.append(h("option", { value: "" }, t("allExercises")), ...sorted.map((id) => h("option", { value: id }, id)));
-  mapSelect.value = state.selected ?? "";
+  for (const sel of [mapSelect, trendExercise]) {
+    clear(sel);
+    sel.append(h("option", { value: "" }, t("allExercises")), ...sorted.map((id) => h("option", { value: id }, id)));
+    sel.value = state.selected ?? "";
+  }
   thresholds.setKnownExercises(sorted);
 }
 
@@ -192,7 +337,10 @@ function renderSelection(): void {
     for (const ev of ["mouseleave", "blur"]) b.addEventListener(ev, () => map.highlight(null));
     list.append(h("li", {}, b));
   });
-  renderRegions({ tbody: byId("rg-rows"), scope: byId("rg-scope"), unknown: byId("rg-unknown") }, state.regions, state.shading, id, map);
+  renderRegions({ tbody: byId("rg-rows"), scope: byId("rg-scope"), unknown: byId("rg-unknown") }, state.regions, state.shading, id, map, {
+    region: state.region,
+    onPick: (region) => pickRegion(region === state.region ? null : region),
+  });
   renderExerciseChoices();
   renderFreshness();
 }
@@ -265,9 +413,12 @@ byId("run-now").addEventListener("click", async () => {
 function csvPath(panel: string): string | null {
   const csv = { format: "csv" };
   const id = state.selected;
-  if (panel === "hotspots") return id ? `/api/analytics/hotspots${q({ exerciseId: id, limit: HOTSPOT_LIMIT, ...csv })}` : `/api/analytics/regions${q(csv)}`;
-  if (panel === "regions") return `/api/analytics/regions${q({ exerciseId: id, ...csv })}`;
-  if (panel === "exercises") return `/api/analytics/exercises${q({ limit: 1000, ...csv })}`;
+  const window = state.window;
+  if (panel === "hotspots")
+    return id ? `/api/analytics/hotspots${q({ exerciseId: id, limit: HOTSPOT_LIMIT, window, ...csv })}` : `/api/analytics/regions${q({ window, ...csv })}`;
+  if (panel === "regions") return `/api/analytics/regions${q({ exerciseId: id, window, ...csv })}`;
+  if (panel === "exercises") return `/api/analytics/exercises${q({ limit: 1000, window, ...csv })}`;
+  if (panel === "trends") return trendsPath(trend.current ?? trendParams(), csv);
   if (panel === "response-times") return `/api/analytics/response-times${q(csv)}`;
   if (panel === "runs") return `/api/analytics/runs${q({ limit: RUNS_SHOWN, ...csv })}`;
   return null;
@@ -384,9 +535,10 @@ function renderConn(): void {
 
 // ---------------------------------------------------------------- freshness, every second
 
-function freshText(source: Source, extra?: string): string {
+function freshText(source: Source, extra?: string, since?: string): string {
   const f = state.fresh[source];
   const parts: string[] = [];
+  if (since) parts.push(since);
   if (extra) parts.push(extra);
   if (f.error) parts.push(t("updateFailed", { msg: f.error }));
   else if (f.at) parts.push(t("updated", { ago: ago(Date.now() - f.at) }));
@@ -401,9 +553,16 @@ function setFresh(id: string, text: string, error: boolean): void {
 
 function renderFreshness(): void {
   const asOf = state.exercises ? (state.exercises.asOf ? t("asOf", { time: fmtTime(state.exercises.asOf) }) : t("noRun")) : undefined;
-  setFresh("map-fresh", freshText(state.selected ? "hotspots" : "regions", asOf), !!(state.fresh.regions.error || state.fresh.hotspots.error));
-  setFresh("ex-fresh", freshText("exercises", asOf), !!state.fresh.exercises.error);
-  setFresh("rg-fresh", freshText("regions", asOf), !!state.fresh.regions.error);
+  const mapCover = state.selected ? state.covers.hotspots : state.covers.regions;
+  setFresh(
+    "map-fresh",
+    freshText(state.selected ? "hotspots" : "regions", asOf, sinceText(mapCover)),
+    !!(state.fresh.regions.error || state.fresh.hotspots.error),
+  );
+  setFresh("ex-fresh", freshText("exercises", asOf, sinceText(state.covers.exercises)), !!state.fresh.exercises.error);
+  setFresh("rg-fresh", freshText("regions", asOf, sinceText(state.covers.regions)), !!state.fresh.regions.error);
+  setFresh("tr-fresh", freshText("trends", asOf), !!state.fresh.trends.error);
+  renderWindowSince();
   setFresh("th-fresh", freshText("thresholds"), !!state.fresh.thresholds.error);
   setFresh("runs-fresh", freshText("runs"), !!state.fresh.runs.error);
   const now = Date.now();
@@ -436,12 +595,15 @@ function renderAll(): void {
   applyStatic();
   renderLang();
   renderShadingControls();
+  renderWindowControls();
+  renderTrendChoices();
   renderMetricChoices();
   renderExercises();
   if (state.thresholds) thresholds.set(state.thresholds);
   renderRunsPanel();
   renderSelection();
   renderFeed(true);
+  trend.render();
   renderFreshness();
   dispatch.render();
 }

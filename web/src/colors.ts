@@ -18,3 +18,15 @@ export function ramp(stops: string[], t: number): string {
 }
 
 export const gradient = (stops: string[]) => `linear-gradient(to right, ${stops.join(", ")})`;
+
+/**
+ * The trend chart's series, from the scales above so the page keeps one palette: failures in a hotspot red,
+ * the success rate in the regions' darkest blue, the average score a lighter one (dashed as well, so the two
+ * lines are told apart without colour), threshold and its changes in ink.
+ */
+export const TREND_COLORS = {
+  failures: HOTSPOT_STOPS[3]!,
+  rate: REGION_STOPS[5]!,
+  score: REGION_STOPS[4]!,
+  threshold: "#17202e",
+} as const;

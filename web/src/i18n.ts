@@ -86,6 +86,48 @@ const base = {
   colRank: "#",
   colRate: "Failure rate",
   rgUnknown: "{n} reports from outside the 13 regions (abroad or at sea).",
+  // window switch
+  winLegend: "Figures of",
+  win_1h: "the last hour",
+  win_24h: "the last 24 h",
+  win_all: "all reports",
+  winSince: "reports since {time}",
+  winAllNote: "every report analysed",
+  sinceShort: "since {time}",
+  // trend
+  trTitle: "Trend",
+  trRegion: "Region",
+  allRegions: "All regions",
+  trAllExercises: "all exercises",
+  trAllRegions: "all regions",
+  trRange: "Range",
+  trRange_hour: "last 24 hours, per hour",
+  trRange_day: "last 30 days, per day",
+  trScope: "{ex} · {region} · {range}",
+  trAria: "Trend of {ex}, {region}, {range}: failures and success rate",
+  trDescCounts: "{with} of {n} {unit} with reports: {reports} reports, {failures} failures, success rate {rate}.",
+  trDescEmpty: "No report in these {n} {unit}.",
+  trUnit_hour: "hours",
+  trUnit_day: "days",
+  trDescThreshold: "Current threshold {th} %.",
+  trDescWorst: "Most failures: {n} at {time}.",
+  trDescChanges: "Threshold changes: {list}.",
+  trNone: "No report in this range.",
+  trFailures_hour: "failures per hour (right scale)",
+  trFailures_day: "failures per day (right scale)",
+  trRate: "success rate (left scale)",
+  trScore: "average score (left scale)",
+  trThreshold: "threshold {th} %",
+  trNoThreshold: "no threshold line: each exercise is judged by its own",
+  trChange: "threshold change",
+  trChangeTo: "→ {th} %",
+  trChangeAt: "{time}: threshold → {th} %",
+  trTable: "The figures as a table",
+  trCol_hour: "Hour",
+  trCol_day: "Day",
+  trBucketTitle: "{time}: {reports} reports, {failures} failures, success rate {rate}, average score {avg}",
+  trUnavailable: "Trend unavailable: {error}",
+  rgSelect: "Show the trend of {region}",
   // thresholds
   thTitle: "Thresholds",
   thDefault: "Default threshold",
@@ -213,6 +255,46 @@ const baseFr: Record<keyof typeof base, string> = {
   colRank: "n°",
   colRate: "Taux d'échec",
   rgUnknown: "{n} rendus hors des 13 régions (à l’étranger ou en mer).",
+  winLegend: "Chiffres de",
+  win_1h: "la dernière heure",
+  win_24h: "les dernières 24 h",
+  win_all: "tous les rendus",
+  winSince: "rendus depuis {time}",
+  winAllNote: "tous les rendus analysés",
+  sinceShort: "depuis {time}",
+  trTitle: "Tendance",
+  trRegion: "Région",
+  allRegions: "Toutes les régions",
+  trAllExercises: "tous les exercices",
+  trAllRegions: "toutes les régions",
+  trRange: "Période",
+  trRange_hour: "dernières 24 heures, par heure",
+  trRange_day: "30 derniers jours, par jour",
+  trScope: "{ex} · {region} · {range}",
+  trAria: "Tendance de {ex}, {region}, {range} : échecs et taux de réussite",
+  trDescCounts: "{with} {unit} sur {n} avec des rendus : {reports} rendus, {failures} échecs, taux de réussite {rate}.",
+  trDescEmpty: "Aucun rendu sur ces {n} {unit}.",
+  trUnit_hour: "heures",
+  trUnit_day: "jours",
+  trDescThreshold: "Seuil actuel {th} %.",
+  trDescWorst: "Le plus d'échecs : {n} à {time}.",
+  trDescChanges: "Changements de seuil : {list}.",
+  trNone: "Aucun rendu sur cette période.",
+  trFailures_hour: "échecs par heure (échelle de droite)",
+  trFailures_day: "échecs par jour (échelle de droite)",
+  trRate: "taux de réussite (échelle de gauche)",
+  trScore: "note moyenne (échelle de gauche)",
+  trThreshold: "seuil {th} %",
+  trNoThreshold: "pas de ligne de seuil : chaque exercice est jugé au sien",
+  trChange: "changement de seuil",
+  trChangeTo: "→ {th} %",
+  trChangeAt: "{time} : seuil → {th} %",
+  trTable: "Les chiffres en tableau",
+  trCol_hour: "Heure",
+  trCol_day: "Jour",
+  trBucketTitle: "{time} : {reports} rendus, {failures} échecs, taux de réussite {rate}, note moyenne {avg}",
+  trUnavailable: "Tendance indisponible : {error}",
+  rgSelect: "Afficher la tendance de {region}",
   thTitle: "Seuils",
   thDefault: "Seuil par défaut",
   thHelp: "Une patrouille part quand une note est sous le seuil de son exercice. Les changements demandent le jeton d'opérateur.",
@@ -307,6 +389,26 @@ export const fmtPct = (ratio: number, digits = 1) =>
   new Intl.NumberFormat(lang, { style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(ratio);
 export const fmtTime = (iso: string | number | Date) =>
   new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+/** Hours and minutes: "14:00". */
+export const fmtClock = (iso: string | number | Date) => new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+/** An instant to the minute, with the weekday when it is not today: "14:00", "Tue 14:00". */
+export function fmtSince(iso: string | number | Date, now: number = Date.now()): string {
+  const d = new Date(iso);
+  if (d.toDateString() === new Date(now).toDateString()) return fmtClock(d);
+  return d.toLocaleString(lang, { weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+}
+/** A trend bucket's start: its hour with the weekday ("Tue 14:00"), or its UTC day ("Tue 12 Mar"). */
+export function fmtBucket(iso: string, bucket: "hour" | "day"): string {
+  const d = new Date(iso);
+  return bucket === "hour"
+    ? d.toLocaleString(lang, { weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+    : d.toLocaleDateString(lang, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
+}
+/** A time axis label: the hour ("14:00") or the UTC day ("12 Mar"). */
+export function fmtAxis(iso: string, bucket: "hour" | "day"): string {
+  const d = new Date(iso);
+  return bucket === "hour" ? fmtClock(d) : d.toLocaleDateString(lang, { day: "numeric", month: "short", timeZone: "UTC" });
+}
 
 /** A duration in seconds, compact: "45 s", "3 min 05 s", "1 h 02 min". */
 export function fmtDuration(seconds: number): string {

@@ -68,6 +68,8 @@ export class FranceMap {
   private regions = new Map<string, RegionStat>();
   private shading: Shading = "averageScore";
   private hotspots: Hotspots | null = null;
+  /** A region clicked, or Enter or Space on it (the trend chart shows it). */
+  onRegionPick: ((region: string) => void) | null = null;
 
   constructor(
     private readonly wrap: HTMLElement,
@@ -100,6 +102,12 @@ export class FranceMap {
       p.addEventListener("mouseleave", () => this.hideTip());
       p.addEventListener("focus", () => this.showRegionTip(f.properties.name, null));
       p.addEventListener("blur", () => this.hideTip());
+      p.addEventListener("click", () => this.onRegionPick?.(f.properties.name));
+      p.addEventListener("keydown", (ev) => {
+        if (ev.key !== "Enter" && ev.key !== " ") return;
+        ev.preventDefault();
+        this.onRegionPick?.(f.properties.name);
+      });
       this.regionPaths.set(f.properties.name, p);
       regionLayer.append(p);
     }
@@ -215,6 +223,15 @@ export class FranceMap {
   /** The colour a region is drawn with now ("" when it has no figure). */
   fillOf(name: string): string {
     return this.regionPaths.get(name)?.style.fill ?? "";
+  }
+
+  /** Marks the region the trend chart shows; null: none. */
+  pickRegion(name: string | null): void {
+    for (const [n, p] of this.regionPaths) {
+      p.classList.toggle("picked", n === name);
+      if (n === name) p.setAttribute("aria-current", "true");
+      else p.removeAttribute("aria-current");
+    }
   }
 
   /** Outlines one region (hovered in the ranking); null clears. */
