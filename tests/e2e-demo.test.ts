@@ -137,6 +137,30 @@ test(`demo under signal at ${RATE}/s for ${SECONDS} s: lake exactly once, one al
       expect(r.failures).toBe(w.failures);
       expect(Math.abs(r.averageScore - w.sum / w.reports)).toBeLessThan(1e-9);
     }
+    // Trends per hour, for an exercise and for a region (all exercises, each by its threshold), equal the raw reports per hour.
+    const HOUR = 3_600_000;
+    const times = reports.map((r) => r.timestamp);
+    const from = Math.floor(Math.min(...times) / HOUR) * HOUR;
+    const to = (Math.floor(Math.max(...times) / HOUR) + 1) * HOUR;
+    const region = rg.regions[0]!.region;
+    for (const q of [`exerciseId=bsq`, `region=${encodeURIComponent(region)}`]) {
+      const t = (await (await fetch(`${acu.url}/api/analytics/trends?${q}&from=${from}&to=${to}&bucket=hour`, { headers: viewer })).json()) as {
+        buckets: Array<{ start: string; reports: number; failures: number; averageScore: number | null }>;
+      };
+      const rows = reports.filter((r) => (q === "exerciseId=bsq" ? r.exerciseId === "bsq" : r.region === region));
+      expect(t.buckets.map((b) => Date.parse(b.start))).toEqual(Array.from({ length: (to - from) / HOUR }, (_, i) => from + i * HOUR));
+      for (const b of t.buckets) {
+        const inHour = rows.filter((r) => Math.floor(r.timestamp / HOUR) * HOUR === Date.parse(b.start));
+        expect([b.reports, b.failures]).toEqual([inHour.length, inHour.filter((r) => r.score < thresholdOf(r.exerciseId)).length]);
+        if (inHour.length > 0) expect(Math.abs(b.averageScore! - inHour.reduce((n, r) => n + r.score, 0) / inHour.length)).toBeLessThan(1e-9);
+      }
+      expect(t.buckets.reduce((n, b) => n + b.reports, 0)).toBe(rows.length);
+    }
+    // The last 24 hours hold every report of the run: the window equals the cumulative answer.
+    const day = (await (await fetch(`${acu.url}/api/analytics/exercises?window=24h`, { headers: viewer })).json()) as typeof ex;
+    expect(day.exercises.map((e) => [e.exerciseId, e.reports])).toEqual(ex.exercises.map((e) => [e.exerciseId, e.reports]));
+    for (const [i, e] of day.exercises.entries()) expect(Math.abs(e.averageScore - ex.exercises[i]!.averageScore)).toBeLessThan(1e-9);
+
     console.log(`e2e: ${reports.length} reports at ${result.achievedRate.toFixed(0)}/s, ${expectedAlerts.size} alerts, ${lake.files.length} report files`);
   } finally {
     expect(await acu.stop()).toBe(0);
