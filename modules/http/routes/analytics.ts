@@ -61,11 +61,9 @@ export const trendsSchema = z
     from: z.string().meta({ description: "Start of the first bucket (ISO 8601, UTC)" }),
     to: z.string().meta({ description: "End of the last bucket, exclusive" }),
     threshold: z.number().nullable().meta({ description: "The exercise's threshold now; null without exerciseId (each exercise is judged by its own)" }),
-    thresholdChanges: z
-      .array(z.object({ at: z.string(), threshold: z.number() }))
-      .meta({
-        description: "Within the range, when an analyzer run first saw the exercise's threshold change (at most a schedule interval late), oldest first",
-      }),
+    thresholdChanges: z.array(z.object({ at: z.string(), threshold: z.number() })).meta({
+      description: "Within the range, when an analyzer run first saw the exercise's threshold change (at most a schedule interval late), oldest first",
+    }),
     buckets: z.array(
       z
         .object({
