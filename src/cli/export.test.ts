@@ -1,5 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exerciseStats, hotspots, regionStats, responseTimes, startAnalyzer, trends } from "../../modules/analyzer/index.ts";
@@ -105,6 +106,24 @@ test("acu export writes every row of a table, in CSV or Parquet, equal to the AP
     (t) => (out += t),
   );
   expect(out).toBe(await readFile(csvFile, "utf8"));
+});
+
+test("acu export into a pipe writes to it instead of renaming a file over it", async () => {
+  const fifo = join(dir, "out.fifo");
+  expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+  const reader = Bun.spawn(["cat", fifo], { stdout: "pipe" });
+  const said: string[] = [];
+  await runExportCommand(
+    deps,
+    parse("--table", "exercises", "--out", fifo),
+    (l) => said.push(l),
+    () => {},
+  );
+  const text = await new Response(reader.stdout).text();
+  expect(await reader.exited).toBe(0);
+  expect(text.split("\r\n")[0]).toBe("exerciseId,reports,averageScore,failures,threshold,asOf,window,windowFrom");
+  expect(statSync(fifo).isFIFO()).toBe(true); // still the pipe, not a file renamed over it
+  expect(said).toHaveLength(1);
 });
 
 test("bad export flags are usage errors naming the flag", () => {

@@ -1,5 +1,5 @@
 /** `acu export --table … --format csv|parquet`: a whole analytics table from the warehouse, to a file. */
-import { writeFileSync, renameSync } from "node:fs";
+import { renameSync, statSync, writeFileSync } from "node:fs";
 import { exerciseStats, hotspots, regionStats, responseTimes, trendRows, type TrendBucket } from "../../modules/analyzer/index.ts";
 import { exercisesTable, hotspotsTable, regionsTable, responseTimesTable, trendRowsTable } from "../../modules/analyzer/tables.ts";
 import type { ThresholdSnapshot } from "../domain/threshold.ts";
@@ -78,8 +78,19 @@ export async function runExportCommand(d: ExportDeps, cmd: ExportCommand, print:
   const table = await readTable(d, cmd);
   if (cmd.out === "-") return stdout(toCsv(table));
   const bytes = cmd.format === "csv" ? toCsv(table) : encodeTable(table);
-  const tmp = `${cmd.out}.${process.pid}.tmp`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, cmd.out);
+  if (isSpecialFile(cmd.out)) {
+    // A device or a pipe (/dev/stdout, a FIFO) is written to, never renamed over: as root a rename would replace /dev/null itself.
+    writeFileSync(cmd.out, bytes);
+  } else {
+    const tmp = `${cmd.out}.${process.pid}.tmp`;
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, cmd.out);
+  }
   print(`wrote ${table.rows.length} row(s) of ${cmd.table} to ${cmd.out} (${cmd.format})`);
+}
+
+/** An existing path that is not a regular file (nor a directory: writing there fails, naming it). */
+function isSpecialFile(path: string): boolean {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st !== undefined && !st.isFile() && !st.isDirectory();
 }
