@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { exercisesTable, hotspotsTable, regionsTable, responseTimesTable, runsTable, trendsTable } from "../../analyzer/tables.ts";
 import { ANALYTICS_WINDOWS, type AnalyticsWindow, TrendsIncompleteError } from "../../analyzer/windows.ts";
 import { MAX_TREND_BUCKETS, TREND_BUCKETS, TrendRangeError, type TrendBucket } from "../../analyzer/trends.ts";
-import { isoToMillis, MAX_TIMESTAMP_MS, TIMESTAMP_PATTERN } from "../../../src/domain/report.ts";
+import { isoToMillis, TIMESTAMP_PATTERN } from "../../../src/domain/report.ts";
 import { type DataTable, toCsv } from "../../../src/formats/csv.ts";
 import { cursorSchema, errorSchema, exerciseFilterSchema, exerciseIdSchema, formatSchema, json, jsonOrCsv, limitSchema, nextCursorSchema } from "../schemas.ts";
 
@@ -198,20 +198,26 @@ const trendsIncomplete = {
   },
 } as const;
 
-const REGION_MESSAGE = "region must be 1–100 characters, no control characters";
+const REGION_LENGTH = "region must be at most 100 characters";
+const REGION_CHARACTERS = "region must hold no control characters";
+// The pattern without flags or property escapes: what the OpenAPI document carries is what JSON Schema validators and generators can use.
 const regionFilterSchema = z
-  .string({ error: REGION_MESSAGE })
-  .max(100, REGION_MESSAGE)
-  .regex(/^[^\p{Cc}]*$/u, REGION_MESSAGE)
+  .string({ error: REGION_LENGTH })
+  .max(100, REGION_LENGTH)
+  .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, REGION_CHARACTERS)
   .optional()
   .meta({ description: "Only this region (as /api/analytics/regions names it); absent or empty: every region" });
+
+/** Epoch milliseconds as digits: 15 at most, always below the timestamps the reports accept (8.64e15). */
+const EPOCH_MS_DIGITS = "[0-9]{1,15}";
 
 /** An instant in a query string: an ISO-8601 date or date-time (UTC without a zone), or epoch milliseconds (digits). */
 function instantQuerySchema(name: string, what: string) {
   const message = `${name} must be an ISO-8601 date or date-time, or epoch milliseconds`;
+  const pattern = new RegExp(`^(?:${EPOCH_MS_DIGITS}|${TIMESTAMP_PATTERN.source.slice(1, -1)})?$`);
   return z
     .string({ error: message })
-    .refine((v) => v === "" || TIMESTAMP_PATTERN.test(v) || (/^[0-9]{1,16}$/.test(v) && Number(v) <= MAX_TIMESTAMP_MS), message)
+    .regex(pattern, message)
     .optional()
     .meta({ description: `${what}; ${message.replace(`${name} must be `, "")}` });
 }
