@@ -204,6 +204,7 @@ const REGION_CHARACTERS = "region must hold no control characters";
 const regionFilterSchema = z
   .string({ error: REGION_LENGTH })
   .max(100, REGION_LENGTH)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it refuses
   .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, REGION_CHARACTERS)
   .optional()
   .meta({ description: "Only this region (as /api/analytics/regions names it); absent or empty: every region" });
