@@ -61,12 +61,16 @@ describe.skipIf(!URL_)("PostgreSQL warehouse", () => {
           "region_histogram",
           "response_histogram",
           "incident_totals",
+          "trend_histogram",
+          "cell_trend_histogram",
+          "threshold_changes",
           "schema_migrations",
         ]),
       );
       expect(await w.query(`SELECT version, name FROM schema_migrations ORDER BY version`)).toEqual([
         { version: 1, name: "001_init" },
         { version: 2, name: "002_response_times" },
+        { version: 3, name: "003_trends" },
       ]);
     },
     TIMEOUT_MS,
