@@ -14,7 +14,7 @@ export interface ReadDeps {
   now?: () => number;
 }
 
-/** The warehouse reads the API and `acu export` make: each over a window (cumulative for "all"), saying what it covers. */
+/** The warehouse reads of the API: each over a window (cumulative for "all"), saying what it covers; and its trends. */
 export function windowedReads(d: ReadDeps) {
   const now = d.now ?? Date.now;
   const w = d.warehouse;

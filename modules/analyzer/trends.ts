@@ -147,7 +147,7 @@ export async function trendRows(
   snap: ThresholdSnapshot,
   q: { exerciseId: string | null; bucket: TrendBucket },
 ): Promise<Array<TrendPoint & { exerciseId: string; threshold: number }>> {
-  await trendPeriod(w);
+  await trendPeriod(w); // refuses while the trend tables are incomplete (the period itself is not needed: buckets are hours or days)
   const rows = await bucketSums(w, snap, { size: TREND_BUCKETS[q.bucket], from: null, to: null, exerciseId: q.exerciseId, region: null, perExercise: true });
   return rows.map((r) => ({ exerciseId: r.exercise_id!, threshold: thresholdFor(snap, r.exercise_id!), ...point(r.start, r) }));
 }

@@ -426,8 +426,11 @@ export function analyticsGroupRoutes(deps: { analytics: AnalyticsApi | null }) {
   return app;
 }
 
-/** A read's refusals as answers: a range the API cannot serve (400), trend tables still incomplete (409). */
-async function answer<R>(c: Context, read: () => Promise<R>): Promise<R | (Response & { _status: 400 | 409 })> {
+/**
+ * A read's refusals as answers: a range the API cannot serve (400), trend tables still incomplete (409).
+ * Typed as the read's own answer: the routes that can meet them declare those statuses in their definitions.
+ */
+async function answer<R>(c: Context, read: () => Promise<R>): Promise<R> {
   try {
     return await read();
   } catch (e) {
