@@ -1,13 +1,15 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type Admin, type AclEntry } from "kafkajs";
 import { runSignal } from "../../modules/signal/index.ts";
 import { EXERCISES } from "../../modules/signal/exercises.ts";
 import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
 import { alertIdFor } from "../../src/domain/deployment-order.ts";
 import { deriveReportId } from "../../src/domain/report.ts";
-import { SECURED_ROLES, type SecuredRole } from "../../src/grants.ts";
+import { SINK_GROUP } from "../../modules/sink/sink.ts";
+import { kafkaAcls, SECURED_ROLES, type SecuredRole } from "../../src/grants.ts";
 import { TOPICS } from "../../src/ports/bus.ts";
-import { cleanup, eventually, operator, startAcu, tempDir, TOKENS, viewer, type AcuProcess } from "../support/acu.ts";
+import { cleanup, eventually, freePort, operator, startAcu, tempDir, TOKENS, viewer, type AcuProcess } from "../support/acu.ts";
 import { clusterEnv } from "../support/cluster.ts";
 import { listIncidents } from "../support/dispatch.ts";
 import { readLakeFrom } from "../support/lake.ts";
@@ -211,5 +213,93 @@ describe.skipIf(!secure || !plain)("secured cluster role by role", () => {
     console.log(`alert with the sink user: ${err!.split("\n").find((l) => /authoriz|permission/i.test(l))}`);
     expect(err!).toMatch(/permission denied|not authorized|authorization failed/i);
     for (const r of SECURED_ROLES) expect(sc.kafka.users[r]).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  /** The sink user's Read ACL on its consumer group (src/grants.ts), every other grant of it kept. */
+  const sinkGroupAcl = (): AclEntry[] => {
+    const acl = kafkaAcls("sink", run.env.ACU_KAFKA_NAMESPACE!)
+      .filter((a) => a.resource === "group")
+      .map((a) => ({
+        principal: "User:sink",
+        host: "*",
+        operation: AclOperationTypes.READ,
+        permissionType: AclPermissionTypes.ALLOW,
+        resourceType: AclResourceTypes.GROUP,
+        resourceName: a.name,
+        resourcePatternType: a.pattern === "prefixed" ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
+      }));
+    expect(acl.map((a) => a.resourceName)).toEqual([run.env.ACU_KAFKA_NAMESPACE! + SINK_GROUP]);
+    return acl;
+  };
+  const asAdmin = async (f: (admin: Admin) => Promise<unknown>) => {
+    const admin = kafkaAs(sc, sc.kafka.admin.username, sc.kafka.admin.password).admin();
+    await admin.connect();
+    try {
+      await f(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  test("a role whose user may read its topics but not use its consumer group is refused at start, naming the group and the grant", async () => {
+    // kafkajs alone reports the broker's GROUP_AUTHORIZATION_FAILED as "Failed to find group coordinator"
+    // and tries again for ever: the process would neither run nor fail.
+    const acl = sinkGroupAcl();
+    const group = acl[0]!.resourceName;
+    await asAdmin((a) => a.deleteAcls({ filters: acl }));
+    try {
+      const began = Date.now();
+      const err = await start("sink", run.envOf("sink")).then(
+        () => null,
+        (e: Error) => e.message,
+      );
+      const tookMs = Date.now() - began;
+      expect(err, "the sink started without a grant on its group").not.toBeNull();
+      const line = err!.split("\n").find((l) => /GROUP_AUTHORIZATION_FAILED/.test(l));
+      console.log(`sink without the grant on its group, refused in ${tookMs} ms: ${line}`);
+      expect(line).toMatch(/group/);
+      expect(line).toMatch(/authoriz/i);
+      expect(line).toContain(`acu: error: Kafka refused consumer group ${group} to user sink`);
+      expect(line).toContain(`grant User:sink READ on group ${group} (see docs/operations.md#engine-users-and-their-grants)`);
+      expect(tookMs).toBeLessThan(30_000);
+    } finally {
+      await asAdmin((a) => a.createAcls({ acl }));
+    }
+  });
+
+  test("the grant on its group taken away while the role runs: /readyz names the refusal; given back, the consumer joins and it is ready again", async () => {
+    const acl = sinkGroupAcl();
+    const group = acl[0]!.resourceName;
+    const opsPort = freePort();
+    const sink = await start("sink", { ...run.envOf("sink"), ACU_OPS_PORT: String(opsPort) });
+    const readyz = async () => {
+      const r = await fetch(`http://127.0.0.1:${opsPort}/readyz`);
+      return { status: r.status, body: await r.text() };
+    };
+    await eventually("the sink ready", async () => (await readyz()).status === 200, 30_000, 200);
+    await asAdmin((a) => a.deleteAcls({ filters: acl }));
+    let restored = false;
+    try {
+      // Its heartbeats are refused, then every join: the member keeps trying, and says why.
+      const body = await eventually(
+        "/readyz to name the refused group",
+        async () => {
+          const r = await readyz();
+          return r.status === 503 && r.body.includes("GROUP_AUTHORIZATION_FAILED") ? r.body : null;
+        },
+        60_000,
+        500,
+      );
+      console.log(`sink whose group grant was taken away, /readyz: ${body}`);
+      expect(body).toContain(`Kafka refused consumer group ${group} to user sink`);
+      expect(sink.stdout()).toContain(`Kafka refused consumer group ${group} to user sink`);
+      await asAdmin((a) => a.createAcls({ acl }));
+      restored = true;
+      // The member's next try (kafkajs's restart, or the replacement after its silence) joins.
+      await eventually("the sink ready again", async () => (await readyz()).status === 200, 120_000, 500);
+    } finally {
+      if (!restored) await asAdmin((a) => a.createAcls({ acl }));
+      await sink.stop();
+    }
   });
 });

@@ -12,6 +12,7 @@ import {
 } from "../../ports/bus.ts";
 import { backoffDelay, deadline, retry, sleep } from "../../retry.ts";
 import { coordinatorMoved, retrying } from "./client.ts";
+import { GroupAuthorizationError, groupRefused, groupTrouble, type GroupAccess } from "./group-access.ts";
 import type { KeyPlacement } from "./producer.ts";
 import type { KafkaTopics } from "./topics.ts";
 import { KafkaTransactions } from "./transactions.ts";
@@ -24,6 +25,10 @@ export interface KafkaContext {
   readonly log: Logger;
   /** A consumer whose fetch loop is silent this long, with no batch in hand, is replaced. */
   readonly consumerSilenceMs: number;
+  /** Whether the user may use a group: asked before a consumer joins, and when a member cannot find its coordinator. */
+  readonly groups: GroupAccess;
+  /** A consumer's group refused to the user (an error), or joined again (null): the bus's ping reports it (readiness). */
+  readonly groupRefusal: (consumer: object, refusal: GroupAuthorizationError | null) => void;
 }
 
 type Partition = { topic: string; partition: number };
@@ -53,6 +58,9 @@ export class KafkaConsumer implements Consumer {
   /** Aborted by stop(): ends a replacement's retries and the pause before a failed batch is fetched again. */
   private readonly halted = new AbortController();
   private watchdog: ReturnType<typeof setInterval> | null = null;
+  /** A look at the group's access under way (checkGroup), and when the last one began. */
+  private checking: Promise<void> | null = null;
+  private checkedAt = 0;
 
   constructor(
     private readonly ctx: KafkaContext,
@@ -65,6 +73,15 @@ export class KafkaConsumer implements Consumer {
   }
 
   async start(): Promise<void> {
+    // A group the user may not use would never be joined: kafkajs reports the broker's refusal as "Failed
+    // to find group coordinator" and tries again for ever. Refused here, naming the group and the grant.
+    try {
+      await this.ctx.groups.admit(this.ctx.topics.name(this.options.group), this.halted.signal);
+    } catch (e) {
+      this.onStopped();
+      throw e;
+    }
+    if (this.stopping) return;
     await this.run(this.consumer);
     // kafkajs restarts a consumer itself only after a retriable error; after any other (seen: commits and
     // fetches failing with "Broker N not found in the cached metadata" once 2 of 3 brokers came back) it
@@ -94,6 +111,7 @@ export class KafkaConsumer implements Consumer {
       // (the sink's size flush). A new member finds the coordinator; the work is redone from the committed
       // offsets (onLost), and the caller's retry goes to the new member.
       if (consumer === this.consumer && coordinatorMoved(e)) void this.recover("the group coordinator moved");
+      this.onGroupError(e);
       throw e;
     }
   }
@@ -120,8 +138,12 @@ export class KafkaConsumer implements Consumer {
       this.halted.abort();
       if (this.watchdog) clearInterval(this.watchdog);
       await this.recovering;
+      this.ctx.groupRefusal(this, null);
       // Stop fetching, let the batch in hand finish, then let the owner flush and commit while still a member.
-      this.consumer.pause(this.options.topics.map((topic) => ({ topic: this.ctx.topics.name(topic) })));
+      // (A consumer stopped before it ran, while its group was being looked at, has nothing to pause.)
+      try {
+        this.consumer.pause(this.options.topics.map((topic) => ({ topic: this.ctx.topics.name(topic) })));
+      } catch {}
       await Promise.all([...this.inFlight].map((w) => w.catch(() => {})));
       await this.options.onRevoke?.(this.assigned).catch((e) => this.ctx.log.warn(`kafka: ${this.options.group} revoke: ${(e as Error).message}`));
       await this.consumer.disconnect().catch(() => {});
@@ -172,6 +194,8 @@ export class KafkaConsumer implements Consumer {
       consumer.on(e, alive);
     consumer.on(events.GROUP_JOIN, (e) => {
       if (consumer !== this.consumer) return;
+      // Joined: whatever was refused before is granted now.
+      this.ctx.groupRefusal(this, null);
       const assignment = e.payload.memberAssignment as Record<string, number[]>;
       const now = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic: this.ctx.topics.logical(topic), partition })));
       const revoked = this.assigned.filter((a) => !now.some((n) => n.topic === a.topic && n.partition === a.partition));
@@ -181,6 +205,7 @@ export class KafkaConsumer implements Consumer {
     consumer.on(events.CRASH, (e) => {
       const { error, restart } = e.payload as { error: Error; restart: boolean };
       this.ctx.log.warn(`kafka: ${this.options.group} consumer failed${restart ? ", kafkajs restarts it" : ""}: ${error.message}`);
+      if (consumer === this.consumer) this.onGroupError(error);
       if (!restart && consumer === this.consumer) void this.recover("kafkajs stopped it");
     });
     // A batch of transaction markers (or aborted records) only: no handler call, but the position moved.
@@ -208,7 +233,15 @@ export class KafkaConsumer implements Consumer {
         await this.run(this.consumer);
         this.ctx.log.info(`kafka: ${this.options.group} consumer replaced`);
       },
-      { baseMs: 1000, capMs: 10_000, signal: this.halted.signal, onRetry: (e) => (why = (e as Error).message) },
+      {
+        baseMs: 1000,
+        capMs: 10_000,
+        signal: this.halted.signal,
+        onRetry: (e) => {
+          why = (e as Error).message;
+          this.onGroupError(e);
+        },
+      },
     )
       // Retried until it runs: only stop() (the abort) ends it otherwise, and then nothing is left to do.
       .catch(() => {})
@@ -217,6 +250,41 @@ export class KafkaConsumer implements Consumer {
         this.alive = Date.now();
       });
     return this.recovering;
+  }
+
+  /**
+   * After a failure of the member (a join, a heartbeat, a commit, a replacement): the user's grant on the
+   * group may have been taken away since the start. The broker's own GROUP_AUTHORIZATION_FAILED says so at
+   * once; "Failed to find group coordinator" (what kafkajs makes of a refused FindCoordinator, and of
+   * coordinators that did not answer) is looked at (checkGroup). Refused, it is said loudly (an error in the
+   * log, and the bus's ping, hence /readyz, names it) while the member goes on trying to join as before: a
+   * grant given back lets it join (GROUP_JOIN clears the refusal).
+   */
+  private onGroupError(e: unknown): void {
+    if (groupRefused(e)) this.refused(new GroupAuthorizationError(this.ctx.topics.name(this.options.group), this.ctx.groups.user));
+    else if (groupTrouble(e)) void this.checkGroup();
+  }
+
+  private refused(e: GroupAuthorizationError): void {
+    if (this.stopping) return;
+    this.ctx.log.error(`kafka: ${e.message}; its consumer cannot join and keeps trying`);
+    this.ctx.groupRefusal(this, e);
+  }
+
+  /** One look at the group's access (GroupAccess.look); at most one at a time, and one per 5 s; stop() does not wait for it. */
+  private checkGroup(): Promise<void> {
+    if (this.stopping || this.checking || Date.now() - this.checkedAt < 5000) return this.checking ?? Promise.resolve();
+    this.checkedAt = Date.now();
+    this.checking = this.ctx.groups
+      .look(this.ctx.topics.name(this.options.group))
+      .catch((e) => {
+        // Anything but a refusal is "cannot tell now": the member's own retries go on.
+        if (e instanceof GroupAuthorizationError) this.refused(e);
+      })
+      .finally(() => {
+        this.checking = null;
+      });
+    return this.checking;
   }
 
   /** A new kafkajs consumer in place of the current one, whose partitions are given up (onLost). */

@@ -3,6 +3,7 @@ import { rawTopicName, type Bus, type BusIdentity, type Consumer, type ConsumerO
 import { OpenConsumers } from "../open-consumers.ts";
 import { newKafkaClient, type ClientLogLevel, type KafkaAuth } from "./client.ts";
 import { KafkaConsumer, type KafkaContext } from "./consumer.ts";
+import { GroupAccess, type GroupAuthorizationError } from "./group-access.ts";
 import { KafkaSends, KeyPlacement } from "./producer.ts";
 import { KafkaTopics } from "./topics.ts";
 import { muteTimeoutNegativeWarnings } from "./warnings.ts";
@@ -47,13 +48,24 @@ export class KafkaBus implements Bus {
   readonly engine = "kafka";
   private readonly consumers = new OpenConsumers();
   private closed = false;
+  /** Consumers whose group Kafka refuses to this user now (found after their start): ping names them. */
+  private readonly refused = new Map<object, GroupAuthorizationError>();
+  private readonly ctx: KafkaContext;
 
   private constructor(
-    private readonly ctx: KafkaContext,
+    ctx: Omit<KafkaContext, "groupRefusal">,
     private readonly sends: KafkaSends,
     /** Gives the process's warning listeners back (see warnings.ts). */
     private readonly unmute: () => void,
-  ) {}
+  ) {
+    this.ctx = {
+      ...ctx,
+      groupRefusal: (consumer, refusal) => {
+        if (refusal) this.refused.set(consumer, refusal);
+        else this.refused.delete(consumer);
+      },
+    };
+  }
 
   static async open(o: KafkaBusOptions): Promise<KafkaBus> {
     const log = o.log ?? silentLogger;
@@ -67,7 +79,8 @@ export class KafkaBus implements Bus {
         timeoutMs: o.publishTimeoutMs ?? 10_000,
         queueBytes: o.publishQueueBytes ?? DEFAULT_PUBLISH_QUEUE_BYTES,
       });
-      return new KafkaBus({ kafka, topics, placement, log, consumerSilenceMs: o.consumerSilenceMs ?? 60_000 }, sends, unmute);
+      const groups = new GroupAccess({ brokers: o.brokers, clientId: o.clientId, sasl: o.sasl, log });
+      return new KafkaBus({ kafka, topics, placement, log, consumerSilenceMs: o.consumerSilenceMs ?? 60_000, groups }, sends, unmute);
     } catch (e) {
       await topics?.close();
       unmute();
@@ -101,6 +114,10 @@ export class KafkaBus implements Bus {
     return this.sends.publish(topic, messages);
   }
 
+  /**
+   * A member of `options.group`, running. A group the user may not use (no Read ACL on it) is refused here,
+   * naming the group, the user and the grant (GroupAuthorizationError), rather than tried for ever.
+   */
   async consume(options: ConsumerOptions, handle: (batch: RecordBatch, consumer: Consumer) => Promise<void>): Promise<Consumer> {
     // External producers' topics (raw:<name>): looked up, never created.
     await this.ctx.topics.addRaw(options.topics.map(rawTopicName).filter((t) => t !== null));
@@ -108,9 +125,14 @@ export class KafkaBus implements Bus {
     return this.consumers.start((stopped) => new KafkaConsumer(this.ctx, options, handle, stopped));
   }
 
-  /** See KafkaTopics.ping: every partition of acu's topics can take acks=all writes now. */
+  /**
+   * See KafkaTopics.ping: every partition of acu's topics can take acks=all writes now; and no consumer's
+   * group is refused to this user (a grant taken away after the start: its consumer cannot join).
+   */
   async ping(): Promise<void> {
     if (this.closed) throw new Error("the Kafka bus is closed");
+    const refusal = this.refused.values().next().value;
+    if (refusal) throw new Error(refusal.message);
     await this.ctx.topics.ping();
   }
 
