@@ -24,7 +24,7 @@ import type { TokenStore } from "./ports/tokens.ts";
 import type { Running } from "../modules/lifecycle.ts";
 import { startAlert } from "../modules/alert/index.ts";
 import { startSink } from "../modules/sink/index.ts";
-import { ExerciseCatalogue, IngestLimits, ingestRoutes, RateLimiter, startRawIngest } from "../modules/ingest/index.ts";
+import { ExerciseCatalogue, IngestAdmission, IngestLimits, ingestRoutes, RateLimiter, startRawIngest } from "../modules/ingest/index.ts";
 import { EXERCISES } from "../modules/signal/exercises.ts";
 import { startAnalyzer, nextTick, responseTimes, runsPage, windowedReads, type Analyzer } from "../modules/analyzer/index.ts";
 import { AlertFeed, apiRoutes, authenticator, opsRoutes, startHttpServer, type AnalyticsApi } from "../modules/http/index.ts";
@@ -164,7 +164,8 @@ async function startServing(
     );
     if (process.env.ACU_REGION_RADIUS_KM !== undefined)
       log.warn("ACU_REGION_RADIUS_KM is deprecated and ignored: a report's region is the map's region polygon that contains it; remove the variable");
-    routes.push(ingestRoutes({ bus: await engines.getBus(), log, rateLimit, catalogue: roles.catalogue }));
+    const admission = new IngestAdmission(cfg.ingestInflightBytes);
+    routes.push(ingestRoutes({ bus: await engines.getBus(), log, rateLimit, catalogue: roles.catalogue, admission }));
   }
   const feed = cfg.roles.includes("http") ? await startAlertFeed(cfg, engines, running) : null;
   if (feed) {

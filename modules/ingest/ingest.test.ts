@@ -11,6 +11,7 @@ import { ingestRoutes } from "./ingest.ts";
 import { FileThresholdStore } from "../../src/adapters/embedded/file-thresholds.ts";
 import { ExerciseCatalogue } from "./catalogue.ts";
 import { IngestLimits, RateLimiter } from "./rate-limit.ts";
+import { IngestAdmission } from "./admission.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "acu-ingest-routes-"));
 let bus: EmbeddedLogBus;
@@ -51,6 +52,37 @@ test("no 202 before the journal's fsync: a failing fsync answers 503 and puts no
   expect(await onBus()).toBe(before);
   expect((await call("POST", "/api/reports", { token: "ingest", body: good })).status).toBe(202);
   expect(await onBus()).toBe(before + 1);
+});
+
+test("over the in-flight bound a request is refused at once, 503 + Retry-After naming the bound, and taken again once the others are answered", async () => {
+  const admission = new IngestAdmission(1024 * 1024);
+  const { call } = testApp((log) => [ingestRoutes({ bus, log, admission })]);
+  const before = await onBus();
+  // The journal's fsync held: the first request waits for its publish, holding its share of the bound.
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const spy = await injectFsync(async (original) => {
+    await gate;
+    await original();
+  });
+  let held: Promise<Response> | Response;
+  let refused: Response;
+  try {
+    const batch = Array.from({ length: 1000 }, (_, i) => ({ ...good, studentId: `burst-${i}`, note: "x".repeat(700) }));
+    held = call("POST", "/api/reports", { token: "ingest", body: batch.map(({ note: _n, ...r }) => r) });
+    while (admission.inFlightBytes === 0) await Bun.sleep(1);
+    // ~880 KB declared beside what the first holds: over 1 MiB.
+    refused = await call("POST", "/api/reports", { token: "ingest", body: batch });
+  } finally {
+    open();
+    spy.restore();
+  }
+  expect([refused.status, refused.headers.get("retry-after")]).toEqual([503, "1"]);
+  expect(((await refused.json()) as { error: string }).error).toMatch(/ACU_INGEST_INFLIGHT_BYTES 1048576/);
+  expect((await held).status).toBe(202);
+  expect(admission.inFlightBytes).toBe(0);
+  expect(await onBus()).toBe(before + 1000);
+  expect((await call("POST", "/api/reports", { token: "ingest", body: good })).status).toBe(202);
 });
 
 test("not JSON 400, over 1 MiB 413, another method 405 with Allow, other scopes 403", async () => {

@@ -16,6 +16,7 @@ import { TOPICS, type Bus } from "../../src/ports/bus.ts";
 import type { Log } from "../lifecycle.ts";
 import { defineRoute, retryAfter, routeGroup } from "../http/route-table.ts";
 import { errorSchema, json } from "../http/schemas.ts";
+import type { IngestAdmission } from "./admission.ts";
 import type { ExerciseCatalogue } from "./catalogue.ts";
 import type { IngestLimits, Refusal } from "./rate-limit.ts";
 
@@ -96,9 +97,14 @@ export function ingestRoutes(deps: {
   rateLimit?: IngestLimits | null;
   /** ACU_EXERCISES=strict; null or absent: open, any well-formed exercise id is taken. */
   catalogue?: ExerciseCatalogue | null;
+  /** ACU_INGEST_INFLIGHT_BYTES: the bodies taken at once; absent: unbounded (tests of one request). */
+  admission?: IngestAdmission | null;
 }) {
   const { bus, log } = deps;
   const app = routeGroup();
+
+  // First: a request over the in-flight bound is refused before its body is read.
+  if (deps.admission) app.use(reportRoutes.post.route.getRoutingPath(), deps.admission.middleware());
 
   app.use(
     reportRoutes.post.route.getRoutingPath(),

@@ -129,6 +129,8 @@ export interface IngestConfig {
   ingestStudentRateLimit: number;
   /** strict: only exercises with a threshold entry are ingested; open: any well-formed exercise id. */
   exercises: ExerciseMode;
+  /** Bytes of request bodies one ingest process takes at once; beyond, 503 before the body is read. */
+  ingestInflightBytes: number;
 }
 
 const ingestSettings = {
@@ -147,6 +149,11 @@ const ingestSettings = {
     default: "strict",
     help: "`strict`: a report for an exercise without a threshold entry is refused (400 naming it), so an exercise is added with `PUT /api/thresholds/<id>` (on the embedded store each exercise of `acu signal` is entered once, remembered in `catalogue-seed.json`); `open`: any well-formed exercise id is taken",
   },
+  inflightBytes: {
+    env: "ACU_INGEST_INFLIGHT_BYTES",
+    default: "33554432",
+    help: "bytes of `POST /api/reports` bodies one ingest process takes at once (each held with its reports until its publish settles); beyond it a request is answered 503 + `Retry-After` before its body is read, so a crowd sending while the brokers are slow costs refusals, not memory (1 MiB–4 GiB)",
+  },
   regionRadiusKm: {
     env: "ACU_REGION_RADIUS_KM",
     default: "(ignored)",
@@ -164,6 +171,13 @@ export const ingestSection: Section<IngestConfig> = {
     ingestRateLimit: reportRate("ACU_INGEST_RATE_LIMIT", v.raw(ingestSettings.rateLimit), 20_000),
     ingestStudentRateLimit: reportRate("ACU_INGEST_STUDENT_RATE_LIMIT", v.raw(ingestSettings.studentRateLimit), 10),
     exercises: oneOf("ACU_EXERCISES", v.raw(ingestSettings.exercises), EXERCISE_MODES, "strict"),
+    ingestInflightBytes: num(
+      "ACU_INGEST_INFLIGHT_BYTES",
+      v.raw(ingestSettings.inflightBytes),
+      32 * 1024 * 1024,
+      (n) => Number.isInteger(n) && n >= 1024 * 1024 && n <= 4 * 1024 ** 3,
+      "must be a whole number of bytes, 1 MiB–4 GiB",
+    ),
   }),
 };
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { LocalLake } from "../../src/adapters/embedded/local-lake.ts";
 import { eventually, freePort, startAcu, type AcuProcess } from "../support/acu.ts";
 import { faultRun, node, type FaultCluster } from "../support/fault-cluster.ts";
-import { explainLost, lakeSettled, Load, log, ReadyWatch, record } from "./lib.ts";
+import { burst, explainLost, lakeSettled, Load, log, ReadyWatch, record } from "./lib.ts";
 
 /**
  * Kafka with 3 brokers, topics replicated 3 times with min.insync.replicas 2, under load. One broker
@@ -16,6 +16,17 @@ import { explainLost, lakeSettled, Load, log, ReadyWatch, record } from "./lib.t
 /** acu's Kafka publish deadline, counted from a publish's arrival (KafkaBusOptions.publishTimeoutMs), and the HTTP round trip's share on top. */
 const PUBLISH_DEADLINE_MS = 10_000;
 const HTTP_MARGIN_MS = 1000;
+/** ACU_KAFKA_PUBLISH_QUEUE_BYTES for this run: a few of the burst's requests. */
+const PUBLISH_QUEUE_BYTES = 2 * 1024 * 1024;
+/** ACU_INGEST_INFLIGHT_BYTES for this run: ~40 of the burst's 200 requests of ~200 KB, each held until its publish settles. */
+const INFLIGHT_BYTES = 8 * 1024 * 1024;
+/**
+ * What ingest's peak RSS may grow by over its bounds during the burst (200 senders of ~200 KB bodies):
+ * bodies and decoded reports of the requests taken, the refused ones' bytes, garbage not yet collected.
+ * Measured: +134 and +179 MiB bounded; +605 MiB with both bounds at 1 and 4 GiB (the code before them),
+ * every request of the burst then waiting its 10 s holding all of it.
+ */
+const INGEST_GROWTH_MARGIN_MIB = 246;
 
 export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Set<AcuProcess>): Promise<void> {
   const env: Record<string, string> = {
@@ -23,6 +34,8 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
     ACU_SINK_FLUSH_MS: "1000",
     ACU_SINK_FLUSH_RECORDS: "2000",
     ACU_KAFKA_CLIENT_LOG: "error",
+    ACU_KAFKA_PUBLISH_QUEUE_BYTES: String(PUBLISH_QUEUE_BYTES),
+    ACU_INGEST_INFLIGHT_BYTES: String(INFLIGHT_BYTES),
   };
   const dataDir = join(dir, "kafka");
   const start = async (role: string, opsPort: number | null = null) => {
@@ -74,7 +87,13 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
   log("stopping a second broker");
   await node("stop", "kafka", 1);
   const stop2Ms = Date.now() - tStop2;
-  await Bun.sleep(20_000);
+  // With the brokers unable to write, a burst at one ingest process: what waits is bounded in bytes,
+  // the rest refused at once, so its memory grows by the bound and a margin, not by the burst.
+  await Bun.sleep(6000);
+  const flood = await burst({ target: ingestA.url, watchPid: ingestA.proc.pid, workers: 200, batch: 1000, ms: 8000, seed: 42 });
+  await Bun.sleep(Math.max(0, tStop2 + stop2Ms + 20_000 - Date.now()));
+  const ingestPeakMiB = flood.peakMiB();
+  const ingestGrowthMiB = ingestPeakMiB - flood.rssBeforeMiB;
   // Requests sent before the second stop may still be answered at its beginning (a publish waits up to
   // 10 s); in the last 12 s none can have been written.
   const twoDown = { from: Date.now() - 12_000, to: Date.now() };
@@ -121,8 +140,9 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
   await Bun.sleep(5000);
   await load.stop();
   const lake = new LocalLake(join(dataDir, "lake"));
-  const audit = await lakeSettled(lake, load.acked, load.abandoned, 120_000);
-  if (audit.lost > 0) log(await explainLost(cluster.kafka, env.ACU_KAFKA_NAMESPACE!, lake, load.acked));
+  const acked = new Map([...load.acked, ...flood.acked]);
+  const audit = await lakeSettled(lake, acked, new Set([...load.abandoned, ...flood.unanswered]), 120_000);
+  if (audit.lost > 0) log(await explainLost(cluster.kafka, env.ACU_KAFKA_NAMESPACE!, lake, acked));
   if (audit.lost > 0)
     log(
       `sink output:\n${sink
@@ -141,7 +161,7 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
   const recoveryMs = firstAck === null ? null : firstAck - tRestart;
   record({
     name: "kafka-2-of-3-brokers",
-    acknowledged: load.acked.size,
+    acknowledged: acked.size,
     lost: audit.lost,
     duplicated: audit.duplicated,
     recoveryMs,
@@ -153,7 +173,10 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
         .map(([n, ms]) => `${n} ${ms ?? "never"}`)
         .join(", ")} ms, 200 again after the restart in ${Object.entries(readyAgainMs)
         .map(([n, ms]) => `${n} ${ms ?? "never"}`)
-        .join(", ")} ms; analyzer (no Kafka) ${JSON.stringify(analyzerReady.statuses(tStop1, tRestart))}`,
+        .join(", ")} ms; analyzer (no Kafka) ${JSON.stringify(analyzerReady.statuses(tStop1, tRestart))}; ` +
+      `burst at ingest-a while 2 were down: ${JSON.stringify(flood.statuses)} (${flood.refusedAtOnce} refused within 1 s), RSS ${flood.rssBeforeMiB.toFixed(0)} MiB before, ` +
+      `peak ${ingestPeakMiB.toFixed(0)} MiB (+${ingestGrowthMiB.toFixed(0)} MiB, ACU_KAFKA_PUBLISH_QUEUE_BYTES ${PUBLISH_QUEUE_BYTES / 1024 / 1024} MiB, ACU_INGEST_INFLIGHT_BYTES ${INFLIGHT_BYTES / 1024 / 1024} MiB)`,
+    peakRssMiB: { ingest: Math.round(ingestPeakMiB), ingestBefore: Math.round(flood.rssBeforeMiB) },
   });
   for (const w of onKafka) {
     expect({ process: w.name, oneBrokerDown: lastBefore2[w.name] }).toEqual({ process: w.name, oneBrokerDown: 200 });
@@ -169,6 +192,15 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
   expect(accepted1).toBeGreaterThan(0);
   expect(during.ok).toBe(0);
   expect(during.refused).toBeGreaterThan(0);
+  // The burst outran the bound (most of it refused at once), and ingest's memory held.
+  expect(flood.refusedAtOnce).toBeGreaterThan(flood.statuses[503]! / 2);
+  expect({
+    ingestGrowthMiB: Math.round(ingestGrowthMiB),
+    within: ingestGrowthMiB <= (PUBLISH_QUEUE_BYTES + INFLIGHT_BYTES) / 1024 / 1024 + INGEST_GROWTH_MARGIN_MIB,
+  }).toEqual({
+    ingestGrowthMiB: Math.round(ingestGrowthMiB),
+    within: true,
+  });
   // The promise is per request: a publish is refused within its deadline (10 s) of its arrival, so the
   // first 503 comes within that deadline of the stop plus the time the stop took to bite (a request sent
   // as the broker went down waits in the leader's purgatory for the whole deadline: 10,128 ms once).

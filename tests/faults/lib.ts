@@ -10,6 +10,7 @@ import { regionOf } from "../../src/domain/region-index.ts";
 import type { Lake } from "../../src/ports/lake.ts";
 import { ingest, ROOT, viewer } from "../support/acu.ts";
 import { readLakeFrom } from "../support/lake.ts";
+import { resetPeak, statusMiB } from "../support/memory.ts";
 import { alertIdFor } from "../../src/domain/deployment-order.ts";
 
 // This process talks to Kafka with kafkajs directly: its TimeoutNegativeWarnings are dropped, as in acu.
@@ -140,6 +141,59 @@ export class Load {
       withoutRetryAfter: headers.filter((h) => h === null || !/^[1-9][0-9]*$/.test(h)).length,
     };
   }
+}
+
+/**
+ * A burst against one process, as a crowd of laptops reconnecting at once would send it: `workers`
+ * senders each POSTing a batch of `batch` generated reports and, when it is refused, the same batch again
+ * after its Retry-After (as a laptop does), for `ms`. A 202 adds the batch to `acked`; a batch never
+ * acknowledged when the burst ends goes to `unanswered` (a 503 after the publish deadline may still reach
+ * the bus). The watched process's peak resident set (VmHWM) is reset at the start: read it when the
+ * burst's cost has come (`peakMiB`).
+ */
+export async function burst(o: { target: string; watchPid: number; workers: number; batch: number; ms: number; seed: number }) {
+  const gen = createReportGenerator({ seed: o.seed });
+  const acked = new Map<string, AckedReport>();
+  const unanswered = new Set<string>();
+  const statuses: Record<string, number> = {};
+  /** Refusals answered within 1 s of their request: the bound, not the deadline, said no. */
+  let refusedAtOnce = 0;
+  const rssBeforeMiB = statusMiB(o.watchPid, "VmRSS");
+  resetPeak(o.watchPid);
+  const until = Date.now() + o.ms;
+  const send = async (body: string): Promise<{ status: number; retryAfterS: number }> => {
+    try {
+      const res = await fetch(`${o.target}/api/reports`, { method: "POST", headers: ingest, body, signal: AbortSignal.timeout(30_000) });
+      await res.arrayBuffer().catch(() => {});
+      return { status: res.status, retryAfterS: Number(res.headers.get("retry-after") ?? 1) };
+    } catch {
+      return { status: 0, retryAfterS: 1 };
+    }
+  };
+  const worker = async () => {
+    while (Date.now() < until) {
+      const reports = Array.from({ length: o.batch }, () => gen.next(Date.now()));
+      const body = JSON.stringify(reports);
+      const firstSentAt = Date.now();
+      let status = 0;
+      while (status !== 202 && Date.now() < until) {
+        const sentAt = Date.now();
+        const answer = await send(body);
+        status = answer.status;
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (status !== 0 && status !== 202 && status !== 503 && status !== 429) throw new Error(`ingest answered ${status} to a valid batch`);
+        if (status === 503 && Date.now() - sentAt < 1000) refusedAtOnce++;
+        if (status !== 202) await Bun.sleep(Math.min(5, Math.max(0.2, answer.retryAfterS)) * 1000);
+      }
+      for (const r of reports) {
+        const reportId = deriveReportId(r);
+        if (status !== 202) unanswered.add(reportId);
+        else acked.set(reportId, { ...r, reportId, region: regionOf(r.latitude, r.longitude), ackedAt: Date.now(), firstSentAt, via: o.target, attempts: 1 });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.workers }, worker));
+  return { acked, unanswered, statuses, refusedAtOnce, rssBeforeMiB, peakMiB: () => statusMiB(o.watchPid, "VmHWM") };
 }
 
 /** Expected deployment orders: every acknowledged report below its exercise's threshold. */
@@ -313,6 +367,8 @@ export interface FaultSummary {
   duplicated: number;
   recoveryMs: number | null;
   notes: string;
+  /** Peak resident sets (VmHWM, MiB) a scenario measures, by process, with what they are compared to. */
+  peakRssMiB?: Record<string, number>;
 }
 
 export const SUMMARY_PATH = join(ROOT, "tests/.artifacts/faults-summary.json");
