@@ -7,6 +7,7 @@ import { benchAnalyzer } from "./analyzer.ts";
 import { benchMemory } from "./memory.ts";
 import { benchDispatchLatency } from "./dispatch-latency.ts";
 import { benchRegionLookup } from "./region-lookup.ts";
+import { benchEmbeddedIngest } from "./embedded-ingest.ts";
 
 export const BENCHMARKS = {
   ingest: { needs: ["kafka"], run: benchIngest },
@@ -17,6 +18,7 @@ export const BENCHMARKS = {
   memory: { needs: ["kafka", "etcd", "postgres"], run: benchMemory },
   "dispatch-latency": { needs: ["kafka", "etcd", "postgres"], run: benchDispatchLatency },
   "region-lookup": { needs: [], run: benchRegionLookup },
+  "embedded-ingest": { needs: [], run: benchEmbeddedIngest },
 } satisfies Record<string, { needs: string[]; run: (ctx: BenchContext) => Promise<BenchResult> }>;
 
 export type BenchName = keyof typeof BENCHMARKS;

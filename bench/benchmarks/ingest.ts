@@ -5,12 +5,13 @@ import { kafkaTool } from "../lib/cluster.ts";
 import { TOKENS } from "../../tests/support/acu.ts";
 import { encodeReport } from "../../src/domain/report.ts";
 import {
-  benchReport,
   compare,
   createTopic,
   machineInfo,
   timing,
+  laptopBodies,
   median,
+  postBatches,
   round,
   runId,
   startAcuRole,
@@ -35,21 +36,19 @@ export async function benchIngest(ctx: BenchContext): Promise<BenchResult> {
   const brokers = ctx.env.ACU_KAFKA_BROKERS!;
   const ns = runId("ingest");
   // The request bodies: laptops send no reportId and no region (ingest derives both).
-  const bodies: string[] = [];
   let valueBytes = 0,
     keyBytes = 0,
     n = 0;
-  for (let b = 0; b < 16; b++) {
-    const batch = [];
-    for (let i = 0; i < BATCH; i++) {
-      const r = benchReport(b * BATCH + i, 7);
+  const bodies = laptopBodies({
+    bodies: 16,
+    batch: BATCH,
+    seed: 7,
+    each: (r) => {
       valueBytes += encodeReport(r).length;
       keyBytes += r.studentId.length;
       n++;
-      batch.push({ studentId: r.studentId, exerciseId: r.exerciseId, score: r.score, latitude: r.latitude, longitude: r.longitude, timestamp: r.timestamp });
-    }
-    bodies.push(JSON.stringify(batch));
-  }
+    },
+  });
   // acu's record on the bus: the encoded report (value) keyed by student; the peer sends values of that total size, no key.
   const recordSize = Math.round((valueBytes + keyBytes) / n);
   const peerTopic = `${ns}.perf`;
@@ -98,25 +97,17 @@ export async function benchIngest(ctx: BenchContext): Promise<BenchResult> {
         env: { ACU_KAFKA_BROKERS: brokers, ACU_KAFKA_NAMESPACE: `${ns}.`, ACU_PARTITIONS: String(PARTITIONS) },
       });
       try {
-        const url = `${acu.url}/api/reports`;
-        const headers = { authorization: `Bearer ${TOKENS.ingest}`, "content-type": "application/json" };
-        let claimed = 0,
-          accepted = 0,
-          refused = 0,
-          k = 0;
-        const start = performance.now();
-        await Promise.all(
-          Array.from({ length: connections }, async () => {
-            while (claimed < count) {
-              claimed += BATCH;
-              const res = await fetch(url, { method: "POST", headers, body: bodies[k++ % bodies.length] });
-              await res.arrayBuffer();
-              if (res.status === 202) accepted += BATCH;
-              else refused++;
-            }
-          }),
-        );
-        const s = (performance.now() - start) / 1000;
+        const {
+          accepted,
+          refused,
+          seconds: s,
+        } = await postBatches({
+          url: `${acu.url}/api/reports`,
+          token: TOKENS.ingest,
+          requests: Math.ceil(count / BATCH),
+          body: (k) => bodies[k % bodies.length]!,
+          senders: connections,
+        });
         if (refused > 0) throw new Error(`acu refused ${refused} batch(es):\n${acu.output().slice(-2000)}`);
         runs.push({ who: "acu", seq: seq++, value: round(accepted / s, 0), records: accepted, seconds: round(s, 2), peakRssMiB: acu.peakRssMiB() });
         ctx.log(`ingest: acu ${Math.round(accepted / s)} reports/s`);

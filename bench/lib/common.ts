@@ -51,6 +51,10 @@ export interface Comparison {
   ratio: number | null;
   goal: string;
   met: boolean | null;
+  /** comparePairs only: each measured pair's ratio (in pair order), and their extremes; `ratio` is then their median. */
+  pairRatios?: number[];
+  ratioMin?: number;
+  ratioMax?: number;
 }
 
 export interface BenchResult {
@@ -131,6 +135,31 @@ export function compare(runs: Run[], o: { peer: string; metric: string; higherIs
   };
 }
 
+/**
+ * Compare acu with one peer pair by pair: each run carries its `pair`, the ratio is taken within each
+ * pair (both sides measured back to back, so a load change between pairs does not tilt it), and the
+ * result's ratio is the median of those, with their min and max. A pair missing a side is an error.
+ */
+export function comparePairs(runs: Run[], o: { peer: string; metric: string; higherIsBetter: boolean; goalRatio: number; goal: string }): Comparison {
+  const base = compare(runs, o);
+  const pairs = [...new Set(runs.map((r) => r.pair as number))].sort((a, b) => a - b);
+  const ratios = pairs.map((p) => {
+    const acu = runs.find((r) => r.pair === p && r.who === "acu")?.value;
+    const peer = runs.find((r) => r.pair === p && r.who === o.peer)?.value;
+    if (!(acu! > 0) || !(peer! > 0)) throw new Error(`pair ${p}: no measured ${acu! > 0 ? o.peer : "acu"} run`);
+    return round(o.higherIsBetter ? acu! / peer! : peer! / acu!, 3);
+  });
+  const ratio = median(ratios);
+  return {
+    ...base,
+    ratio: ratios.length ? round(ratio, 3) : null,
+    met: ratios.length ? ratio >= o.goalRatio : null,
+    pairRatios: ratios,
+    ratioMin: Math.min(...ratios),
+    ratioMax: Math.max(...ratios),
+  };
+}
+
 /** When a benchmark started (t0: its performance.now() at start) and how long it took, for its result. */
 export function timing(ctx: BenchContext, t0: number): { mode: Mode; startedAt: string; durationS: number } {
   return { mode: ctx.mode, startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(), durationS: round((performance.now() - t0) / 1000, 1) };
@@ -175,10 +204,10 @@ export async function spawnProc(
   cmd: string[],
   env: Record<string, string | undefined>,
   ready?: (out: string) => boolean | Promise<boolean>,
-  timeoutMs = 90_000,
+  { timeoutMs = 90_000, cwd = ROOT }: { timeoutMs?: number; cwd?: string } = {},
 ): Promise<Proc> {
   let out = "";
-  const proc = Bun.spawn({ cmd, cwd: ROOT, env: env as Record<string, string>, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn({ cmd, cwd, env: env as Record<string, string>, stdout: "pipe", stderr: "pipe" });
   const pump = async (s: ReadableStream<Uint8Array>) => {
     const dec = new TextDecoder();
     for await (const chunk of s) {
@@ -244,6 +273,15 @@ const ENGINE_VARS = [
   "ACU_SPARK_JDBC_JAR",
 ];
 
+/** What a process started from an allowlist gets of the harness's environment (the rest is what the benchmark sets). */
+export const ALLOWED_ENV = ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ"];
+
+export function allowlistedEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ALLOWED_ENV) if (process.env[k] !== undefined) out[k] = process.env[k]!;
+  return out;
+}
+
 /** One acu process (`bun run src/main.ts --role=…`) against the bench cluster; resolves once it serves. */
 export async function startAcuRole(o: {
   roles: string;
@@ -252,11 +290,17 @@ export async function startAcuRole(o: {
   dataDir: string;
   args?: string[];
   extraBunArgs?: string[];
+  /**
+   * Only ALLOWED_ENV of the harness's environment (and then `env`), not all of it but the engine
+   * variables; and `cwd` (default: the repository) is where Bun looks for a `.env` to load.
+   */
+  allowlist?: boolean;
+  cwd?: string;
 }): Promise<Proc & { url: string }> {
-  const inherited: Record<string, string | undefined> = { ...process.env };
+  const inherited: Record<string, string | undefined> = o.allowlist ? allowlistedEnv() : { ...process.env };
   for (const k of ENGINE_VARS) delete inherited[k];
   const port = o.port ?? freePort();
-  const listens = /\b(http|ingest)\b/.test(o.roles);
+  const listens = o.roles === "all" || /\b(http|ingest)\b/.test(o.roles);
   const url = `http://127.0.0.1:${port}`;
   const p = await spawnProc(
     [process.execPath, ...(o.extraBunArgs ?? []), "run", join(ROOT, "src/main.ts"), `--role=${o.roles}`, ...(o.args ?? [])],
@@ -274,6 +318,7 @@ export async function startAcuRole(o: {
       ...o.env,
     },
     async (out) => (listens ? (await fetch(`${url}/readyz`)).status === 200 : out.includes("running roles")),
+    { cwd: o.cwd },
   );
   return Object.assign(p, { url });
 }
@@ -431,6 +476,58 @@ export function benchReport(i: number, seed: number, now = Date.UTC(2026, 10, 27
     timestamp: now + i,
     region: regionOf(latitude, longitude),
   };
+}
+
+/**
+ * Request bodies as laptops send them: bench reports `first`, `first + 1`, … (seed), `batch` to a body,
+ * without reportId and region (ingest derives both). `each` sees every report (as it goes on the bus).
+ */
+export function laptopBodies(o: { bodies: number; batch: number; seed: number; first?: number; each?: (r: Report) => void }): string[] {
+  const out: string[] = [];
+  for (let b = 0; b < o.bodies; b++) {
+    const batch = [];
+    for (let i = 0; i < o.batch; i++) {
+      const r = benchReport((o.first ?? 0) + b * o.batch + i, o.seed);
+      o.each?.(r);
+      batch.push({ studentId: r.studentId, exerciseId: r.exerciseId, score: r.score, latitude: r.latitude, longitude: r.longitude, timestamp: r.timestamp });
+    }
+    out.push(JSON.stringify(batch));
+  }
+  return out;
+}
+
+/**
+ * The ingest benchmarks' client (closed loop): `requests` POSTs of `body(k)` (k = 0, 1, …) to `url` with
+ * the ingest token, `senders` at a time, each sender sending its next as soon as its last is answered.
+ * `accepted` sums the 202 answers' `accepted` fields; any other answer is counted in `refused`.
+ */
+export async function postBatches(o: {
+  url: string;
+  token: string;
+  requests: number;
+  body: (k: number) => string;
+  senders: number;
+}): Promise<{ accepted: number; refused: number; seconds: number; firstRefusal: string | null }> {
+  const headers = { authorization: `Bearer ${o.token}`, "content-type": "application/json" };
+  let next = 0,
+    accepted = 0,
+    refused = 0,
+    firstRefusal: string | null = null;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: o.senders }, async () => {
+      while (next < o.requests) {
+        const res = await fetch(o.url, { method: "POST", headers, body: o.body(next++) });
+        const text = await res.text();
+        if (res.status === 202) accepted += (JSON.parse(text) as { accepted: number }).accepted;
+        else {
+          refused++;
+          firstRefusal ??= `${res.status} ${text.slice(0, 500)}`;
+        }
+      }
+    }),
+  );
+  return { accepted, refused, seconds: (performance.now() - start) / 1000, firstRefusal };
 }
 
 /** Writes `count` reports to `topic` as acu's ingest does (key: studentId, value: JSON); returns the expected number of alerts. */
