@@ -76,7 +76,7 @@ export async function hdfsDataNode(cluster: FaultCluster, dir: string, procs: Se
   })();
   await Bun.sleep(3000);
   await load.stop();
-  const acked = new Map([...load.acked, ...flood.acked]);
+  const acked = new Set([...load.acked.keys(), ...flood.acked]);
   const audit = await lakeSettled(lake, acked, new Set([...load.abandoned, ...flood.unanswered]), 180_000);
   watching = false;
   await watcher;

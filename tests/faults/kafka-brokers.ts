@@ -140,7 +140,7 @@ export async function kafkaBrokers(cluster: FaultCluster, dir: string, procs: Se
   await Bun.sleep(5000);
   await load.stop();
   const lake = new LocalLake(join(dataDir, "lake"));
-  const acked = new Map([...load.acked, ...flood.acked]);
+  const acked = new Set([...load.acked.keys(), ...flood.acked]);
   const audit = await lakeSettled(lake, acked, new Set([...load.abandoned, ...flood.unanswered]), 120_000);
   if (audit.lost > 0) log(await explainLost(cluster.kafka, env.ACU_KAFKA_NAMESPACE!, lake, acked));
   if (audit.lost > 0)

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { muteTimeoutNegativeWarnings } from "../../src/adapters/kafka/warnings.ts";
@@ -146,54 +147,31 @@ export class Load {
 /**
  * A burst against one process, as a crowd of laptops reconnecting at once would send it: `workers`
  * senders each POSTing a batch of `batch` generated reports and, when it is refused, the same batch again
- * after its Retry-After (as a laptop does), for `ms`. A 202 adds the batch to `acked`; a batch never
- * acknowledged when the burst ends goes to `unanswered` (a 503 after the publish deadline may still reach
- * the bus). The watched process's peak resident set (VmHWM) is reset at the start: read it when the
- * burst's cost has come (`peakMiB`).
+ * after its Retry-After (as a laptop does), for `ms` — from a process of its own (burst-sender.ts), so
+ * this one's load and timings are not delayed by it. `acked`: the ids of the reports taken; `unanswered`:
+ * those never taken (a 503 after the publish deadline may still reach the bus). The watched process's
+ * peak resident set (VmHWM) is reset at the start: read it when the burst's cost has come (`peakMiB`).
  */
 export async function burst(o: { target: string; watchPid: number; workers: number; batch: number; ms: number; seed: number }) {
-  const gen = createReportGenerator({ seed: o.seed });
-  const acked = new Map<string, AckedReport>();
-  const unanswered = new Set<string>();
-  const statuses: Record<string, number> = {};
-  /** Refusals answered within 1 s of their request: the bound, not the deadline, said no. */
-  let refusedAtOnce = 0;
-  const rssBeforeMiB = statusMiB(o.watchPid, "VmRSS");
-  resetPeak(o.watchPid);
-  const until = Date.now() + o.ms;
-  const send = async (body: string): Promise<{ status: number; retryAfterS: number }> => {
-    try {
-      const res = await fetch(`${o.target}/api/reports`, { method: "POST", headers: ingest, body, signal: AbortSignal.timeout(30_000) });
-      await res.arrayBuffer().catch(() => {});
-      return { status: res.status, retryAfterS: Number(res.headers.get("retry-after") ?? 1) };
-    } catch {
-      return { status: 0, retryAfterS: 1 };
-    }
-  };
-  const worker = async () => {
-    while (Date.now() < until) {
-      const reports = Array.from({ length: o.batch }, () => gen.next(Date.now()));
-      const body = JSON.stringify(reports);
-      const firstSentAt = Date.now();
-      let status = 0;
-      while (status !== 202 && Date.now() < until) {
-        const sentAt = Date.now();
-        const answer = await send(body);
-        status = answer.status;
-        statuses[status] = (statuses[status] ?? 0) + 1;
-        if (status !== 0 && status !== 202 && status !== 503 && status !== 429) throw new Error(`ingest answered ${status} to a valid batch`);
-        if (status === 503 && Date.now() - sentAt < 1000) refusedAtOnce++;
-        if (status !== 202) await Bun.sleep(Math.min(5, Math.max(0.2, answer.retryAfterS)) * 1000);
-      }
-      for (const r of reports) {
-        const reportId = deriveReportId(r);
-        if (status !== 202) unanswered.add(reportId);
-        else acked.set(reportId, { ...r, reportId, region: regionOf(r.latitude, r.longitude), ackedAt: Date.now(), firstSentAt, via: o.target, attempts: 1 });
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: o.workers }, worker));
-  return { acked, unanswered, statuses, refusedAtOnce, rssBeforeMiB, peakMiB: () => statusMiB(o.watchPid, "VmHWM") };
+  const out = mkdtempSync(join(tmpdir(), "acu-burst-"));
+  try {
+    const rssBeforeMiB = statusMiB(o.watchPid, "VmRSS");
+    resetPeak(o.watchPid);
+    const args = JSON.stringify({ target: o.target, workers: o.workers, batch: o.batch, ms: o.ms, seed: o.seed, out });
+    const p = Bun.spawn({ cmd: [process.execPath, join(ROOT, "tests/faults/burst-sender.ts"), args], cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    if (code !== 0) throw new Error(`the burst sender exited ${code}: ${stderr.slice(-2000)}`);
+    const { statuses, refusedAtOnce } = JSON.parse(stdout.trim().split("\n").at(-1)!) as { statuses: Record<string, number>; refusedAtOnce: number };
+    const ids = (f: string) =>
+      new Set(
+        readFileSync(join(out, f), "utf8")
+          .split("\n")
+          .filter((l) => l !== ""),
+      );
+    return { acked: ids("acked.txt"), unanswered: ids("unanswered.txt"), statuses, refusedAtOnce, rssBeforeMiB, peakMiB: () => statusMiB(o.watchPid, "VmHWM") };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 /** Expected deployment orders: every acknowledged report below its exercise's threshold. */
@@ -204,7 +182,10 @@ export function expectedAlerts(acked: Iterable<AckedReport>, thresholdOf: (exerc
 }
 
 /** How the lake's reports compare with the acknowledged ones. */
-export async function lakeAudit(lake: Lake, acked: Map<string, AckedReport>, abandoned: Set<string> = new Set()) {
+/** Acknowledged reports by id: the audit needs only their ids. */
+export type AckedIds = ReadonlySet<string> | ReadonlyMap<string, unknown>;
+
+export async function lakeAudit(lake: Lake, acked: AckedIds, abandoned: ReadonlySet<string> = new Set()) {
   const { rows, files } = await readLakeFrom(lake, "reports");
   const counts = new Map<string, number>();
   for (const r of rows) counts.set(r.reportId as string, (counts.get(r.reportId as string) ?? 0) + 1);
@@ -220,7 +201,7 @@ export async function lakeAudit(lake: Lake, acked: Map<string, AckedReport>, aba
 }
 
 /** Waits until the lake holds every acknowledged report (or the time runs out), then audits it. */
-export async function lakeSettled(lake: Lake, acked: Map<string, AckedReport>, abandoned: Set<string>, timeoutMs: number) {
+export async function lakeSettled(lake: Lake, acked: AckedIds, abandoned: ReadonlySet<string>, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const a = await lakeAudit(lake, acked, abandoned);
@@ -262,7 +243,7 @@ export async function committedAlerts(brokers: string, namespace: string, settle
  * Where lost reports are: for each acknowledged id missing from the lake, its positions on the bus (or
  * "not on the bus"), and the lake files of that partition around it — what to read when a check fails.
  */
-export async function explainLost(brokers: string, namespace: string, lake: Lake, acked: Map<string, AckedReport>): Promise<string> {
+export async function explainLost(brokers: string, namespace: string, lake: Lake, acked: AckedIds): Promise<string> {
   const { rows } = await readLakeFrom(lake, "reports");
   const inLake = new Set(rows.map((r) => r.reportId as string));
   const missing = new Set([...acked.keys()].filter((id) => !inLake.has(id)));
@@ -286,8 +267,10 @@ export async function explainLost(brokers: string, namespace: string, lake: Lake
   const files = listed.map((f) => f.path.replace(/^.*\//, ""));
   const t = (ms: number) => new Date(ms).toISOString().slice(11, 23);
   const lines = [...missing].slice(0, 10).map((id) => {
-    const a = acked.get(id)!;
-    return `${id} (student ${a.studentId}; sent ${t(a.firstSentAt)}, 202 at ${t(a.ackedAt)} from ${a.via} after ${a.attempts} attempt(s)): ${found.get(id)?.join(",") ?? "NOT ON THE BUS"}`;
+    // A burst's reports are known by id alone.
+    const a = acked instanceof Map ? (acked.get(id) as AckedReport) : undefined;
+    const how = a ? `student ${a.studentId}; sent ${t(a.firstSentAt)}, 202 at ${t(a.ackedAt)} from ${a.via} after ${a.attempts} attempt(s)` : "a burst's";
+    return `${id} (${how}): ${found.get(id)?.join(",") ?? "NOT ON THE BUS"}`;
   });
   const parts = new Set([...found.values()].flat().map((p) => p.split("@")[0]!.slice(1)));
   const around = [...parts].map(
