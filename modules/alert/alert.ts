@@ -27,7 +27,7 @@ export async function startAlert(deps: { bus: Bus; thresholds: ThresholdStore; l
    */
   const committing = new Map<string, Promise<void>>();
   // Partitions handled concurrently: a fetch costs one thresholds read and one transaction, not one per partition.
-  const options = { group: ALERT_GROUP, topics: [TOPICS.reports], commit: "manual" as const, maxBatch: 2000, concurrentPartitions: true, transactional: true };
+  const options = { group: ALERT_GROUP, topics: [TOPICS.reports], commit: "manual" as const, maxBatch: 2000, concurrentPartitions: true };
   const consumer = await bus.consume(options, async (batch, c) => {
     // One consistent read per batch: every write acknowledged before it applies to these reports.
     const snap = await thresholds.current();

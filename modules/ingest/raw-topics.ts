@@ -35,14 +35,7 @@ export async function startRawIngest(deps: {
 }): Promise<Running> {
   const { bus, log } = deps;
   const formats = new Map(deps.sources.map((s) => [rawTopic(s.name), s.format]));
-  const options = {
-    group: RAW_INGEST_GROUP,
-    topics: [...formats.keys()],
-    commit: "manual" as const,
-    maxBatch: 1000,
-    concurrentPartitions: true,
-    transactional: true,
-  };
+  const options = { group: RAW_INGEST_GROUP, topics: [...formats.keys()], commit: "manual" as const, maxBatch: 1000, concurrentPartitions: true };
   const consumer = await bus.consume(options, async (batch, c) => {
     const moved = await moveBatch(batch, formats.get(batch.topic) ?? "auto", deps);
     await commitMoved(bus, c, batch, moved);

@@ -128,7 +128,7 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
     let resolve!: () => void;
     const done = new Promise<void>((r) => (resolve = r));
     let n = 0;
-    const c = await bus.consume({ group: g, topics: [topic], commit: "manual", transactional: true }, async (batch, consumer) => {
+    const c = await bus.consume({ group: g, topics: [topic], commit: "manual" }, async (batch, consumer) => {
       const last = batch.records[batch.records.length - 1]!;
       await consumer.commitWith(
         [{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `out-${r.offset}` })) }],
@@ -174,25 +174,22 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
     let n = 0;
     let resolve!: () => void;
     const done = new Promise<void>((r) => (resolve = r));
-    const c = await bus.consume(
-      { group: g, topics: [topic], commit: "manual", transactional: true, maxBatch: 50, concurrentPartitions: true },
-      async (batch, consumer) => {
-        const p = batch.partition;
-        active.set(p, (active.get(p) ?? 0) + 1);
-        if (active.get(p)! > 1) problems.push(`partition ${p}: two batches at once`);
-        if (batch.records[0]!.offset < (nextOffset.get(p) ?? 0)) problems.push(`partition ${p}: offset ${batch.records[0]!.offset} after ${nextOffset.get(p)}`);
-        await Bun.sleep(5);
-        const last = batch.records[batch.records.length - 1]!;
-        await consumer.commitWith(
-          [{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `cpo-${r.partition}-${r.offset}` })) }],
-          [{ topic, partition: p, offset: last.offset + 1 }],
-        );
-        nextOffset.set(p, last.offset + 1);
-        active.set(p, active.get(p)! - 1);
-        n += batch.records.length;
-        if (n >= end) resolve();
-      },
-    );
+    const c = await bus.consume({ group: g, topics: [topic], commit: "manual", maxBatch: 50, concurrentPartitions: true }, async (batch, consumer) => {
+      const p = batch.partition;
+      active.set(p, (active.get(p) ?? 0) + 1);
+      if (active.get(p)! > 1) problems.push(`partition ${p}: two batches at once`);
+      if (batch.records[0]!.offset < (nextOffset.get(p) ?? 0)) problems.push(`partition ${p}: offset ${batch.records[0]!.offset} after ${nextOffset.get(p)}`);
+      await Bun.sleep(5);
+      const last = batch.records[batch.records.length - 1]!;
+      await consumer.commitWith(
+        [{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `cpo-${r.partition}-${r.offset}` })) }],
+        [{ topic, partition: p, offset: last.offset + 1 }],
+      );
+      nextOffset.set(p, last.offset + 1);
+      active.set(p, active.get(p)! - 1);
+      n += batch.records.length;
+      if (n >= end) resolve();
+    });
     await Promise.race([done, Bun.sleep(20_000)]);
     await c.stop();
     expect(problems).toEqual([]);
@@ -221,7 +218,7 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
     ]);
     let resolve!: () => void;
     const written = new Promise<void>((r) => (resolve = r));
-    const w = await bus.consume({ group: group(), topics: [topic], commit: "manual", transactional: true }, async (batch, consumer) => {
+    const w = await bus.consume({ group: group(), topics: [topic], commit: "manual" }, async (batch, consumer) => {
       const last = batch.records[batch.records.length - 1]!;
       await consumer.commitWith(
         [{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `pos-${r.offset}` })) }],
@@ -290,7 +287,7 @@ export function busContract(name: string, open: () => Promise<Bus>, opts: { topi
     let resolve!: () => void;
     const written = new Promise<void>((r) => (resolve = r));
     let copies = 0;
-    const w = await bus.consume({ group: group(), topics: [topic], commit: "manual", transactional: true }, async (batch, consumer) => {
+    const w = await bus.consume({ group: group(), topics: [topic], commit: "manual" }, async (batch, consumer) => {
       await consumer.commitWith(
         [{ topic: outTopic, messages: batch.records.map((r) => ({ key: r.key, value: `${tag}-${r.partition}-${r.offset}` })) }],
         [{ topic, partition: batch.partition, offset: batch.records[batch.records.length - 1]!.offset + 1 }],

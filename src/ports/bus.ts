@@ -84,13 +84,6 @@ export interface ConsumerOptions {
    * it has no round trips to save).
    */
   concurrentPartitions?: boolean;
-  /**
-   * The handler commits with `commitWith`, one partition's offsets per call. On Kafka each partition then
-   * has a transactional producer of its own, registered when the partition is assigned and before its
-   * committed offset is read: that fences the partition's previous owner and concludes its transaction in
-   * flight, so across a rebalance no batch's messages are committed by both owners.
-   */
-  transactional?: boolean;
   /** Called on stop while still a member: finish and commit the work in hand for these partitions. */
   onRevoke?: (partitions: Array<{ topic: string; partition: number }>) => Promise<void>;
   /** Called when partitions were given to another member (a rebalance): drop uncommitted work for them, the new owner redoes it. */

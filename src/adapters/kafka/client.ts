@@ -13,26 +13,8 @@ export interface KafkaAuth {
   password: string;
 }
 
-/** kafkajs's retries of a bus's requests: about 3 s in all, enough for a leader to move or metadata to settle. */
-const CLIENT_RETRY = { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 };
-
-/**
- * The transactional producers' retries: the same ~4.5 s in all, from 10 ms. A transaction begun right
- * after the previous one commits is answered CONCURRENT_TRANSACTIONS until the coordinator has written
- * the previous one's markers (a few ms); kafkajs waits out its first retry time before trying again, so
- * from 100 ms every back-to-back transaction took ≥ 100 ms (measured on one broker, begin + 20 messages +
- * offsets + commit: p50 127 / p99 181 ms at 100 ms, p50 25 / p99 58 ms at 10 ms). The Java client
- * retries this case after 20 ms. The fence (InitProducerId while the previous owner's transaction is
- * ended) gets the same answer and the same retries.
- */
-export const TRANSACTION_RETRY = { retries: 9, initialRetryTime: 10, maxRetryTime: 2000 };
-
 /** The kafkajs client of one bus; its own log goes through `log` (default level: nothing). */
-export function newKafkaClient(
-  o: { brokers: string[]; clientId?: string; clientLog?: ClientLogLevel; sasl?: KafkaAuth | null },
-  log: Logger,
-  retries: { retries: number; initialRetryTime: number; maxRetryTime: number } = CLIENT_RETRY,
-): Kafka {
+export function newKafkaClient(o: { brokers: string[]; clientId?: string; clientLog?: ClientLogLevel; sasl?: KafkaAuth | null }, log: Logger): Kafka {
   return new Kafka({
     clientId: o.clientId ?? "acu",
     brokers: o.brokers,
@@ -40,7 +22,7 @@ export function newKafkaClient(
     sasl: o.sasl ? ({ mechanism: o.sasl.mechanism, username: o.sasl.username, password: o.sasl.password } as SASLOptions) : undefined,
     connectionTimeout: 3000,
     requestTimeout: 10_000,
-    retry: retries,
+    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
     logLevel: CLIENT_LOG_LEVELS[o.clientLog ?? "nothing"],
     logCreator:
       () =>

@@ -20,8 +20,6 @@ import { KafkaTransactions } from "./transactions.ts";
 /** What the consumers of one KafkaBus share with it. */
 export interface KafkaContext {
   readonly kafka: Kafka;
-  /** The client of the transactional producers (commitWith): shorter first retries, see TRANSACTION_RETRY. */
-  readonly transactionsKafka: Kafka;
   readonly topics: KafkaTopics;
   readonly placement: KeyPlacement;
   readonly log: Logger;
@@ -63,8 +61,6 @@ export class KafkaConsumer implements Consumer {
   /** A look at the group's access under way (checkGroup), and when the last one began. */
   private checking: Promise<void> | null = null;
   private checkedAt = 0;
-  /** The member id of the last join (a different one: the member was put out and joined anew). */
-  private memberId: string | null = null;
 
   constructor(
     private readonly ctx: KafkaContext,
@@ -73,7 +69,7 @@ export class KafkaConsumer implements Consumer {
     private readonly onStopped: () => void,
   ) {
     this.consumer = this.newConsumer();
-    this.transactions = new KafkaTransactions(ctx.transactionsKafka, ctx.topics, ctx.placement, options.group);
+    this.transactions = new KafkaTransactions(ctx.kafka, ctx.topics, ctx.placement, options.group);
   }
 
   async start(): Promise<void> {
@@ -202,11 +198,7 @@ export class KafkaConsumer implements Consumer {
       this.ctx.groupRefusal(this, null);
       const assignment = e.payload.memberAssignment as Record<string, number[]>;
       const now = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic: this.ctx.topics.logical(topic), partition })));
-      // A new member id: this member was put out of the group (a session lost) and joined anew, so other
-      // members may have owned any of its partitions since: all count as given away and given back.
-      const rejoined = this.memberId !== null && e.payload.memberId !== this.memberId;
-      this.memberId = e.payload.memberId;
-      const revoked = this.assigned.filter((a) => rejoined || !now.some((n) => n.topic === a.topic && n.partition === a.partition));
+      const revoked = this.assigned.filter((a) => !now.some((n) => n.topic === a.topic && n.partition === a.partition));
       this.assigned = now;
       this.assigning = this.assignedChanged(now, revoked);
     });
@@ -304,7 +296,6 @@ export class KafkaConsumer implements Consumer {
     await deadline(Promise.all([...this.inFlight].map((w) => w.catch(() => {}))), 30_000, "handlers").catch(() => {});
     const lost = this.assigned;
     this.assigned = [];
-    this.memberId = null;
     this.assigning = Promise.resolve();
     if (lost.length > 0) await this.options.onLost?.(lost).catch((e) => this.ctx.log.warn(`kafka: ${this.options.group} lost: ${(e as Error).message}`));
     await this.transactions.reset();
@@ -313,43 +304,15 @@ export class KafkaConsumer implements Consumer {
   private async assignedChanged(now: Partition[], revoked: Partition[]): Promise<void> {
     try {
       // Known only after the rebalance: another member may already own them, so their work is dropped, not committed.
-      if (revoked.length > 0) {
-        await this.transactions.release(revoked);
-        await this.options.onLost?.(revoked);
-      }
-      const fenced = this.options.transactional ? await this.fence(now) : [];
-      if ((!this.options.onAssign && fenced.length === 0) || now.length === 0) return;
+      if (revoked.length > 0) await this.options.onLost?.(revoked);
+      if (!this.options.onAssign || now.length === 0) return;
       const committed = await this.ctx.topics.committed(this.options.group, [...new Set(now.map((n) => n.topic))]);
-      const at = (n: Partition) => committed.find((c) => c.topic === n.topic && c.partition === n.partition);
-      // Where kafkajs starts a partition just fenced may predate its previous owner's last commit: read again.
-      for (const f of fenced) {
-        const c = at(f);
-        if (c?.known) this.consumer.seek({ topic: this.ctx.topics.name(f.topic), partition: f.partition, offset: String(c.offset) });
-      }
-      if (!this.options.onAssign) return;
-      const parts = now.map((n) => ({ ...n, committed: at(n)?.offset ?? 0 }));
+      const parts = now.map((n) => ({ ...n, committed: committed.find((c) => c.topic === n.topic && c.partition === n.partition)?.offset ?? 0 }));
       const seeks = (await this.options.onAssign(parts)) ?? [];
       for (const s of seeks) this.consumer.seek({ topic: this.ctx.topics.name(s.topic), partition: s.partition, offset: String(s.offset) });
     } catch (e) {
       this.ctx.log.warn(`kafka: ${this.options.group} assignment handling failed: ${(e as Error).message}`);
     }
-  }
-
-  /**
-   * Registers the transactional producers of the partitions just assigned (KafkaTransactions.fence), tried
-   * again with backoff until done: the batches wait for it (`assigning`), since one handled before could be
-   * committed by its previous owner too. Ends early when the consumer stops or the assignment changes again.
-   */
-  private async fence(now: Partition[]): Promise<Partition[]> {
-    const assigned = this.assigned;
-    return retry(() => this.transactions.fence(now), {
-      baseMs: 100,
-      capMs: 2000,
-      signal: this.halted.signal,
-      retriable: () => this.assigned === assigned && !this.stopping,
-      onRetry: (e) =>
-        this.ctx.log.warn(`kafka: ${this.options.group} cannot fence the previous owners of its partitions yet: ${(e as Error).message}; retrying`),
-    });
   }
 
   private async onBatch(payload: EachBatchPayload, consumer: KConsumer): Promise<void> {

@@ -1,7 +1,7 @@
 import { silentLogger, type Logger } from "../../log.ts";
 import { rawTopicName, type Bus, type BusIdentity, type Consumer, type ConsumerOptions, type OutgoingMessage, type RecordBatch } from "../../ports/bus.ts";
 import { OpenConsumers } from "../open-consumers.ts";
-import { newKafkaClient, TRANSACTION_RETRY, type ClientLogLevel, type KafkaAuth } from "./client.ts";
+import { newKafkaClient, type ClientLogLevel, type KafkaAuth } from "./client.ts";
 import { KafkaConsumer, type KafkaContext } from "./consumer.ts";
 import { GroupAccess, type GroupAuthorizationError } from "./group-access.ts";
 import { KafkaSends, KeyPlacement } from "./producer.ts";
@@ -80,8 +80,7 @@ export class KafkaBus implements Bus {
         queueBytes: o.publishQueueBytes ?? DEFAULT_PUBLISH_QUEUE_BYTES,
       });
       const groups = new GroupAccess({ brokers: o.brokers, clientId: o.clientId, sasl: o.sasl, log });
-      const transactionsKafka = newKafkaClient(o, log, TRANSACTION_RETRY);
-      return new KafkaBus({ kafka, transactionsKafka, topics, placement, log, consumerSilenceMs: o.consumerSilenceMs ?? 60_000, groups }, sends, unmute);
+      return new KafkaBus({ kafka, topics, placement, log, consumerSilenceMs: o.consumerSilenceMs ?? 60_000, groups }, sends, unmute);
     } catch (e) {
       await topics?.close();
       unmute();

@@ -95,12 +95,11 @@ export class KafkaTopics {
   }
 
   /** The group's committed offset of every partition of these topics; 0 where it has none. */
-  /** The group's committed offsets (0 where none: `known` false). */
-  async committed(group: string, topics: string[]): Promise<Array<{ topic: string; partition: number; offset: number; known: boolean }>> {
+  async committed(group: string, topics: string[]): Promise<Array<{ topic: string; partition: number; offset: number }>> {
     const answer = await this.admin.fetchOffsets({ groupId: this.name(group), topics: topics.map((t) => this.name(t)) });
     return answer.flatMap((t) =>
       t.partitions.map((p) => {
-        return { topic: this.logical(t.topic), partition: p.partition, offset: Math.max(Number(p.offset), 0), known: Number(p.offset) >= 0 };
+        return { topic: this.logical(t.topic), partition: p.partition, offset: Math.max(Number(p.offset), 0) };
       }),
     );
   }
