@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { RunConfig } from "./general.ts";
 import type { EngineDescriptor, Section } from "./section.ts";
 import { REPORT_FORMATS, type ReportFormat } from "../domain/report.ts";
-import { codes, ConfigError, credentials, list, num, oneOf, type Credentials, type Setting, type SettingValues } from "./setting.ts";
+import { bytes, codes, ConfigError, credentials, list, num, oneOf, type Credentials, type Setting, type SettingValues } from "./setting.ts";
 
 export const KAFKA_CLIENT_LOG_LEVELS = ["nothing", "error", "warn", "info", "debug"] as const;
 export type KafkaClientLog = (typeof KAFKA_CLIENT_LOG_LEVELS)[number];
@@ -161,13 +161,7 @@ export const busSection: Section<BusConfig> = {
       kafkaReplication: replication ? num("ACU_KAFKA_REPLICATION", replication, 1, (n) => Number.isInteger(n) && n >= 1, "must be a whole number ≥ 1") : null,
       kafkaNamespace: namespace(v.raw(s.namespace)),
       kafkaClientLog: kafkaClientLog(v.raw(s.clientLog)),
-      kafkaPublishQueueBytes: num(
-        "ACU_KAFKA_PUBLISH_QUEUE_BYTES",
-        v.raw(s.publishQueueBytes),
-        64 * 1024 * 1024,
-        (n) => Number.isInteger(n) && n >= 1024 * 1024 && n <= 4 * 1024 ** 3,
-        "must be a whole number of bytes, 1 MiB–4 GiB",
-      ),
+      kafkaPublishQueueBytes: bytes("ACU_KAFKA_PUBLISH_QUEUE_BYTES", v.raw(s.publishQueueBytes), 64 * 1024 * 1024, 4),
       kafkaSasl: kafkaSasl(v, kafkaBrokers !== null),
       kafkaRawTopics: rawTopics(v, kafkaBrokers !== null),
     };

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { defaultLogFormat, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log.ts";
 import { DEDUPE_IDS_LIMITS, DEFAULT_DEDUPE_IDS } from "../domain/recent-ids.ts";
 import type { Section } from "./section.ts";
-import { codes, ConfigError, isPort, num, oneOf, text, type Setting } from "./setting.ts";
+import { bytes, codes, ConfigError, isPort, num, oneOf, text, type Setting } from "./setting.ts";
 
 export const ROLES = ["ingest", "alert", "sink", "analyzer", "dispatch", "http"] as const;
 export type Role = (typeof ROLES)[number];
@@ -171,13 +171,7 @@ export const ingestSection: Section<IngestConfig> = {
     ingestRateLimit: reportRate("ACU_INGEST_RATE_LIMIT", v.raw(ingestSettings.rateLimit), 20_000),
     ingestStudentRateLimit: reportRate("ACU_INGEST_STUDENT_RATE_LIMIT", v.raw(ingestSettings.studentRateLimit), 10),
     exercises: oneOf("ACU_EXERCISES", v.raw(ingestSettings.exercises), EXERCISE_MODES, "strict"),
-    ingestInflightBytes: num(
-      "ACU_INGEST_INFLIGHT_BYTES",
-      v.raw(ingestSettings.inflightBytes),
-      32 * 1024 * 1024,
-      (n) => Number.isInteger(n) && n >= 1024 * 1024 && n <= 4 * 1024 ** 3,
-      "must be a whole number of bytes, 1 MiB–4 GiB",
-    ),
+    ingestInflightBytes: bytes("ACU_INGEST_INFLIGHT_BYTES", v.raw(ingestSettings.inflightBytes), 32 * 1024 * 1024, 4),
   }),
 };
 
@@ -215,13 +209,7 @@ export const sinkSection: Section<SinkConfig> = {
       (n) => Number.isInteger(n) && n >= 1,
       "must be a whole number ≥ 1",
     ),
-    sinkBufferBytes: num(
-      "ACU_SINK_BUFFER_BYTES",
-      v.raw(sinkSettings.bufferBytes),
-      128 * 1024 * 1024,
-      (n) => Number.isInteger(n) && n >= 1024 * 1024 && n <= 16 * 1024 ** 3,
-      "must be a whole number of bytes, 1 MiB–16 GiB",
-    ),
+    sinkBufferBytes: bytes("ACU_SINK_BUFFER_BYTES", v.raw(sinkSettings.bufferBytes), 128 * 1024 * 1024, 16),
   }),
 };
 

@@ -73,3 +73,17 @@ test("every setting has a variable or a flag, a default and help; no variable or
   expect(new Set(flags).size).toBe(flags.length);
   for (const s of SETTINGS) expect({ s: s.env ?? s.flag, ok: Boolean((s.env || s.flag) && s.default && s.help) }).toEqual({ s: s.env ?? s.flag, ok: true });
 });
+
+test("memory bounds are whole byte counts from 1 MiB to their maximum; defaults when unset", () => {
+  const c = loadConfig([], {});
+  expect([c.ingestInflightBytes, c.sinkBufferBytes, c.kafkaPublishQueueBytes]).toEqual([32 * 1024 * 1024, 128 * 1024 * 1024, 64 * 1024 * 1024]);
+  expect(loadConfig([], { ACU_INGEST_INFLIGHT_BYTES: "1048576" }).ingestInflightBytes).toBe(1024 * 1024);
+  expect(() => loadConfig([], { ACU_INGEST_INFLIGHT_BYTES: "1048575" })).toThrow(
+    "ACU_INGEST_INFLIGHT_BYTES=1048575: must be a whole number of bytes, 1 MiB–4 GiB",
+  );
+  expect(() => loadConfig([], { ACU_INGEST_INFLIGHT_BYTES: "2e6.5" })).toThrow("ACU_INGEST_INFLIGHT_BYTES=2e6.5");
+  expect(() => loadConfig([], { ACU_SINK_BUFFER_BYTES: String(17 * 1024 ** 3) })).toThrow("must be a whole number of bytes, 1 MiB–16 GiB");
+  expect(() => loadConfig([], { ACU_KAFKA_PUBLISH_QUEUE_BYTES: "1048576.5" })).toThrow(
+    "ACU_KAFKA_PUBLISH_QUEUE_BYTES=1048576.5: must be a whole number of bytes, 1 MiB–4 GiB",
+  );
+});

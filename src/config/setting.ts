@@ -71,6 +71,11 @@ export function num(name: string, raw: string | undefined, def: number, check: (
 
 export const isPort = (n: number) => Number.isInteger(n) && n >= 0 && n < 65536;
 
+/** A memory bound in bytes: a whole number from 1 MiB to `maxGiB` GiB (the bounds on buffers and queues). */
+export function bytes(name: string, raw: string | undefined, def: number, maxGiB: number): number {
+  return num(name, raw, def, (n) => Number.isInteger(n) && n >= 1024 * 1024 && n <= maxGiB * 1024 ** 3, `must be a whole number of bytes, 1 MiB–${maxGiB} GiB`);
+}
+
 export function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], def: T): T {
   if (raw === undefined || raw === "") return def;
   const v = allowed.find((a) => a === raw.toLowerCase());
