@@ -18,8 +18,7 @@ export function newKafkaClient(o: { brokers: string[]; clientId?: string; client
   return new Kafka({
     clientId: o.clientId ?? "acu",
     brokers: o.brokers,
-    // kafkajs types each mechanism apart; the three share { mechanism, username, password }.
-    sasl: o.sasl ? ({ mechanism: o.sasl.mechanism, username: o.sasl.username, password: o.sasl.password } as SASLOptions) : undefined,
+    sasl: saslOptions(o.sasl),
     connectionTimeout: 3000,
     requestTimeout: 10_000,
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
@@ -33,6 +32,11 @@ export function newKafkaClient(o: { brokers: string[]; clientId?: string; client
         );
       },
   });
+}
+
+/** kafkajs's SASL options of acu's user (kafkajs types each mechanism apart; the three share { mechanism, username, password }). */
+export function saslOptions(auth: KafkaAuth | null | undefined): SASLOptions | undefined {
+  return auth ? ({ mechanism: auth.mechanism, username: auth.username, password: auth.password } as SASLOptions) : undefined;
 }
 
 /**
@@ -58,7 +62,13 @@ function metadataSettling(e: unknown): boolean {
  * kafkajs's wrappers (a retrier's NumberOfRetriesExceeded carries the last error as its cause).
  */
 export function coordinatorMoved(e: unknown): boolean {
-  for (let err = e as { code?: unknown; cause?: unknown } | undefined, depth = 0; err && depth < 5; err = err.cause as typeof err, depth++)
-    if (err.code === 15 || err.code === 16) return true;
+  for (const err of errorChain(e)) if (err.code === 15 || err.code === 16) return true;
   return false;
+}
+
+type Chained = { code?: unknown; type?: unknown; name?: unknown; message?: unknown; cause?: unknown } | undefined;
+
+/** Each error of e's chain (kafkajs wraps: a retrier's NumberOfRetriesExceeded carries the last error as its cause), at most 5 deep. */
+export function* errorChain(e: unknown): Generator<NonNullable<Chained>> {
+  for (let err = e as Chained, depth = 0; err && typeof err === "object" && depth < 5; err = err.cause as Chained, depth++) yield err;
 }

@@ -1,7 +1,7 @@
-import { Kafka, logLevel, type SASLOptions } from "kafkajs";
+import { Kafka, logLevel } from "kafkajs";
 import type { Logger } from "../../log.ts";
 import { deadline, retry } from "../../retry.ts";
-import type { KafkaAuth } from "./client.ts";
+import { errorChain, saslOptions, type KafkaAuth } from "./client.ts";
 import { muteTimeoutNegativeWarnings } from "./warnings.ts";
 
 /** Kafka's GROUP_AUTHORIZATION_FAILED: the user has no ACL on the group (FindCoordinator needs Describe, a join Read). */
@@ -27,16 +27,9 @@ export class GroupAuthorizationError extends Error {
   }
 }
 
-type Chained = { code?: unknown; type?: unknown; name?: unknown; message?: unknown; cause?: unknown } | undefined;
-
-/** Each error of e's chain (kafkajs wraps: a retrier's NumberOfRetriesExceeded carries the last error as its cause). */
-function* chain(e: unknown): Generator<NonNullable<Chained>> {
-  for (let err = e as Chained, depth = 0; err && typeof err === "object" && depth < 5; err = err.cause as Chained, depth++) yield err;
-}
-
 /** The broker's own GROUP_AUTHORIZATION_FAILED somewhere in e's chain (kafkajs passes it on from a join, a heartbeat, a commit, DescribeGroups). */
 export function groupRefused(e: unknown): boolean {
-  for (const err of chain(e)) if (err.code === GROUP_AUTHORIZATION_FAILED || err.type === "GROUP_AUTHORIZATION_FAILED") return true;
+  for (const err of errorChain(e)) if (err.code === GROUP_AUTHORIZATION_FAILED || err.type === "GROUP_AUTHORIZATION_FAILED") return true;
   return false;
 }
 
@@ -47,7 +40,7 @@ export function groupRefused(e: unknown): boolean {
  */
 export function groupTrouble(e: unknown): boolean {
   if (groupRefused(e)) return true;
-  for (const err of chain(e))
+  for (const err of errorChain(e))
     if (err.name === "KafkaJSGroupCoordinatorNotFound" || /failed to find group coordinator/i.test(String(err.message ?? ""))) return true;
   return false;
 }
@@ -97,7 +90,7 @@ export class GroupAccess {
     const kafka = new Kafka({
       clientId: `${this.o.clientId ?? "acu"}-group-check`,
       brokers: this.o.brokers,
-      sasl: this.o.sasl ? ({ mechanism: this.o.sasl.mechanism, username: this.o.sasl.username, password: this.o.sasl.password } as SASLOptions) : undefined,
+      sasl: saslOptions(this.o.sasl),
       connectionTimeout: 3000,
       requestTimeout: 10_000,
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
