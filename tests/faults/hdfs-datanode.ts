@@ -16,8 +16,8 @@ import { burst, explainLost, lakeSettled, Load, log, record } from "./lib.ts";
 const SINK_BUFFER_BYTES = 8 * 1024 * 1024;
 /**
  * What the sink's peak RSS may grow by over its bound during the outage: Kafka fetches in hand, the
- * failing file's encoded bytes held by its retries, garbage not yet collected. Measured: +82 and +146 MiB
- * with the bound, +83 MiB without it (ACU_SINK_BUFFER_BYTES 1 GiB), for 132,000, 359,000 and 329,000 reports:
+ * failing file's encoded bytes held by its retries, garbage not yet collected. Measured: +66 to +146 MiB
+ * with the bound (130,000–360,000 reports of burst), +83 MiB without it (ACU_SINK_BUFFER_BYTES 1 GiB, 329,000):
  * with 2,000-record files the sink's handler waits on the failing write, so what it holds does not grow
  * with the burst either way; modules/sink/sink.test.ts proves the bound where it does.
  */
