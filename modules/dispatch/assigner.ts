@@ -63,14 +63,15 @@ export class Assigner {
   async round(): Promise<RoundResult> {
     const r: RoundResult = { timedOut: 0, assigned: 0, conflicts: 0 };
     const now = this.writer.now();
-    const active = this.view.activeIncidents();
-    const byId = new Map(active.map((i) => [i.value.id, i]));
     for (const inc of dueTimeouts(
-      active.map((i) => i.value),
+      this.view.activeIncidents().map((i) => i.value),
       now,
       this.o.ackTimeoutMs,
     )) {
-      if (await this.step(byId.get(inc.id)!, [{ type: "time-out" }], "timeout")) r.timedOut++;
+      const held = this.view.incident(inc.id);
+      // Gone from the view meanwhile (closed by a step, seen from the feed): nothing to take back.
+      if (!held) continue;
+      if (await this.step(held, [{ type: "time-out" }], "timeout")) r.timedOut++;
       else r.conflicts++;
     }
     const plan = planAssignments(

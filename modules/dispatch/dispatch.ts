@@ -3,6 +3,7 @@ import { TOPICS, type Bus, type Consumer } from "../../src/ports/bus.ts";
 import type { DispatchStore } from "../../src/ports/dispatch-store.ts";
 import type { Log, Running } from "../lifecycle.ts";
 import { Assigner } from "./assigner.ts";
+import { OffsetsBehind } from "../offsets-behind.ts";
 import { OrderIntake } from "./intake.ts";
 import { DEFAULT_RELAY_OPTIONS, OutboxRelay } from "./relay.ts";
 import { DispatchService } from "./service.ts";
@@ -88,9 +89,22 @@ export async function startDispatch(deps: {
   };
 }
 
-/** `alerts` in group acu-dispatch; a batch's offsets are committed once every order of it is in the store. */
+/**
+ * `alerts` in group acu-dispatch. A batch's offsets are handed to be committed once every order of it is in
+ * the store, and the next batch is taken at once (OffsetsBehind): the intake is idempotent, so a commit
+ * lost to a crash only redelivers orders it knows.
+ */
 function consumeOrders(bus: Bus, intake: OrderIntake, log: Log): Promise<Consumer> {
-  const options = { group: DISPATCH_GROUP, topics: [TOPICS.alerts], commit: "manual" as const, maxBatch: 500, concurrentPartitions: true };
+  const offsets = new OffsetsBehind("dispatch", log);
+  const options = {
+    group: DISPATCH_GROUP,
+    topics: [TOPICS.alerts],
+    commit: "manual" as const,
+    maxBatch: 500,
+    concurrentPartitions: true,
+    onRevoke: () => offsets.flush(),
+    onLost: async (partitions: Array<{ topic: string; partition: number }>) => offsets.drop(partitions),
+  };
   return bus.consume(options, async (batch, c) => {
     const orders: DeploymentOrder[] = [];
     let malformed = 0;
@@ -103,7 +117,7 @@ function consumeOrders(bus: Bus, intake: OrderIntake, log: Log): Promise<Consume
     }
     if (malformed > 1) log.warn(`dispatch: skipped ${malformed} malformed orders in ${batch.topic}/${batch.partition}`);
     const counts = await intake.take(orders);
-    await c.commit([{ topic: batch.topic, partition: batch.partition, offset: batch.records[batch.records.length - 1]!.offset + 1 }]);
+    offsets.hand(c, { topic: batch.topic, partition: batch.partition, offset: batch.records[batch.records.length - 1]!.offset + 1 });
     if (counts.opened + counts.attached > 0) log.debug("dispatch: orders taken", { ...counts });
   });
 }

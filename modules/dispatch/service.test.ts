@@ -172,6 +172,23 @@ test("orders: one incident per student while open, later orders attach, redelive
   expect(s3[0]!.orderCount).toBe(2);
 });
 
+test("an order that opened an older incident, resent past every bound, opens nothing: the first try's CAS refuses it, the next reads", async () => {
+  const s = await service();
+  const incidents = async () => (await s.svc.listIncidents()).filter((i) => i.studentId === "s1");
+  expect(await s.intake.take([order("s1", 1)])).toEqual({ opened: 1, attached: 0, known: 0 });
+  const [first] = await incidents();
+  // 40 more orders (past the 32 recent ones the index keeps), then a second incident opened and closed: the last.
+  expect(await s.intake.take(Array.from({ length: 40 }, (_, i) => order("s1", 2 + i)))).toEqual({ opened: 0, attached: 40, known: 0 });
+  await s.svc.cancel(first!.id, "x");
+  expect(await s.intake.take([order("s1", 50)])).toEqual({ opened: 1, attached: 0, known: 0 });
+  const second = (await incidents()).find((i) => i.id !== first!.id)!;
+  await s.svc.cancel(second.id, "x");
+  expect((await s.store.getStudent("s1"))!.value.recentAlertIds).not.toContain(order("s1", 1).alertId);
+  // Order 1 again: not recent, not in the last incident; only its own incident's existence says it is known.
+  expect(await s.intake.take([order("s1", 1)])).toEqual({ opened: 0, attached: 0, known: 1 });
+  expect((await incidents()).length).toBe(2);
+});
+
 test("an order resent past the alert role's horizon (same student, same report) sends no second patrol, its incident open or closed since", async () => {
   const s = await service();
   const ids = (orders: ReturnType<typeof order>[]) => orders.map((o) => o.alertId);

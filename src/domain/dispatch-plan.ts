@@ -53,6 +53,9 @@ export function nearestPatrol(incident: Incident, patrols: Iterable<Patrol>, now
 export function planAssignments(incidents: Iterable<Incident>, patrols: Iterable<Patrol>, now: number, passOverMs: number): Assignment[] {
   const free = new Map([...patrols].filter(isAvailable).map((p) => [p.id, p]));
   const plan: Assignment[] = [];
+  // Before the sort: the assigner plans after every change, and while every patrol is busy (the queue at
+  // its longest) there is nothing to plan — sorting the whole queue each time was most of its CPU.
+  if (free.size === 0) return plan;
   for (const incident of queue(incidents)) {
     if (free.size === 0) break;
     const best = nearestPatrol(incident, free.values(), now, passOverMs);
