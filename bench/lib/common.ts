@@ -186,7 +186,21 @@ export interface Proc {
   output: () => string;
   /** Peak resident set (VmHWM) in MiB, read from /proc while it runs. */
   peakRssMiB: () => number | null;
+  /** CPU time (user + system) it has used so far, seconds; the last value read once it has exited. */
+  cpuSeconds: () => number | null;
   stop: () => Promise<number>;
+}
+
+/** CPU time (user + system) of a running process, seconds, from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
+export function cpuSecondsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces: count fields from the closing parenthesis.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return round((Number(f[11]) + Number(f[12])) / 100, 2);
+  } catch {
+    return null;
+  }
 }
 
 /** Peak resident set of a running process (Linux VmHWM), MiB. */
@@ -218,18 +232,24 @@ export async function spawnProc(
   void pump(proc.stdout as ReadableStream<Uint8Array>);
   void pump(proc.stderr as ReadableStream<Uint8Array>);
   let peak: number | null = null;
-  const sampler = setInterval(() => {
+  let cpu: number | null = null;
+  const sample = () => {
     const v = vmHwmMiB(proc.pid);
     if (v !== null) peak = Math.max(peak ?? 0, v);
-  }, 250);
+    cpu = cpuSecondsOf(proc.pid) ?? cpu;
+  };
+  const sampler = setInterval(sample, 250);
   const p: Proc = {
     proc,
     pid: proc.pid,
     output: () => out,
     peakRssMiB: () => {
-      const v = vmHwmMiB(proc.pid);
-      if (v !== null) peak = Math.max(peak ?? 0, v);
+      sample();
       return peak;
+    },
+    cpuSeconds: () => {
+      sample();
+      return cpu;
     },
     async stop() {
       p.peakRssMiB();
