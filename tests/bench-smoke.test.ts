@@ -78,8 +78,14 @@ describe.skipIf(process.env.ACU_SKIP_BENCH_SMOKE === "1")("bench harness smoke",
     expect([...who("analyzer")].sort()).toEqual(["acu", "spark"]);
     const lat = result(out, "alert-latency");
     for (const k of ["p50", "p99", "p999", "max", "samples"]) expect(lat.latencyMs[k]).toBeGreaterThan(0);
+    // The latency peer: Kafka Streams at its default commit interval and at 10 ms, timed by the same read_committed reader as acu.
+    expect([...who("alert-latency")].sort()).toEqual(["acu", "kafka-streams", "kafka-streams-10ms"]);
+    for (const r of lat.runs) expect(r.committedP99Ms).toBeGreaterThan(0);
+    const versus = lat.comparisons.filter((c: { peer: string }) => c.peer.startsWith("kafka-streams"));
+    expect(versus.map((c: { ratio: number }) => c.ratio > 0)).toEqual([true, true]);
     const dispatch = result(out, "dispatch-latency");
     for (const k of ["p50", "p99", "max", "samples"]) expect(dispatch.latencyMs[k]).toBeGreaterThan(0);
+    expect(dispatch.runs.map((r: { scenario: string }) => r.scenario)).toEqual(["headroom", "saturated"]);
   });
 
   test("bun run bench embedded-ingest --smoke: no cluster, a warm-up pair and a measured pair, every report accepted is durable", async () => {

@@ -25,6 +25,8 @@ import org.apache.kafka.streams.kstream.Produced;
  * pays a network read per report.
  *
  * Args: bootstrap inputTopic outputTopic applicationId defaultThreshold [exerciseId=threshold ...]
+ * System property acu.commitIntervalMs: commit.interval.ms (under exactly-once, Kafka Streams defaults it
+ * to 100 ms; its transactions, and so the moment a read_committed reader sees an order, follow it).
  */
 public final class AlertStreams {
   public static void main(String[] args) throws Exception {
@@ -79,6 +81,8 @@ public final class AlertStreams {
     p.put(StreamsConfig.STATE_DIR_CONFIG, System.getProperty("java.io.tmpdir") + "/acu-bench-streams-" + appId);
     p.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
     p.put("auto.offset.reset", "earliest");
+    String commitInterval = System.getProperty("acu.commitIntervalMs");
+    if (commitInterval != null) p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.parseLong(commitInterval));
 
     KafkaStreams streams = new KafkaStreams(b.build(), p);
     CountDownLatch done = new CountDownLatch(1);
