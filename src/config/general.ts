@@ -222,7 +222,7 @@ const dedupeSettings = {
   ids: {
     env: "ACU_DEDUPE_IDS",
     default: String(DEFAULT_DEDUPE_IDS),
-    help: `ids each resend window keeps (alert role: orders; sink: reports, orders, incident events, each its own), ${DEDUPE_IDS_LIMITS.min}–${DEDUPE_IDS_LIMITS.max}; about 160 bytes of memory per id`,
+    help: `ids each resend window keeps (alert role: orders; sink: reports, orders, incident events, each its own), ${DEDUPE_IDS_LIMITS.min}–${DEDUPE_IDS_LIMITS.max}; at most about 28 bytes of memory per id`,
   },
 } satisfies Record<string, Setting>;
 
@@ -240,7 +240,7 @@ export const dedupeSection: Section<DedupeConfig> = {
   }),
   notes: [
     "A report is recognised by its student id and report id together (laptops choose report ids). A laptop's resend of a report whose key is still in the window is dropped: no second order from the alert role, no second row in the lake. The window of reports is the shortest (every report enters it): at 2,000 reports/s, 1,000,000 ids are about 8 minutes; the alert role's holds failing reports only. A resend older than its window is stored twice in `reports/` (counted twice by the analyzer) and gets the same alert id again, which the dispatch recognises (docs/guarantees.md): no second patrol.",
-    "Each window costs about 160 bytes of heap per id with ids of about 10 characters (about 270 with 64-character ids): 1,000,000 ids ≈ 160 MB for a full window; the sink holds three, filled by their own traffic.",
+    "Each window keeps a 96-bit fingerprint per id, not the id: at most about 28 bytes per id whatever its length (1,000,000 ids ≈ 20–28 MB for a full window, grown as it fills); the sink holds three, filled by their own traffic. Two ids are taken for one only if all 96 bits agree: about 1 in 10^23 per lookup in a full window of a million.",
   ],
 };
 

@@ -35,6 +35,20 @@ test(
 );
 
 test(
+  "sized for its job, not as a server: 16 MB of shared buffers, PGlite's own start parameters kept",
+  async () => {
+    const [buffers] = await w.query<{ shared_buffers: string }>(`SHOW shared_buffers`);
+    expect(buffers!.shared_buffers).toBe("16MB");
+    const [maintenance] = await w.query<{ maintenance_work_mem: string }>(`SHOW maintenance_work_mem`);
+    expect(maintenance!.maintenance_work_mem).toBe("16MB");
+    // One of PGlite's defaults (replaced, not extended, by startParams had we not spread them).
+    const [path] = await w.query<{ search_path: string }>(`SHOW search_path`);
+    expect(path!.search_path).toBe("public");
+  },
+  TIMEOUT_MS,
+);
+
+test(
   "a transaction commits all of its statements",
   async () => {
     const r = await w.transaction(async (tx) => {

@@ -27,7 +27,7 @@ export class PgliteWarehouse implements Warehouse {
     await mkdir(dataDir, { recursive: true });
     // PGlite is a single-process database: a second process on the same files would corrupt them.
     const lock = ProcessLock.acquire(join(dataDir, "LOCK"), "the embedded warehouse");
-    const options: PGliteOptions = { dataDir };
+    const options: PGliteOptions = { dataDir, startParams: [...PGlite.defaultStartParams, ...SIZED_FOR_ITS_JOB] };
     if (assets.pgliteWasmModule) options.pgliteWasmModule = assets.pgliteWasmModule;
     if (assets.initdbWasmModule) options.initdbWasmModule = assets.initdbWasmModule;
     if (assets.fsBundle) options.fsBundle = assets.fsBundle;
@@ -77,6 +77,15 @@ export class PgliteWarehouse implements Warehouse {
       throw new Error(`PgliteWarehouse.${what} called inside a transaction callback: use the callback's runner (PGlite has one session)`);
   }
 }
+
+/**
+ * PostgreSQL's server defaults (128 MB of shared buffers, 64 MB of maintenance memory) are sized for a
+ * server with many sessions. PGlite's one session lives in a WebAssembly memory that never shrinks, and its
+ * files sit in the kernel's page cache anyway, so those buffers were ~170 MiB of the all-in-one process's
+ * resident set for nothing (measured: 256 → 134 MiB after an open, 323 → 152 MiB after a 200k-row insert
+ * and aggregate). The warehouse holds minute aggregates, not the lake: 16 MB of buffers is its working set.
+ */
+const SIZED_FOR_ITS_JOB = ["-c", "shared_buffers=16MB", "-c", "maintenance_work_mem=16MB", "-c", "temp_buffers=4MB"];
 
 /**
  * A first open runs initdb in a WebAssembly instance of its own: ~700 MiB of garbage once the database is
