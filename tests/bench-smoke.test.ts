@@ -11,7 +11,7 @@ setDefaultTimeout(420_000);
  * cluster (bench/lib/cluster.ts: its own folder and ports, so it runs beside the test suite's cluster)
  * and writes complete results — into a temporary folder, never over bench/results. It checks the harness
  * works: every field is there and every run measured something. Never a ratio or a speed.
- * embedded-ingest needs no cluster and runs on its own (`-t embedded` runs it alone, in seconds).
+ * embedded-ingest and embedded-memory need no cluster and run on their own (`-t embedded` runs them alone, in seconds).
  */
 const NAMES = ["ingest", "alert-throughput", "alert-latency", "sink", "analyzer", "memory", "dispatch-latency", "region-lookup"];
 
@@ -100,5 +100,18 @@ describe.skipIf(process.env.ACU_SKIP_BENCH_SMOKE === "1")("bench harness smoke",
     expect(throughput.pairRatios).toHaveLength(1);
     expect(throughput.ratio).toBeGreaterThan(0);
     expect(r.runs.find((x: { who: string }) => x.who === "acu").peakRssMiB).toBeGreaterThan(0);
+  });
+
+  test("bun run bench embedded-memory --smoke: no cluster, the all-in-one process under acu signal, its resident set each second", async () => {
+    const { stdout, elapsedS } = await benchSmoke(["embedded-memory"], out);
+    expectComplete(out, "embedded-memory", elapsedS, stdout);
+    const r = result(out, "embedded-memory");
+    expect(r.runs.map((x: { who: string }) => x.who)).toEqual(["acu"]);
+    for (const x of r.runs) {
+      expect(x.value).toBeGreaterThan(0);
+      expect(x.samples).toBeGreaterThanOrEqual(3);
+      expect(x.peakHwmMiB).toBeGreaterThanOrEqual(x.value);
+    }
+    expect(r.comparisons[0].peerMedian).toBe(250);
   });
 });

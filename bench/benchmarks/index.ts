@@ -8,6 +8,7 @@ import { benchMemory } from "./memory.ts";
 import { benchDispatchLatency } from "./dispatch-latency.ts";
 import { benchRegionLookup } from "./region-lookup.ts";
 import { benchEmbeddedIngest } from "./embedded-ingest.ts";
+import { benchEmbeddedMemory } from "./embedded-memory.ts";
 
 export const BENCHMARKS = {
   ingest: { needs: ["kafka"], run: benchIngest },
@@ -19,6 +20,7 @@ export const BENCHMARKS = {
   "dispatch-latency": { needs: ["kafka", "etcd", "postgres"], run: benchDispatchLatency },
   "region-lookup": { needs: [], run: benchRegionLookup },
   "embedded-ingest": { needs: [], run: benchEmbeddedIngest },
+  "embedded-memory": { needs: [], run: benchEmbeddedMemory },
 } satisfies Record<string, { needs: string[]; run: (ctx: BenchContext) => Promise<BenchResult> }>;
 
 export type BenchName = keyof typeof BENCHMARKS;
