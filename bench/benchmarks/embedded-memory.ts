@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TOKENS } from "../../tests/support/acu.ts";
@@ -6,6 +6,7 @@ import {
   allowlistedEnv,
   machineInfo,
   median,
+  procStatusMiB,
   ROOT,
   round,
   spawnProc,
@@ -23,16 +24,6 @@ const SECONDS = { smoke: 5, quick: 60, full: 300 } as const;
 /** Runs per benchmark: each a fresh process and data dir; the figure is their median. */
 const RUNS = { smoke: 1, quick: 2, full: 2 } as const;
 
-/** Resident set of a running process (VmRSS), MiB. */
-function vmRssMiB(pid: number): number | null {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? round(Number(m[1]) / 1024, 1) : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * The all-in-one process's memory: what a new user's laptop gives acu. One process, `--role=all` on the
  * embedded engines of a fresh data dir (what `npm run demo` runs), under `acu signal --rate 2000` (acu's
@@ -47,7 +38,7 @@ export async function benchEmbeddedMemory(ctx: BenchContext): Promise<BenchResul
   const dir = mkdtempSync(join(tmpdir(), "acu-bench-memory-"));
   const runs: Array<Record<string, unknown> & { who: string; seq: number; value: number }> = [];
   try {
-    for (let seq = 0; seq < RUNS[ctx.mode]; seq++) runs.push({ who: "acu", seq, ...(await oneRun(join(dir, `run-${seq}`), seconds)) });
+    for (let seq = 0; seq < RUNS[ctx.mode]; seq++) runs.push({ who: "acu", seq, ...(await oneRun(dir, `run-${seq}`, seconds)) });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -88,8 +79,9 @@ export async function benchEmbeddedMemory(ctx: BenchContext): Promise<BenchResul
 }
 
 /** One fresh all-in-one process under the load; its resident set each second, and its figures. */
-async function oneRun(dataDir: string, seconds: number) {
-  const acu = await startAcuRole({ roles: "all", dataDir, allowlist: true, cwd: ROOT, env: { ACU_EXERCISES: "strict" } });
+async function oneRun(dir: string, name: string, seconds: number) {
+  // Started in the run's own folder: Bun loads a `.env` from its working directory, the repository's would leak in.
+  const acu = await startAcuRole({ roles: "all", dataDir: join(dir, name), allowlist: true, cwd: dir, env: { ACU_EXERCISES: "strict" } });
   const samples: number[] = [];
   try {
     const signal = await spawnProc(
@@ -110,7 +102,7 @@ async function oneRun(dataDir: string, seconds: number) {
       allowlistedEnv(),
     );
     const sampler = setInterval(() => {
-      const v = vmRssMiB(acu.pid);
+      const v = procStatusMiB(acu.pid, "VmRSS");
       if (v !== null) samples.push(v);
     }, 1000);
     const code = await signal.proc.exited;

@@ -205,8 +205,13 @@ export function cpuSecondsOf(pid: number): number | null {
 
 /** Peak resident set of a running process (Linux VmHWM), MiB. */
 export function vmHwmMiB(pid: number): number | null {
+  return procStatusMiB(pid, "VmHWM");
+}
+
+/** A size field of a running process's /proc/<pid>/status (VmHWM: peak resident set, VmRSS: current), MiB. */
+export function procStatusMiB(pid: number, field: "VmHWM" | "VmRSS"): number | null {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? round(Number(m[1]) / 1024, 1) : null;
   } catch {
     return null;

@@ -49,10 +49,8 @@ export class RecentIds {
   add(id: string): void {
     this.fingerprint(id);
     if (this.find() >= 0) return;
-    if (this.count === this.capacity) {
-      this.evictOldest();
-      this.fingerprint(id); // the eviction probed for the oldest id's slot
-    } else if (this.count === this.ringSize()) this.grow();
+    if (this.count === this.capacity) this.evictOldest();
+    else if (this.count === this.ringSize()) this.grow();
     const pos = (this.oldest + this.count) % this.ringSize();
     this.ring.set(this.probe, pos * WORDS);
     this.count++;
@@ -91,6 +89,16 @@ export class RecentIds {
     return this.ring[at] === this.probe[0] && this.ring[at + 1] === this.probe[1] && this.ring[at + 2] === this.probe[2];
   }
 
+  /** The slot holding ring position `pos` (searched from its home, by position: no fingerprint compared), or -1. */
+  private slotOf(pos: number): number {
+    const mask = this.slots.length - 1;
+    for (let s = this.ring[pos * WORDS]! & mask; ; s = (s + 1) & mask) {
+      const held = this.slots[s]!;
+      if (held === pos + 1) return s;
+      if (held === 0) return -1;
+    }
+  }
+
   /** Puts ring position `pos` in the first free slot from its home. */
   private place(pos: number): void {
     const mask = this.slots.length - 1;
@@ -102,8 +110,7 @@ export class RecentIds {
   /** Removes the oldest id: its slot by backward shift (later entries of its run move up), its ring place freed. */
   private evictOldest(): void {
     const mask = this.slots.length - 1;
-    this.probe.set(this.ring.subarray(this.oldest * WORDS, this.oldest * WORDS + WORDS));
-    let hole = this.find();
+    let hole = this.slotOf(this.oldest);
     if (hole < 0) throw new Error("RecentIds: the oldest id has no slot (table and ring disagree)");
     for (let s = (hole + 1) & mask; this.slots[s] !== 0; s = (s + 1) & mask) {
       const home = this.ring[(this.slots[s]! - 1) * WORDS]! & mask;
