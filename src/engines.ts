@@ -19,7 +19,7 @@ import { FileTokenStore } from "./adapters/embedded/file-tokens.ts";
 import { LocalLake } from "./adapters/embedded/local-lake.ts";
 import { EmbeddedLogBus } from "./adapters/embedded/log-bus.ts";
 import { pgliteAssets } from "./adapters/embedded/pglite-assets.ts";
-import { PgliteWarehouse } from "./adapters/embedded/pglite-warehouse.ts";
+import { OnDemandWarehouse } from "./adapters/embedded/on-demand-warehouse.ts";
 import { EtcdDispatchStore } from "./adapters/etcd/etcd-dispatch-store.ts";
 import { EtcdThresholdStore } from "./adapters/etcd/etcd-thresholds.ts";
 import { EtcdTokenStore } from "./adapters/etcd/etcd-tokens.ts";
@@ -101,7 +101,10 @@ const openLake: Opener<"lake"> = async (cfg) => {
 
 const openWarehouse: Opener<"warehouse"> = async (cfg) => {
   const pg = warehouseEngine.shared(cfg);
-  const w = pg ? await PostgresWarehouse.open(pg.url) : await PgliteWarehouse.open(join(cfg.dataDir, "warehouse"), await pgliteAssets());
+  // Embedded: opened while the analyzer or a read uses it, its memory handed back in between (issue #15).
+  const w = pg
+    ? await PostgresWarehouse.open(pg.url)
+    : OnDemandWarehouse.open(join(cfg.dataDir, "warehouse"), { idleMs: cfg.warehouseIdleSeconds * 1000, assets: await pgliteAssets() });
   await migrate(w);
   return w;
 };

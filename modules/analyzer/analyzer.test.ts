@@ -15,7 +15,7 @@ import type { AnalyticsEngine, PartialsRequest } from "../../src/ports/analytics
 import type { Warehouse } from "../../src/ports/warehouse.ts";
 import { migrate, MIGRATIONS } from "../../src/warehouse/migrate.ts";
 import { startAnalyzer, type Analyzer } from "./analyzer.ts";
-import { backlog } from "./run.ts";
+import { backlog, CountedFiles } from "./run.ts";
 import { PARTIAL_TABLES } from "./merge.ts";
 import { DEFAULT_TREND_PERIOD_SECONDS } from "../../src/domain/trend-period.ts";
 import { exerciseStats, hotspots, recentRuns, regionStats, responseTimes, runsPage } from "./queries.ts";
@@ -266,6 +266,45 @@ test(
     expect(t.counted).toEqual([...ours, incidentFile].sort());
     expect((await responseTimes(w)).regions).toEqual(recomputeResponseTimes(events.map((e) => ({ type: e.type, region: e.region, ...e.times }))));
     // Nor are they a backlog waiting to be counted.
+    expect(await backlog(lake, w)).toBe(0);
+  },
+  TIMEOUT_MS,
+);
+
+test(
+  "the backlog gauge asks the warehouse only when its look at the counted files is older than the refresh",
+  async () => {
+    const { w, addFile, start, lake } = await setup();
+    let asked = 0;
+    const counting: Warehouse = {
+      engine: w.engine,
+      query: (sql, params) => {
+        asked++;
+        return w.query(sql, params);
+      },
+      transaction: (fn) => w.transaction(fn),
+      ping: () => w.ping(),
+      close: () => w.close(),
+    };
+    let now = 0;
+    const counted = new CountedFiles(60_000, () => now);
+    const a = await start({ cellSizeDeg: 1 });
+    const first = await addFile(reports(700, 1));
+    expect(await backlog(lake, counting, counted)).toBe(700);
+    expect(asked).toBe(1);
+    await addFile(reports(500, 2));
+    now = 59_000;
+    // Not asked: a file it does not know counted is in the backlog.
+    expect(await backlog(lake, counting, counted)).toBe(1200);
+    expect(asked).toBe(1);
+    counted.add([first]);
+    expect(await backlog(lake, counting, counted)).toBe(500);
+    expect(await a.runNow()).toMatchObject({ outcome: "succeeded", files: 2 });
+    // Counted by a run this gauge was not told of: shown until the next look, one refresh later at most.
+    expect(await backlog(lake, counting, counted)).toBe(500);
+    now = 121_000;
+    expect(await backlog(lake, counting, counted)).toBe(0);
+    expect(asked).toBe(2);
     expect(await backlog(lake, w)).toBe(0);
   },
   TIMEOUT_MS,

@@ -5,7 +5,7 @@ import { metrics, trackLag } from "../../src/metrics.ts";
 import { silentLogger, type Logger } from "../../src/log.ts";
 import { CUMULATIVE_TABLES, PARTIAL_TABLES } from "./merge.ts";
 import { RunLog } from "./run-log.ts";
-import { backlog, runOnce, type RunContext, type RunKind, type RunSummary } from "./run.ts";
+import { backlog, CountedFiles, runOnce, type RunContext, type RunKind, type RunSummary } from "./run.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { ThresholdSnapshot } from "../../src/domain/threshold.ts";
 import { DEFAULT_TREND_PERIOD_SECONDS, isTrendPeriod, TREND_PERIOD_RULE } from "../../src/domain/trend-period.ts";
@@ -62,7 +62,8 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
 
   const runs = new RunLog(warehouse, log);
   await runs.closeInterrupted();
-  const context: RunContext = { lake, warehouse, engine, cellSizeDeg, trendPeriodSeconds, runs, thresholds: deps.thresholds };
+  const counted = new CountedFiles(BACKLOG_REFRESH_MS);
+  const context: RunContext = { lake, warehouse, engine, cellSizeDeg, trendPeriodSeconds, runs, thresholds: deps.thresholds, counted };
   const vacuum = new Vacuum(warehouse, log);
 
   const execute = async (what: RunKind): Promise<RunSummary> => {
@@ -80,7 +81,7 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
   const scheduler = new Scheduler<RunSummary>(schedule, () => execute("run"), log);
   if (schedule !== null) log.info(`analyzer: scheduled "${schedule}", engine ${engine.engine}, cell ${cellSizeDeg}°`);
 
-  const stopLag = trackLag(ANALYZER_LAG_GROUP, () => backlog(lake, warehouse), deps.backlogEveryMs ?? 15_000);
+  const stopLag = trackLag(ANALYZER_LAG_GROUP, () => backlog(lake, warehouse, counted), deps.backlogEveryMs ?? 15_000);
 
   return {
     runNow: () => scheduler.enqueue(() => execute("run")),
@@ -92,6 +93,9 @@ export async function startAnalyzer(deps: AnalyzerDeps): Promise<Analyzer> {
     },
   };
 }
+
+/** The backlog gauge asks the warehouse at most this often when no run did (run.ts, CountedFiles). */
+const BACKLOG_REFRESH_MS = 5 * 60_000;
 
 /** VACUUM ANALYZE the cumulative tables after this many merging runs (PGlite has no autovacuum worker). */
 const VACUUM_EVERY_RUNS = 60;

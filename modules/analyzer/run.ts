@@ -32,6 +32,8 @@ export interface RunContext {
   runs: RunLog;
   /** The thresholds now, recorded when they changed (threshold-log.ts); none: not recorded. */
   thresholds?: () => Promise<ThresholdSnapshot>;
+  /** Told what each run finds counted and counts, for the backlog gauge; none: not told. */
+  counted?: CountedFiles;
 }
 
 /** One run; `rebuild` recounts every file and replaces the cumulative tables in the merge transaction. */
@@ -72,6 +74,7 @@ export async function runOnce(c: RunContext, what: RunKind): Promise<RunSummary>
     rows = totals.reports;
     incidents = totals.incidents;
     await w.transaction((tx) => merge(tx, { runId, files, totals, cellSizeDeg, trendPeriodSeconds, rebuild: what === "rebuild", finishedAt }));
+    c.counted?.add(files);
     return summary("succeeded");
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
@@ -100,7 +103,10 @@ const COUNTED: ReadonlyArray<{ dataset: LakeDataset; topic: string }> = [
 /** The lake files a run reads: every one for a rebuild, else those not counted yet. */
 async function filesToCount(c: RunContext, what: RunKind): Promise<string[]> {
   const listed = await countedDatasetFiles(c.lake);
-  return what === "rebuild" ? listed : uncounted(c.warehouse, listed);
+  if (what === "rebuild") return listed;
+  const fresh = await uncounted(c.warehouse, listed);
+  c.counted?.learn(listed, fresh);
+  return fresh;
 }
 
 /**
@@ -129,13 +135,57 @@ async function uncounted(w: SqlRunner, listed: string[]): Promise<string[]> {
 }
 
 /** Records in lake files not counted yet, by the offsets their names carry (a file: one contiguous run of offsets). */
-export async function backlog(lake: Lake, w: SqlRunner): Promise<number> {
+export async function backlog(lake: Lake, w: SqlRunner, counted?: CountedFiles): Promise<number> {
+  const listed = await countedDatasetFiles(lake);
+  let fresh: string[];
+  if (counted && !counted.stale()) fresh = counted.notCounted(listed);
+  else {
+    fresh = await uncounted(w, listed);
+    counted?.learn(listed, fresh);
+  }
   let n = 0;
-  for (const path of await uncounted(w, await countedDatasetFiles(lake))) {
+  for (const path of fresh) {
     const f = parseLakePath(path);
     if (f) n += f.lastOffset - f.firstOffset + 1;
   }
   return n;
+}
+
+/**
+ * The lake files known to be counted, as of the last look at the warehouse: the backlog gauge, measured
+ * every 15 s, asks the warehouse only when that look is older than `refreshMs`, so it does not reopen an
+ * embedded warehouse closed between runs (on-demand-warehouse.ts). Each run looks (the files it counts are
+ * added), so with runs every minute the gauge asks nothing; a file another process counted since (several
+ * analyzers on one PostgreSQL) is in the gauge until this process looks again, `refreshMs` at most.
+ */
+export class CountedFiles {
+  private known = new Set<string>();
+  private learnedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly refreshMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  stale(): boolean {
+    return this.now() - this.learnedAt > this.refreshMs;
+  }
+
+  /** The warehouse was asked: of `listed`, those in `fresh` are not counted, the others are. */
+  learn(listed: readonly string[], fresh: readonly string[]): void {
+    const notYet = new Set(fresh);
+    this.known = new Set(listed.filter((p) => !notYet.has(p)));
+    this.learnedAt = this.now();
+  }
+
+  /** A run counted these (merged). */
+  add(files: readonly string[]): void {
+    for (const f of files) this.known.add(f);
+  }
+
+  notCounted(listed: readonly string[]): string[] {
+    return listed.filter((p) => !this.known.has(p));
+  }
 }
 
 function newRunId(): string {

@@ -3,11 +3,13 @@ import { join } from "node:path";
 import { maskUrl } from "../redact.ts";
 import type { RunConfig } from "./general.ts";
 import type { EngineDescriptor, Section } from "./section.ts";
-import { ConfigError, type Setting } from "./setting.ts";
+import { ConfigError, num, type Setting } from "./setting.ts";
 
 export interface WarehouseConfig {
   /** null = embedded PGlite. */
   databaseUrl: string | null;
+  /** Embedded PGlite: closed after this many seconds without a query, opened by the next; 0 = open for the process's life. */
+  warehouseIdleSeconds: number;
 }
 
 export const warehouseSettings = {
@@ -16,6 +18,11 @@ export const warehouseSettings = {
     default: "(embedded PGlite)",
     mask: maskUrl,
     help: "`postgres://user:password@host:port/db`: the warehouse (same migrations as PGlite)",
+  },
+  idleSeconds: {
+    env: "ACU_WAREHOUSE_IDLE_SECONDS",
+    default: "10",
+    help: "embedded PGlite: seconds without a query before it is closed (its ~130 MiB handed back) until the analyzer or a read needs it; 0 = kept open",
   },
 } satisfies Record<string, Setting>;
 
@@ -40,6 +47,15 @@ export const warehouseEngine: EngineDescriptor<WarehouseConfig & RunConfig, { ur
 export const warehouseSection: Section<WarehouseConfig> = {
   title: "Warehouse: PGlite or PostgreSQL",
   settings: warehouseSettings,
-  read: (v) => ({ databaseUrl: databaseUrl(v.raw(warehouseSettings.url)) }),
+  read: (v) => ({
+    databaseUrl: databaseUrl(v.raw(warehouseSettings.url)),
+    warehouseIdleSeconds: num(
+      "ACU_WAREHOUSE_IDLE_SECONDS",
+      v.raw(warehouseSettings.idleSeconds),
+      10,
+      (n) => n >= 0 && n <= 86_400,
+      "must be seconds, 0 to 86400 (0 = kept open)",
+    ),
+  }),
   engines: [warehouseEngine],
 };

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { join } from "node:path";
@@ -20,13 +20,24 @@ export class PgliteWarehouse implements Warehouse {
 
   private constructor(
     private readonly db: PGlite,
-    private readonly lock: ProcessLock,
+    /** Released at close; null when the lock is the caller's (held across several opens, on-demand-warehouse.ts). */
+    private readonly lock: ProcessLock | null,
   ) {}
 
-  static async open(dataDir: string, assets: PgliteAssets = {}): Promise<PgliteWarehouse> {
-    await mkdir(dataDir, { recursive: true });
+  /** The data dir's lock, taken before its files are opened. */
+  static lockDataDir(dataDir: string): ProcessLock {
+    mkdirSync(dataDir, { recursive: true });
     // PGlite is a single-process database: a second process on the same files would corrupt them.
-    const lock = ProcessLock.acquire(join(dataDir, "LOCK"), "the embedded warehouse");
+    return ProcessLock.acquire(join(dataDir, "LOCK"), "the embedded warehouse");
+  }
+
+  /**
+   * Opens the data dir, taking its lock for the life of this instance; with `heldLock` (taken by
+   * lockDataDir), the caller's lock is used and kept at close.
+   */
+  static async open(dataDir: string, assets: PgliteAssets = {}, heldLock?: ProcessLock): Promise<PgliteWarehouse> {
+    await mkdir(dataDir, { recursive: true });
+    const own = heldLock ? null : PgliteWarehouse.lockDataDir(dataDir);
     const options: PGliteOptions = { dataDir, startParams: [...PGlite.defaultStartParams, ...SIZED_FOR_ITS_JOB] };
     if (assets.pgliteWasmModule) options.pgliteWasmModule = assets.pgliteWasmModule;
     if (assets.initdbWasmModule) options.initdbWasmModule = assets.initdbWasmModule;
@@ -37,9 +48,9 @@ export class PgliteWarehouse implements Warehouse {
       const db = new PGlite(options);
       await db.waitReady;
       if (initdb) await releaseInitdb();
-      return new PgliteWarehouse(db, lock);
+      return new PgliteWarehouse(db, own);
     } catch (e) {
-      lock.release();
+      own?.release();
       throw e;
     }
   }
@@ -68,7 +79,7 @@ export class PgliteWarehouse implements Warehouse {
   }
 
   close(): Promise<void> {
-    this.closing ??= (this.db.closed ? Promise.resolve() : this.db.close()).finally(() => this.lock.release());
+    this.closing ??= (this.db.closed ? Promise.resolve() : this.db.close()).finally(() => this.lock?.release());
     return this.closing;
   }
 
