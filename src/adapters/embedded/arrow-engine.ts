@@ -6,8 +6,14 @@ import type { SqlRunner, Warehouse } from "../../ports/warehouse.ts";
 import { IncidentAggregator } from "./incident-aggregator.ts";
 import { isTrendPeriod, TREND_PERIOD_RULE } from "../../domain/trend-period.ts";
 
-/** Rows per INSERT … SELECT FROM unnest(…): large statements, bounded parameter size. */
-const INSERT_CHUNK = 50_000;
+/**
+ * Rows per INSERT … SELECT FROM unnest(…): large statements, bounded parameter size. Each chunk's
+ * parameters (the row arrays and their text for the driver) are garbage once it is sent, which Bun's
+ * collector, left alone, keeps to the end of the run: a collection is asked for after each chunk (measured,
+ * 120,000 reports' partials on PGlite: RSS after the write 477 → 311 MiB; 50,000-row chunks with no
+ * collection, as before, kept it all whatever the chunk size).
+ */
+const INSERT_CHUNK = 10_000;
 const BUCKETS = 101;
 
 /**
@@ -431,6 +437,8 @@ async function insertPartial(tx: SqlRunner, runId: string, t: PartialTable, rows
       [runId, ...arrays],
     );
     arrays = cols.map(() => []);
+    // Asynchronous: a hint, not a pause of the process's other roles.
+    Bun.gc(false);
   };
   for (const row of rows) {
     for (let c = 0; c < cols.length; c++) arrays[c]!.push(row[c]!);
