@@ -216,6 +216,48 @@ describe.skipIf(!brokers)("Kafka bus", () => {
     }
   });
 
+  test("back-to-back transactions go through the producers in turn: a failed one fails its callers alone, the next ones (on either producer) commit", async () => {
+    const t = `contract-txturns-${run}`;
+    const out = `contract-txturns-out-${run}`;
+    const bus = await KafkaBus.open({ brokers: brokers!, partitions: { [t]: 1, [out]: 2 } });
+    try {
+      await bus.publish(t, [{ key: "a", value: "1" }]);
+      const outcome: PromiseSettledResult<void>[] = [];
+      const settled: number[] = [];
+      let handled!: () => void;
+      const done = new Promise<void>((r) => (handled = r));
+      const c = await bus.consume({ group: `txturns-${run}`, topics: [t], commit: "manual" }, async (batch, consumer) => {
+        if (settled.length > 0) return;
+        // Six transactions, one after the other (each begun as soon as the last ended: what met
+        // CONCURRENT_TRANSACTIONS with one producer); the fourth names a topic this bus does not know.
+        for (let i = 0; i < 6; i++) {
+          const topic = i === 3 ? `missing-${run}` : out;
+          const offsets = i === 5 ? [{ topic: t, partition: batch.partition, offset: batch.records.at(-1)!.offset + 1 }] : [];
+          const [o] = await Promise.allSettled([consumer.commitWith([{ topic, messages: [{ key: `k${i}`, value: `m${i}` }] }], offsets)]);
+          outcome.push(o!);
+          settled.push(i);
+        }
+        handled();
+      });
+      await Promise.race([done, Bun.sleep(30_000)]);
+      await c.stop();
+      expect(outcome.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+      const probe = await bus.consume({ group: `txturns-${run}`, topics: [t], commit: "manual" }, async () => {});
+      expect(await probe.lag()).toBe(0);
+      await probe.stop();
+      const seen: string[] = [];
+      const reader = await bus.consume({ group: `txturns-read-${run}`, topics: [out], commit: "manual" }, async (b) => {
+        for (const r of b.records) seen.push(new TextDecoder().decode(r.value));
+      });
+      for (let i = 0; i < 100 && seen.length < 5; i++) await Bun.sleep(100);
+      await Bun.sleep(300);
+      await reader.stop();
+      expect(seen.sort()).toEqual(["m0", "m1", "m2", "m4", "m5"]);
+    } finally {
+      await bus.close();
+    }
+  });
+
   test("a consumer whose kafkajs fetch loop stopped is replaced: its partitions are given up, then consumed again", async () => {
     const t = `contract-stalled-${run}`;
     const lines: string[] = [];
