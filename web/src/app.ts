@@ -105,6 +105,8 @@ async function loadSelection(): Promise<void> {
   state.hotspots = id ? (hotspots ?? state.hotspots) : null;
   if (hotspots) state.covers.hotspots = hotspots.window ?? null;
   renderSelection();
+  // What the answers cover is said with them, not at the next tick of the freshness line.
+  renderFreshness();
 }
 
 let exercisesSeq = 0;
@@ -121,6 +123,8 @@ async function loadAnalytics(): Promise<void> {
       state.selected = [...ex.exercises].sort((a, b) => b.failures - a.failures || a.exerciseId.localeCompare(b.exerciseId))[0]!.exerciseId;
     }
     renderExercises();
+    // The table and the window it covers ("reports since 14:00") change together.
+    renderFreshness();
   }
   // The trend is of the selection (perhaps just made above); it does not depend on the window.
   renderTrendControls();
