@@ -9,6 +9,20 @@ import type { Warehouse } from "./warehouse.ts";
  * in concurrency (PGlite runs callers one at a time, a server in parallel): the suite asks only what holds
  * for both — atomic transactions, no lost updates under row or advisory locks, no dirty reads.
  */
+/** A client of a shared single-session warehouse (PGlite): closing it closes the view only, as a server's client would. */
+export function sharedView(w: Warehouse): Warehouse {
+  let closed = false;
+  return {
+    engine: w.engine,
+    query: (sql, params) => w.query(sql, params),
+    transaction: (fn) => w.transaction(fn),
+    ping: () => (closed ? Promise.reject(new Error("this view is closed")) : w.ping()),
+    close: async () => {
+      closed = true;
+    },
+  };
+}
+
 export function warehouseContract(name: string, open: () => Promise<Warehouse>, opts: { timeoutMs?: number } = {}) {
   const TIMEOUT_MS = opts.timeoutMs ?? 30_000;
   const opened: Warehouse[] = [];

@@ -2,8 +2,7 @@ import { afterAll } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { warehouseContract } from "../../ports/warehouse.contract.ts";
-import type { Warehouse } from "../../ports/warehouse.ts";
+import { sharedView, warehouseContract } from "../../ports/warehouse.contract.ts";
 import { OnDemandWarehouse } from "./on-demand-warehouse.ts";
 
 // As pglite-warehouse.contract.test.ts: every client is a view of one warehouse, closed at the end. Its idle
@@ -18,15 +17,5 @@ afterAll(async () => {
 warehouseContract("pglite opened on demand", async () => {
   shared ??= OnDemandWarehouse.open(join(dir, "pg"), { idleMs: 5 });
   const w = shared;
-  let closed = false;
-  const view: Warehouse = {
-    engine: w.engine,
-    query: (sql, params) => w.query(sql, params),
-    transaction: (fn) => w.transaction(fn),
-    ping: () => (closed ? Promise.reject(new Error("this view is closed")) : w.ping()),
-    close: async () => {
-      closed = true;
-    },
-  };
-  return view;
+  return sharedView(w);
 });

@@ -2,8 +2,7 @@ import { afterAll } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { warehouseContract } from "../../ports/warehouse.contract.ts";
-import type { Warehouse } from "../../ports/warehouse.ts";
+import { sharedView, warehouseContract } from "../../ports/warehouse.contract.ts";
 import { PgliteWarehouse } from "./pglite-warehouse.ts";
 
 // PGlite is single-process (a lock on its data directory) and takes a second or two to start, so every
@@ -18,16 +17,5 @@ afterAll(async () => {
 
 warehouseContract("pglite", async () => {
   const w = await (shared ??= PgliteWarehouse.open(join(dir, "pg")));
-  // A client of the shared database: closing it closes the view only.
-  let closed = false;
-  const view: Warehouse = {
-    engine: w.engine,
-    query: (sql, params) => w.query(sql, params),
-    transaction: (fn) => w.transaction(fn),
-    ping: () => (closed ? Promise.reject(new Error("this view is closed")) : w.ping()),
-    close: async () => {
-      closed = true;
-    },
-  };
-  return view;
+  return sharedView(w);
 });
