@@ -12,6 +12,7 @@ import { clusterAlive, clusterDown, clusterUp, COMPONENTS_ALL } from "./lib/clus
 import { loadavg } from "node:os";
 import { ROOT, writeResult, type BenchContext, type Mode } from "./lib/common.ts";
 import { updateReadme } from "./lib/report.ts";
+import { warmBroker, type BrokerWarmup } from "./lib/warmup.ts";
 
 const args = process.argv.slice(2);
 const flag = (f: string) => args.includes(f);
@@ -46,8 +47,12 @@ const ordered = COMPONENTS_ALL.filter((c) => components.includes(c));
 const wasUp = ordered.filter((c) => clusterAlive([c]));
 // A benchmark that needs no engine (region-lookup) runs without a cluster.
 const env = (ordered.length > 0 ? clusterUp(ordered) : {}) as Record<string, string>;
+/** Seconds of broker warm-up before the first benchmark (lib/warmup.ts); none in a smoke run, which times nothing. */
+const BROKER_WARMUP_S = { smoke: 0, quick: 30, full: 45 }[mode];
 let failed = 0;
 try {
+  let warmup: BrokerWarmup | null = null;
+  if (env.ACU_KAFKA_BROKERS && BROKER_WARMUP_S > 0) warmup = await warmBroker(env.ACU_KAFKA_BROKERS, BROKER_WARMUP_S, log);
   for (const name of chosen) {
     const ctx: BenchContext = { mode, outDir, env, pairs, log: (l) => log(`${name}: ${l}`.replace(`${name}: ${name}: `, `${name}: `)) };
     log(`${name}: start`);
@@ -55,6 +60,7 @@ try {
     try {
       const r = await BENCHMARKS[name].run(ctx);
       r.machine.loadAverage.start = load;
+      r.machine.brokerWarmup = warmup;
       const file = writeResult(ctx, r);
       for (const c of r.comparisons)
         log(

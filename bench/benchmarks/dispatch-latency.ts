@@ -102,7 +102,7 @@ export async function benchDispatchLatency(ctx: BenchContext): Promise<BenchResu
       "Four acu processes per scenario on the bench cluster: --role=ingest, --role=alert, --role=dispatch (incidents and patrols in etcd), --role=http (the patrols' API and streams; warehouse on PostgreSQL).",
       `Load: ${RATE} reports/s as ${1000 / TICK_MS} requests/s of ${(RATE * TICK_MS) / 1000}, on schedule; each failing report of a student with no open incident opens one, and its assignment is the sample. Scenarios: headroom = 0.2 % failing (~10 incidents/s, the goal's row); saturated = 1 % (~50 incidents/s, what the fleet can walk through at all: its figures are a queue's).`,
       `${patrols} simulated patrols (modules/patrols) with no human delay: acknowledge, go, post a position, arrive and resolve at once, so a patrol is free again after 5–6 requests (patrolRequestMs: each one's time under this load).`,
-      `The first ${warmupS} s are warm-up, not recorded. stagesMs: toOpenedMs = report timestamp (set at send) → incident opened (ingest, Kafka, alert, Kafka, dispatch intake, etcd); toAssignedMs = opened → assigned (the assigner's CAS); toFrameMs = assigned → frame (etcd watch, the http role's view, WebSocket); patrolRequestMs = one patrol step, request to answer. Wall clock, ms resolution. cpuSecondsDuringLoad: each role's CPU while the load ran (2 cores × the send time are the machine's).`,
+      `The first ${warmupS} s are warm-up, not recorded. stagesMs: toOpenedMs = report timestamp (set at send) → incident opened, in two: toRaisedMs = send → the alert role's judgement (ingest, Kafka, the alert role's fetch), raisedToOpenedMs = judgement → opened (its transaction, Kafka, the dispatch's fetch and intake, etcd); toAssignedMs = opened → assigned (the assigner's CAS); toFrameMs = assigned → frame (etcd watch, the http role's view, WebSocket); patrolRequestMs = one patrol step, request to answer. Wall clock, ms resolution. cpuSecondsDuringLoad: each role's CPU while the load ran (2 cores × the send time are the machine's).`,
     ],
     machine: machineInfo(),
   };
@@ -242,7 +242,14 @@ async function waitAssigned(httpUrl: string, probe: AssignmentProbe, timeoutMs: 
 class AssignmentProbe implements DispatchClient {
   readonly hist = histogram();
   private readonly sentAt = new Map<string, number>();
-  private readonly stage = { toOpenedMs: histogram(), toAssignedMs: histogram(), toFrameMs: histogram(), patrolRequestMs: histogram() };
+  private readonly stage = {
+    toRaisedMs: histogram(),
+    raisedToOpenedMs: histogram(),
+    toOpenedMs: histogram(),
+    toAssignedMs: histogram(),
+    toFrameMs: histogram(),
+    patrolRequestMs: histogram(),
+  };
   measureFrom = Number.POSITIVE_INFINITY;
   matched = 0;
   warmup = 0;
@@ -300,7 +307,10 @@ class AssignmentProbe implements DispatchClient {
     this.hist.recordValue(us(now - sent));
     const t = inc.times;
     // The report's timestamp is Date.now() at send: the opening is measured from the sending too.
-    this.stage.toOpenedMs.recordValue(us(t.openedAt - (wall - (now - sent))));
+    const sentWall = wall - (now - sent);
+    this.stage.toRaisedMs.recordValue(us(inc.raisedAt - sentWall));
+    this.stage.raisedToOpenedMs.recordValue(us(t.openedAt - inc.raisedAt));
+    this.stage.toOpenedMs.recordValue(us(t.openedAt - sentWall));
     if (t.assignedAt !== null) {
       this.stage.toAssignedMs.recordValue(us(t.assignedAt - t.openedAt));
       this.stage.toFrameMs.recordValue(us(wall - t.assignedAt));

@@ -71,6 +71,8 @@ export interface BenchResult {
 }
 
 export interface MachineInfo {
+  /** The broker's warm-up before the first benchmark of the run (lib/warmup.ts), null when none. */
+  brokerWarmup?: { seconds: number; produced: number; transactions: number } | null;
   cpus: number;
   cpuModel: string;
   memoryGiB: number;
@@ -328,7 +330,7 @@ export async function startAcuRole(o: {
   const listens = o.roles === "all" || /\b(http|ingest)\b/.test(o.roles);
   const url = `http://127.0.0.1:${port}`;
   const p = await spawnProc(
-    [process.execPath, ...(o.extraBunArgs ?? []), "run", join(ROOT, "src/main.ts"), `--role=${o.roles}`, ...(o.args ?? [])],
+    [process.execPath, ...(o.extraBunArgs ?? []), ...cpuProfileArgs(o.roles), "run", join(ROOT, "src/main.ts"), `--role=${o.roles}`, ...(o.args ?? [])],
     {
       ...inherited,
       ACU_HTTP_PORT: String(port),
@@ -346,6 +348,16 @@ export async function startAcuRole(o: {
     { cwd: o.cwd },
   );
   return Object.assign(p, { url });
+}
+
+/**
+ * BENCH_CPU_PROF=<dir>: each role process writes a CPU profile there when it stops (Bun's --cpu-prof, with its
+ * markdown summary), named by its roles: where a benchmark's CPU goes, without changing the benchmark.
+ */
+function cpuProfileArgs(roles: string): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return [];
+  return ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${roles.replaceAll(",", "+")}-${process.hrtime.bigint()}`];
 }
 
 export function freePort(): number {

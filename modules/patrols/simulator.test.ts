@@ -200,6 +200,7 @@ test("patrol stream frames: the contract's three kinds parse; anything else is r
     lowestScore: 3,
     orderCount: 1,
     alertIds: ["alert-1"],
+    raisedAt: 0,
     latitude: 1,
     longitude: 2,
     region: "Bretagne",

@@ -12,6 +12,7 @@ const inc = (id: string, o: Partial<IncidentJson> = {}): IncidentJson => ({
   lowestScore: 1,
   orderCount: 1,
   alertIds: [`alert-${id}`],
+  raisedAt: 0,
   latitude: 48,
   longitude: 2,
   region: "Île-de-France",

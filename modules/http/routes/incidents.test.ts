@@ -42,6 +42,7 @@ const INCIDENT_KEYS = [
   "orderCount",
   "patrolId",
   "place",
+  "raisedAt",
   "region",
   "revision",
   "state",
@@ -86,6 +87,9 @@ test("the holder's token walks its incident to resolved: each step answers the i
   for (const t of ["openedAt", "assignedAt", "acknowledgedAt", "enRouteAt", "onSiteAt", "resolvedAt"] as const)
     expect({ t, set: typeof done.times[t] }).toEqual({ t, set: "number" });
   expect(done.times.cancelledAt).toBeNull();
+  // The response starts when the first order was raised, before the incident was opened from it.
+  expect(typeof done.raisedAt).toBe("number");
+  expect(done.raisedAt).toBeLessThanOrEqual(done.times.openedAt);
   // The patrol is free again.
   expect((await (await call("GET", "/api/patrols")).json()).patrols.find((p: { patrolId: string }) => p.patrolId === TEST_PATROL)).toMatchObject({
     status: "available",
