@@ -130,7 +130,7 @@ async function startDispatchRoles(cfg: Config, engines: Engines, running: Runnin
   const service = await DispatchService.open(store, log);
   if (cfg.roles.includes("dispatch")) running.push(await startDispatch({ bus, store, log, service, options: { ackTimeoutMs: cfg.dispatchAckTimeoutMs } }));
   else {
-    const relay = new OutboxRelay(store, bus, service.view, { now: Date.now }, log.child({ component: "dispatch" }));
+    const relay = new OutboxRelay(store, bus, { listen: (f) => service.writer.onEvents(f) }, { now: Date.now }, log.child({ component: "dispatch" }));
     relay.start();
     running.push({ name: "dispatch-relay", stop: () => relay.stop() });
   }

@@ -68,7 +68,7 @@ export async function startDispatch(deps: {
     log,
   );
   assigner.start();
-  const relay = new OutboxRelay(deps.store, deps.bus, service.view, clock, log, {
+  const relay = new OutboxRelay(deps.store, deps.bus, { listen: (f) => service.writer.onEvents(f) }, clock, log, {
     ...DEFAULT_RELAY_OPTIONS,
     takeoverMs: o.relayTakeoverMs,
     intervalMs: o.relayIntervalMs,

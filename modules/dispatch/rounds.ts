@@ -1,10 +1,14 @@
 import { Rerun } from "../../src/rerun.ts";
-import type { DispatchView } from "./view.ts";
+
+/** What tells a worker to run a round: the view (every change it sees) or the writer (this process's commits with events). */
+export interface RoundCues {
+  listen(f: () => void): () => void;
+}
 
 /**
- * When the dispatch's background workers (assigner, outbox relay) run a round, written once: after every
- * change the view sees, at least every `intervalMs` (a safety net), and whenever `kick()` asks; never two
- * at once (src/rerun.ts).
+ * When the dispatch's background workers (assigner, outbox relay) run a round, written once: at each of
+ * its cues, at least every `intervalMs` (a safety net), and whenever `kick()` asks; never two at once
+ * (src/rerun.ts).
  */
 export class ViewRounds {
   private readonly runs: Rerun;
@@ -12,7 +16,7 @@ export class ViewRounds {
   private unlisten: () => void = () => {};
 
   constructor(
-    private readonly view: DispatchView,
+    private readonly cues: RoundCues,
     intervalMs: number,
     /** One round; resolves true to run again at once. It must not reject. */
     body: () => Promise<boolean>,
@@ -25,7 +29,7 @@ export class ViewRounds {
   }
 
   start(): void {
-    this.unlisten = this.view.listen(() => this.kick());
+    this.unlisten = this.cues.listen(() => this.kick());
     this.kick();
   }
 

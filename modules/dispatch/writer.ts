@@ -35,6 +35,8 @@ export const DISPATCH_BACKOFF: Backoff = { baseMs: 100, capMs: 5000 };
 const CAS_BACKOFF: Backoff = { baseMs: 4, capMs: 50 };
 
 export class DispatchWriter {
+  private readonly eventListeners = new Set<() => void>();
+
   constructor(
     readonly store: DispatchStore,
     private readonly view: DispatchView,
@@ -44,6 +46,16 @@ export class DispatchWriter {
 
   now(): number {
     return this.clock.now();
+  }
+
+  /**
+   * Calls `f` after each commit of this process that wrote events, until the returned function is called:
+   * the outbox relay's cue to publish them (another process's events are its own relay's, or a takeover's
+   * once old, which the relay's timer finds).
+   */
+  onEvents(f: () => void): () => void {
+    this.eventListeners.add(f);
+    return () => this.eventListeners.delete(f);
   }
 
   async run<T>(what: string, decide: () => Promise<Decision<T>>): Promise<T> {
@@ -66,6 +78,7 @@ export class DispatchWriter {
       c.incident ? [c.incident.value] : [],
       (c.patrols ?? []).map((p) => p.value),
     );
+    if ((c.events?.length ?? 0) > 0) for (const f of [...this.eventListeners]) f();
     return true;
   }
 
