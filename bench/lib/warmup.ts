@@ -1,4 +1,4 @@
-import { CompressionTypes, type Kafka, type Producer, type Transaction } from "kafkajs";
+import { CompressionTypes, type Admin, type Kafka, type Producer, type Transaction } from "kafkajs";
 import { kafkaClient, withAdmin } from "./common.ts";
 
 const PREFIX = "bench-warmup";
@@ -30,6 +30,7 @@ export async function warmBroker(brokers: string, seconds: number, log: (l: stri
   await withAdmin(brokers, (a) =>
     a.createTopics({ waitForLeaders: true, topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS })) }),
   );
+  await withAdmin(brokers, (a) => topicsReady(a, Object.values(topics)));
   const kafka = kafkaClient(brokers, run);
   const deadline = performance.now() + seconds * 1000;
   const totals = { produced: 0, transactions: 0 };
@@ -50,6 +51,20 @@ export async function warmBroker(brokers: string, seconds: number, log: (l: stri
   }
   log(`broker warm-up: ${seconds} s, ${totals.produced} records produced, ${totals.transactions} transactions`);
   return { seconds, ...totals };
+}
+
+/** Until every partition of the topics has a leader in the metadata (a topic just created may not, even after waitForLeaders). */
+async function topicsReady(admin: Admin, topics: string[]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      if (meta.topics.every((t) => t.partitions.length === PARTITIONS && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (e) {
+      if (attempt >= 50) throw e;
+    }
+    if (attempt >= 50) throw new Error(`broker warm-up: topics ${topics.join(", ")} have no leaders after ${attempt} tries`);
+    await Bun.sleep(100);
+  }
 }
 
 /** An idempotent producer sending batches back to back until the deadline. */
