@@ -72,7 +72,7 @@ export interface BenchResult {
 
 export interface MachineInfo {
   /** The broker's warm-up before the first benchmark of the run (lib/warmup.ts), null when none. */
-  brokerWarmup?: { seconds: number; produced: number; transactions: number } | null;
+  brokerWarmup?: { seconds: number; produced: number; transactions: number; failures: number } | null;
   cpus: number;
   cpuModel: string;
   memoryGiB: number;

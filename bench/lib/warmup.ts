@@ -14,7 +14,11 @@ export interface BrokerWarmup {
   seconds: number;
   produced: number;
   transactions: number;
+  /** Requests refused and tried again (a broker just started refuses some at first). */
+  failures: number;
 }
+
+type Totals = Omit<BrokerWarmup, "seconds">;
 
 /**
  * The broker as production has one: warm. The bench cluster's Kafka is a new JVM at each `bench` run, and
@@ -33,23 +37,23 @@ export async function warmBroker(brokers: string, seconds: number, log: (l: stri
   await withAdmin(brokers, (a) => topicsReady(a, Object.values(topics)));
   const kafka = kafkaClient(brokers, run);
   const deadline = performance.now() + seconds * 1000;
-  const totals = { produced: 0, transactions: 0 };
+  const totals: Totals = { produced: 0, transactions: 0, failures: 0 };
   try {
-    const relay = await startRelay(kafka, run, topics, totals);
-    const readOut = await startReader(kafka, `${run}-reader`, topics.out);
+    const relay = await started(deadline, totals, () => startRelay(kafka, run, topics, totals));
+    const readOut = await started(deadline, totals, () => startReader(kafka, `${run}-reader`, topics.out));
     try {
       await Promise.all([
         ...Array.from({ length: PRODUCERS }, () => produceUntil(kafka, topics.in, deadline, totals)),
         ...Array.from({ length: TRANSACTORS }, (_, i) => transactUntil(kafka, run, i, topics, deadline, totals)),
       ]);
     } finally {
-      await relay.disconnect();
-      await readOut.disconnect();
+      await relay?.disconnect();
+      await readOut?.disconnect();
     }
   } finally {
     await withAdmin(brokers, (a) => a.deleteTopics({ topics: Object.values(topics) })).catch(() => {});
   }
-  log(`broker warm-up: ${seconds} s, ${totals.produced} records produced, ${totals.transactions} transactions`);
+  log(`broker warm-up: ${seconds} s, ${totals.produced} records produced, ${totals.transactions} transactions, ${totals.failures} refused and tried again`);
   return { seconds, ...totals };
 }
 
@@ -67,48 +71,89 @@ async function topicsReady(admin: Admin, topics: string[]): Promise<void> {
   }
 }
 
+/**
+ * `step` again and again until the deadline. A broker just started refuses some requests at first (the
+ * coordinators' topics are created at their first use: "The group coordinator is not available"): a failed
+ * step is counted and tried again after a pause, never the end of the warm-up.
+ */
+async function repeatUntil(deadline: number, totals: { failures: number }, step: () => Promise<void>): Promise<void> {
+  while (performance.now() < deadline) {
+    try {
+      await step();
+    } catch {
+      totals.failures++;
+      await Bun.sleep(250);
+    }
+  }
+}
+
+/** What `start` starts, tried again after a refusal (as a step of repeatUntil) until it starts; null if not before the deadline. */
+async function started<T>(deadline: number, totals: { failures: number }, start: () => Promise<T>): Promise<T | null> {
+  while (performance.now() < deadline) {
+    try {
+      return await start();
+    } catch {
+      totals.failures++;
+      await Bun.sleep(250);
+    }
+  }
+  return null;
+}
+
 /** An idempotent producer sending batches back to back until the deadline. */
-async function produceUntil(kafka: Kafka, topic: string, deadline: number, totals: { produced: number }): Promise<void> {
+async function produceUntil(kafka: Kafka, topic: string, deadline: number, totals: Totals): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  let connected = false;
+  let n = 0;
   try {
-    let n = 0;
-    while (performance.now() < deadline) {
+    await repeatUntil(deadline, totals, async () => {
+      if (!connected) await producer.connect();
+      connected = true;
       const messages = Array.from({ length: BATCH }, () => ({ key: String(n++ % 997), value: PAYLOAD }));
       await producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
       totals.produced += BATCH;
-    }
+    });
   } finally {
-    await producer.disconnect();
+    await producer.disconnect().catch(() => {});
   }
 }
 
 /** Transactions of a few records and a group's offset, one after the other, until the deadline. */
-async function transactUntil(kafka: Kafka, run: string, i: number, topics: { in: string; out: string }, deadline: number, totals: { transactions: number }) {
+async function transactUntil(kafka: Kafka, run: string, i: number, topics: { in: string; out: string }, deadline: number, totals: Totals) {
   const producer = kafka.producer({ transactionalId: `${run}-tx-${i}`, idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  let connected = false;
+  let n = 0;
   try {
-    for (let n = 0; performance.now() < deadline; n++) {
+    await repeatUntil(deadline, totals, async () => {
+      if (!connected) await producer.connect();
+      connected = true;
+      const offset = String(n++);
       await inTransaction(producer, totals, async (tx) => {
         await tx.send({ topic: topics.out, messages: Array.from({ length: 10 }, (_, k) => ({ key: String(k), value: PAYLOAD })) });
-        await tx.sendOffsets({
-          consumerGroupId: `${run}-offsets`,
-          topics: [{ topic: topics.in, partitions: [{ partition: i % PARTITIONS, offset: String(n) }] }],
-        });
+        await tx.sendOffsets({ consumerGroupId: `${run}-offsets`, topics: [{ topic: topics.in, partitions: [{ partition: i % PARTITIONS, offset }] }] });
       });
-    }
+    });
   } finally {
-    await producer.disconnect();
+    await producer.disconnect().catch(() => {});
   }
 }
 
 /** Consume, produce and commit the offsets in one transaction, batch by batch: the alert role's path. */
-async function startRelay(kafka: Kafka, run: string, topics: { in: string; out: string }, totals: { transactions: number }) {
+async function startRelay(kafka: Kafka, run: string, topics: { in: string; out: string }, totals: Totals) {
   const producer = kafka.producer({ transactionalId: `${run}-tx`, idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
   const consumer = kafka.consumer({ groupId: `${run}-relay`, readUncommitted: false, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topics.in], fromBeginning: true });
+  const disconnect = async () => {
+    await consumer.disconnect().catch(() => {});
+    await producer.disconnect().catch(() => {});
+  };
+  try {
+    await producer.connect();
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topics.in], fromBeginning: true });
+  } catch (e) {
+    await disconnect();
+    throw e;
+  }
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {
@@ -121,12 +166,7 @@ async function startRelay(kafka: Kafka, run: string, topics: { in: string; out: 
       });
     },
   });
-  return {
-    async disconnect() {
-      await consumer.disconnect().catch(() => {});
-      await producer.disconnect().catch(() => {});
-    },
-  };
+  return { disconnect };
 }
 
 /** One transaction around `body`: committed, or aborted and the error passed on. */
