@@ -1,6 +1,7 @@
 import { DispatchError } from "../../src/domain/dispatch-errors.ts";
-import { dueTimeouts, nextWake, planAssignments, type PlanOptions } from "../../src/domain/dispatch-plan.ts";
+import { dueTimeouts, nearestPatrol, nextWake, planAssignments, type PlanOptions } from "../../src/domain/dispatch-plan.ts";
 import type { Incident, IncidentCommand } from "../../src/domain/incident.ts";
+import type { Patrol } from "../../src/domain/patrol.ts";
 import type { Versioned } from "../../src/ports/dispatch-store.ts";
 import type { Log } from "../lifecycle.ts";
 import type { DispatchView } from "./view.ts";
@@ -29,6 +30,8 @@ export interface RoundResult {
 export class Assigner {
   private readonly runs: ViewRounds;
   private wake: ReturnType<typeof setTimeout> | null = null;
+  /** Patrols claimed by incidents being opened (claimAtOpen), until their commit is over. */
+  private readonly promised = new Set<string>();
   readonly totals: RoundResult = { timedOut: 0, assigned: 0, conflicts: 0 };
 
   constructor(
@@ -58,6 +61,35 @@ export class Assigner {
     if (this.wake) clearTimeout(this.wake);
     await this.runs.stop();
     if (this.wake) clearTimeout(this.wake);
+  }
+
+  /**
+   * The patrol a new incident gets in the commit that opens it, or null (a round assigns it): only while no
+   * incident waits for a patrol — the queue's priority (lowest score, then oldest) stays the rounds' — the
+   * nearest available patrol as this view has it, not promised to another opening. The opening's CAS on the
+   * patrol proves it still free; refused, nothing is written and the incident is opened unassigned.
+   */
+  claimAtOpen(incident: Incident): { patrol: Versioned<Patrol>; release(assigned: boolean): void } | null {
+    if (this.runs.isStopped || this.view.someIncident((i) => i.state === "open")) return null;
+    const free = this.view
+      .allPatrols()
+      .map((p) => p.value)
+      .filter((p) => !this.promised.has(p.id));
+    const best = nearestPatrol(incident, free, this.writer.now(), this.o.passOverMs);
+    const patrol = best && this.view.patrol(best.patrol.id);
+    if (!patrol) return null;
+    const id = patrol.value.id;
+    this.promised.add(id);
+    let released = false;
+    return {
+      patrol,
+      release: (assigned) => {
+        if (released) return;
+        released = true;
+        this.promised.delete(id);
+        if (assigned) this.totals.assigned++;
+      },
+    };
   }
 
   async round(): Promise<RoundResult> {

@@ -211,6 +211,59 @@ describe("dispatch role on the embedded log and store", () => {
     await bus.close();
   });
 
+  test("a new incident gets its patrol in the commit that opens it while nothing waits; while one waits, the queue's order decides", async () => {
+    const dir = join(root, "at-open");
+    const bus = await EmbeddedLogBus.open(join(dir, "bus"), TOPIC_PARTITIONS);
+    const store = await FileDispatchStore.open(join(dir, "dispatch"));
+    // No safety rounds in the test's time: assignments come from the openings and the rounds changes cue.
+    const role = await startDispatch({ bus, store, log: silentLogger, options: { ackTimeoutMs: 60_000, tickMs: 60_000 } });
+    await role.service.registerPatrol("solo", "Solo", 48.86, 2.35);
+    const seen: Array<[string, string]> = [];
+    const sub = role.service.subscribe(null, (f) => {
+      for (const i of f.incidents) seen.push([i.studentId, i.state]);
+    });
+    const [a, b, c] = ordersFor(3, "opn").filter((o, i, all) => all.findIndex((x) => x.studentId === o.studentId) === i);
+    await publishOrders(bus, [a!], 1);
+    await until(async () => (await role.service.listIncidents({ states: ["assigned"] })).length === 1, "the first assignment");
+    // Never seen open: opened and assigned in one commit, one change of the feed.
+    expect(seen.filter(([s]) => s === a!.studentId)).toEqual([[a!.studentId, "assigned"]]);
+    // Solo is busy: b waits; c, with a lower score, arrives while b waits and waits too.
+    await publishOrders(bus, [{ ...b!, score: 30 }], 1);
+    await until(async () => (await role.service.listIncidents({ states: ["open"] })).length === 1, "b waiting");
+    await publishOrders(bus, [{ ...c!, score: 5 }], 1);
+    await until(async () => (await role.service.listIncidents({ states: ["open"] })).length === 2, "c waiting");
+    // A patrol frees up (a new one): the lowest score goes first, whatever came first.
+    await role.service.registerPatrol("second", "Second", 48.86, 2.35);
+    await until(async () => (await role.service.listIncidents({ states: ["assigned"] })).length === 2, "the second assignment");
+    const assigned = await role.service.listIncidents({ states: ["assigned"] });
+    expect(assigned.find((i) => i.patrolId === "second")?.studentId).toBe(c!.studentId);
+    expect((await role.service.listIncidents({ states: ["open"] })).map((i) => i.studentId)).toEqual([b!.studentId]);
+    expect(role.assigner.totals.assigned).toBe(2);
+    sub.close();
+    await role.stop();
+    await store.close();
+    await bus.close();
+  });
+
+  test("no patrol is claimed at an opening while an incident waits, even one it cannot have (passed over)", async () => {
+    const dir = join(root, "at-open-waiting");
+    const bus = await EmbeddedLogBus.open(join(dir, "bus"), TOPIC_PARTITIONS);
+    const store = await FileDispatchStore.open(join(dir, "dispatch"));
+    const role = await startDispatch({ bus, store, log: silentLogger, options: { ackTimeoutMs: 200, passOverMs: 60_000, tickMs: 100 } });
+    await role.service.registerPatrol("lazy", "Lazy", 48.86, 2.35);
+    const [o] = ordersFor(1, "wtg");
+    await publishOrders(bus, [o!], 1);
+    // Assigned at its opening, never acknowledged: it times out and waits, its patrol free but passed over.
+    await until(() => embeddedEvents(bus).some((e) => e.type === "timed-out"), "the time-out");
+    const [waiting] = await role.service.listIncidents({ states: ["open"] });
+    expect(waiting?.passedOver.map((p) => p.patrolId)).toEqual(["lazy"]);
+    const another = { ...waiting!, id: "inc-another", studentId: "another", passedOver: [] };
+    expect(role.assigner.claimAtOpen(another)).toBeNull();
+    await role.stop();
+    await store.close();
+    await bus.close();
+  });
+
   test("a dispatch restarted on the same store enforces the deadline of an assignment made before it stopped", async () => {
     const dir = join(root, "restart");
     const bus = await EmbeddedLogBus.open(join(dir, "bus"), TOPIC_PARTITIONS);

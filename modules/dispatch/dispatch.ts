@@ -59,8 +59,6 @@ export async function startDispatch(deps: {
   const log = deps.log.child({ component: "dispatch" });
   const clock = deps.clock ?? { now: Date.now };
   const service = deps.service ?? (await DispatchService.open(deps.store, log, { clock }));
-  const intake = new OrderIntake(service.writer);
-  const consumer = await consumeOrders(deps.bus, intake, log);
   const assigner = new Assigner(
     service.writer,
     service.view,
@@ -68,6 +66,9 @@ export async function startDispatch(deps: {
     log,
   );
   assigner.start();
+  // A new incident is given its patrol in the commit that opens it when nothing waits (claimAtOpen).
+  const intake = new OrderIntake(service.writer, (incident) => assigner.claimAtOpen(incident));
+  const consumer = await consumeOrders(deps.bus, intake, log);
   const relay = new OutboxRelay(deps.store, deps.bus, { listen: (f) => service.writer.onEvents(f) }, clock, log, {
     ...DEFAULT_RELAY_OPTIONS,
     takeoverMs: o.relayTakeoverMs,

@@ -1,11 +1,25 @@
 import type { DeploymentOrder } from "../../src/domain/deployment-order.ts";
+import { DispatchError } from "../../src/domain/dispatch-errors.ts";
 import type { IncidentEvent } from "../../src/domain/incident-event.ts";
+import type { Patrol } from "../../src/domain/patrol.ts";
 import { applyCommand, holdsAnOrder, incidentIdFor, openIncident, type Incident } from "../../src/domain/incident.ts";
-import { RECENT_ORDERS_PER_STUDENT, type DispatchStore, type StudentIndex, type Versioned } from "../../src/ports/dispatch-store.ts";
+import { RECENT_ORDERS_PER_STUDENT, type DispatchCommit, type DispatchStore, type StudentIndex, type Versioned } from "../../src/ports/dispatch-store.ts";
 import type { Decision, DispatchWriter } from "./writer.ts";
 
 /** Orders of one student written in one commit at most (etcd takes 128 operations per transaction). */
 const ORDERS_PER_COMMIT = 50;
+
+/**
+ * The patrol a new incident may be given in the commit that opens it (Assigner.claimAtOpen), promised to it
+ * until `release`, or null to leave it to the assigner's next round.
+ */
+export type OpeningClaim = (incident: Incident) => { patrol: Versioned<Patrol>; release(assigned: boolean): void } | null;
+
+/** One student's opening: the patrol claimed for it, and whether the decision carries its assignment. */
+interface Opening {
+  claim: ReturnType<OpeningClaim>;
+  assigned: boolean;
+}
 
 export interface IntakeCounts {
   opened: number;
@@ -24,6 +38,8 @@ export interface IntakeCounts {
 export class OrderIntake {
   constructor(
     private readonly writer: DispatchWriter,
+    /** Without it, every incident is opened unassigned and the assigner gives it a patrol. */
+    private readonly claimAtOpen: OpeningClaim | null = null,
     private readonly concurrency = 16,
   ) {}
 
@@ -51,21 +67,36 @@ export class OrderIntake {
   /** One student's orders in one CAS (retried on contention). */
   takeStudent(studentId: string, all: DeploymentOrder[]): Promise<IntakeCounts> {
     let attempt = 0;
-    return this.writer.run(`take the orders of student ${studentId}`, async (): Promise<Decision<IntakeCounts>> => {
-      const firstTry = attempt++ === 0;
-      const idx = await this.store.getStudent(studentId);
-      // Orders the student's recent ones include: a redelivery, or a laptop's resend past the alert role's horizon.
-      const recent = new Set(idx?.value.recentAlertIds ?? []);
-      const orders = all.filter((o) => !recent.has(o.alertId));
-      const skipped = { opened: 0, attached: 0, known: all.length - orders.length };
-      if (orders.length === 0) return { result: skipped };
-      const open = idx?.value.openIncidentId ? await this.store.getIncident(idx.value.openIncidentId) : null;
-      const d =
-        open && open.value.state !== "resolved" && open.value.state !== "cancelled"
-          ? this.attach(open, idx!, orders)
-          : await this.open(studentId, idx, orders, firstTry);
-      return { ...d, result: { ...d.result, known: d.result.known + skipped.known } };
-    });
+    // A patrol claimed for an opening: on the first try only (a refused commit opens it unassigned after).
+    const opening: Opening = { claim: null, assigned: false };
+    const release = () => {
+      opening.claim?.release(false);
+      opening.claim = null;
+    };
+    return this.writer
+      .run(`take the orders of student ${studentId}`, async (): Promise<Decision<IntakeCounts>> => {
+        const firstTry = attempt++ === 0;
+        if (!firstTry) release();
+        const idx = await this.store.getStudent(studentId);
+        // Orders the student's recent ones include: a redelivery, or a laptop's resend past the alert role's horizon.
+        const recent = new Set(idx?.value.recentAlertIds ?? []);
+        const orders = all.filter((o) => !recent.has(o.alertId));
+        const skipped = { opened: 0, attached: 0, known: all.length - orders.length };
+        if (orders.length === 0) return { result: skipped };
+        const open = idx?.value.openIncidentId ? await this.store.getIncident(idx.value.openIncidentId) : null;
+        const d =
+          open && open.value.state !== "resolved" && open.value.state !== "cancelled"
+            ? this.attach(open, idx!, orders)
+            : await this.open(studentId, idx, orders, firstTry, firstTry ? opening : null);
+        return { ...d, result: { ...d.result, known: d.result.known + skipped.known } };
+      })
+      .then((counts) => {
+        // Committed: the claim's patrol was assigned if the decision that committed carried it.
+        opening.claim?.release(opening.assigned);
+        opening.claim = null;
+        return counts;
+      })
+      .finally(release);
   }
 
   private attach(open: Versioned<Incident>, idx: Versioned<StudentIndex>, orders: DeploymentOrder[]): Decision<IntakeCounts> {
@@ -88,7 +119,13 @@ export class OrderIntake {
    * (a redelivered order that opened an older incident is refused there), and every try after a refusal
    * asks. It saves one store round trip in the chain of almost every first failing report of a student.
    */
-  private async open(studentId: string, idx: Versioned<StudentIndex> | null, orders: DeploymentOrder[], firstTry: boolean): Promise<Decision<IntakeCounts>> {
+  private async open(
+    studentId: string,
+    idx: Versioned<StudentIndex> | null,
+    orders: DeploymentOrder[],
+    firstTry: boolean,
+    opening: Opening | null,
+  ): Promise<Decision<IntakeCounts>> {
     const last = idx?.value.lastIncidentId ? await this.store.getIncident(idx.value.lastIncidentId) : null;
     const fresh = orders.filter((o, i) => !(last && holdsAnOrder(last.value, o.alertId)) && orders.findIndex((x) => x.alertId === o.alertId) === i);
     // An order that opened an incident before (not the last one) is known too.
@@ -103,18 +140,42 @@ export class OrderIntake {
       inc = r.incident;
       events.push(r.event);
     }
-    return {
-      commit: {
-        incident: { value: inc, expect: 0 },
-        student: {
-          studentId,
-          value: remember({ openIncidentId: inc.id, lastIncidentId: idx?.value.lastIncidentId ?? null, recentAlertIds: idx?.value.recentAlertIds }, events),
-          expect: idx?.revision ?? 0,
-        },
-        events,
+    const taken = events.length;
+    const commit: DispatchCommit = {
+      incident: { value: inc, expect: 0 },
+      student: {
+        studentId,
+        value: remember({ openIncidentId: inc.id, lastIncidentId: idx?.value.lastIncidentId ?? null, recentAlertIds: idx?.value.recentAlertIds }, events),
+        expect: idx?.revision ?? 0,
       },
-      result: { opened: 1, attached: events.length - 1, known: orders.length - events.length },
+      events,
     };
+    if (opening) await this.assignAtOpen(commit, opening);
+    return { commit, result: { opened: 1, attached: taken - 1, known: orders.length - taken } };
+  }
+
+  /**
+   * The opening commit also assigns the claimed patrol: the incident is written assigned, the patrol CAS'd at
+   * the revision claimed (so it is still free when this commits, or nothing is written and the next try
+   * opens it unassigned). One store commit and one assigner round fewer between a report and its patrol.
+   */
+  private async assignAtOpen(commit: DispatchCommit, opening: Opening): Promise<void> {
+    const opened = commit.incident!.value;
+    const claim = this.claimAtOpen?.(opened) ?? null;
+    if (!claim) return;
+    opening.claim = claim;
+    try {
+      const planned = await this.writer.plan({ value: opened, revision: 0 }, [{ type: "assign", patrolId: claim.patrol.value.id }], "dispatch", async (id) =>
+        id === claim.patrol.value.id ? claim.patrol : null,
+      );
+      commit.incident = planned.commit.incident;
+      commit.patrols = planned.commit.patrols;
+      commit.events = [...commit.events!, ...planned.events];
+      opening.assigned = true;
+    } catch (e) {
+      // The domain refused (the claimed copy no longer free): opened unassigned, the assigner's to do.
+      if (!(e instanceof DispatchError)) throw e;
+    }
   }
 }
 

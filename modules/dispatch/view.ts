@@ -64,6 +64,12 @@ export class DispatchView {
     return [...this.incidents.values()];
   }
 
+  /** Whether an active incident satisfies `f` (without copying them all). */
+  someIncident(f: (i: Incident) => boolean): boolean {
+    for (const i of this.incidents.values()) if (f(i.value)) return true;
+    return false;
+  }
+
   allPatrols(): Array<Versioned<Patrol>> {
     return [...this.patrols.values()];
   }
