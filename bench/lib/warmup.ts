@@ -100,42 +100,41 @@ async function started<T>(deadline: number, totals: { failures: number }, start:
   return null;
 }
 
-/** An idempotent producer sending batches back to back until the deadline. */
-async function produceUntil(kafka: Kafka, topic: string, deadline: number, totals: Totals): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+/** `step` with `producer` until the deadline (repeatUntil), connected before the first step, disconnected after. */
+async function producing(producer: Producer, deadline: number, totals: Totals, step: (p: Producer) => Promise<void>): Promise<void> {
   let connected = false;
-  let n = 0;
   try {
     await repeatUntil(deadline, totals, async () => {
       if (!connected) await producer.connect();
       connected = true;
-      const messages = Array.from({ length: BATCH }, () => ({ key: String(n++ % 997), value: PAYLOAD }));
-      await producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
-      totals.produced += BATCH;
+      await step(producer);
     });
   } finally {
     await producer.disconnect().catch(() => {});
   }
 }
 
-/** Transactions of a few records and a group's offset, one after the other, until the deadline. */
-async function transactUntil(kafka: Kafka, run: string, i: number, topics: { in: string; out: string }, deadline: number, totals: Totals) {
-  const producer = kafka.producer({ transactionalId: `${run}-tx-${i}`, idempotent: true, maxInFlightRequests: 1 });
-  let connected = false;
+/** An idempotent producer sending batches back to back until the deadline. */
+function produceUntil(kafka: Kafka, topic: string, deadline: number, totals: Totals): Promise<void> {
   let n = 0;
-  try {
-    await repeatUntil(deadline, totals, async () => {
-      if (!connected) await producer.connect();
-      connected = true;
-      const offset = String(n++);
-      await inTransaction(producer, totals, async (tx) => {
-        await tx.send({ topic: topics.out, messages: Array.from({ length: 10 }, (_, k) => ({ key: String(k), value: PAYLOAD })) });
-        await tx.sendOffsets({ consumerGroupId: `${run}-offsets`, topics: [{ topic: topics.in, partitions: [{ partition: i % PARTITIONS, offset }] }] });
-      });
+  return producing(kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), deadline, totals, async (producer) => {
+    const messages = Array.from({ length: BATCH }, () => ({ key: String(n++ % 997), value: PAYLOAD }));
+    await producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
+    totals.produced += BATCH;
+  });
+}
+
+/** Transactions of a few records and a group's offset, one after the other, until the deadline. */
+function transactUntil(kafka: Kafka, run: string, i: number, topics: { in: string; out: string }, deadline: number, totals: Totals): Promise<void> {
+  let n = 0;
+  const producer = kafka.producer({ transactionalId: `${run}-tx-${i}`, idempotent: true, maxInFlightRequests: 1 });
+  return producing(producer, deadline, totals, async () => {
+    const offset = String(n++);
+    await inTransaction(producer, totals, async (tx) => {
+      await tx.send({ topic: topics.out, messages: Array.from({ length: 10 }, (_, k) => ({ key: String(k), value: PAYLOAD })) });
+      await tx.sendOffsets({ consumerGroupId: `${run}-offsets`, topics: [{ topic: topics.in, partitions: [{ partition: i % PARTITIONS, offset }] }] });
     });
-  } finally {
-    await producer.disconnect().catch(() => {});
-  }
+  });
 }
 
 /** Consume, produce and commit the offsets in one transaction, batch by batch: the alert role's path. */

@@ -148,12 +148,27 @@ function expectSound(events: IncidentEvent[], orders: DeploymentOrder[]) {
   return audit;
 }
 
+/** A dispatch role on an embedded log and store of its own (a folder of the test root); `close` stops all three. */
+async function embeddedDispatch(name: string, options: Parameters<typeof startDispatch>[0]["options"]) {
+  const dir = join(root, name);
+  const bus = await EmbeddedLogBus.open(join(dir, "bus"), TOPIC_PARTITIONS);
+  const store = await FileDispatchStore.open(join(dir, "dispatch"));
+  const role = await startDispatch({ bus, store, log: silentLogger, options });
+  return {
+    bus,
+    store,
+    role,
+    async close() {
+      await role.stop();
+      await store.close();
+      await bus.close();
+    },
+  };
+}
+
 describe("dispatch role on the embedded log and store", () => {
   test("orders of 60 students, 6 patrols: each order in one incident, one patrol per incident at a time, all resolved", async () => {
-    const dir = join(root, "loop");
-    const bus = await EmbeddedLogBus.open(join(dir, "bus"), TOPIC_PARTITIONS);
-    const store = await FileDispatchStore.open(join(dir, "dispatch"));
-    const role = await startDispatch({ bus, store, log: silentLogger, options: { tickMs: 200 } });
+    const { bus, store, role, close } = await embeddedDispatch("loop", { tickMs: 200 });
     const crew = new PatrolCrew(CITIES.slice(0, 6).map((_, i) => ({ id: `p${i}`, via: role.service })));
     for (let i = 0; i < 6; i++) await role.service.registerPatrol(`p${i}`, `Patrol ${i}`, CITIES[i]![0], CITIES[i]![1]);
     crew.start();
@@ -170,16 +185,11 @@ describe("dispatch role on the embedded log and store", () => {
     console.log(
       `embedded: ${orders.length} orders (${new Set(orders.map((o) => o.alertId)).size} distinct) → ${audit.states.size} incidents, ${audit.events} events, ${audit.assignments} assignments, ${role.assigner.totals.conflicts} CAS refusals`,
     );
-    await role.stop();
-    await store.close();
-    await bus.close();
+    await close();
   });
 
   test("an assignment not acknowledged in time goes to the next nearest patrol; the one that let it time out is passed over", async () => {
-    const dir = join(root, "timeout");
-    const bus = await EmbeddedLogBus.open(join(dir, "bus"), TOPIC_PARTITIONS);
-    const store = await FileDispatchStore.open(join(dir, "dispatch"));
-    const role = await startDispatch({ bus, store, log: silentLogger, options: { ackTimeoutMs: 300, passOverMs: 60_000, tickMs: 100 } });
+    const { bus, store, role, close } = await embeddedDispatch("timeout", { ackTimeoutMs: 300, passOverMs: 60_000, tickMs: 100 });
     // Near is in Paris with the student and never answers; far is in Lyon.
     await role.service.registerPatrol("near", "Near", 48.86, 2.35);
     await role.service.registerPatrol("far", "Far", 45.76, 4.83);
@@ -206,17 +216,12 @@ describe("dispatch role on the embedded log and store", () => {
     ]);
     expect(events[2]!.actor).toBe("timeout");
     expect(events[2]!.at - events[1]!.at).toBeGreaterThanOrEqual(300);
-    await role.stop();
-    await store.close();
-    await bus.close();
+    await close();
   });
 
   test("a new incident gets its patrol in the commit that opens it while nothing waits; while one waits, the queue's order decides", async () => {
-    const dir = join(root, "at-open");
-    const bus = await EmbeddedLogBus.open(join(dir, "bus"), TOPIC_PARTITIONS);
-    const store = await FileDispatchStore.open(join(dir, "dispatch"));
     // No safety rounds in the test's time: assignments come from the openings and the rounds changes cue.
-    const role = await startDispatch({ bus, store, log: silentLogger, options: { ackTimeoutMs: 60_000, tickMs: 60_000 } });
+    const { bus, store, role, close } = await embeddedDispatch("at-open", { ackTimeoutMs: 60_000, tickMs: 60_000 });
     await role.service.registerPatrol("solo", "Solo", 48.86, 2.35);
     const seen: Array<[string, string]> = [];
     const sub = role.service.subscribe(null, (f) => {
@@ -240,16 +245,11 @@ describe("dispatch role on the embedded log and store", () => {
     expect((await role.service.listIncidents({ states: ["open"] })).map((i) => i.studentId)).toEqual([b!.studentId]);
     expect(role.assigner.totals.assigned).toBe(2);
     sub.close();
-    await role.stop();
-    await store.close();
-    await bus.close();
+    await close();
   });
 
   test("no patrol is claimed at an opening while an incident waits, even one it cannot have (passed over)", async () => {
-    const dir = join(root, "at-open-waiting");
-    const bus = await EmbeddedLogBus.open(join(dir, "bus"), TOPIC_PARTITIONS);
-    const store = await FileDispatchStore.open(join(dir, "dispatch"));
-    const role = await startDispatch({ bus, store, log: silentLogger, options: { ackTimeoutMs: 200, passOverMs: 60_000, tickMs: 100 } });
+    const { bus, store, role, close } = await embeddedDispatch("at-open-waiting", { ackTimeoutMs: 200, passOverMs: 60_000, tickMs: 100 });
     await role.service.registerPatrol("lazy", "Lazy", 48.86, 2.35);
     const [o] = ordersFor(1, "wtg");
     await publishOrders(bus, [o!], 1);
@@ -259,9 +259,7 @@ describe("dispatch role on the embedded log and store", () => {
     expect(waiting?.passedOver.map((p) => p.patrolId)).toEqual(["lazy"]);
     const another = { ...waiting!, id: "inc-another", studentId: "another", passedOver: [] };
     expect(role.assigner.claimAtOpen(another)).toBeNull();
-    await role.stop();
-    await store.close();
-    await bus.close();
+    await close();
   });
 
   test("a dispatch restarted on the same store enforces the deadline of an assignment made before it stopped", async () => {
