@@ -221,7 +221,7 @@ describe("dispatch role on the embedded log and store", () => {
 
   test("a new incident gets its patrol in the commit that opens it while nothing waits; while one waits, the queue's order decides", async () => {
     // No safety rounds in the test's time: assignments come from the openings and the rounds changes cue.
-    const { bus, store, role, close } = await embeddedDispatch("at-open", { ackTimeoutMs: 60_000, tickMs: 60_000 });
+    const { bus, role, close } = await embeddedDispatch("at-open", { ackTimeoutMs: 60_000, tickMs: 60_000 });
     await role.service.registerPatrol("solo", "Solo", 48.86, 2.35);
     const seen: Array<[string, string]> = [];
     const sub = role.service.subscribe(null, (f) => {
@@ -249,7 +249,7 @@ describe("dispatch role on the embedded log and store", () => {
   });
 
   test("no patrol is claimed at an opening while an incident waits, even one it cannot have (passed over)", async () => {
-    const { bus, store, role, close } = await embeddedDispatch("at-open-waiting", { ackTimeoutMs: 200, passOverMs: 60_000, tickMs: 100 });
+    const { bus, role, close } = await embeddedDispatch("at-open-waiting", { ackTimeoutMs: 200, passOverMs: 60_000, tickMs: 100 });
     await role.service.registerPatrol("lazy", "Lazy", 48.86, 2.35);
     const [o] = ordersFor(1, "wtg");
     await publishOrders(bus, [o!], 1);

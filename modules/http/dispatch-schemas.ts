@@ -62,14 +62,10 @@ export const incidentSchema = z
       })
       .meta({ description: "Epoch ms of each step of the current run (a return to open clears those after openedAt)" }),
     note: z.string().meta({ description: "The resolution note, or why it was cancelled" }),
-    revision: z
-      .number()
-      .int()
-      .min(1)
-      .meta({
-        description:
-          "Transitions made: 1 when opened, one more per step; one commit may make several (opened and assigned at once when a patrol is free), so a stream shows each commit, not each number",
-      }),
+    revision: z.number().int().min(1).meta({
+      description:
+        "Transitions made: 1 when opened, one more per step; one commit may make several (opened and assigned at once when a patrol is free), so a stream shows each commit, not each number",
+    }),
     updatedAt: epochMs.meta({ description: "When it last changed, epoch ms" }),
   })
   .meta({ id: "Incident", description: "One failing student to be visited by one patrol" });
