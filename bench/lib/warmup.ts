@@ -4,6 +4,8 @@ import { kafkaClient, withAdmin } from "./common.ts";
 const PREFIX = "bench-warmup";
 const PARTITIONS = 6;
 const BATCH = 50;
+/** How long the warm-up's topics may take to be created and led. */
+const SETUP_MS = 30_000;
 const PRODUCERS = 3;
 /** Transactional producers committing back to back (each waits on its last one's markers, as acu's do). */
 const TRANSACTORS = 6;
@@ -31,13 +33,17 @@ type Totals = Omit<BrokerWarmup, "seconds">;
 export async function warmBroker(brokers: string, seconds: number, log: (l: string) => void): Promise<BrokerWarmup> {
   const run = `${PREFIX}-${Date.now().toString(36)}`;
   const topics = { in: `${run}.in`, out: `${run}.out` };
-  await withAdmin(brokers, (a) =>
-    a.createTopics({ waitForLeaders: true, topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS })) }),
+  const totals: Totals = { produced: 0, transactions: 0, failures: 0 };
+  // A broker just up may refuse even the creation ("This server does not host this topic-partition"): tried again.
+  const created = await started(performance.now() + SETUP_MS, totals, () =>
+    withAdmin(brokers, async (a) => {
+      await a.createTopics({ topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS })) });
+      await topicsReady(a, Object.values(topics));
+    }),
   );
-  await withAdmin(brokers, (a) => topicsReady(a, Object.values(topics)));
+  if (created === null) throw new Error(`broker warm-up: its topics were not ready within ${SETUP_MS / 1000} s`);
   const kafka = kafkaClient(brokers, run);
   const deadline = performance.now() + seconds * 1000;
-  const totals: Totals = { produced: 0, transactions: 0, failures: 0 };
   try {
     const relay = await started(deadline, totals, () => startRelay(kafka, run, topics, totals));
     const readOut = await started(deadline, totals, () => startReader(kafka, `${run}-reader`, topics.out));
